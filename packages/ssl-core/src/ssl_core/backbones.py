@@ -1,0 +1,106 @@
+"""Backbones by name: torchvision ResNets and any timm model, any input channel count.
+
+A backbone maps images ``(B, C, H, W)`` to features ``(B, D)``; methods put their heads
+on top. Weights come only from local files (no hub downloads): e.g. a SimCLR ResNet-50
+converted to a torchvision state dict.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import timm
+import torch
+import torchvision
+from torch import nn
+
+TORCHVISION_RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+
+
+class Backbone(nn.Module):
+    """Feature extractor with a known output width.
+
+    Args:
+        name: ``resnet18``/``resnet50``/... (torchvision) or ``timm:<model>`` / any timm
+            model name (e.g. ``timm:convnext_tiny``, ``vit_small_patch16_224``).
+        in_channels: Image channels (3 for RGB; 1, 4, 13, ... for science images).
+        weights: Optional path to a local checkpoint (state dict, a Lightning checkpoint
+            or ``{"state_dict": ...}``); loaded with ``weights_only=True``.
+        cifar_stem: Replace a ResNet's 7x7/stride-2 stem and max-pool with a 3x3/stride-1
+            conv, the usual choice for images of 32-64 px.
+    """
+
+    def __init__(
+        self,
+        name: str = "resnet18",
+        in_channels: int = 3,
+        weights: str | None = None,
+        cifar_stem: bool = False,
+    ) -> None:
+        super().__init__()
+        self.name = name
+        self.in_channels = in_channels
+        if name in TORCHVISION_RESNETS:
+            net = getattr(torchvision.models, name)(weights=None)
+            if in_channels != 3 or cifar_stem:
+                kernel, stride, pad = (3, 1, 1) if cifar_stem else (7, 2, 3)
+                net.conv1 = nn.Conv2d(in_channels, 64, kernel, stride, pad, bias=False)
+            if cifar_stem:
+                net.maxpool = nn.Identity()
+            self.num_features = net.fc.in_features
+            net.fc = nn.Identity()
+            self.net = net
+        else:
+            timm_name = name.removeprefix("timm:")
+            self.net = timm.create_model(
+                timm_name, pretrained=False, num_classes=0, in_chans=in_channels
+            )
+            self.num_features = self.net.num_features
+        if weights is not None:
+            load_weights(self.net, weights)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Features ``(B, num_features)`` of images ``(B, in_channels, H, W)``."""
+        return self.net(x).flatten(start_dim=1)
+
+
+_PREFIXES = ("backbone.net.", "backbone.", "net.", "module.", "model.", "encoder.")
+
+
+def load_weights(module: nn.Module, path: str | Path) -> None:
+    """Load a local checkpoint into ``module``, with clear errors.
+
+    Accepts a plain state dict, ``{"state_dict": ...}`` (Lightning) or ``{"model": ...}``.
+    Common prefixes (``backbone.``, ``module.`` ...) are stripped; a classifier ``fc.*``
+    in the file is ignored. Any other missing or unexpected key is an error.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Backbone weights file not found: {path.resolve()}. Give a local checkpoint "
+            "(model weights cannot be fetched from hubs by this loader)."
+        )
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    for key in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} does not hold a state dict (got {type(state).__name__}).")
+    own = module.state_dict()
+    for prefix in _PREFIXES:
+        stripped = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+        if len(stripped) > len(set(state) & set(own)):
+            state = stripped
+    state = {k: v for k, v in state.items() if not k.startswith("fc.") or k in own}
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shape = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if missing or unexpected or shape:
+        raise ValueError(
+            f"Weights in {path} do not fit the backbone: "
+            f"{len(missing)} missing (e.g. {missing[:3]}), "
+            f"{len(unexpected)} unexpected (e.g. {unexpected[:3]}), "
+            f"{len(shape)} with another shape (e.g. "
+            f"{[(k, tuple(state[k].shape), tuple(own[k].shape)) for k in shape[:3]]})."
+        )
+    module.load_state_dict(state)

@@ -1,0 +1,104 @@
+"""The ``train`` command: LightningCLI for every project package.
+
+``train [--project NAME] [fit|validate|test|predict] [--config CFG] [--section.key value]``
+
+- With no arguments it fits the project's default config (``configs/simclr.yaml``); the
+  datamodule gets the data first if it is missing.
+- A subcommand without ``--config`` uses the project's default config.
+- ``--config NAME`` also takes a config of the project by name (``--config simclr-cpu``).
+- Unless the config says otherwise, runs log to CSV under ``trainer.default_root_dir``
+  (default ``runs/<project>/<config>``).
+
+Tests and scripts call :func:`main` with a list, exactly as on the command line.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from lightning.pytorch import LightningDataModule
+from lightning.pytorch.cli import LightningCLI
+
+from ssl_core.methods.base import BaseMethod
+from ssl_core.project import Project, ProjectResolutionError, resolve_project
+
+SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+
+def _pop_option(args: list[str], name: str) -> tuple[str | None, list[str]]:
+    """Remove ``name VALUE`` / ``name=VALUE`` from ``args``; return the value and the rest."""
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            return args[i + 1], args[:i] + args[i + 2 :]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1], args[:i] + args[i + 1 :]
+    return None, args
+
+
+def with_project_config(args: list[str], project: Project) -> list[str]:
+    """Fill in the default subcommand/config and resolve config names of the project."""
+    if not args:
+        args = ["fit"]
+    out = []
+    for i, arg in enumerate(args):
+        if i > 0 and args[i - 1] in ("--config", "-c") and not Path(arg).exists():
+            arg = str(project.config(arg))  # a config of the project, by name
+        out.append(arg)
+    has_config = any(a in ("--config", "-c") or a.startswith("--config=") for a in out)
+    wants_help = any(a in ("-h", "--help") for a in out)
+    if out[0] in SUBCOMMANDS and not has_config and not wants_help:
+        out[1:1] = ["--config", str(project.config())]
+    return out
+
+
+class SSLCLI(LightningCLI):
+    """LightningCLI with project defaults: CSV logging and a run directory per config."""
+
+    def __init__(self, project: Project, config_name: str, **kwargs) -> None:
+        self.project = project
+        self.config_name = config_name
+        super().__init__(
+            model_class=BaseMethod,
+            subclass_mode_model=True,
+            datamodule_class=LightningDataModule,
+            subclass_mode_data=True,
+            auto_configure_optimizers=False,  # the module builds them from its callables
+            save_config_kwargs={"overwrite": True},
+            **kwargs,
+        )
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        trainer = config.trainer
+        if trainer.default_root_dir is None:
+            trainer.default_root_dir = str(Path("runs") / self.project.name / self.config_name)
+        if trainer.logger in (None, True):
+            from jsonargparse import Namespace
+
+            trainer.logger = Namespace(
+                class_path="lightning.pytorch.loggers.CSVLogger",
+                init_args=Namespace(save_dir=trainer.default_root_dir, name="", version=None),
+            )
+
+
+def cli(args: list[str] | None = None) -> SSLCLI:
+    """Run ``train`` with ``args`` (default: ``sys.argv[1:]``); return the finished CLI."""
+    args = list(sys.argv[1:] if args is None else args)
+    explicit, args = _pop_option(args, "--project")
+    try:
+        project = resolve_project(explicit)
+    except ProjectResolutionError as err:
+        raise SystemExit(f"train: {err}") from None
+    args = with_project_config(args, project)
+    config, _ = _pop_option(list(args), "--config")
+    return SSLCLI(project, Path(config).stem if config else "cli", args=args)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Console entry point of ``train`` (see :func:`cli`)."""
+    cli(args)
+
+
+if __name__ == "__main__":
+    main()

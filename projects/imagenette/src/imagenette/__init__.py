@@ -1,0 +1,12 @@
+"""Imagenette (fast.ai's 10-class ImageNet subset) for ssl-core."""
+
+from pathlib import Path
+
+from ssl_core.project import Project
+
+from imagenette.dataset import CLASS_NAMES, WNIDS, Imagenette
+from imagenette.datamodule import ImagenetteDataModule
+
+PROJECT = Project(name="imagenette", root=Path(__file__).resolve().parents[2])
+
+__all__ = ["CLASS_NAMES", "PROJECT", "WNIDS", "Imagenette", "ImagenetteDataModule"]
