@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 from imagenette.dataset import WNIDS, Imagenette
 from imagenette.download import BASE_URL, ensure_imagenette
 from ssl_core.data import ViewsDataModule
+from ssl_core.splits import LabelSplit
 from ssl_core.transforms import EvalTransform, MultiViewTransform, SimCLRTransform
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -43,6 +44,10 @@ class ImagenetteDataModule(ViewsDataModule):
         num_workers: Dataloader worker processes.
         label_noise: fast.ai noisy labels percentage (0, 1, 5, 25, 50) for training labels.
         exclude_classes: Classes (wnids or names) left out of the training split.
+        split: Label split (name under ``projects/imagenette/splits/`` such as
+            ``frac0.10-seed0``, or a path). With a split, only its labeled images carry
+            labels: they form the kNN memory bank (and the labeled set of
+            semi-supervised methods); self-supervised training still sees every image.
         base_url: Download mirror.
     """
 
@@ -60,6 +65,7 @@ class ImagenetteDataModule(ViewsDataModule):
         num_workers: int = 8,
         label_noise: int = 0,
         exclude_classes: list[str] | None = None,
+        split: str | None = None,
         base_url: str = BASE_URL,
     ) -> None:
         super().__init__(mean=IMAGENET_MEAN, std=IMAGENET_STD)
@@ -75,7 +81,9 @@ class ImagenetteDataModule(ViewsDataModule):
         self.num_workers = num_workers
         self.label_noise = label_noise
         self.exclude_classes = list(exclude_classes or [])
+        self.split = split
         self.base_url = base_url
+        self.label_split: LabelSplit | None = None
 
     def prepare_data(self) -> None:
         ensure_imagenette(self.root, self.download, self.variant, self.base_url)
@@ -86,7 +94,15 @@ class ImagenetteDataModule(ViewsDataModule):
             self.root, "train", self.train_transform, self.label_noise, self.exclude_classes
         )
         self.bank_set = Imagenette(self.root, "train", self.eval_transform, 0, self.exclude_classes)
+        if self.split:
+            self.label_split = load_split(self.split, self.train_set)
+            self.bank_set = Imagenette(
+                self.root, "train", self.eval_transform, samples=self.label_split.labeled
+            )
         self.val_set = Imagenette(self.root, "val", self.eval_transform)
+
+    def split_path(self) -> Path:
+        return resolve_split_path(self.split)
 
     def _loader(self, dataset, batch_size: int, train: bool = False) -> DataLoader:
         return DataLoader(
@@ -110,3 +126,26 @@ class ImagenetteDataModule(ViewsDataModule):
 
     def predict_dataloader(self) -> list[DataLoader]:
         return self.val_dataloader()
+
+
+def resolve_split_path(split: str) -> Path:
+    """A split by name (``frac0.10-seed0``) under ``projects/imagenette/splits/``, or a path."""
+    path = Path(split)
+    if path.suffix == ".json" or path.exists():
+        return path
+    return PROJECT_DIR / "splits" / f"{split}.json"
+
+
+def load_split(split: str, train_set: Imagenette) -> LabelSplit:
+    """Load a split and check that it was made from ``train_set``'s file list."""
+    path = resolve_split_path(split)
+    if not path.is_file():
+        available = sorted(p.stem for p in (PROJECT_DIR / "splits").glob("*.json"))
+        raise FileNotFoundError(
+            f"No label split {split!r} ({path}). Available: {available or 'none'}; make them "
+            "with `dvc repro` (stage imagenette-splits) or `python -m imagenette.splits`."
+        )
+    label_split = LabelSplit.load(path)
+    full = Imagenette(train_set.root, "train")  # the whole training list, unfiltered
+    label_split.check(full.paths, name=path.stem)
+    return label_split

@@ -44,6 +44,8 @@ class Imagenette(Dataset):
         exclude_classes: wnids or class names left out (e.g. to hold a class out for
             anomaly detection). Labels keep their 0-9 numbering.
         indices: Keep only these positions of the full (sorted) file list.
+        samples: Use these ``(relative path, label)`` pairs instead of listing the folder
+            (e.g. the labeled part of a label split, possibly with pseudo-labels).
     """
 
     classes = WNIDS
@@ -56,6 +58,7 @@ class Imagenette(Dataset):
         label_noise: int = 0,
         exclude_classes: Sequence[str] = (),
         indices: Sequence[int] | None = None,
+        samples: Sequence[tuple[str, int]] | None = None,
     ) -> None:
         self.root = Path(root)
         self.split = split
@@ -67,7 +70,7 @@ class Imagenette(Dataset):
         folder = self.root / split
         if not folder.is_dir():
             raise FileNotFoundError(f"No {split}/ folder in {self.root.resolve()}")
-        self.samples = self.list_samples(folder)
+        self.samples = list(samples) if samples is not None else self.list_samples(folder)
         if label_noise:
             self.samples = self._noisy(self.samples, label_noise)
         excluded = {_wnid(c) for c in exclude_classes}
