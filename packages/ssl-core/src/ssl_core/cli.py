@@ -4,7 +4,8 @@
 
 - With no arguments it fits the project's default config (``configs/simclr.yaml``); the
   datamodule gets the data first if it is missing.
-- A subcommand without ``--config`` uses the project's default config.
+- A subcommand without ``--config`` uses the project's default config; options without
+  a subcommand mean ``fit`` (``train --print_config`` shows the default fit config).
 - ``--config NAME`` also takes a config of the project by name (``--config simclr-cpu``).
 - Unless the config says otherwise, runs log to CSV under ``trainer.default_root_dir``
   (default ``runs/<project>/<config>``).
@@ -15,10 +16,12 @@ Tests and scripts call :func:`main` with a list, exactly as on the command line.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.utilities import rank_zero_warn
 
 from ssl_core.methods.base import BaseMethod
 from ssl_core.project import Project, ProjectResolutionError, resolve_project
@@ -38,15 +41,17 @@ def _pop_option(args: list[str], name: str) -> tuple[str | None, list[str]]:
 
 def with_project_config(args: list[str], project: Project) -> list[str]:
     """Fill in the default subcommand/config and resolve config names of the project."""
-    if not args:
-        args = ["fit"]
+    wants_help = any(a in ("-h", "--help") for a in args)
+    if not any(a in SUBCOMMANDS for a in args) and not wants_help:
+        args = ["fit", *args]  # no subcommand (``train``, ``train --print_config``): fit
     out = []
     for i, arg in enumerate(args):
         if i > 0 and args[i - 1] in ("--config", "-c") and not Path(arg).exists():
             arg = str(project.config(arg))  # a config of the project, by name
+        elif arg.startswith("--config=") and not Path(arg.split("=", 1)[1]).exists():
+            arg = "--config=" + str(project.config(arg.split("=", 1)[1]))
         out.append(arg)
     has_config = any(a in ("--config", "-c") or a.startswith("--config=") for a in out)
-    wants_help = any(a in ("-h", "--help") for a in out)
     if out[0] in SUBCOMMANDS and not has_config and not wants_help:
         out[1:1] = ["--config", str(project.config())]
     return out
@@ -80,11 +85,40 @@ class SSLCLI(LightningCLI):
                 class_path="lightning.pytorch.loggers.CSVLogger",
                 init_args=Namespace(save_dir=trainer.default_root_dir, name="", version=None),
             )
+        if self.subcommand == "fit" and trainer.accelerator in ("auto", "gpu", "cuda"):
+            import torch
+
+            if not torch.cuda.is_available() and not self.config_name.endswith("-cpu"):
+                rank_zero_warn(
+                    f"No GPU found: {self.config_name} is a GPU recipe and will be slow here. "
+                    f"On a CPU try `--config {self.config_name}-cpu` if the project has it "
+                    f"(configs in {self.project.config_dir})."
+                )
+        if self.subcommand == "predict":
+            self._add_embedding_writer(config)
+
+    def _add_embedding_writer(self, config) -> None:
+        """``predict`` writes embeddings to ``<default_root_dir>/embeddings`` (see
+        :mod:`ssl_core.embeddings`) unless the config already has an EmbeddingWriter."""
+        from jsonargparse import Namespace
+
+        callbacks = config.trainer.callbacks or []
+        callbacks = list(callbacks) if isinstance(callbacks, list) else [callbacks]
+        if any("EmbeddingWriter" in str(getattr(c, "class_path", c)) for c in callbacks):
+            return
+        text = self._parser(self.subcommand).dump(config, skip_none=False)
+        writer = Namespace(
+            class_path="ssl_core.embeddings.EmbeddingWriter", init_args=Namespace(config=text)
+        )
+        config.trainer.callbacks = [*callbacks, writer]
 
 
 def cli(args: list[str] | None = None) -> SSLCLI:
     """Run ``train`` with ``args`` (default: ``sys.argv[1:]``); return the finished CLI."""
-    args = list(sys.argv[1:] if args is None else args)
+    if args is None:  # we hand the command line to LightningCLI ourselves, amended
+        args = sys.argv[1:]
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+    args = list(args)
     explicit, args = _pop_option(args, "--project")
     try:
         project = resolve_project(explicit)

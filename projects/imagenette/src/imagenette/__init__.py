@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
-from ssl_core.project import Project
-
-from imagenette.dataset import CLASS_NAMES, WNIDS, Imagenette
 from imagenette.datamodule import ImagenetteDataModule
+from imagenette.dataset import CLASS_NAMES, WNIDS, Imagenette
+from ssl_core.project import Project
 
 PROJECT = Project(name="imagenette", root=Path(__file__).resolve().parents[2])
 

@@ -7,7 +7,9 @@ this module adds the variants and one clear message when the data cannot be had.
 
 from __future__ import annotations
 
+import shutil
 import tarfile
+import tempfile
 import urllib.error
 from pathlib import Path
 
@@ -71,17 +73,28 @@ def download_imagenette(
     try:
         download_url(base_url + archive, str(parent), archive, md5=md5)
     except (urllib.error.URLError, OSError, RuntimeError) as err:
+        reason = str(err)
         if path.exists() and not check_integrity(str(path), md5):
             path.unlink()  # never leave a corrupted archive behind
-            err = f"md5 of {archive} does not match {md5} (corrupted download, file removed)"
-        raise DataNotFoundError(how_to_provide(root, f"download from {base_url} failed ({err})")) from None
+            reason = f"md5 of {archive} does not match {md5} (corrupted download, file removed)"
+        raise DataNotFoundError(how_to_provide(root, f"download from {base_url} failed ({reason})")) from None
+    # Extract into a scratch folder and move the result into place only when the whole
+    # archive is in: a refused (unsafe) or interrupted extraction must not leave a
+    # partial train/ and val/ that the next run would take for the dataset.
+    extracted = parent / archive.removesuffix(".tgz")
+    scratch = Path(tempfile.mkdtemp(prefix=".extract-", dir=parent))
     try:
-        extract_archive(str(path), str(parent))
+        extract_archive(str(path), str(scratch))
+        if extracted.exists():
+            raise FileExistsError(f"{extracted} exists but is no complete Imagenette; remove it")
+        (scratch / extracted.name).rename(extracted)
     except (tarfile.TarError, OSError) as err:
+        path.unlink(missing_ok=True)
         raise DataNotFoundError(how_to_provide(root, f"unsafe or broken archive {archive}: {err}")) from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     if not keep_archive:
         path.unlink(missing_ok=True)
-    extracted = parent / archive.removesuffix(".tgz")
     if extracted != root and not root.exists():
         root.symlink_to(extracted.resolve(), target_is_directory=True)
     if not is_imagenette_root(root):

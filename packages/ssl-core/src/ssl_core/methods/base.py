@@ -10,6 +10,8 @@ What all methods share lives here, in named hooks a method overrides:
 - an online weighted-kNN probe (``val/knn_top1``) on the datamodule's evaluation loaders:
   dataloader 0 is the memory bank (labeled training images), dataloader 1 the queries.
   It runs on every validation, i.e. every ``trainer.check_val_every_n_epoch`` epochs.
+- methods with a classifier (``classify`` returns logits) also log ``val/top1``, the
+  classifier's accuracy on the queries.
 
 Batches are ``(images_or_views, targets, indices)``; images arrive normalized float
 (the datamodule normalizes on the device, see ``ssl_core.data``).
@@ -25,7 +27,6 @@ import torch
 from lightly.models.utils import get_weight_decay_parameters
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from torch import nn
 
 from ssl_core.backbones import Backbone
 from ssl_core.knn import knn_classify
@@ -45,17 +46,14 @@ def _parameters(factory) -> set[str]:
         return set()
 
 
-def _sgd(params):
-    return torch.optim.SGD(params, lr=0.06, momentum=0.9, weight_decay=5e-4)
-
-
 class BaseMethod(LightningModule):
     """Backbone + heads, injected optimizer/scheduler, online kNN.
 
     Args:
         backbone: The feature extractor (see :class:`ssl_core.backbones.Backbone`).
         optimizer: Callable building the optimizer from parameter groups (YAML:
-            ``class_path: torch.optim.SGD`` + ``init_args``).
+            ``class_path: torch.optim.SGD`` + ``init_args``); default SGD with lr 0.06,
+            momentum 0.9, weight decay 5e-4 (lightly's Imagenette benchmark).
         lr_scheduler: Callable building the scheduler from the optimizer; if its
             ``__init__`` has a ``total_steps`` argument it receives the run's length.
         lr_interval: When the scheduler steps: every optimizer ``step`` or every ``epoch``.
@@ -68,7 +66,7 @@ class BaseMethod(LightningModule):
     def __init__(
         self,
         backbone: Backbone | None = None,
-        optimizer: OptimizerCallable = _sgd,
+        optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
         lr_interval: Literal["step", "epoch"] = "step",
         lr_frequency: int = 1,
@@ -84,6 +82,7 @@ class BaseMethod(LightningModule):
         self._knn_bank: list[torch.Tensor] = []
         self._knn_bank_labels: list[torch.Tensor] = []
         self._knn_hits = torch.zeros(3)  # top-1 hits, top-5 hits, queries
+        self._cls_hits = torch.zeros(2)  # classifier top-1 hits, queries
         self.configure_models()
 
     # ------------------------------------------------------------------ hooks
@@ -98,6 +97,21 @@ class BaseMethod(LightningModule):
         """Named embeddings of a batch: ``features`` and, for methods with a projection
         head, ``projection`` (the contrastive space)."""
         return {"features": self.backbone(x)}
+
+    def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, torch.Tensor]:
+        """Embeddings of a batch ``(images, targets, indices)`` with the targets and the
+        dataset positions, on the CPU (what :class:`ssl_core.embeddings.EmbeddingWriter`
+        writes; the positions place each row, see there)."""
+        images, targets, indices = batch[0], batch[1], batch[2]
+        out = {k: v.detach().float().cpu() for k, v in self.embed(images).items()}
+        return {**out, "labels": targets.detach().cpu(), "indices": indices.detach().cpu()}
+
+    def classify(self, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor | None:
+        """Class logits ``(B, num_classes)`` of images ``(B, C, H, W)`` with backbone
+        ``features`` ``(B, D)``, for the ``val/top1`` probe: ``self.classifier(features)``
+        when the method has a ``classifier`` head, else ``None`` (no probe)."""
+        head = getattr(self, "classifier", None)
+        return head(features) if head is not None else None
 
     # ------------------------------------------------------------- optimizers
     def parameter_groups(self) -> list[dict]:
@@ -124,7 +138,10 @@ class BaseMethod(LightningModule):
 
     def configure_optimizers(self):
         groups = [g for g in self.parameter_groups() if g["params"]]
-        optimizer = self.optimizer(groups)
+        if self.optimizer is None:
+            optimizer = torch.optim.SGD(groups, lr=0.06, momentum=0.9, weight_decay=5e-4)
+        else:
+            optimizer = self.optimizer(groups)
         if self.lr_scheduler is None:
             return optimizer
         if "total_steps" in _parameters(self.lr_scheduler):
@@ -140,10 +157,19 @@ class BaseMethod(LightningModule):
             },
         }
 
+    def optimizer_step(self, *args, **kwargs) -> None:
+        super().optimizer_step(*args, **kwargs)
+        self.on_after_optimizer_step()
+
+    def on_after_optimizer_step(self) -> None:
+        """Called once after every optimizer step (not every batch under gradient
+        accumulation): the place for momentum-encoder / EMA-teacher updates."""
+
     # ---------------------------------------------------------- online kNN
     def on_validation_epoch_start(self) -> None:
         self._knn_bank, self._knn_bank_labels = [], []
         self._knn_hits = torch.zeros(3, device=self.device)
+        self._cls_hits = torch.zeros(2, device=self.device)
 
     def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         images, targets = batch[0], batch[1]
@@ -152,6 +178,12 @@ class BaseMethod(LightningModule):
             self._knn_bank.append(features.detach())
             self._knn_bank_labels.append(targets)
             return
+        logits = self.classify(images, features)
+        if logits is not None:  # classifier accuracy on the queries
+            self._cls_hits += torch.stack([
+                (logits.argmax(dim=1) == targets).sum(),
+                torch.tensor(len(targets), device=targets.device),
+            ]).float()
         if isinstance(self._knn_bank, list):  # first query batch: gather the bank once
             if not self._knn_bank:
                 return
@@ -171,12 +203,26 @@ class BaseMethod(LightningModule):
         ]).float()
 
     def on_validation_epoch_end(self) -> None:
+        stage = "test" if self.trainer.testing else "val"
+        if self._cls_hits[1] > 0:
+            hits, n = self.trainer.strategy.reduce(self._cls_hits, reduce_op="sum")
+            self.log(f"{stage}/top1", hits / n.clamp(min=1))
         if isinstance(self._knn_bank, list):  # no queries ran
             return
         top1, top5, n = self.trainer.strategy.reduce(self._knn_hits, reduce_op="sum")
-        self.log("val/knn_top1", top1 / n.clamp(min=1))
-        self.log("val/knn_top5", top5 / n.clamp(min=1))
+        self.log(f"{stage}/knn_top1", top1 / n.clamp(min=1))
+        self.log(f"{stage}/knn_top5", top5 / n.clamp(min=1))
         self._knn_bank, self._knn_bank_labels = [], []
+
+    # `train test`: the same probes on the test loaders, logged as test/knn_top1, ...
+    def on_test_epoch_start(self) -> None:
+        self.on_validation_epoch_start()
+
+    def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self.validation_step(batch, batch_idx, dataloader_idx)
+
+    def on_test_epoch_end(self) -> None:
+        self.on_validation_epoch_end()
 
     def _gather(self, x: torch.Tensor) -> torch.Tensor:
         if self.trainer.world_size == 1:

@@ -1,0 +1,62 @@
+"""Weighted kNN (Wu et al. 2018) against a short reference, and top-k accuracy."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ssl_core.knn import knn_classify, topk_accuracy
+
+
+def knn_scores_reference(queries, bank, labels, num_classes, k, t):
+    """Class scores (Q, C): sum of exp(cos / t) over each query's k nearest bank samples."""
+    scores = torch.zeros(len(queries), num_classes)
+    for qi, q in enumerate(queries):
+        sims = F.cosine_similarity(q[None], bank, dim=1)
+        top = sims.topk(min(k, len(bank))).indices
+        for b in top:
+            scores[qi, labels[b]] += torch.exp(sims[b] / t)
+    return scores
+
+
+@pytest.mark.parametrize("k,t", [(1, 0.1), (5, 0.07), (20, 0.5), (1000, 0.1)])
+def test_knn_matches_reference(k, t):
+    g = torch.Generator().manual_seed(k)
+    bank = torch.randn(50, 16, generator=g) * 3  # unnormalized on purpose: cosine inside
+    labels = torch.randint(0, 6, (50,), generator=g)
+    queries = torch.randn(13, 16, generator=g)
+    ranked = knn_classify(queries, bank, labels, num_classes=6, k=k, t=t, batch_size=4)
+    scores = knn_scores_reference(queries, bank, labels, 6, k, t)
+    assert ranked.shape == (13, 6)
+    assert torch.equal(ranked[:, 0], scores.argmax(dim=1))
+    # Every row ranks all classes, by non-increasing reference score.
+    assert torch.equal(ranked.sort(dim=1).values, torch.arange(6).expand(13, 6))
+    ordered = scores.gather(1, ranked)
+    assert (ordered[:, :-1] >= ordered[:, 1:] - 1e-4).all()
+
+
+def test_knn_batching_does_not_change_result():
+    g = torch.Generator().manual_seed(0)
+    bank, queries = torch.randn(40, 8, generator=g), torch.randn(25, 8, generator=g)
+    labels = torch.randint(0, 4, (40,), generator=g)
+    a = knn_classify(queries, bank, labels, 4, k=7, t=0.1, batch_size=3)
+    b = knn_classify(queries, bank, labels, 4, k=7, t=0.1, batch_size=1000)
+    assert torch.equal(a[:, 0], b[:, 0])
+
+
+def test_knn_recovers_clusters():
+    centers = torch.eye(3, 8) * 10
+    bank = centers.repeat_interleave(5, 0) + torch.randn(15, 8) * 0.1
+    labels = torch.arange(3).repeat_interleave(5)
+    queries = centers + torch.randn(3, 8) * 0.1
+    ranked = knn_classify(queries, bank, labels, 3, k=5)
+    assert topk_accuracy(ranked, torch.arange(3), k=1) == 1.0
+
+
+def test_topk_accuracy():
+    ranked = torch.tensor([[2, 0, 1], [0, 1, 2], [1, 2, 0], [2, 1, 0]])
+    labels = torch.tensor([2, 1, 0, 0])
+    assert topk_accuracy(ranked, labels, k=1) == 0.25
+    assert topk_accuracy(ranked, labels, k=2) == 0.5
+    assert topk_accuracy(ranked, labels, k=3) == 1.0

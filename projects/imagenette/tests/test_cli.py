@@ -1,0 +1,132 @@
+"""The real `train` entry point on the fake Imagenette: fit, validate, test, configs,
+and the LR scheduler's wiring (interval, frequency, total_steps from the trainer)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from ssl_core.cli import cli, main
+from ssl_core.optim import WarmupCosine
+
+
+def _args(tiny_config, fake_root, run_dir, *extra: str, subcommand: str = "fit") -> list[str]:
+    return [
+        "--project", "imagenette", subcommand, "--config", str(tiny_config),
+        "--data.root", str(fake_root), "--trainer.default_root_dir", str(run_dir), *extra,
+    ]
+
+
+def _metrics(run_dir: Path) -> list[dict[str, str]]:
+    files = sorted(run_dir.rglob("metrics.csv"))
+    assert len(files) == 1, f"expected one metrics.csv under {run_dir}, found {files}"
+    with files[0].open() as f:
+        return list(csv.DictReader(f))
+
+
+def _lr_by_step(rows: list[dict[str, str]]) -> list[float]:
+    """The LR that LearningRateMonitor logged before each optimizer step (group 0)."""
+    column = next(c for c in rows[0] if c.startswith("lr-SGD"))
+    return [float(r[column]) for r in rows if r.get(column)]
+
+
+LR_MONITOR = [
+    "--trainer.callbacks+=lightning.pytorch.callbacks.LearningRateMonitor",
+    "--trainer.callbacks.logging_interval=step",
+]
+
+
+def test_fast_dev_run(tiny_config, fake_root, tmp_path):
+    main(_args(tiny_config, fake_root, tmp_path / "run", "--trainer.fast_dev_run", "1"))
+    assert not list(tmp_path.rglob("metrics.csv"))  # fast_dev_run: 1 batch, no logging
+
+
+def test_short_fit_logs_knn_and_steps_lr_every_step(tiny_config, fake_root, tmp_path):
+    run_dir = tmp_path / "run"
+    result = cli(_args(
+        tiny_config, fake_root, run_dir, "--trainer.limit_train_batches", "3", *LR_MONITOR,
+    ))
+    trainer = result.trainer
+    assert trainer.global_step == 3
+    rows = _metrics(run_dir)
+    knn = [float(r["val/knn_top1"]) for r in rows if r.get("val/knn_top1")]
+    assert len(knn) == 1 and 0.0 <= knn[0] <= 1.0
+    assert any(r.get("train/loss_step") for r in rows)
+    # WarmupCosine got the run's length from the trainer and stepped every batch.
+    config = trainer.lr_scheduler_configs[0]
+    assert (config.interval, config.frequency) == ("step", 1)
+    assert isinstance(config.scheduler, WarmupCosine)
+    assert config.scheduler.max_epochs == trainer.estimated_stepping_batches == 3
+    assert config.scheduler.last_epoch == 3
+    lrs = _lr_by_step(rows)
+    assert len(lrs) == 3 and len(set(lrs)) == 3  # a new LR at every optimizer step
+
+
+def test_epoch_interval_steps_once_per_epoch(tiny_config, fake_root, tmp_path):
+    run_dir = tmp_path / "run"
+    result = cli(_args(
+        tiny_config, fake_root, run_dir, "--trainer.max_epochs", "2",
+        "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "0",
+        "--model.init_args.lr_interval", "epoch", *LR_MONITOR,
+    ))
+    config = result.trainer.lr_scheduler_configs[0]
+    assert config.interval == "epoch"
+    assert config.scheduler.max_epochs == 2  # total_steps = max_epochs for epoch schedules
+    assert config.scheduler.last_epoch == 2
+    lrs = _lr_by_step(_metrics(run_dir))
+    assert len(lrs) == 4
+    assert lrs[0] == lrs[1] and lrs[2] == lrs[3]  # constant within an epoch
+    assert lrs[1] != lrs[2]  # changes between epochs
+
+
+def test_lr_frequency(tiny_config, fake_root, tmp_path):
+    run_dir = tmp_path / "run"
+    result = cli(_args(
+        tiny_config, fake_root, run_dir, "--trainer.limit_train_batches", "4",
+        "--trainer.limit_val_batches", "0", "--model.init_args.lr_frequency", "2", *LR_MONITOR,
+    ))
+    config = result.trainer.lr_scheduler_configs[0]
+    assert (config.interval, config.frequency) == ("step", 2)
+    assert config.scheduler.max_epochs == 4 // 2  # total_steps in scheduler steps
+    assert config.scheduler.last_epoch == 2
+    lrs = _lr_by_step(_metrics(run_dir))
+    assert len(lrs) == 4 and lrs[0] == lrs[1] and lrs[2] == lrs[3] and lrs[1] != lrs[2]
+
+
+def test_default_config_is_the_projects(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--project", "imagenette", "fit", "--print_config"])
+    assert exit_.value.code in (0, None)
+    printed = capsys.readouterr().out
+    assert "max_epochs: 200" in printed and "check_val_every_n_epoch: 10" in printed  # simclr.yaml
+    # Without a subcommand: fit, with the same default config.
+    with pytest.raises(SystemExit):
+        main(["--project", "imagenette", "--print_config"])
+    assert capsys.readouterr().out == printed
+
+
+@pytest.mark.parametrize("form", ["separate", "equals"])
+def test_config_by_name(capsys, form):
+    config = ["--config", "simclr-cpu"] if form == "separate" else ["--config=simclr-cpu"]
+    with pytest.raises(SystemExit):
+        main(["--project", "imagenette", "fit", *config, "--print_config"])
+    printed = capsys.readouterr().out
+    assert "max_epochs: 4" in printed and "image_size: 64" in printed  # simclr-cpu.yaml
+
+
+def test_unknown_config_name_is_a_clear_error():
+    with pytest.raises(FileNotFoundError, match="No config .*nope.yaml.*simclr-cpu.yaml"):
+        main(["--project", "imagenette", "fit", "--config", "nope"])
+
+
+@pytest.mark.parametrize("subcommand", ["validate", "test"])
+def test_validate_and_test(tiny_config, fake_root, tmp_path, subcommand):
+    result = cli(_args(
+        tiny_config, fake_root, tmp_path / "run", "--trainer.limit_val_batches", "1",
+        "--trainer.limit_test_batches", "1", subcommand=subcommand,
+    ))
+    prefix = "val" if subcommand == "validate" else "test"
+    top1 = result.trainer.callback_metrics[f"{prefix}/knn_top1"]
+    assert 0.0 <= float(top1) <= 1.0
