@@ -1,0 +1,343 @@
+"""Embeddings on disk: what ``train predict`` writes and ``evaluate`` reads.
+
+Layout of ``OUT/embeddings/`` (one file pair per split: ``train``, ``val`` and, with a
+shift, ``val_shifted``)::
+
+    meta.json        checkpoint, config file, label split, held-out classes, class names,
+                     shift, widths and row counts of every split
+    config.yaml      the full config of the predict run
+    <split>.npz      features (N, D) float32   backbone features
+                     projection (N, P) float32 the contrastive space (methods with a head)
+                     labels (N,) int64         true labels (-1: none)
+                     ids (N,) str              sample ids (relative paths)
+                     indices (N,) int64        position in the dataset (= row number)
+                     labeled (N,) bool         in the labeled part of the label split
+    <split>.csv      the same rows for pandas: index, id, label, class_name, labeled,
+                     proj_0 ... proj_{P-1} (features stay in the .npz: too wide for text)
+
+Read in one line: ``np.load("OUT/embeddings/val.npz")`` or
+``pandas.read_csv("OUT/embeddings/val.csv")``; :func:`load_embeddings` also checks them.
+
+Every sample exactly once, in dataset order, under DDP and with dataloader workers:
+Lightning's ``batch_indices`` are not trusted (they are not sample positions with
+workers/samplers, and DistributedSampler pads ranks with duplicates). Instead every
+batch carries the dataset position of each sample (datasets return ``(image, label,
+index)``); each rank writes a shard of its rows with their positions, and rank 0 merges
+the shards, drops duplicates by position, sorts, and refuses any gap. Shards go under
+the output directory, so DDP across nodes needs it on a shared filesystem.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from lightning.pytorch.callbacks import BasePredictionWriter
+
+FORMAT_VERSION = 1
+DEFAULT_SPLITS = ("train", "val", "val_shifted")
+ARRAYS = ("features", "projection", "labels", "ids", "indices", "labeled")
+REQUIRED = ("features", "labels", "ids")
+
+
+class EmbeddingsError(ValueError):
+    """An embeddings directory is missing, malformed, or its parts do not match."""
+
+
+@dataclass
+class SplitEmbeddings:
+    """The rows of one split (see the module docstring for the arrays)."""
+
+    name: str
+    features: np.ndarray
+    labels: np.ndarray
+    ids: np.ndarray
+    labeled: np.ndarray
+    projection: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def space(self, name: str) -> np.ndarray:
+        """``features`` or ``projection``."""
+        value = getattr(self, name, None)
+        if value is None:
+            raise EmbeddingsError(f"Split {self.name} has no {name!r} embeddings")
+        return value
+
+
+# ----------------------------------------------------------------------------- writing
+def _to_numpy(x: Any) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def merge_shards(shards: Sequence[dict[str, np.ndarray]], size: int | None = None) -> dict[str, np.ndarray]:
+    """Merge per-rank rows into one set: one row per dataset position, sorted.
+
+    Args:
+        shards: Dicts of arrays with a common first axis, each with ``indices``.
+        size: Dataset length; if given, positions must be exactly ``0 .. size-1``.
+    """
+    shards = [s for s in shards if len(s["indices"])]
+    if not shards:
+        raise EmbeddingsError("No predictions to merge (empty dataloader?)")
+    merged = {k: np.concatenate([s[k] for s in shards]) for k in shards[0]}
+    _, first = np.unique(merged["indices"], return_index=True)  # sorted, duplicates dropped
+    merged = {k: v[first] for k, v in merged.items()}
+    if size is not None and not np.array_equal(merged["indices"], np.arange(size)):
+        missing = np.setdiff1d(np.arange(size), merged["indices"])
+        raise EmbeddingsError(
+            f"Predictions cover {len(merged['indices'])} of {size} samples "
+            f"(missing positions, first ones: {missing[:10].tolist()}); "
+            "was the predict run limited (limit_predict_batches)?"
+        )
+    return merged
+
+
+def write_split(
+    directory: Path,
+    name: str,
+    rows: dict[str, np.ndarray],
+    ids: Sequence[str] | None = None,
+    labeled: np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Write ``<name>.npz`` and ``<name>.csv``; return the split's entry of ``meta.json``."""
+    indices = rows["indices"].astype(np.int64)
+    n = len(indices)
+    ids_arr = np.asarray([str(ids[i]) for i in indices] if ids is not None else [str(i) for i in indices])
+    labeled_arr = np.ones(n, bool) if labeled is None else np.asarray(labeled, bool)[indices]
+    arrays = {
+        "features": rows["features"].astype(np.float32),
+        "labels": rows["labels"].astype(np.int64),
+        "ids": ids_arr,
+        "indices": indices,
+        "labeled": labeled_arr,
+    }
+    if "projection" in rows:
+        arrays["projection"] = rows["projection"].astype(np.float32)
+    np.savez(directory / f"{name}.npz", **arrays)
+    table = pd.DataFrame({"index": indices, "id": ids_arr, "label": arrays["labels"]})
+    if class_names is not None:
+        names = np.asarray(list(class_names) + [""])  # -1 (no label) -> ""
+        table["class_name"] = names[np.where(arrays["labels"] >= 0, arrays["labels"], -1)]
+    table["split"] = name
+    table["labeled"] = labeled_arr
+    if "projection" in arrays:
+        for j in range(arrays["projection"].shape[1]):
+            table[f"proj_{j}"] = arrays["projection"][:, j]
+    table.to_csv(directory / f"{name}.csv", index=False)
+    return {
+        "rows": n,
+        "npz": f"{name}.npz",
+        "csv": f"{name}.csv",
+        "feature_dim": int(arrays["features"].shape[1]),
+        "projection_dim": int(arrays["projection"].shape[1]) if "projection" in arrays else None,
+        "labeled_rows": int(labeled_arr.sum()),
+    }
+
+
+class EmbeddingWriter(BasePredictionWriter):
+    """Write the predictions of ``train predict`` as an embeddings directory.
+
+    The module's ``predict_step`` returns ``{"features", "projection"?, "labels",
+    "indices"}`` per batch (see :meth:`ssl_core.methods.base.BaseMethod.predict_step`).
+    Split names come from the datamodule's ``predict_split_names`` (default: train, val,
+    val_shifted in dataloader order); ids from each dataset's ``paths``; the labeled flag
+    from the datamodule's ``label_split``.
+
+    Args:
+        output_dir: Where to write (default: ``<trainer.default_root_dir>/embeddings``).
+        config: YAML text of the run's config (the ``train`` CLI fills it in).
+    """
+
+    def __init__(self, output_dir: str | None = None, config: str | None = None) -> None:
+        super().__init__(write_interval="batch")
+        self.output_dir = output_dir
+        self.config = config
+        self._rows: dict[int, list[dict[str, np.ndarray]]] = {}
+
+    def directory(self, trainer) -> Path:
+        return Path(self.output_dir or Path(trainer.default_root_dir) / "embeddings")
+
+    def on_predict_start(self, trainer, pl_module) -> None:
+        self._rows = {}
+
+    def write_on_batch_end(
+        self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx=0
+    ) -> None:
+        if not isinstance(prediction, dict) or "indices" not in prediction:
+            raise EmbeddingsError(
+                "EmbeddingWriter needs predict_step to return a dict with 'features', 'labels' "
+                f"and 'indices', not {type(prediction).__name__}"
+            )
+        rows = {k: _to_numpy(v) for k, v in prediction.items()}
+        self._rows.setdefault(dataloader_idx, []).append(rows)
+
+    def on_predict_epoch_end(self, trainer, pl_module) -> None:
+        out = self.directory(trainer)
+        shard_dir = out / ".shards"
+        if trainer.is_global_zero and shard_dir.exists():
+            shutil.rmtree(shard_dir)
+        trainer.strategy.barrier("embeddings-clean")
+        shard_dir.mkdir(parents=True, exist_ok=True)
+        for idx, batches in self._rows.items():
+            rows = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
+            np.savez(shard_dir / f"loader{idx}-rank{trainer.global_rank}.npz", **rows)
+        trainer.strategy.barrier("embeddings-shards")
+        if trainer.is_global_zero:
+            self._merge(trainer, pl_module, out, shard_dir)
+            shutil.rmtree(shard_dir)
+        trainer.strategy.barrier("embeddings-merged")
+        self._rows = {}
+
+    def _merge(self, trainer, pl_module, out: Path, shard_dir: Path) -> None:
+        dm = trainer.datamodule
+        loaders = trainer.predict_dataloaders
+        loaders = loaders if isinstance(loaders, list | tuple) else [loaders]
+        names = list(getattr(dm, "predict_split_names", DEFAULT_SPLITS[: len(loaders)]))
+        if len(names) != len(loaders):
+            raise EmbeddingsError(f"{len(loaders)} predict dataloaders but split names {names}")
+        label_split = getattr(dm, "label_split", None)
+        labeled_paths = {p for p, _ in label_split.labeled} if label_split is not None else None
+        class_names = getattr(dm, "class_names", None)
+        splits = {}
+        for idx, (name, loader) in enumerate(zip(names, loaders, strict=True)):
+            shards = [dict(np.load(f)) for f in sorted(shard_dir.glob(f"loader{idx}-rank*.npz"))]
+            if not shards:
+                raise EmbeddingsError(f"No predictions for split {name} (dataloader {idx})")
+            dataset = loader.dataset
+            rows = merge_shards(shards, size=len(dataset) if hasattr(dataset, "__len__") else None)
+            ids = getattr(dataset, "paths", None)
+            labeled = None
+            if name == "train" and labeled_paths is not None and ids is not None:
+                labeled = np.array([p in labeled_paths for p in ids])
+            elif name != "train":
+                labeled = np.zeros(len(ids) if ids is not None else rows["indices"].max() + 1, bool)
+            splits[name] = write_split(out, name, rows, ids, labeled, class_names)
+        train_labels = set(np.load(out / "train.npz")["labels"].tolist()) if "train" in splits else set()
+        val_labels = set(np.load(out / "val.npz")["labels"].tolist()) if "val" in splits else set()
+        config_file = None
+        if self.config:
+            (out / "config.yaml").write_text(self.config)
+            config_file = "config.yaml"
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "checkpoint": str(trainer.ckpt_path) if trainer.ckpt_path else None,
+            "config": config_file,
+            "model": f"{type(pl_module).__module__}.{type(pl_module).__qualname__}",
+            "datamodule": f"{type(dm).__module__}.{type(dm).__qualname__}" if dm else None,
+            "label_split": getattr(dm, "split", None),
+            "label_split_fraction": label_split.fraction if label_split is not None else None,
+            "exclude_classes": list(getattr(dm, "exclude_classes", []) or []),
+            # classes of val that training never saw: the anomalies of evaluate
+            "held_out_labels": sorted(int(c) for c in val_labels - train_labels if c >= 0),
+            "class_names": list(class_names) if class_names is not None else None,
+            "shift": getattr(dm, "shift", None),
+            "world_size": trainer.world_size,
+            "splits": splits,
+        }
+        (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+# ----------------------------------------------------------------------------- reading
+def _load_split(directory: Path, name: str) -> SplitEmbeddings:
+    path = directory / f"{name}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as err:
+        raise EmbeddingsError(f"Cannot read {path}: {err}") from None
+    missing = [k for k in REQUIRED if k not in arrays]
+    if missing:
+        raise EmbeddingsError(f"{path} lacks arrays {missing} (has {sorted(arrays)})")
+    n = len(arrays["labels"])
+    for key in ("features", "projection"):
+        if key in arrays and arrays[key].ndim != 2:
+            raise EmbeddingsError(f"{path}: {key} must be 2-D (N, D), not shape {arrays[key].shape}")
+    for key, value in arrays.items():
+        if len(value) != n:
+            raise EmbeddingsError(
+                f"{path}: {key} has {len(value)} rows but labels has {n}; the file is corrupt"
+            )
+    for key in ("features", "projection"):
+        if key in arrays and not np.isfinite(arrays[key]).all():
+            raise EmbeddingsError(f"{path}: {key} holds NaN or inf (diverged model?)")
+    if n == 0:
+        raise EmbeddingsError(f"{path} has no rows")
+    return SplitEmbeddings(
+        name=name,
+        features=arrays["features"].astype(np.float32),
+        labels=arrays["labels"].astype(np.int64),
+        ids=arrays["ids"].astype(str),
+        labeled=arrays.get("labeled", np.ones(n, bool)).astype(bool),
+        projection=arrays["projection"].astype(np.float32) if "projection" in arrays else None,
+    )
+
+
+def load_embeddings(directory: str | Path) -> tuple[dict[str, SplitEmbeddings], dict[str, Any]]:
+    """Read and check an embeddings directory; return ``({split: rows}, meta)``.
+
+    Raises:
+        EmbeddingsError: with what is wrong and how to get a good directory.
+    """
+    directory = Path(directory)
+    hint = (
+        "Write one with `uv run --package <project> train predict --config CFG --ckpt_path CKPT "
+        "--trainer.default_root_dir OUT` (it writes OUT/embeddings/)."
+    )
+    if not directory.is_dir():
+        raise EmbeddingsError(f"No embeddings directory {directory}. {hint}")
+    meta_path = directory / "meta.json"
+    if not meta_path.is_file():
+        raise EmbeddingsError(f"{directory} has no meta.json: not an embeddings directory. {hint}")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as err:
+        raise EmbeddingsError(f"{meta_path} is not valid JSON: {err}") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("splits"), dict):
+        raise EmbeddingsError(f"{meta_path} has no 'splits' table: not written by EmbeddingWriter?")
+    if meta.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:
+        raise EmbeddingsError(f"{meta_path} has format {meta['format_version']}, newer than this ssl-core")
+    for name in ("train", "val"):
+        if name not in meta["splits"] or not (directory / f"{name}.npz").is_file():
+            raise EmbeddingsError(f"{directory} lacks the {name} split ({name}.npz). {hint}")
+    splits = {
+        name: _load_split(directory, name)
+        for name in meta["splits"]
+        if name in ("train", "val") or (directory / f"{name}.npz").is_file()
+    }
+    train = splits["train"]
+    for name, split in splits.items():
+        expected = meta["splits"][name].get("rows")
+        if expected is not None and expected != len(split):
+            raise EmbeddingsError(
+                f"{name}.npz has {len(split)} rows but meta.json says {expected}: files from "
+                "different predict runs mixed?"
+            )
+        for space in ("features", "projection"):
+            a, b = getattr(train, space), getattr(split, space)
+            if (a is None) != (b is None) or (a is not None and a.shape[1] != b.shape[1]):
+                widths = [None if x is None else x.shape[1] for x in (a, b)]
+                raise EmbeddingsError(
+                    f"{space} widths differ between train ({widths[0]}) and {name} ({widths[1]}): "
+                    "the splits come from different models"
+                )
+    if "val_shifted" in splits and not np.array_equal(splits["val_shifted"].ids, splits["val"].ids):
+        raise EmbeddingsError("val_shifted.npz does not hold the same samples as val.npz, in the same order")
+    if (splits["val"].labels < 0).any():
+        raise EmbeddingsError("val.npz has unlabeled rows (label -1): evaluation needs val labels")
+    if not ((train.labels >= 0) & train.labeled).any():
+        raise EmbeddingsError("train.npz has no labeled rows: nothing to fit kNN or probes on")
+    return splits, meta

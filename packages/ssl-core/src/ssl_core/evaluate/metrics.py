@@ -1,0 +1,127 @@
+"""Downstream measures of an embedding space, on numpy arrays.
+
+All but the linear probe work on L2-normalized embeddings: the contrastive losses
+compare cosine similarities, so the sphere is the space they shape. The linear probe
+standardizes the raw embeddings instead (the usual protocol).
+
+scikit-learn does the fitting (logistic regression, k-means, label spreading, Ledoit-Wolf
+covariance, ROC); the weighted kNN vote is lightly's, batched in :mod:`ssl_core.knn`.
+Written by hand: the class-conditional Gaussian scorer (a few lines on top of
+scikit-learn's covariance estimators, which have no class-conditional variant; LDA fits
+the same model but gives posteriors, not the distance to the nearest class).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+from sklearn.covariance import LedoitWolf
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler, normalize
+from sklearn.semi_supervised import LabelSpreading
+
+from ssl_core.knn import knn_classify, topk_accuracy
+
+
+def l2(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (float64 for the scikit-learn estimators)."""
+    return normalize(np.asarray(x, dtype=np.float64))
+
+
+def _topk(ranked: np.ndarray, labels: np.ndarray, k: int) -> float:
+    k = min(k, ranked.shape[1])
+    return float((ranked[:, :k] == labels[:, None]).any(axis=1).mean())
+
+
+def knn_predict(
+    bank: np.ndarray, bank_labels: np.ndarray, queries: np.ndarray, num_classes: int,
+    k: int = 200, t: float = 0.1,
+) -> np.ndarray:
+    """Classes ranked by weighted kNN vote, ``(Q, C)`` (see :mod:`ssl_core.knn`)."""
+    ranked = knn_classify(
+        torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32)),
+        torch.from_numpy(np.ascontiguousarray(bank, dtype=np.float32)),
+        torch.from_numpy(np.asarray(bank_labels, dtype=np.int64)),
+        num_classes, k=k, t=t,
+    )
+    return ranked.numpy()
+
+
+def knn_scores(
+    bank: np.ndarray, bank_labels: np.ndarray, queries: np.ndarray, labels: np.ndarray,
+    num_classes: int, k: int = 200, t: float = 0.1,
+) -> dict:
+    """Top-1/top-5 accuracy of the weighted kNN vote and its top-1 predictions."""
+    ranked = knn_predict(bank, bank_labels, queries, num_classes, k, t)
+    ranked_t, labels_t = torch.from_numpy(ranked), torch.from_numpy(np.asarray(labels, np.int64))
+    return {
+        "top1": topk_accuracy(ranked_t, labels_t, 1),
+        "top5": topk_accuracy(ranked_t, labels_t, min(5, num_classes)),
+        "predictions": ranked[:, 0],
+    }
+
+
+def linear_probe(
+    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+    c: float = 1.0, max_iter: int = 1000, seed: int = 0,
+) -> dict:
+    """Logistic regression on standardized embeddings: top-1/top-5 accuracy on the test set."""
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter, random_state=seed))
+    probe.fit(x_train, y_train)
+    proba = probe.predict_proba(x_test)
+    ranked = probe.classes_[np.argsort(-proba, axis=1)]
+    return {"top1": _topk(ranked, y_test, 1), "top5": _topk(ranked, y_test, 5)}
+
+
+def kmeans_scores(x: np.ndarray, labels: np.ndarray, k: int | None = None, seed: int = 0) -> dict:
+    """k-means (k = number of classes present) against the labels: NMI and ARI."""
+    k = k or len(np.unique(labels))
+    clusters = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(l2(x))
+    return {
+        "nmi": float(normalized_mutual_info_score(labels, clusters)),
+        "ari": float(adjusted_rand_score(labels, clusters)),
+        "k": int(k),
+    }
+
+
+def label_propagation(
+    x: np.ndarray, labels: np.ndarray, known: np.ndarray, n_neighbors: int = 10, alpha: float = 0.2,
+) -> np.ndarray:
+    """Labels for every row spread from the ``known`` rows over a kNN graph
+    (scikit-learn's ``LabelSpreading``, Zhou et al. 2004)."""
+    y = np.where(known, labels, -1)
+    spreading = LabelSpreading(kernel="knn", n_neighbors=n_neighbors, alpha=alpha, max_iter=100)
+    spreading.fit(l2(x), y)
+    return spreading.transduction_
+
+
+class GaussianScorer:
+    """Anomaly score: Mahalanobis distance to the nearest class mean, one shared covariance.
+
+    Class-conditional Gaussians with a tied covariance fitted on in-distribution
+    embeddings (Lee et al. 2018, arXiv:1807.03888); the covariance is Ledoit-Wolf
+    shrunk so that wide (512-d) or nearly degenerate (2-d on a circle) spaces stay
+    invertible. Higher score = more anomalous.
+    """
+
+    def fit(self, x: np.ndarray, labels: np.ndarray) -> GaussianScorer:
+        x = l2(x)
+        self.classes_ = np.unique(labels)
+        self.means_ = np.stack([x[labels == c].mean(0) for c in self.classes_])
+        centred = x - self.means_[np.searchsorted(self.classes_, labels)]
+        self.covariance_ = LedoitWolf(assume_centered=True).fit(centred)
+        return self
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        x = l2(x)
+        d2 = np.stack([self.covariance_.mahalanobis(x - m) for m in self.means_], axis=1)
+        return np.sqrt(d2.min(axis=1))
+
+
+def auroc(scores_negative: np.ndarray, scores_positive: np.ndarray) -> float:
+    """AUROC of telling positives (anomalies) from negatives by a higher score."""
+    y = np.r_[np.zeros(len(scores_negative)), np.ones(len(scores_positive))]
+    return float(roc_auc_score(y, np.r_[scores_negative, scores_positive]))

@@ -1,0 +1,280 @@
+"""The ``evaluate`` command.
+
+``evaluate OUT [--k 200] [--t 0.1] [--space features|projection] [--no-split-aware]
+[--no-umap] ...``
+
+Reads ``OUT/embeddings/``; writes ``OUT/metrics.json``, ``OUT/plots/*.png``,
+``OUT/report.md``. What is measured (every space the embeddings hold: backbone
+``features`` and the ``projection``; the top-level keys of ``metrics.json`` are those of
+``--space``):
+
+- ``knn_top1``/``knn_top5``: weighted kNN (bank: labeled training rows; queries: val).
+- ``linear_top1``/``linear_top5``: logistic regression on standardized embeddings.
+- ``kmeans_nmi``/``kmeans_ari``: k-means on val, k = number of val classes.
+- ``labelprop_pool_top1`` (with a label split), ``labelprop_val_top1``: label spreading
+  from the labeled training rows over a kNN graph of train + val.
+- ``anomaly_auroc`` (when val has classes that training did not): class-conditional
+  Gaussians, shared covariance, fitted on the labeled training rows; Mahalanobis score;
+  AUROC of held-out-class val rows against in-distribution val rows.
+- with ``val_shifted``: ``knn_top1_shifted``, mean anomaly scores clean/shifted,
+  ``shift_auroc`` (shifted vs clean), ``anomaly_auroc_shifted``.
+
+"Labeled training rows" are the label split's labeled part (``labeled`` column) unless
+``--no-split-aware``. Classification metrics leave out val rows of held-out classes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ssl_core.embeddings import EmbeddingsError, SplitEmbeddings, load_embeddings
+
+
+def _log(message: str) -> None:
+    print(f"evaluate: {message}", file=sys.stderr, flush=True)
+
+
+class _Step:
+    """Progress message with the time a step took."""
+
+    def __init__(self, log: Callable[[str], None], what: str) -> None:
+        self.log, self.what = log, what
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        self.log(f"{self.what} ...")
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is None:
+            self.log(f"{self.what}: {time.perf_counter() - self.start:.1f} s")
+
+
+def find_metrics_csv(out: Path) -> Path | None:
+    """The newest Lightning ``metrics.csv`` under ``out`` (the training run's log)."""
+    found = [p for p in out.rglob("metrics.csv") if "embeddings" not in p.parts]
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def _space_metrics(
+    space: str,
+    train: SplitEmbeddings,
+    val: SplitEmbeddings,
+    shifted: SplitEmbeddings | None,
+    fit: np.ndarray,
+    in_dist: np.ndarray,
+    num_classes: int,
+    settings: dict,
+    log: Callable[[str], None],
+) -> tuple[dict, dict]:
+    """Metrics of one space, and the arrays the plots need."""
+    from ssl_core.evaluate import metrics as M
+
+    xt, xv = train.space(space), val.space(space)
+    yt, yv = train.labels, val.labels
+    out: dict = {"dim": int(xt.shape[1])}
+    arrays: dict = {}
+    with _Step(log, f"[{space}] kNN (k={settings['k']}, t={settings['t']})"):
+        knn = M.knn_scores(xt[fit], yt[fit], xv[in_dist], yv[in_dist], num_classes, settings["k"], settings["t"])
+    out["knn_top1"], out["knn_top5"] = knn["top1"], knn["top5"]
+    arrays["knn_predictions"] = knn["predictions"]
+    with _Step(log, f"[{space}] linear probe on {int(fit.sum())} rows"):
+        lin = M.linear_probe(
+            xt[fit], yt[fit], xv[in_dist], yv[in_dist], settings["linear_c"], settings["linear_max_iter"],
+            settings["seed"],
+        )
+    out["linear_top1"], out["linear_top5"] = lin["top1"], lin["top5"]
+    with _Step(log, f"[{space}] k-means"):
+        km = M.kmeans_scores(xv, yv, seed=settings["seed"])
+    out["kmeans_nmi"], out["kmeans_ari"], out["kmeans_k"] = km["nmi"], km["ari"], km["k"]
+    with _Step(log, f"[{space}] label propagation over {len(xt) + len(xv)} rows"):
+        x_all = np.concatenate([xt, xv])
+        y_all = np.concatenate([yt, yv])
+        known = np.concatenate([fit, np.zeros(len(yv), bool)])
+        spread = M.label_propagation(x_all, y_all, known, settings["labelprop_neighbors"])
+    classes = np.unique(yt[fit])
+    pool = ~fit & (yt >= 0) & np.isin(yt, classes)
+    out["labelprop_pool_top1"] = float((spread[: len(yt)][pool] == yt[pool]).mean()) if pool.any() else None
+    out["labelprop_val_top1"] = float((spread[len(yt):][in_dist] == yv[in_dist]).mean())
+    with _Step(log, f"[{space}] Gaussian anomaly scores"):
+        scorer = M.GaussianScorer().fit(xt[fit], yt[fit])
+        s_val = scorer.score(xv)
+        s_shift = scorer.score(shifted.space(space)) if shifted is not None else None
+    arrays["scores_val"], arrays["scores_shifted"] = s_val, s_shift
+    out["anomaly_auroc"] = M.auroc(s_val[in_dist], s_val[~in_dist]) if (~in_dist).any() else None
+    if shifted is not None:
+        xs = shifted.space(space)
+        with _Step(log, f"[{space}] kNN on shifted val"):
+            knn_s = M.knn_scores(xt[fit], yt[fit], xs[in_dist], yv[in_dist], num_classes, settings["k"], settings["t"])
+        out["knn_top1_shifted"] = knn_s["top1"]
+        out["knn_top5_shifted"] = knn_s["top5"]
+        out["anomaly_score_clean"] = float(s_val[in_dist].mean())
+        out["anomaly_score_shifted"] = float(s_shift[in_dist].mean())
+        out["shift_auroc"] = M.auroc(s_val[in_dist], s_shift[in_dist])
+        out["anomaly_auroc_shifted"] = M.auroc(s_shift[in_dist], s_shift[~in_dist]) if (~in_dist).any() else None
+    return out, arrays
+
+
+def evaluate(
+    out_dir: str | Path,
+    embeddings: str | Path | None = None,
+    space: str = "features",
+    k: int = 200,
+    t: float = 0.1,
+    split_aware: bool = True,
+    linear_c: float = 1.0,
+    linear_max_iter: int = 1000,
+    labelprop_neighbors: int = 10,
+    umap: bool = True,
+    max_plot_points: int = 5000,
+    metrics_csv: str | Path | None = None,
+    seed: int = 0,
+    log: Callable[[str], None] = _log,
+) -> dict:
+    """Evaluate the embeddings of a run; write metrics.json, plots/ and report.md in ``out_dir``.
+
+    Returns:
+        The content of ``metrics.json``.
+
+    Raises:
+        EmbeddingsError: the embeddings directory is missing, malformed or inconsistent.
+    """
+    from ssl_core.evaluate import plots as P
+    from ssl_core.evaluate.report import write_report
+
+    out = Path(out_dir)
+    splits, meta = load_embeddings(Path(embeddings) if embeddings else out / "embeddings")
+    train, val, shifted = splits["train"], splits["val"], splits.get("val_shifted")
+    spaces = [s for s in ("features", "projection") if getattr(train, s) is not None]
+    if space not in spaces:
+        raise EmbeddingsError(f"--space {space}: the embeddings hold only {spaces}")
+    settings = {
+        "k": k, "t": t, "split_aware": split_aware, "linear_c": linear_c,
+        "linear_max_iter": linear_max_iter, "labelprop_neighbors": labelprop_neighbors, "seed": seed,
+    }
+    class_names = meta.get("class_names")
+    fit = (train.labels >= 0) & (train.labeled if split_aware else True)
+    fit_classes = np.unique(train.labels[fit])
+    seen = np.unique(train.labels[train.labels >= 0])
+    in_dist = np.isin(val.labels, fit_classes)
+    held_out = sorted(int(c) for c in np.setdiff1d(np.unique(val.labels), seen))
+    num_classes = int(max(len(class_names or ()), val.labels.max() + 1, train.labels.max() + 1))
+    log(
+        f"{len(train)} train rows ({int(fit.sum())} labeled used), {len(val)} val rows"
+        f"{', shifted val' if shifted is not None else ''}; spaces {spaces}; held out {held_out or 'none'}"
+    )
+
+    per_space, arrays = {}, {}
+    for name in spaces:
+        per_space[name], arrays[name] = _space_metrics(
+            name, train, val, shifted, fit, in_dist, num_classes, settings, log
+        )
+    head = per_space[space]
+    metrics = {
+        **{k_: v for k_, v in head.items() if k_ != "dim"},
+        "space": space,
+        "chance_top1": 1.0 / max(len(fit_classes), 1),
+        "num_fit": int(fit.sum()),
+        "num_val": len(val),
+        "num_val_in_distribution": int(in_dist.sum()),
+        "held_out_labels": held_out,
+        "held_out_classes": [class_names[c] if class_names else str(c) for c in held_out],
+        "spaces": per_space,
+        "settings": settings,
+        "run": {key: meta.get(key) for key in (
+            "checkpoint", "config", "model", "label_split", "label_split_fraction", "shift",
+            "exclude_classes", "created",
+        )},
+    }
+    if not held_out:
+        metrics.pop("anomaly_auroc", None)
+
+    plots: dict[str, Path] = {}
+    plot_dir = out / "plots"
+    label_names = class_names
+    if umap:
+        with _Step(log, f"UMAP of val ({space})"):
+            plots["UMAP of val embeddings"] = P.umap_plot(
+                val.space(space), val.labels, plot_dir / "umap.png", label_names, held_out,
+                title=f"val {space}", max_points=max_plot_points, seed=seed,
+            )
+    if val.projection is not None and val.projection.shape[1] <= 8:
+        plots["Corner plot of the projection"] = P.corner_plot(
+            val.projection, val.labels, plot_dir / "corner.png", label_names, held_out,
+            title="val projection (contrastive space)", max_points=max_plot_points, seed=seed,
+        )
+    plots["kNN confusion matrix"] = P.confusion_plot(
+        val.labels[in_dist], arrays[space]["knn_predictions"], plot_dir / "knn_confusion.png",
+        label_names, title=f"kNN on val ({space}), top-1 {head['knn_top1']:.3f}",
+    )
+    a = arrays[space]
+    curves = {}
+    if held_out:
+        curves["held-out class"] = (a["scores_val"][in_dist], a["scores_val"][~in_dist])
+    if shifted is not None:
+        curves[f"shifted ({meta.get('shift')}) vs clean"] = (a["scores_val"][in_dist], a["scores_shifted"][in_dist])
+    if curves:
+        plots["Anomaly ROC"] = P.roc_plot(curves, plot_dir / "anomaly_roc.png", f"Mahalanobis scores ({space})")
+        groups = {"in-distribution val": a["scores_val"][in_dist]}
+        if held_out:
+            groups["held-out class"] = a["scores_val"][~in_dist]
+        if shifted is not None:
+            groups["shifted val"] = a["scores_shifted"][in_dist]
+        plots["Anomaly scores"] = P.score_histogram(groups, plot_dir / "anomaly_scores.png", f"Anomaly scores ({space})")
+    csv = Path(metrics_csv) if metrics_csv else find_metrics_csv(out)
+    if csv is not None and csv.is_file():
+        curve = P.training_curves(csv, plot_dir / "training_curves.png")
+        if curve is not None:
+            plots["Training curves"] = curve
+        metrics["run"]["metrics_csv"] = str(csv)
+    else:
+        log(f"no metrics.csv under {out}: no training curves")
+    metrics["plots"] = [p.relative_to(out).as_posix() for p in plots.values()]
+
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    report = write_report(out, metrics, plots)
+    log(f"wrote {out / 'metrics.json'}, {report} and {len(plots)} plots in {plot_dir}")
+    return metrics
+
+
+def parse_args(args: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="evaluate",
+        description="Numbers and pictures from a run's embeddings (OUT/embeddings/, written by "
+        "`train predict`): writes OUT/metrics.json, OUT/plots/*.png and OUT/report.md.",
+    )
+    parser.add_argument("out", type=Path, help="run directory (trainer.default_root_dir of predict)")
+    parser.add_argument("--embeddings", type=Path, help="embeddings directory (default OUT/embeddings)")
+    parser.add_argument("--space", choices=("features", "projection"), default="features",
+                        help="space of the headline metrics and the UMAP (default: features)")
+    parser.add_argument("--k", type=int, default=200, help="kNN neighbours (default 200)")
+    parser.add_argument("--t", type=float, default=0.1, help="kNN vote temperature (default 0.1)")
+    parser.add_argument("--no-split-aware", dest="split_aware", action="store_false",
+                        help="fit on every labeled training row, not only the label split's labeled part")
+    parser.add_argument("--linear-c", type=float, default=1.0, help="inverse L2 strength of the probe")
+    parser.add_argument("--linear-max-iter", type=int, default=1000)
+    parser.add_argument("--labelprop-neighbors", type=int, default=10)
+    parser.add_argument("--no-umap", dest="umap", action="store_false", help="skip the UMAP plot (slow)")
+    parser.add_argument("--max-plot-points", type=int, default=5000,
+                        help="subsample larger sets for UMAP and corner plots")
+    parser.add_argument("--metrics-csv", type=Path, help="training log (default: newest metrics.csv under OUT)")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(args)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Console entry point of ``evaluate``; exits with a message on a bad directory."""
+    ns = vars(parse_args(args))
+    out = ns.pop("out")
+    try:
+        metrics = evaluate(out, **ns)
+    except EmbeddingsError as err:
+        raise SystemExit(f"evaluate: {err}") from None
+    keys = ("knn_top1", "knn_top5", "linear_top1", "kmeans_nmi", "kmeans_ari", "anomaly_auroc")
+    print(json.dumps({k: metrics[k] for k in keys if k in metrics}, indent=1))
