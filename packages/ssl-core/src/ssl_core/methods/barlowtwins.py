@@ -1,0 +1,59 @@
+"""Barlow Twins: redundancy reduction between the embeddings of two views.
+
+- [0] Barlow Twins, Zbontar et al. 2021, https://arxiv.org/abs/2103.03230
+
+The cross-correlation matrix of the (batch-standardized) embeddings of two views is
+driven to the identity: diagonal 1 (invariance), off-diagonal 0 (no redundancy).
+"""
+
+from __future__ import annotations
+
+import torch
+from lightly.loss import BarlowTwinsLoss
+from lightly.models.modules import BarlowTwinsProjectionHead
+
+from ssl_core.methods.base import BaseMethod
+
+
+class BarlowTwins(BaseMethod):
+    """Barlow Twins on lightly's ``BarlowTwinsLoss`` and ``BarlowTwinsProjectionHead``.
+
+    Args:
+        projection_dim: Output width of the projector (8192 in [0]).
+        hidden_dim: Hidden width of the projector (8192 in [0]).
+        lambda_param: Weight of the redundancy-reduction term (5e-3 in [0]).
+        gather_distributed: Sum the cross-correlation matrix over DDP ranks (the global
+            batch, as in [0]).
+        **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
+    """
+
+    def __init__(
+        self,
+        projection_dim: int = 2048,
+        hidden_dim: int = 2048,
+        lambda_param: float = 5e-3,
+        gather_distributed: bool = True,
+        **kwargs,
+    ) -> None:
+        self.projection_dim = projection_dim
+        self.hidden_dim = hidden_dim
+        super().__init__(**kwargs)
+        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
+        self.criterion = BarlowTwinsLoss(lambda_param=lambda_param, gather_distributed=gather_distributed)
+
+    def configure_models(self) -> None:
+        self.projection_head = BarlowTwinsProjectionHead(
+            self.backbone.num_features, self.hidden_dim, self.projection_dim
+        )
+
+    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.backbone(x)
+        return {"features": features, "projection": self.projection_head(features)}
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        (x0, x1), _, _ = batch
+        z0 = self.projection_head(self.backbone(x0))
+        z1 = self.projection_head(self.backbone(x1))
+        loss = self.criterion(z0, z1)
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(x0))
+        return loss

@@ -1,0 +1,92 @@
+"""BYOL: bootstrap your own latent.
+
+- [0] BYOL, Grill et al. 2020, https://arxiv.org/abs/2006.07733
+
+An online network (backbone, projector, predictor) predicts the projection that a
+momentum copy of backbone and projector (the target) makes of another view of the same
+image. No negatives; the predictor and the slowly moving target prevent collapse.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from lightly.loss import NegativeCosineSimilarity
+from lightly.models.modules import BYOLPredictionHead, BYOLProjectionHead
+from lightly.models.utils import deactivate_requires_grad, update_momentum
+from lightly.utils.scheduler import cosine_schedule
+
+from ssl_core.methods.base import BaseMethod
+
+
+class BYOL(BaseMethod):
+    """BYOL on lightly's heads and ``NegativeCosineSimilarity``.
+
+    The loss is the symmetrized negative cosine similarity, -cos in [-1, 1]; [0] writes
+    it as 2 - 2 cos, which differs by a constant and a factor 2 (same optimum; the
+    learning rate absorbs the factor). The target is updated after every optimizer step
+    with [0]'s schedule tau = 1 - (1 - tau_base) (cos(pi k / K) + 1) / 2.
+
+    Args:
+        projection_dim: Output width of projector and predictor (256 in [0]).
+        hidden_dim: Hidden width of projector and predictor (4096 in [0]).
+        momentum_base: tau_base, the target's momentum at the first step (0.996 in [0]);
+            it rises to 1 over the run.
+        **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
+    """
+
+    def __init__(
+        self,
+        projection_dim: int = 256,
+        hidden_dim: int = 4096,
+        momentum_base: float = 0.996,
+        **kwargs,
+    ) -> None:
+        self.projection_dim = projection_dim
+        self.hidden_dim = hidden_dim
+        super().__init__(**kwargs)
+        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
+        self.criterion = NegativeCosineSimilarity()
+
+    def configure_models(self) -> None:
+        self.projection_head = BYOLProjectionHead(
+            self.backbone.num_features, self.hidden_dim, self.projection_dim
+        )
+        self.prediction_head = BYOLPredictionHead(
+            self.projection_dim, self.hidden_dim, self.projection_dim
+        )
+        self.backbone_momentum = copy.deepcopy(self.backbone)
+        self.projection_head_momentum = copy.deepcopy(self.projection_head)
+        deactivate_requires_grad(self.backbone_momentum)
+        deactivate_requires_grad(self.projection_head_momentum)
+
+    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.backbone(x)
+        return {"features": features, "projection": self.projection_head(features)}
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        (x0, x1), _, _ = batch
+        p0 = self.prediction_head(self.projection_head(self.backbone(x0)))
+        p1 = self.prediction_head(self.projection_head(self.backbone(x1)))
+        with torch.no_grad():
+            z0 = self.projection_head_momentum(self.backbone_momentum(x0))
+            z1 = self.projection_head_momentum(self.backbone_momentum(x1))
+        loss = 0.5 * (self.criterion(p0, z1) + self.criterion(p1, z0))
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(x0))
+        return loss
+
+    def on_after_optimizer_step(self) -> None:
+        m = self.momentum()
+        update_momentum(self.backbone, self.backbone_momentum, m)
+        update_momentum(self.projection_head, self.projection_head_momentum, m)
+        self.log("train/momentum", m, on_step=True, on_epoch=False)
+
+    def momentum(self) -> float:
+        """tau at the optimizer step just taken (k = 0 for the first one)."""
+        step, total = self.trainer.global_step - 1, self.trainer.estimated_stepping_batches
+        if not math.isfinite(total):
+            return self.hparams.momentum_base
+        # cosine_schedule(k, K + 1, ...) is [0]'s cos(pi k / K).
+        return cosine_schedule(max(step, 0), int(total) + 1, self.hparams.momentum_base, 1.0)

@@ -1,0 +1,135 @@
+"""DINO: self-distillation with no labels.
+
+- [0] DINO, Caron et al. 2021, https://arxiv.org/abs/2104.14294
+
+A student network matches the output distribution (softmax over K prototypes) of a
+momentum teacher on another view of the same image. The teacher's outputs are centered
+(a running mean) and sharpened (a low temperature) to avoid collapse.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from lightly.loss import DINOLoss
+from lightly.models.modules import DINOProjectionHead
+from lightly.models.utils import deactivate_requires_grad, update_momentum
+from lightly.utils.scheduler import cosine_schedule
+
+from ssl_core.methods.base import BaseMethod
+
+
+class DINO(BaseMethod):
+    """DINO on lightly's ``DINOProjectionHead`` and ``DINOLoss``.
+
+    Departures from [0]: two global views and no local crops (multi-crop would need a
+    multi-resolution transform; batches here are the datamodule's two views); no
+    weight-decay schedule (the optimizer's weight decay is constant). As in lightly's
+    ResNet benchmarks the head uses BatchNorm (``batch_norm=True``), which [0] leaves out
+    for ViTs.
+
+    Args:
+        output_dim: Number of prototypes K (65536 in [0]).
+        hidden_dim: Hidden width of the head (2048 in [0]).
+        bottleneck_dim: Width before the weight-normalized last layer (256 in [0]).
+        batch_norm: BatchNorm in the head (for ResNets).
+        freeze_last_layer: Epochs during which the last layer is not trained (1 in [0]).
+        student_temp: Student temperature (0.1 in [0]).
+        warmup_teacher_temp: Teacher temperature at the start (0.04 in [0]).
+        teacher_temp: Teacher temperature after warmup (0.04-0.07 in [0]).
+        warmup_teacher_temp_epochs: Epochs of linear teacher-temperature warmup (30 in [0]).
+        center_momentum: Momentum of the teacher-output center (0.9 in [0]).
+        momentum_base: Teacher momentum at the first step, raised to 1 on a cosine (0.996).
+        **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
+    """
+
+    def __init__(
+        self,
+        output_dim: int = 65536,
+        hidden_dim: int = 2048,
+        bottleneck_dim: int = 256,
+        batch_norm: bool = True,
+        freeze_last_layer: int = 1,
+        student_temp: float = 0.1,
+        warmup_teacher_temp: float = 0.04,
+        teacher_temp: float = 0.07,
+        warmup_teacher_temp_epochs: int = 30,
+        center_momentum: float = 0.9,
+        momentum_base: float = 0.996,
+        **kwargs,
+    ) -> None:
+        self.output_dim = output_dim
+        self.hidden_dim = hidden_dim
+        self.bottleneck_dim = bottleneck_dim
+        self.batch_norm = batch_norm
+        self.freeze_last_layer = freeze_last_layer
+        super().__init__(**kwargs)
+        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
+        self.criterion = DINOLoss(
+            output_dim=output_dim,
+            teacher_temp=teacher_temp,
+            student_temp=student_temp,
+            center_momentum=center_momentum,
+        )
+
+    def configure_models(self) -> None:
+        self.projection_head = self._head()
+        self.backbone_momentum = copy.deepcopy(self.backbone)
+        # The head's weight norm cannot be deep-copied: a twin with the student's weights.
+        self.projection_head_momentum = self._head()
+        self.projection_head_momentum.load_state_dict(self.projection_head.state_dict())
+        deactivate_requires_grad(self.backbone_momentum)
+        deactivate_requires_grad(self.projection_head_momentum)
+
+    def _head(self) -> DINOProjectionHead:
+        return DINOProjectionHead(
+            input_dim=self.backbone.num_features,
+            hidden_dim=self.hidden_dim,
+            bottleneck_dim=self.bottleneck_dim,
+            output_dim=self.output_dim,
+            batch_norm=self.batch_norm,
+            freeze_last_layer=self.freeze_last_layer,
+        )
+
+    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.backbone(x)
+        return {"features": features, "projection": self.projection_head(features)}
+
+    def teacher_temperature(self) -> float:
+        """Linear warmup over the first epochs, then constant ([0], section 3.1)."""
+        h = self.hparams
+        if self.current_epoch >= h.warmup_teacher_temp_epochs:
+            return h.teacher_temp
+        fraction = self.current_epoch / h.warmup_teacher_temp_epochs
+        return h.warmup_teacher_temp + fraction * (h.teacher_temp - h.warmup_teacher_temp)
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        views, _, _ = batch  # global views only
+        student = [self.projection_head(self.backbone(x)) for x in views]
+        with torch.no_grad():
+            teacher = [self.projection_head_momentum(self.backbone_momentum(x)) for x in views]
+        temperature = self.teacher_temperature()
+        # Cross-entropy of every teacher view with every *other* student view.
+        loss = self.criterion(teacher, student, teacher_temp=temperature)
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(views[0]))
+        self.log("train/teacher_temp", temperature, on_step=False, on_epoch=True)
+        return loss
+
+    def on_after_backward(self) -> None:
+        self.projection_head.cancel_last_layer_gradients(self.current_epoch)
+
+    def on_after_optimizer_step(self) -> None:
+        m = self.momentum()
+        update_momentum(self.backbone, self.backbone_momentum, m)
+        update_momentum(self.projection_head, self.projection_head_momentum, m)
+        self.log("train/momentum", m, on_step=True, on_epoch=False)
+
+    def momentum(self) -> float:
+        """Teacher momentum at the optimizer step just taken (k = 0 first)."""
+        step, total = self.trainer.global_step - 1, self.trainer.estimated_stepping_batches
+        if not math.isfinite(total):
+            return self.hparams.momentum_base
+        # cosine_schedule(k, K + 1, ...) is [0]'s (BYOL's) cos(pi k / K).
+        return cosine_schedule(max(step, 0), int(total) + 1, self.hparams.momentum_base, 1.0)

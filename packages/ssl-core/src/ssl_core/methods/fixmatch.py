@@ -1,0 +1,116 @@
+"""FixMatch: consistency between weak and strong views, with confident pseudo-labels.
+
+- [0] FixMatch, Sohn et al. 2020, https://arxiv.org/abs/2001.07685
+
+Per step, B labeled images (one weak view) and mu * B unlabeled images (a weak and a
+strong view, ``data.unlabeled_ratio`` = mu). The labeled loss is cross-entropy on the
+weak views. For each unlabeled image, the class predicted on its weak view becomes a
+pseudo-label when its probability reaches ``threshold``; the strong view is trained to
+predict it (eq. 2-4 of [0]). All views go through the network in one batch, so that
+batch-norm sees labeled and unlabeled images together, as in the reference code.
+
+Paper settings (CIFAR-10): threshold 0.95, mu 7, lambda_u 1, B 64, SGD with Nesterov
+momentum 0.9, lr 0.03, weight decay 5e-4, cosine decay, RandAugment + Cutout.
+Departures: evaluation uses the trained model, not an EMA of its weights (the paper
+reports the EMA, decay 0.999); the weak view is a mild random resized crop + flip
+(:func:`ssl_core.transforms.weak_pipeline`) instead of flip + 12.5% translation.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ssl_core.methods.base import BaseMethod
+
+
+class FixMatchLoss(nn.Module):
+    """Unlabeled loss of FixMatch (eq. 4 of [0]).
+
+    Args:
+        threshold: Confidence tau above which a weak-view prediction is a pseudo-label.
+        temperature: Softmax temperature of the weak-view prediction (1 in [0]).
+    """
+
+    def __init__(self, threshold: float = 0.95, temperature: float = 1.0) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.temperature = temperature
+
+    def forward(
+        self, logits_weak: torch.Tensor, logits_strong: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Masked cross-entropy of the strong view against the weak view's hard label.
+
+        Args:
+            logits_weak: Logits ``(N, C)`` of the weak views (no gradient flows back).
+            logits_strong: Logits ``(N, C)`` of the strong views.
+
+        Returns:
+            The loss (mean over all N images, masked ones counting as 0, as in [0]) and
+            the mask ``(N,)`` (1.0 where the pseudo-label is used).
+        """
+        probs = F.softmax(logits_weak.detach() / self.temperature, dim=1)
+        confidence, pseudo_labels = probs.max(dim=1)
+        mask = (confidence >= self.threshold).float()
+        loss = (F.cross_entropy(logits_strong, pseudo_labels, reduction="none") * mask).mean()
+        return loss, mask
+
+
+class FixMatch(BaseMethod):
+    """FixMatch with a linear classifier on the backbone.
+
+    Batches (``data.train_on: semi``): ``{"labeled": ([weak], labels, indices),
+    "unlabeled": ([weak, strong], _, indices)}``, images ``(B, C, H, W)`` and
+    ``(mu * B, C, H, W)``.
+
+    Args:
+        num_classes: Number of classes of the classifier.
+        threshold: Pseudo-label confidence threshold tau (0.95 in [0]).
+        lambda_u: Weight of the unlabeled loss (1 in [0]).
+        temperature: Softmax temperature of the weak-view prediction.
+        **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        threshold: float = 0.95,
+        lambda_u: float = 1.0,
+        temperature: float = 1.0,
+        **kwargs,
+    ) -> None:
+        self.num_classes = num_classes
+        super().__init__(**kwargs)
+        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
+        self.unlabeled_loss = FixMatchLoss(threshold, temperature)
+
+    def configure_models(self) -> None:
+        self.classifier = nn.Linear(self.backbone.num_features, self.num_classes)
+
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
+        train_on = getattr(self.trainer.datamodule, "train_on", "semi")
+        if train_on != "semi":
+            raise ValueError(
+                f"{type(self).__name__} trains on labeled and unlabeled batches together: "
+                f"set data.train_on to 'semi' (it is {train_on!r})."
+            )
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        (x_l, *_), labels, _ = batch["labeled"]
+        (u_weak, u_strong, *_), _, _ = batch["unlabeled"]
+        logits = self.classifier(self.backbone(torch.cat([x_l, u_weak, u_strong])))
+        logits_l, logits_weak, logits_strong = logits.split([len(x_l), len(u_weak), len(u_strong)])
+
+        loss_l = F.cross_entropy(logits_l, labels)
+        loss_u, mask = self.unlabeled_loss(logits_weak, logits_strong)
+        loss = loss_l + self.hparams.lambda_u * loss_u
+
+        log = dict(on_step=True, on_epoch=True, batch_size=len(x_l))
+        self.log("train/loss", loss, prog_bar=True, **log)
+        self.log("train/loss_labeled", loss_l, **log)
+        self.log("train/loss_unlabeled", loss_u, **log)
+        self.log("train/mask", mask.mean(), **log)  # share of unlabeled images used
+        return loss

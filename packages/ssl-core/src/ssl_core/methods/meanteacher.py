@@ -1,0 +1,129 @@
+"""Mean Teacher: consistency with an exponential moving average of the model.
+
+- [0] Mean Teacher, Tarvainen & Valpola 2017, https://arxiv.org/abs/1703.01780
+
+The teacher is an EMA of the student's weights (backbone and classifier). Student and
+teacher see two different weak views of every image, labeled and unlabeled; the
+consistency cost is the mean squared error between their softmax outputs, weighted by
+``consistency`` times a sigmoid ramp-up ``exp(-5 (1 - t)^2)`` (t: share of the ramp-up
+done). Labeled images also get cross-entropy on the student. The teacher follows the
+student after every optimizer step with decay ``min(1 - 1 / (step + 1), ema_decay)``
+(the reference code's warmup of the EMA); its batch-norm statistics come from its own
+forward passes (also as the reference code).
+
+Paper settings (CIFAR-10, ResNet): EMA decay 0.99 during ramp-up and 0.999 after,
+consistency weight 100 on the MSE of softmax outputs averaged over classes (as here),
+sigmoid ramp-up, SGD with Nesterov momentum. Departures: one decay (``ema_decay``) with
+the reference code's warmup instead of two values; ramp-up length as a share of the run.
+``val/top1`` is the teacher's accuracy (the paper's headline numbers); the online kNN
+probe and the embeddings use the student backbone.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+from lightly.models.utils import deactivate_requires_grad, update_momentum
+from torch import nn
+
+from ssl_core.methods.base import BaseMethod
+
+
+def sigmoid_rampup(step: int, length: int) -> float:
+    """``exp(-5 (1 - t)^2)`` with ``t = step / length`` clipped to [0, 1] ([0], sec. 3)."""
+    if length <= 0:
+        return 1.0
+    t = min(max(step / length, 0.0), 1.0)
+    return math.exp(-5.0 * (1.0 - t) ** 2)
+
+
+class MeanTeacher(BaseMethod):
+    """Student (backbone + linear classifier) and its EMA teacher.
+
+    Batches (``data.train_on: semi``): ``{"labeled": ([view0, view1], labels, indices),
+    "unlabeled": ([view0, view1], _, indices)}``; view 0 goes to the student, view 1 to
+    the teacher.
+
+    Args:
+        num_classes: Number of classes of the classifier.
+        consistency: Maximum weight of the consistency cost (100 in [0] on CIFAR-10).
+        rampup: Length of the sigmoid ramp-up of that weight: a share of the run's
+            optimizer steps if <= 1, else a number of steps.
+        ema_decay: Decay of the teacher's EMA (0.999 in [0] after ramp-up).
+        **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        consistency: float = 100.0,
+        rampup: float = 0.3,
+        ema_decay: float = 0.999,
+        **kwargs,
+    ) -> None:
+        self.num_classes = num_classes
+        super().__init__(**kwargs)
+        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
+
+    def configure_models(self) -> None:
+        self.classifier = nn.Linear(self.backbone.num_features, self.num_classes)
+        self.teacher_backbone = copy.deepcopy(self.backbone)
+        self.teacher_classifier = copy.deepcopy(self.classifier)
+        deactivate_requires_grad(self.teacher_backbone)
+        deactivate_requires_grad(self.teacher_classifier)
+
+    def teacher(self, x: torch.Tensor) -> torch.Tensor:
+        """Teacher logits ``(B, num_classes)`` of images ``(B, C, H, W)``."""
+        return self.teacher_classifier(self.teacher_backbone(x))
+
+    def classify(self, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        return self.teacher(images)
+
+    def rampup_steps(self) -> int:
+        rampup = self.hparams.rampup
+        if rampup <= 1:
+            return int(rampup * self.trainer.estimated_stepping_batches)
+        return int(rampup)
+
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
+        train_on = getattr(self.trainer.datamodule, "train_on", "semi")
+        if train_on != "semi":
+            raise ValueError(
+                f"{type(self).__name__} trains on labeled and unlabeled batches together: "
+                f"set data.train_on to 'semi' (it is {train_on!r})."
+            )
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        (l_student, l_teacher, *_), labels, _ = batch["labeled"]
+        (u_student, u_teacher, *_), _, _ = batch["unlabeled"]
+        student_logits = self.classifier(self.backbone(torch.cat([l_student, u_student])))
+        with torch.no_grad():
+            teacher_logits = self.teacher(torch.cat([l_teacher, u_teacher]))
+
+        loss_l = F.cross_entropy(student_logits[: len(labels)], labels)
+        # MSE of the softmax outputs, averaged over images and classes as in [0]'s code.
+        loss_c = F.mse_loss(F.softmax(student_logits, dim=1), F.softmax(teacher_logits, dim=1))
+        weight = self.hparams.consistency * sigmoid_rampup(self.global_step, self.rampup_steps())
+        loss = loss_l + weight * loss_c
+
+        log = dict(on_step=True, on_epoch=True, batch_size=len(labels))
+        self.log("train/loss", loss, prog_bar=True, **log)
+        self.log("train/loss_labeled", loss_l, **log)
+        self.log("train/loss_consistency", loss_c, **log)
+        self.log("train/consistency_weight", weight, on_step=True, on_epoch=False)
+        return loss
+
+    @torch.no_grad()
+    def update_teacher(self, step: int) -> float:
+        """Move the teacher towards the student; return the decay used."""
+        decay = min(1.0 - 1.0 / (step + 1), self.hparams.ema_decay)
+        update_momentum(self.backbone, self.teacher_backbone, m=decay)
+        update_momentum(self.classifier, self.teacher_classifier, m=decay)
+        return decay
+
+    def on_after_optimizer_step(self) -> None:
+        self.update_teacher(self.global_step)

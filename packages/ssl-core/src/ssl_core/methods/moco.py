@@ -1,0 +1,105 @@
+"""MoCo v2: momentum contrast with a queue of negatives.
+
+- [0] MoCo, He et al. 2020, https://arxiv.org/abs/1911.05722
+- [1] MoCo v2, Chen et al. 2020, https://arxiv.org/abs/2003.04297
+
+A query (online network) is contrasted with the key of another view of the same image,
+made by a momentum copy of the network, and with a queue of keys of earlier batches
+(lightly's ``NTXentLoss`` with a memory bank). v2 adds the MLP head and SimCLR's
+augmentations to v1.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from lightly.loss import NTXentLoss
+from lightly.models.modules import MoCoProjectionHead
+from lightly.models.utils import deactivate_requires_grad, update_momentum
+from lightly.utils.scheduler import cosine_schedule
+
+from ssl_core.methods.base import BaseMethod
+
+
+class MoCo(BaseMethod):
+    """MoCo v2 on lightly's ``MoCoProjectionHead`` and ``NTXentLoss`` with a memory bank.
+
+    Departures from [1], as in lightly's benchmarks: the loss is symmetrized (each view
+    is query once and key once; a MoCo v3 practice, a better use of each batch); the key
+    encoder's momentum follows BYOL's cosine schedule from ``momentum_base`` to 1
+    (``momentum_base=0.999`` with ``momentum_cosine=False`` is [1]'s constant); no
+    shuffling BatchNorm (each GPU normalizes its own batch of keys).
+
+    Args:
+        projection_dim: Output width of the head (128 in [1]).
+        hidden_dim: Hidden width of the head (2048 in [1]).
+        temperature: Contrastive temperature (0.2 in [1]).
+        memory_bank_size: Number of keys in the queue (65536 in [1]; a few thousand
+            suffice for small datasets).
+        momentum_base: Momentum of the key encoder (at the first step if cosine).
+        momentum_cosine: Raise the momentum to 1 over the run on a cosine.
+        gather_distributed: Gather keys from all DDP ranks before queuing them.
+        **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
+    """
+
+    def __init__(
+        self,
+        projection_dim: int = 128,
+        hidden_dim: int = 2048,
+        temperature: float = 0.2,
+        memory_bank_size: int = 4096,
+        momentum_base: float = 0.99,
+        momentum_cosine: bool = True,
+        gather_distributed: bool = True,
+        **kwargs,
+    ) -> None:
+        self.projection_dim = projection_dim
+        self.hidden_dim = hidden_dim
+        super().__init__(**kwargs)
+        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
+        self.criterion = NTXentLoss(
+            temperature=temperature,
+            memory_bank_size=(memory_bank_size, projection_dim),
+            gather_distributed=gather_distributed,
+        )
+
+    def configure_models(self) -> None:
+        self.projection_head = MoCoProjectionHead(
+            self.backbone.num_features, self.hidden_dim, self.projection_dim
+        )
+        self.backbone_momentum = copy.deepcopy(self.backbone)
+        self.projection_head_momentum = copy.deepcopy(self.projection_head)
+        deactivate_requires_grad(self.backbone_momentum)
+        deactivate_requires_grad(self.projection_head_momentum)
+
+    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.backbone(x)
+        return {"features": features, "projection": self.projection_head(features)}
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        (x0, x1), _, _ = batch
+        q0 = self.projection_head(self.backbone(x0))
+        q1 = self.projection_head(self.backbone(x1))
+        with torch.no_grad():
+            k0 = self.projection_head_momentum(self.backbone_momentum(x0))
+            k1 = self.projection_head_momentum(self.backbone_momentum(x1))
+        # The criterion queues the keys (second argument) after using them.
+        loss = 0.5 * (self.criterion(q0, k1) + self.criterion(q1, k0))
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(x0))
+        return loss
+
+    def on_after_optimizer_step(self) -> None:
+        m = self.momentum()
+        update_momentum(self.backbone, self.backbone_momentum, m)
+        update_momentum(self.projection_head, self.projection_head_momentum, m)
+        self.log("train/momentum", m, on_step=True, on_epoch=False)
+
+    def momentum(self) -> float:
+        """Key-encoder momentum at the optimizer step just taken (k = 0 first)."""
+        step, total = self.trainer.global_step - 1, self.trainer.estimated_stepping_batches
+        if not self.hparams.momentum_cosine or not math.isfinite(total):
+            return self.hparams.momentum_base
+        # cosine_schedule(k, K + 1, ...) is BYOL's cos(pi k / K).
+        return cosine_schedule(max(step, 0), int(total) + 1, self.hparams.momentum_base, 1.0)

@@ -1,0 +1,102 @@
+"""Pseudo-Label: self-training on the model's own confident predictions.
+
+- [0] Pseudo-Label, Lee 2013, ICML 2013 Workshop on Challenges in Representation
+  Learning
+- [1] Oliver et al. 2018, https://arxiv.org/abs/1804.09170 (the variant with a
+  confidence threshold used here)
+
+Per step, labeled images get cross-entropy; every unlabeled image whose predicted class
+reaches probability ``threshold`` is trained towards that class (its pseudo-label,
+recomputed at every step from the current model, as in [0]). The unlabeled loss is
+weighted by ``unlabeled_weight`` times Lee's schedule: 0 until ``rampup_start``, then
+linear up to the full weight at ``rampup_end`` (shares of the run).
+
+Settings: [0] uses no threshold (every argmax is a pseudo-label), final weight 3 and
+T1/T2 = 100/600 epochs; [1] adds the threshold 0.95 and weight 1, which are the defaults
+here. Labeled and unlabeled images pass through the network in one batch.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ssl_core.methods.base import BaseMethod
+
+
+def linear_rampup(step: int, start: int, end: int) -> float:
+    """Lee's alpha(t) / alpha_f: 0 before ``start``, linear to 1 at ``end``, then 1."""
+    if step < start:
+        return 0.0
+    if step >= end:
+        return 1.0
+    return (step - start) / (end - start)
+
+
+class PseudoLabel(BaseMethod):
+    """Pseudo-Label with a linear classifier on the backbone.
+
+    Batches (``data.train_on: semi``): ``{"labeled": ([view], labels, indices),
+    "unlabeled": ([view], _, indices)}`` (one weak view each).
+
+    Args:
+        num_classes: Number of classes of the classifier.
+        threshold: Confidence a prediction needs to become a pseudo-label (0 = Lee's
+            original: every prediction).
+        unlabeled_weight: Final weight of the unlabeled loss (alpha_f).
+        rampup_start: Where the weight starts to rise (T1), a share of the run.
+        rampup_end: Where it reaches ``unlabeled_weight`` (T2), a share of the run.
+        **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        threshold: float = 0.95,
+        unlabeled_weight: float = 1.0,
+        rampup_start: float = 0.0,
+        rampup_end: float = 0.4,
+        **kwargs,
+    ) -> None:
+        self.num_classes = num_classes
+        super().__init__(**kwargs)
+        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
+
+    def configure_models(self) -> None:
+        self.classifier = nn.Linear(self.backbone.num_features, self.num_classes)
+
+    def unlabeled_weight(self) -> float:
+        total = self.trainer.estimated_stepping_batches
+        start, end = self.hparams.rampup_start * total, self.hparams.rampup_end * total
+        return self.hparams.unlabeled_weight * linear_rampup(self.global_step, start, end)
+
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
+        train_on = getattr(self.trainer.datamodule, "train_on", "semi")
+        if train_on != "semi":
+            raise ValueError(
+                f"{type(self).__name__} trains on labeled and unlabeled batches together: "
+                f"set data.train_on to 'semi' (it is {train_on!r})."
+            )
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        (x_l, *_), labels, _ = batch["labeled"]
+        (x_u, *_), _, _ = batch["unlabeled"]
+        logits = self.classifier(self.backbone(torch.cat([x_l, x_u])))
+        logits_l, logits_u = logits.split([len(x_l), len(x_u)])
+
+        loss_l = F.cross_entropy(logits_l, labels)
+        confidence, pseudo_labels = F.softmax(logits_u.detach(), dim=1).max(dim=1)
+        mask = (confidence >= self.hparams.threshold).float()
+        loss_u = (F.cross_entropy(logits_u, pseudo_labels, reduction="none") * mask).mean()
+        weight = self.unlabeled_weight()
+        loss = loss_l + weight * loss_u
+
+        log = dict(on_step=True, on_epoch=True, batch_size=len(x_l))
+        self.log("train/loss", loss, prog_bar=True, **log)
+        self.log("train/loss_labeled", loss_l, **log)
+        self.log("train/loss_unlabeled", loss_u, **log)
+        self.log("train/mask", mask.mean(), **log)
+        self.log("train/unlabeled_weight", weight, on_step=True, on_epoch=False)
+        return loss

@@ -1,0 +1,128 @@
+"""SemiSupCon: contrastive learning on all images, supervised on the labeled ones.
+
+- [0] SimCLR, Chen et al. 2020, https://arxiv.org/abs/2002.05709
+- [1] SupCon, Khosla et al. 2020, https://arxiv.org/abs/2004.11362
+
+One network, three weighted losses per step (weights ``lambda_*``; 0 switches a loss off):
+
+- ``lambda_ntxent``: NT-Xent [0] on the two views of every image of the step, labeled
+  and unlabeled (each image is its own class);
+- ``lambda_supcon``: SupCon [1] on the labeled images (all images of a class are
+  positives of each other), in the same projection space;
+- ``lambda_ce``: cross-entropy of a linear classifier on the backbone features of the
+  labeled views.
+
+The projection space can be 2-8 dimensional (``projection_dim``) to be plotted as is.
+Train it on a stratified split or on a split of pseudo-labels
+(``python -m ssl_core.pseudolabels``). Batches: ``data.train_on: semi`` with two
+SimCLR views of labeled and of unlabeled images.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from lightly.loss import NTXentLoss
+from lightly.models.modules import SimCLRProjectionHead
+from torch import nn
+
+from ssl_core.losses.supcon import SupConLoss
+from ssl_core.methods.base import BaseMethod
+
+
+class SemiSupCon(BaseMethod):
+    """NT-Xent on all images + SupCon and/or cross-entropy on labeled images.
+
+    Batches: ``{"labeled": ([view0, view1], labels, indices), "unlabeled": ([view0,
+    view1], _, indices)}``, images ``(B, C, H, W)`` and ``(mu * B, C, H, W)``.
+
+    Args:
+        num_classes: Number of classes of the classifier head.
+        projection_dim: Width of the contrastive space (2-8 for a plottable space).
+        hidden_dim: Hidden width of the projection head.
+        num_layers: Layers of the projection head.
+        temperature: NT-Xent temperature (0.5 in lightly's Imagenette benchmark).
+        supcon_temperature: SupCon temperature (0.1 in [1]).
+        lambda_ntxent: Weight of NT-Xent on all images.
+        lambda_supcon: Weight of SupCon on labeled images.
+        lambda_ce: Weight of the classifier's cross-entropy on labeled images.
+        gather_distributed: Gather negatives across DDP ranks.
+        **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        projection_dim: int = 128,
+        hidden_dim: int = 2048,
+        num_layers: int = 2,
+        temperature: float = 0.5,
+        supcon_temperature: float = 0.1,
+        lambda_ntxent: float = 1.0,
+        lambda_supcon: float = 1.0,
+        lambda_ce: float = 1.0,
+        gather_distributed: bool = True,
+        **kwargs,
+    ) -> None:
+        self.num_classes = num_classes
+        self.projection_dim = projection_dim
+        self.hidden_dim = hidden_dim
+        self.num_layers = num_layers
+        self.lambda_ce = lambda_ce
+        if not (lambda_ntxent or lambda_supcon or lambda_ce):
+            raise ValueError("SemiSupCon needs at least one of lambda_ntxent/supcon/ce > 0")
+        super().__init__(**kwargs)
+        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
+        self.ntxent = NTXentLoss(temperature=temperature, gather_distributed=gather_distributed)
+        self.supcon = SupConLoss(
+            temperature=supcon_temperature, gather_distributed=gather_distributed
+        )
+
+    def configure_models(self) -> None:
+        self.projection_head = SimCLRProjectionHead(
+            input_dim=self.backbone.num_features,
+            hidden_dim=self.hidden_dim,
+            output_dim=self.projection_dim,
+            num_layers=self.num_layers,
+        )
+        # Without its loss the head would stay untrained: no head, no val/top1 then.
+        self.classifier = (
+            nn.Linear(self.backbone.num_features, self.num_classes) if self.lambda_ce else None
+        )
+
+    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.backbone(x)
+        return {"features": features, "projection": self.projection_head(features)}
+
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
+        train_on = getattr(self.trainer.datamodule, "train_on", "semi")
+        if train_on != "semi":
+            raise ValueError(
+                f"{type(self).__name__} trains on labeled and unlabeled batches together: "
+                f"set data.train_on to 'semi' (it is {train_on!r})."
+            )
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        (l0, l1, *_), labels, _ = batch["labeled"]
+        (u0, u1, *_), _, _ = batch["unlabeled"]
+        n_l, n_u = len(l0), len(u0)
+        features = self.backbone(torch.cat([l0, u0, l1, u1]))
+        z = self.projection_head(features)
+        z0, z1 = z[: n_l + n_u], z[n_l + n_u :]
+        f_l = torch.cat([features[:n_l], features[n_l + n_u : 2 * n_l + n_u]])
+
+        losses = {}
+        if self.hparams.lambda_ntxent:
+            losses["ntxent"] = self.ntxent(z0, z1)
+        if self.hparams.lambda_supcon:
+            losses["supcon"] = self.supcon([z0[:n_l], z1[:n_l]], labels)
+        if self.hparams.lambda_ce:
+            losses["ce"] = F.cross_entropy(self.classifier(f_l), labels.repeat(2))
+        loss = sum(self.hparams[f"lambda_{k}"] * v for k, v in losses.items())
+
+        log = dict(on_step=True, on_epoch=True, batch_size=n_l + n_u)
+        self.log("train/loss", loss, prog_bar=True, **log)
+        for name, value in losses.items():
+            self.log(f"train/loss_{name}", value, **log)
+        return loss

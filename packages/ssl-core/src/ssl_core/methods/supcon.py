@@ -1,0 +1,87 @@
+"""SupCon: supervised contrastive learning on the labeled images.
+
+- [0] SupCon, Khosla et al. 2020, https://arxiv.org/abs/2004.11362
+
+Two augmented views of each labeled image; all views of images of the same class are
+positives of each other, everything else in the (global) batch is a negative
+(:class:`~ssl_core.losses.SupConLoss`). The datamodule must serve *labeled* images
+only: with a label split, ``ImagenetteDataModule(split=..., train_on="labeled")``.
+"""
+
+from __future__ import annotations
+
+import torch
+from lightly.models.modules import SimCLRProjectionHead
+
+from ssl_core.losses import SupConLoss
+from ssl_core.methods.base import BaseMethod
+
+
+class SupCon(BaseMethod):
+    """Supervised contrastive learning (SupCon) with a SimCLR projection head.
+
+    Batches are ``(views, labels, indices)`` with ``views`` a list of V >= 1 tensors
+    ``(B, C, H, W)`` (two in [0]); samples labeled ``-1`` (unlabeled) are dropped.
+
+    Args:
+        projection_dim: Output width of the projection head (128 in [0]).
+        hidden_dim: Hidden width of the projection head (2048 in [0] for ResNet-50).
+        num_layers: Layers of the projection head (2 in [0]).
+        temperature: Softmax temperature (0.1 in [0]).
+        gather_distributed: Gather positives and negatives across DDP ranks.
+        **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
+    """
+
+    def __init__(
+        self,
+        projection_dim: int = 128,
+        hidden_dim: int = 2048,
+        num_layers: int = 2,
+        temperature: float = 0.1,
+        gather_distributed: bool = True,
+        **kwargs,
+    ) -> None:
+        self.projection_dim = projection_dim
+        self.hidden_dim = hidden_dim
+        self.num_layers = num_layers
+        super().__init__(**kwargs)
+        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
+        self.criterion = SupConLoss(temperature=temperature, gather_distributed=gather_distributed)
+
+    def configure_models(self) -> None:
+        self.projection_head = SimCLRProjectionHead(
+            input_dim=self.backbone.num_features,
+            hidden_dim=self.hidden_dim,
+            output_dim=self.projection_dim,
+            num_layers=self.num_layers,
+        )
+
+    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.backbone(x)
+        return {"features": features, "projection": self.projection_head(features)}
+
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
+        # With a label split, training on every image would read the labels of the
+        # images the split calls unlabeled.
+        dm = self.trainer.datamodule
+        if getattr(dm, "split", None) and getattr(dm, "train_on", "labeled") != "labeled":
+            raise ValueError(
+                f"SupCon with label split {dm.split!r} must train on its labeled images "
+                f"only: set data.train_on to 'labeled' (it is {dm.train_on!r})."
+            )
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        views, labels, _ = batch
+        if (labels < 0).any():
+            raise ValueError(
+                "SupCon trains on labeled images only, but the batch holds unlabeled ones "
+                "(label -1): serve the labeled part of the split (e.g. train_on: labeled)."
+            )
+        # All views in one pass, as the reference code of [0]: one set of BatchNorm
+        # statistics for all views.
+        z = self.projection_head(self.backbone(torch.cat(views)))
+        z = torch.stack(z.chunk(len(views)), dim=1)  # (B, V, D)
+        loss = self.criterion(z, labels)
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(labels))
+        return loss

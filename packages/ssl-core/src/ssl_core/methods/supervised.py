@@ -1,0 +1,63 @@
+"""Supervised baseline: cross-entropy on the labeled images only.
+
+- [0] Oliver et al. 2018, Realistic Evaluation of Deep Semi-Supervised Learning
+  Algorithms, https://arxiv.org/abs/1804.09170
+
+The baseline every semi-supervised result is compared with [0]: the same backbone,
+augmentations and training budget (optimizer steps) as the semi-supervised methods, on
+the labeled part of the split only (``data.train_on: labeled``). Reported numbers are
+final-step numbers, never the best over training.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ssl_core.methods.base import BaseMethod
+
+
+class Supervised(BaseMethod):
+    """Backbone + linear classifier trained with cross-entropy.
+
+    Batches are ``(views, labels, indices)``: ``views`` a list of V image batches
+    ``(B, C, H, W)`` (usually one weak view), ``labels`` ``(B,)``. Every view is a
+    training sample with the image's label.
+
+    Args:
+        num_classes: Number of classes of the classifier.
+        label_smoothing: Cross-entropy label smoothing (0 = none).
+        **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
+    """
+
+    def __init__(self, num_classes: int = 10, label_smoothing: float = 0.0, **kwargs) -> None:
+        self.num_classes = num_classes
+        super().__init__(**kwargs)
+        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+
+    def configure_models(self) -> None:
+        self.classifier = nn.Linear(self.backbone.num_features, self.num_classes)
+
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
+        # With a label split, training on every image would read the labels of the
+        # images the split calls unlabeled.
+        dm = self.trainer.datamodule
+        if getattr(dm, "split", None) and getattr(dm, "train_on", "labeled") != "labeled":
+            raise ValueError(
+                f"{type(self).__name__} with label split {dm.split!r} must train on its "
+                f"labeled images only: set data.train_on to 'labeled' (it is {dm.train_on!r})."
+            )
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        views, labels, _ = batch
+        labels = labels.repeat(len(views))
+        logits = self.classifier(self.backbone(torch.cat(views)))
+        loss = self.criterion(logits, labels)
+        top1 = (logits.argmax(dim=1) == labels).float().mean()
+        self.log(
+            "train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(labels)
+        )
+        self.log("train/top1", top1, on_step=False, on_epoch=True, batch_size=len(labels))
+        return loss

@@ -1,0 +1,74 @@
+"""VICReg: variance-invariance-covariance regularization.
+
+- [0] VICReg, Bardes et al. 2022, https://arxiv.org/abs/2105.04906
+
+Embeddings of two views are pulled together (invariance) while each embedding dimension
+keeps a standard deviation above 1 over the batch (variance) and dimensions are
+decorrelated (covariance). No negatives, no momentum encoder.
+"""
+
+from __future__ import annotations
+
+import torch
+from lightly.loss import VICRegLoss
+from lightly.models.modules.heads import VICRegProjectionHead
+
+from ssl_core.methods.base import BaseMethod
+
+
+class VICReg(BaseMethod):
+    """VICReg on lightly's ``VICRegLoss`` and ``VICRegProjectionHead``.
+
+    Args:
+        projection_dim: Output width of the expander (8192 in [0]).
+        hidden_dim: Hidden width of the expander (8192 in [0]).
+        num_layers: Layers of the expander (3 in [0]).
+        lambda_param: Weight of the invariance term (25 in [0]).
+        mu_param: Weight of the variance term (25 in [0]).
+        nu_param: Weight of the covariance term (1 in [0]).
+        gather_distributed: Compute variance and covariance over the global batch.
+        **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
+    """
+
+    def __init__(
+        self,
+        projection_dim: int = 2048,
+        hidden_dim: int = 2048,
+        num_layers: int = 3,
+        lambda_param: float = 25.0,
+        mu_param: float = 25.0,
+        nu_param: float = 1.0,
+        gather_distributed: bool = True,
+        **kwargs,
+    ) -> None:
+        self.projection_dim = projection_dim
+        self.hidden_dim = hidden_dim
+        self.num_layers = num_layers
+        super().__init__(**kwargs)
+        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
+        self.criterion = VICRegLoss(
+            lambda_param=lambda_param,
+            mu_param=mu_param,
+            nu_param=nu_param,
+            gather_distributed=gather_distributed,
+        )
+
+    def configure_models(self) -> None:
+        self.projection_head = VICRegProjectionHead(
+            input_dim=self.backbone.num_features,
+            hidden_dim=self.hidden_dim,
+            output_dim=self.projection_dim,
+            num_layers=self.num_layers,
+        )
+
+    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.backbone(x)
+        return {"features": features, "projection": self.projection_head(features)}
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        (x0, x1), _, _ = batch
+        z0 = self.projection_head(self.backbone(x0))
+        z1 = self.projection_head(self.backbone(x1))
+        loss = self.criterion(z0, z1)
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(x0))
+        return loss

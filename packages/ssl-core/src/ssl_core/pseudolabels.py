@@ -1,0 +1,246 @@
+"""Pseudo-labels from a learned space: the second round of semi-supervised training.
+
+A model trained in round one (SimCLR, SemiSupCon, ...) embeds every training image
+(``train predict`` writes ``OUT/embeddings/``, see :mod:`ssl_core.embeddings`). The
+labeled images of a label split then label the unlabeled pool in that space, and the
+confident pseudo-labels join the labeled set of a new split, which SupCon, SemiSupCon,
+Supervised or FixMatch train on in round two (``--data.split NEW.json``)::
+
+    uv run python -m ssl_core.pseudolabels runs/imagenette/simclr/embeddings \\
+        --split projects/imagenette/splits/frac0.10-seed0.json \\
+        --out projects/imagenette/splits/pseudo/frac0.10-seed0-simclr-knn.json
+
+Two ways to label (``--method``):
+
+- ``knn``: the weighted kNN vote of the online probe (Wu et al. 2018,
+  https://arxiv.org/abs/1805.01978): the k most cosine-similar labeled images vote
+  with weight ``exp(sim / t)``; confidence = the winning class's share of the vote.
+- ``spreading``: scikit-learn's ``LabelSpreading`` (Zhou et al. 2004, "Learning with
+  local and global consistency") on the kNN graph of all training images; confidence =
+  the winning class's share of the spread label distribution.
+
+Only pseudo-labels with confidence >= ``--threshold`` are kept; the rest stay unlabeled.
+The split's own labels are never changed. Nothing but the split's labels is used: the
+embeddings' ``labels`` column (true labels, where a benchmark has them) serves only for
+a printed diagnostic of the pseudo-labels' accuracy, and val is never read. The new
+split keeps the fingerprint of the training set, so the datamodule checks it as any
+other split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ssl_core.embeddings import load_embeddings
+from ssl_core.splits import LabelSplit
+
+
+def knn_vote(
+    queries: np.ndarray,
+    bank: np.ndarray,
+    bank_labels: np.ndarray,
+    num_classes: int,
+    k: int = 20,
+    t: float = 0.1,
+    batch_size: int = 1024,
+) -> np.ndarray:
+    """Class probabilities of queries by weighted kNN vote of labeled bank samples.
+
+    Args:
+        queries: Embeddings ``(Q, D)``; normalized here.
+        bank: Labeled embeddings ``(N, D)``; normalized here.
+        bank_labels: Integer labels ``(N,)``.
+        num_classes: Number of classes C.
+        k: Neighbours (clipped to N).
+        t: Temperature of the vote weights ``exp(cosine / t)``.
+
+    Returns:
+        ``(Q, C)`` vote shares (rows sum to 1).
+    """
+    bank_t = F.normalize(torch.from_numpy(bank).float(), dim=1)
+    labels = torch.from_numpy(np.asarray(bank_labels, np.int64))
+    k = min(k, len(bank_t))
+    out = []
+    for q in torch.from_numpy(queries).float().split(batch_size):
+        sim = F.normalize(q, dim=1) @ bank_t.T  # (b, N)
+        top_sim, top_idx = sim.topk(k, dim=1)
+        weights = (top_sim / t).exp()
+        votes = torch.zeros(len(q), num_classes).scatter_add_(1, labels[top_idx], weights)
+        out.append(votes / votes.sum(dim=1, keepdim=True))
+    return torch.cat(out).numpy() if out else np.zeros((0, num_classes), np.float32)
+
+
+def spread_labels(
+    embeddings: np.ndarray, labels: np.ndarray, num_classes: int, k: int = 20, alpha: float = 0.2
+) -> np.ndarray:
+    """Label distributions ``(N, C)`` of all rows by label spreading on a kNN graph.
+
+    Args:
+        embeddings: ``(N, D)``, all images (labeled and not); L2-normalized here, so
+            that the graph's Euclidean neighbours are the cosine ones.
+        labels: ``(N,)`` labels, ``-1`` for unlabeled rows.
+        num_classes: Number of classes C (columns of the result).
+        k: Neighbours of the graph.
+        alpha: Clamping factor of ``LabelSpreading`` (share of a label that may change).
+    """
+    from sklearn.semi_supervised import LabelSpreading
+
+    x = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True).clip(min=1e-12)
+    model = LabelSpreading(kernel="knn", n_neighbors=k, alpha=alpha, max_iter=100)
+    model.fit(x, labels)
+    dist = np.zeros((len(x), num_classes))
+    dist[:, model.classes_] = np.nan_to_num(model.label_distributions_)
+    return dist / dist.sum(axis=1, keepdims=True).clip(min=1e-12)
+
+
+def pseudo_label_split(
+    split: LabelSplit,
+    ids: np.ndarray,
+    embeddings: np.ndarray,
+    method: Literal["knn", "spreading"] = "knn",
+    threshold: float = 0.9,
+    k: int = 20,
+    t: float = 0.1,
+    alpha: float = 0.2,
+    num_classes: int | None = None,
+    source: str = "",
+) -> tuple[LabelSplit, dict]:
+    """A new split: ``split``'s labels plus the confident pseudo-labels of its pool.
+
+    Args:
+        split: The split whose labeled images label the rest.
+        ids: Relative paths ``(N,)`` of the embedding rows (the split's path format).
+        embeddings: ``(N, D)`` embeddings of those rows (every training image).
+        method: ``knn`` vote or label ``spreading``.
+        threshold: Minimum confidence of a kept pseudo-label.
+        k: Neighbours (kNN vote, spreading graph).
+        t: Temperature of the kNN vote.
+        alpha: Clamping factor of label spreading.
+        num_classes: Number of classes (default: from the split's labels).
+        source: Description of the embeddings, for the new split's ``source``.
+
+    Returns:
+        The new split and statistics (counts, per class, mean confidence).
+    """
+    row = {str(p): i for i, p in enumerate(ids)}
+    missing = [p for p, _ in split.labeled if p not in row]
+    if missing:
+        raise ValueError(
+            f"{len(missing)} labeled images of the split have no embedding (e.g. {missing[:3]}): "
+            "the embeddings come from another training set, or its predict run left "
+            "classes out."
+        )
+    pool = [p for p in split.unlabeled if p in row]
+    lab_rows = np.array([row[p] for p, _ in split.labeled])
+    lab_y = np.array([y for _, y in split.labeled], np.int64)
+    pool_rows = np.array([row[p] for p in pool], np.int64)
+    num_classes = num_classes or int(lab_y.max()) + 1
+    if not len(pool):
+        probs = np.zeros((0, num_classes))
+    elif method == "knn":
+        probs = knn_vote(embeddings[pool_rows], embeddings[lab_rows], lab_y, num_classes, k, t)
+    elif method == "spreading":
+        rows = np.concatenate([lab_rows, pool_rows])
+        y = np.concatenate([lab_y, np.full(len(pool_rows), -1)])
+        probs = spread_labels(embeddings[rows], y, num_classes, k, alpha)[len(lab_rows) :]
+    else:
+        raise ValueError(f"method must be 'knn' or 'spreading', not {method!r}")
+
+    confidence = probs.max(axis=1) if len(probs) else np.zeros(0)
+    pseudo = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
+    keep = confidence >= threshold
+    new_labeled = [(p, int(y)) for p, y, ok in zip(pool, pseudo, keep, strict=True) if ok]
+    kept = {p for p, _ in new_labeled}
+    labeled = sorted([*split.labeled, *new_labeled])
+    unlabeled = sorted(p for p in split.unlabeled if p not in kept)
+    settings = f"{method}, k={k}" + (f", t={t}" if method == "knn" else f", alpha={alpha}")
+    new = LabelSplit(
+        dataset=split.dataset,
+        fraction=len(labeled) / split.num_images,
+        seed=split.seed,
+        fingerprint=split.fingerprint,
+        num_images=split.num_images,
+        labeled=labeled,
+        unlabeled=unlabeled,
+        source=(
+            f"pseudo-labels of {split.source} split (fraction {split.fraction:.2f}, seed "
+            f"{split.seed}) by {settings}, confidence >= {threshold}"
+            + (f", from {source}" if source else "")
+        ),
+    )
+    stats = {
+        "labeled": len(split.labeled),
+        "pool": len(pool),
+        "pseudo_labeled": len(new_labeled),
+        "still_unlabeled": len(unlabeled),
+        "mean_confidence_kept": float(confidence[keep].mean()) if keep.any() else None,
+        "per_class": dict(sorted(Counter(y for _, y in new_labeled).items())),
+    }
+    return new, stats
+
+
+def main(args: list[str] | None = None) -> LabelSplit:
+    """``python -m ssl_core.pseudolabels EMBEDDINGS --split SPLIT --out NEW`` (see above)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ssl_core.pseudolabels",
+        description="Label the unlabeled pool of a label split from a model's embeddings "
+        "(train predict's OUT/embeddings) and write a new split.",
+    )
+    parser.add_argument("embeddings", type=Path, help="embeddings directory (OUT/embeddings)")
+    parser.add_argument("--split", type=Path, required=True, help="label split JSON to extend")
+    parser.add_argument("--out", type=Path, required=True, help="where to write the new split JSON")
+    parser.add_argument("--method", choices=("knn", "spreading"), default="knn")
+    parser.add_argument(
+        "--space",
+        choices=("features", "projection"),
+        default="features",
+        help="backbone features or the contrastive projection",
+    )
+    parser.add_argument("--threshold", type=float, default=0.9, help="minimum confidence")
+    parser.add_argument("--k", type=int, default=20, help="neighbours")
+    parser.add_argument("--t", type=float, default=0.1, help="kNN vote temperature")
+    parser.add_argument("--alpha", type=float, default=0.2, help="label spreading clamping")
+    opts = parser.parse_args(args)
+
+    splits, meta = load_embeddings(opts.embeddings)
+    train = splits["train"]
+    split = LabelSplit.load(opts.split)
+    class_names = meta.get("class_names")
+    num_classes = max(len(class_names or []), max(y for _, y in split.labeled) + 1)
+    new, stats = pseudo_label_split(
+        split,
+        train.ids,
+        train.space(opts.space),
+        opts.method,
+        opts.threshold,
+        opts.k,
+        opts.t,
+        opts.alpha,
+        num_classes,
+        source=f"{opts.space} of {meta.get('model')} ({opts.embeddings}, checkpoint {meta.get('checkpoint')})",
+    )
+    new.save(opts.out)
+
+    print(json.dumps(stats, indent=1))
+    row = {str(p): i for i, p in enumerate(train.ids)}
+    given = {p for p, _ in split.labeled}
+    added = [(row[p], y) for p, y in new.labeled if p not in given]
+    true = np.array([train.labels[i] for i, _ in added])
+    if len(true) and (true >= 0).all():
+        # The pool's true labels exist only in a benchmark: a diagnostic, never a tuning target.
+        hits = float(np.mean(true == np.array([y for _, y in added])))
+        print(f"diagnostic: accuracy of the pseudo-labels (true labels of the pool) {hits:.3f}")
+    print(f"wrote {opts.out}: {len(new.labeled)} labeled, {len(new.unlabeled)} unlabeled")
+    return new
+
+
+if __name__ == "__main__":
+    main()
