@@ -99,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     n = len(paths)
     torch.manual_seed(0)
 
-    ours = Imagenette(root, "train", SimCLRTransform(size=args.size),
-                      samples=[(p, 0) for p in paths])
+    ours = Imagenette(
+        root, "train", SimCLRTransform(size=args.size), samples=[(p, 0) for p in paths]
+    )
 
     lightly_transform = LightlySimCLR(input_size=args.size)
     files = [str(root / p) for p in paths]
@@ -115,9 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     assert [tuple(v.shape) for v in views] == [(3, args.size, args.size)] * 2, views
     assert [tuple(v.shape) for v in ref] == [(3, args.size, args.size)] * 2, ref
 
-    print(f"{n} JPEGs from {root / 'train'}, two views at {args.size} px, 1 thread, "
-          f"{args.repeats} repeats after {args.warmup} warm-up images")
-    print(f"ours:    {views[0].dtype} views (uint8; normalized later on the device by ssl_core.data)")
+    print(
+        f"{n} JPEGs from {root / 'train'}, two views at {args.size} px, 1 thread, "
+        f"{args.repeats} repeats after {args.warmup} warm-up images"
+    )
+    print(
+        f"ours:    {views[0].dtype} views (uint8; normalized later on the device by ssl_core.data)"
+    )
     print(f"lightly: {ref[0].dtype} views (ToTensor + ImageNet Normalize included, on the CPU)")
 
     # Interleave the two so that noise from other processes hits both alike.

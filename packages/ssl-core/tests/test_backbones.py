@@ -48,7 +48,9 @@ def test_timm_backbone(name, in_channels):
 
 def _randomized(backbone: Backbone) -> dict[str, torch.Tensor]:
     torch.manual_seed(1)
-    return {k: torch.randn_like(v.float()).to(v.dtype) for k, v in backbone.net.state_dict().items()}
+    return {
+        k: torch.randn_like(v.float()).to(v.dtype) for k, v in backbone.net.state_dict().items()
+    }
 
 
 def _assert_loaded(backbone: Backbone, state: dict[str, torch.Tensor]) -> None:

@@ -34,8 +34,12 @@ def _data() -> tuple[torch.Tensor, torch.Tensor]:
 def _criteria() -> dict[str, torch.nn.Module]:
     backbone = Backbone("resnet18")  # small heads; the criterion is what is tested
     return {
-        "simclr": SimCLR(backbone=backbone, hidden_dim=8, projection_dim=8, temperature=0.3).criterion,
-        "supcon": SupCon(backbone=backbone, hidden_dim=8, projection_dim=8, temperature=0.3).criterion,
+        "simclr": SimCLR(
+            backbone=backbone, hidden_dim=8, projection_dim=8, temperature=0.3
+        ).criterion,
+        "supcon": SupCon(
+            backbone=backbone, hidden_dim=8, projection_dim=8, temperature=0.3
+        ).criterion,
     }
 
 

@@ -94,7 +94,10 @@ def test_held_out_shifted_class_is_an_anomaly(tmp_path):
 def test_domain_shift_is_measured(tmp_path):
     train = clusters(50, 4, 8, 0.1, seed=0)
     val = clusters(20, 4, 8, 0.1, seed=1)
-    noisy = (val[0] + np.random.default_rng(3).normal(0, 0.6, val[0].shape).astype(np.float32), val[1])
+    noisy = (
+        val[0] + np.random.default_rng(3).normal(0, 0.6, val[0].shape).astype(np.float32),
+        val[1],
+    )
     write_dir(tmp_path, train, val, val_shifted=noisy)
     m = run(tmp_path, k=20)
     assert m["knn_top1"] > 0.95 and m["knn_top1_shifted"] < m["knn_top1"]
@@ -120,10 +123,14 @@ def test_training_curves_and_umap(tmp_path):
     write_dir(tmp_path, clusters(30, 3, 8, 0.1, seed=0), clusters(10, 3, 8, 0.1, seed=1))
     log = tmp_path / "version_0"
     log.mkdir()
-    pd.DataFrame({
-        "epoch": [0, 0, 1], "step": [9, 10, 19], "train/loss_step": [5.0, np.nan, 4.0],
-        "val/knn_top1": [np.nan, 0.3, 0.4],
-    }).to_csv(log / "metrics.csv", index=False)
+    pd.DataFrame(
+        {
+            "epoch": [0, 0, 1],
+            "step": [9, 10, 19],
+            "train/loss_step": [5.0, np.nan, 4.0],
+            "val/knn_top1": [np.nan, 0.3, 0.4],
+        }
+    ).to_csv(log / "metrics.csv", index=False)
     m = run(tmp_path, k=10, umap=True)
     assert {"plots/umap.png", "plots/training_curves.png"} <= set(m["plots"])
     assert "![UMAP of val embeddings](plots/umap.png)" in (tmp_path / "report.md").read_text()
@@ -141,7 +148,9 @@ def test_training_curves_without_umap(tmp_path):
 
 
 def test_embeddings_are_readable_in_one_line(tmp_path):
-    emb = write_dir(tmp_path, clusters(5, 2, 4, 0.1, seed=0), clusters(3, 2, 4, 0.1, seed=1), proj_dim=2)
+    emb = write_dir(
+        tmp_path, clusters(5, 2, 4, 0.1, seed=0), clusters(3, 2, 4, 0.1, seed=1), proj_dim=2
+    )
     data = np.load(emb / "val.npz")
     assert data["features"].shape == (6, 4) and data["projection"].shape == (6, 2)
     table = pd.read_csv(emb / "val.csv")

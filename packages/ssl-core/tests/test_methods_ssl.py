@@ -18,8 +18,14 @@ from ssl_core.splits import make_split
 
 CONFIGS = Path(__file__).resolve().parents[3] / "projects" / "imagenette" / "configs"
 MOMENTUM_METHODS = ("byol", "moco", "dino")
-CLASSES = {"byol": "BYOL", "moco": "MoCo", "vicreg": "VICReg", "dino": "DINO",
-           "barlowtwins": "BarlowTwins", "supcon": "SupCon"}
+CLASSES = {
+    "byol": "BYOL",
+    "moco": "MoCo",
+    "vicreg": "VICReg",
+    "dino": "DINO",
+    "barlowtwins": "BarlowTwins",
+    "supcon": "SupCon",
+}
 
 # Command-line overrides that make each recipe tiny (heads of width 32-64).
 SMALL = {
@@ -56,12 +62,31 @@ def fake_split(fake_root, tmp_path_factory) -> Path:
 
 def train_args(method: str, root: Path, run_dir: Path, *extra: str) -> list[str]:
     args = [
-        "--project", "imagenette", "fit", "--config", str(CONFIGS / f"{method}-cpu.yaml"),
-        "--data.root", str(root), "--data.download", "false",
-        "--trainer.fast_dev_run", "1", "--trainer.accelerator", "cpu",
-        "--trainer.default_root_dir", str(run_dir),
-        "--data.num_workers", "0", "--data.batch_size", "8", "--data.image_size", "32",
-        "--data.eval_batch_size", "32", "--model.init_args.knn_k", "5",
+        "--project",
+        "imagenette",
+        "fit",
+        "--config",
+        str(CONFIGS / f"{method}-cpu.yaml"),
+        "--data.root",
+        str(root),
+        "--data.download",
+        "false",
+        "--trainer.fast_dev_run",
+        "1",
+        "--trainer.accelerator",
+        "cpu",
+        "--trainer.default_root_dir",
+        str(run_dir),
+        "--data.num_workers",
+        "0",
+        "--data.batch_size",
+        "8",
+        "--data.image_size",
+        "32",
+        "--data.eval_batch_size",
+        "32",
+        "--model.init_args.knn_k",
+        "5",
     ]
     for key, value in SMALL[method].items():
         args += [f"--model.init_args.{key}", str(value)]
@@ -114,8 +139,9 @@ def test_fast_dev_run_trains(method, fake_root, fake_split, tmp_path, monkeypatc
 
 
 def test_supcon_refuses_unlabeled_images_of_a_split(fake_root, fake_split, tmp_path):
-    args = train_args("supcon", fake_root, tmp_path, "--data.split", str(fake_split),
-                      "--data.train_on", "all")
+    args = train_args(
+        "supcon", fake_root, tmp_path, "--data.split", str(fake_split), "--data.train_on", "all"
+    )
     with pytest.raises(ValueError, match="train_on"):
         cli(args)
 
@@ -124,7 +150,15 @@ def test_supcon_refuses_unlabeled_images_of_a_split(fake_root, fake_split, tmp_p
 def test_gpu_config_parses(config, capsys):
     """The GPU recipes are valid configs of the CLI (the CPU ones ran above)."""
     with pytest.raises(SystemExit) as exit_info:
-        cli(["--project", "imagenette", "fit", "--config", str(CONFIGS / f"{config}.yaml"),
-             "--print_config"])
+        cli(
+            [
+                "--project",
+                "imagenette",
+                "fit",
+                "--config",
+                str(CONFIGS / f"{config}.yaml"),
+                "--print_config",
+            ]
+        )
     assert exit_info.value.code in (0, None)
     assert "class_path: ssl_core.methods." in capsys.readouterr().out

@@ -30,7 +30,10 @@ def _no_decay_expected(model: nn.Module) -> set[int]:
     ids = set()
     for module in model.modules():
         for name, p in module.named_parameters(recurse=False):
-            if isinstance(module, nn.modules.batchnorm._NormBase | nn.LayerNorm | nn.GroupNorm) or name == "bias":
+            if (
+                isinstance(module, nn.modules.batchnorm._NormBase | nn.LayerNorm | nn.GroupNorm)
+                or name == "bias"
+            ):
                 ids.add(id(p))
     return ids
 
@@ -51,7 +54,10 @@ def test_no_weight_decay_on_norm_and_bias(simclr):
 
 def test_decay_everywhere_when_asked():
     model = SimCLR(
-        backbone=Backbone("resnet18"), projection_dim=8, hidden_dim=16, optimizer=_sgd,
+        backbone=Backbone("resnet18"),
+        projection_dim=8,
+        hidden_dim=16,
+        optimizer=_sgd,
         exclude_norm_bias_decay=False,
     )
     optimizer = model.configure_optimizers()

@@ -79,7 +79,9 @@ def test_explicit_name(other_root, neutral_dir, monkeypatch):
     assert resolve_project("imagenette", cwd=other_root, invoking_argv=[]).name == "imagenette"
     monkeypatch.setenv("SSL_PROJECT", "otherproj")
     assert resolve_project(cwd=neutral_dir, invoking_argv=[]).name == "otherproj"
-    with pytest.raises(ProjectResolutionError, match="'nope', which is no project.*imagenette, otherproj"):
+    with pytest.raises(
+        ProjectResolutionError, match="'nope', which is no project.*imagenette, otherproj"
+    ):
         resolve_project("nope", cwd=neutral_dir, invoking_argv=[])
 
 
@@ -87,7 +89,10 @@ def test_explicit_name(other_root, neutral_dir, monkeypatch):
     "argv,expected",
     [
         (["uv", "run", "--package", "otherproj", "train"], "otherproj"),
-        (["/usr/local/bin/uv", "run", "--frozen", "--package=imagenette", "train", "fit"], "imagenette"),
+        (
+            ["/usr/local/bin/uv", "run", "--frozen", "--package=imagenette", "train", "fit"],
+            "imagenette",
+        ),
         (["uv", "run", "--package", "imagenette", "--", "train"], "imagenette"),
     ],
 )
@@ -152,8 +157,21 @@ def _env(site: Path) -> dict[str, str]:
 @pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not on PATH")
 def test_real_uv_run_package_picks_imagenette(other_root):
     out = subprocess.run(
-        ["uv", "run", "--frozen", "--no-sync", "--package", "imagenette", "train", "--print_config"],
-        cwd=REPO_ROOT, env=_env(other_root.parent), capture_output=True, text=True, timeout=300,
+        [
+            "uv",
+            "run",
+            "--frozen",
+            "--no-sync",
+            "--package",
+            "imagenette",
+            "train",
+            "--print_config",
+        ],
+        cwd=REPO_ROOT,
+        env=_env(other_root.parent),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "max_epochs: 200" in out.stdout  # imagenette's configs/simclr.yaml
@@ -165,13 +183,19 @@ def test_parent_process_named_uv_picks_otherproj(other_root, tmp_path):
     assert TRAIN.is_file(), f"no train script next to {sys.executable}"
     wrapper = tmp_path / "bin" / "uv"
     wrapper.parent.mkdir()
-    wrapper.write_text(textwrap.dedent(f"""\
+    wrapper.write_text(
+        textwrap.dedent(f"""\
         import subprocess, sys
         sys.exit(subprocess.run([{str(TRAIN)!r}, "--print_config"]).returncode)
-    """))
+    """)
+    )
     out = subprocess.run(
         [sys.executable, str(wrapper), "run", "--package", "otherproj"],
-        cwd=REPO_ROOT, env=_env(other_root.parent), capture_output=True, text=True, timeout=300,
+        cwd=REPO_ROOT,
+        env=_env(other_root.parent),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "max_epochs: 7" in out.stdout  # otherproj's default config

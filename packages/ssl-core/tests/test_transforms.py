@@ -43,7 +43,9 @@ def test_decode_rgba_png(tmp_path, rgb):
     decoded = decode_image(tmp_path / "a.png", channels=4)
     assert decoded.shape == (40, 50, 4) and decoded.dtype == np.uint8
     assert (decoded[..., 3] == 7).all()
-    np.testing.assert_array_equal(decode_image(tmp_path / "a.png", channels=3), rgb)  # alpha dropped
+    np.testing.assert_array_equal(
+        decode_image(tmp_path / "a.png", channels=3), rgb
+    )  # alpha dropped
     with pytest.raises(ValueError, match="has 3 channels, expected 4"):
         cv2.imwrite(str(tmp_path / "rgb.png"), rgb)
         decode_image(tmp_path / "rgb.png", channels=4)
@@ -73,7 +75,9 @@ def test_simclr_transform_two_uint8_views(rgb):
 @pytest.mark.parametrize("channels", [1, 4])
 def test_simclr_pipeline_any_channels(channels):
     image = np.random.default_rng(0).integers(0, 256, (40, 50, channels), dtype=np.uint8)
-    pipeline = simclr_pipeline(size=24, channels=channels, blur_prob=1.0, cj_prob=1.0, vflip_prob=0.5, rotate90_prob=0.5)
+    pipeline = simclr_pipeline(
+        size=24, channels=channels, blur_prob=1.0, cj_prob=1.0, vflip_prob=0.5, rotate90_prob=0.5
+    )
     out = pipeline(image=image)["image"]
     assert out.dtype == np.uint8
     assert out.reshape(24, 24, -1).shape == (24, 24, channels)

@@ -66,7 +66,9 @@ def test_colour_ops_match_torchvision(ours, theirs, factor):
 @pytest.mark.parametrize("factor", [-0.2, -0.07, 0.05, 0.2, 0.5])
 def test_hue_matches_torchvision(factor):
     image = colourful()
-    diff = np.abs(adjust_hue(image, factor).astype(int) - torchvision_op(image, TF.adjust_hue, factor))
+    diff = np.abs(
+        adjust_hue(image, factor).astype(int) - torchvision_op(image, TF.adjust_hue, factor)
+    )
     # Both shift H in 8-bit HSV; PIL and OpenCV quantize hue slightly differently.
     assert diff.mean() < 2.5, diff.mean()
     assert np.percentile(diff, 99) <= 12
@@ -101,7 +103,10 @@ def test_crop_box_matches_torchvision_sampler():
     view = SimCLRView(128)
     ours = np.array([view.crop_box(224, 200)[2:] for _ in range(4000)], dtype=float)
     theirs = np.array(
-        [RandomResizedCrop.get_params(torch.empty(3, 224, 200), (0.08, 1.0), (3 / 4, 4 / 3))[2:] for _ in range(4000)],
+        [
+            RandomResizedCrop.get_params(torch.empty(3, 224, 200), (0.08, 1.0), (3 / 4, 4 / 3))[2:]
+            for _ in range(4000)
+        ],
         dtype=float,
     )
     for boxes in (ours, theirs):
@@ -128,10 +133,26 @@ def test_probabilities():
 
     assert abs(fraction(SimCLRView(16, **{**plain, "gray_prob": 0.2}), image, is_gray) - 0.2) < 0.04
     flipped = image[:, ::-1]
-    assert abs(fraction(SimCLRView(16, **{**plain, "hflip_prob": 0.5}), image,
-                        lambda v: (v == flipped).all()) - 0.5) < 0.05
-    assert abs(fraction(SimCLRView(16, **{**plain, "cj_prob": 0.8}), image,
-                        lambda v: (v != image).any()) - 0.8) < 0.04
+    assert (
+        abs(
+            fraction(
+                SimCLRView(16, **{**plain, "hflip_prob": 0.5}),
+                image,
+                lambda v: (v == flipped).all(),
+            )
+            - 0.5
+        )
+        < 0.05
+    )
+    assert (
+        abs(
+            fraction(
+                SimCLRView(16, **{**plain, "cj_prob": 0.8}), image, lambda v: (v != image).any()
+            )
+            - 0.8
+        )
+        < 0.04
+    )
     image = colourful(40)  # a 5-tap blur kernel (10% of the side); 16 px would get 1 tap
     blur = {**plain, "blur_prob": 0.5, "blur_sigma": (1.0, 2.0)}
     assert abs(fraction(SimCLRView(40, **blur), image, lambda v: (v != image).any()) - 0.5) < 0.05
@@ -140,11 +161,13 @@ def test_probabilities():
 def view_stats(views: list[torch.Tensor]) -> np.ndarray:
     """Mean brightness, contrast (std) and colourfulness (max - min channel) of views."""
     v = torch.stack(views).double()
-    return np.array([
-        v.mean().item(),
-        v.flatten(1).std(dim=1).mean().item(),
-        (v.amax(1) - v.amin(1)).mean().item(),
-    ])
+    return np.array(
+        [
+            v.mean().item(),
+            v.flatten(1).std(dim=1).mean().item(),
+            (v.amax(1) - v.amin(1)).mean().item(),
+        ]
+    )
 
 
 @pytest.mark.slow  # lightly takes ~7 ms per image even at 32 px: ~10 s on a busy machine

@@ -33,4 +33,3 @@ def real_root() -> Path:
     if not (REAL_ROOT / "train").is_dir():
         pytest.skip(f"real Imagenette not found at {REAL_ROOT} (../shared/data/imagenette2-224)")
     return REAL_ROOT
-

@@ -14,8 +14,16 @@ from ssl_core.optim import WarmupCosine
 
 def _args(tiny_config, fake_root, run_dir, *extra: str, subcommand: str = "fit") -> list[str]:
     return [
-        "--project", "imagenette", subcommand, "--config", str(tiny_config),
-        "--data.root", str(fake_root), "--trainer.default_root_dir", str(run_dir), *extra,
+        "--project",
+        "imagenette",
+        subcommand,
+        "--config",
+        str(tiny_config),
+        "--data.root",
+        str(fake_root),
+        "--trainer.default_root_dir",
+        str(run_dir),
+        *extra,
     ]
 
 
@@ -45,9 +53,16 @@ def test_fast_dev_run(tiny_config, fake_root, tmp_path):
 
 def test_short_fit_logs_knn_and_steps_lr_every_step(tiny_config, fake_root, tmp_path):
     run_dir = tmp_path / "run"
-    result = cli(_args(
-        tiny_config, fake_root, run_dir, "--trainer.limit_train_batches", "3", *LR_MONITOR,
-    ))
+    result = cli(
+        _args(
+            tiny_config,
+            fake_root,
+            run_dir,
+            "--trainer.limit_train_batches",
+            "3",
+            *LR_MONITOR,
+        )
+    )
     trainer = result.trainer
     assert trainer.global_step == 3
     rows = _metrics(run_dir)
@@ -66,11 +81,22 @@ def test_short_fit_logs_knn_and_steps_lr_every_step(tiny_config, fake_root, tmp_
 
 def test_epoch_interval_steps_once_per_epoch(tiny_config, fake_root, tmp_path):
     run_dir = tmp_path / "run"
-    result = cli(_args(
-        tiny_config, fake_root, run_dir, "--trainer.max_epochs", "2",
-        "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "0",
-        "--model.init_args.lr_interval", "epoch", *LR_MONITOR,
-    ))
+    result = cli(
+        _args(
+            tiny_config,
+            fake_root,
+            run_dir,
+            "--trainer.max_epochs",
+            "2",
+            "--trainer.limit_train_batches",
+            "2",
+            "--trainer.limit_val_batches",
+            "0",
+            "--model.init_args.lr_interval",
+            "epoch",
+            *LR_MONITOR,
+        )
+    )
     config = result.trainer.lr_scheduler_configs[0]
     assert config.interval == "epoch"
     assert config.scheduler.max_epochs == 2  # total_steps = max_epochs for epoch schedules
@@ -83,10 +109,20 @@ def test_epoch_interval_steps_once_per_epoch(tiny_config, fake_root, tmp_path):
 
 def test_lr_frequency(tiny_config, fake_root, tmp_path):
     run_dir = tmp_path / "run"
-    result = cli(_args(
-        tiny_config, fake_root, run_dir, "--trainer.limit_train_batches", "4",
-        "--trainer.limit_val_batches", "0", "--model.init_args.lr_frequency", "2", *LR_MONITOR,
-    ))
+    result = cli(
+        _args(
+            tiny_config,
+            fake_root,
+            run_dir,
+            "--trainer.limit_train_batches",
+            "4",
+            "--trainer.limit_val_batches",
+            "0",
+            "--model.init_args.lr_frequency",
+            "2",
+            *LR_MONITOR,
+        )
+    )
     config = result.trainer.lr_scheduler_configs[0]
     assert (config.interval, config.frequency) == ("step", 2)
     assert config.scheduler.max_epochs == 4 // 2  # total_steps in scheduler steps
@@ -123,10 +159,18 @@ def test_unknown_config_name_is_a_clear_error():
 
 @pytest.mark.parametrize("subcommand", ["validate", "test"])
 def test_validate_and_test(tiny_config, fake_root, tmp_path, subcommand):
-    result = cli(_args(
-        tiny_config, fake_root, tmp_path / "run", "--trainer.limit_val_batches", "1",
-        "--trainer.limit_test_batches", "1", subcommand=subcommand,
-    ))
+    result = cli(
+        _args(
+            tiny_config,
+            fake_root,
+            tmp_path / "run",
+            "--trainer.limit_val_batches",
+            "1",
+            "--trainer.limit_test_batches",
+            "1",
+            subcommand=subcommand,
+        )
+    )
     prefix = "val" if subcommand == "validate" else "test"
     top1 = result.trainer.callback_metrics[f"{prefix}/knn_top1"]
     assert 0.0 <= float(top1) <= 1.0

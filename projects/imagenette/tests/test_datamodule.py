@@ -27,7 +27,9 @@ def test_train_batches_are_views_labels_indices(fake_root):
     assert isinstance(views, list) and len(views) == 2
     assert all(v.shape == (8, 3, 32, 32) and v.dtype == torch.uint8 for v in views)
     assert labels.shape == (8,) and idx.shape == (8,)
-    assert all(dm.train_set.targets[i] == y for i, y in zip(idx.tolist(), labels.tolist(), strict=True))
+    assert all(
+        dm.train_set.targets[i] == y for i, y in zip(idx.tolist(), labels.tolist(), strict=True)
+    )
     assert len(dm.train_dataloader()) == 60 // 8  # drop_last
     # On the device the views become normalized float.
     moved = dm.on_after_batch_transfer((views, labels, idx), 0)

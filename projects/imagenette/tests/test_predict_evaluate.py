@@ -46,21 +46,38 @@ def fitted(tmp_path_factory):
     config = tmp / "tiny.yaml"
     config.write_text(TINY)
     run = tmp / "run"
-    common = ["--config", str(config), "--data.root", str(data), "--trainer.default_root_dir", str(run)]
+    common = [
+        "--config",
+        str(config),
+        "--data.root",
+        str(data),
+        "--trainer.default_root_dir",
+        str(run),
+    ]
     train(["--project", "imagenette", "fit", *common, f"--data.exclude_classes=[{HELD_OUT}]"])
     ckpt = next(run.rglob("*.ckpt"))
     return {"data": data, "config": config, "ckpt": ckpt, "run": run, "common": common}
 
 
 def predict(fitted, out, *extra):
-    args = ["--config", str(fitted["config"]), "--data.root", str(fitted["data"]),
-            "--trainer.default_root_dir", str(out), "--ckpt_path", str(fitted["ckpt"])]
+    args = [
+        "--config",
+        str(fitted["config"]),
+        "--data.root",
+        str(fitted["data"]),
+        "--trainer.default_root_dir",
+        str(out),
+        "--ckpt_path",
+        str(fitted["ckpt"]),
+    ]
     train(["--project", "imagenette", "predict", *args, *extra])
     return out / "embeddings"
 
 
 def test_predict_then_evaluate(fitted, tmp_path):
-    emb = predict(fitted, fitted["run"], f"--data.exclude_classes=[{HELD_OUT}]", "--data.shift=noise:0.2")
+    emb = predict(
+        fitted, fitted["run"], f"--data.exclude_classes=[{HELD_OUT}]", "--data.shift=noise:0.2"
+    )
     meta = json.loads((emb / "meta.json").read_text())
     assert meta["checkpoint"] == str(fitted["ckpt"])
     assert meta["held_out_labels"] == [9] and meta["exclude_classes"] == [HELD_OUT]
@@ -82,8 +99,16 @@ def test_predict_then_evaluate(fitted, tmp_path):
 
     evaluate([str(fitted["run"]), "--no-umap", "--k", "5"])
     metrics = json.loads((fitted["run"] / "metrics.json").read_text())
-    for key in ("knn_top1", "knn_top5", "linear_top1", "kmeans_nmi", "kmeans_ari", "anomaly_auroc",
-                "knn_top1_shifted", "shift_auroc"):
+    for key in (
+        "knn_top1",
+        "knn_top5",
+        "linear_top1",
+        "kmeans_nmi",
+        "kmeans_ari",
+        "anomaly_auroc",
+        "knn_top1_shifted",
+        "shift_auroc",
+    ):
         assert key in metrics, key
         assert metrics[key] is None or np.isfinite(metrics[key])
     assert 0 <= metrics["knn_top1"] <= 1 and metrics["num_val_in_distribution"] == 18
@@ -97,7 +122,8 @@ def test_workers_and_uneven_batches_keep_order(fitted, tmp_path):
     """Two workers, a last batch of 2: the same rows, in the same order, as one process."""
     ref = np.load(predict(fitted, tmp_path / "a", "--data.eval_batch_size=8") / "val.npz")
     got = np.load(
-        predict(fitted, tmp_path / "b", "--data.eval_batch_size=6", "--data.num_workers=2") / "val.npz"
+        predict(fitted, tmp_path / "b", "--data.eval_batch_size=6", "--data.num_workers=2")
+        / "val.npz"
     )
     assert got["ids"].tolist() == ref["ids"].tolist()
     np.testing.assert_allclose(got["features"], ref["features"], atol=1e-4)

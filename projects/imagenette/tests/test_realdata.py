@@ -32,12 +32,29 @@ def test_counts_and_labels(real_root):
 
 
 def test_short_fit_on_real_images(real_root, tiny_config, tmp_path):
-    result = cli([
-        "--project", "imagenette", "fit", "--config", str(tiny_config),
-        "--data.root", str(real_root), "--trainer.default_root_dir", str(tmp_path),
-        "--data.image_size", "48", "--data.batch_size", "16", "--data.eval_batch_size", "32",
-        "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "2",
-    ])
+    result = cli(
+        [
+            "--project",
+            "imagenette",
+            "fit",
+            "--config",
+            str(tiny_config),
+            "--data.root",
+            str(real_root),
+            "--trainer.default_root_dir",
+            str(tmp_path),
+            "--data.image_size",
+            "48",
+            "--data.batch_size",
+            "16",
+            "--data.eval_batch_size",
+            "32",
+            "--trainer.limit_train_batches",
+            "2",
+            "--trainer.limit_val_batches",
+            "2",
+        ]
+    )
     assert result.trainer.global_step == 2
     (metrics,) = tmp_path.rglob("metrics.csv")
     with metrics.open() as f:

@@ -50,7 +50,9 @@ def test_semi_loaders_never_show_a_val_image(fake_root, split_path):
     for batch, _, _ in dm.train_dataloader():  # CombinedLoader yields (batch, idx, loader idx)
         views, labels, indices = batch["labeled"]
         u_views, u_labels, u_indices = batch["unlabeled"]
-        assert len(views) == len(u_views) == 2 and views[0].dtype == torch.uint8  # uint8 to the device
+        assert (
+            len(views) == len(u_views) == 2 and views[0].dtype == torch.uint8
+        )  # uint8 to the device
         assert len(u_indices) == 3 * len(indices)  # mu
         assert (u_labels == -1).all()  # the pool's true labels never reach a method
         for i, y in zip(indices.tolist(), labels.tolist(), strict=True):
@@ -75,7 +77,8 @@ def test_semi_loaders_never_show_a_val_image(fake_root, split_path):
 
 
 @pytest.mark.parametrize(
-    "config", ["supervised-cpu", "fixmatch-cpu", "meanteacher-cpu", "pseudolabel-cpu", "semisupcon-cpu"]
+    "config",
+    ["supervised-cpu", "fixmatch-cpu", "meanteacher-cpu", "pseudolabel-cpu", "semisupcon-cpu"],
 )
 def test_semi_methods_fast_dev_run(config, fake_root, split_path, tmp_path):
     run = cli(_fit_args(config, fake_root, split_path, tmp_path))
@@ -84,7 +87,9 @@ def test_semi_methods_fast_dev_run(config, fake_root, split_path, tmp_path):
     assert "val/top1" in metrics and "val/knn_top1" in metrics
 
 
-def test_finetune_and_linear_probe_from_a_simclr_checkpoint(fake_root, split_path, tmp_path, tiny_config):
+def test_finetune_and_linear_probe_from_a_simclr_checkpoint(
+    fake_root, split_path, tmp_path, tiny_config
+):
     simclr = cli([
         "fit", "--config", str(tiny_config), "--data.root", str(fake_root),
         "--trainer.default_root_dir", str(tmp_path / "simclr"), "--trainer.fast_dev_run", "1",
@@ -133,8 +138,12 @@ def test_semi_pseudo_label_round_writes_a_split_the_datamodule_loads(
     assert len(dm.bank_set) == len(loaded.labeled)
 
 
-@pytest.mark.parametrize(("config", "train_on"), [("fixmatch-cpu", "labeled"), ("supervised-cpu", "all")])
-def test_semi_methods_refuse_the_wrong_training_data(config, train_on, fake_root, split_path, tmp_path):
+@pytest.mark.parametrize(
+    ("config", "train_on"), [("fixmatch-cpu", "labeled"), ("supervised-cpu", "all")]
+)
+def test_semi_methods_refuse_the_wrong_training_data(
+    config, train_on, fake_root, split_path, tmp_path
+):
     # Supervised on train_on=all would read the labels of the split's unlabeled images.
     with pytest.raises(ValueError, match="set data.train_on"):
         cli(_fit_args(config, fake_root, split_path, tmp_path, "--data.train_on", train_on))

@@ -81,7 +81,9 @@ def _to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def merge_shards(shards: Sequence[dict[str, np.ndarray]], size: int | None = None) -> dict[str, np.ndarray]:
+def merge_shards(
+    shards: Sequence[dict[str, np.ndarray]], size: int | None = None
+) -> dict[str, np.ndarray]:
     """Merge per-rank rows into one set: one row per dataset position, sorted.
 
     Args:
@@ -115,7 +117,9 @@ def write_split(
     """Write ``<name>.npz`` and ``<name>.csv``; return the split's entry of ``meta.json``."""
     indices = rows["indices"].astype(np.int64)
     n = len(indices)
-    ids_arr = np.asarray([str(ids[i]) for i in indices] if ids is not None else [str(i) for i in indices])
+    ids_arr = np.asarray(
+        [str(ids[i]) for i in indices] if ids is not None else [str(i) for i in indices]
+    )
     labeled_arr = np.ones(n, bool) if labeled is None else np.asarray(labeled, bool)[indices]
     arrays = {
         "features": rows["features"].astype(np.float32),
@@ -225,7 +229,9 @@ class EmbeddingWriter(BasePredictionWriter):
             elif name != "train":
                 labeled = np.zeros(len(ids) if ids is not None else rows["indices"].max() + 1, bool)
             splits[name] = write_split(out, name, rows, ids, labeled, class_names)
-        train_labels = set(np.load(out / "train.npz")["labels"].tolist()) if "train" in splits else set()
+        train_labels = (
+            set(np.load(out / "train.npz")["labels"].tolist()) if "train" in splits else set()
+        )
         val_labels = set(np.load(out / "val.npz")["labels"].tolist()) if "val" in splits else set()
         config_file = None
         if self.config:
@@ -265,7 +271,9 @@ def _load_split(directory: Path, name: str) -> SplitEmbeddings:
     n = len(arrays["labels"])
     for key in ("features", "projection"):
         if key in arrays and arrays[key].ndim != 2:
-            raise EmbeddingsError(f"{path}: {key} must be 2-D (N, D), not shape {arrays[key].shape}")
+            raise EmbeddingsError(
+                f"{path}: {key} must be 2-D (N, D), not shape {arrays[key].shape}"
+            )
     for key, value in arrays.items():
         if len(value) != n:
             raise EmbeddingsError(
@@ -309,7 +317,9 @@ def load_embeddings(directory: str | Path) -> tuple[dict[str, SplitEmbeddings], 
     if not isinstance(meta, dict) or not isinstance(meta.get("splits"), dict):
         raise EmbeddingsError(f"{meta_path} has no 'splits' table: not written by EmbeddingWriter?")
     if meta.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:
-        raise EmbeddingsError(f"{meta_path} has format {meta['format_version']}, newer than this ssl-core")
+        raise EmbeddingsError(
+            f"{meta_path} has format {meta['format_version']}, newer than this ssl-core"
+        )
     for name in ("train", "val"):
         if name not in meta["splits"] or not (directory / f"{name}.npz").is_file():
             raise EmbeddingsError(f"{directory} lacks the {name} split ({name}.npz). {hint}")
@@ -335,7 +345,9 @@ def load_embeddings(directory: str | Path) -> tuple[dict[str, SplitEmbeddings], 
                     "the splits come from different models"
                 )
     if "val_shifted" in splits and not np.array_equal(splits["val_shifted"].ids, splits["val"].ids):
-        raise EmbeddingsError("val_shifted.npz does not hold the same samples as val.npz, in the same order")
+        raise EmbeddingsError(
+            "val_shifted.npz does not hold the same samples as val.npz, in the same order"
+        )
     if (splits["val"].labels < 0).any():
         raise EmbeddingsError("val.npz has unlabeled rows (label -1): evaluation needs val labels")
     if not ((train.labels >= 0) & train.labeled).any():

@@ -135,7 +135,9 @@ def resolve_project(
         try:
             return by_name[_normalize(name)]
         except KeyError:
-            raise ProjectResolutionError(f"{source} names '{name}', which is no project. {hint}") from None
+            raise ProjectResolutionError(
+                f"{source} names '{name}', which is no project. {hint}"
+            ) from None
 
     explicit = explicit or os.environ.get("SSL_PROJECT")
     if explicit:

@@ -112,7 +112,9 @@ def simclr_pipeline(
     """
     s = cj_strength
     ops: list[A.BasicTransform] = [
-        A.RandomResizedCrop(size=(size, size), scale=(min_scale, 1.0), interpolation=cv2.INTER_LINEAR),
+        A.RandomResizedCrop(
+            size=(size, size), scale=(min_scale, 1.0), interpolation=cv2.INTER_LINEAR
+        ),
         A.HorizontalFlip(p=hflip_prob),
     ]
     if vflip_prob > 0:
@@ -278,7 +280,9 @@ class SimCLRView:
         top, left, h, w = self.crop_box(image.shape[0], image.shape[1])
         # A view into the decoded image, no copy; bilinear as torchvision's default.
         view = cv2.resize(
-            image[top : top + h, left : left + w], (self.size, self.size), interpolation=cv2.INTER_LINEAR
+            image[top : top + h, left : left + w],
+            (self.size, self.size),
+            interpolation=cv2.INTER_LINEAR,
         )
         if random.random() < self.hflip_prob:
             view = cv2.flip(view, 1)
@@ -287,7 +291,12 @@ class SimCLRView:
         if self.rotate90_prob > 0 and random.random() < self.rotate90_prob:
             k = random.randint(0, 3)
             if k:
-                view = cv2.rotate(view, (cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE)[k - 1])
+                view = cv2.rotate(
+                    view,
+                    (cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE)[
+                        k - 1
+                    ],
+                )
         if random.random() < self.cj_prob:
             view = self.color_jitter(view)
         gray = random.random() < self.gray_prob
@@ -314,7 +323,9 @@ class SimCLRTransform(MultiViewTransform):
         if fast and channels == 3:
             transforms = [SimCLRView(size, **kwargs) for _ in range(views)]
         else:
-            transforms = [ImageTransform(simclr_pipeline(size, channels, **kwargs)) for _ in range(views)]
+            transforms = [
+                ImageTransform(simclr_pipeline(size, channels, **kwargs)) for _ in range(views)
+            ]
         super().__init__(transforms)
 
 
@@ -329,10 +340,12 @@ class EvalTransform(ImageTransform):
     def __init__(self, size: int = 128, resize: int | None = None) -> None:
         resize = resize or int(round(size * 8 / 7))
         super().__init__(
-            A.Compose([
-                A.SmallestMaxSize(max_size=resize, interpolation=cv2.INTER_AREA),
-                A.CenterCrop(size, size),
-            ])
+            A.Compose(
+                [
+                    A.SmallestMaxSize(max_size=resize, interpolation=cv2.INTER_AREA),
+                    A.CenterCrop(size, size),
+                ]
+            )
         )
 
 
@@ -356,7 +369,9 @@ def weak_pipeline(
     plays that role (a departure; ``min_scale=1`` keeps whole images).
     """
     ops: list[A.BasicTransform] = [
-        A.RandomResizedCrop(size=(size, size), scale=(min_scale, 1.0), interpolation=cv2.INTER_LINEAR),
+        A.RandomResizedCrop(
+            size=(size, size), scale=(min_scale, 1.0), interpolation=cv2.INTER_LINEAR
+        ),
         A.HorizontalFlip(p=hflip_prob),
     ]
     if vflip_prob > 0:
@@ -404,12 +419,21 @@ def strong_pipeline(
             A.ColorJitter(brightness=0.0, contrast=0.0, saturation=(0.05, 1.95), hue=0.0, p=1.0),
         ]
     side = (max(int(cutout * size), 1),) * 2
-    return A.Compose([
-        *weak_pipeline(size, channels, min_scale, hflip_prob, vflip_prob, rotate90_prob).transforms,
-        A.SomeOf(ops, n=num_ops, replace=False, p=1.0),
-        A.CoarseDropout(num_holes_range=(1, 1), hole_height_range=side, hole_width_range=side,
-                        fill=127, p=1.0 if cutout > 0 else 0.0),
-    ])
+    return A.Compose(
+        [
+            *weak_pipeline(
+                size, channels, min_scale, hflip_prob, vflip_prob, rotate90_prob
+            ).transforms,
+            A.SomeOf(ops, n=num_ops, replace=False, p=1.0),
+            A.CoarseDropout(
+                num_holes_range=(1, 1),
+                hole_height_range=side,
+                hole_width_range=side,
+                fill=127,
+                p=1.0 if cutout > 0 else 0.0,
+            ),
+        ]
+    )
 
 
 class WeakStrongTransform(MultiViewTransform):

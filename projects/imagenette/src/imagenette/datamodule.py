@@ -151,26 +151,37 @@ class ImagenetteDataModule(ViewsDataModule):
         if self.split:
             self.label_split = load_split(self.split, self.train_set)
             self.bank_set = Imagenette(
-                self.root, "train", self.eval_transform, samples=self.label_split.labeled,
+                self.root,
+                "train",
+                self.eval_transform,
+                samples=self.label_split.labeled,
                 exclude_classes=self.exclude_classes,
             )
         self.val_set = Imagenette(self.root, "val", self.eval_transform)
         self.labeled_set = self.unlabeled_set = None
         if self.train_on in ("labeled", "semi"):
             self.labeled_set = Imagenette(
-                self.root, "train", self.labeled_transform,
+                self.root,
+                "train",
+                self.labeled_transform,
                 label_noise=0 if self.label_split else self.label_noise,
                 exclude_classes=self.exclude_classes,
                 samples=self.label_split.labeled if self.label_split else None,
             )
             self.train_set = self.labeled_set
         if self.train_on == "semi":
-            excluded = {WNIDS[CLASS_NAMES.index(c)] if c in CLASS_NAMES else c for c in self.exclude_classes}
+            excluded = {
+                WNIDS[CLASS_NAMES.index(c)] if c in CLASS_NAMES else c for c in self.exclude_classes
+            }
             # Label -1: the unlabeled images' true labels never reach the method.
-            pool = [(p, -1) for p in self.label_split.unlabeled if Path(p).parent.name not in excluded]
+            pool = [
+                (p, -1) for p in self.label_split.unlabeled if Path(p).parent.name not in excluded
+            ]
             if not pool:
                 raise ValueError(f"Split {self.split} has no unlabeled images for train_on='semi'")
-            self.unlabeled_set = Imagenette(self.root, "train", self.unlabeled_transform, samples=pool)
+            self.unlabeled_set = Imagenette(
+                self.root, "train", self.unlabeled_transform, samples=pool
+            )
 
     def split_path(self) -> Path:
         return resolve_split_path(self.split)
@@ -198,7 +209,10 @@ class ImagenetteDataModule(ViewsDataModule):
         return CombinedLoader(loaders, mode="max_size_cycle")
 
     def val_dataloader(self) -> list[DataLoader]:
-        return [self._loader(self.bank_set, self.eval_batch_size), self._loader(self.val_set, self.eval_batch_size)]
+        return [
+            self._loader(self.bank_set, self.eval_batch_size),
+            self._loader(self.val_set, self.eval_batch_size),
+        ]
 
     def test_dataloader(self) -> list[DataLoader]:
         return self.val_dataloader()
@@ -213,7 +227,9 @@ class ImagenetteDataModule(ViewsDataModule):
             self.val_set,
         ]
         if self.shift:
-            sets.append(Imagenette(self.root, "val", ShiftTransform(self.eval_transform, self.shift)))
+            sets.append(
+                Imagenette(self.root, "val", ShiftTransform(self.eval_transform, self.shift))
+            )
         return [self._loader(s, self.eval_batch_size) for s in sets]
 
 

@@ -20,12 +20,28 @@ from torch.utils.data import Dataset
 from ssl_core.transforms import decode_image, to_tensor
 
 WNIDS = (
-    "n01440764", "n02102040", "n02979186", "n03000684", "n03028079",
-    "n03394916", "n03417042", "n03425413", "n03445777", "n03888257",
+    "n01440764",
+    "n02102040",
+    "n02979186",
+    "n03000684",
+    "n03028079",
+    "n03394916",
+    "n03417042",
+    "n03425413",
+    "n03445777",
+    "n03888257",
 )
 CLASS_NAMES = (
-    "tench", "English springer", "cassette player", "chain saw", "church",
-    "French horn", "garbage truck", "gas pump", "golf ball", "parachute",
+    "tench",
+    "English springer",
+    "cassette player",
+    "chain saw",
+    "church",
+    "French horn",
+    "garbage truck",
+    "gas pump",
+    "golf ball",
+    "parachute",
 )
 NOISE_LEVELS = (0, 1, 5, 25, 50)
 EXTENSIONS = (".jpeg", ".jpg", ".png")
@@ -88,7 +104,9 @@ class Imagenette(Dataset):
             class_dir = folder / wnid
             if not class_dir.is_dir():
                 continue
-            names = sorted(e.name for e in os.scandir(class_dir) if e.name.lower().endswith(EXTENSIONS))
+            names = sorted(
+                e.name for e in os.scandir(class_dir) if e.name.lower().endswith(EXTENSIONS)
+            )
             samples += [(f"{folder.name}/{wnid}/{n}", label) for n in names]
         if not samples:
             raise FileNotFoundError(f"No images in {folder}/<wnid>/ for the Imagenette wnids")
@@ -99,7 +117,9 @@ class Imagenette(Dataset):
         if not csv_path.is_file():
             raise FileNotFoundError(f"label_noise={level} needs {csv_path}")
         with csv_path.open() as f:
-            noisy = {row["path"]: WNIDS.index(row[f"noisy_labels_{level}"]) for row in csv.DictReader(f)}
+            noisy = {
+                row["path"]: WNIDS.index(row[f"noisy_labels_{level}"]) for row in csv.DictReader(f)
+            }
         return [(path, noisy.get(path, label)) for path, label in samples]
 
     @property

@@ -29,7 +29,9 @@ class DataNotFoundError(FileNotFoundError):
 
 def is_imagenette_root(root: Path) -> bool:
     """Whether ``root`` holds the standard layout (``train/<wnid>/``, ``val/<wnid>/``)."""
-    return all((root / split).is_dir() and any((root / split).iterdir()) for split in ("train", "val"))
+    return all(
+        (root / split).is_dir() and any((root / split).iterdir()) for split in ("train", "val")
+    )
 
 
 def how_to_provide(root: Path, reason: str = "") -> str:
@@ -77,7 +79,9 @@ def download_imagenette(
         if path.exists() and not check_integrity(str(path), md5):
             path.unlink()  # never leave a corrupted archive behind
             reason = f"md5 of {archive} does not match {md5} (corrupted download, file removed)"
-        raise DataNotFoundError(how_to_provide(root, f"download from {base_url} failed ({reason})")) from None
+        raise DataNotFoundError(
+            how_to_provide(root, f"download from {base_url} failed ({reason})")
+        ) from None
     # Extract into a scratch folder and move the result into place only when the whole
     # archive is in: a refused (unsafe) or interrupted extraction must not leave a
     # partial train/ and val/ that the next run would take for the dataset.
@@ -90,7 +94,9 @@ def download_imagenette(
         (scratch / extracted.name).rename(extracted)
     except (tarfile.TarError, OSError) as err:
         path.unlink(missing_ok=True)
-        raise DataNotFoundError(how_to_provide(root, f"unsafe or broken archive {archive}: {err}")) from None
+        raise DataNotFoundError(
+            how_to_provide(root, f"unsafe or broken archive {archive}: {err}")
+        ) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if not keep_archive:
@@ -102,7 +108,9 @@ def download_imagenette(
     return root
 
 
-def ensure_imagenette(root: Path, download: bool = False, variant: str = "160", base_url: str = BASE_URL) -> Path:
+def ensure_imagenette(
+    root: Path, download: bool = False, variant: str = "160", base_url: str = BASE_URL
+) -> Path:
     """Return ``root`` if it holds Imagenette; download it first if allowed."""
     root = Path(root).expanduser()
     if is_imagenette_root(root):

@@ -37,22 +37,33 @@ def _topk(ranked: np.ndarray, labels: np.ndarray, k: int) -> float:
 
 
 def knn_predict(
-    bank: np.ndarray, bank_labels: np.ndarray, queries: np.ndarray, num_classes: int,
-    k: int = 200, t: float = 0.1,
+    bank: np.ndarray,
+    bank_labels: np.ndarray,
+    queries: np.ndarray,
+    num_classes: int,
+    k: int = 200,
+    t: float = 0.1,
 ) -> np.ndarray:
     """Classes ranked by weighted kNN vote, ``(Q, C)`` (see :mod:`ssl_core.knn`)."""
     ranked = knn_classify(
         torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32)),
         torch.from_numpy(np.ascontiguousarray(bank, dtype=np.float32)),
         torch.from_numpy(np.asarray(bank_labels, dtype=np.int64)),
-        num_classes, k=k, t=t,
+        num_classes,
+        k=k,
+        t=t,
     )
     return ranked.numpy()
 
 
 def knn_scores(
-    bank: np.ndarray, bank_labels: np.ndarray, queries: np.ndarray, labels: np.ndarray,
-    num_classes: int, k: int = 200, t: float = 0.1,
+    bank: np.ndarray,
+    bank_labels: np.ndarray,
+    queries: np.ndarray,
+    labels: np.ndarray,
+    num_classes: int,
+    k: int = 200,
+    t: float = 0.1,
 ) -> dict:
     """Top-1/top-5 accuracy of the weighted kNN vote and its top-1 predictions."""
     ranked = knn_predict(bank, bank_labels, queries, num_classes, k, t)
@@ -65,11 +76,18 @@ def knn_scores(
 
 
 def linear_probe(
-    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
-    c: float = 1.0, max_iter: int = 1000, seed: int = 0,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    c: float = 1.0,
+    max_iter: int = 1000,
+    seed: int = 0,
 ) -> dict:
     """Logistic regression on standardized embeddings: top-1/top-5 accuracy on the test set."""
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter, random_state=seed))
+    probe = make_pipeline(
+        StandardScaler(), LogisticRegression(C=c, max_iter=max_iter, random_state=seed)
+    )
     probe.fit(x_train, y_train)
     proba = probe.predict_proba(x_test)
     ranked = probe.classes_[np.argsort(-proba, axis=1)]
@@ -88,7 +106,11 @@ def kmeans_scores(x: np.ndarray, labels: np.ndarray, k: int | None = None, seed:
 
 
 def label_propagation(
-    x: np.ndarray, labels: np.ndarray, known: np.ndarray, n_neighbors: int = 10, alpha: float = 0.2,
+    x: np.ndarray,
+    labels: np.ndarray,
+    known: np.ndarray,
+    n_neighbors: int = 10,
+    alpha: float = 0.2,
 ) -> np.ndarray:
     """Labels for every row spread from the ``known`` rows over a kNN graph
     (scikit-learn's ``LabelSpreading``, Zhou et al. 2004)."""

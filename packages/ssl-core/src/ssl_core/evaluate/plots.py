@@ -31,20 +31,35 @@ def _subsample(n: int, max_points: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
 
 
-def _scatter_by_class(ax, xy: np.ndarray, labels: np.ndarray, class_names, held_out=(), s: float = 4):
+def _scatter_by_class(
+    ax, xy: np.ndarray, labels: np.ndarray, class_names, held_out=(), s: float = 4
+):
     cmap = plt.get_cmap("tab10" if len(np.unique(labels)) <= 10 else "tab20")
     for i, c in enumerate(np.unique(labels)):
         m = labels == c
         name = _names(np.array([c]), class_names)[0] + (" (held out)" if c in held_out else "")
         novel = c in held_out  # drawn as crosses (which need a line width)
-        ax.scatter(xy[m, 0], xy[m, 1], s=s * (4 if novel else 1), alpha=0.8 if novel else 0.6,
-                   lw=0.8 if novel else 0, color=cmap(i % cmap.N), marker="x" if novel else "o",
-                   label=name)
+        ax.scatter(
+            xy[m, 0],
+            xy[m, 1],
+            s=s * (4 if novel else 1),
+            alpha=0.8 if novel else 0.6,
+            lw=0.8 if novel else 0,
+            color=cmap(i % cmap.N),
+            marker="x" if novel else "o",
+            label=name,
+        )
 
 
 def umap_plot(
-    x: np.ndarray, labels: np.ndarray, path: Path, class_names=None, held_out=(), title: str = "",
-    max_points: int = 5000, seed: int = 0,
+    x: np.ndarray,
+    labels: np.ndarray,
+    path: Path,
+    class_names=None,
+    held_out=(),
+    title: str = "",
+    max_points: int = 5000,
+    seed: int = 0,
 ) -> Path:
     """2-D UMAP (cosine metric) of ``x`` coloured by class; a 2-D space is drawn as is."""
     idx = _subsample(len(x), max_points, seed)
@@ -56,7 +71,9 @@ def umap_plot(
     else:
         import umap  # slow import: only when drawn
 
-        xy = umap.UMAP(n_neighbors=15, min_dist=0.1, metric="cosine", random_state=seed, n_jobs=1).fit_transform(x)
+        xy = umap.UMAP(
+            n_neighbors=15, min_dist=0.1, metric="cosine", random_state=seed, n_jobs=1
+        ).fit_transform(x)
         kind = "UMAP"
     fig, ax = plt.subplots(figsize=(7, 6))
     _scatter_by_class(ax, xy, labels, class_names, held_out)
@@ -67,8 +84,14 @@ def umap_plot(
 
 
 def corner_plot(
-    x: np.ndarray, labels: np.ndarray, path: Path, class_names=None, held_out=(), title: str = "",
-    max_points: int = 5000, seed: int = 0,
+    x: np.ndarray,
+    labels: np.ndarray,
+    path: Path,
+    class_names=None,
+    held_out=(),
+    title: str = "",
+    max_points: int = 5000,
+    seed: int = 0,
 ) -> Path:
     """Pairwise scatter of every pair of dimensions, per-class histograms on the diagonal."""
     idx = _subsample(len(x), max_points, seed)
@@ -102,14 +125,23 @@ def corner_plot(
     return _save(fig, path)
 
 
-def confusion_plot(labels: np.ndarray, predictions: np.ndarray, path: Path, class_names=None, title: str = "") -> Path:
+def confusion_plot(
+    labels: np.ndarray, predictions: np.ndarray, path: Path, class_names=None, title: str = ""
+) -> Path:
     """Row-normalized confusion matrix (scikit-learn's display)."""
     classes = np.union1d(labels, predictions)
     size = max(5.0, 0.55 * len(classes) + 2)
     fig, ax = plt.subplots(figsize=(size + 1, size))
     ConfusionMatrixDisplay.from_predictions(
-        labels, predictions, labels=classes, display_labels=_names(classes, class_names),
-        normalize="true", values_format=".2f", ax=ax, colorbar=False, xticks_rotation=60,
+        labels,
+        predictions,
+        labels=classes,
+        display_labels=_names(classes, class_names),
+        normalize="true",
+        values_format=".2f",
+        ax=ax,
+        colorbar=False,
+        xticks_rotation=60,
     )
     for text in ax.texts:
         text.set_fontsize(7)
@@ -158,7 +190,7 @@ def training_curves(metrics_csv: Path, path: Path) -> Path | None:
         ax.set_title(name, fontsize=9)
         ax.set_xlabel(x_name, fontsize=8)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(columns):]:
+    for ax in list(axes.flat)[len(columns) :]:
         ax.axis("off")
     fig.suptitle(f"Training curves ({metrics_csv.parent.name}/{metrics_csv.name})", fontsize=10)
     return _save(fig, path)

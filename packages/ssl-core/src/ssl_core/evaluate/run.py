@@ -81,12 +81,19 @@ def _space_metrics(
     out: dict = {"dim": int(xt.shape[1])}
     arrays: dict = {}
     with _Step(log, f"[{space}] kNN (k={settings['k']}, t={settings['t']})"):
-        knn = M.knn_scores(xt[fit], yt[fit], xv[in_dist], yv[in_dist], num_classes, settings["k"], settings["t"])
+        knn = M.knn_scores(
+            xt[fit], yt[fit], xv[in_dist], yv[in_dist], num_classes, settings["k"], settings["t"]
+        )
     out["knn_top1"], out["knn_top5"] = knn["top1"], knn["top5"]
     arrays["knn_predictions"] = knn["predictions"]
     with _Step(log, f"[{space}] linear probe on {int(fit.sum())} rows"):
         lin = M.linear_probe(
-            xt[fit], yt[fit], xv[in_dist], yv[in_dist], settings["linear_c"], settings["linear_max_iter"],
+            xt[fit],
+            yt[fit],
+            xv[in_dist],
+            yv[in_dist],
+            settings["linear_c"],
+            settings["linear_max_iter"],
             settings["seed"],
         )
     out["linear_top1"], out["linear_top5"] = lin["top1"], lin["top5"]
@@ -100,8 +107,10 @@ def _space_metrics(
         spread = M.label_propagation(x_all, y_all, known, settings["labelprop_neighbors"])
     classes = np.unique(yt[fit])
     pool = ~fit & (yt >= 0) & np.isin(yt, classes)
-    out["labelprop_pool_top1"] = float((spread[: len(yt)][pool] == yt[pool]).mean()) if pool.any() else None
-    out["labelprop_val_top1"] = float((spread[len(yt):][in_dist] == yv[in_dist]).mean())
+    out["labelprop_pool_top1"] = (
+        float((spread[: len(yt)][pool] == yt[pool]).mean()) if pool.any() else None
+    )
+    out["labelprop_val_top1"] = float((spread[len(yt) :][in_dist] == yv[in_dist]).mean())
     with _Step(log, f"[{space}] Gaussian anomaly scores"):
         scorer = M.GaussianScorer().fit(xt[fit], yt[fit])
         s_val = scorer.score(xv)
@@ -111,13 +120,23 @@ def _space_metrics(
     if shifted is not None:
         xs = shifted.space(space)
         with _Step(log, f"[{space}] kNN on shifted val"):
-            knn_s = M.knn_scores(xt[fit], yt[fit], xs[in_dist], yv[in_dist], num_classes, settings["k"], settings["t"])
+            knn_s = M.knn_scores(
+                xt[fit],
+                yt[fit],
+                xs[in_dist],
+                yv[in_dist],
+                num_classes,
+                settings["k"],
+                settings["t"],
+            )
         out["knn_top1_shifted"] = knn_s["top1"]
         out["knn_top5_shifted"] = knn_s["top5"]
         out["anomaly_score_clean"] = float(s_val[in_dist].mean())
         out["anomaly_score_shifted"] = float(s_shift[in_dist].mean())
         out["shift_auroc"] = M.auroc(s_val[in_dist], s_shift[in_dist])
-        out["anomaly_auroc_shifted"] = M.auroc(s_shift[in_dist], s_shift[~in_dist]) if (~in_dist).any() else None
+        out["anomaly_auroc_shifted"] = (
+            M.auroc(s_shift[in_dist], s_shift[~in_dist]) if (~in_dist).any() else None
+        )
     return out, arrays
 
 
@@ -155,8 +174,13 @@ def evaluate(
     if space not in spaces:
         raise EmbeddingsError(f"--space {space}: the embeddings hold only {spaces}")
     settings = {
-        "k": k, "t": t, "split_aware": split_aware, "linear_c": linear_c,
-        "linear_max_iter": linear_max_iter, "labelprop_neighbors": labelprop_neighbors, "seed": seed,
+        "k": k,
+        "t": t,
+        "split_aware": split_aware,
+        "linear_c": linear_c,
+        "linear_max_iter": linear_max_iter,
+        "labelprop_neighbors": labelprop_neighbors,
+        "seed": seed,
     }
     class_names = meta.get("class_names")
     fit = (train.labels >= 0) & (train.labeled if split_aware else True)
@@ -187,10 +211,19 @@ def evaluate(
         "held_out_classes": [class_names[c] if class_names else str(c) for c in held_out],
         "spaces": per_space,
         "settings": settings,
-        "run": {key: meta.get(key) for key in (
-            "checkpoint", "config", "model", "label_split", "label_split_fraction", "shift",
-            "exclude_classes", "created",
-        )},
+        "run": {
+            key: meta.get(key)
+            for key in (
+                "checkpoint",
+                "config",
+                "model",
+                "label_split",
+                "label_split_fraction",
+                "shift",
+                "exclude_classes",
+                "created",
+            )
+        },
     }
     if not held_out:
         metrics.pop("anomaly_auroc", None)
@@ -201,32 +234,54 @@ def evaluate(
     if umap:
         with _Step(log, f"UMAP of val ({space})"):
             plots["UMAP of val embeddings"] = P.umap_plot(
-                val.space(space), val.labels, plot_dir / "umap.png", label_names, held_out,
-                title=f"val {space}", max_points=max_plot_points, seed=seed,
+                val.space(space),
+                val.labels,
+                plot_dir / "umap.png",
+                label_names,
+                held_out,
+                title=f"val {space}",
+                max_points=max_plot_points,
+                seed=seed,
             )
     if val.projection is not None and val.projection.shape[1] <= 8:
         plots["Corner plot of the projection"] = P.corner_plot(
-            val.projection, val.labels, plot_dir / "corner.png", label_names, held_out,
-            title="val projection (contrastive space)", max_points=max_plot_points, seed=seed,
+            val.projection,
+            val.labels,
+            plot_dir / "corner.png",
+            label_names,
+            held_out,
+            title="val projection (contrastive space)",
+            max_points=max_plot_points,
+            seed=seed,
         )
     plots["kNN confusion matrix"] = P.confusion_plot(
-        val.labels[in_dist], arrays[space]["knn_predictions"], plot_dir / "knn_confusion.png",
-        label_names, title=f"kNN on val ({space}), top-1 {head['knn_top1']:.3f}",
+        val.labels[in_dist],
+        arrays[space]["knn_predictions"],
+        plot_dir / "knn_confusion.png",
+        label_names,
+        title=f"kNN on val ({space}), top-1 {head['knn_top1']:.3f}",
     )
     a = arrays[space]
     curves = {}
     if held_out:
         curves["held-out class"] = (a["scores_val"][in_dist], a["scores_val"][~in_dist])
     if shifted is not None:
-        curves[f"shifted ({meta.get('shift')}) vs clean"] = (a["scores_val"][in_dist], a["scores_shifted"][in_dist])
+        curves[f"shifted ({meta.get('shift')}) vs clean"] = (
+            a["scores_val"][in_dist],
+            a["scores_shifted"][in_dist],
+        )
     if curves:
-        plots["Anomaly ROC"] = P.roc_plot(curves, plot_dir / "anomaly_roc.png", f"Mahalanobis scores ({space})")
+        plots["Anomaly ROC"] = P.roc_plot(
+            curves, plot_dir / "anomaly_roc.png", f"Mahalanobis scores ({space})"
+        )
         groups = {"in-distribution val": a["scores_val"][in_dist]}
         if held_out:
             groups["held-out class"] = a["scores_val"][~in_dist]
         if shifted is not None:
             groups["shifted val"] = a["scores_shifted"][in_dist]
-        plots["Anomaly scores"] = P.score_histogram(groups, plot_dir / "anomaly_scores.png", f"Anomaly scores ({space})")
+        plots["Anomaly scores"] = P.score_histogram(
+            groups, plot_dir / "anomaly_scores.png", f"Anomaly scores ({space})"
+        )
     csv = Path(metrics_csv) if metrics_csv else find_metrics_csv(out)
     if csv is not None and csv.is_file():
         curve = P.training_curves(csv, plot_dir / "training_curves.png")
@@ -249,21 +304,43 @@ def parse_args(args: list[str] | None = None) -> argparse.Namespace:
         description="Numbers and pictures from a run's embeddings (OUT/embeddings/, written by "
         "`train predict`): writes OUT/metrics.json, OUT/plots/*.png and OUT/report.md.",
     )
-    parser.add_argument("out", type=Path, help="run directory (trainer.default_root_dir of predict)")
-    parser.add_argument("--embeddings", type=Path, help="embeddings directory (default OUT/embeddings)")
-    parser.add_argument("--space", choices=("features", "projection"), default="features",
-                        help="space of the headline metrics and the UMAP (default: features)")
+    parser.add_argument(
+        "out", type=Path, help="run directory (trainer.default_root_dir of predict)"
+    )
+    parser.add_argument(
+        "--embeddings", type=Path, help="embeddings directory (default OUT/embeddings)"
+    )
+    parser.add_argument(
+        "--space",
+        choices=("features", "projection"),
+        default="features",
+        help="space of the headline metrics and the UMAP (default: features)",
+    )
     parser.add_argument("--k", type=int, default=200, help="kNN neighbours (default 200)")
     parser.add_argument("--t", type=float, default=0.1, help="kNN vote temperature (default 0.1)")
-    parser.add_argument("--no-split-aware", dest="split_aware", action="store_false",
-                        help="fit on every labeled training row, not only the label split's labeled part")
-    parser.add_argument("--linear-c", type=float, default=1.0, help="inverse L2 strength of the probe")
+    parser.add_argument(
+        "--no-split-aware",
+        dest="split_aware",
+        action="store_false",
+        help="fit on every labeled training row, not only the label split's labeled part",
+    )
+    parser.add_argument(
+        "--linear-c", type=float, default=1.0, help="inverse L2 strength of the probe"
+    )
     parser.add_argument("--linear-max-iter", type=int, default=1000)
     parser.add_argument("--labelprop-neighbors", type=int, default=10)
-    parser.add_argument("--no-umap", dest="umap", action="store_false", help="skip the UMAP plot (slow)")
-    parser.add_argument("--max-plot-points", type=int, default=5000,
-                        help="subsample larger sets for UMAP and corner plots")
-    parser.add_argument("--metrics-csv", type=Path, help="training log (default: newest metrics.csv under OUT)")
+    parser.add_argument(
+        "--no-umap", dest="umap", action="store_false", help="skip the UMAP plot (slow)"
+    )
+    parser.add_argument(
+        "--max-plot-points",
+        type=int,
+        default=5000,
+        help="subsample larger sets for UMAP and corner plots",
+    )
+    parser.add_argument(
+        "--metrics-csv", type=Path, help="training log (default: newest metrics.csv under OUT)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(args)
 

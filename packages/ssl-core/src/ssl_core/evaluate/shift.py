@@ -47,11 +47,16 @@ def shift_op(spec: str) -> A.BasicTransform:
     """The albumentations transform of a shift spec (always applied, ``p=1``)."""
     kind, value = parse_shift(spec)
     if kind == "noise":
-        return A.GaussNoise(std_range=(value, value), mean_range=(0.0, 0.0), per_channel=True, p=1.0)
+        return A.GaussNoise(
+            std_range=(value, value), mean_range=(0.0, 0.0), per_channel=True, p=1.0
+        )
     if kind == "hue":
         degrees = value * 180.0  # OpenCV's uint8 hue runs over 0-180 for the full circle
         return A.HueSaturationValue(
-            hue_shift_limit=(degrees, degrees), sat_shift_limit=(0, 0), val_shift_limit=(0, 0), p=1.0
+            hue_shift_limit=(degrees, degrees),
+            sat_shift_limit=(0, 0),
+            val_shift_limit=(0, 0),
+            p=1.0,
         )
     return A.GaussianBlur(blur_limit=0, sigma_limit=(value, value), p=1.0)
 

@@ -39,7 +39,9 @@ class BarlowTwins(BaseMethod):
         self.hidden_dim = hidden_dim
         super().__init__(**kwargs)
         self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
-        self.criterion = BarlowTwinsLoss(lambda_param=lambda_param, gather_distributed=gather_distributed)
+        self.criterion = BarlowTwinsLoss(
+            lambda_param=lambda_param, gather_distributed=gather_distributed
+        )
 
     def configure_models(self) -> None:
         self.projection_head = BarlowTwinsProjectionHead(

@@ -98,7 +98,9 @@ class BaseMethod(LightningModule):
         head, ``projection`` (the contrastive space)."""
         return {"features": self.backbone(x)}
 
-    def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, torch.Tensor]:
+    def predict_step(
+        self, batch, batch_idx: int, dataloader_idx: int = 0
+    ) -> dict[str, torch.Tensor]:
         """Embeddings of a batch ``(images, targets, indices)`` with the targets and the
         dataset positions, on the CPU (what :class:`ssl_core.embeddings.EmbeddingWriter`
         writes; the positions place each row, see there)."""
@@ -180,10 +182,12 @@ class BaseMethod(LightningModule):
             return
         logits = self.classify(images, features)
         if logits is not None:  # classifier accuracy on the queries
-            self._cls_hits += torch.stack([
-                (logits.argmax(dim=1) == targets).sum(),
-                torch.tensor(len(targets), device=targets.device),
-            ]).float()
+            self._cls_hits += torch.stack(
+                [
+                    (logits.argmax(dim=1) == targets).sum(),
+                    torch.tensor(len(targets), device=targets.device),
+                ]
+            ).float()
         if isinstance(self._knn_bank, list):  # first query batch: gather the bank once
             if not self._knn_bank:
                 return
@@ -192,15 +196,21 @@ class BaseMethod(LightningModule):
             self._knn_bank, self._knn_bank_labels = bank, labels
         num_classes = self._num_classes()
         ranked = knn_classify(
-            features, self._knn_bank, self._knn_bank_labels, num_classes,
-            k=self.hparams.knn_k, t=self.hparams.knn_t,
+            features,
+            self._knn_bank,
+            self._knn_bank_labels,
+            num_classes,
+            k=self.hparams.knn_k,
+            t=self.hparams.knn_t,
         )
         top5 = min(5, num_classes)
-        self._knn_hits += torch.stack([
-            (ranked[:, 0] == targets).sum(),
-            (ranked[:, :top5] == targets.view(-1, 1)).any(1).sum(),
-            torch.tensor(len(targets), device=targets.device),
-        ]).float()
+        self._knn_hits += torch.stack(
+            [
+                (ranked[:, 0] == targets).sum(),
+                (ranked[:, :top5] == targets.view(-1, 1)).any(1).sum(),
+                torch.tensor(len(targets), device=targets.device),
+            ]
+        ).float()
 
     def on_validation_epoch_end(self) -> None:
         stage = "test" if self.trainer.testing else "val"

@@ -113,7 +113,9 @@ class DINO(BaseMethod):
         temperature = self.teacher_temperature()
         # Cross-entropy of every teacher view with every *other* student view.
         loss = self.criterion(teacher, student, teacher_temp=temperature)
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(views[0]))
+        self.log(
+            "train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(views[0])
+        )
         self.log("train/teacher_temp", temperature, on_step=False, on_epoch=True)
         return loss
 

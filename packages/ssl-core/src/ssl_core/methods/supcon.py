@@ -83,5 +83,7 @@ class SupCon(BaseMethod):
         z = self.projection_head(self.backbone(torch.cat(views)))
         z = torch.stack(z.chunk(len(views)), dim=1)  # (B, V, D)
         loss = self.criterion(z, labels)
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(labels))
+        self.log(
+            "train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(labels)
+        )
         return loss

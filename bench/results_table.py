@@ -1,0 +1,155 @@
+"""Results table: every method at one fixed budget on one label split, final epoch.
+
+Runs ``train fit`` for each method config with the same split, image size and number of
+optimizer steps, plus a random-init kNN baseline (``train validate`` of an untrained
+SimCLR), then reads the *final* logged ``val/top1`` (classifier) and ``val/knn_top1``
+of each run (Oliver et al. 2018: no best-epoch picking; Imagenette's val is the test set
+and nothing is tuned on it). Prints a Markdown table and writes it to ``OUT/table.md``.
+
+    uv run python bench/results_table.py --root ../shared/data/imagenette2-224 \
+        --split frac0.10-seed0 --budget cpu --out results/cpu
+
+``--budget`` picks ``<method>-cpu.yaml`` (cpu) or ``<method>.yaml`` (gpu) and the
+overrides in BUDGETS; extra ``train`` arguments can follow ``--``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "projects" / "imagenette" / "configs"
+SEMI_METHODS = ["supervised", "pseudolabel", "meanteacher", "fixmatch", "semisupcon", "finetune"]
+BUDGETS = {  # same for every method of a table
+    "cpu": {"suffix": "-cpu", "args": []},
+    "gpu": {"suffix": "", "args": []},
+}
+
+
+def final_metrics(run_dir: Path) -> dict[str, float]:
+    """Last logged value of every column of the run's ``metrics.csv`` (final epoch)."""
+    files = sorted(run_dir.rglob("metrics.csv"), key=lambda p: p.stat().st_mtime)
+    if not files:
+        return {}
+    last: dict[str, float] = {}
+    with files[-1].open() as f:
+        for row in csv.DictReader(f):
+            for key, value in row.items():
+                if value not in ("", None):
+                    last[key] = float(value)
+    return last
+
+
+def launch(args: list[str], log: Path) -> tuple[subprocess.Popen, float, Path]:
+    f = log.open("w")
+    return subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT, cwd=REPO), time.time(), log
+
+
+def wait(job: tuple[subprocess.Popen, float, Path]) -> float:
+    proc, start, log = job
+    if proc.wait():
+        print(f"  failed (exit {proc.returncode}); see {log}", file=sys.stderr)
+    return time.time() - start
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", required=True, help="Imagenette folder (train/, val/)")
+    parser.add_argument("--split", default="frac0.10-seed0")
+    parser.add_argument("--budget", choices=sorted(BUDGETS), default="cpu")
+    parser.add_argument("--methods", nargs="+", default=SEMI_METHODS)
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument(
+        "--pretrained", help="SimCLR checkpoint for finetune (default: a SimCLR run first)"
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="runs at a time (one GPU fits several)")
+    parser.add_argument(
+        "--collect", action="store_true", help="only tabulate finished runs in --out"
+    )
+    parser.add_argument("extra", nargs="*", help="extra train arguments (after --)")
+    opts = parser.parse_args(argv)
+    budget = BUDGETS[opts.budget]
+    out = opts.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    train = [sys.executable, "-m", "ssl_core.cli", "--project", "imagenette"]
+    common = ["--data.root", str(Path(opts.root).resolve()), *budget["args"], *opts.extra]
+    rows = []
+    runs: dict[str, tuple[list[str], Path]] = {}
+
+    # Random-init baseline: kNN of an untrained backbone on the same data and crop size.
+    simclr_config = CONFIGS / f"simclr{budget['suffix']}.yaml"
+    runs["random init (no training)"] = (
+        [*train, "validate", "--config", str(simclr_config), "--data.split", opts.split],
+        out / "random-init",
+    )
+    if "finetune" in opts.methods and opts.pretrained is None:
+        # SimCLR on all images first (labels unused), same budget, for the fine-tuning.
+        runs["simclr (pretraining for finetune, no labels)"] = (
+            [*train, "fit", "--config", str(simclr_config)],
+            out / "simclr",
+        )
+    for method in opts.methods:
+        config = CONFIGS / f"{method}{budget['suffix']}.yaml"
+        if not config.is_file():
+            print(f"skipping {method}: no {config.name}", file=sys.stderr)
+            continue
+        runs[method] = (
+            [*train, "fit", "--config", str(config), "--data.split", opts.split],
+            out / method,
+        )
+
+    def command(name: str) -> list[str]:
+        args, run_dir = runs[name]
+        extra = []
+        if name == "finetune":
+            ckpts = sorted((out / "simclr").rglob("last.ckpt")) if opts.pretrained is None else []
+            ckpt = opts.pretrained or (str(ckpts[-1]) if ckpts else None)
+            if ckpt is None:
+                raise SystemExit("finetune: no SimCLR checkpoint (the pretraining run failed)")
+            extra = ["--model.init_args.backbone.init_args.weights", ckpt]
+        return [*args, *common, *extra, "--trainer.default_root_dir", str(run_dir)]
+
+    # Everything but finetune may run side by side; finetune waits for its pretraining.
+    first = [n for n in runs if n != "finetune"]
+    seconds: dict[str, float] = {}
+    active: list[tuple[str, tuple]] = []
+    for name in [] if opts.collect else first + (["finetune"] if "finetune" in runs else []):
+        if name == "finetune":
+            for other, job in active:
+                seconds[other] = wait(job)
+            active = []
+        while len(active) >= max(opts.jobs, 1):
+            other, job = active.pop(0)
+            seconds[other] = wait(job)
+        print(f"running {name}", file=sys.stderr)
+        slug = runs[name][1].name
+        active.append((name, launch(command(name), out / f"{slug}.log")))
+    for other, job in active:
+        seconds[other] = wait(job)
+    rows = [(name, final_metrics(runs[name][1]), seconds.get(name, float("nan"))) for name in runs]
+
+    lines = [
+        f"Split `{opts.split}`, budget `{opts.budget}`, data `{opts.root}`; final epoch.",
+        "",
+        "| method | val top-1 (classifier) | val kNN top-1 | optimizer steps | minutes |",
+        "|---|---|---|---|---|",
+    ]
+    for name, m, secs in rows:
+        top1 = f"{m['val/top1']:.3f}" if "val/top1" in m else "–"
+        knn = f"{m['val/knn_top1']:.3f}" if "val/knn_top1" in m else "–"
+        steps = f"{int(m['step']) + 1}" if "train/loss_step" in m or "train/loss" in m else "0"
+        lines.append(f"| {name} | {top1} | {knn} | {steps} | {secs / 60:.1f} |")
+    table = "\n".join(lines)
+    print(table)
+    (out / "table.md").write_text(table + "\n")
+    (out / "results.json").write_text(json.dumps({n: m for n, m, _ in rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

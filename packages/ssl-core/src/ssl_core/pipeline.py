@@ -1,0 +1,183 @@
+"""One training stage of the DVC pipeline: fit, embed and evaluate a method on a dataset.
+
+``python -m ssl_core.pipeline --project P --method M --budget full|cpu|smoke
+--configs projects/P/configs --manifest DATA/manifest.json --split SPLIT.json --out OUT
+[-- EXTRA TRAIN ARGS]``
+
+runs, in one process, and prints the same commands anyone can run by hand:
+
+1. ``train fit``: ``CONFIGS/M.yaml`` (budget ``full``) or ``CONFIGS/M-cpu.yaml`` (``cpu``,
+   and ``smoke``, which adds :data:`SMOKE_ARGS`: a few small batches) on the data root
+   of the data stage's manifest with the label split ``SPLIT``. CSV logs and the config
+   go to ``OUT/train/``, checkpoints to ``OUT/checkpoints/`` (``last.ckpt``: the final
+   epoch, the one to report); arguments after ``--`` are added to ``train fit`` and
+   ``train predict`` (e.g. the pretrained weights of a fine-tuning stage);
+2. ``train predict`` with ``last.ckpt``: ``OUT/embeddings/``;
+3. ``evaluate OUT``: ``OUT/metrics.json``, ``OUT/plots/*.png``, ``OUT/report.md``;
+
+and writes ``OUT/curves.csv`` (``step,loss``: the training loss, for ``dvc plots``).
+Output paths are fixed (no ``version_N``) so that DVC can declare them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shlex
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+BUDGETS = ("full", "cpu", "smoke")
+# smoke: the CPU recipe for two small batches of one epoch (checks the pipeline, learns nothing)
+SMOKE_ARGS = tuple(
+    "--trainer.max_epochs 1 --trainer.limit_train_batches 2 --trainer.limit_val_batches 2"
+    " --trainer.check_val_every_n_epoch 1 --trainer.val_check_interval 1.0"
+    " --trainer.log_every_n_steps 1 --data.image_size 32 --data.batch_size 16"
+    " --data.eval_batch_size 64 --data.num_workers 0".split()
+)
+SMOKE_EVALUATE_ARGS = ("--no-umap",)  # UMAP's first run compiles for a minute
+
+
+def config_path(configs: Path, method: str, budget: str) -> Path:
+    """The Lightning config of ``method`` for ``budget``."""
+    if budget not in BUDGETS:
+        raise ValueError(f"budget must be one of {BUDGETS}, not {budget!r}")
+    path = Path(configs) / (f"{method}.yaml" if budget == "full" else f"{method}-cpu.yaml")
+    if not path.is_file():
+        raise FileNotFoundError(f"No config {path} for method {method!r} (budget {budget})")
+    return path
+
+
+def data_root(manifest: Path) -> str:
+    """The data root a data stage recorded in its ``manifest.json``."""
+    return json.loads(Path(manifest).read_text())["root"]
+
+
+def train_args(
+    project: str,
+    method: str,
+    budget: str,
+    configs: Path,
+    root: str,
+    split: str | None,
+    extra: Sequence[str] = (),
+) -> tuple[list[str], list[str]]:
+    """``--project`` and the arguments shared by ``train fit`` and ``train predict``."""
+    args = ["--project", project]
+    common = ["--config", str(config_path(configs, method, budget)), "--data.root", root]
+    if split:
+        common += ["--data.split", str(split)]
+    if budget == "smoke":
+        common += list(SMOKE_ARGS)
+    return args, common + list(extra)
+
+
+def _logger(out: Path, version: str) -> str:
+    return json.dumps(
+        {
+            "class_path": "lightning.pytorch.loggers.CSVLogger",
+            "init_args": {"save_dir": str(out), "name": "", "version": version},
+        }
+    )
+
+
+def _run(name: str, args: list[str]) -> None:
+    """Run ``train`` or ``evaluate`` in this process (imports once); print it first."""
+    print("+", shlex.join([name, *args]), flush=True)
+    sys.argv = [name, *args]  # as if typed: LightningCLI warns about other argv
+    if name == "train":
+        from ssl_core.cli import cli
+
+        cli(args)
+    else:
+        from ssl_core.evaluate import main as evaluate
+
+        evaluate(args)
+
+
+def write_curves(metrics_csv: Path, curves: Path) -> None:
+    """``step,loss``: the training loss from Lightning's CSV log, per logged step (or,
+    when no step was logged, per epoch), for ``dvc plots``."""
+    with Path(metrics_csv).open() as f:
+        rows = list(csv.DictReader(f))
+    for key in ("train/loss_step", "train/loss", "train/loss_epoch"):
+        points = [(int(float(r["step"])), float(r[key])) for r in rows if r.get(key)]
+        if points:
+            break
+    with Path(curves).open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["step", "loss"])
+        writer.writerows(points)
+
+
+def run_stage(
+    project: str,
+    method: str,
+    budget: str,
+    configs: Path,
+    manifest: Path,
+    split: str | None,
+    out: Path,
+    extra: Sequence[str] = (),
+) -> None:
+    """Fit, predict and evaluate; everything under ``out`` (see the module docstring)."""
+    out = Path(out)
+    prefix, common = train_args(
+        project, method, budget, Path(configs), data_root(manifest), split, extra
+    )
+    _run(
+        "train",
+        [
+            *prefix,
+            "fit",
+            *common,
+            "--trainer.default_root_dir",
+            str(out),
+            "--trainer.logger",
+            _logger(out, "train"),
+        ],
+    )
+    # Lightning puts checkpoints under the logger's folder; DVC gets them on their own
+    checkpoints = out / "checkpoints"
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    shutil.move(out / "train" / "checkpoints", checkpoints)
+    write_curves(out / "train" / "metrics.csv", out / "curves.csv")
+    _run(
+        "train",
+        [
+            *prefix,
+            "predict",
+            *common,
+            "--ckpt_path",
+            str(checkpoints / "last.ckpt"),
+            "--trainer.default_root_dir",
+            str(out),
+            "--trainer.logger",
+            _logger(out, "predict"),
+        ],
+    )
+    shutil.rmtree(out / "predict", ignore_errors=True)  # only a copy of the config
+    evaluate = [str(out), "--metrics-csv", str(out / "train" / "metrics.csv")]
+    _run("evaluate", evaluate + list(SMOKE_EVALUATE_ARGS if budget == "smoke" else ()))
+
+
+def main(args: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", required=True)
+    parser.add_argument("--method", required=True)
+    parser.add_argument("--budget", required=True, choices=BUDGETS)
+    parser.add_argument("--configs", type=Path, required=True, help="the project's configs/")
+    parser.add_argument("--manifest", type=Path, required=True, help="data stage's manifest.json")
+    parser.add_argument("--split", help="label split (path or name)")
+    parser.add_argument("--out", type=Path, required=True)
+    args = list(sys.argv[1:] if args is None else args)
+    extra = args[args.index("--") + 1 :] if "--" in args else []
+    ns = parser.parse_args(args[: args.index("--")] if "--" in args else args)
+    run_stage(ns.project, ns.method, ns.budget, ns.configs, ns.manifest, ns.split, ns.out, extra)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,286 @@
+"""The DVC pipeline (root ``dvc.yaml``/``params.yaml``) and its imagenette stages.
+
+Fast tests call the stage modules in-process. The pipeline tests copy the repository into
+a temporary folder, point ``imagenette.source`` at a fake Imagenette in the real layout
+(a path relative to the copy's root, as a team would write it), set ``budget: smoke`` and
+run ``dvc repro`` there: the stages' ``uv run --frozen`` reuses this venv
+(``UV_PROJECT_ENVIRONMENT``, ``UV_NO_SYNC``), so nothing is installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from imagenette.acquire import main as acquire_main
+from imagenette.datamodule import ImagenetteDataModule
+from imagenette.fake import make_fake_imagenette
+from imagenette.splits import main as splits_main
+from ssl_core.splits import LabelSplit, SplitMismatchError, fingerprint
+
+from .conftest import REPO_ROOT
+
+PARAMS = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+CONFIGS = REPO_ROOT / "projects" / "imagenette" / "configs"
+
+
+# ----------------------------------------------------------------- pipeline files
+def test_params_has_the_pipeline_knobs():
+    assert PARAMS["budget"] in ("full", "cpu", "smoke")
+    assert isinstance(PARAMS["imagenette"]["source"], str)
+    assert PARAMS["imagenette"]["methods"], "no training stage"
+    for method in PARAMS["imagenette"]["methods"]:  # each stage declares both configs
+        assert (CONFIGS / f"{method}.yaml").is_file() and (CONFIGS / f"{method}-cpu.yaml").is_file()
+
+
+def test_commands_are_block_scalars():
+    text = (REPO_ROOT / "dvc.yaml").read_text()
+    commands = re.findall(r"^\s*cmd:(.*)$", text, flags=re.M)
+    assert commands and all(c.strip() in (">-", ">", "|", "|-") for c in commands)
+
+
+# ----------------------------------------------------------------- data stage
+def test_local_source_is_used_in_place(fake_root, tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    monkeypatch.chdir(repo)  # DVC runs stages from the repository root
+    source = os.path.relpath(fake_root, repo)
+    acquire_main(["--source", source, "--out", "data/imagenette"])
+    assert [p.name for p in (repo / "data" / "imagenette").iterdir()] == ["manifest.json"]
+    manifest = json.loads((repo / "data" / "imagenette" / "manifest.json").read_text())
+    assert manifest["root"] == Path(source).as_posix()
+    assert (repo / manifest["root"]).resolve() == fake_root.resolve()
+    assert manifest["train_images"] == 60 and manifest["val_images"] == 30
+
+
+def test_download_source_checks_the_archive_and_keeps_it_as_output(tmp_path, monkeypatch):
+    import hashlib
+    import tarfile
+
+    import imagenette.download as download
+
+    make_fake_imagenette(tmp_path / "mirror" / "imagenette2-160")
+    archive = tmp_path / "mirror" / "imagenette2-160.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "mirror" / "imagenette2-160", arcname="imagenette2-160")
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    monkeypatch.setitem(download.VARIANTS, "160", ("imagenette2-160.tgz", md5))
+    monkeypatch.chdir(tmp_path)
+    out = Path("repo/data/imagenette")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(archive.parent))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:  # a loopback mirror
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        mirror = f"http://127.0.0.1:{server.server_address[1]}/"
+        acquire_main(["--source", "download", "--out", str(out), "--base-url", mirror])
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["root"] == "repo/data/imagenette/imagenette2-160"
+        assert sorted(p.name for p in out.iterdir()) == ["imagenette2-160", "manifest.json"]
+        assert manifest["train_images"] == 60
+        monkeypatch.setitem(download.VARIANTS, "160", ("imagenette2-160.tgz", "0" * 32))
+        with pytest.raises(SystemExit, match="md5"):
+            acquire_main(["--source", "download", "--out", str(out), "--base-url", mirror])
+        server.shutdown()
+
+
+def test_local_source_without_data_says_how_to_provide_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match="(?s)Imagenette not found.*dvc pull"):
+        acquire_main(["--source", "../no-such-copy", "--out", "data/imagenette"])
+
+
+# ----------------------------------------------------------------- splits stage
+def test_splits_command_writes_named_pinned_splits(fake_root, tmp_path):
+    out = tmp_path / "splits"
+    out.mkdir()
+    (out / "frac0.50-seed9.json").write_text("{}")  # no longer asked for: removed
+    splits_main(
+        [
+            "--root",
+            str(fake_root),
+            "--out",
+            str(out),
+            "--fractions",
+            "0.1",
+            "1.0",
+            "--seeds",
+            "0",
+            "1",
+        ]
+    )
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"frac{f}-seed{s}.json" for f in ("0.10", "1.00") for s in (0, 1)]
+    split = LabelSplit.load(out / "frac0.10-seed0.json")
+    train_paths = sorted(
+        str(p.relative_to(fake_root)) for p in (fake_root / "train").rglob("*.JPEG")
+    )
+    assert split.fingerprint == fingerprint(train_paths)
+    assert len(split.labeled) == 10 and len(split.unlabeled) == 50  # one per class
+    assert not any(p.startswith("val/") for p in split.unlabeled)  # val is the test set
+
+
+def test_split_from_another_dataset_is_refused(fake_root, tmp_path):
+    other = make_fake_imagenette(tmp_path / "other", train_per_class=5, val_per_class=1)
+    splits_main(
+        [
+            "--root",
+            str(other),
+            "--out",
+            str(tmp_path / "splits"),
+            "--fractions",
+            "0.1",
+            "--seeds",
+            "0",
+        ]
+    )
+    dm = ImagenetteDataModule(
+        root=str(fake_root),
+        download=False,
+        split=str(tmp_path / "splits" / "frac0.10-seed0.json"),
+        num_workers=0,
+    )
+    with pytest.raises(SplitMismatchError, match="made from another dataset"):
+        dm.setup("fit")
+
+
+# ----------------------------------------------------------------- dvc repro / push / pull
+def _copy_repo(dest: Path) -> Path:
+    """The repository's files (tracked and untracked, minus ignored and pipeline results)."""
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, files):
+        if name.startswith(("results/", "dvc_plots/")) or name == "dvc.lock":
+            continue
+        src = REPO_ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    return dest
+
+
+class Pipeline:
+    """A copy of the repository, and ``dvc`` run in it with this venv."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.env = {**os.environ, "UV_PROJECT_ENVIRONMENT": sys.prefix, "UV_NO_SYNC": "1"}
+
+    def dvc(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "dvc", *args],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, f"dvc {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def ran(self, log: str) -> list[str]:
+        return re.findall(r"Running stage '([^']+)'", log)
+
+
+def make_pipeline(tmp: Path, methods: list[str] | None) -> Pipeline:
+    if shutil.which("uv") is None:
+        pytest.skip("the stages run through uv, which is not on PATH")
+    make_fake_imagenette(tmp / "data" / "imagenette2-160")
+    root = _copy_repo(tmp / "repo")
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["budget"] = "smoke"
+    params["imagenette"]["source"] = "../data/imagenette2-160"  # from the repository root
+    params["imagenette"]["splits"] = {"fractions": [0.1, 1.0], "seeds": [0]}
+    if methods is not None:
+        params["imagenette"]["methods"] = methods
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return Pipeline(root)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory) -> Pipeline:
+    """Two pairs that train in seconds: SimCLR and a twin of it under another name (the
+    test must not depend on which other methods exist), and the fine-tuning stage."""
+    tmp = tmp_path_factory.mktemp("dvc")
+    pipeline = make_pipeline(tmp, ["simclr", "twin"])
+    configs = pipeline.root / "projects" / "imagenette" / "configs"
+    for suffix in ("", "-cpu"):
+        shutil.copy(configs / f"simclr{suffix}.yaml", configs / f"twin{suffix}.yaml")
+    pipeline.first_log = pipeline.dvc("repro")
+    return pipeline
+
+
+PAIRS = ["imagenette-train@simclr", "imagenette-train@twin", "imagenette-finetune"]  # from simclr
+OUTS = ["simclr", "twin", "finetune"]
+
+
+@pytest.mark.timeout(1800)
+def test_repro_runs_the_dag_then_nothing_then_only_the_changed_pair(pipeline):
+    assert sorted(pipeline.ran(pipeline.first_log)) == sorted(
+        ["imagenette-data", "imagenette-splits", *PAIRS]
+    )
+    assert "up to date" in pipeline.dvc("status")
+    shown = pipeline.dvc("metrics", "show")
+    for method in OUTS:
+        assert f"results/imagenette/{method}/metrics.json" in shown
+        out = pipeline.root / "results" / "imagenette" / method
+        assert (out / "checkpoints" / "last.ckpt").is_file()
+        assert (out / "embeddings" / "val.npz").is_file() and list((out / "plots").glob("*.png"))
+    # the data was used in place: the data stage's output is the manifest alone
+    data_out = pipeline.root / "projects" / "imagenette" / "data" / "imagenette"
+    assert [p.name for p in data_out.iterdir()] == ["manifest.json"]
+
+    assert pipeline.ran(pipeline.dvc("repro")) == []
+
+    config = pipeline.root / "projects" / "imagenette" / "configs" / "twin-cpu.yaml"
+    config.write_text(config.read_text().replace("seed_everything: 0", "seed_everything: 1"))
+    assert pipeline.ran(pipeline.dvc("repro")) == ["imagenette-train@twin"]
+    assert "up to date" in pipeline.dvc("status")
+
+
+@pytest.mark.timeout(600)
+def test_push_wipe_pull_gives_back_identical_splits_and_checkpoints(pipeline, tmp_path):
+    root = pipeline.root
+    pipeline.dvc("remote", "add", "--local", "-f", "-d", "team", str(tmp_path / "remote"))
+    pipeline.dvc("push")
+    kept = [root / "projects" / "imagenette" / "splits"] + [
+        root / "results" / "imagenette" / m / "checkpoints" for m in OUTS
+    ]
+    before = {p: p.read_bytes() for d in kept for p in sorted(d.rglob("*")) if p.is_file()}
+    assert len(before) >= 2 + 2 * len(OUTS)
+    shutil.rmtree(root / ".dvc" / "cache")
+    for out in [*kept, root / "projects" / "imagenette" / "data" / "imagenette"]:
+        shutil.rmtree(out)
+    pipeline.dvc("pull")
+    after = {p: p.read_bytes() for d in kept for p in sorted(d.rglob("*")) if p.is_file()}
+    assert after == before
+    assert "up to date" in pipeline.dvc("status")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_repro_of_every_method_in_params(tmp_path):
+    """The full matrix of params.yaml (every method), smoke budget."""
+    pipeline = make_pipeline(tmp_path, None)
+    log = pipeline.dvc("repro")
+    methods = PARAMS["imagenette"]["methods"]
+    assert sorted(pipeline.ran(log)) == sorted(
+        ["imagenette-data", "imagenette-splits", "imagenette-finetune"]
+        + [f"imagenette-train@{m}" for m in methods]
+    )
+    shown = pipeline.dvc("metrics", "show")
+    assert all(f"results/imagenette/{m}/metrics.json" in shown for m in [*methods, "finetune"])
