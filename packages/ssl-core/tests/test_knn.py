@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ssl_core.knn import knn_classify, topk_accuracy
+from ssl_core.knn import knn_classify, knn_scores, topk_accuracy
 
 
 def knn_scores_reference(queries, bank, labels, num_classes, k, t):
@@ -60,3 +60,19 @@ def test_topk_accuracy():
     assert topk_accuracy(ranked, labels, k=1) == 0.25
     assert topk_accuracy(ranked, labels, k=2) == 0.5
     assert topk_accuracy(ranked, labels, k=3) == 1.0
+
+
+def test_ranking_matches_lightlys_knn_predict():
+    """knn_scores is written here (lightly returns no vote shares); its ranking must be
+    lightly's benchmark kNN."""
+    from lightly.utils.benchmarking import knn_predict
+
+    g = torch.Generator().manual_seed(3)
+    bank, labels = torch.randn(120, 16, generator=g), torch.randint(0, 6, (120,), generator=g)
+    queries = torch.randn(40, 16, generator=g)
+    ours = knn_classify(queries, bank, labels, 6, k=15, t=0.1)
+    bank_t = torch.nn.functional.normalize(bank, dim=1).t()
+    theirs = knn_predict(torch.nn.functional.normalize(queries, dim=1), bank_t, labels, 6, 15, 0.1)
+    assert torch.equal(ours[:, 0], theirs[:, 0])
+    scores = knn_scores(queries, bank, labels, 6, k=15, t=0.1)
+    assert torch.allclose(scores.sum(dim=1), torch.ones(40))

@@ -63,3 +63,15 @@ def test_bad_split_and_missing_folder(tmp_path, fake_root):
         Imagenette(fake_root, "test")
     with pytest.raises(FileNotFoundError, match="No train/ folder"):
         Imagenette(tmp_path, "train")
+
+
+def test_limit_per_class_keeps_the_same_first_images_for_listings_and_splits(fake_root):
+    full = Imagenette(fake_root, "train")
+    small = Imagenette(fake_root, "train", limit_per_class=2)
+    assert len(small) == 2 * len(WNIDS)
+    assert set(small.paths) <= set(full.paths)
+    first = {w: sorted(p for p in full.paths if f"/{w}/" in p)[:2] for w in WNIDS}
+    assert sorted(small.paths) == sorted(p for ps in first.values() for p in ps)
+    # a given sample list (e.g. a split's labeled part) is cut to the same images
+    subset = Imagenette(fake_root, "train", samples=full.samples[::2], limit_per_class=2)
+    assert set(subset.paths) == set(small.paths) & set(full.paths[::2])

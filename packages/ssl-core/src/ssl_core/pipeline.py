@@ -31,12 +31,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 BUDGETS = ("full", "cpu", "smoke")
-# smoke: the CPU recipe for two small batches of one epoch (checks the pipeline, learns nothing)
+# smoke: the CPU recipe for two small batches of one epoch on the first 20 images per class
+# (the datamodule's limit_per_class; checks the pipeline in minutes, learns nothing)
 SMOKE_ARGS = tuple(
     "--trainer.max_epochs 1 --trainer.limit_train_batches 2 --trainer.limit_val_batches 2"
     " --trainer.check_val_every_n_epoch 1 --trainer.val_check_interval 1.0"
     " --trainer.log_every_n_steps 1 --data.image_size 32 --data.batch_size 16"
-    " --data.eval_batch_size 64 --data.num_workers 0".split()
+    " --data.eval_batch_size 64 --data.num_workers 0 --data.limit_per_class 20".split()
 )
 SMOKE_EVALUATE_ARGS = ("--no-umap",)  # UMAP's first run compiles for a minute
 

@@ -37,9 +37,9 @@ from typing import Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ssl_core.embeddings import load_embeddings
+from ssl_core.knn import knn_scores
 from ssl_core.splits import LabelSplit
 
 
@@ -50,32 +50,18 @@ def knn_vote(
     num_classes: int,
     k: int = 20,
     t: float = 0.1,
-    batch_size: int = 1024,
 ) -> np.ndarray:
-    """Class probabilities of queries by weighted kNN vote of labeled bank samples.
-
-    Args:
-        queries: Embeddings ``(Q, D)``; normalized here.
-        bank: Labeled embeddings ``(N, D)``; normalized here.
-        bank_labels: Integer labels ``(N,)``.
-        num_classes: Number of classes C.
-        k: Neighbours (clipped to N).
-        t: Temperature of the vote weights ``exp(cosine / t)``.
-
-    Returns:
-        ``(Q, C)`` vote shares (rows sum to 1).
-    """
-    bank_t = F.normalize(torch.from_numpy(bank).float(), dim=1)
-    labels = torch.from_numpy(np.asarray(bank_labels, np.int64))
-    k = min(k, len(bank_t))
-    out = []
-    for q in torch.from_numpy(queries).float().split(batch_size):
-        sim = F.normalize(q, dim=1) @ bank_t.T  # (b, N)
-        top_sim, top_idx = sim.topk(k, dim=1)
-        weights = (top_sim / t).exp()
-        votes = torch.zeros(len(q), num_classes).scatter_add_(1, labels[top_idx], weights)
-        out.append(votes / votes.sum(dim=1, keepdim=True))
-    return torch.cat(out).numpy() if out else np.zeros((0, num_classes), np.float32)
+    """Class vote shares ``(Q, C)`` of queries by weighted kNN vote of labeled bank
+    samples (:func:`ssl_core.knn.knn_scores` on numpy arrays)."""
+    scores = knn_scores(
+        torch.from_numpy(np.asarray(queries)),
+        torch.from_numpy(np.asarray(bank)),
+        torch.from_numpy(np.asarray(bank_labels, np.int64)),
+        num_classes,
+        k,
+        t,
+    )
+    return scores.numpy()
 
 
 def spread_labels(

@@ -84,6 +84,8 @@ class ImagenetteDataModule(ViewsDataModule):
         shift: Domain shift for prediction (``noise:0.1``, ``hue:0.1``, ``blur:2``; see
             :mod:`ssl_core.evaluate.shift`): adds a shifted copy of val to the predict
             loaders.
+        limit_per_class: Use only the first N images of each class (train and val; the
+            label split is checked against the full list): smoke runs of a pipeline.
     """
 
     num_classes = len(WNIDS)
@@ -108,6 +110,7 @@ class ImagenetteDataModule(ViewsDataModule):
         split: str | None = None,
         base_url: str = BASE_URL,
         shift: str | None = None,
+        limit_per_class: int | None = None,
     ) -> None:
         super().__init__(mean=IMAGENET_MEAN, std=IMAGENET_STD)
         suffix = "" if variant == "full" else f"-{variant}"
@@ -136,32 +139,36 @@ class ImagenetteDataModule(ViewsDataModule):
         self.base_url = base_url
         self.label_split: LabelSplit | None = None
         self.shift = shift
+        self.limit_per_class = limit_per_class
         if shift:
             parse_shift(shift)  # fail at config time, not after the model has loaded
+
+    def _dataset(self, split: str, transform, *args, **kwargs) -> Imagenette:
+        return Imagenette(
+            self.root, split, transform, *args, limit_per_class=self.limit_per_class, **kwargs
+        )
 
     def prepare_data(self) -> None:
         ensure_imagenette(self.root, self.download, self.variant, self.base_url)
 
     def setup(self, stage: str | None = None) -> None:
         ensure_imagenette(self.root, download=False)
-        self.train_set = Imagenette(
-            self.root, "train", self.train_transform, self.label_noise, self.exclude_classes
+        self.train_set = self._dataset(
+            "train", self.train_transform, self.label_noise, self.exclude_classes
         )
-        self.bank_set = Imagenette(self.root, "train", self.eval_transform, 0, self.exclude_classes)
+        self.bank_set = self._dataset("train", self.eval_transform, 0, self.exclude_classes)
         if self.split:
             self.label_split = load_split(self.split, self.train_set)
-            self.bank_set = Imagenette(
-                self.root,
+            self.bank_set = self._dataset(
                 "train",
                 self.eval_transform,
                 samples=self.label_split.labeled,
                 exclude_classes=self.exclude_classes,
             )
-        self.val_set = Imagenette(self.root, "val", self.eval_transform)
+        self.val_set = self._dataset("val", self.eval_transform)
         self.labeled_set = self.unlabeled_set = None
         if self.train_on in ("labeled", "semi"):
-            self.labeled_set = Imagenette(
-                self.root,
+            self.labeled_set = self._dataset(
                 "train",
                 self.labeled_transform,
                 label_noise=0 if self.label_split else self.label_noise,
@@ -179,9 +186,7 @@ class ImagenetteDataModule(ViewsDataModule):
             ]
             if not pool:
                 raise ValueError(f"Split {self.split} has no unlabeled images for train_on='semi'")
-            self.unlabeled_set = Imagenette(
-                self.root, "train", self.unlabeled_transform, samples=pool
-            )
+            self.unlabeled_set = self._dataset("train", self.unlabeled_transform, samples=pool)
 
     def split_path(self) -> Path:
         return resolve_split_path(self.split)
@@ -223,13 +228,11 @@ class ImagenetteDataModule(ViewsDataModule):
 
     def predict_dataloader(self) -> list[DataLoader]:
         sets = [
-            Imagenette(self.root, "train", self.eval_transform, 0, self.exclude_classes),
+            self._dataset("train", self.eval_transform, 0, self.exclude_classes),
             self.val_set,
         ]
         if self.shift:
-            sets.append(
-                Imagenette(self.root, "val", ShiftTransform(self.eval_transform, self.shift))
-            )
+            sets.append(self._dataset("val", ShiftTransform(self.eval_transform, self.shift)))
         return [self._loader(s, self.eval_batch_size) for s in sets]
 
 

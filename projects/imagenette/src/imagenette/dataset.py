@@ -62,6 +62,8 @@ class Imagenette(Dataset):
         indices: Keep only these positions of the full (sorted) file list.
         samples: Use these ``(relative path, label)`` pairs instead of listing the folder
             (e.g. the labeled part of a label split, possibly with pseudo-labels).
+        limit_per_class: Keep only images among the first N (sorted) of their class
+            folder: a small, fixed subset for smoke runs of a whole pipeline.
     """
 
     classes = WNIDS
@@ -75,6 +77,7 @@ class Imagenette(Dataset):
         exclude_classes: Sequence[str] = (),
         indices: Sequence[int] | None = None,
         samples: Sequence[tuple[str, int]] | None = None,
+        limit_per_class: int | None = None,
     ) -> None:
         self.root = Path(root)
         self.split = split
@@ -87,6 +90,15 @@ class Imagenette(Dataset):
         if not folder.is_dir():
             raise FileNotFoundError(f"No {split}/ folder in {self.root.resolve()}")
         self.samples = list(samples) if samples is not None else self.list_samples(folder)
+        if limit_per_class:
+            listing = self.list_samples(folder) if samples is not None else self.samples
+            counts: dict[int, int] = {}
+            keep = set()
+            for path, label in listing:
+                counts[label] = counts.get(label, 0) + 1
+                if counts[label] <= limit_per_class:
+                    keep.add(path)
+            self.samples = [s for s in self.samples if s[0] in keep]
         if label_noise:
             self.samples = self._noisy(self.samples, label_noise)
         excluded = {_wnid(c) for c in exclude_classes}

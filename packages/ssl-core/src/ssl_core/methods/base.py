@@ -63,6 +63,12 @@ class BaseMethod(LightningModule):
         knn_t: Temperature of the online kNN probe.
     """
 
+    #: What the method trains on (the datamodule's ``train_on``), checked at fit start:
+    #: ``"semi"`` methods need labeled and unlabeled batches; ``"labeled"`` methods, when
+    #: a label split is given, must see only its labeled images (training on all images
+    #: would read the labels of the images the split calls unlabeled). ``None``: any.
+    train_on: str | None = None
+
     def __init__(
         self,
         backbone: Backbone | None = None,
@@ -114,6 +120,22 @@ class BaseMethod(LightningModule):
         when the method has a ``classifier`` head, else ``None`` (no probe)."""
         head = getattr(self, "classifier", None)
         return head(features) if head is not None else None
+
+    def on_fit_start(self) -> None:
+        dm = getattr(self.trainer, "datamodule", None)
+        actual = getattr(dm, "train_on", None)
+        if self.train_on is None or actual is None or actual == self.train_on:
+            return
+        if self.train_on == "semi":
+            raise ValueError(
+                f"{type(self).__name__} trains on labeled and unlabeled batches together: "
+                f"set data.train_on to 'semi' (it is {actual!r})."
+            )
+        if self.train_on == "labeled" and getattr(dm, "split", None):
+            raise ValueError(
+                f"{type(self).__name__} with label split {dm.split!r} must train on its "
+                f"labeled images only: set data.train_on to 'labeled' (it is {actual!r})."
+            )
 
     # ------------------------------------------------------------- optimizers
     def parameter_groups(self) -> list[dict]:

@@ -73,6 +73,8 @@ class FixMatch(BaseMethod):
         **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
     """
 
+    train_on = "semi"
+
     def __init__(
         self,
         num_classes: int = 10,
@@ -88,15 +90,6 @@ class FixMatch(BaseMethod):
 
     def configure_models(self) -> None:
         self.classifier = nn.Linear(self.backbone.num_features, self.num_classes)
-
-    def on_fit_start(self) -> None:
-        super().on_fit_start()
-        train_on = getattr(self.trainer.datamodule, "train_on", "semi")
-        if train_on != "semi":
-            raise ValueError(
-                f"{type(self).__name__} trains on labeled and unlabeled batches together: "
-                f"set data.train_on to 'semi' (it is {train_on!r})."
-            )
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         (x_l, *_), labels, _ = batch["labeled"]

@@ -56,6 +56,8 @@ class MeanTeacher(BaseMethod):
         **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
     """
 
+    train_on = "semi"
+
     def __init__(
         self,
         num_classes: int = 10,
@@ -87,15 +89,6 @@ class MeanTeacher(BaseMethod):
         if rampup <= 1:
             return int(rampup * self.trainer.estimated_stepping_batches)
         return int(rampup)
-
-    def on_fit_start(self) -> None:
-        super().on_fit_start()
-        train_on = getattr(self.trainer.datamodule, "train_on", "semi")
-        if train_on != "semi":
-            raise ValueError(
-                f"{type(self).__name__} trains on labeled and unlabeled batches together: "
-                f"set data.train_on to 'semi' (it is {train_on!r})."
-            )
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         (l_student, l_teacher, *_), labels, _ = batch["labeled"]

@@ -50,6 +50,8 @@ class PseudoLabel(BaseMethod):
         **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
     """
 
+    train_on = "semi"
+
     def __init__(
         self,
         num_classes: int = 10,
@@ -70,15 +72,6 @@ class PseudoLabel(BaseMethod):
         total = self.trainer.estimated_stepping_batches
         start, end = self.hparams.rampup_start * total, self.hparams.rampup_end * total
         return self.hparams.unlabeled_weight * linear_rampup(self.global_step, start, end)
-
-    def on_fit_start(self) -> None:
-        super().on_fit_start()
-        train_on = getattr(self.trainer.datamodule, "train_on", "semi")
-        if train_on != "semi":
-            raise ValueError(
-                f"{type(self).__name__} trains on labeled and unlabeled batches together: "
-                f"set data.train_on to 'semi' (it is {train_on!r})."
-            )
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         (x_l, *_), labels, _ = batch["labeled"]

@@ -50,6 +50,8 @@ class SemiSupCon(BaseMethod):
         **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
     """
 
+    train_on = "semi"
+
     def __init__(
         self,
         num_classes: int = 10,
@@ -93,15 +95,6 @@ class SemiSupCon(BaseMethod):
     def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.backbone(x)
         return {"features": features, "projection": self.projection_head(features)}
-
-    def on_fit_start(self) -> None:
-        super().on_fit_start()
-        train_on = getattr(self.trainer.datamodule, "train_on", "semi")
-        if train_on != "semi":
-            raise ValueError(
-                f"{type(self).__name__} trains on labeled and unlabeled batches together: "
-                f"set data.train_on to 'semi' (it is {train_on!r})."
-            )
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         (l0, l1, *_), labels, _ = batch["labeled"]

@@ -32,6 +32,8 @@ class SupCon(BaseMethod):
         **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
     """
 
+    train_on = "labeled"
+
     def __init__(
         self,
         projection_dim: int = 128,
@@ -59,17 +61,6 @@ class SupCon(BaseMethod):
     def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.backbone(x)
         return {"features": features, "projection": self.projection_head(features)}
-
-    def on_fit_start(self) -> None:
-        super().on_fit_start()
-        # With a label split, training on every image would read the labels of the
-        # images the split calls unlabeled.
-        dm = self.trainer.datamodule
-        if getattr(dm, "split", None) and getattr(dm, "train_on", "labeled") != "labeled":
-            raise ValueError(
-                f"SupCon with label split {dm.split!r} must train on its labeled images "
-                f"only: set data.train_on to 'labeled' (it is {dm.train_on!r})."
-            )
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         views, labels, _ = batch

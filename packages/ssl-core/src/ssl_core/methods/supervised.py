@@ -30,6 +30,8 @@ class Supervised(BaseMethod):
         **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
     """
 
+    train_on = "labeled"
+
     def __init__(self, num_classes: int = 10, label_smoothing: float = 0.0, **kwargs) -> None:
         self.num_classes = num_classes
         super().__init__(**kwargs)
@@ -38,17 +40,6 @@ class Supervised(BaseMethod):
 
     def configure_models(self) -> None:
         self.classifier = nn.Linear(self.backbone.num_features, self.num_classes)
-
-    def on_fit_start(self) -> None:
-        super().on_fit_start()
-        # With a label split, training on every image would read the labels of the
-        # images the split calls unlabeled.
-        dm = self.trainer.datamodule
-        if getattr(dm, "split", None) and getattr(dm, "train_on", "labeled") != "labeled":
-            raise ValueError(
-                f"{type(self).__name__} with label split {dm.split!r} must train on its "
-                f"labeled images only: set data.train_on to 'labeled' (it is {dm.train_on!r})."
-            )
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         views, labels, _ = batch
