@@ -174,3 +174,14 @@ def test_validate_and_test(tiny_config, fake_root, tmp_path, subcommand):
     prefix = "val" if subcommand == "validate" else "test"
     top1 = result.trainer.callback_metrics[f"{prefix}/knn_top1"]
     assert 0.0 <= float(top1) <= 1.0
+
+
+def test_missing_data_is_one_clear_message_not_a_traceback(tiny_config, tmp_path):
+    missing = tmp_path / "nowhere"
+    with pytest.raises(SystemExit) as exit_info:
+        main(_args(tiny_config, missing, tmp_path / "run", "--data.download", "false"))
+    message = str(exit_info.value.code)
+    assert message.startswith("train: Imagenette not found at")
+    assert str(missing) in message
+    for way in ("--data.root", "dvc pull", "--data.download true"):
+        assert way in message

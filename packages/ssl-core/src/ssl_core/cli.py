@@ -23,6 +23,7 @@ from lightning.pytorch import LightningDataModule
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.utilities import rank_zero_warn
 
+from ssl_core.data import DataNotFoundError
 from ssl_core.methods.base import BaseMethod
 from ssl_core.project import Project, ProjectResolutionError, resolve_project
 
@@ -126,7 +127,10 @@ def cli(args: list[str] | None = None) -> SSLCLI:
         raise SystemExit(f"train: {err}") from None
     args = with_project_config(args, project)
     config, _ = _pop_option(list(args), "--config")
-    return SSLCLI(project, Path(config).stem if config else "cli", args=args)
+    try:
+        return SSLCLI(project, Path(config).stem if config else "cli", args=args)
+    except DataNotFoundError as err:  # one clear message, not a traceback
+        raise SystemExit(f"train: {err}") from None
 
 
 def main(args: list[str] | None = None) -> None:

@@ -28,6 +28,11 @@ def normalize_batch(batch, mean: torch.Tensor, std: torch.Tensor):
     return batch
 
 
+class DataNotFoundError(FileNotFoundError):
+    """A dataset is not where it is expected and could not be had; the message says
+    where it is expected and how to provide it (``train`` prints it without a traceback)."""
+
+
 class ViewsDataModule(LightningDataModule):
     """Base datamodule: per-channel ``mean``/``std`` (in [0, 1] units) applied on device.
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from torchvision.datasets.utils import check_integrity, download_url, extract_archive
 
+from ssl_core import data as ssl_data
+
 BASE_URL = "https://s3.amazonaws.com/fast-ai-imageclas/"
 VARIANTS = {  # variant -> (archive, md5)
     "160": ("imagenette2-160.tgz", "e793b78cc4c9e9a4ccc0c1155377a412"),
@@ -23,8 +25,8 @@ VARIANTS = {  # variant -> (archive, md5)
 }
 
 
-class DataNotFoundError(FileNotFoundError):
-    """The dataset is not where it is expected and could not be downloaded."""
+class DataNotFoundError(ssl_data.DataNotFoundError):
+    """Imagenette is not where it is expected and could not be downloaded."""
 
 
 def is_imagenette_root(root: Path) -> bool:
