@@ -7,7 +7,10 @@ units of the schedule's ``interval``) to any scheduler whose ``__init__`` accept
 
 from __future__ import annotations
 
-from lightly.utils.scheduler import CosineWarmupScheduler
+import math
+
+from lightly.utils.scheduler import CosineWarmupScheduler, cosine_schedule
+from lightning.pytorch import Trainer
 from torch.optim import Optimizer
 
 
@@ -39,3 +42,17 @@ class WarmupCosine(CosineWarmupScheduler):
             max_epochs=total_steps,
             end_value=end_value,
         )
+
+
+def cosine_momentum(trainer: Trainer, base: float) -> float:
+    """Momentum of an EMA encoder at the optimizer step just taken (step k = 0 first).
+
+    BYOL's schedule (Grill et al. 2020, https://arxiv.org/abs/2006.07733), also used by
+    MoCo v3 and DINO: ``tau_k = 1 - (1 - base) * (cos(pi k / K) + 1) / 2`` over the K
+    optimizer steps of the run; ``base`` when the run's length is unknown.
+    """
+    step, total = trainer.global_step - 1, trainer.estimated_stepping_batches
+    if not math.isfinite(total):
+        return base
+    # lightly's cosine_schedule(k, K + 1, ...) is cos(pi k / K) above.
+    return cosine_schedule(max(step, 0), int(total) + 1, base, 1.0)

@@ -10,15 +10,14 @@ image. No negatives; the predictor and the slowly moving target prevent collapse
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 from lightly.loss import NegativeCosineSimilarity
 from lightly.models.modules import BYOLPredictionHead, BYOLProjectionHead
 from lightly.models.utils import deactivate_requires_grad, update_momentum
-from lightly.utils.scheduler import cosine_schedule
 
 from ssl_core.methods.base import BaseMethod
+from ssl_core.optim import cosine_momentum
 
 
 class BYOL(BaseMethod):
@@ -85,8 +84,4 @@ class BYOL(BaseMethod):
 
     def momentum(self) -> float:
         """tau at the optimizer step just taken (k = 0 for the first one)."""
-        step, total = self.trainer.global_step - 1, self.trainer.estimated_stepping_batches
-        if not math.isfinite(total):
-            return self.hparams.momentum_base
-        # cosine_schedule(k, K + 1, ...) is [0]'s cos(pi k / K).
-        return cosine_schedule(max(step, 0), int(total) + 1, self.hparams.momentum_base, 1.0)
+        return cosine_momentum(self.trainer, self.hparams.momentum_base)

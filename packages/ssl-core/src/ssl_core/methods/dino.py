@@ -10,15 +10,14 @@ momentum teacher on another view of the same image. The teacher's outputs are ce
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 from lightly.loss import DINOLoss
 from lightly.models.modules import DINOProjectionHead
 from lightly.models.utils import deactivate_requires_grad, update_momentum
-from lightly.utils.scheduler import cosine_schedule
 
 from ssl_core.methods.base import BaseMethod
+from ssl_core.optim import cosine_momentum
 
 
 class DINO(BaseMethod):
@@ -130,8 +129,4 @@ class DINO(BaseMethod):
 
     def momentum(self) -> float:
         """Teacher momentum at the optimizer step just taken (k = 0 first)."""
-        step, total = self.trainer.global_step - 1, self.trainer.estimated_stepping_batches
-        if not math.isfinite(total):
-            return self.hparams.momentum_base
-        # cosine_schedule(k, K + 1, ...) is [0]'s (BYOL's) cos(pi k / K).
-        return cosine_schedule(max(step, 0), int(total) + 1, self.hparams.momentum_base, 1.0)
+        return cosine_momentum(self.trainer, self.hparams.momentum_base)

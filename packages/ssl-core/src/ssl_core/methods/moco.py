@@ -12,15 +12,14 @@ augmentations to v1.
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 from lightly.loss import NTXentLoss
 from lightly.models.modules import MoCoProjectionHead
 from lightly.models.utils import deactivate_requires_grad, update_momentum
-from lightly.utils.scheduler import cosine_schedule
 
 from ssl_core.methods.base import BaseMethod
+from ssl_core.optim import cosine_momentum
 
 
 class MoCo(BaseMethod):
@@ -98,8 +97,6 @@ class MoCo(BaseMethod):
 
     def momentum(self) -> float:
         """Key-encoder momentum at the optimizer step just taken (k = 0 first)."""
-        step, total = self.trainer.global_step - 1, self.trainer.estimated_stepping_batches
-        if not self.hparams.momentum_cosine or not math.isfinite(total):
+        if not self.hparams.momentum_cosine:
             return self.hparams.momentum_base
-        # cosine_schedule(k, K + 1, ...) is BYOL's cos(pi k / K).
-        return cosine_schedule(max(step, 0), int(total) + 1, self.hparams.momentum_base, 1.0)
+        return cosine_momentum(self.trainer, self.hparams.momentum_base)
