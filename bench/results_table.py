@@ -10,7 +10,7 @@ and nothing is tuned on it). Prints a Markdown table and writes it to ``OUT/tabl
         --split frac0.10-seed0 --budget cpu --out results/cpu
 
 ``--budget`` picks ``<method>-cpu.yaml`` (cpu) or ``<method>.yaml`` (gpu) and the
-overrides in BUDGETS; extra ``train`` arguments can follow ``--``.
+extra ``train`` arguments after ``--`` (the same for every method).
 """
 
 from __future__ import annotations
@@ -26,10 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "projects" / "imagenette" / "configs"
 SEMI_METHODS = ["supervised", "pseudolabel", "meanteacher", "fixmatch", "semisupcon", "finetune"]
-BUDGETS = {  # same for every method of a table
-    "cpu": {"suffix": "-cpu", "args": []},
-    "gpu": {"suffix": "", "args": []},
-}
+BUDGETS = {"cpu": "-cpu", "gpu": ""}  # budget -> config suffix; overrides go after --
 
 
 def final_metrics(run_dir: Path) -> dict[str, float]:
@@ -74,16 +71,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("extra", nargs="*", help="extra train arguments (after --)")
     opts = parser.parse_args(argv)
-    budget = BUDGETS[opts.budget]
+    suffix = BUDGETS[opts.budget]
     out = opts.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     train = [sys.executable, "-m", "ssl_core.cli", "--project", "imagenette"]
-    common = ["--data.root", str(Path(opts.root).resolve()), *budget["args"], *opts.extra]
+    common = ["--data.root", str(Path(opts.root).resolve()), *opts.extra]
     rows = []
     runs: dict[str, tuple[list[str], Path]] = {}
 
     # Random-init baseline: kNN of an untrained backbone on the same data and crop size.
-    simclr_config = CONFIGS / f"simclr{budget['suffix']}.yaml"
+    simclr_config = CONFIGS / f"simclr{suffix}.yaml"
     runs["random init (no training)"] = (
         [*train, "validate", "--config", str(simclr_config), "--data.split", opts.split],
         out / "random-init",
@@ -95,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
             out / "simclr",
         )
     for method in opts.methods:
-        config = CONFIGS / f"{method}{budget['suffix']}.yaml"
+        config = CONFIGS / f"{method}{suffix}.yaml"
         if not config.is_file():
             print(f"skipping {method}: no {config.name}", file=sys.stderr)
             continue
