@@ -10,7 +10,9 @@ and nothing is tuned on it). Prints a Markdown table and writes it to ``OUT/tabl
         --split frac0.10-seed0 --budget cpu --out results/cpu
 
 ``--budget`` picks ``<method>-cpu.yaml`` (cpu) or ``<method>.yaml`` (gpu) and the
-extra ``train`` arguments after ``--`` (the same for every method).
+extra ``train`` arguments after ``--`` (the same for every method). ``--step-time`` adds
+``bench/step_time.py``'s callback to every fit and a column with the median seconds per
+training step (how long a budget takes per method).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "bench"
 CONFIGS = REPO / "projects" / "imagenette" / "configs"
 SEMI_METHODS = ["supervised", "pseudolabel", "meanteacher", "fixmatch", "semisupcon", "finetune"]
 BUDGETS = {"cpu": "-cpu", "gpu": ""}  # budget -> config suffix; overrides go after --
@@ -45,7 +49,20 @@ def final_metrics(run_dir: Path) -> dict[str, float]:
 
 def launch(args: list[str], log: Path) -> tuple[subprocess.Popen, float, Path]:
     f = log.open("w")
-    return subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT, cwd=REPO), time.time(), log
+    # bench/ on the path: the runs may name ``step_time.StepTimer`` as a callback
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH), os.environ.get("PYTHONPATH")])),
+    }
+    proc = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+    return proc, time.time(), log
+
+
+def step_time(run_dir: Path) -> str:
+    """Median seconds per training step that ``StepTimer`` wrote for a run, or ``–``."""
+    path = run_dir / "step_time.json"
+    value = json.loads(path.read_text())["median_s_per_step"] if path.is_file() else None
+    return "–" if value is None else f"{value:.3f}"
 
 
 def wait(job: tuple[subprocess.Popen, float, Path]) -> float:
@@ -69,6 +86,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--collect", action="store_true", help="only tabulate finished runs in --out"
     )
+    parser.add_argument(
+        "--step-time",
+        action="store_true",
+        help="time the training steps of each run (bench/step_time.py) and add a column",
+    )
     parser.add_argument("extra", nargs="*", help="extra train arguments (after --)")
     opts = parser.parse_args(argv)
     suffix = BUDGETS[opts.budget]
@@ -76,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     train = [sys.executable, "-m", "ssl_core.cli", "--project", "imagenette"]
     common = ["--data.root", str(Path(opts.root).resolve()), *opts.extra]
+    timer = ["--trainer.callbacks+=step_time.StepTimer"] if opts.step_time else []
     rows = []
     runs: dict[str, tuple[list[str], Path]] = {}
 
@@ -110,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
             if ckpt is None:
                 raise SystemExit("finetune: no SimCLR checkpoint (the pretraining run failed)")
             extra = ["--model.init_args.backbone.init_args.weights", ckpt]
-        return [*args, *common, *extra, "--trainer.default_root_dir", str(run_dir)]
+        fit = timer if "fit" in args else []
+        return [*args, *common, *extra, *fit, "--trainer.default_root_dir", str(run_dir)]
 
     # Everything but finetune may run side by side; finetune waits for its pretraining.
     first = [n for n in runs if n != "finetune"]
@@ -134,14 +158,17 @@ def main(argv: list[str] | None = None) -> None:
     lines = [
         f"Split `{opts.split}`, budget `{opts.budget}`, data `{opts.root}`; final epoch.",
         "",
-        "| method | val top-1 (classifier) | val kNN top-1 | optimizer steps | minutes |",
-        "|---|---|---|---|---|",
+        "| method | val top-1 (classifier) | val kNN top-1 | optimizer steps | minutes |"
+        + (" s/step |" if opts.step_time else ""),
+        "|---|---|---|---|---|" + ("---|" if opts.step_time else ""),
     ]
     for name, m, secs in rows:
         top1 = f"{m['val/top1']:.3f}" if "val/top1" in m else "–"
         knn = f"{m['val/knn_top1']:.3f}" if "val/knn_top1" in m else "–"
-        steps = f"{int(m['step']) + 1}" if "train/loss_step" in m or "train/loss" in m else "0"
-        lines.append(f"| {name} | {top1} | {knn} | {steps} | {secs / 60:.1f} |")
+        trained = any(key.startswith("train/") for key in m)  # epoch-level logs count too
+        steps = f"{int(m['step']) + 1}" if trained and "step" in m else "0"
+        row = f"| {name} | {top1} | {knn} | {steps} | {secs / 60:.1f} |"
+        lines.append(row + (f" {step_time(runs[name][1])} |" if opts.step_time else ""))
     table = "\n".join(lines)
     print(table)
     (out / "table.md").write_text(table + "\n")
