@@ -240,6 +240,11 @@ def test_repro_runs_the_dag_then_nothing_then_only_the_changed_pair(pipeline):
         out = pipeline.root / "results" / "imagenette" / method
         assert (out / "checkpoints" / "last.ckpt").is_file()
         assert (out / "embeddings" / "val.npz").is_file() and list((out / "plots").glob("*.png"))
+        seconds = json.loads((out / "metrics.json").read_text())["seconds"]  # the pair's cost
+        assert all(seconds[k] > 0 for k in ("fit", "predict", "evaluate"))
+        assert seconds["total"] == pytest.approx(
+            sum(seconds[k] for k in ("fit", "predict", "evaluate")), abs=0.2
+        )
     # the data was used in place: the data stage's output is the manifest alone
     data_out = pipeline.root / "projects" / "imagenette" / "data" / "imagenette"
     assert [p.name for p in data_out.iterdir()] == ["manifest.json"]

@@ -15,7 +15,10 @@ runs, in one process, and prints the same commands anyone can run by hand:
 2. ``train predict`` with ``last.ckpt``: ``OUT/embeddings/``;
 3. ``evaluate OUT``: ``OUT/metrics.json``, ``OUT/plots/*.png``, ``OUT/report.md``;
 
-and writes ``OUT/curves.csv`` (``step,loss``: the training loss, for ``dvc plots``).
+and writes ``OUT/curves.csv`` (``step,loss``: the training loss, for ``dvc plots``). The
+wall time of each step goes into ``metrics.json`` as ``seconds`` (``fit``, ``predict``,
+``evaluate``, ``total``), so ``dvc metrics show`` gives each pair's cost beside its
+results, and the sum over the pairs is what a budget takes.
 Output paths are fixed (no ``version_N``) so that DVC can declare them.
 """
 
@@ -27,6 +30,7 @@ import json
 import shlex
 import shutil
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -85,9 +89,11 @@ def _logger(out: Path, version: str) -> str:
     )
 
 
-def _run(name: str, args: list[str]) -> None:
-    """Run ``train`` or ``evaluate`` in this process (imports once); print it first."""
+def _run(name: str, args: list[str]) -> float:
+    """Run ``train`` or ``evaluate`` in this process (imports once); print it first.
+    Returns the wall time in seconds."""
     print("+", shlex.join([name, *args]), flush=True)
+    start = time.perf_counter()
     sys.argv = [name, *args]  # as if typed: LightningCLI warns about other argv
     if name == "train":
         from ssl_core.cli import cli
@@ -97,6 +103,7 @@ def _run(name: str, args: list[str]) -> None:
         from ssl_core.evaluate import main as evaluate
 
         evaluate(args)
+    return time.perf_counter() - start
 
 
 def write_curves(metrics_csv: Path, curves: Path) -> None:
@@ -129,7 +136,8 @@ def run_stage(
     prefix, common = train_args(
         project, method, budget, Path(configs), data_root(manifest), split, extra
     )
-    _run(
+    seconds: dict[str, float] = {}
+    seconds["fit"] = _run(
         "train",
         [
             *prefix,
@@ -146,7 +154,7 @@ def run_stage(
     shutil.rmtree(checkpoints, ignore_errors=True)
     shutil.move(out / "train" / "checkpoints", checkpoints)
     write_curves(out / "train" / "metrics.csv", out / "curves.csv")
-    _run(
+    seconds["predict"] = _run(
         "train",
         [
             *prefix,
@@ -162,7 +170,19 @@ def run_stage(
     )
     shutil.rmtree(out / "predict", ignore_errors=True)  # only a copy of the config
     evaluate = [str(out), "--metrics-csv", str(out / "train" / "metrics.csv")]
-    _run("evaluate", evaluate + list(SMOKE_EVALUATE_ARGS if budget == "smoke" else ()))
+    seconds["evaluate"] = _run(
+        "evaluate", evaluate + list(SMOKE_EVALUATE_ARGS if budget == "smoke" else ())
+    )
+    seconds["total"] = sum(seconds.values())
+    metrics_json = out / "metrics.json"
+    metrics = json.loads(metrics_json.read_text())
+    metrics["seconds"] = {key: round(value, 1) for key, value in seconds.items()}
+    metrics_json.write_text(json.dumps(metrics, indent=2) + "\n")
+    print(
+        f"stage {project}/{method} ({budget}): "
+        + ", ".join(f"{key} {value / 60:.1f} min" for key, value in seconds.items()),
+        flush=True,
+    )
 
 
 def main(args: list[str] | None = None) -> None:
