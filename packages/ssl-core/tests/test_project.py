@@ -144,6 +144,13 @@ def test_config_by_name(other_root):
         project.config("nope")
 
 
+def test_missing_config_folder_says_how_to_install(tmp_path):
+    # a project wheel installed outside the workspace has no configs/ beside its code
+    project = Project(name="elsewhere", root=tmp_path / "site")
+    with pytest.raises(FileNotFoundError, match="does not exist.*uv sync.*--config PATH"):
+        project.config("simclr")
+
+
 # ------------------------------------------------------------ real processes
 def _env(site: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "SSL_PROJECT"}

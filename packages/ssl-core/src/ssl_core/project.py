@@ -55,6 +55,12 @@ class Project:
         name = name or self.default_config
         path = self.config_dir / (name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
         if not path.is_file():
+            if not self.config_dir.is_dir():  # seen with a wheel installed outside the repo
+                raise FileNotFoundError(
+                    f"No config {path}: {self.config_dir} does not exist. A project's configs "
+                    f"live in its source folder (projects/{self.name}/configs); install it from "
+                    "the workspace (`uv sync`, editable) or pass --config PATH/TO/CONFIG.yaml"
+                )
             available = sorted(p.name for p in self.config_dir.glob("*.yaml"))
             raise FileNotFoundError(f"No config {path}. {self.name} has: {available}")
         return path
