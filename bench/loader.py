@@ -37,6 +37,8 @@ def images_per_second(
     )
     dm.setup("fit")
     loader = dm.train_dataloader()  # persistent workers: they start once, in epoch 0
+    if len(loader) == 0:  # would loop forever below
+        raise SystemExit(f"no full batch of {batch_size} in {root}: use a smaller batch")
     for _ in loader:  # epoch 0 (workers starting, page cache warming): not timed
         pass
     timed, seconds = 0, 0.0

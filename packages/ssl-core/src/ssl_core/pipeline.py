@@ -173,10 +173,11 @@ def run_stage(
     seconds["evaluate"] = _run(
         "evaluate", evaluate + list(SMOKE_EVALUATE_ARGS if budget == "smoke" else ())
     )
-    seconds["total"] = sum(seconds.values())
+    seconds = {key: round(value, 1) for key, value in seconds.items()}
+    seconds["total"] = round(sum(seconds.values()), 1)  # the parts as written add up
     metrics_json = out / "metrics.json"
     metrics = json.loads(metrics_json.read_text())
-    metrics["seconds"] = {key: round(value, 1) for key, value in seconds.items()}
+    metrics["seconds"] = seconds
     metrics_json.write_text(json.dumps(metrics, indent=2) + "\n")
     print(
         f"stage {project}/{method} ({budget}): "
