@@ -231,7 +231,7 @@ OUTS = ["simclr", "twin", "finetune"]
 @pytest.mark.timeout(1800)
 def test_repro_runs_the_dag_then_nothing_then_only_the_changed_pair(pipeline):
     assert sorted(pipeline.ran(pipeline.first_log)) == sorted(
-        ["imagenette-data", "imagenette-splits", *PAIRS]
+        ["imagenette-data", "imagenette-splits", "imagenette-random-init", *PAIRS]
     )
     assert "up to date" in pipeline.dvc("status")
     shown = pipeline.dvc("metrics", "show")
@@ -245,6 +245,14 @@ def test_repro_runs_the_dag_then_nothing_then_only_the_changed_pair(pipeline):
         assert seconds["total"] == pytest.approx(
             sum(seconds[k] for k in ("fit", "predict", "evaluate"))
         )
+    # the baseline: the same network untrained, embedded and evaluated the same way
+    baseline = pipeline.root / "results" / "imagenette" / "random-init"
+    assert "results/imagenette/random-init/metrics.json" in shown
+    metrics = json.loads((baseline / "metrics.json").read_text())
+    assert metrics["run"]["checkpoint"] is None and "knn_top1" in metrics
+    assert set(metrics["seconds"]) == {"predict", "evaluate", "total"}
+    assert not (baseline / "checkpoints").exists() and list((baseline / "plots").glob("*.png"))
+    assert "untrained network" in (baseline / "report.md").read_text()
     # the data was used in place: the data stage's output is the manifest alone
     data_out = pipeline.root / "projects" / "imagenette" / "data" / "imagenette"
     assert [p.name for p in data_out.iterdir()] == ["manifest.json"]
@@ -284,8 +292,9 @@ def test_repro_of_every_method_in_params(tmp_path):
     log = pipeline.dvc("repro")
     methods = PARAMS["imagenette"]["methods"]
     assert sorted(pipeline.ran(log)) == sorted(
-        ["imagenette-data", "imagenette-splits", "imagenette-finetune"]
+        ["imagenette-data", "imagenette-splits", "imagenette-random-init", "imagenette-finetune"]
         + [f"imagenette-train@{m}" for m in methods]
     )
     shown = pipeline.dvc("metrics", "show")
-    assert all(f"results/imagenette/{m}/metrics.json" in shown for m in [*methods, "finetune"])
+    pairs = [*methods, "finetune", "random-init"]
+    assert all(f"results/imagenette/{m}/metrics.json" in shown for m in pairs)

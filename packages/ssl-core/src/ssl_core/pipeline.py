@@ -2,7 +2,7 @@
 
 ``python -m ssl_core.pipeline --project P --method M --budget full|cpu|smoke
 --configs projects/P/configs --manifest DATA/manifest.json --split SPLIT.json --out OUT
-[-- EXTRA TRAIN ARGS]``
+[--no-fit] [-- EXTRA TRAIN ARGS]``
 
 runs, in one process, and prints the same commands anyone can run by hand:
 
@@ -15,7 +15,10 @@ runs, in one process, and prints the same commands anyone can run by hand:
 2. ``train predict`` with ``last.ckpt``: ``OUT/embeddings/``;
 3. ``evaluate OUT``: ``OUT/metrics.json``, ``OUT/plots/*.png``, ``OUT/report.md``;
 
-and writes ``OUT/curves.csv`` (``step,loss``: the training loss, for ``dvc plots``). The
+and writes ``OUT/curves.csv`` (``step,loss``: the training loss, for ``dvc plots``).
+``--no-fit`` is the random-init baseline every result is read against: no step 1, and
+``train predict`` embeds with the config's network as seeded at construction (no
+checkpoint, no curves). The
 wall time of each step goes into ``metrics.json`` as ``seconds`` (``fit``, ``predict``,
 ``evaluate``, ``total``), so ``dvc metrics show`` gives each pair's cost beside its
 results, and the sum over the pairs is what a budget takes.
@@ -130,38 +133,39 @@ def run_stage(
     split: str | None,
     out: Path,
     extra: Sequence[str] = (),
+    fit: bool = True,
 ) -> None:
-    """Fit, predict and evaluate; everything under ``out`` (see the module docstring)."""
+    """Fit (unless ``fit`` is false: the random-init baseline), predict and evaluate;
+    everything under ``out`` (see the module docstring)."""
     out = Path(out)
     prefix, common = train_args(
         project, method, budget, Path(configs), data_root(manifest), split, extra
     )
     seconds: dict[str, float] = {}
-    seconds["fit"] = _run(
-        "train",
-        [
-            *prefix,
-            "fit",
-            *common,
-            "--trainer.default_root_dir",
-            str(out),
-            "--trainer.logger",
-            _logger(out, "train"),
-        ],
-    )
-    # Lightning puts checkpoints under the logger's folder; DVC gets them on their own
-    checkpoints = out / "checkpoints"
-    shutil.rmtree(checkpoints, ignore_errors=True)
-    shutil.move(out / "train" / "checkpoints", checkpoints)
-    write_curves(out / "train" / "metrics.csv", out / "curves.csv")
+    predict = [*prefix, "predict", *common]
+    if fit:
+        seconds["fit"] = _run(
+            "train",
+            [
+                *prefix,
+                "fit",
+                *common,
+                "--trainer.default_root_dir",
+                str(out),
+                "--trainer.logger",
+                _logger(out, "train"),
+            ],
+        )
+        # Lightning puts checkpoints under the logger's folder; DVC gets them on their own
+        checkpoints = out / "checkpoints"
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        shutil.move(out / "train" / "checkpoints", checkpoints)
+        write_curves(out / "train" / "metrics.csv", out / "curves.csv")
+        predict += ["--ckpt_path", str(checkpoints / "last.ckpt")]
     seconds["predict"] = _run(
         "train",
         [
-            *prefix,
-            "predict",
-            *common,
-            "--ckpt_path",
-            str(checkpoints / "last.ckpt"),
+            *predict,
             "--trainer.default_root_dir",
             str(out),
             "--trainer.logger",
@@ -169,7 +173,9 @@ def run_stage(
         ],
     )
     shutil.rmtree(out / "predict", ignore_errors=True)  # only a copy of the config
-    evaluate = [str(out), "--metrics-csv", str(out / "train" / "metrics.csv")]
+    evaluate = [str(out)]
+    if fit:
+        evaluate += ["--metrics-csv", str(out / "train" / "metrics.csv")]
     seconds["evaluate"] = _run(
         "evaluate", evaluate + list(SMOKE_EVALUATE_ARGS if budget == "smoke" else ())
     )
@@ -180,7 +186,7 @@ def run_stage(
     metrics["seconds"] = seconds
     metrics_json.write_text(json.dumps(metrics, indent=2) + "\n")
     print(
-        f"stage {project}/{method} ({budget}): "
+        f"stage {project}/{method}{'' if fit else ', untrained'} ({budget}): "
         + ", ".join(f"{key} {value / 60:.1f} min" for key, value in seconds.items()),
         flush=True,
     )
@@ -195,10 +201,18 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--manifest", type=Path, required=True, help="data stage's manifest.json")
     parser.add_argument("--split", help="label split (path or name)")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--no-fit",
+        dest="fit",
+        action="store_false",
+        help="no training: evaluate the config's network at its seeded random init (baseline)",
+    )
     args = list(sys.argv[1:] if args is None else args)
     extra = args[args.index("--") + 1 :] if "--" in args else []
     ns = parser.parse_args(args[: args.index("--")] if "--" in args else args)
-    run_stage(ns.project, ns.method, ns.budget, ns.configs, ns.manifest, ns.split, ns.out, extra)
+    run_stage(
+        ns.project, ns.method, ns.budget, ns.configs, ns.manifest, ns.split, ns.out, extra, ns.fit
+    )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,9 @@ def write_report(out: Path, metrics: dict, plots: dict[str, Path]) -> Path:
     lines = [
         f"# Evaluation of {out.name}",
         "",
-        f"- checkpoint: `{info.get('checkpoint')}`",
+        f"- checkpoint: `{info['checkpoint']}`"
+        if info.get("checkpoint")
+        else "- checkpoint: none: **the untrained network** (random init, the baseline)",
         f"- config: `{info.get('config')}`, model `{info.get('model')}`",
         f"- label split: {info.get('label_split') or 'none (all training labels)'}; "
         f"fitted on {metrics['num_fit']} labeled training images "
