@@ -241,18 +241,21 @@ def test_repro_runs_the_dag_then_nothing_then_only_the_changed_pair(pipeline):
         assert (out / "checkpoints" / "last.ckpt").is_file()
         assert (out / "embeddings" / "val.npz").is_file() and list((out / "plots").glob("*.png"))
         seconds = json.loads((out / "metrics.json").read_text())["seconds"]  # the pair's cost
-        assert all(seconds[k] > 0 for k in ("fit", "predict", "evaluate"))
+        assert all(seconds[k] > 0 for k in ("start", "fit", "predict", "evaluate"))
         assert seconds["total"] == pytest.approx(
-            sum(seconds[k] for k in ("fit", "predict", "evaluate"))
+            sum(seconds[k] for k in ("start", "fit", "predict", "evaluate"))
         )
     # the baseline: the same network untrained, embedded and evaluated the same way
     baseline = pipeline.root / "results" / "imagenette" / "random-init"
     assert "results/imagenette/random-init/metrics.json" in shown
     metrics = json.loads((baseline / "metrics.json").read_text())
     assert metrics["run"]["checkpoint"] is None and "knn_top1" in metrics
-    assert set(metrics["seconds"]) == {"predict", "evaluate", "total"}
-    assert not (baseline / "checkpoints").exists() and list((baseline / "plots").glob("*.png"))
-    assert "untrained network" in (baseline / "report.md").read_text()
+    assert "metrics_csv" not in metrics["run"]  # no training log, no training curves
+    assert set(metrics["seconds"]) == {"start", "predict", "evaluate", "total"}
+    plots = {p.name for p in (baseline / "plots").glob("*.png")}
+    assert plots and "training_curves.png" not in plots
+    assert not any((baseline / p).exists() for p in ("checkpoints", "train", "curves.csv"))
+    assert "random-init baseline" in (baseline / "report.md").read_text()
     # the data was used in place: the data stage's output is the manifest alone
     data_out = pipeline.root / "projects" / "imagenette" / "data" / "imagenette"
     assert [p.name for p in data_out.iterdir()] == ["manifest.json"]

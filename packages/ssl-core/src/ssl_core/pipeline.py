@@ -18,10 +18,11 @@ runs, in one process, and prints the same commands anyone can run by hand:
 and writes ``OUT/curves.csv`` (``step,loss``: the training loss, for ``dvc plots``).
 ``--no-fit`` is the random-init baseline every result is read against: no step 1, and
 ``train predict`` embeds with the config's network as seeded at construction (no
-checkpoint, no curves). The
-wall time of each step goes into ``metrics.json`` as ``seconds`` (``fit``, ``predict``,
-``evaluate``, ``total``), so ``dvc metrics show`` gives each pair's cost beside its
-results, and the sum over the pairs is what a budget takes.
+checkpoint, no curves; what an earlier run with fitting left in ``OUT`` is removed first).
+The wall time of each part goes into ``metrics.json`` as ``seconds``: ``start`` (importing
+torch, Lightning and the evaluation libraries, once), ``fit`` (absent with ``--no-fit``),
+``predict``, ``evaluate`` and ``total`` (their sum; UMAP, imported only to draw, counts in ``evaluate``), so ``dvc metrics show`` gives each
+pair's cost beside its results, and the sum over the pairs is what a budget takes.
 Output paths are fixed (no ``version_N``) so that DVC can declare them.
 """
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import json
 import shlex
 import shutil
@@ -92,8 +94,17 @@ def _logger(out: Path, version: str) -> str:
     )
 
 
+def _start() -> float:
+    """Import what ``train`` and ``evaluate`` need, so that no part's time includes it.
+    Returns the wall time in seconds."""
+    start = time.perf_counter()
+    for module in ("ssl_core.cli", "ssl_core.evaluate.metrics", "ssl_core.evaluate.plots"):
+        importlib.import_module(module)
+    return time.perf_counter() - start
+
+
 def _run(name: str, args: list[str]) -> float:
-    """Run ``train`` or ``evaluate`` in this process (imports once); print it first.
+    """Run ``train`` or ``evaluate`` in this process; print it first.
     Returns the wall time in seconds."""
     print("+", shlex.join([name, *args]), flush=True)
     start = time.perf_counter()
@@ -141,8 +152,12 @@ def run_stage(
     prefix, common = train_args(
         project, method, budget, Path(configs), data_root(manifest), split, extra
     )
-    seconds: dict[str, float] = {}
+    seconds = {"start": _start()}
     predict = [*prefix, "predict", *common]
+    if not fit:  # a baseline: nothing of an earlier fitted run may be read as its own
+        for stale in ("train", "checkpoints"):
+            shutil.rmtree(out / stale, ignore_errors=True)
+        (out / "curves.csv").unlink(missing_ok=True)
     if fit:
         seconds["fit"] = _run(
             "train",

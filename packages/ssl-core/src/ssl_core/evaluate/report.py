@@ -37,7 +37,8 @@ def write_report(out: Path, metrics: dict, plots: dict[str, Path]) -> Path:
         "",
         f"- checkpoint: `{info['checkpoint']}`"
         if info.get("checkpoint")
-        else "- checkpoint: none: **the untrained network** (random init, the baseline)",
+        else "- checkpoint: none: **the network as its config builds it** (untrained: the "
+        "random-init baseline, unless the config loads pretrained `weights`)",
         f"- config: `{info.get('config')}`, model `{info.get('model')}`",
         f"- label split: {info.get('label_split') or 'none (all training labels)'}; "
         f"fitted on {metrics['num_fit']} labeled training images "
@@ -58,8 +59,9 @@ def write_report(out: Path, metrics: dict, plots: dict[str, Path]) -> Path:
         lines.append(f"| {name} | " + " | ".join(_fmt(v) for v in values) + " |")
     lines += [
         "",
-        "To judge these numbers, evaluate a random-init model the same way (`train predict` "
-        "without `--ckpt_path`) and a supervised one: evaluate only reports what it is given. "
+        "To judge these numbers, read them beside a random-init model evaluated the same way "
+        "(`train predict` without `--ckpt_path`; the pipeline's `random-init` stage) and a "
+        "supervised one: evaluate only reports what it is given. "
         "Classification metrics leave out val images of held-out classes.",
         "",
     ]
