@@ -18,13 +18,14 @@ training step (how long a budget takes per method).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from ssl_core.results import final_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "bench"
@@ -33,18 +34,10 @@ SEMI_METHODS = ["supervised", "pseudolabel", "meanteacher", "fixmatch", "semisup
 BUDGETS = {"cpu": "-cpu", "gpu": ""}  # budget -> config suffix; overrides go after --
 
 
-def final_metrics(run_dir: Path) -> dict[str, float]:
-    """Last logged value of every column of the run's ``metrics.csv`` (final epoch)."""
+def final_metrics_of_run(run_dir: Path) -> dict[str, float]:
+    """Final logged values of the run's newest ``metrics.csv`` (final epoch, not the best)."""
     files = sorted(run_dir.rglob("metrics.csv"), key=lambda p: p.stat().st_mtime)
-    if not files:
-        return {}
-    last: dict[str, float] = {}
-    with files[-1].open() as f:
-        for row in csv.DictReader(f):
-            for key, value in row.items():
-                if value not in ("", None):
-                    last[key] = float(value)
-    return last
+    return final_metrics(files[-1]) if files else {}
 
 
 def launch(args: list[str], log: Path) -> tuple[subprocess.Popen, float, Path]:
@@ -153,7 +146,10 @@ def main(argv: list[str] | None = None) -> None:
         active.append((name, launch(command(name), out / f"{slug}.log")))
     for other, job in active:
         seconds[other] = wait(job)
-    rows = [(name, final_metrics(runs[name][1]), seconds.get(name, float("nan"))) for name in runs]
+    rows = [
+        (name, final_metrics_of_run(runs[name][1]), seconds.get(name, float("nan")))
+        for name in runs
+    ]
 
     lines = [
         f"Split `{opts.split}`, budget `{opts.budget}`, data `{opts.root}`; final epoch.",

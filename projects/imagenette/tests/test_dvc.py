@@ -27,6 +27,7 @@ from imagenette.acquire import main as acquire_main
 from imagenette.datamodule import ImagenetteDataModule
 from imagenette.fake import make_fake_imagenette
 from imagenette.splits import main as splits_main
+from ssl_core.results import collect
 from ssl_core.splits import LabelSplit, SplitMismatchError, fingerprint
 
 from .conftest import REPO_ROOT
@@ -256,6 +257,9 @@ def test_repro_runs_the_dag_then_nothing_then_only_the_changed_pair(pipeline):
     assert plots and "training_curves.png" not in plots
     assert not any((baseline / p).exists() for p in ("checkpoints", "train", "curves.csv"))
     assert "random-init baseline" in (baseline / "report.md").read_text()
+    # the short view: baselines first, every pair a row
+    rows = [r.name for r in collect(pipeline.root / "results" / "imagenette")]
+    assert rows == ["random-init", *sorted(OUTS)]
     # the data was used in place: the data stage's output is the manifest alone
     data_out = pipeline.root / "projects" / "imagenette" / "data" / "imagenette"
     assert [p.name for p in data_out.iterdir()] == ["manifest.json"]
