@@ -21,8 +21,9 @@ and writes ``OUT/curves.csv`` (``step,loss``: the training loss, for ``dvc plots
 checkpoint, no curves; what an earlier run with fitting left in ``OUT`` is removed first).
 The wall time of each part goes into ``metrics.json`` as ``seconds``: ``start`` (importing
 torch, Lightning and the evaluation libraries, once), ``fit`` (absent with ``--no-fit``),
-``predict``, ``evaluate`` and ``total`` (their sum; UMAP, imported only to draw, counts in ``evaluate``), so ``dvc metrics show`` gives each
-pair's cost beside its results, and the sum over the pairs is what a budget takes.
+``predict``, ``evaluate`` (UMAP, imported only to draw, counts here) and ``total`` (their
+sum), so ``dvc metrics show`` gives each pair's cost beside its results, and the sum over
+the pairs is what a budget takes.
 Output paths are fixed (no ``version_N``) so that DVC can declare them.
 """
 
@@ -153,11 +154,7 @@ def run_stage(
         project, method, budget, Path(configs), data_root(manifest), split, extra
     )
     seconds = {"start": _start()}
-    predict = [*prefix, "predict", *common]
-    if not fit:  # a baseline: nothing of an earlier fitted run may be read as its own
-        for stale in ("train", "checkpoints"):
-            shutil.rmtree(out / stale, ignore_errors=True)
-        (out / "curves.csv").unlink(missing_ok=True)
+    predict, evaluate = [*prefix, "predict", *common], [str(out)]
     if fit:
         seconds["fit"] = _run(
             "train",
@@ -177,6 +174,11 @@ def run_stage(
         shutil.move(out / "train" / "checkpoints", checkpoints)
         write_curves(out / "train" / "metrics.csv", out / "curves.csv")
         predict += ["--ckpt_path", str(checkpoints / "last.ckpt")]
+        evaluate += ["--metrics-csv", str(out / "train" / "metrics.csv")]
+    else:  # a baseline: nothing of an earlier fitted run may be read as its own
+        for stale in ("train", "checkpoints"):
+            shutil.rmtree(out / stale, ignore_errors=True)
+        (out / "curves.csv").unlink(missing_ok=True)
     seconds["predict"] = _run(
         "train",
         [
@@ -188,9 +190,6 @@ def run_stage(
         ],
     )
     shutil.rmtree(out / "predict", ignore_errors=True)  # only a copy of the config
-    evaluate = [str(out)]
-    if fit:
-        evaluate += ["--metrics-csv", str(out / "train" / "metrics.csv")]
     seconds["evaluate"] = _run(
         "evaluate", evaluate + list(SMOKE_EVALUATE_ARGS if budget == "smoke" else ())
     )
