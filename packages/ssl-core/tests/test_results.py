@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ssl_core.results import collect, main
+from ssl_core.results import collect, final_metrics, main
 
 
 def _stage(results, name, knn, seconds, log=None):
@@ -46,6 +46,11 @@ def test_baselines_first_final_classifier_value_and_the_budget_sum(tmp_path, cap
     assert lines[2].startswith("| **random-init** | – | – | 0.3 | 0.2 | 0.5 | 0.250 | 0.260 | – |")
     assert lines[3].endswith("| 0.450 | 0.460 | 0.400 |")
     assert lines[-1] == "3 stages, 2.4 min in all (their own times)."
+
+
+def test_a_log_with_no_rows_has_no_final_values(tmp_path):
+    (tmp_path / "metrics.csv").write_text("epoch,step,val/top1\n")
+    assert final_metrics(tmp_path / "metrics.csv") == {}
 
 
 def test_no_results_says_how_to_get_them(tmp_path):

@@ -13,10 +13,11 @@ read as a comparison; this is the short view.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
+import pandas as pd
 
 BASELINES = ("random-init", "supervised")  # read every other row against these
 PARTS = ("start", "fit", "predict", "evaluate", "total")
@@ -25,13 +26,11 @@ PARTS = ("start", "fit", "predict", "evaluate", "total")
 def final_metrics(metrics_csv: Path) -> dict[str, float]:
     """The last logged value of every column of a Lightning CSV log (the final epoch or
     step: the number to report, not the best one)."""
-    last: dict[str, float] = {}
-    with Path(metrics_csv).open() as f:
-        for row in csv.DictReader(f):
-            for key, value in row.items():
-                if value not in ("", None):
-                    last[key] = float(value)
-    return last
+    table = pd.read_csv(metrics_csv)
+    if table.empty:  # a run that stopped before logging anything
+        return {}
+    last = table.ffill().iloc[-1].dropna()  # per column, its last logged value
+    return {key: float(value) for key, value in last.items()}
 
 
 @dataclass
