@@ -1,10 +1,10 @@
-"""normalize_batch: uint8 images anywhere in a batch become normalized float."""
+"""normalize_batch: the ``image``/``views`` fields become normalized float, nothing else."""
 
 from __future__ import annotations
 
 import torch
 
-from ssl_core.data import ViewsDataModule, normalize_batch
+from ssl_core.data import ClassificationDataModule, ImageFolder, normalize_batch
 
 MEAN, STD = torch.tensor([0.5, 0.0, 1.0]), torch.tensor([0.25, 1.0, 0.5])
 
@@ -12,7 +12,7 @@ MEAN, STD = torch.tensor([0.5, 0.0, 1.0]), torch.tensor([0.25, 1.0, 0.5])
 def test_normalize_uint8_images():
     images = torch.full((2, 3, 4, 4), 255, dtype=torch.uint8)
     images[1] = 0
-    out = normalize_batch(images, MEAN, STD)
+    out = normalize_batch({"image": images}, MEAN, STD)["image"]
     assert out.dtype == torch.float32 and out.shape == (2, 3, 4, 4)
     assert torch.allclose(out[0, :, 0, 0], torch.tensor([2.0, 1.0, 0.0]))
     assert torch.allclose(out[1, :, 0, 0], torch.tensor([-2.0, 0.0, -2.0]))
@@ -21,26 +21,27 @@ def test_normalize_uint8_images():
 def test_normalize_nested_batch():
     views = [torch.full((2, 3, 4, 4), 128, dtype=torch.uint8) for _ in range(2)]
     labels, idx = torch.tensor([1, 2]), torch.tensor([0, 1])
-    batch = (views, labels, idx)
-    out = normalize_batch(batch, MEAN, STD)
-    assert isinstance(out, tuple) and isinstance(out[0], list) and len(out[0]) == 2
+    mask = torch.ones(2, 1, 4, 4, dtype=torch.uint8)  # a segmentation mask: never touched
+    batch = {"labeled": {"views": views, "label": labels, "index": idx, "mask": mask}}
+    out = normalize_batch(batch, MEAN, STD)["labeled"]
+    assert isinstance(out["views"], list) and len(out["views"]) == 2
     expected = (128 / 255 - MEAN) / STD
-    for view in out[0]:
+    for view in out["views"]:
         assert view.dtype == torch.float32
         assert torch.allclose(view[0, :, 1, 1], expected)
-    assert out[1] is labels and out[2] is idx  # labels and indices untouched
-    assert normalize_batch({"x": views[0]}, MEAN, STD)["x"].dtype == torch.float32
+    assert out["label"] is labels and out["index"] is idx and out["mask"] is mask
 
 
 def test_float_and_non_image_tensors_pass_through():
     floats = torch.rand(2, 3, 4, 4)
-    assert normalize_batch(floats, MEAN, STD) is floats
+    assert normalize_batch({"image": floats}, MEAN, STD)["image"] is floats
     single = torch.zeros(3, 4, 4, dtype=torch.uint8)  # not a batch
-    assert normalize_batch(single, MEAN, STD) is single
+    assert normalize_batch({"image": single}, MEAN, STD)["image"] is single
 
 
 def test_datamodule_normalizes_after_transfer():
-    dm = ViewsDataModule(mean=[0.5, 0.0, 1.0], std=[0.25, 1.0, 0.5])
-    batch = ([torch.full((1, 3, 2, 2), 255, dtype=torch.uint8)], torch.tensor([3]))
+    source = ImageFolder(mean=[0.5, 0.0, 1.0], std=[0.25, 1.0, 0.5])
+    dm = ClassificationDataModule(source, root="unused")
+    batch = {"views": [torch.full((1, 3, 2, 2), 255, dtype=torch.uint8)], "label": torch.tensor([3])}
     out = dm.on_after_batch_transfer(batch, 0)
-    assert torch.allclose(out[0][0][0, :, 0, 0], torch.tensor([2.0, 1.0, 0.0]))
+    assert torch.allclose(out["views"][0][0, :, 0, 0], torch.tensor([2.0, 1.0, 0.0]))

@@ -28,11 +28,14 @@ def test_split_name():
 def test_split_is_stratified_and_partitions(fraction):
     split = make_split("toy", PATHS, LABELS, fraction, seed=0)
     labeled = [p for p, _ in split.labeled]
-    assert sorted(labeled + split.unlabeled) == sorted(PATHS)
+    assert sorted(labeled + split.unlabeled + split.validation) == sorted(PATHS)
     assert not set(labeled) & set(split.unlabeled)
-    assert len(labeled) == round(fraction * len(PATHS))
+    assert not set(split.validation) & (set(labeled) | set(split.unlabeled))
+    assert len(split.validation) == 20  # 10% of the training images, 4 per class
+    assert set(Counter(p.split("/")[1] for p in split.validation).values()) == {4}
+    assert len(labeled) == round(fraction * 180)  # a fraction of the rest
     per_class = Counter(y for _, y in split.labeled)
-    assert set(per_class.values()) == {round(fraction * 40)}  # every class its share
+    assert len(per_class) == 5 and max(per_class.values()) - min(per_class.values()) <= 1
     truth = dict(zip(PATHS, LABELS, strict=True))
     assert all(truth[p] == y for p, y in split.labeled)
 
@@ -48,9 +51,16 @@ def test_seeds_differ_and_repeat():
     assert make_split("toy", list(reversed(PATHS)), list(reversed(LABELS)), 0.1, 0) == a
 
 
-def test_full_fraction_labels_everything():
+def test_full_fraction_labels_everything_but_validation():
     split = make_split("toy", PATHS, LABELS, 1.0, seed=0)
-    assert len(split.labeled) == len(PATHS) and split.unlabeled == []
+    assert len(split.labeled) == len(PATHS) - 20 and split.unlabeled == []
+
+
+def test_validation_is_the_same_for_every_fraction_and_seed():
+    splits = [make_split("toy", PATHS, LABELS, f, s) for f in (0.05, 0.5, 1.0) for s in (0, 1)]
+    assert all(s.validation == splits[0].validation for s in splits)
+    other = make_split("toy", PATHS, LABELS, 0.1, 0, val_seed=1)
+    assert other.validation != splits[0].validation
 
 
 @pytest.mark.parametrize("fraction", [0.0, -0.1, 1.5])

@@ -40,7 +40,14 @@ def _pop_option(args: list[str], name: str) -> tuple[str | None, list[str]]:
     return None, args
 
 
-def with_project_config(args: list[str], project: Project) -> list[str]:
+def _config_paths_only(args: list[str]) -> bool:
+    """Whether every ``--config`` of ``args`` is an existing file (no project needed)."""
+    values = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("--config", "-c")]
+    values += [a.split("=", 1)[1] for a in args if a.startswith("--config=")]
+    return bool(values) and all(Path(v).is_file() for v in values)
+
+
+def with_project_config(args: list[str], project: Project | None) -> list[str]:
     """Fill in the default subcommand/config and resolve config names of the project."""
     wants_help = any(a in ("-h", "--help") for a in args)
     if not any(a in SUBCOMMANDS for a in args) and not wants_help:
@@ -53,7 +60,7 @@ def with_project_config(args: list[str], project: Project) -> list[str]:
             arg = "--config=" + str(project.config(arg.split("=", 1)[1]))
         out.append(arg)
     has_config = any(a in ("--config", "-c") or a.startswith("--config=") for a in out)
-    if out[0] in SUBCOMMANDS and not has_config and not wants_help:
+    if out[0] in SUBCOMMANDS and not has_config and not wants_help and project is not None:
         out[1:1] = ["--config", str(project.config())]
     return out
 
@@ -61,7 +68,7 @@ def with_project_config(args: list[str], project: Project) -> list[str]:
 class SSLCLI(LightningCLI):
     """LightningCLI with project defaults: CSV logging and a run directory per config."""
 
-    def __init__(self, project: Project, config_name: str, **kwargs) -> None:
+    def __init__(self, project: Project | None, config_name: str, **kwargs) -> None:
         self.project = project
         self.config_name = config_name
         super().__init__(
@@ -78,7 +85,8 @@ class SSLCLI(LightningCLI):
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config.trainer
         if trainer.default_root_dir is None:
-            trainer.default_root_dir = str(Path("runs") / self.project.name / self.config_name)
+            project = self.project.name if self.project else ""
+            trainer.default_root_dir = str(Path("runs") / project / self.config_name)
         if trainer.logger in (None, True):
             from jsonargparse import Namespace
 
@@ -89,7 +97,8 @@ class SSLCLI(LightningCLI):
         if self.subcommand == "fit" and trainer.accelerator in ("auto", "gpu", "cuda"):
             import torch
 
-            if not torch.cuda.is_available() and not self.config_name.endswith("-cpu"):
+            gpu_recipe = not self.config_name.endswith("-cpu") and self.project is not None
+            if not torch.cuda.is_available() and gpu_recipe:
                 rank_zero_warn(
                     f"No GPU found: {self.config_name} is a GPU recipe and will be slow here. "
                     f"On a CPU try `--config {self.config_name}-cpu` if the project has it "
@@ -124,7 +133,9 @@ def cli(args: list[str] | None = None) -> SSLCLI:
     try:
         project = resolve_project(explicit)
     except ProjectResolutionError as err:
-        raise SystemExit(f"train: {err}") from None
+        if explicit or not _config_paths_only(args):
+            raise SystemExit(f"train: {err}") from None
+        project = None  # `train fit --config path/to/experiment.yaml` needs no project
     args = with_project_config(args, project)
     config, _ = _pop_option(list(args), "--config")
     try:

@@ -21,8 +21,8 @@ Read in one line: ``np.load("OUT/embeddings/val.npz")`` or
 Every sample exactly once, in dataset order, under DDP and with dataloader workers:
 Lightning's ``batch_indices`` are not trusted (they are not sample positions with
 workers/samplers, and DistributedSampler pads ranks with duplicates). Instead every
-batch carries the dataset position of each sample (datasets return ``(image, label,
-index)``); each rank writes a shard of its rows with their positions, and rank 0 merges
+batch carries the dataset position of each sample (the ``index`` field of
+:mod:`ssl_core.data.datasets`); each rank writes a shard of its rows with their positions, and rank 0 merges
 the shards, drops duplicates by position, sorts, and refuses any gap. Shards go under
 the output directory, so DDP across nodes needs it on a shared filesystem.
 """

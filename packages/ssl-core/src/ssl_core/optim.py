@@ -50,9 +50,15 @@ def cosine_momentum(trainer: Trainer, base: float) -> float:
     BYOL's schedule (Grill et al. 2020, https://arxiv.org/abs/2006.07733), also used by
     MoCo v3 and DINO: ``tau_k = 1 - (1 - base) * (cos(pi k / K) + 1) / 2`` over the K
     optimizer steps of the run; ``base`` when the run's length is unknown.
+
+    Convention (BYOL's and DINO's released code): the update after optimizer step k,
+    counted from 0, uses tau_k, so the first update uses ``base`` and the last one
+    tau_{K-1}, just below 1. Call it from within ``optimizer_step`` (the base module's
+    ``on_after_optimizer_step``), where Lightning has not yet counted the step just
+    taken: ``trainer.global_step`` is then k.
     """
-    step, total = trainer.global_step - 1, trainer.estimated_stepping_batches
+    step, total = trainer.global_step, trainer.estimated_stepping_batches
     if not math.isfinite(total):
         return base
     # lightly's cosine_schedule(k, K + 1, ...) is cos(pi k / K) above.
-    return cosine_schedule(max(step, 0), int(total) + 1, base, 1.0)
+    return cosine_schedule(step, int(total) + 1, base, 1.0)

@@ -7,7 +7,8 @@
 runs, in one process, and prints the same commands anyone can run by hand:
 
 1. ``train fit``: ``CONFIGS/M.yaml`` (budget ``full``) or ``CONFIGS/M-cpu.yaml`` (``cpu``,
-   and ``smoke``, which adds :data:`SMOKE_ARGS`: a few small batches) on the data root
+   and ``smoke``, which adds the project's ``CONFIGS/smoke.yaml``: a few small batches,
+   the project's own sizes) on the data root
    of the data stage's manifest with the label split ``SPLIT``. CSV logs and the config
    go to ``OUT/train/``, checkpoints to ``OUT/checkpoints/`` (``last.ckpt``: the final
    epoch, the one to report); arguments after ``--`` are added to ``train fit`` and
@@ -41,14 +42,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 BUDGETS = ("full", "cpu", "smoke")
-# smoke: the CPU recipe for two small batches of one epoch on the first 20 images per class
-# (the datamodule's limit_per_class; checks the pipeline in minutes, learns nothing)
-SMOKE_ARGS = tuple(
-    "--trainer.max_epochs 1 --trainer.limit_train_batches 2 --trainer.limit_val_batches 2"
-    " --trainer.check_val_every_n_epoch 1 --trainer.val_check_interval 1.0"
-    " --trainer.log_every_n_steps 1 --data.image_size 32 --data.batch_size 16"
-    " --data.eval_batch_size 64 --data.num_workers 0 --data.limit_per_class 20".split()
-)
+SMOKE_CONFIG = "smoke.yaml"  # a project's overlay of its CPU recipes for budget smoke
 SMOKE_EVALUATE_ARGS = ("--no-umap",)  # UMAP's first run compiles for a minute
 
 
@@ -78,11 +72,18 @@ def train_args(
 ) -> tuple[list[str], list[str]]:
     """``--project`` and the arguments shared by ``train fit`` and ``train predict``."""
     args = ["--project", project]
-    common = ["--config", str(config_path(configs, method, budget)), "--data.root", root]
+    common = ["--config", str(config_path(configs, method, budget))]
+    if budget == "smoke":
+        smoke = Path(configs) / SMOKE_CONFIG
+        if not smoke.is_file():
+            raise FileNotFoundError(
+                f"budget smoke needs {smoke}: the project's overlay of its CPU recipes "
+                "(a few small batches; see projects/imagenette/configs/smoke.yaml)"
+            )
+        common += ["--config", str(smoke)]
+    common += ["--data.root", root]
     if split:
         common += ["--data.split", str(split)]
-    if budget == "smoke":
-        common += list(SMOKE_ARGS)
     return args, common + list(extra)
 
 

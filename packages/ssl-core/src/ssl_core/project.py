@@ -45,6 +45,9 @@ class Project:
     name: str
     root: Path
     default_config: str = "simclr.yaml"
+    #: The project's data source class (:class:`ssl_core.data.ImageFolder` or a
+    #: subclass): what the generic ``acquire`` and ``splits`` commands read.
+    source: type | None = None
 
     @property
     def config_dir(self) -> Path:
@@ -64,6 +67,13 @@ class Project:
             available = sorted(p.name for p in self.config_dir.glob("*.yaml"))
             raise FileNotFoundError(f"No config {path}. {self.name} has: {available}")
         return path
+
+
+def project_source(project: Project):
+    """An instance of the project's data source (its defaults)."""
+    if project.source is None:
+        raise ProjectResolutionError(f"Project {project.name} declares no data source")
+    return project.source()
 
 
 class ProjectResolutionError(RuntimeError):

@@ -156,6 +156,9 @@ def pseudo_label_split(
         num_images=split.num_images,
         labeled=labeled,
         unlabeled=unlabeled,
+        validation=list(split.validation),
+        val_fraction=split.val_fraction,
+        val_seed=split.val_seed,
         source=(
             f"pseudo-labels of {split.source} split (fraction {split.fraction:.2f}, seed "
             f"{split.seed}) by {settings}, confidence >= {threshold}"

@@ -62,11 +62,23 @@ def to_tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
 
 
+def seed_transform(transform, seed: int | None) -> None:
+    """Seed a transform's random draws if it has any (``set_random_seed``, as
+    albumentations' ``Compose`` and this module's transforms have); others are left."""
+    setter = getattr(transform, "set_random_seed", None)
+    if callable(setter):
+        setter(seed)
+
+
 class ImageTransform:
     """One albumentations pipeline applied to an image, returning a ``uint8`` tensor."""
 
     def __init__(self, pipeline: A.BasicTransform | A.Compose | None = None) -> None:
         self.pipeline = pipeline
+
+    def set_random_seed(self, seed: int | None) -> None:
+        if self.pipeline is not None:
+            self.pipeline.set_random_seed(seed)
 
     def __call__(self, image: np.ndarray) -> torch.Tensor:
         if self.pipeline is not None:
@@ -83,6 +95,12 @@ class MultiViewTransform:
 
     def __init__(self, transforms: Sequence[Callable[[np.ndarray], torch.Tensor]]) -> None:
         self.transforms = list(transforms)
+
+    def set_random_seed(self, seed: int | None) -> None:
+        """Seed every view's transform with its own seed drawn from ``seed``."""
+        seeds = random.Random(seed).sample(range(2**31), len(self.transforms))
+        for transform, view_seed in zip(self.transforms, seeds, strict=True):
+            seed_transform(transform, None if seed is None else view_seed)
 
     def __call__(self, image: np.ndarray) -> list[torch.Tensor]:
         return [t(image) for t in self.transforms]
@@ -196,9 +214,10 @@ class SimCLRView:
     wrap-around, where albumentations uses OpenCV's 180-level hue; see
     :func:`adjust_hue` and its neighbours.
 
-    Random numbers come from Python's :mod:`random`, which PyTorch reseeds in every
-    dataloader worker (NumPy's global generator is not reseeded, and a generator
-    stored on the object would be copied identically into every worker).
+    Random numbers come from the view's own :class:`random.Random`, which
+    :meth:`set_random_seed` reseeds; the datasets of :mod:`ssl_core.data` do so per
+    sample with a seed their sampler drew, so every dataloader worker draws its own
+    views and a sample's views depend on its seed alone.
     """
 
     def __init__(
@@ -230,17 +249,21 @@ class SimCLRView:
         self.hflip_prob = hflip_prob
         self.vflip_prob = vflip_prob
         self.rotate90_prob = rotate90_prob
+        self.rng = random.Random()
+
+    def set_random_seed(self, seed: int | None) -> None:
+        self.rng.seed(seed)
 
     def crop_box(self, height: int, width: int) -> tuple[int, int, int, int]:
         """``(top, left, h, w)`` of a random resized crop (torchvision's algorithm)."""
         area = height * width
         for _ in range(10):
-            target = area * random.uniform(*self.scale)
-            aspect = math.exp(random.uniform(*self.log_ratio))
+            target = area * self.rng.uniform(*self.scale)
+            aspect = math.exp(self.rng.uniform(*self.log_ratio))
             w = int(round(math.sqrt(target * aspect)))
             h = int(round(math.sqrt(target / aspect)))
             if 0 < w <= width and 0 < h <= height:
-                return random.randint(0, height - h), random.randint(0, width - w), h, w
+                return self.rng.randint(0, height - h), self.rng.randint(0, width - w), h, w
         in_ratio = width / height
         if in_ratio < self.ratio[0]:
             w, h = width, int(round(width / self.ratio[0]))
@@ -254,12 +277,12 @@ class SimCLRView:
         """torchvision's ``ColorJitter(b, c, s, h)``: four random factors, random order."""
         lo, hi = max(0.0, 1.0 - self.cj), 1.0 + self.cj
         ops = [
-            (adjust_brightness, random.uniform(lo, hi)),
-            (adjust_contrast, random.uniform(lo, hi)),
-            (adjust_saturation, random.uniform(lo, hi)),
-            (adjust_hue, random.uniform(-self.cj_hue, self.cj_hue)),
+            (adjust_brightness, self.rng.uniform(lo, hi)),
+            (adjust_contrast, self.rng.uniform(lo, hi)),
+            (adjust_saturation, self.rng.uniform(lo, hi)),
+            (adjust_hue, self.rng.uniform(-self.cj_hue, self.cj_hue)),
         ]
-        random.shuffle(ops)
+        self.rng.shuffle(ops)
         for op, factor in ops:
             image = op(image, factor)
         return image
@@ -271,7 +294,7 @@ class SimCLRView:
         weights left out sum to < 1e-4, below uint8 rounding (checked in the tests),
         and small sigmas then cost 5-9 taps instead of 13.
         """
-        sigma = random.uniform(*self.blur_sigma)
+        sigma = self.rng.uniform(*self.blur_sigma)
         ksize = min(self.blur_kernel, 2 * math.ceil(4 * sigma) + 1)
         kernel = cv2.getGaussianKernel(ksize, sigma, cv2.CV_32F)
         return cv2.sepFilter2D(image, -1, kernel, kernel)
@@ -284,12 +307,12 @@ class SimCLRView:
             (self.size, self.size),
             interpolation=cv2.INTER_LINEAR,
         )
-        if random.random() < self.hflip_prob:
+        if self.rng.random() < self.hflip_prob:
             view = cv2.flip(view, 1)
-        if self.vflip_prob > 0 and random.random() < self.vflip_prob:
+        if self.vflip_prob > 0 and self.rng.random() < self.vflip_prob:
             view = cv2.flip(view, 0)
-        if self.rotate90_prob > 0 and random.random() < self.rotate90_prob:
-            k = random.randint(0, 3)
+        if self.rotate90_prob > 0 and self.rng.random() < self.rotate90_prob:
+            k = self.rng.randint(0, 3)
             if k:
                 view = cv2.rotate(
                     view,
@@ -297,12 +320,12 @@ class SimCLRView:
                         k - 1
                     ],
                 )
-        if random.random() < self.cj_prob:
+        if self.rng.random() < self.cj_prob:
             view = self.color_jitter(view)
-        gray = random.random() < self.gray_prob
+        gray = self.rng.random() < self.gray_prob
         if gray:  # stays one channel through the blur (3x less work), expanded at the end
             view = cv2.cvtColor(view, cv2.COLOR_RGB2GRAY)
-        if random.random() < self.blur_prob:
+        if self.rng.random() < self.blur_prob:
             view = self.blur(view)
         if gray:  # numpy, not torch: a torch copy this size may wake intra-op threads
             return torch.from_numpy(np.ascontiguousarray(np.broadcast_to(view, (3, *view.shape))))

@@ -1,9 +1,8 @@
 """Write a tiny fake Imagenette in the real layout (tests, pipeline smoke runs).
 
 ``python -m imagenette.fake ROOT`` writes ``ROOT/train/<wnid>/*.JPEG``,
-``ROOT/val/<wnid>/*.JPEG`` and ``ROOT/noisy_imagenette.csv``. Images are random but
-class-dependent (each class has its own mean colour), of mixed sizes, some grayscale,
-so that loaders are exercised as by the real data and a model can learn something.
+``ROOT/val/<wnid>/*.JPEG`` (ssl-core's class-dependent fake images, mixed sizes, some
+grayscale) and ``ROOT/noisy_imagenette.csv``.
 """
 
 from __future__ import annotations
@@ -12,44 +11,27 @@ import argparse
 import csv
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from imagenette.dataset import NOISE_LEVELS, WNIDS
+from ssl_core.data.fake import make_fake_image_folder
 
 
 def make_fake_imagenette(
-    root: str | Path,
-    train_per_class: int = 6,
-    val_per_class: int = 3,
-    size: int = 48,
-    seed: int = 0,
+    root: str | Path, train_per_class: int = 6, val_per_class: int = 3, size: int = 48, seed: int = 0
 ) -> Path:
     """Write the fake dataset under ``root``; return ``root``."""
-    root = Path(root)
-    rng = np.random.default_rng(seed)
-    rows = []
-    for split, n in (("train", train_per_class), ("val", val_per_class)):
-        for c, wnid in enumerate(WNIDS):
-            folder = root / split / wnid
-            folder.mkdir(parents=True, exist_ok=True)
-            colour = np.array([(c * 25) % 256, (c * 70) % 256, (255 - c * 25) % 256], np.float32)
-            for i in range(n):
-                h, w = size + (i % 3) * 8, size + (i % 2) * 12  # mixed sizes
-                image = np.clip(colour + rng.normal(0, 40, (h, w, 3)), 0, 255).astype(np.uint8)
-                name = f"{wnid}_{i:04d}.JPEG"
-                if i == 1:  # some grayscale JPEGs, as in the real data
-                    image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-                    cv2.imwrite(str(folder / name), image)
-                else:
-                    cv2.imwrite(str(folder / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-                noisy = {f"noisy_labels_{k}": wnid for k in NOISE_LEVELS}
-                noisy["noisy_labels_50"] = WNIDS[(c + 1) % len(WNIDS)] if i % 2 else wnid
-                rows.append({"path": f"{split}/{wnid}/{name}", **noisy, "is_valid": split == "val"})
+    root = make_fake_image_folder(
+        root, WNIDS, {"train": train_per_class, "val": val_per_class}, size, 3, ".JPEG", seed
+    )
     with (root / "noisy_imagenette.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        columns = ["path", *(f"noisy_labels_{k}" for k in NOISE_LEVELS), "is_valid"]
+        writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(rows)
+        for path in sorted(root.glob("*/*/*.JPEG")):
+            split, wnid, name = path.relative_to(root).parts
+            c, i = WNIDS.index(wnid), int(name[-9:-5])
+            row = {f"noisy_labels_{k}": wnid for k in NOISE_LEVELS}
+            row["noisy_labels_50"] = WNIDS[(c + 1) % len(WNIDS)] if i % 2 else wnid
+            writer.writerow({"path": f"{split}/{wnid}/{name}", **row, "is_valid": split == "val"})
     return root
 
 

@@ -66,7 +66,7 @@ class BYOL(BaseMethod):
         return {"features": features, "projection": self.projection_head(features)}
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        (x0, x1), _, _ = batch
+        x0, x1 = batch["views"][:2]
         p0 = self.prediction_head(self.projection_head(self.backbone(x0)))
         p1 = self.prediction_head(self.projection_head(self.backbone(x1)))
         with torch.no_grad():

@@ -105,7 +105,7 @@ class DINO(BaseMethod):
         return h.warmup_teacher_temp + fraction * (h.teacher_temp - h.warmup_teacher_temp)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        views, _, _ = batch  # global views only
+        views = batch["views"]  # global views only
         student = [self.projection_head(self.backbone(x)) for x in views]
         with torch.no_grad():
             teacher = [self.projection_head_momentum(self.backbone_momentum(x)) for x in views]

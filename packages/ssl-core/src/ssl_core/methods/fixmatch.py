@@ -92,8 +92,8 @@ class FixMatch(BaseMethod):
         self.classifier = nn.Linear(self.backbone.num_features, self.num_classes)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        (x_l, *_), labels, _ = batch["labeled"]
-        (u_weak, u_strong, *_), _, _ = batch["unlabeled"]
+        x_l, labels = batch["labeled"]["views"][0], batch["labeled"]["label"]
+        u_weak, u_strong = batch["unlabeled"]["views"][:2]
         logits = self.classifier(self.backbone(torch.cat([x_l, u_weak, u_strong])))
         logits_l, logits_weak, logits_strong = logits.split([len(x_l), len(u_weak), len(u_strong)])
 

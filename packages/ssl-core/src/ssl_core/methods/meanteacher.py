@@ -91,8 +91,8 @@ class MeanTeacher(BaseMethod):
         return int(rampup)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        (l_student, l_teacher, *_), labels, _ = batch["labeled"]
-        (u_student, u_teacher, *_), _, _ = batch["unlabeled"]
+        (l_student, l_teacher), labels = batch["labeled"]["views"][:2], batch["labeled"]["label"]
+        u_student, u_teacher = batch["unlabeled"]["views"][:2]
         student_logits = self.classifier(self.backbone(torch.cat([l_student, u_student])))
         with torch.no_grad():
             teacher_logits = self.teacher(torch.cat([l_teacher, u_teacher]))

@@ -26,9 +26,10 @@ class MoCo(BaseMethod):
     """MoCo v2 on lightly's ``MoCoProjectionHead`` and ``NTXentLoss`` with a memory bank.
 
     Departures from [1], as in lightly's benchmarks: the loss is symmetrized (each view
-    is query once and key once; a MoCo v3 practice, a better use of each batch); the key
-    encoder's momentum follows BYOL's cosine schedule from ``momentum_base`` to 1
-    (``momentum_base=0.999`` with ``momentum_cosine=False`` is [1]'s constant); no
+    is query once and key once, as in MoCo v3 and MoCo's CIFAR-10 demo; both terms use
+    the queue of earlier batches, then both views' keys are queued, 2 x batch per step);
+    the key encoder's momentum follows BYOL's cosine schedule from ``momentum_base`` to
+    1 (``momentum_base=0.999`` with ``momentum_cosine=False`` is [1]'s constant); no
     shuffling BatchNorm (each GPU normalizes its own batch of keys).
 
     Args:
@@ -78,14 +79,18 @@ class MoCo(BaseMethod):
         return {"features": features, "projection": self.projection_head(features)}
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        (x0, x1), _, _ = batch
+        x0, x1 = batch["views"][:2]
         q0 = self.projection_head(self.backbone(x0))
         q1 = self.projection_head(self.backbone(x1))
         with torch.no_grad():
             k0 = self.projection_head_momentum(self.backbone_momentum(x0))
             k1 = self.projection_head_momentum(self.backbone_momentum(x1))
-        # The criterion queues the keys (second argument) after using them.
-        loss = 0.5 * (self.criterion(q0, k1) + self.criterion(q1, k0))
+        # Symmetrized in one call: the criterion queues its second argument after using
+        # it, so a second call would find k1 among q1's negatives (its own image's key).
+        # One call is the mean of both terms against the queue of earlier batches, then
+        # queues k1 and k0 (as MoCo's symmetric CIFAR-10 demo, which enqueues both keys
+        # once after both terms).
+        loss = self.criterion(torch.cat([q0, q1]), torch.cat([k1, k0]))
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(x0))
         return loss
 

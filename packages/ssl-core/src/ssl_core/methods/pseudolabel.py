@@ -74,8 +74,8 @@ class PseudoLabel(BaseMethod):
         return self.hparams.unlabeled_weight * linear_rampup(self.global_step, start, end)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        (x_l, *_), labels, _ = batch["labeled"]
-        (x_u, *_), _, _ = batch["unlabeled"]
+        x_l, labels = batch["labeled"]["views"][0], batch["labeled"]["label"]
+        x_u = batch["unlabeled"]["views"][0]
         logits = self.classifier(self.backbone(torch.cat([x_l, x_u])))
         logits_l, logits_u = logits.split([len(x_l), len(x_u)])
 

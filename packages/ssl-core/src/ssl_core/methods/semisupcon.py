@@ -97,8 +97,8 @@ class SemiSupCon(BaseMethod):
         return {"features": features, "projection": self.projection_head(features)}
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        (l0, l1, *_), labels, _ = batch["labeled"]
-        (u0, u1, *_), _, _ = batch["unlabeled"]
+        (l0, l1), labels = batch["labeled"]["views"][:2], batch["labeled"]["label"]
+        u0, u1 = batch["unlabeled"]["views"][:2]
         n_l, n_u = len(l0), len(u0)
         features = self.backbone(torch.cat([l0, u0, l1, u1]))
         z = self.projection_head(features)

@@ -59,7 +59,7 @@ class SimCLR(BaseMethod):
         return {"features": features, "projection": self.projection_head(features)}
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        (x0, x1), _, _ = batch
+        x0, x1 = batch["views"][:2]
         z0 = self.projection_head(self.backbone(x0))
         z1 = self.projection_head(self.backbone(x1))
         loss = self.criterion(z0, z1)

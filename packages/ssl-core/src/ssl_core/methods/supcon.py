@@ -63,7 +63,7 @@ class SupCon(BaseMethod):
         return {"features": features, "projection": self.projection_head(features)}
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        views, labels, _ = batch
+        views, labels = batch["views"], batch["label"]
         if (labels < 0).any():
             raise ValueError(
                 "SupCon trains on labeled images only, but the batch holds unlabeled ones "

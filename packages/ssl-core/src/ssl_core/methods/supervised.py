@@ -20,8 +20,8 @@ from ssl_core.methods.base import BaseMethod
 class Supervised(BaseMethod):
     """Backbone + linear classifier trained with cross-entropy.
 
-    Batches are ``(views, labels, indices)``: ``views`` a list of V image batches
-    ``(B, C, H, W)`` (usually one weak view), ``labels`` ``(B,)``. Every view is a
+    Batches hold ``views``, a list of V image batches ``(B, C, H, W)`` (usually one
+    weak view), and ``label`` ``(B,)``. Every view is a
     training sample with the image's label.
 
     Args:
@@ -42,7 +42,7 @@ class Supervised(BaseMethod):
         self.classifier = nn.Linear(self.backbone.num_features, self.num_classes)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        views, labels, _ = batch
+        views, labels = batch["views"], batch["label"]
         labels = labels.repeat(len(views))
         logits = self.classifier(self.backbone(torch.cat(views)))
         loss = self.criterion(logits, labels)

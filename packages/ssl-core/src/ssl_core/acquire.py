@@ -1,0 +1,120 @@
+"""The data stage of any project: its data where the pipeline's ``<project>.source`` says.
+
+``python -m ssl_core.acquire --project P --source SOURCE --out projects/P/data/P``
+
+- ``--source download``: the project's archive (``--variant``; md5 checked) is
+  extracted into ``OUT/<archive folder>/``. OUT is a DVC output, so the data is cached
+  and ``dvc push``/``dvc pull`` share it.
+- ``--source PATH``: an existing copy in the project's layout, used in place: nothing
+  is downloaded, copied, linked or cached. A relative PATH is relative to ``--base``, the
+  repository root (where ``params.yaml`` is and where DVC runs the stage).
+
+Either way OUT gets ``manifest.json``, which later stages read: the data root (as they
+reach it from the repository root) and the fingerprints of the file lists. Splits carry
+the training fingerprint, so a split never silently meets other data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+
+from ssl_core.data.download import download_archive
+from ssl_core.data.sources import Archive, DataNotFoundError, ImageFolder
+from ssl_core.splits import fingerprint
+
+MANIFEST = "manifest.json"
+
+
+def resolve_source(source: str, base: Path) -> Path:
+    """The folder of a local source: ``~`` expanded, relative paths taken from ``base``."""
+    path = Path(source).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def acquire(
+    dataset: ImageFolder,
+    source: str,
+    out: Path,
+    variant: str | None = None,
+    base: Path = Path("."),
+    mirror: str | None = None,
+) -> dict:
+    """Get the data (download or local path), write ``out/manifest.json``; return it.
+
+    ``mirror``: a URL folder that serves the archive under its own file name (an
+    institution's copy, or a test's loopback server) instead of the project's URL.
+
+    Raises:
+        DataNotFoundError: the local path holds no data, or the download failed.
+    """
+    out, base = Path(out), Path(base)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    if source == "download":
+        if not dataset.archives:
+            raise DataNotFoundError(f"{dataset.name} has no archive to download; give a path")
+        variant = variant or next(iter(dataset.archives))
+        if variant not in dataset.archives:
+            raise ValueError(f"Unknown variant {variant!r}; choose from {sorted(dataset.archives)}")
+        archive = dataset.archives[variant]
+        if mirror:
+            name = archive.url.rsplit("/", 1)[-1]
+            archive = Archive(f"{mirror.rstrip('/')}/{name}", archive.md5, archive.folder)
+        root = download_archive(dataset, archive, out / archive.folder)
+    else:
+        root = resolve_source(source, base)
+        if not dataset.is_root(root):
+            raise DataNotFoundError(
+                dataset.how_to_provide(root, f"{dataset.name}.source is {source!r}")
+            )
+    # as the later stages reach it (from the repository root): relative stays relative
+    shown = root if root.is_absolute() else Path(os.path.relpath(root))
+    train, test = dataset.list_samples(root, "train"), dataset.list_samples(root, "test")
+    manifest = {
+        "dataset": dataset.name,
+        "source": source,
+        "variant": variant if source == "download" else None,
+        "root": shown.as_posix(),
+        "train_images": len(train),
+        "test_images": len(test),
+        "fingerprint": fingerprint([p for p, *_ in train]),
+        "test_fingerprint": fingerprint([p for p, *_ in test]),
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def data_root(manifest: str | Path) -> Path:
+    """The data root recorded in a manifest (relative to the repository root)."""
+    return Path(json.loads(Path(manifest).read_text())["root"])
+
+
+def main(args: list[str] | None = None) -> None:
+    from ssl_core.project import project_source, resolve_project
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", required=True)
+    parser.add_argument("--source", required=True, help="'download' or a path to a copy")
+    parser.add_argument("--variant", default=None, help="which archive (default: the first)")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--base", type=Path, default=Path("."), help="repository root")
+    parser.add_argument("--mirror", help="URL folder serving the archive under its file name")
+    ns = parser.parse_args(args)
+    dataset = project_source(resolve_project(ns.project))
+    try:
+        manifest = acquire(dataset, ns.source, ns.out, ns.variant or None, ns.base, ns.mirror)
+    except DataNotFoundError as err:
+        raise SystemExit(f"ssl_core.acquire: {err}") from None
+    print(
+        f"{dataset.name} at {manifest['root']}: {manifest['train_images']} train, "
+        f"{manifest['test_images']} test images (fingerprint {manifest['fingerprint'][:12]})"
+    )
+
+
+if __name__ == "__main__":
+    main()

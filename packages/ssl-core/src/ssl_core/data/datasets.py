@@ -1,0 +1,107 @@
+"""Datasets with named fields, and a sampler that gives every sample its own seed.
+
+A dataset item is a dict: ``{"image": (C, H, W) uint8}`` for one deterministic view or
+``{"views": [(C, H, W) uint8, ...]}`` for augmented views, plus ``"label"`` (``-1``
+for an unlabeled image) and ``"index"`` (its position in the dataset). Only the
+``image``/``views`` fields are ever normalized (:func:`ssl_core.data.normalize_batch`),
+so a segmentation ``mask`` can never be normalized as if it were an image.
+
+Augmentation seeds. albumentations 2.0.8 copies one random generator into every
+dataloader worker, so two workers draw the same parameters (measured: identical views
+of one image in worker 0's and worker 1's first batches). :class:`SeededSampler` draws,
+in the main process, a shuffled order *and one seed per sample* from ``(seed, epoch)``;
+the dataset reseeds its transform with that seed before making the sample's views.
+A sample's views then depend on its seed alone: not on the worker that made them, the
+number of workers, or whether a Trainer seeded the workers, and a run can be resumed
+to the same views from the epoch number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from ssl_core.transforms import seed_transform, to_tensor
+
+
+class SeededSampler(Sampler[tuple[int, int]]):
+    """Yields ``(index, seed)``: the dataset's indices (shuffled or in order), each with
+    an augmentation seed, both drawn from ``(seed, epoch)``.
+
+    Lightning calls :meth:`set_epoch` before every epoch; without it each pass over the
+    sampler counts as the next epoch, so a plain loop gets new views every pass too.
+
+    Args:
+        size: Number of samples in the dataset.
+        shuffle: Shuffle the order (training) or keep it (evaluation).
+        seed: Base seed (default: drawn from torch's global generator, so that
+            ``seed_everything`` makes it reproducible).
+    """
+
+    def __init__(self, size: int, shuffle: bool = True, seed: int | None = None) -> None:
+        self.size = size
+        self.shuffle = shuffle
+        self.seed = int(torch.randint(2**31, ()).item()) if seed is None else int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        order = torch.randperm(self.size, generator=generator) if self.shuffle else None
+        seeds = torch.randint(2**31, (self.size,), generator=generator).tolist()
+        self.epoch += 1  # overwritten by set_epoch when a Trainer drives the loop
+        indices = order.tolist() if order is not None else range(self.size)
+        yield from ((index, seeds[index]) for index in indices)
+
+
+class ImageDataset(Dataset):
+    """Images listed as ``(relative path, label)`` under a root, read by ``read``.
+
+    Args:
+        root: The data root the paths are relative to.
+        samples: ``(path, label)`` pairs; label ``-1`` for unlabeled images.
+        read: ``read(root, path)`` -> ``uint8`` ``(H, W, C)`` array (a source's ``read``).
+        transform: Callable on the array: a tensor (one view, field ``image``) or a list
+            of tensors (views, field ``views``). Default: the image as a tensor.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        samples: Sequence[tuple[str, int]],
+        read: Callable[[Path, str], np.ndarray],
+        transform: Callable[[np.ndarray], Any] | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.samples = list(samples)
+        self.read = read
+        self.transform = transform or to_tensor
+
+    @property
+    def paths(self) -> list[str]:
+        return [path for path, _ in self.samples]
+
+    @property
+    def targets(self) -> list[int]:
+        return [label for _, label in self.samples]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, Any]:
+        index, seed = item if isinstance(item, tuple) else (item, None)
+        if seed is not None:
+            seed_transform(self.transform, seed)
+        path, label = self.samples[index]
+        out = self.transform(self.read(self.root, path))
+        return {"views" if isinstance(out, list) else "image": out, "label": label, "index": index}

@@ -1,0 +1,73 @@
+"""Small fake datasets in a real layout, for tests, examples and smoke runs.
+
+Images are random but class-dependent (each class has its own mean colour), of mixed
+sizes, some stored grey, so that loaders are exercised as by real data and a model can
+learn something in a few steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def class_image(label: int, channels: int, height: int, width: int, rng: np.random.Generator):
+    """A ``uint8`` ``(H, W, C)`` image whose mean colour depends on ``label``."""
+    colour = np.array([(label * 25 + 60 * c) % 256 for c in range(channels)], np.float32)
+    colour[: min(channels, 3)] = [(label * 25) % 256, (label * 70) % 256, (255 - label * 25) % 256][
+        : min(channels, 3)
+    ]
+    return np.clip(colour + rng.normal(0, 40, (height, width, channels)), 0, 255).astype(np.uint8)
+
+
+def write_image(path: Path, image: np.ndarray) -> None:
+    """Write ``(H, W, C)`` RGB(A) or grey as the file type of ``path`` (OpenCV order)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() in (".tif", ".tiff"):
+        import tifffile
+
+        tifffile.imwrite(path, image)
+        return
+    if image.shape[2] == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    elif image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
+    if not cv2.imwrite(str(path), image):
+        raise OSError(f"Could not write {path}")
+
+
+def make_fake_image_folder(
+    root: str | Path,
+    classes: Sequence[str],
+    splits: dict[str, int] | None = None,
+    size: int = 48,
+    channels: int = 3,
+    extension: str = ".png",
+    seed: int = 0,
+) -> Path:
+    """Write ``root/<split>/<class>/<class>_<i>.<ext>`` images; return ``root``.
+
+    Args:
+        root: Where to write.
+        classes: Class folder names.
+        splits: Images per class of each split folder (default ``{"train": 6, "test": 3}``).
+        size: Base side; sizes vary by a few pixels.
+        channels: Channels of the images (every second image of a 3-channel set is
+            stored grey, as real JPEG collections have some).
+        extension: File type (``.png``, ``.JPEG``, ``.tif``).
+        seed: Seed of the pixel noise.
+    """
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    for split, n in (splits or {"train": 6, "test": 3}).items():
+        for label, name in enumerate(classes):
+            for i in range(n):
+                h, w = size + (i % 3) * 8, size + (i % 2) * 12  # mixed sizes
+                image = class_image(label, channels, h, w, rng)
+                if channels == 3 and i == 1:  # some grey files
+                    image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[:, :, None]
+                write_image(root / split / name / f"{name}_{i:04d}{extension}", image)
+    return root

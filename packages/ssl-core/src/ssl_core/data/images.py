@@ -1,0 +1,87 @@
+"""Reading science images: JPEG/PNG (8 and 16 bit) and TIFF, any number of channels.
+
+Everything downstream (augmentations, collation, the copy to the device) works on
+``uint8`` ``(H, W, C)`` arrays, so :func:`read_image` brings every file to ``uint8``:
+
+- 8-bit files are returned as they are (RGB order for colour files).
+- Files of more bits (16-bit PNG/TIFF, float TIFF) are scaled per image and per channel
+  from their own minimum-maximum range to 0-255: a 12-bit camera image stored in 16 bits
+  uses a small part of 0-65535, and dividing by 257 would leave it black. Each image is
+  normalized in its own range (contrast differs between images; that is the price).
+
+TIFF is read with ``tifffile`` (OpenCV reads only some TIFF layouts and at most 4
+channels); channels-first stacks ``(C, H, W)`` with few channels are moved last.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp")
+_TIFF = (".tif", ".tiff")
+_IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.11
+
+
+class BadImageError(OSError):
+    """An image file cannot be decoded or has the wrong number of channels."""
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Scale a non-``uint8`` image ``(H, W, C)`` per channel from its own min-max to 0-255."""
+    if image.dtype == np.uint8:
+        return image
+    image = image.astype(np.float32)
+    low = image.min(axis=(0, 1), keepdims=True)
+    high = image.max(axis=(0, 1), keepdims=True)
+    scaled = (image - low) * (255.0 / np.maximum(high - low, 1e-12))
+    return np.clip(scaled + 0.5, 0, 255).astype(np.uint8)
+
+
+def _fit_channels(image: np.ndarray, channels: int, path: str) -> np.ndarray:
+    """Grey -> 3 channels and RGBA -> RGB where ``channels == 3``; RGB -> grey where 1."""
+    have = image.shape[2]
+    if have == channels:
+        return image
+    if channels == 3 and have == 1:
+        return np.repeat(image, 3, axis=2)
+    if channels == 3 and have == 4:  # alpha dropped (DSB2018's RGBA PNGs)
+        return np.ascontiguousarray(image[:, :, :3])
+    if channels == 1 and have in (3, 4):
+        return cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2GRAY)[:, :, None]
+    raise BadImageError(f"{path} has {have} channels, expected {channels}")
+
+
+def read_image(path: str | Path, channels: int = 3) -> np.ndarray:
+    """Read an image file as ``uint8`` ``(H, W, channels)``.
+
+    ``channels=3`` gives RGB (grey files are expanded, alpha dropped); ``channels=1``
+    gives grey; other counts must match the file (e.g. a 5-channel TIFF stack).
+
+    Raises:
+        BadImageError: the file is not a readable image, or its channels do not fit.
+    """
+    path = str(path)
+    if path.lower().endswith(_TIFF):
+        import tifffile
+
+        try:
+            image = tifffile.imread(path)
+        except Exception as err:  # tifffile raises several types for broken files
+            raise BadImageError(f"Cannot decode image {path}: {err}") from None
+        if image.ndim == 3 and image.shape[0] < min(image.shape[1:]) and image.shape[0] <= 16:
+            image = np.moveaxis(image, 0, -1)  # (C, H, W) stacks -> (H, W, C)
+    elif channels == 3 and _IMREAD_RGB is not None:
+        image = cv2.imread(path, _IMREAD_RGB | cv2.IMREAD_ANYDEPTH)  # RGB, 8 or 16 bit
+    else:
+        image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        if image is not None and image.ndim == 3 and image.shape[2] in (3, 4):
+            code = cv2.COLOR_BGR2RGB if image.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
+            image = cv2.cvtColor(image, code)
+    if image is None:
+        raise BadImageError(f"Cannot decode image {path}")
+    if image.ndim == 2:
+        image = image[:, :, None]
+    return _fit_channels(to_uint8(image), channels, path)

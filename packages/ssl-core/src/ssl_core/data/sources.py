@@ -1,0 +1,166 @@
+"""What a project says about its data, and nothing more: a *source*.
+
+A source lists the samples of a data root and knows the dataset's own facts (class
+names, channels, mean/std, where its archive is). Everything else (label and
+validation splits, loaders, batches, downloads) is generic and lives in
+:mod:`ssl_core.data`. A project subclasses :class:`ImageFolder` (classification) and
+fills in what differs; a folder of ``train/<class>/*`` images needs no code at all:
+``data.init_args.source: {class_path: ssl_core.data.ImageFolder, init_args: {...}}``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ssl_core.data.images import IMAGE_EXTENSIONS, read_image
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A dataset is not where it is expected and could not be had; the message says
+    where it is expected and how to provide it (``train`` prints it without a traceback)."""
+
+
+@dataclass(frozen=True)
+class Archive:
+    """A downloadable archive of a dataset.
+
+    Args:
+        url: Where to get it (``http(s)://`` or ``file://``).
+        md5: Its checksum; a download that does not match is removed.
+        folder: The folder the archive extracts to, which becomes the data root.
+    """
+
+    url: str
+    md5: str
+    folder: str
+
+
+Sample = tuple[str, int]  # (path relative to the data root, class index)
+
+
+class ImageFolder:
+    """Classification images in one folder per class.
+
+    ``root/<train_dir>/<class>/*.<ext>`` are the training images (labeled, unlabeled and
+    validation splits are drawn from them), ``root/<test_dir>/<class>/*`` the test set
+    (read only by ``train test`` and the pipeline's final evaluation; may be absent).
+
+    Subclasses override the class attributes, or :meth:`list_samples` for another
+    layout, or :meth:`relabel` for labels that differ from the folders (e.g. noisy labels).
+
+    Args:
+        classes: Class folder names in label order (default: the subclass's, else the
+            sorted folders of ``train_dir``).
+        class_names: Readable class names (default: ``classes``).
+        channels: Channels the network sees (1 grey, 3 RGB, or a file's own count).
+        mean: Per-channel mean in [0, 1] units (normalization on the device).
+        std: Per-channel standard deviation in [0, 1] units.
+        train_dir: Folder of the training images.
+        test_dir: Folder of the test images.
+    """
+
+    name: str = "images"
+    classes: tuple[str, ...] = ()
+    class_names: tuple[str, ...] = ()
+    channels: int = 3
+    mean: tuple[float, ...] = (0.5, 0.5, 0.5)
+    std: tuple[float, ...] = (0.25, 0.25, 0.25)
+    train_dir: str = "train"
+    test_dir: str = "test"
+    extensions: tuple[str, ...] = IMAGE_EXTENSIONS
+    #: Downloadable archives by variant name; the first is the default.
+    archives: dict[str, Archive] = {}
+    #: Where the project's DVC-tracked label splits are (``splits/<name>.json``).
+    splits_dir: Path | None = None
+    #: Data root when none is given (e.g. ``projects/<name>/data/<dataset>``).
+    default_root: Path | None = None
+
+    def __init__(
+        self,
+        classes: Sequence[str] | None = None,
+        class_names: Sequence[str] | None = None,
+        channels: int | None = None,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        train_dir: str | None = None,
+        test_dir: str | None = None,
+    ) -> None:
+        if classes is not None:
+            self.classes = tuple(classes)
+        if class_names is not None:
+            self.class_names = tuple(class_names)
+        if channels is not None:
+            self.channels = channels
+        if mean is not None:
+            self.mean = tuple(mean)
+        if std is not None:
+            self.std = tuple(std)
+        self.train_dir = train_dir or self.train_dir
+        self.test_dir = test_dir or self.test_dir
+        if len(self.mean) != self.channels or len(self.std) != self.channels:
+            self.mean = (self.mean[0],) * self.channels
+            self.std = (self.std[0],) * self.channels
+
+    # ---------------------------------------------------------------- listing
+    def class_list(self, root: Path) -> tuple[str, ...]:
+        """Class folder names in label order."""
+        if self.classes:
+            return self.classes
+        folder = Path(root) / self.train_dir
+        found = sorted(e.name for e in os.scandir(folder) if e.is_dir()) if folder.is_dir() else []
+        return tuple(found)
+
+    def names(self, root: Path) -> tuple[str, ...]:
+        """Readable class names in label order."""
+        return self.class_names or self.class_list(root)
+
+    def list_samples(self, root: Path, split: str) -> list[Sample]:
+        """``(relative path, label)`` of every image of ``split`` (``train`` or
+        ``test``), sorted by class then file name; ``[]`` when the folder is absent."""
+        folder = self.train_dir if split == "train" else self.test_dir
+        samples = []
+        for label, name in enumerate(self.class_list(root)):
+            class_dir = Path(root) / folder / name
+            if not class_dir.is_dir():
+                continue
+            files = sorted(
+                e.name for e in os.scandir(class_dir) if e.name.lower().endswith(self.extensions)
+            )
+            samples += [(f"{folder}/{name}/{f}", label) for f in files]
+        return samples
+
+    def relabel(self, root: Path, samples: list[Sample]) -> list[Sample]:
+        """Training labels to use instead of the folders' (default: the folders')."""
+        return samples
+
+    def read(self, root: Path, path: str) -> np.ndarray:
+        """The image at ``root/path`` as ``uint8`` ``(H, W, channels)``."""
+        return read_image(Path(root) / path, self.channels)
+
+    # ------------------------------------------------------------ where it is
+    def is_root(self, root: Path) -> bool:
+        """Whether ``root`` holds this dataset (at least one training image)."""
+        folder = Path(root) / self.train_dir
+        return folder.is_dir() and bool(self.list_samples(root, "train"))
+
+    def how_to_provide(self, root: Path, reason: str = "") -> str:
+        """The message for data that is not at ``root``."""
+        lines = [
+            f"{self.name} not found at {Path(root).resolve()}{': ' + reason if reason else ''}.",
+            "Provide it in one of these ways:",
+            f"  - point to an existing copy: --data.root PATH (a folder with "
+            f"{self.train_dir}/<class>/<image> and optionally {self.test_dir}/<class>/<image>);",
+            "  - get the team's copy: dvc pull (see docs/pipelines.md);",
+        ]
+        if self.archives:
+            variants = "|".join(self.archives)
+            lines.append(
+                "  - download the official archive: --data.download true (needs internet; "
+                f"--data.variant {variants})."
+            )
+        return "\n".join(lines)

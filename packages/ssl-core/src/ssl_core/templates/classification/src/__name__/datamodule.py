@@ -1,0 +1,14 @@
+"""{{Name}} for ssl-core methods: the generic datamodule with this project's source."""
+
+from __future__ import annotations
+
+from ssl_core.data import ClassificationDataModule
+from {{name}}.dataset import {{Name}}
+
+
+class {{Name}}DataModule(ClassificationDataModule):
+    """{{Name}} (see :class:`~ssl_core.data.ClassificationDataModule` for the arguments:
+    ``root``, ``split``, ``train_on``, ``batch_size``, ``num_workers``, ...)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(source={{Name}}(), **kwargs)

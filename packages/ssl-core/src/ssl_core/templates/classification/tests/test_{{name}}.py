@@ -1,0 +1,69 @@
+"""{{Name}}: the dataset on fake data, the datamodule's batches, one step through `train`."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from ssl_core.cli import cli
+from {{name}} import {{Name}}, {{Name}}DataModule
+from {{name}}.fake import make_fake
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+@pytest.fixture(scope="module")
+def fake_root(tmp_path_factory) -> Path:
+    return make_fake(tmp_path_factory.mktemp("{{name}}") / "data")
+
+
+@pytest.fixture(autouse=True)
+def split_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SSL_CORE_CACHE", str(tmp_path / "cache"))
+
+
+def test_dataset_lists_and_reads_the_fake_data(fake_root):
+    source = {{Name}}()
+    train = source.list_samples(fake_root, "train")
+    assert len(train) == 8 * len(source.classes)
+    assert {label for _, label in train} == set(range(len(source.classes)))
+    image = source.read(fake_root, train[0][0])
+    assert image.dtype.name == "uint8" and image.shape[2] == source.channels
+
+
+def test_datamodule_batches(fake_root):
+    dm = {{Name}}DataModule(root=str(fake_root), image_size=32, batch_size=4, num_workers=0)
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    assert len(batch["views"]) == 2 and batch["views"][0].shape == (4, {{channels}}, 32, 32)
+    bank, queries = dm.val_dataloader()
+    assert len(queries.dataset) > 0 and not set(queries.dataset.paths) & set(dm.train_set.paths)
+    moved = dm.on_after_batch_transfer(batch, 0)
+    assert moved["views"][0].dtype == torch.float32
+
+
+def test_one_step_through_train(fake_root, tmp_path):
+    run = cli(
+        [
+            "fit",
+            "--config",
+            str(CONFIGS / "simclr-cpu.yaml"),
+            "--data.root",
+            str(fake_root),
+            "--trainer.fast_dev_run",
+            "1",
+            "--trainer.default_root_dir",
+            str(tmp_path),
+            "--data.num_workers",
+            "0",
+            "--data.batch_size",
+            "8",
+            "--data.image_size",
+            "32",
+        ]
+    )
+    assert math.isfinite(run.trainer.callback_metrics["train/loss_step"].item())
+    assert "val/knn_top1" in run.trainer.callback_metrics

@@ -1,0 +1,50 @@
+"""Fixtures of ssl-core's own tests: a fake class-folder dataset made with ssl-core's
+writer and a tiny config of the generic datamodule (no project package is imported)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ssl_core.data.fake import make_fake_image_folder
+
+TESTS_DIR = Path(__file__).resolve().parent
+TINY_CONFIG = TESTS_DIR / "configs" / "tiny.yaml"
+CLASSES = ("ant", "bee", "cat", "dog", "eel")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def split_cache(tmp_path_factory):
+    """Splits made on first use go to a temporary cache, not the user's."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SSL_CORE_CACHE", str(tmp_path_factory.mktemp("ssl-core-cache")))
+    yield
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+def fake_root(tmp_path_factory) -> Path:
+    """5 classes, 12 train / 3 test images each (mixed sizes, some grey). Read only."""
+    root = tmp_path_factory.mktemp("fake") / "folders"
+    return make_fake_image_folder(root, CLASSES, {"train": 12, "test": 3}, size=40)
+
+
+@pytest.fixture
+def tiny_args():
+    """``tiny_args(root, run_dir, *extra)``: ``train fit`` arguments of the tiny config
+    (any method via ``--model CLASS``)."""
+    return _tiny_args
+
+
+def _tiny_args(root: Path, run_dir: Path, *extra: str) -> list[str]:
+    return [
+        "fit",
+        "--config",
+        str(TINY_CONFIG),
+        "--data.root",
+        str(root),
+        "--trainer.default_root_dir",
+        str(run_dir),
+        *extra,
+    ]

@@ -1,0 +1,81 @@
+"""The EMA momentum of BYOL, MoCo and DINO through a real Lightning loop.
+
+The update after optimizer step k (k = 0 first, K steps in the run) uses BYOL's
+tau_k = 1 - (1 - tau_base) (cos(pi k / K) + 1) / 2 (Grill et al. 2020): the first update
+uses tau_base. Lightning counts a step only after ``optimizer_step`` returns, which is
+where the base module calls ``on_after_optimizer_step``."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from lightning.pytorch import Trainer
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ssl_core.methods import BYOL, DINO, MoCo
+
+BASE = 0.9
+SMALL = {
+    BYOL: {"projection_dim": 8, "hidden_dim": 16},
+    MoCo: {"projection_dim": 8, "hidden_dim": 16, "memory_bank_size": 32},
+    DINO: {"hidden_dim": 16, "bottleneck_dim": 8, "output_dim": 16},
+}
+
+
+class TinyBackbone(nn.Module):
+    """A linear map of 3 x 4 x 4 images: what the methods need of a backbone."""
+
+    num_features = 16
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 4 * 4, self.num_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def recording(method: type) -> type:
+    """``method`` with a trivial loss on plain image batches, recording each momentum."""
+
+    class Recording(method):
+        def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+            return self.projection_head(self.backbone(batch)).pow(2).mean()
+
+        def momentum(self) -> float:
+            m = super().momentum()
+            self.momenta.append(m)
+            return m
+
+    return Recording
+
+
+def tau(k: int, total: int) -> float:
+    return 1 - (1 - BASE) * (math.cos(math.pi * k / total) + 1) / 2
+
+
+@pytest.mark.parametrize("accumulate", [1, 2])
+@pytest.mark.parametrize("method", [BYOL, MoCo, DINO], ids=lambda m: m.__name__)
+def test_update_after_step_k_uses_tau_k(method, accumulate):
+    torch.manual_seed(0)
+    model = recording(method)(backbone=TinyBackbone(), momentum_base=BASE, **SMALL[method])
+    model.momenta = []
+    batches = 8
+    loader = DataLoader(torch.randn(2 * batches, 3, 4, 4), batch_size=2)
+    trainer = Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        accumulate_grad_batches=accumulate,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, train_dataloaders=loader)
+    steps = batches // accumulate
+    assert trainer.global_step == steps
+    assert model.momenta == pytest.approx([tau(k, steps) for k in range(steps)])
+    assert model.momenta[0] == pytest.approx(BASE)
