@@ -50,9 +50,20 @@ def test_fixmatch_mask_keeps_only_confident_weak_predictions(threshold):
 
 def test_fixmatch_loss_is_zero_and_no_gradient_to_weak_when_nothing_is_confident():
     weak = torch.zeros(3, 10, requires_grad=True)  # uniform: confidence 0.1
-    loss, mask = FixMatchLoss(threshold=0.95)(weak, torch.randn(3, 10))
+    strong = torch.randn(3, 10, requires_grad=True)
+    loss, mask = FixMatchLoss(threshold=0.95)(weak, strong)
     assert mask.sum() == 0 and loss.item() == 0.0
-    assert not loss.requires_grad or weak.grad is None
+    loss.backward()
+    assert weak.grad is None  # the weak view's prediction is a target: no gradient
+    assert torch.equal(strong.grad, torch.zeros_like(strong))  # every image masked out
+
+
+def test_fixmatch_gradient_reaches_only_the_strong_view():
+    weak = _logits_with_confidence([0.99, 0.99]).requires_grad_(True)
+    strong = torch.randn(2, 4, requires_grad=True)
+    loss, _ = FixMatchLoss(threshold=0.95)(weak, strong)
+    loss.backward()
+    assert weak.grad is None and strong.grad.abs().sum() > 0
 
 
 def test_mean_teacher_ema_update():
@@ -138,7 +149,8 @@ def test_pseudo_label_split_keeps_the_given_labels_and_the_fingerprint(method):
     assert stats["pseudo_labeled"] == len(new.labeled) - len(split.labeled) > 0
     truth = dict(zip(ids, y, strict=True))
     assert all(truth[p] == label for p, label in new.labeled)  # clusters: all correct
-    assert set(new.unlabeled) | {p for p, _ in new.labeled} == set(ids)
+    assert set(new.unlabeled) | {p for p, _ in new.labeled} | set(new.validation) == set(ids)
+    assert new.validation == split.validation  # the validation split is never pseudo-labeled
     assert new.source.startswith("pseudo-labels")
 
     strict, _ = pseudo_label_split(split, ids, x, method=method, threshold=1.01)

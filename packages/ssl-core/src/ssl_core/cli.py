@@ -7,6 +7,11 @@
 - A subcommand without ``--config`` uses the project's default config; options without
   a subcommand mean ``fit`` (``train --print_config`` shows the default fit config).
 - ``--config NAME`` also takes a config of the project by name (``--config simclr-cpu``).
+- An experiment whose first lines say ``# extends: FILE`` (e.g. ``trainer-cpu.yaml``, a
+  file beside it) gets ``--config FILE`` before it: what many experiments share is
+  written once, and the experiment's own keys win (LightningCLI merges several
+  ``--config`` in order; ``--print_config`` shows the result).
+- With only config *paths*, no project is needed (``train fit --config my.yaml``).
 - Unless the config says otherwise, runs log to CSV under ``trainer.default_root_dir``
   (default ``runs/<project>/<config>``).
 
@@ -15,6 +20,7 @@ Tests and scripts call :func:`main` with a list, exactly as on the command line.
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -47,6 +53,26 @@ def _config_paths_only(args: list[str]) -> bool:
     return bool(values) and all(Path(v).is_file() for v in values)
 
 
+EXTENDS = re.compile(r"^#\s*extends:\s*(\S+)\s*$")
+
+
+def extended(config: Path) -> list[str]:
+    """``--config`` arguments for ``config`` and, before it, what it extends (its
+    leading ``# extends: FILE`` comment lines, FILE relative to it, recursively)."""
+    bases = []
+    with Path(config).open() as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            match = EXTENDS.match(line)
+            if match:
+                base = Path(config).parent / match[1]
+                if not base.is_file():
+                    raise FileNotFoundError(f"{config} extends {base}, which does not exist")
+                bases += extended(base)
+    return [*bases, "--config", str(config)]
+
+
 def with_project_config(args: list[str], project: Project | None) -> list[str]:
     """Fill in the default subcommand/config and resolve config names of the project."""
     wants_help = any(a in ("-h", "--help") for a in args)
@@ -62,7 +88,17 @@ def with_project_config(args: list[str], project: Project | None) -> list[str]:
     has_config = any(a in ("--config", "-c") or a.startswith("--config=") for a in out)
     if out[0] in SUBCOMMANDS and not has_config and not wants_help and project is not None:
         out[1:1] = ["--config", str(project.config())]
-    return out
+    expanded: list[str] = []
+    for i, arg in enumerate(out):
+        if arg in ("--config", "-c"):
+            continue
+        if i > 0 and out[i - 1] in ("--config", "-c"):
+            expanded += extended(Path(arg))
+        elif arg.startswith("--config="):
+            expanded += extended(Path(arg.split("=", 1)[1]))
+        else:
+            expanded.append(arg)
+    return expanded
 
 
 class SSLCLI(LightningCLI):
@@ -136,8 +172,10 @@ def cli(args: list[str] | None = None) -> SSLCLI:
         if explicit or not _config_paths_only(args):
             raise SystemExit(f"train: {err}") from None
         project = None  # `train fit --config path/to/experiment.yaml` needs no project
+    config, _ = _pop_option(list(args), "--config")  # the experiment, as the user named it
+    if config is None and project is not None and not _pop_option(list(args), "-c")[0]:
+        config = project.default_config
     args = with_project_config(args, project)
-    config, _ = _pop_option(list(args), "--config")
     try:
         return SSLCLI(project, Path(config).stem if config else "cli", args=args)
     except DataNotFoundError as err:  # one clear message, not a traceback
