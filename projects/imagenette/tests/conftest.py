@@ -15,6 +15,15 @@ TINY_CONFIG = TESTS_DIR / "configs" / "tiny.yaml"
 REAL_ROOT = REPO_ROOT.parent / "shared" / "data" / "imagenette2-224"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def split_cache(tmp_path_factory):
+    """Splits made on first use go to a temporary cache, not the user's ~/.cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SSL_CORE_CACHE", str(tmp_path_factory.mktemp("ssl-core-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def fake_root(tmp_path_factory) -> Path:
     """A fake Imagenette (10 classes, 6 train / 3 val images each, some grayscale).

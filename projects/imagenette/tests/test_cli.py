@@ -185,7 +185,7 @@ def test_missing_data_is_one_clear_message_not_a_traceback(tiny_config, tmp_path
     with pytest.raises(SystemExit) as exit_info:
         main(_args(tiny_config, missing, tmp_path / "run", "--data.download", "false"))
     message = str(exit_info.value.code)
-    assert message.startswith("train: Imagenette not found at")
+    assert message.startswith("train: imagenette not found at")
     assert str(missing) in message
-    for way in ("--data.root", "dvc pull", "--data.download true"):
+    for way in ("--data.root", "dvc pull", "--data.download true", "--data.variant 160|320|full"):
         assert way in message

@@ -1,35 +1,25 @@
-"""Getting Imagenette from a mirror: a loopback HTTP server serving a tiny archive in
-the official layout (never the internet)."""
+"""Getting Imagenette from a mirror: a loopback HTTP server serving a tiny archive in the
+official layout (never the internet). The generic download, checksum and safe-extraction
+checks are ssl-core's (packages/ssl-core/tests/test_download.py); here only what is
+Imagenette's: its variants, its ``base_url`` and its message."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import http.server
-import io
-import socket
 import tarfile
 import threading
 from pathlib import Path
 
 import pytest
 
-from imagenette import download
+from imagenette import dataset
 from imagenette.datamodule import ImagenetteDataModule
-from imagenette.download import DataNotFoundError, download_imagenette, ensure_imagenette
 from imagenette.fake import make_fake_imagenette
+from ssl_core.data import DataNotFoundError
 
 ARCHIVE = "imagenette2-160.tgz"
-
-
-def _md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
-
-
-def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    tar.addfile(info, io.BytesIO(data))
 
 
 @pytest.fixture(scope="module")
@@ -47,99 +37,54 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture
-def mirror(server, tmp_path, monkeypatch):
-    """Write an archive in the official layout to the server; VARIANTS gets its md5."""
+def mirror(server, tmp_path, monkeypatch) -> str:
+    """A fake ``imagenette2-160.tgz`` (2 train / 1 val image per class) on the server;
+    VARIANTS gets its md5. Returns the mirror's base URL."""
     folder, url = server
-
-    def publish(extra_members: dict[str, bytes] | None = None) -> Path:
-        source = make_fake_imagenette(tmp_path / "src" / "imagenette2-160", 1, 1, size=16)
-        archive = folder / ARCHIVE
-        with tarfile.open(archive, "w:gz") as tar:
-            tar.add(source, arcname="imagenette2-160")
-            for name, data in (extra_members or {}).items():
-                _add_bytes(tar, name, data)
-        monkeypatch.setitem(download.VARIANTS, "160", (ARCHIVE, _md5(archive)))
-        return archive
-
-    return publish, url
+    source = make_fake_imagenette(tmp_path / "src" / "imagenette2-160", 2, 1, size=16)
+    archive = folder / ARCHIVE
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source, arcname="imagenette2-160")
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    monkeypatch.setitem(dataset.VARIANTS, "160", (ARCHIVE, md5))
+    return url
 
 
-def _assert_clear_message(err: DataNotFoundError, root: Path) -> None:
-    text = str(err)
-    assert str(root.resolve()) in text
-    for hint in ("--data.root", "dvc pull", "--data.download"):
-        assert hint in text
-
-
-def test_download_success(mirror, tmp_path):
-    publish, url = mirror
-    publish()
-    root = tmp_path / "data" / "imagenette2-160"
-    assert download_imagenette(root, "160", base_url=url) == root
-    assert sorted(p.name for p in (root / "train").iterdir())[0] == "n01440764"
-    assert len(list((root / "val").rglob("*.JPEG"))) == 10
-    assert not (tmp_path / "data" / ARCHIVE).exists()  # archive removed after extraction
-    assert ensure_imagenette(root, download=False) == root
-
-
-def test_datamodule_downloads_into_another_name(mirror, tmp_path):
-    publish, url = mirror
-    publish()
+def test_datamodule_downloads_the_160_variant_into_another_name(mirror, server, tmp_path):
     root = tmp_path / "data" / "my-imagenette"
-    dm = ImagenetteDataModule(root=str(root), download=True, base_url=url, num_workers=0)
+    dm = ImagenetteDataModule(root=str(root), download=True, base_url=mirror, num_workers=0)
+    assert dm.archive.url == mirror + ARCHIVE and dm.archive.folder == "imagenette2-160"
     dm.prepare_data()
     dm.setup("fit")
-    assert len(dm.train_set) == 10 and len(dm.val_set) == 10
-    assert (tmp_path / "data" / "imagenette2-160").is_dir()
+    assert (tmp_path / "data" / "imagenette2-160" / "train").is_dir()
+    assert root.resolve() == (tmp_path / "data" / "imagenette2-160").resolve()
+    assert not (tmp_path / "data" / ARCHIVE).exists()
+    # 20 training images: 10 (one per class) in the validation split, 10 to train on.
+    assert len(dm.train_set) + len(dm.val_samples) == 20 and len(dm.val_samples) == 10
+    assert len(dm.test_samples) == 10 and all(p.startswith("val/") for p, _ in dm.test_samples)
+    assert (tmp_path / "data" / "imagenette2-160" / "noisy_imagenette.csv").is_file()
+    (server[0] / ARCHIVE).unlink()  # the data is there now: nothing is downloaded again
+    dm.prepare_data()
 
 
-def test_wrong_checksum(mirror, tmp_path, monkeypatch):
-    publish, url = mirror
-    publish()
-    monkeypatch.setitem(download.VARIANTS, "160", (ARCHIVE, "0" * 32))
-    root = tmp_path / "data" / "imagenette2-160"
-    with pytest.raises(DataNotFoundError, match="md5") as err:
-        ensure_imagenette(root, download=True, base_url=url)
-    _assert_clear_message(err.value, root)
-    assert list((tmp_path / "data").iterdir()) == []  # no corrupt archive, no data
+def test_unknown_variant_is_refused():
+    with pytest.raises(ValueError, match="Unknown variant '640'"):
+        ImagenetteDataModule(root="/nowhere", variant="640")
 
 
-@pytest.mark.parametrize("escape", ["dotdot", "absolute"])
-def test_path_escape_is_refused(mirror, tmp_path, escape):
-    publish, url = mirror
-    outside = tmp_path / "evil.txt"
-    name = "../evil.txt" if escape == "dotdot" else str(outside)
-    publish({name: b"pwned"})
-    root = tmp_path / "data" / "imagenette2-160"
-    if escape == "dotdot":
-        with pytest.raises(DataNotFoundError, match="unsafe or broken archive") as err:
-            download_imagenette(root, "160", base_url=url)
-        _assert_clear_message(err.value, root)
-        # Nothing of an archive that was refused is kept, not even the members before it.
-        assert list((tmp_path / "data").iterdir()) == []
-        with pytest.raises(DataNotFoundError):
-            ensure_imagenette(root, download=False)
-    else:  # an absolute member name is either refused or kept inside the target
-        try:
-            download_imagenette(root, "160", base_url=url)
-        except DataNotFoundError:
-            pass
-    assert not outside.exists()
-    assert not (tmp_path.parent / "evil.txt").exists()
-
-
-def test_server_unreachable(tmp_path, monkeypatch):
-    with socket.socket() as s:  # a port that nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    root = tmp_path / "data" / "imagenette2-160"
-    with pytest.raises(DataNotFoundError, match="download from http://127.0.0.1") as err:
-        ensure_imagenette(root, download=True, base_url=f"http://127.0.0.1:{port}/")
-    _assert_clear_message(err.value, root)
+def test_missing_data_says_how_to_provide_it(tmp_path):
+    root = tmp_path / "nothing"
+    dm = ImagenetteDataModule(root=str(root), download=False, num_workers=0)
+    with pytest.raises(DataNotFoundError) as err:
+        dm.prepare_data()
+    text = str(err.value)
+    assert text.startswith(f"imagenette not found at {root.resolve()}")
+    for hint in ("--data.root", "dvc pull", "--data.download", "--data.variant 160|320|full"):
+        assert hint in text
     assert not root.exists()
 
 
-def test_missing_data_without_download(tmp_path):
-    with pytest.raises(DataNotFoundError) as err:
-        ensure_imagenette(tmp_path / "nothing", download=False)
-    _assert_clear_message(err.value, tmp_path / "nothing")
+def test_default_root_is_the_variants_folder_in_the_project():
+    dm = ImagenetteDataModule(variant="320", download=False)
+    assert dm.root == Path(dataset.PROJECT_DIR) / "data" / "imagenette2-320"
+    assert dm.archive.url == dataset.BASE_URL + "imagenette2-320.tgz"

@@ -11,12 +11,11 @@ import pytest
 import torch
 
 from imagenette.dataset import Imagenette
-from imagenette.fake import make_fake_imagenette
 from ssl_core import methods
 from ssl_core.cli import cli
-from ssl_core.splits import make_split
+from ssl_core.splits import LabelSplit, make_split
 
-CONFIGS = Path(__file__).resolve().parents[3] / "projects" / "imagenette" / "configs"
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 MOMENTUM_METHODS = ("byol", "moco", "dino")
 CLASSES = {
     "byol": "BYOL",
@@ -49,14 +48,10 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def fake_root(tmp_path_factory) -> Path:
-    return make_fake_imagenette(tmp_path_factory.mktemp("fake") / "imagenette2-160")
-
-
-@pytest.fixture(scope="module")
 def fake_split(fake_root, tmp_path_factory) -> Path:
-    train = Imagenette(fake_root, "train")
-    split = make_split("imagenette", train.paths, train.targets, fraction=0.5, seed=0)
+    train = Imagenette().list_samples(fake_root, "train")
+    paths, labels = [p for p, _ in train], [y for _, y in train]
+    split = make_split("imagenette", paths, labels, fraction=0.5, seed=0)
     return split.save(tmp_path_factory.mktemp("splits") / "frac0.50-seed0.json")
 
 
@@ -135,7 +130,8 @@ def test_fast_dev_run_trains(method, fake_root, fake_split, tmp_path, monkeypatc
         )
     if method == "supcon":  # only the labeled half of the split was served
         assert run.datamodule.train_on == "labeled"
-        assert len(run.datamodule.train_set) == 30
+        split = LabelSplit.load(fake_split)
+        assert run.datamodule.train_set.samples == split.labeled and len(split.labeled) == 25
 
 
 def test_supcon_refuses_unlabeled_images_of_a_split(fake_root, fake_split, tmp_path):

@@ -20,8 +20,9 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 @pytest.fixture(scope="module")
 def split_path(fake_root, tmp_path_factory) -> Path:
-    train = Imagenette(fake_root, "train")
-    split = make_split("imagenette", train.paths, train.targets, fraction=0.5, seed=0)
+    train = Imagenette().list_samples(fake_root, "train")
+    paths, labels = [p for p, _ in train], [y for _, y in train]
+    split = make_split("imagenette", paths, labels, fraction=0.5, seed=0)
     return split.save(tmp_path_factory.mktemp("splits") / "frac0.50-seed0.json")
 
 
@@ -42,14 +43,19 @@ def test_semi_loaders_never_show_a_val_image(fake_root, split_path):
         train_on="semi", unlabeled_ratio=3, batch_size=4, num_workers=0,
     )  # fmt: skip
     dm.setup("fit")
-    val_paths = set(Imagenette(fake_root, "val").paths)
+    # Never an image of the test set (Imagenette's val/) nor of the validation split.
+    held_out = {p for p, _ in Imagenette().list_samples(fake_root, "test")}
+    held_out |= set(split.validation)
+    assert len(held_out) == 30 + 10
     assert set(dm.labeled_set.samples) == set(split.labeled)
     assert set(dm.unlabeled_set.paths) == set(split.unlabeled)
+    assert len(split.labeled) == len(split.unlabeled) == 25
 
     seen_labeled, seen_unlabeled, steps = set(), set(), 0
     for batch, _, _ in dm.train_dataloader():  # CombinedLoader yields (batch, idx, loader idx)
-        views, labels, indices = batch["labeled"]
-        u_views, u_labels, u_indices = batch["unlabeled"]
+        labeled, unlabeled = batch["labeled"], batch["unlabeled"]
+        views, labels, indices = labeled["views"], labeled["label"], labeled["index"]
+        u_views, u_labels, u_indices = unlabeled["views"], unlabeled["label"], unlabeled["index"]
         assert (
             len(views) == len(u_views) == 2 and views[0].dtype == torch.uint8
         )  # uint8 to the device
@@ -61,12 +67,12 @@ def test_semi_loaders_never_show_a_val_image(fake_root, split_path):
             seen_labeled.add(path)
         seen_unlabeled |= {dm.unlabeled_set.samples[i][0] for i in u_indices.tolist()}
         steps += 1
-    assert not (seen_labeled | seen_unlabeled) & val_paths
+    assert not (seen_labeled | seen_unlabeled) & held_out
     assert all(p.startswith("train/") for p in seen_labeled | seen_unlabeled)
     assert seen_labeled <= {p for p, _ in split.labeled}
     assert seen_unlabeled <= set(split.unlabeled)
     # An epoch is one pass over the longer loader (max_size_cycle), here the labeled one.
-    assert steps == max(len(split.labeled) // 4, len(split.unlabeled) // 12)
+    assert steps == max(len(split.labeled) // 4, len(split.unlabeled) // 12) == 6
 
     dm = ImagenetteDataModule(root=str(fake_root), download=False, split=str(split_path),
                               train_on="labeled", num_workers=0)  # fmt: skip

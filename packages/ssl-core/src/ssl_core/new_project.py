@@ -61,8 +61,10 @@ def _insert_into_block(text: str, key: str, lines: list[str]) -> str:
     return "".join(rows[:end] + [line + "\n" for line in lines] + rows[end:])
 
 
-def register(repo: Path, name: str) -> None:
-    """Add the project to the root ``pyproject.toml`` and ``params.yaml``."""
+def registered(repo: Path, name: str) -> dict[Path, str]:
+    """The root ``pyproject.toml`` and ``params.yaml`` with the project added (not yet
+    written: a workspace they do not fit is refused before anything is created)."""
+    out = {}
     pyproject = repo / "pyproject.toml"
     text = pyproject.read_text()
     if f'"{name}"' not in text:
@@ -73,7 +75,7 @@ def register(repo: Path, name: str) -> None:
             lambda m: f'known-first-party = [{m.group(1)}, "{name}"]',
             text,
         )
-        pyproject.write_text(text)
+    out[pyproject] = text
     params = repo / "params.yaml"
     text = params.read_text()
     if not re.search(rf"^  {name}:", text, flags=re.M):
@@ -97,7 +99,8 @@ def register(repo: Path, name: str) -> None:
                 for method in ("simclr", "supervised")
             ],
         )
-        params.write_text(text)
+    out[params] = text
+    return out
 
 
 def write_example(project_dir: Path, name: str, classes: list[str], channels: int) -> Path:
@@ -131,6 +134,7 @@ def new_project(
     target = repo / "projects" / name
     if target.exists():
         raise NewProjectError(f"{target} exists already")
+    updates = registered(repo, name)
     classes = list(classes or ["class_a", "class_b"])
     values = {
         "name": name,
@@ -150,7 +154,8 @@ def new_project(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render(path.read_text(), values))
     write_example(target, name, classes, channels)
-    register(repo, name)
+    for path, text in updates.items():
+        path.write_text(text)
     sort_imports(target, repo)
     return target
 

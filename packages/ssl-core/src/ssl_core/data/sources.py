@@ -122,6 +122,8 @@ class ImageFolder:
     def list_samples(self, root: Path, split: str) -> list[Sample]:
         """``(relative path, label)`` of every image of ``split`` (``train`` or
         ``test``), sorted by class then file name; ``[]`` when the folder is absent."""
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test', not {split!r}")
         folder = self.train_dir if split == "train" else self.test_dir
         samples = []
         for label, name in enumerate(self.class_list(root)):
