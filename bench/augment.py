@@ -4,9 +4,10 @@ What is measured: images per second, one process, one thread, for turning a JPEG
 into two SimCLR views, on the same fixed sample of real Imagenette training JPEGs
 (``../shared/data/imagenette2-224/train``; 300 files, 30 per class, sorted) for both:
 
-- ours: exactly the dataloader's path, ``Imagenette.__getitem__`` with
-  ``ssl_core.transforms.SimCLRTransform(size=128)``: OpenCV decode once, two views,
-  each a ``uint8`` ``(3, 128, 128)`` tensor.
+- ours: exactly the dataloader's path, ``ssl_core.data.ImageDataset.__getitem__((index,
+  seed))`` with Imagenette's reader and ``ssl_core.transforms.SimCLRTransform(size=128)``:
+  the per-sample reseeding of the views, OpenCV decode once, two views, each a ``uint8``
+  ``(3, 128, 128)`` tensor.
 - lightly: what a torchvision ``ImageFolder`` loader does, ``PIL.Image.open(path)``,
   ``.convert("RGB")``, then ``lightly.transforms.SimCLRTransform(input_size=128)``:
   two ``float32`` ``(3, 128, 128)`` tensors, already ImageNet-normalized.
@@ -50,7 +51,7 @@ def sample_paths(root: Path, n: int) -> list[str]:
     """``n`` files spread evenly over the classes: the first ``n // 10`` of each, sorted."""
     from imagenette.dataset import Imagenette
 
-    samples = Imagenette.list_samples(root / "train")
+    samples = Imagenette().list_samples(root, "train")
     by_class: dict[int, list[str]] = {}
     for path, label in samples:
         by_class.setdefault(label, []).append(path)
@@ -93,15 +94,20 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
     from imagenette.dataset import Imagenette
+    from ssl_core.data import ImageDataset
     from ssl_core.transforms import SimCLRTransform
 
     paths = sample_paths(root, args.n)
     n = len(paths)
     torch.manual_seed(0)
 
-    ours = Imagenette(
-        root, "train", SimCLRTransform(size=args.size), samples=[(p, 0) for p in paths]
+    dataset = ImageDataset(
+        root, [(p, 0) for p in paths], Imagenette().read, SimCLRTransform(size=args.size)
     )
+    seeds = torch.randint(2**31, (n,)).tolist()
+
+    def ours(i: int):  # what a worker does for one sample the SeededSampler handed it
+        return dataset[(i, seeds[i])]
 
     lightly_transform = LightlySimCLR(input_size=args.size)
     files = [str(root / p) for p in paths]
@@ -111,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             image = img.convert("RGB")
         return lightly_transform(image)
 
-    views, _, _ = ours[0]
+    views = ours(0)["views"]
     ref = lightly_item(0)
     assert [tuple(v.shape) for v in views] == [(3, args.size, args.size)] * 2, views
     assert [tuple(v.shape) for v in ref] == [(3, args.size, args.size)] * 2, ref
@@ -126,11 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"lightly: {ref[0].dtype} views (ToTensor + ImageNet Normalize included, on the CPU)")
 
     # Interleave the two so that noise from other processes hits both alike.
-    time_it(ours.__getitem__, args.warmup, 0, args.warmup)
+    time_it(ours, args.warmup, 0, args.warmup)
     time_it(lightly_item, args.warmup, 0, args.warmup)
     rates_ours, rates_lightly = [], []
     for _ in range(args.repeats):
-        rates_ours += time_it(ours.__getitem__, n, 1, 0)
+        rates_ours += time_it(ours, n, 1, 0)
         rates_lightly += time_it(lightly_item, n, 1, 0)
 
     def summary(rates: list[float]) -> str:
