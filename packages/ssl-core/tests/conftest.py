@@ -8,19 +8,11 @@ from pathlib import Path
 import pytest
 
 from ssl_core.data.fake import make_fake_image_folder
+from ssl_core.testing import http_mirror, isolated_split_cache  # noqa: F401 (fixtures)
 
 TESTS_DIR = Path(__file__).resolve().parent
 TINY_CONFIG = TESTS_DIR / "configs" / "tiny.yaml"
 CLASSES = ("ant", "bee", "cat", "dog", "eel")
-
-
-@pytest.fixture(scope="session", autouse=True)
-def split_cache(tmp_path_factory):
-    """Splits made on first use go to a temporary cache, not the user's."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SSL_CORE_CACHE", str(tmp_path_factory.mktemp("ssl-core-cache")))
-    yield
-    mp.undo()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ from ssl_core.data.fake import write_image
 from ssl_core.splits import LabelSplit, SplitMismatchError, cache_dir, make_split, write_splits
 
 
-
 def datamodule(root, **kwargs) -> ClassificationDataModule:
     from ssl_core.transforms import WeakStrongTransform
 

@@ -3,13 +3,10 @@ internet), checksummed, extracted safely, and one clear message when it cannot b
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import io
 import socket
 import tarfile
-import threading
 from pathlib import Path
 
 import pytest
@@ -40,25 +37,11 @@ def _source(archive: Archive | None = None) -> ImageFolder:
     return source
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """Serves the folder it yields over http://127.0.0.1:<free port>/."""
-    folder = tmp_path_factory.mktemp("mirror")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.func.log_message = lambda *args: None  # quiet
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
-
-
 @pytest.fixture
-def mirror(server, tmp_path):
+def mirror(http_mirror, tmp_path):
     """``publish(extra_members)`` writes a class-folder archive to the server and returns
     its :class:`Archive` (URL, md5, folder)."""
-    folder, url = server
+    folder, url = http_mirror
 
     def publish(extra_members: dict[str, bytes] | None = None) -> Archive:
         data = make_fake_image_folder(

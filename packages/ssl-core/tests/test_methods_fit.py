@@ -8,6 +8,7 @@ import math
 
 import pytest
 import torch
+
 from ssl_core import methods
 from ssl_core.cli import cli
 

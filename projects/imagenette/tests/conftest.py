@@ -7,21 +7,13 @@ from pathlib import Path
 import pytest
 
 from imagenette.fake import make_fake_imagenette
+from ssl_core.testing import http_mirror, isolated_split_cache  # noqa: F401 (fixtures)
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parents[2]
 TINY_CONFIG = TESTS_DIR / "configs" / "tiny.yaml"
 # The team's real copy lives next to the repository (never inside it).
 REAL_ROOT = REPO_ROOT.parent / "shared" / "data" / "imagenette2-224"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def split_cache(tmp_path_factory):
-    """Splits made on first use go to a temporary cache, not the user's ~/.cache."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SSL_CORE_CACHE", str(tmp_path_factory.mktemp("ssl-core-cache")))
-    yield
-    mp.undo()
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,8 @@ Imagenette's: its variants, its ``base_url`` and its message."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import tarfile
-import threading
 from pathlib import Path
 
 import pytest
@@ -22,25 +19,11 @@ from ssl_core.data import DataNotFoundError
 ARCHIVE = "imagenette2-160.tgz"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """Serves the folder it yields over http://127.0.0.1:<free port>/."""
-    folder = tmp_path_factory.mktemp("mirror")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.func.log_message = lambda *args: None  # quiet
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
-
-
 @pytest.fixture
-def mirror(server, tmp_path, monkeypatch) -> str:
+def mirror(http_mirror, tmp_path, monkeypatch) -> str:
     """A fake ``imagenette2-160.tgz`` (2 train / 1 val image per class) on the server;
     VARIANTS gets its md5. Returns the mirror's base URL."""
-    folder, url = server
+    folder, url = http_mirror
     source = make_fake_imagenette(tmp_path / "src" / "imagenette2-160", 2, 1, size=16)
     archive = folder / ARCHIVE
     with tarfile.open(archive, "w:gz") as tar:
@@ -50,7 +33,7 @@ def mirror(server, tmp_path, monkeypatch) -> str:
     return url
 
 
-def test_datamodule_downloads_the_160_variant_into_another_name(mirror, server, tmp_path):
+def test_datamodule_downloads_the_160_variant_into_another_name(mirror, http_mirror, tmp_path):
     root = tmp_path / "data" / "my-imagenette"
     dm = ImagenetteDataModule(root=str(root), download=True, base_url=mirror, num_workers=0)
     assert dm.archive.url == mirror + ARCHIVE and dm.archive.folder == "imagenette2-160"
@@ -63,7 +46,7 @@ def test_datamodule_downloads_the_160_variant_into_another_name(mirror, server, 
     assert len(dm.train_set) + len(dm.val_samples) == 20 and len(dm.val_samples) == 10
     assert len(dm.test_samples) == 10 and all(p.startswith("val/") for p, _ in dm.test_samples)
     assert (tmp_path / "data" / "imagenette2-160" / "noisy_imagenette.csv").is_file()
-    (server[0] / ARCHIVE).unlink()  # the data is there now: nothing is downloaded again
+    (http_mirror[0] / ARCHIVE).unlink()  # the data is there now: nothing is downloaded again
     dm.prepare_data()
 
 
