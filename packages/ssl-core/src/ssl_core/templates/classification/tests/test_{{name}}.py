@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from ssl_core.cli import cli
+from ssl_core.testing import isolated_split_cache  # noqa: F401 (splits made on first use go to tmp)
 from {{name}} import {{Name}}, {{Name}}DataModule
 from {{name}}.fake import make_fake
 
@@ -18,11 +19,6 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 @pytest.fixture(scope="module")
 def fake_root(tmp_path_factory) -> Path:
     return make_fake(tmp_path_factory.mktemp("{{name}}") / "data")
-
-
-@pytest.fixture(autouse=True)
-def split_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("SSL_CORE_CACHE", str(tmp_path / "cache"))
 
 
 def test_dataset_lists_and_reads_the_fake_data(fake_root):
