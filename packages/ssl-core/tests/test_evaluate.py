@@ -24,19 +24,19 @@ def clusters(n_per_class: int, classes: int, dim: int, spread: float, seed: int,
     return x.astype(np.float32), labels
 
 
-def write_dir(root, train, val, val_shifted=None, labeled=None, proj_dim=None, meta_extra=None):
+def write_dir(root, train, test, test_shifted=None, labeled=None, proj_dim=None, meta_extra=None):
     """An embeddings directory as ``train predict`` writes it, from ``(x, y)`` pairs."""
     emb = root / "embeddings"
     emb.mkdir(parents=True)
     meta = {"format_version": 1, "checkpoint": "synthetic.ckpt", "splits": {}, **(meta_extra or {})}
-    for name, part in (("train", train), ("val", val), ("val_shifted", val_shifted)):
+    for name, part in (("train", train), ("test", test), ("test_shifted", test_shifted)):
         if part is None:
             continue
         x, y = part
         rows = {"features": x, "labels": y, "indices": np.arange(len(y))}
         if proj_dim:
             rows["projection"] = x[:, :proj_dim]
-        ids = [f"{'val' if name.startswith('val') else name}/{i}.png" for i in range(len(y))]
+        ids = [f"{'test' if name.startswith('test') else name}/{i}.png" for i in range(len(y))]
         flags = labeled if name == "train" else np.zeros(len(y), bool)
         meta["splits"][name] = write_split(emb, name, rows, ids, flags)
     (emb / "meta.json").write_text(json.dumps(meta))
@@ -50,12 +50,12 @@ def run(root, **kwargs):
 
 def test_separated_clusters_score_near_one(tmp_path):
     train = clusters(60, 5, 16, 0.1, seed=0)
-    val = clusters(20, 5, 16, 0.1, seed=1)
-    write_dir(tmp_path, train, val, proj_dim=3)
+    test = clusters(20, 5, 16, 0.1, seed=1)
+    write_dir(tmp_path, train, test, proj_dim=3)
     m = run(tmp_path, k=20)
     for key in KEYS:
         assert m[key] > 0.95, key
-    assert m["labelprop_val_top1"] > 0.95
+    assert m["labelprop_test_top1"] > 0.95
     assert "anomaly_auroc" not in m  # no class held out
     assert set(m["spaces"]) == {"features", "projection"}
     saved = json.loads((tmp_path / "metrics.json").read_text())
@@ -69,8 +69,8 @@ def test_separated_clusters_score_near_one(tmp_path):
 def test_random_embeddings_score_near_chance(tmp_path):
     rng = np.random.default_rng(0)
     train = (rng.normal(size=(1000, 16)).astype(np.float32), rng.integers(0, 10, 1000))
-    val = (rng.normal(size=(600, 16)).astype(np.float32), rng.integers(0, 10, 600))
-    write_dir(tmp_path, train, val)
+    test = (rng.normal(size=(600, 16)).astype(np.float32), rng.integers(0, 10, 600))
+    write_dir(tmp_path, train, test)
     m = run(tmp_path, k=50)
     assert m["chance_top1"] == pytest.approx(0.1)
     assert m["knn_top1"] < 0.2 and m["linear_top1"] < 0.2
@@ -80,25 +80,25 @@ def test_random_embeddings_score_near_chance(tmp_path):
 
 def test_held_out_shifted_class_is_an_anomaly(tmp_path):
     train = clusters(50, 4, 8, 0.15, seed=0)
-    val_in = clusters(20, 4, 8, 0.15, seed=1)
+    test_in = clusters(20, 4, 8, 0.15, seed=1)
     novel = clusters(20, 1, 8, 0.15, seed=2, offset=4)  # class 4: never in train
-    val = (np.concatenate([val_in[0], novel[0]]), np.concatenate([val_in[1], novel[1]]))
-    write_dir(tmp_path, train, val, proj_dim=2, meta_extra={"class_names": list("abcde")})
+    test = (np.concatenate([test_in[0], novel[0]]), np.concatenate([test_in[1], novel[1]]))
+    write_dir(tmp_path, train, test, proj_dim=2, meta_extra={"class_names": list("abcde")})
     m = run(tmp_path, k=20)
     assert m["held_out_labels"] == [4] and m["held_out_classes"] == ["e"]
     assert m["anomaly_auroc"] > 0.95
-    assert m["num_val_in_distribution"] == 80 and m["knn_top1"] > 0.95  # novel rows left out
+    assert m["num_test_in_distribution"] == 80 and m["knn_top1"] > 0.95  # novel rows left out
     assert (tmp_path / "plots" / "anomaly_roc.png").is_file()
 
 
 def test_domain_shift_is_measured(tmp_path):
     train = clusters(50, 4, 8, 0.1, seed=0)
-    val = clusters(20, 4, 8, 0.1, seed=1)
+    test = clusters(20, 4, 8, 0.1, seed=1)
     noisy = (
-        val[0] + np.random.default_rng(3).normal(0, 0.6, val[0].shape).astype(np.float32),
-        val[1],
+        test[0] + np.random.default_rng(3).normal(0, 0.6, test[0].shape).astype(np.float32),
+        test[1],
     )
-    write_dir(tmp_path, train, val, val_shifted=noisy)
+    write_dir(tmp_path, train, test, test_shifted=noisy)
     m = run(tmp_path, k=20)
     assert m["knn_top1"] > 0.95 and m["knn_top1_shifted"] < m["knn_top1"]
     assert m["anomaly_score_shifted"] > m["anomaly_score_clean"]
@@ -133,7 +133,7 @@ def test_training_curves_and_umap(tmp_path):
     ).to_csv(log / "metrics.csv", index=False)
     m = run(tmp_path, k=10, umap=True)
     assert {"plots/umap.png", "plots/training_curves.png"} <= set(m["plots"])
-    assert "![UMAP of val embeddings](plots/umap.png)" in (tmp_path / "report.md").read_text()
+    assert "![UMAP of test embeddings](plots/umap.png)" in (tmp_path / "report.md").read_text()
     assert m["run"]["metrics_csv"].endswith("version_0/metrics.csv")
 
 
@@ -151,13 +151,13 @@ def test_embeddings_are_readable_in_one_line(tmp_path):
     emb = write_dir(
         tmp_path, clusters(5, 2, 4, 0.1, seed=0), clusters(3, 2, 4, 0.1, seed=1), proj_dim=2
     )
-    data = np.load(emb / "val.npz")
+    data = np.load(emb / "test.npz")
     assert data["features"].shape == (6, 4) and data["projection"].shape == (6, 2)
-    table = pd.read_csv(emb / "val.csv")
+    table = pd.read_csv(emb / "test.csv")
     assert list(table.columns[:3]) == ["index", "id", "label"]
     assert {"proj_0", "proj_1", "labeled"} <= set(table.columns)
     splits, meta = load_embeddings(emb)
-    assert set(splits) == {"train", "val"} and meta["checkpoint"] == "synthetic.ckpt"
+    assert set(splits) == {"train", "test"} and meta["checkpoint"] == "synthetic.ckpt"
 
 
 def test_merge_shards_dedups_sorts_and_refuses_gaps():
@@ -195,40 +195,40 @@ def test_missing_or_malformed_meta(tmp_path):
 
 def test_missing_split(tmp_path):
     emb = _good(tmp_path)
-    (emb / "val.npz").unlink()
-    _fails(tmp_path, "lacks the val split")
+    (emb / "test.npz").unlink()
+    _fails(tmp_path, "lacks the test split")
 
 
 def test_width_mismatch(tmp_path):
     emb = _good(tmp_path)
-    val = dict(np.load(emb / "val.npz"))
-    val["features"] = np.zeros((6, 7), np.float32)
-    np.savez(emb / "val.npz", **val)
-    _fails(tmp_path, r"features widths differ between train \(4\) and val \(7\)")
+    test = dict(np.load(emb / "test.npz"))
+    test["features"] = np.zeros((6, 7), np.float32)
+    np.savez(emb / "test.npz", **test)
+    _fails(tmp_path, r"features widths differ between train \(4\) and test \(7\)")
 
 
 def test_row_count_mismatch(tmp_path):
     emb = _good(tmp_path)
-    val = dict(np.load(emb / "val.npz"))
-    val["ids"] = val["ids"][:4]
-    np.savez(emb / "val.npz", **val)
+    test = dict(np.load(emb / "test.npz"))
+    test["ids"] = test["ids"][:4]
+    np.savez(emb / "test.npz", **test)
     _fails(tmp_path, "ids has 4 rows but labels has 6")
 
 
 def test_rows_disagree_with_meta(tmp_path):
     emb = _good(tmp_path)
-    val = dict(np.load(emb / "val.npz"))
-    np.savez(emb / "val.npz", **{k: v[:4] for k, v in val.items()})
-    _fails(tmp_path, "val.npz has 4 rows but meta.json says 6")
+    test = dict(np.load(emb / "test.npz"))
+    np.savez(emb / "test.npz", **{k: v[:4] for k, v in test.items()})
+    _fails(tmp_path, "test.npz has 4 rows but meta.json says 6")
 
 
-def test_shifted_val_of_other_samples(tmp_path):
+def test_shifted_test_of_other_samples(tmp_path):
     x, y = clusters(3, 2, 4, 0.1, seed=1)
-    emb = _good(tmp_path, val_shifted=(x, y))
-    shifted = dict(np.load(emb / "val_shifted.npz"))
+    emb = _good(tmp_path, test_shifted=(x, y))
+    shifted = dict(np.load(emb / "test_shifted.npz"))
     shifted["ids"] = shifted["ids"][::-1]
-    np.savez(emb / "val_shifted.npz", **shifted)
-    _fails(tmp_path, "val_shifted.npz does not hold the same samples")
+    np.savez(emb / "test_shifted.npz", **shifted)
+    _fails(tmp_path, "test_shifted.npz does not hold the same samples")
 
 
 def test_nan_and_missing_arrays(tmp_path):

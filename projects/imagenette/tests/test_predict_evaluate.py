@@ -12,7 +12,7 @@ from imagenette import Imagenette
 from imagenette.fake import make_fake_imagenette
 from ssl_core.cli import main as train
 from ssl_core.evaluate import main as evaluate
-from ssl_core.splits import make_split
+from ssl_core.splits import make_split, make_validation
 
 TINY = """\
 seed_everything: 0
@@ -36,6 +36,11 @@ data:
   init_args: {image_size: 32, batch_size: 8, eval_batch_size: 8, num_workers: 0, download: false}
 """
 HELD_OUT = "n03888257"  # parachute, label 9
+
+
+def _listing(root, split: str = "train") -> tuple[list[str], list[int]]:
+    samples = Imagenette().list_samples(root, split)
+    return [p for p, _ in samples], [y for _, y in samples]
 
 
 @pytest.fixture(scope="module")
@@ -85,16 +90,23 @@ def test_predict_then_evaluate(fitted, tmp_path):
     assert "ImagenetteDataModule" in (emb / "config.yaml").read_text()
     assert meta["splits"]["train"]["projection_dim"] == 4
 
-    train_rows, val_rows = np.load(emb / "train.npz"), np.load(emb / "val.npz")
-    expected = Imagenette(fitted["data"], "train", exclude_classes=[HELD_OUT])
-    assert train_rows["ids"].tolist() == expected.paths  # every sample once, dataset order
-    assert train_rows["labels"].tolist() == expected.targets
-    assert train_rows["features"].shape == (36, 512) and train_rows["labeled"].all()
-    assert val_rows["ids"].tolist() == Imagenette(fitted["data"], "val").paths  # 10 classes
-    shifted = np.load(emb / "val_shifted.npz")
-    assert shifted["ids"].tolist() == val_rows["ids"].tolist()
-    assert not np.allclose(shifted["features"], val_rows["features"])
-    table = pd.read_csv(emb / "val.csv")
+    train_rows, test_rows = np.load(emb / "train.npz"), np.load(emb / "test.npz")
+    # Every training image outside the validation split once, in dataset order; the
+    # validation split (one image per class of the 4) is never written as training rows.
+    paths, labels = _listing(fitted["data"])
+    validation = set(make_validation(paths, labels))
+    assert len(validation) == 10
+    listing = Imagenette().list_samples(fitted["data"], "train")
+    expected = [(p, y) for p, y in listing if p not in validation and y != 9]
+    assert train_rows["ids"].tolist() == [p for p, _ in expected]
+    assert train_rows["labels"].tolist() == [y for _, y in expected]
+    assert train_rows["features"].shape == (27, 512) and train_rows["labeled"].all()
+    test_paths, _ = _listing(fitted["data"], "test")
+    assert test_rows["ids"].tolist() == test_paths and len(test_paths) == 20  # 10 classes
+    shifted = np.load(emb / "test_shifted.npz")
+    assert shifted["ids"].tolist() == test_rows["ids"].tolist()
+    assert not np.allclose(shifted["features"], test_rows["features"])
+    table = pd.read_csv(emb / "test.csv")
     assert len(table) == 20 and {"id", "label", "class_name", "proj_3"} <= set(table.columns)
 
     evaluate([str(fitted["run"]), "--no-umap", "--k", "5"])
@@ -111,7 +123,7 @@ def test_predict_then_evaluate(fitted, tmp_path):
     ):
         assert key in metrics, key
         assert metrics[key] is None or np.isfinite(metrics[key])
-    assert 0 <= metrics["knn_top1"] <= 1 and metrics["num_val_in_distribution"] == 18
+    assert 0 <= metrics["knn_top1"] <= 1 and metrics["num_test_in_distribution"] == 18
     plots = {p.name for p in (fitted["run"] / "plots").glob("*.png")}
     assert {"corner.png", "knn_confusion.png", "anomaly_roc.png", "training_curves.png"} <= plots
     assert (fitted["run"] / "report.md").is_file()
@@ -120,10 +132,10 @@ def test_predict_then_evaluate(fitted, tmp_path):
 @pytest.mark.slow
 def test_workers_and_uneven_batches_keep_order(fitted, tmp_path):
     """Two workers, a last batch of 2: the same rows, in the same order, as one process."""
-    ref = np.load(predict(fitted, tmp_path / "a", "--data.eval_batch_size=8") / "val.npz")
+    ref = np.load(predict(fitted, tmp_path / "a", "--data.eval_batch_size=8") / "test.npz")
     got = np.load(
         predict(fitted, tmp_path / "b", "--data.eval_batch_size=6", "--data.num_workers=2")
-        / "val.npz"
+        / "test.npz"
     )
     assert got["ids"].tolist() == ref["ids"].tolist()
     np.testing.assert_allclose(got["features"], ref["features"], atol=1e-4)
@@ -131,8 +143,7 @@ def test_workers_and_uneven_batches_keep_order(fitted, tmp_path):
 
 @pytest.mark.slow
 def test_label_split_marks_labeled_rows(fitted, tmp_path):
-    full = Imagenette(fitted["data"], "train")
-    split = make_split("imagenette", full.paths, full.targets, fraction=0.3, seed=0)
+    split = make_split("imagenette", *_listing(fitted["data"]), fraction=0.3, seed=0)
     path = split.save(tmp_path / "frac0.30-seed0.json")
     emb = predict(fitted, tmp_path / "run", f"--data.split={path}")
     rows = np.load(emb / "train.npz")

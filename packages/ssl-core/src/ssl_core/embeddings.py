@@ -1,7 +1,7 @@
 """Embeddings on disk: what ``train predict`` writes and ``evaluate`` reads.
 
-Layout of ``OUT/embeddings/`` (one file pair per split: ``train``, ``val`` and, with a
-shift, ``val_shifted``)::
+Layout of ``OUT/embeddings/`` (one file pair per split: ``train``, ``test`` (the project's
+test set) and, with a shift, ``test_shifted``)::
 
     meta.json        checkpoint, config file, label split, held-out classes, class names,
                      shift, widths and row counts of every split
@@ -15,8 +15,8 @@ shift, ``val_shifted``)::
     <split>.csv      the same rows for pandas: index, id, label, class_name, labeled,
                      proj_0 ... proj_{P-1} (features stay in the .npz: too wide for text)
 
-Read in one line: ``np.load("OUT/embeddings/val.npz")`` or
-``pandas.read_csv("OUT/embeddings/val.csv")``; :func:`load_embeddings` also checks them.
+Read in one line: ``np.load("OUT/embeddings/test.npz")`` or
+``pandas.read_csv("OUT/embeddings/test.csv")``; :func:`load_embeddings` also checks them.
 
 Every sample exactly once, in dataset order, under DDP and with dataloader workers:
 Lightning's ``batch_indices`` are not trusted (they are not sample positions with
@@ -43,7 +43,7 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
 FORMAT_VERSION = 1
-DEFAULT_SPLITS = ("train", "val", "val_shifted")
+DEFAULT_SPLITS = ("train", "test", "test_shifted")
 ARRAYS = ("features", "projection", "labels", "ids", "indices", "labeled")
 REQUIRED = ("features", "labels", "ids")
 
@@ -156,8 +156,8 @@ class EmbeddingWriter(BasePredictionWriter):
 
     The module's ``predict_step`` returns ``{"features", "projection"?, "labels",
     "indices"}`` per batch (see :meth:`ssl_core.methods.base.BaseMethod.predict_step`).
-    Split names come from the datamodule's ``predict_split_names`` (default: train, val,
-    val_shifted in dataloader order); ids from each dataset's ``paths``; the labeled flag
+    Split names come from the datamodule's ``predict_split_names`` (default: train, test,
+    test_shifted in dataloader order); ids from each dataset's ``paths``; the labeled flag
     from the datamodule's ``label_split``.
 
     Args:
@@ -232,7 +232,9 @@ class EmbeddingWriter(BasePredictionWriter):
         train_labels = (
             set(np.load(out / "train.npz")["labels"].tolist()) if "train" in splits else set()
         )
-        val_labels = set(np.load(out / "val.npz")["labels"].tolist()) if "val" in splits else set()
+        test_labels = (
+            set(np.load(out / "test.npz")["labels"].tolist()) if "test" in splits else set()
+        )
         config_file = None
         if self.config:
             (out / "config.yaml").write_text(self.config)
@@ -247,8 +249,8 @@ class EmbeddingWriter(BasePredictionWriter):
             "label_split": getattr(dm, "split", None),
             "label_split_fraction": label_split.fraction if label_split is not None else None,
             "exclude_classes": list(getattr(dm, "exclude_classes", []) or []),
-            # classes of val that training never saw: the anomalies of evaluate
-            "held_out_labels": sorted(int(c) for c in val_labels - train_labels if c >= 0),
+            # classes of the test set that training never saw: the anomalies of evaluate
+            "held_out_labels": sorted(int(c) for c in test_labels - train_labels if c >= 0),
             "class_names": list(class_names) if class_names is not None else None,
             "shift": getattr(dm, "shift", None),
             "world_size": trainer.world_size,
@@ -320,13 +322,13 @@ def load_embeddings(directory: str | Path) -> tuple[dict[str, SplitEmbeddings], 
         raise EmbeddingsError(
             f"{meta_path} has format {meta['format_version']}, newer than this ssl-core"
         )
-    for name in ("train", "val"):
+    for name in ("train", "test"):
         if name not in meta["splits"] or not (directory / f"{name}.npz").is_file():
             raise EmbeddingsError(f"{directory} lacks the {name} split ({name}.npz). {hint}")
     splits = {
         name: _load_split(directory, name)
         for name in meta["splits"]
-        if name in ("train", "val") or (directory / f"{name}.npz").is_file()
+        if name in ("train", "test") or (directory / f"{name}.npz").is_file()
     }
     train = splits["train"]
     for name, split in splits.items():
@@ -344,12 +346,16 @@ def load_embeddings(directory: str | Path) -> tuple[dict[str, SplitEmbeddings], 
                     f"{space} widths differ between train ({widths[0]}) and {name} ({widths[1]}): "
                     "the splits come from different models"
                 )
-    if "val_shifted" in splits and not np.array_equal(splits["val_shifted"].ids, splits["val"].ids):
+    if "test_shifted" in splits and not np.array_equal(
+        splits["test_shifted"].ids, splits["test"].ids
+    ):
         raise EmbeddingsError(
-            "val_shifted.npz does not hold the same samples as val.npz, in the same order"
+            "test_shifted.npz does not hold the same samples as test.npz, in the same order"
         )
-    if (splits["val"].labels < 0).any():
-        raise EmbeddingsError("val.npz has unlabeled rows (label -1): evaluation needs val labels")
+    if (splits["test"].labels < 0).any():
+        raise EmbeddingsError(
+            "test.npz has unlabeled rows (label -1): evaluation needs test labels"
+        )
     if not ((train.labels >= 0) & train.labeled).any():
         raise EmbeddingsError("train.npz has no labeled rows: nothing to fit kNN or probes on")
     return splits, meta

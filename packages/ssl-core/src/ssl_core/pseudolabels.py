@@ -22,9 +22,9 @@ Two ways to label (``--method``):
 Only pseudo-labels with confidence >= ``--threshold`` are kept; the rest stay unlabeled.
 The split's own labels are never changed. Nothing but the split's labels is used: the
 embeddings' ``labels`` column (true labels, where a benchmark has them) serves only for
-a printed diagnostic of the pseudo-labels' accuracy, and val is never read. The new
-split keeps the fingerprint of the training set, so the datamodule checks it as any
-other split.
+a printed diagnostic of the pseudo-labels' accuracy, and the test set (``test.npz``) is
+never read. The new split keeps the fingerprint of the training set, so the datamodule
+checks it as any other split.
 """
 
 from __future__ import annotations

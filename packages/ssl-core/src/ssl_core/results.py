@@ -2,9 +2,10 @@
 
 ``python -m ssl_core.results results/<project> [--out table.md]`` reads each stage folder's
 ``metrics.json`` (written by ``evaluate`` and :mod:`ssl_core.pipeline`) and, where the
-method has a classifier, the final ``val/top1`` of its training log, and prints one
-Markdown row per pair: minutes per part of the stage, kNN and linear-probe top-1 of the
-backbone features, and the classifier's top-1. The random-init and supervised baselines
+method has a classifier, the final ``val/top1`` of its training log (read on the
+validation split carved from the training data), and prints one Markdown row per pair:
+minutes per part of the stage, kNN and linear-probe top-1 of the backbone features (on
+the test set), and the classifier's top-1 (on the validation split). The random-init and supervised baselines
 come first, so every number is read beside them; the last line sums the stages' minutes
 (what the budget took). ``dvc metrics show`` gives every key of every pair, too wide to
 read as a comparison; this is the short view.

@@ -9,16 +9,16 @@ ROWS = (
     ("knn_top5", "kNN top-5"),
     ("linear_top1", "linear probe top-1"),
     ("linear_top5", "linear probe top-5"),
-    ("kmeans_nmi", "k-means NMI (val)"),
-    ("kmeans_ari", "k-means ARI (val)"),
+    ("kmeans_nmi", "k-means NMI (test)"),
+    ("kmeans_ari", "k-means ARI (test)"),
     ("labelprop_pool_top1", "label propagation, unlabeled train pool"),
-    ("labelprop_val_top1", "label propagation, val"),
-    ("anomaly_auroc", "anomaly AUROC (held-out class vs in-distribution val)"),
-    ("knn_top1_shifted", "kNN top-1, shifted val"),
-    ("anomaly_score_clean", "mean anomaly score, clean val"),
-    ("anomaly_score_shifted", "mean anomaly score, shifted val"),
-    ("shift_auroc", "AUROC shifted vs clean val (anomaly score)"),
-    ("anomaly_auroc_shifted", "anomaly AUROC on shifted val"),
+    ("labelprop_test_top1", "label propagation, test"),
+    ("anomaly_auroc", "anomaly AUROC (held-out class vs in-distribution test)"),
+    ("knn_top1_shifted", "kNN top-1, shifted test"),
+    ("anomaly_score_clean", "mean anomaly score, clean test"),
+    ("anomaly_score_shifted", "mean anomaly score, shifted test"),
+    ("shift_auroc", "AUROC shifted vs clean test (anomaly score)"),
+    ("anomaly_auroc_shifted", "anomaly AUROC on shifted test"),
 )
 
 
@@ -43,7 +43,7 @@ def write_report(out: Path, metrics: dict, plots: dict[str, Path]) -> Path:
         f"- label split: {info.get('label_split') or 'none (all training labels)'}; "
         f"fitted on {metrics['num_fit']} labeled training images "
         f"({'split-aware' if metrics['settings']['split_aware'] else 'all training labels'}), "
-        f"evaluated on {metrics['num_val_in_distribution']} in-distribution val images",
+        f"evaluated on {metrics['num_test_in_distribution']} in-distribution test images",
         f"- held-out classes: {metrics['held_out_classes'] or 'none'}; "
         f"shift: {info.get('shift') or 'none'}",
         f"- kNN k={metrics['settings']['k']}, t={metrics['settings']['t']}; "
@@ -62,7 +62,7 @@ def write_report(out: Path, metrics: dict, plots: dict[str, Path]) -> Path:
         "To judge these numbers, read them beside a random-init model evaluated the same way "
         "(`train predict` without `--ckpt_path`; the pipeline's `random-init` stage) and a "
         "supervised one: evaluate only reports what it is given. "
-        "Classification metrics leave out val images of held-out classes.",
+        "Classification metrics leave out test images of held-out classes.",
         "",
     ]
     for name, path in plots.items():

@@ -8,19 +8,20 @@ Reads ``OUT/embeddings/``; writes ``OUT/metrics.json``, ``OUT/plots/*.png``,
 ``features`` and the ``projection``; the top-level keys of ``metrics.json`` are those of
 ``--space``):
 
-- ``knn_top1``/``knn_top5``: weighted kNN (bank: labeled training rows; queries: val).
+- ``knn_top1``/``knn_top5``: weighted kNN (bank: labeled training rows; queries: the
+  test set, ``test.npz``).
 - ``linear_top1``/``linear_top5``: logistic regression on standardized embeddings.
-- ``kmeans_nmi``/``kmeans_ari``: k-means on val, k = number of val classes.
-- ``labelprop_pool_top1`` (with a label split), ``labelprop_val_top1``: label spreading
-  from the labeled training rows over a kNN graph of train + val.
-- ``anomaly_auroc`` (when val has classes that training did not): class-conditional
+- ``kmeans_nmi``/``kmeans_ari``: k-means on test, k = number of test classes.
+- ``labelprop_pool_top1`` (with a label split), ``labelprop_test_top1``: label spreading
+  from the labeled training rows over a kNN graph of train + test.
+- ``anomaly_auroc`` (when test has classes that training did not): class-conditional
   Gaussians, shared covariance, fitted on the labeled training rows; Mahalanobis score;
-  AUROC of held-out-class val rows against in-distribution val rows.
-- with ``val_shifted``: ``knn_top1_shifted``, mean anomaly scores clean/shifted,
+  AUROC of held-out-class test rows against in-distribution test rows.
+- with ``test_shifted``: ``knn_top1_shifted``, mean anomaly scores clean/shifted,
   ``shift_auroc`` (shifted vs clean), ``anomaly_auroc_shifted``.
 
 "Labeled training rows" are the label split's labeled part (``labeled`` column) unless
-``--no-split-aware``. Classification metrics leave out val rows of held-out classes.
+``--no-split-aware``. Classification metrics leave out test rows of held-out classes.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def find_metrics_csv(out: Path) -> Path | None:
 def _space_metrics(
     space: str,
     train: SplitEmbeddings,
-    val: SplitEmbeddings,
+    test: SplitEmbeddings,
     shifted: SplitEmbeddings | None,
     fit: np.ndarray,
     in_dist: np.ndarray,
@@ -76,13 +77,13 @@ def _space_metrics(
     """Metrics of one space, and the arrays the plots need."""
     from ssl_core.evaluate import metrics as M
 
-    xt, xv = train.space(space), val.space(space)
-    yt, yv = train.labels, val.labels
+    xt, xte = train.space(space), test.space(space)
+    yt, yte = train.labels, test.labels
     out: dict = {"dim": int(xt.shape[1])}
     arrays: dict = {}
     with _Step(log, f"[{space}] kNN (k={settings['k']}, t={settings['t']})"):
         knn = M.knn_scores(
-            xt[fit], yt[fit], xv[in_dist], yv[in_dist], num_classes, settings["k"], settings["t"]
+            xt[fit], yt[fit], xte[in_dist], yte[in_dist], num_classes, settings["k"], settings["t"]
         )
     out["knn_top1"], out["knn_top5"] = knn["top1"], knn["top5"]
     arrays["knn_predictions"] = knn["predictions"]
@@ -90,50 +91,50 @@ def _space_metrics(
         lin = M.linear_probe(
             xt[fit],
             yt[fit],
-            xv[in_dist],
-            yv[in_dist],
+            xte[in_dist],
+            yte[in_dist],
             settings["linear_c"],
             settings["linear_max_iter"],
             settings["seed"],
         )
     out["linear_top1"], out["linear_top5"] = lin["top1"], lin["top5"]
     with _Step(log, f"[{space}] k-means"):
-        km = M.kmeans_scores(xv, yv, seed=settings["seed"])
+        km = M.kmeans_scores(xte, yte, seed=settings["seed"])
     out["kmeans_nmi"], out["kmeans_ari"], out["kmeans_k"] = km["nmi"], km["ari"], km["k"]
-    with _Step(log, f"[{space}] label propagation over {len(xt) + len(xv)} rows"):
-        x_all = np.concatenate([xt, xv])
-        y_all = np.concatenate([yt, yv])
-        known = np.concatenate([fit, np.zeros(len(yv), bool)])
+    with _Step(log, f"[{space}] label propagation over {len(xt) + len(xte)} rows"):
+        x_all = np.concatenate([xt, xte])
+        y_all = np.concatenate([yt, yte])
+        known = np.concatenate([fit, np.zeros(len(yte), bool)])
         spread = M.label_propagation(x_all, y_all, known, settings["labelprop_neighbors"])
     classes = np.unique(yt[fit])
     pool = ~fit & (yt >= 0) & np.isin(yt, classes)
     out["labelprop_pool_top1"] = (
         float((spread[: len(yt)][pool] == yt[pool]).mean()) if pool.any() else None
     )
-    out["labelprop_val_top1"] = float((spread[len(yt) :][in_dist] == yv[in_dist]).mean())
+    out["labelprop_test_top1"] = float((spread[len(yt) :][in_dist] == yte[in_dist]).mean())
     with _Step(log, f"[{space}] Gaussian anomaly scores"):
         scorer = M.GaussianScorer().fit(xt[fit], yt[fit])
-        s_val = scorer.score(xv)
+        s_test = scorer.score(xte)
         s_shift = scorer.score(shifted.space(space)) if shifted is not None else None
-    arrays["scores_val"], arrays["scores_shifted"] = s_val, s_shift
-    out["anomaly_auroc"] = M.auroc(s_val[in_dist], s_val[~in_dist]) if (~in_dist).any() else None
+    arrays["scores_test"], arrays["scores_shifted"] = s_test, s_shift
+    out["anomaly_auroc"] = M.auroc(s_test[in_dist], s_test[~in_dist]) if (~in_dist).any() else None
     if shifted is not None:
         xs = shifted.space(space)
-        with _Step(log, f"[{space}] kNN on shifted val"):
+        with _Step(log, f"[{space}] kNN on shifted test"):
             knn_s = M.knn_scores(
                 xt[fit],
                 yt[fit],
                 xs[in_dist],
-                yv[in_dist],
+                yte[in_dist],
                 num_classes,
                 settings["k"],
                 settings["t"],
             )
         out["knn_top1_shifted"] = knn_s["top1"]
         out["knn_top5_shifted"] = knn_s["top5"]
-        out["anomaly_score_clean"] = float(s_val[in_dist].mean())
+        out["anomaly_score_clean"] = float(s_test[in_dist].mean())
         out["anomaly_score_shifted"] = float(s_shift[in_dist].mean())
-        out["shift_auroc"] = M.auroc(s_val[in_dist], s_shift[in_dist])
+        out["shift_auroc"] = M.auroc(s_test[in_dist], s_shift[in_dist])
         out["anomaly_auroc_shifted"] = (
             M.auroc(s_shift[in_dist], s_shift[~in_dist]) if (~in_dist).any() else None
         )
@@ -169,7 +170,7 @@ def evaluate(
 
     out = Path(out_dir)
     splits, meta = load_embeddings(Path(embeddings) if embeddings else out / "embeddings")
-    train, val, shifted = splits["train"], splits["val"], splits.get("val_shifted")
+    train, test, shifted = splits["train"], splits["test"], splits.get("test_shifted")
     spaces = [s for s in ("features", "projection") if getattr(train, s) is not None]
     if space not in spaces:
         raise EmbeddingsError(f"--space {space}: the embeddings hold only {spaces}")
@@ -186,18 +187,18 @@ def evaluate(
     fit = (train.labels >= 0) & (train.labeled if split_aware else True)
     fit_classes = np.unique(train.labels[fit])
     seen = np.unique(train.labels[train.labels >= 0])
-    in_dist = np.isin(val.labels, fit_classes)
-    held_out = sorted(int(c) for c in np.setdiff1d(np.unique(val.labels), seen))
-    num_classes = int(max(len(class_names or ()), val.labels.max() + 1, train.labels.max() + 1))
+    in_dist = np.isin(test.labels, fit_classes)
+    held_out = sorted(int(c) for c in np.setdiff1d(np.unique(test.labels), seen))
+    num_classes = int(max(len(class_names or ()), test.labels.max() + 1, train.labels.max() + 1))
     log(
-        f"{len(train)} train rows ({int(fit.sum())} labeled used), {len(val)} val rows"
-        f"{', shifted val' if shifted is not None else ''}; spaces {spaces}; held out {held_out or 'none'}"
+        f"{len(train)} train rows ({int(fit.sum())} labeled used), {len(test)} test rows"
+        f"{', shifted test' if shifted is not None else ''}; spaces {spaces}; held out {held_out or 'none'}"
     )
 
     per_space, arrays = {}, {}
     for name in spaces:
         per_space[name], arrays[name] = _space_metrics(
-            name, train, val, shifted, fit, in_dist, num_classes, settings, log
+            name, train, test, shifted, fit, in_dist, num_classes, settings, log
         )
     head = per_space[space]
     metrics = {
@@ -205,8 +206,8 @@ def evaluate(
         "space": space,
         "chance_top1": 1.0 / max(len(fit_classes), 1),
         "num_fit": int(fit.sum()),
-        "num_val": len(val),
-        "num_val_in_distribution": int(in_dist.sum()),
+        "num_test": len(test),
+        "num_test_in_distribution": int(in_dist.sum()),
         "held_out_labels": held_out,
         "held_out_classes": [class_names[c] if class_names else str(c) for c in held_out],
         "spaces": per_space,
@@ -232,53 +233,53 @@ def evaluate(
     plot_dir = out / "plots"
     label_names = class_names
     if umap:
-        with _Step(log, f"UMAP of val ({space})"):
-            plots["UMAP of val embeddings"] = P.umap_plot(
-                val.space(space),
-                val.labels,
+        with _Step(log, f"UMAP of test ({space})"):
+            plots["UMAP of test embeddings"] = P.umap_plot(
+                test.space(space),
+                test.labels,
                 plot_dir / "umap.png",
                 label_names,
                 held_out,
-                title=f"val {space}",
+                title=f"test {space}",
                 max_points=max_plot_points,
                 seed=seed,
             )
-    if val.projection is not None and val.projection.shape[1] <= 8:
+    if test.projection is not None and test.projection.shape[1] <= 8:
         plots["Corner plot of the projection"] = P.corner_plot(
-            val.projection,
-            val.labels,
+            test.projection,
+            test.labels,
             plot_dir / "corner.png",
             label_names,
             held_out,
-            title="val projection (contrastive space)",
+            title="test projection (contrastive space)",
             max_points=max_plot_points,
             seed=seed,
         )
     plots["kNN confusion matrix"] = P.confusion_plot(
-        val.labels[in_dist],
+        test.labels[in_dist],
         arrays[space]["knn_predictions"],
         plot_dir / "knn_confusion.png",
         label_names,
-        title=f"kNN on val ({space}), top-1 {head['knn_top1']:.3f}",
+        title=f"kNN on test ({space}), top-1 {head['knn_top1']:.3f}",
     )
     a = arrays[space]
     curves = {}
     if held_out:
-        curves["held-out class"] = (a["scores_val"][in_dist], a["scores_val"][~in_dist])
+        curves["held-out class"] = (a["scores_test"][in_dist], a["scores_test"][~in_dist])
     if shifted is not None:
         curves[f"shifted ({meta.get('shift')}) vs clean"] = (
-            a["scores_val"][in_dist],
+            a["scores_test"][in_dist],
             a["scores_shifted"][in_dist],
         )
     if curves:
         plots["Anomaly ROC"] = P.roc_plot(
             curves, plot_dir / "anomaly_roc.png", f"Mahalanobis scores ({space})"
         )
-        groups = {"in-distribution val": a["scores_val"][in_dist]}
+        groups = {"in-distribution test": a["scores_test"][in_dist]}
         if held_out:
-            groups["held-out class"] = a["scores_val"][~in_dist]
+            groups["held-out class"] = a["scores_test"][~in_dist]
         if shifted is not None:
-            groups["shifted val"] = a["scores_shifted"][in_dist]
+            groups["shifted test"] = a["scores_shifted"][in_dist]
         plots["Anomaly scores"] = P.score_histogram(
             groups, plot_dir / "anomaly_scores.png", f"Anomaly scores ({space})"
         )
