@@ -29,7 +29,7 @@ from lightning.pytorch import LightningDataModule
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.utilities import rank_zero_warn
 
-from ssl_core.data import DataNotFoundError
+from ssl_core.data import BadImageError, DataNotFoundError
 from ssl_core.methods.base import BaseMethod
 from ssl_core.project import Project, ProjectResolutionError, resolve_project
 
@@ -178,8 +178,18 @@ def cli(args: list[str] | None = None) -> SSLCLI:
     args = with_project_config(args, project)
     try:
         return SSLCLI(project, Path(config).stem if config else "cli", args=args)
-    except DataNotFoundError as err:  # one clear message, not a traceback
-        raise SystemExit(f"train: {err}") from None
+    except (DataNotFoundError, BadImageError) as err:  # one clear message, no traceback
+        raise SystemExit(f"train: {_own_message(err)}") from None
+
+
+def _own_message(err: Exception) -> str:
+    """The error's own message: a dataloader worker's exception comes back wrapped in
+    "Caught X in DataLoader worker process N. Original Traceback ...: X: message"."""
+    text = str(err)
+    marker = f"{type(err).__name__}: "
+    if "Original Traceback" in text and marker in text:
+        return text.rsplit(marker, 1)[1].strip()
+    return text
 
 
 def main(args: list[str] | None = None) -> None:

@@ -125,6 +125,19 @@ class LabelSplit:
             )
 
 
+def _check_members(split: LabelSplit, paths: Sequence[str], name: Path) -> None:
+    """Refuse a split whose files are not all training images of the data (an edited
+    or hand-made file: the fingerprint covers the list it was drawn from, not its pools)."""
+    known = set(paths)
+    members = [p for p, _ in split.labeled] + list(split.unlabeled) + list(split.validation)
+    outside = [p for p in members if p not in known]
+    if outside:
+        raise SplitMismatchError(
+            f"Label split {name} names {len(outside)} files that are not in the training "
+            f"images of this data (e.g. {outside[:3]}): fix or remake the split."
+        )
+
+
 def split_name(fraction: float, seed: int) -> str:
     """Canonical name of a split: ``frac0.10-seed0``."""
     return f"frac{fraction:.2f}-seed{seed}"
@@ -142,9 +155,7 @@ def _draw(
         classes, counts = np.unique(labels[indices], return_counts=True)
         if counts.min() >= 2 and len(classes) <= min(size, len(indices) - size):
             stratify = labels[indices]
-    chosen, rest = train_test_split(
-        indices, train_size=size, stratify=stratify, random_state=seed
-    )
+    chosen, rest = train_test_split(indices, train_size=size, stratify=stratify, random_state=seed)
     return np.sort(chosen), np.sort(rest)
 
 
@@ -237,6 +248,7 @@ def resolve_split(
         label_split = LabelSplit.load(path)
         if not match or label_split.fingerprint == fingerprint(paths):
             label_split.check(paths, name=str(path))
+            _check_members(label_split, paths, path)
             return label_split
     if not match:
         available = sorted(p.stem for p in Path(splits_dir).glob("*.json")) if splits_dir else []

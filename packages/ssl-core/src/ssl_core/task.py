@@ -15,6 +15,7 @@ import torch
 from lightly.models.utils import get_weight_decay_parameters
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.utilities import rank_zero_warn
 
 
 def _parameters(factory) -> set[str]:
@@ -29,6 +30,14 @@ def _parameters(factory) -> set[str]:
         return set(inspect.signature(factory).parameters)
     except (TypeError, ValueError):
         return set()
+
+
+def _bad_files(batch):
+    if isinstance(batch, dict):
+        yield from batch.get("bad_files", [])
+        for value in batch.values():
+            if isinstance(value, dict):
+                yield from _bad_files(value)
 
 
 class TaskModule(LightningModule):
@@ -81,6 +90,19 @@ class TaskModule(LightningModule):
                 f"{type(self).__name__} with label split {dm.split!r} must train on its "
                 f"labeled images only: set data.train_on to 'labeled' (it is {actual!r})."
             )
+
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        """Count the files a ``skip`` datamodule left out of this batch (``bad_files``
+        fields, see :func:`ssl_core.data.datasets.collate`) and name them once."""
+        skipped = list(_bad_files(batch))
+        if not skipped:
+            return
+        self._skipped_files = getattr(self, "_skipped_files", set())
+        new = [p for p in skipped if p not in self._skipped_files]
+        self._skipped_files.update(skipped)
+        if new:
+            rank_zero_warn(f"Skipped unreadable files: {', '.join(new)}")
+        self.log("train/skipped_files", float(len(self._skipped_files)), reduce_fx="max")
 
     # ------------------------------------------------------------- optimizers
     def parameter_groups(self) -> list[dict]:

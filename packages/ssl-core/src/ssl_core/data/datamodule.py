@@ -45,7 +45,7 @@ from lightning.pytorch import LightningDataModule
 from lightning.pytorch.utilities import CombinedLoader
 from torch.utils.data import DataLoader
 
-from ssl_core.data.datasets import ImageDataset, SeededSampler
+from ssl_core.data.datasets import ImageDataset, SeededSampler, collate
 from ssl_core.data.download import ensure_data
 from ssl_core.data.sources import DataNotFoundError, ImageFolder, Sample
 from ssl_core.evaluate.shift import ShiftTransform, parse_shift
@@ -125,6 +125,9 @@ class ClassificationDataModule(LightningDataModule):
             :mod:`ssl_core.evaluate.shift`): adds a shifted copy of the test set.
         limit_per_class: Use only the first N images of each class (splits are made from
             the full list): smoke runs of a pipeline.
+        on_bad_file: A file that is no readable image (or has the wrong channel count):
+            ``error`` ends the run naming it; ``skip`` leaves it out and counts it in the
+            log (``train/skipped_files``).
     """
 
     def __init__(
@@ -148,11 +151,14 @@ class ClassificationDataModule(LightningDataModule):
         val_seed: int = 0,
         shift: str | None = None,
         limit_per_class: int | None = None,
+        on_bad_file: Literal["error", "skip"] = "error",
     ) -> None:
         super().__init__()
         self.source = source if source is not None else ImageFolder()
         if variant is not None and variant not in self.source.archives:
-            raise ValueError(f"Unknown variant {variant!r}; choose from {list(self.source.archives)}")
+            raise ValueError(
+                f"Unknown variant {variant!r}; choose from {list(self.source.archives)}"
+            )
         self.archive = (
             self.source.archives.get(variant) or next(iter(self.source.archives.values()))
             if self.source.archives
@@ -177,7 +183,9 @@ class ClassificationDataModule(LightningDataModule):
         self.image_size = image_size
         self.train_on = train_on
         channels = self.source.channels
-        self.train_transform = train_transform or SimCLRTransform(size=image_size, channels=channels)
+        self.train_transform = train_transform or SimCLRTransform(
+            size=image_size, channels=channels
+        )
         self.labeled_transform = labeled_transform or self.train_transform
         self.unlabeled_transform = unlabeled_transform or self.train_transform
         self.eval_transform = EvalTransform(size=image_size)
@@ -191,6 +199,7 @@ class ClassificationDataModule(LightningDataModule):
         self.val_seed = val_seed
         self.shift = shift
         self.limit_per_class = limit_per_class
+        self.on_bad_file = on_bad_file
         self.mean = torch.tensor(self.source.mean, dtype=torch.float32)
         self.std = torch.tensor(self.source.std, dtype=torch.float32)
         self.label_split: LabelSplit | None = None
@@ -206,14 +215,14 @@ class ClassificationDataModule(LightningDataModule):
 
     @property
     def predict_split_names(self) -> list[str]:
-        return ["train", "val"] + (["val_shifted"] if self.shift else [])
+        return ["train", "test"] + (["test_shifted"] if self.shift else [])
 
     # ------------------------------------------------------------------ setup
     def prepare_data(self) -> None:
         ensure_data(self.source, self.root, self.download, self.archive)
 
     def _dataset(self, samples: list[Sample], transform) -> ImageDataset:
-        return ImageDataset(self.root, samples, self.source.read, transform)
+        return ImageDataset(self.root, samples, self.source.read, transform, self.on_bad_file)
 
     def _excluded(self) -> set[int]:
         ids, names = self.source.class_list(self.root), self.class_names
@@ -295,6 +304,7 @@ class ClassificationDataModule(LightningDataModule):
             sampler=sampler,
             drop_last=train,
             num_workers=self.num_workers,
+            collate_fn=collate,
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),
         )

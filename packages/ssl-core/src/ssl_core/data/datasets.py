@@ -24,9 +24,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset, Sampler, default_collate
 
+from ssl_core.data.images import BadImageError
 from ssl_core.transforms import seed_transform, to_tensor
+
+BAD_FILES = "bad_files"  # batch field: paths skipped in this batch (on_bad_file="skip")
 
 
 class SeededSampler(Sampler[tuple[int, int]]):
@@ -73,6 +76,10 @@ class ImageDataset(Dataset):
         read: ``read(root, path)`` -> ``uint8`` ``(H, W, C)`` array (a source's ``read``).
         transform: Callable on the array: a tensor (one view, field ``image``) or a list
             of tensors (views, field ``views``). Default: the image as a tensor.
+        on_bad_file: A file that cannot be read as an image of the expected channels:
+            ``"error"`` ends the run with one message naming it; ``"skip"`` leaves it out
+            of its batch (:func:`collate`) and names it in the batch's ``bad_files``
+            field, which the methods count in the log (``train/skipped_files``).
     """
 
     def __init__(
@@ -81,11 +88,15 @@ class ImageDataset(Dataset):
         samples: Sequence[tuple[str, int]],
         read: Callable[[Path, str], np.ndarray],
         transform: Callable[[np.ndarray], Any] | None = None,
+        on_bad_file: str = "error",
     ) -> None:
+        if on_bad_file not in ("error", "skip"):
+            raise ValueError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
         self.root = Path(root)
         self.samples = list(samples)
         self.read = read
         self.transform = transform or to_tensor
+        self.on_bad_file = on_bad_file
 
     @property
     def paths(self) -> list[str]:
@@ -103,5 +114,25 @@ class ImageDataset(Dataset):
         if seed is not None:
             seed_transform(self.transform, seed)
         path, label = self.samples[index]
-        out = self.transform(self.read(self.root, path))
+        try:
+            image = self.read(self.root, path)
+        except BadImageError as err:
+            if self.on_bad_file == "skip":
+                return {BAD_FILES: str(self.root / path)}
+            raise BadImageError(
+                f"{err}. Remove or replace the file, or leave such files out with "
+                "--data.on_bad_file skip (they are counted in the log)."
+            ) from None
+        out = self.transform(image)
         return {"views" if isinstance(out, list) else "image": out, "label": label, "index": index}
+
+
+def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """PyTorch's default collation of the readable items; skipped ones (see
+    ``on_bad_file``) are left out and their paths listed under ``bad_files``."""
+    good = [item for item in items if BAD_FILES not in item]
+    bad = [item[BAD_FILES] for item in items if BAD_FILES in item]
+    batch = default_collate(good) if good else {}
+    if bad:
+        batch[BAD_FILES] = bad
+    return batch

@@ -47,7 +47,9 @@ def download_archive(
         reason = str(err)
         if path.exists() and not check_integrity(str(path), archive.md5):
             path.unlink()  # never leave a corrupted archive behind
-            reason = f"md5 of {filename} does not match {archive.md5} (corrupted download, file removed)"
+            reason = (
+                f"md5 of {filename} does not match {archive.md5} (corrupted download, file removed)"
+            )
         raise DataNotFoundError(
             source.how_to_provide(root, f"download from {base_url} failed ({reason})")
         ) from None

@@ -54,6 +54,18 @@ def _fit_channels(image: np.ndarray, channels: int, path: str) -> np.ndarray:
     raise BadImageError(f"{path} has {have} channels, expected {channels}")
 
 
+def _read_bytes(path: str) -> np.ndarray:
+    """The file's bytes; a JPEG cut short is refused here, because OpenCV decodes what
+    there is of it (grey below the cut) with only a warning on stderr."""
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as err:
+        raise BadImageError(f"Cannot read image {path}: {err}") from None
+    if data[:2].tobytes() == b"\xff\xd8" and b"\xff\xd9" not in data[-16:].tobytes():
+        raise BadImageError(f"Cannot decode image {path}: the JPEG is truncated (no end marker)")
+    return data
+
+
 def read_image(path: str | Path, channels: int = 3) -> np.ndarray:
     """Read an image file as ``uint8`` ``(H, W, channels)``.
 
@@ -73,13 +85,15 @@ def read_image(path: str | Path, channels: int = 3) -> np.ndarray:
             raise BadImageError(f"Cannot decode image {path}: {err}") from None
         if image.ndim == 3 and image.shape[0] < min(image.shape[1:]) and image.shape[0] <= 16:
             image = np.moveaxis(image, 0, -1)  # (C, H, W) stacks -> (H, W, C)
-    elif channels == 3 and _IMREAD_RGB is not None:
-        image = cv2.imread(path, _IMREAD_RGB | cv2.IMREAD_ANYDEPTH)  # RGB, 8 or 16 bit
     else:
-        image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-        if image is not None and image.ndim == 3 and image.shape[2] in (3, 4):
-            code = cv2.COLOR_BGR2RGB if image.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
-            image = cv2.cvtColor(image, code)
+        data = _read_bytes(path)
+        if channels == 3 and _IMREAD_RGB is not None:
+            image = cv2.imdecode(data, _IMREAD_RGB | cv2.IMREAD_ANYDEPTH)  # RGB, 8/16 bit
+        else:
+            image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+            if image is not None and image.ndim == 3 and image.shape[2] in (3, 4):
+                code = cv2.COLOR_BGR2RGB if image.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
+                image = cv2.cvtColor(image, code)
     if image is None:
         raise BadImageError(f"Cannot decode image {path}")
     if image.ndim == 2:

@@ -61,7 +61,9 @@ class BaseMethod(TaskModule):
         knn_k: int = 200,
         knn_t: float = 0.1,
     ) -> None:
-        super().__init__(optimizer, lr_scheduler, lr_interval, lr_frequency, exclude_norm_bias_decay)
+        super().__init__(
+            optimizer, lr_scheduler, lr_interval, lr_frequency, exclude_norm_bias_decay
+        )
         self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.backbone = backbone if backbone is not None else Backbone()
         self._knn_bank: list[torch.Tensor] | None = None
@@ -95,6 +97,17 @@ class BaseMethod(TaskModule):
         when the method has a ``classifier`` head, else ``None`` (no probe)."""
         head = getattr(self, "classifier", None)
         return head(features) if head is not None else None
+
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
+        source = getattr(getattr(self.trainer, "datamodule", None), "source", None)
+        wanted = getattr(self.backbone, "in_channels", None)
+        if source is not None and wanted is not None and source.channels != wanted:
+            raise ValueError(
+                f"The images have {source.channels} channels (the data source's `channels`) "
+                f"but the backbone takes {wanted}: set model.init_args.backbone.init_args."
+                f"in_channels to {source.channels} (and the transforms' channels)."
+            )
 
     # ---------------------------------------------------------- online probes
     def setup(self, stage: str) -> None:
