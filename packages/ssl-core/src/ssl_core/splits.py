@@ -293,8 +293,8 @@ def write_splits(
 def main(args: list[str] | None = None) -> None:
     """``python -m ssl_core.splits --project P (--root DATA | --manifest M) --out DIR``:
     the splits DVC stage of any project."""
-    from ssl_core.project import project_source, resolve_project
     from ssl_core.acquire import data_root
+    from ssl_core.project import project_source, resolve_project
 
     parser = argparse.ArgumentParser(description="Write a project's seeded label splits.")
     parser.add_argument("--project", required=True)
