@@ -101,3 +101,19 @@ def test_no_fit_is_the_untrained_baseline_and_clears_an_earlier_fitted_run(stage
     assert evaluate[1:] == [str(out)]  # no training log to plot
     assert not any((out / p).exists() for p in ("train", "checkpoints", "curves.csv"))
     assert set(metrics["seconds"]) == {"start", "predict", "evaluate", "total"}
+
+
+def test_budget_smoke_adds_the_projects_own_smoke_config(tmp_path):
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "m-cpu.yaml").write_text("seed_everything: 0\n")
+    with pytest.raises(FileNotFoundError, match="smoke.yaml"):  # no built-in smoke settings
+        pipeline.train_args("p", "m", "smoke", configs, "data/root", None)
+    (configs / "smoke.yaml").write_text("trainer:\n  max_steps: 2\n")
+    _, common = pipeline.train_args("p", "m", "smoke", configs, "data/root", None)
+    assert [a for i, a in enumerate(common) if i and common[i - 1] == "--config"] == [
+        str(configs / "m-cpu.yaml"),  # the CPU recipe, then the project's overlay
+        str(configs / "smoke.yaml"),
+    ]
+    _, common = pipeline.train_args("p", "m", "cpu", configs, "data/root", None)
+    assert common.count("--config") == 1  # budget cpu: the CPU recipe alone

@@ -1,7 +1,7 @@
 """The DVC pipeline (root ``dvc.yaml``/``params.yaml``) and its imagenette stages.
 
 Fast tests call the stage modules in-process. The pipeline tests copy the repository into
-a temporary folder, point ``imagenette.source`` at a fake Imagenette in the real layout
+a temporary folder, point ``projects.imagenette.source`` at a fake Imagenette in the real layout
 (a path relative to the copy's root, as a team would write it), set ``budget: smoke`` and
 run ``dvc repro`` there: the stages' ``uv run --frozen`` reuses this venv
 (``UV_PROJECT_ENVIRONMENT``, ``UV_NO_SYNC``), so nothing is installed.
@@ -9,26 +9,24 @@ run ``dvc repro`` there: the stages' ``uv run --frozen`` reuses this venv
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
 
-from imagenette.acquire import main as acquire_main
+import imagenette.dataset
 from imagenette.datamodule import ImagenetteDataModule
 from imagenette.fake import make_fake_imagenette
-from imagenette.splits import main as splits_main
+from ssl_core.acquire import main as ssl_acquire_main
 from ssl_core.results import collect
 from ssl_core.splits import LabelSplit, SplitMismatchError, fingerprint
+from ssl_core.splits import main as ssl_splits_main
 
 from .conftest import REPO_ROOT
 
@@ -36,19 +34,60 @@ PARAMS = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
 CONFIGS = REPO_ROOT / "projects" / "imagenette" / "configs"
 
 
+def acquire_main(args: list[str]) -> None:
+    """The data stage's command for this project."""
+    ssl_acquire_main(["--project", "imagenette", *args])
+
+
+def splits_main(args: list[str]) -> None:
+    """The splits stage's command for this project."""
+    ssl_splits_main(["--project", "imagenette", *args])
+
+
 # ----------------------------------------------------------------- pipeline files
 def test_params_has_the_pipeline_knobs():
     assert PARAMS["budget"] in ("full", "cpu", "smoke")
-    assert isinstance(PARAMS["imagenette"]["source"], str)
-    assert PARAMS["imagenette"]["methods"], "no training stage"
-    for method in PARAMS["imagenette"]["methods"]:  # each stage declares both configs
-        assert (CONFIGS / f"{method}.yaml").is_file() and (CONFIGS / f"{method}-cpu.yaml").is_file()
+    assert isinstance(PARAMS["projects"]["imagenette"]["source"], str)
+    assert (CONFIGS / "smoke.yaml").is_file()  # the project's own smoke settings
+    pairs = [*PARAMS["pairs"].values(), *PARAMS["finetune"].values()]
+    assert any(p["project"] == "imagenette" for p in PARAMS["pairs"].values()), "no training stage"
+    for pair in pairs:  # each stage declares both configs of its method
+        configs = REPO_ROOT / "projects" / pair["project"] / "configs"
+        method = pair["method"]
+        assert (configs / f"{method}.yaml").is_file() and (configs / f"{method}-cpu.yaml").is_file()
+    for pair in PARAMS["finetune"].values():  # fine-tunes a pair that exists
+        assert any(
+            p["project"] == pair["project"] and p["method"] == pair["from"]
+            for p in PARAMS["pairs"].values()
+        )
 
 
 def test_commands_are_block_scalars():
     text = (REPO_ROOT / "dvc.yaml").read_text()
     commands = re.findall(r"^\s*cmd:(.*)$", text, flags=re.M)
     assert commands and all(c.strip() in (">-", ">", "|", "|-") for c in commands)
+
+
+def test_dvc_stage_list_shows_every_projects_and_pairs_stages():
+    done = subprocess.run(
+        [sys.executable, "-m", "dvc", "stage", "list", "--name-only"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    stages = done.stdout.split()
+    expected = [
+        f"{stage}@{project}"
+        for project in PARAMS["projects"]
+        for stage in ("data", "splits", "random-init")
+    ]
+    expected += [f"train@{key}" for key in PARAMS["pairs"]]
+    expected += [f"finetune@{key}" for key in PARAMS["finetune"]]
+    assert sorted(stages) == sorted(expected)
+    for name in ("data@imagenette", "splits@imagenette", "random-init@imagenette"):
+        assert name in stages
+    assert "train@imagenette-simclr" in stages and "finetune@imagenette-finetune" in stages
 
 
 # ----------------------------------------------------------------- data stage
@@ -62,41 +101,45 @@ def test_local_source_is_used_in_place(fake_root, tmp_path, monkeypatch):
     manifest = json.loads((repo / "data" / "imagenette" / "manifest.json").read_text())
     assert manifest["root"] == Path(source).as_posix()
     assert (repo / manifest["root"]).resolve() == fake_root.resolve()
-    assert manifest["train_images"] == 60 and manifest["val_images"] == 30
+    assert manifest["train_images"] == 60 and manifest["test_images"] == 30
+    train = sorted(p.relative_to(fake_root).as_posix() for p in fake_root.glob("train/*/*"))
+    test = sorted(p.relative_to(fake_root).as_posix() for p in fake_root.glob("val/*/*"))
+    assert manifest["fingerprint"] == fingerprint(train)
+    assert manifest["test_fingerprint"] == fingerprint(test)
 
 
-def test_download_source_checks_the_archive_and_keeps_it_as_output(tmp_path, monkeypatch):
+def test_download_source_checks_the_archive_and_keeps_it_as_output(
+    tmp_path, monkeypatch, http_mirror
+):
     import hashlib
     import tarfile
 
-    import imagenette.download as download
-
-    make_fake_imagenette(tmp_path / "mirror" / "imagenette2-160")
-    archive = tmp_path / "mirror" / "imagenette2-160.tgz"
+    folder, mirror = http_mirror  # a loopback mirror
+    make_fake_imagenette(tmp_path / "fake" / "imagenette2-160")
+    archive = folder / "imagenette2-160.tgz"
     with tarfile.open(archive, "w:gz") as tar:
-        tar.add(tmp_path / "mirror" / "imagenette2-160", arcname="imagenette2-160")
+        tar.add(tmp_path / "fake" / "imagenette2-160", arcname="imagenette2-160")
     md5 = hashlib.md5(archive.read_bytes()).hexdigest()
-    monkeypatch.setitem(download.VARIANTS, "160", ("imagenette2-160.tgz", md5))
+    # Imagenette() reads VARIANTS when it is made (by the command, after this patch)
+    monkeypatch.setitem(imagenette.dataset.VARIANTS, "160", ("imagenette2-160.tgz", md5))
     monkeypatch.chdir(tmp_path)
     out = Path("repo/data/imagenette")
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(archive.parent))
-    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:  # a loopback mirror
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        mirror = f"http://127.0.0.1:{server.server_address[1]}/"
-        acquire_main(["--source", "download", "--out", str(out), "--base-url", mirror])
-        manifest = json.loads((out / "manifest.json").read_text())
-        assert manifest["root"] == "repo/data/imagenette/imagenette2-160"
-        assert sorted(p.name for p in out.iterdir()) == ["imagenette2-160", "manifest.json"]
-        assert manifest["train_images"] == 60
-        monkeypatch.setitem(download.VARIANTS, "160", ("imagenette2-160.tgz", "0" * 32))
-        with pytest.raises(SystemExit, match="md5"):
-            acquire_main(["--source", "download", "--out", str(out), "--base-url", mirror])
-        server.shutdown()
+    download = ["--source", "download", "--variant", "160", "--out", str(out), "--mirror", mirror]
+    acquire_main(download)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["root"] == "repo/data/imagenette/imagenette2-160"
+    assert sorted(p.name for p in out.iterdir()) == ["imagenette2-160", "manifest.json"]
+    assert manifest["train_images"] == 60 and manifest["test_images"] == 30
+    monkeypatch.setitem(imagenette.dataset.VARIANTS, "160", ("imagenette2-160.tgz", "0" * 32))
+    with pytest.raises(SystemExit, match="md5"):
+        acquire_main(download)
 
 
 def test_local_source_without_data_says_how_to_provide_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit, match="(?s)Imagenette not found.*dvc pull"):
+    with pytest.raises(
+        SystemExit, match=r"(?si)imagenette not found.*projects\.imagenette\.source.*dvc pull"
+    ):
         acquire_main(["--source", "../no-such-copy", "--out", "data/imagenette"])
 
 
@@ -126,8 +169,13 @@ def test_splits_command_writes_named_pinned_splits(fake_root, tmp_path):
         str(p.relative_to(fake_root)) for p in (fake_root / "train").rglob("*.JPEG")
     )
     assert split.fingerprint == fingerprint(train_paths)
-    assert len(split.labeled) == 10 and len(split.unlabeled) == 50  # one per class
-    assert not any(p.startswith("val/") for p in split.unlabeled)  # val is the test set
+    # validation: 10% of the training images, at least one per class; labeled: one per class
+    assert len(split.validation) == 10 and len(split.labeled) == 10 and len(split.unlabeled) == 40
+    labeled = [p for p, _ in split.labeled]
+    parts = [set(labeled), set(split.unlabeled), set(split.validation)]
+    assert sum(map(len, parts)) == len(train_paths) and set().union(*parts) == set(train_paths)
+    assert {p.split("/")[1] for p in split.validation} == {p.split("/")[1] for p in labeled}
+    assert not any(p.startswith("val/") for p in [*split.unlabeled, *split.validation])  # test set
 
 
 def test_split_from_another_dataset_is_refused(fake_root, tmp_path):
@@ -198,16 +246,26 @@ class Pipeline:
 
 
 def make_pipeline(tmp: Path, methods: list[str] | None) -> Pipeline:
+    """A copy whose params.yaml has imagenette alone (other projects' entries removed),
+    on fake data, budget smoke; ``methods``: its pairs to keep (None: all of them)."""
     if shutil.which("uv") is None:
         pytest.skip("the stages run through uv, which is not on PATH")
     make_fake_imagenette(tmp / "data" / "imagenette2-160")
     root = _copy_repo(tmp / "repo")
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["budget"] = "smoke"
-    params["imagenette"]["source"] = "../data/imagenette2-160"  # from the repository root
-    params["imagenette"]["splits"] = {"fractions": [0.1, 1.0], "seeds": [0]}
+    project = params["projects"]["imagenette"]
+    params["projects"] = {"imagenette": project}
+    for key in ("pairs", "finetune"):
+        params[key] = {k: v for k, v in params[key].items() if v["project"] == "imagenette"}
+    project["source"] = "../data/imagenette2-160"  # from the repository root
+    project["splits"] = {"fractions": [0.1, 1.0], "seeds": [0]}
     if methods is not None:
-        params["imagenette"]["methods"] = methods
+        split = project["split"]
+        params["pairs"] = {
+            f"imagenette-{m}": {"project": "imagenette", "method": m, "split": split}
+            for m in methods
+        }
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return Pipeline(root)
 
@@ -225,14 +283,14 @@ def pipeline(tmp_path_factory) -> Pipeline:
     return pipeline
 
 
-PAIRS = ["imagenette-train@simclr", "imagenette-train@twin", "imagenette-finetune"]  # from simclr
+PAIRS = ["train@imagenette-simclr", "train@imagenette-twin", "finetune@imagenette-finetune"]
 OUTS = ["simclr", "twin", "finetune"]
 
 
 @pytest.mark.timeout(1800)
 def test_repro_runs_the_dag_then_nothing_then_only_the_changed_pair(pipeline):
     assert sorted(pipeline.ran(pipeline.first_log)) == sorted(
-        ["imagenette-data", "imagenette-splits", "imagenette-random-init", *PAIRS]
+        ["data@imagenette", "splits@imagenette", "random-init@imagenette", *PAIRS]
     )
     assert "up to date" in pipeline.dvc("status")
     shown = pipeline.dvc("metrics", "show")
@@ -240,7 +298,7 @@ def test_repro_runs_the_dag_then_nothing_then_only_the_changed_pair(pipeline):
         assert f"results/imagenette/{method}/metrics.json" in shown
         out = pipeline.root / "results" / "imagenette" / method
         assert (out / "checkpoints" / "last.ckpt").is_file()
-        assert (out / "embeddings" / "val.npz").is_file() and list((out / "plots").glob("*.png"))
+        assert (out / "embeddings" / "test.npz").is_file() and list((out / "plots").glob("*.png"))
         seconds = json.loads((out / "metrics.json").read_text())["seconds"]  # the pair's cost
         assert all(seconds[k] > 0 for k in ("start", "fit", "predict", "evaluate"))
         assert seconds["total"] == pytest.approx(
@@ -268,7 +326,7 @@ def test_repro_runs_the_dag_then_nothing_then_only_the_changed_pair(pipeline):
 
     config = pipeline.root / "projects" / "imagenette" / "configs" / "twin-cpu.yaml"
     config.write_text(config.read_text().replace("seed_everything: 0", "seed_everything: 1"))
-    assert pipeline.ran(pipeline.dvc("repro")) == ["imagenette-train@twin"]
+    assert pipeline.ran(pipeline.dvc("repro")) == ["train@imagenette-twin"]
     assert "up to date" in pipeline.dvc("status")
 
 
@@ -297,11 +355,15 @@ def test_repro_of_every_method_in_params(tmp_path):
     """The full matrix of params.yaml (every method), smoke budget."""
     pipeline = make_pipeline(tmp_path, None)
     log = pipeline.dvc("repro")
-    methods = PARAMS["imagenette"]["methods"]
+    stages = {
+        f"{stage}@{key}": entry
+        for stage in ("train", "finetune")
+        for key, entry in PARAMS["pairs" if stage == "train" else "finetune"].items()
+        if entry["project"] == "imagenette"
+    }
     assert sorted(pipeline.ran(log)) == sorted(
-        ["imagenette-data", "imagenette-splits", "imagenette-random-init", "imagenette-finetune"]
-        + [f"imagenette-train@{m}" for m in methods]
+        ["data@imagenette", "splits@imagenette", "random-init@imagenette", *stages]
     )
     shown = pipeline.dvc("metrics", "show")
-    pairs = [*methods, "finetune", "random-init"]
-    assert all(f"results/imagenette/{m}/metrics.json" in shown for m in pairs)
+    outs = [entry["method"] for entry in stages.values()] + ["random-init"]
+    assert all(f"results/imagenette/{m}/metrics.json" in shown for m in outs)

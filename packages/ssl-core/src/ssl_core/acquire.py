@@ -1,4 +1,4 @@
-"""The data stage of any project: its data where the pipeline's ``<project>.source`` says.
+"""The data stage of any project: its data where the pipeline's ``projects.<project>.source`` says.
 
 ``python -m ssl_core.acquire --project P --source SOURCE --out projects/P/data/P``
 
@@ -70,7 +70,7 @@ def acquire(
         root = resolve_source(source, base)
         if not dataset.is_root(root):
             raise DataNotFoundError(
-                dataset.how_to_provide(root, f"{dataset.name}.source is {source!r}")
+                dataset.how_to_provide(root, f"projects.{dataset.name}.source is {source!r}")
             )
     # as the later stages reach it (from the repository root): relative stays relative
     shown = root if root.is_absolute() else Path(os.path.relpath(root))
