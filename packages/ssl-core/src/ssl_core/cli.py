@@ -30,8 +30,8 @@ from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.utilities import rank_zero_warn
 
 from ssl_core.data import BadImageError, DataNotFoundError
-from ssl_core.methods.base import BaseMethod
 from ssl_core.project import Project, ProjectResolutionError, resolve_project
+from ssl_core.task import TaskModule
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
@@ -108,7 +108,7 @@ class SSLCLI(LightningCLI):
         self.project = project
         self.config_name = config_name
         super().__init__(
-            model_class=BaseMethod,
+            model_class=TaskModule,  # embedding/classification methods and segmentation tasks
             subclass_mode_model=True,
             datamodule_class=LightningDataModule,
             subclass_mode_data=True,
@@ -142,21 +142,68 @@ class SSLCLI(LightningCLI):
                 )
         if self.subcommand == "predict":
             self._add_embedding_writer(config)
+        if self.subcommand == "fit" and config.ckpt_path == "last":
+            self._resume_last(config)
+
+    def _resume_last(self, config) -> None:
+        """``--ckpt_path last``: continue the newest ``version_N`` of this config that has
+        a ``last.ckpt``, in its own folder and CSV log (see :mod:`ssl_core.resume`)."""
+        from jsonargparse import Namespace
+
+        from ssl_core.resume import checkpoint_step, last_run
+
+        root = config.trainer.default_root_dir
+        found = last_run(root)
+        if found is None:  # a first start of a job that always passes --ckpt_path last
+            print(f"train: no earlier run with a last.ckpt under {root}: starting a new run")
+            config.ckpt_path = None
+            return
+        ckpt, version = found
+        print(f"train: resuming {ckpt} (run folder version_{version})")
+        config.ckpt_path = str(ckpt)
+        logger = config.trainer.logger
+        if not (isinstance(logger, Namespace) and "CSVLogger" in str(logger.get("class_path"))):
+            return  # another logger: it keeps its own ways
+        save_dir = logger.init_args.get("save_dir") or root
+        config.trainer.logger = Namespace(
+            class_path="ssl_core.resume.ResumableCSVLogger",
+            init_args=Namespace(
+                save_dir=save_dir, name="", version=version, keep_before_step=checkpoint_step(ckpt)
+            ),
+        )
 
     def _add_embedding_writer(self, config) -> None:
         """``predict`` writes embeddings to ``<default_root_dir>/embeddings`` (see
-        :mod:`ssl_core.embeddings`) unless the config already has an EmbeddingWriter."""
+        :mod:`ssl_core.embeddings`), or for a segmentation task one mask per test image
+        to ``<default_root_dir>/masks`` (see :mod:`ssl_core.segmentation.writer`), unless
+        the config already has such a writer."""
         from jsonargparse import Namespace
 
+        model = config.model.get("class_path") if isinstance(config.model, Namespace) else None
+        if model and _is_segmentation(model):
+            name, class_path = "MaskWriter", "ssl_core.segmentation.writer.MaskWriter"
+        else:
+            name, class_path = "EmbeddingWriter", "ssl_core.embeddings.EmbeddingWriter"
         callbacks = config.trainer.callbacks or []
         callbacks = list(callbacks) if isinstance(callbacks, list) else [callbacks]
-        if any("EmbeddingWriter" in str(getattr(c, "class_path", c)) for c in callbacks):
+        if any(name in str(getattr(c, "class_path", c)) for c in callbacks):
             return
         text = self._parser(self.subcommand).dump(config, skip_none=False)
-        writer = Namespace(
-            class_path="ssl_core.embeddings.EmbeddingWriter", init_args=Namespace(config=text)
-        )
+        writer = Namespace(class_path=class_path, init_args=Namespace(config=text))
         config.trainer.callbacks = [*callbacks, writer]
+
+
+def _is_segmentation(class_path: str) -> bool:
+    """Whether the model class ``class_path`` is a segmentation task."""
+    from jsonargparse.typing import import_object
+
+    from ssl_core.segmentation.base import SegmentationTask
+
+    try:
+        cls = import_object(class_path)
+    except (ImportError, AttributeError, ValueError):
+        return False
+    return isinstance(cls, type) and issubclass(cls, SegmentationTask)
 
 
 def cli(args: list[str] | None = None) -> SSLCLI:

@@ -17,6 +17,8 @@ from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_warn
 
+from ssl_core.resume import seed_epoch
+
 
 def _parameters(factory) -> set[str]:
     """Argument names of what a (possibly ``functools.partial``-wrapped) factory builds.
@@ -90,6 +92,11 @@ class TaskModule(LightningModule):
                 f"{type(self).__name__} with label split {dm.split!r} must train on its "
                 f"labeled images only: set data.train_on to 'labeled' (it is {actual!r})."
             )
+
+    def on_train_epoch_start(self) -> None:
+        """Reseed the global generators from ``(seed, epoch)``: a run resumed at an epoch
+        boundary draws what the uninterrupted run drew (see :mod:`ssl_core.resume`)."""
+        seed_epoch(self.current_epoch)
 
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
         """Count the files a ``skip`` datamodule left out of this batch (``bad_files``

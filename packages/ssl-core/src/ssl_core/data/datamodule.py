@@ -295,6 +295,10 @@ class ClassificationDataModule(LightningDataModule):
             raise DataNotFoundError(f"No images for this loader in {self.root}")
         if train:  # a seed per sample: every worker draws its own views
             sampler = SeededSampler(len(dataset), shuffle=True)
+            # Lightning calls set_epoch only after the first iterator of a process has
+            # prefetched: start from the epoch it will pass (a resumed run's next epoch)
+            trainer = self.trainer
+            sampler.set_epoch(trainer.fit_loop.epoch_progress.current.processed if trainer else 0)
             batch_size = min(batch_size, len(dataset))
         else:
             sampler = None

@@ -18,6 +18,7 @@ to the same views from the epoch number.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,13 +43,15 @@ class SeededSampler(Sampler[tuple[int, int]]):
     Args:
         size: Number of samples in the dataset.
         shuffle: Shuffle the order (training) or keep it (evaluation).
-        seed: Base seed (default: drawn from torch's global generator, so that
-            ``seed_everything`` makes it reproducible).
+        seed: Base seed (default: from ``seed_everything``'s seed and ``size``, so a
+            resumed run gets the same one; without ``seed_everything``, a random one).
     """
 
     def __init__(self, size: int, shuffle: bool = True, seed: int | None = None) -> None:
         self.size = size
         self.shuffle = shuffle
+        if seed is None and "PL_GLOBAL_SEED" in os.environ:
+            seed = int(os.environ["PL_GLOBAL_SEED"]) * 1_000_003 + size
         self.seed = int(torch.randint(2**31, ()).item()) if seed is None else int(seed)
         self.epoch = 0
 

@@ -55,5 +55,6 @@ class FineTune(Supervised):
         return self
 
     def on_train_epoch_start(self) -> None:
+        super().on_train_epoch_start()
         if self.freeze_backbone:
             self.backbone.eval()
