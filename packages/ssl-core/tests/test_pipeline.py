@@ -28,7 +28,7 @@ def stage(tmp_path, monkeypatch):
     def fake_run(name: str, args: list[str]) -> float:
         calls.append([name, *args])
         if name == "train" and "fit" in args:
-            (out / "train" / "checkpoints").mkdir(parents=True)
+            (out / "train" / "checkpoints").mkdir(parents=True, exist_ok=True)
             (out / "train" / "checkpoints" / "last.ckpt").write_text("weights")
             (out / "train" / "metrics.csv").write_text("step,train/loss\n0,2.5\n9,1.5\n")
         elif name == "evaluate":
@@ -117,3 +117,34 @@ def test_budget_smoke_adds_the_projects_own_smoke_config(tmp_path):
     ]
     _, common = pipeline.train_args("p", "m", "cpu", configs, "data/root", None)
     assert common.count("--config") == 1  # budget cpu: the CPU recipe alone
+
+
+def _killed(out, step: int) -> None:
+    """Leave ``out`` as a fit killed after an epoch-end checkpoint at ``step`` would."""
+    import torch
+
+    marker = out / "train" / "stage.json"
+    state = json.loads(marker.read_text())
+    marker.write_text(json.dumps({**state, "finished": False}))
+    (out / "train" / "checkpoints").mkdir(parents=True, exist_ok=True)
+    torch.save({"global_step": step}, out / "train" / "checkpoints" / "last.ckpt")
+
+
+def test_a_killed_stage_resumes_its_fit_and_a_changed_one_starts_fresh(stage, tmp_path):
+    run, calls, out = stage
+    run()
+    assert json.loads((out / "train" / "stage.json").read_text())["finished"] is True
+    _killed(out, step=7)
+    calls.clear()
+    run()
+    fit = next(c for c in calls if "fit" in c)
+    assert fit[fit.index("--ckpt_path") + 1] == str(out / "train" / "checkpoints" / "last.ckpt")
+    logger = json.loads(fit[fit.index("--trainer.logger") + 1])
+    assert logger["class_path"].endswith("ResumableCSVLogger")
+    assert logger["init_args"]["keep_before_step"] == 7
+    _killed(out, step=7)
+    (tmp_path / "configs" / "m-cpu.yaml").write_text("seed_everything: 1\n")  # another recipe
+    calls.clear()
+    run()
+    fit = next(c for c in calls if "fit" in c)
+    assert "--ckpt_path" not in fit  # never resume a run of other settings

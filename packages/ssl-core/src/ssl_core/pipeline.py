@@ -26,12 +26,20 @@ torch, Lightning and the evaluation libraries, once), ``fit`` (absent with ``--n
 sum), so ``dvc metrics show`` gives each pair's cost beside its results, and the sum over
 the pairs is what a budget takes.
 Output paths are fixed (no ``version_N``) so that DVC can declare them.
+
+A stage killed during ``fit`` (a job's time limit, a lost node) resumes when rerun:
+``OUT/train`` and ``OUT/checkpoints`` are DVC ``persist`` outputs, ``OUT/train/stage.json``
+records the stage's key (:func:`stage_key`: arguments, config, split and data files, the
+code) and whether the fit finished; the same key and an unfinished fit continue from
+``OUT/train/checkpoints/last.ckpt`` (equal to an uninterrupted run, see
+:mod:`ssl_core.resume`), anything else starts fresh.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import importlib
 import json
 import shlex
@@ -43,6 +51,7 @@ from pathlib import Path
 
 BUDGETS = ("full", "cpu", "smoke")
 SMOKE_CONFIG = "smoke.yaml"  # a project's overlay of its CPU recipes for budget smoke
+STAGE_MARKER = "stage.json"  # out/train/stage.json: the stage key and whether fit finished
 SMOKE_EVALUATE_ARGS = ("--no-umap",)  # UMAP's first run compiles for a minute
 
 
@@ -87,11 +96,23 @@ def train_args(
     return args, common + list(extra)
 
 
-def _logger(out: Path, version: str) -> str:
+def _logger(out: Path, version: str, keep_before_step: int | None = None) -> str:
+    if keep_before_step is None:
+        return json.dumps(
+            {
+                "class_path": "lightning.pytorch.loggers.CSVLogger",
+                "init_args": {"save_dir": str(out), "name": "", "version": version},
+            }
+        )
     return json.dumps(
         {
-            "class_path": "lightning.pytorch.loggers.CSVLogger",
-            "init_args": {"save_dir": str(out), "name": "", "version": version},
+            "class_path": "ssl_core.resume.ResumableCSVLogger",
+            "init_args": {
+                "save_dir": str(out),
+                "name": "",
+                "version": version,
+                "keep_before_step": keep_before_step,
+            },
         }
     )
 
@@ -137,6 +158,56 @@ def write_curves(metrics_csv: Path, curves: Path) -> None:
         writer.writerows(points)
 
 
+def stage_key(project: str, common: Sequence[str], manifest: Path) -> str:
+    """What a stage's training depends on, hashed: its arguments, the content of every
+    file they name (configs with what they extend, the split), the data's manifest and
+    the code of ssl-core and the project. A killed stage resumes only under the same key."""
+    from ssl_core.cli import extended
+    from ssl_core.project import ProjectResolutionError, resolve_project
+
+    h = hashlib.sha256()
+    files = [Path(manifest)]
+    for i, arg in enumerate(common):
+        h.update(arg.encode() + b"\0")
+        if i > 0 and common[i - 1] == "--config":
+            files += [Path(a) for a in extended(Path(arg)) if a != "--config"]
+        elif Path(arg).is_file():
+            files.append(Path(arg))
+    sources = sorted(Path(__file__).resolve().parent.rglob("*.py"))
+    try:
+        sources += sorted((resolve_project(project).root / "src").rglob("*.py"))
+    except ProjectResolutionError:  # not installed: its code is not part of the key
+        pass
+    for path in files + sources:
+        h.update(str(path).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _fit(out: Path, prefix: list[str], common: list[str], key: str) -> float:
+    """``train fit`` into ``out/train``, resumed from its ``last.ckpt`` when an earlier
+    run of the same stage (same :func:`stage_key`) was killed before it finished (the
+    stage's outputs are DVC ``persist`` outputs, so DVC leaves them for this); anything
+    else left in ``out`` is cleared and the fit starts fresh."""
+    from ssl_core.resume import checkpoint_step
+
+    marker, last = out / "train" / STAGE_MARKER, out / "train" / "checkpoints" / "last.ckpt"
+    state = json.loads(marker.read_text()) if marker.is_file() else {}
+    args = [*prefix, "fit", *common, "--trainer.default_root_dir", str(out)]
+    if state.get("key") == key and not state.get("finished") and last.is_file():
+        print(f"stage: resuming the killed fit from {last}", flush=True)
+        logger = _logger(out, "train", keep_before_step=checkpoint_step(last))
+        args += ["--trainer.logger", logger, "--ckpt_path", str(last)]
+    else:
+        for stale in ("train", "checkpoints"):
+            shutil.rmtree(out / stale, ignore_errors=True)
+        args += ["--trainer.logger", _logger(out, "train")]
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"key": key, "finished": False}) + "\n")
+    seconds = _run("train", args)
+    marker.write_text(json.dumps({"key": key, "finished": True}) + "\n")
+    return seconds
+
+
 def run_stage(
     project: str,
     method: str,
@@ -157,18 +228,7 @@ def run_stage(
     seconds = {"start": _start()}
     predict, evaluate = [*prefix, "predict", *common], [str(out)]
     if fit:
-        seconds["fit"] = _run(
-            "train",
-            [
-                *prefix,
-                "fit",
-                *common,
-                "--trainer.default_root_dir",
-                str(out),
-                "--trainer.logger",
-                _logger(out, "train"),
-            ],
-        )
+        seconds["fit"] = _fit(out, prefix, common, stage_key(project, common, manifest))
         # Lightning puts checkpoints under the logger's folder; DVC gets them on their own
         checkpoints = out / "checkpoints"
         shutil.rmtree(checkpoints, ignore_errors=True)
