@@ -42,6 +42,9 @@ def test_float_and_non_image_tensors_pass_through():
 def test_datamodule_normalizes_after_transfer():
     source = ImageFolder(mean=[0.5, 0.0, 1.0], std=[0.25, 1.0, 0.5])
     dm = ClassificationDataModule(source, root="unused")
-    batch = {"views": [torch.full((1, 3, 2, 2), 255, dtype=torch.uint8)], "label": torch.tensor([3])}
+    batch = {
+        "views": [torch.full((1, 3, 2, 2), 255, dtype=torch.uint8)],
+        "label": torch.tensor([3]),
+    }
     out = dm.on_after_batch_transfer(batch, 0)
     assert torch.allclose(out["views"][0][0, :, 0, 0], torch.tensor([2.0, 1.0, 0.0]))

@@ -19,9 +19,7 @@ from ssl_core.splits import LabelSplit, SplitMismatchError, cache_dir, make_spli
 def datamodule(root, **kwargs) -> ClassificationDataModule:
     from ssl_core.transforms import WeakStrongTransform
 
-    kwargs.setdefault(
-        "train_transform", WeakStrongTransform(size=24, weak_views=1, strong_views=1)
-    )
+    kwargs.setdefault("train_transform", WeakStrongTransform(size=24, weak_views=1, strong_views=1))
     dm = ClassificationDataModule(ImageFolder(), root=str(root), image_size=24, **kwargs)
     dm.setup("fit")
     return dm

@@ -28,15 +28,27 @@ CLASSIFIER = ["--model.init_args.num_classes", "5"]
 # method -> (extra arguments, the unlabeled loss weight's name for semi methods)
 RUNS = {
     "SimCLR": (["--model.init_args.hidden_dim", "32"], None),
-    "BYOL": (["--model.init_args.hidden_dim", "32", "--model.init_args.projection_dim", "16"], None),
-    "MoCo": (["--model.init_args.hidden_dim", "32", "--model.init_args.memory_bank_size", "32"], None),
-    "VICReg": (["--model.init_args.hidden_dim", "32", "--model.init_args.projection_dim", "32"], None),
+    "BYOL": (
+        ["--model.init_args.hidden_dim", "32", "--model.init_args.projection_dim", "16"],
+        None,
+    ),
+    "MoCo": (
+        ["--model.init_args.hidden_dim", "32", "--model.init_args.memory_bank_size", "32"],
+        None,
+    ),
+    "VICReg": (
+        ["--model.init_args.hidden_dim", "32", "--model.init_args.projection_dim", "32"],
+        None,
+    ),
     "DINO": (
         ["--model.init_args.hidden_dim", "32", "--model.init_args.bottleneck_dim", "16"]
         + ["--model.init_args.output_dim", "32"],
         None,
     ),
-    "BarlowTwins": (["--model.init_args.hidden_dim", "32", "--model.init_args.projection_dim", "32"], None),
+    "BarlowTwins": (
+        ["--model.init_args.hidden_dim", "32", "--model.init_args.projection_dim", "32"],
+        None,
+    ),
     "SupCon": ([*LABELED, "--model.init_args.hidden_dim", "32"], None),
     "Supervised": ([*LABELED, *CLASSIFIER, "--data.labeled_transform", weak(1)], None),
     "FineTune": ([*LABELED, *CLASSIFIER, "--data.labeled_transform", weak(1)], None),
@@ -46,11 +58,25 @@ RUNS = {
         "lambda_u",
     ),
     "MeanTeacher": (
-        [*SEMI, *CLASSIFIER, "--data.labeled_transform", weak(2), "--data.unlabeled_transform", weak(2)],
+        [
+            *SEMI,
+            *CLASSIFIER,
+            "--data.labeled_transform",
+            weak(2),
+            "--data.unlabeled_transform",
+            weak(2),
+        ],
         "consistency",
     ),
     "PseudoLabel": (
-        [*SEMI, *CLASSIFIER, "--model.init_args.threshold", "0.0", "--model.init_args.rampup_end", "0.0"]
+        [
+            *SEMI,
+            *CLASSIFIER,
+            "--model.init_args.threshold",
+            "0.0",
+            "--model.init_args.rampup_end",
+            "0.0",
+        ]
         + ["--data.labeled_transform", weak(1), "--data.unlabeled_transform", weak(1)],
         "unlabeled_weight",
     ),
@@ -101,7 +127,9 @@ def test_unlabeled_branch_moves_the_weights(name, fake_root, tmp_path, tiny_args
     the unlabeled images' loss reaches the parameters."""
     weight = RUNS[name][1]
     with_unlabeled = weights(fit(tiny_args, name, fake_root, tmp_path / "a").model)
-    without = weights(fit(tiny_args, name, fake_root, tmp_path / "b", f"--model.init_args.{weight}", "0.0").model)
+    without = weights(
+        fit(tiny_args, name, fake_root, tmp_path / "b", f"--model.init_args.{weight}", "0.0").model
+    )
     assert not torch.allclose(with_unlabeled, without), f"{weight} has no effect"
     again = weights(fit(tiny_args, name, fake_root, tmp_path / "c").model)
     torch.testing.assert_close(again, with_unlabeled)  # the difference is not noise

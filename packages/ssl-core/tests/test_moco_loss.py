@@ -45,7 +45,7 @@ def reference_loss(q0, q1, k0, k1, queue, temperature):
 
 
 def training_step(model: MoCo, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
-    batch = ((x0, x1), torch.zeros(len(x0), dtype=torch.long), torch.arange(len(x0)))
+    batch = {"views": [x0, x1], "label": torch.zeros(len(x0), dtype=torch.long)}
     with warnings.catch_warnings():  # self.log without a trainer
         warnings.simplefilter("ignore")
         return model.training_step(batch, 0)

@@ -22,7 +22,9 @@ BIN = Path(sys.executable).parent
 def workspace(tmp_path) -> Path:
     for name in ("pyproject.toml", "params.yaml", "dvc.yaml"):
         shutil.copy(REPO_ROOT / name, tmp_path / name)
-    shutil.copytree(REPO_ROOT / ".dvc", tmp_path / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
+    shutil.copytree(
+        REPO_ROOT / ".dvc", tmp_path / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache")
+    )
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     return tmp_path
 
@@ -33,7 +35,10 @@ def test_new_project_trains_passes_its_tests_and_joins_the_pipeline(workspace, c
     assert "uv run --package demo train fit --config simclr-cpu" in capsys.readouterr().out
     project = workspace / "projects" / "demo"
     assert (project / "src" / "demo" / "dataset.py").read_text().count("FILL IN") == 1
-    assert sorted(p.name for p in (project / "example" / "train").iterdir()) == ["debris", "nucleus"]
+    assert sorted(p.name for p in (project / "example" / "train").iterdir()) == [
+        "debris",
+        "nucleus",
+    ]
     assert '"demo"' in (workspace / "pyproject.toml").read_text()  # uv sync installs it
     assert (workspace / "dvc.yaml").read_text() == dvc_yaml  # stages are never copied
     env = {**os.environ, "PYTHONPATH": str(project / "src"), "PATH": f"{BIN}:{os.environ['PATH']}"}

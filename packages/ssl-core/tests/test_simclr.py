@@ -59,7 +59,7 @@ def test_training_step_uses_both_views(simclr):
     simclr.criterion.temperature = 0.5
     x = torch.randn(4, 3, 32, 32)
     simclr.eval()  # batch norm in eval mode: the step is a pure function of the views
-    same = simclr.training_step(([x, x], torch.zeros(4), torch.arange(4)), 0)
-    other = simclr.training_step(([x, x.flip(-1)], torch.zeros(4), torch.arange(4)), 0)
+    same = simclr.training_step({"views": [x, x], "label": torch.zeros(4)}, 0)
+    other = simclr.training_step({"views": [x, x.flip(-1)], "label": torch.zeros(4)}, 0)
     assert same.ndim == 0 and torch.isfinite(same)
     assert same < other  # identical views are easier positives than flipped ones

@@ -9,7 +9,12 @@ take (``projects/NAME/example``: the default data root, so the first command wor
 and registers the project where the workspace needs it: the root ``pyproject.toml``
 (dev group and uv sources, so ``uv sync`` installs it) and ``params.yaml`` (its
 entries of the one DVC pipeline: ``data@NAME``, ``splits@NAME``, ``random-init@NAME``,
-``train@NAME-simclr``, ``train@NAME-supervised``). ``dvc.yaml`` is not touched.
+and a ``train@NAME-<method>`` pair per method of the task, :data:`PAIRS`). ``dvc.yaml``
+is not touched.
+
+Tasks: ``classification`` (a folder per class; SimCLR and the supervised baseline) and
+``segmentation`` (images and masks, :mod:`ssl_core.segmentation.data`; the supervised
+baseline, FixMatch, Mean Teacher and UniMatch on SMP networks).
 
 Rendering is plain ``{{key}}`` substitution (no template engine to learn); the
 template files are ordinary files of the package, readable as they are.
@@ -22,7 +27,12 @@ import re
 from pathlib import Path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-TASKS = ("classification",)
+TASKS = ("classification", "segmentation")
+#: The DVC pairs (``train@NAME-<method>``) a new project of each task gets.
+PAIRS = {
+    "classification": ("simclr", "supervised"),
+    "segmentation": ("supervised", "fixmatch", "meanteacher", "unimatch"),
+}
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -56,12 +66,13 @@ def _insert_into_block(text: str, key: str, lines: list[str]) -> str:
     end = start + 1
     while end < len(rows) and (not rows[end].strip() or rows[end][0] in " #\t"):
         end += 1
-    while end > start + 1 and not rows[end - 1].strip():  # keep blank lines after it
+    # blank lines and top-level comments before the next block belong to that block
+    while end > start + 1 and (not rows[end - 1].strip() or rows[end - 1].startswith("#")):
         end -= 1
     return "".join(rows[:end] + [line + "\n" for line in lines] + rows[end:])
 
 
-def registered(repo: Path, name: str) -> dict[Path, str]:
+def registered(repo: Path, name: str, task: str = "classification") -> dict[Path, str]:
     """The root ``pyproject.toml`` and ``params.yaml`` with the project added (not yet
     written: a workspace they do not fit is refused before anything is created)."""
     out = {}
@@ -69,9 +80,11 @@ def registered(repo: Path, name: str) -> dict[Path, str]:
     text = pyproject.read_text()
     if f'"{name}"' not in text:
         text = _insert_into_block(text, "[tool.uv.sources]", [f"{name} = {{ workspace = true }}"])
-        text = text.replace('dev = [\n    "ssl-core",\n', f'dev = [\n    "ssl-core",\n    "{name}",\n')
+        text = text.replace(
+            'dev = [\n    "ssl-core",\n', f'dev = [\n    "ssl-core",\n    "{name}",\n'
+        )
         text = re.sub(
-            r'known-first-party = \[(.*?)\]',
+            r"known-first-party = \[(.*?)\]",
             lambda m: f'known-first-party = [{m.group(1)}, "{name}"]',
             text,
         )
@@ -96,17 +109,25 @@ def registered(repo: Path, name: str) -> dict[Path, str]:
             "pairs:",
             [
                 f"  {name}-{method}: {{project: {name}, method: {method}, split: frac0.50-seed0}}"
-                for method in ("simclr", "supervised")
+                for method in PAIRS[task]
             ],
         )
     out[params] = text
     return out
 
 
-def write_example(project_dir: Path, name: str, classes: list[str], channels: int) -> Path:
-    """The tiny example dataset: 8 train and 3 test images per class, PNG."""
+def write_example(
+    project_dir: Path, name: str, classes: list[str], channels: int, task: str = "classification"
+) -> Path:
+    """The tiny example dataset: 8 train and 3 test images per class, PNG (segmentation:
+    16 train and 4 test images with their masks)."""
     from ssl_core.data.fake import make_fake_image_folder
 
+    if task == "segmentation":
+        from ssl_core.segmentation.data import make_fake_segmentation
+
+        splits = {"train": 16, "test": 4}
+        return make_fake_segmentation(project_dir / "example", splits, 64, channels)
     splits = {"train": 8, "test": 3}
     return make_fake_image_folder(project_dir / "example", classes, splits, 40, channels)
 
@@ -130,11 +151,15 @@ def new_project(
         raise NewProjectError(f"channels must be >= 1, not {channels}")
     repo = Path(repo)
     if not (repo / "pyproject.toml").is_file() or not (repo / "params.yaml").is_file():
-        raise NewProjectError(f"{repo.resolve()} is no workspace root (pyproject.toml, params.yaml)")
+        raise NewProjectError(
+            f"{repo.resolve()} is no workspace root (pyproject.toml, params.yaml)"
+        )
     target = repo / "projects" / name
     if target.exists():
         raise NewProjectError(f"{target} exists already")
-    updates = registered(repo, name)
+    updates = registered(repo, name, task)
+    if task == "segmentation":  # binary: background + foreground (softmax over two)
+        classes = list(classes or ["background", "foreground"])
     classes = list(classes or ["class_a", "class_b"])
     values = {
         "name": name,
@@ -153,7 +178,7 @@ def new_project(
         out = target / relative
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render(path.read_text(), values))
-    write_example(target, name, classes, channels)
+    write_example(target, name, classes, channels, task)
     for path, text in updates.items():
         path.write_text(text)
     sort_imports(target, repo)
@@ -191,14 +216,15 @@ def main(args: list[str] | None = None) -> None:
         target = new_project(ns.name, ns.task, ns.channels, ns.classes, ns.repo)
     except NewProjectError as err:
         raise SystemExit(f"new-project: {err}") from None
+    first = PAIRS[ns.task][0]
     print(
         f"Created {target} ({ns.task}, {ns.channels} channels) with a tiny example dataset "
         f"in {target / 'example'}, and registered it in pyproject.toml and params.yaml.\n"
         "Next:\n"
         "  uv sync\n"
-        f"  uv run --package {ns.name} train fit --config simclr-cpu --trainer.fast_dev_run 1\n"
+        f"  uv run --package {ns.name} train fit --config {first}-cpu --trainer.fast_dev_run 1\n"
         f"  uv run pytest projects/{ns.name}\n"
-        f"  dvc stage list      # data@{ns.name}, splits@{ns.name}, train@{ns.name}-simclr, ...\n"
+        f"  dvc stage list      # data@{ns.name}, splits@{ns.name}, train@{ns.name}-{first}, ...\n"
         f"Then adapt {target / 'src' / ns.name / 'dataset.py'} (list_samples) to your files."
     )
 

@@ -43,7 +43,7 @@ def seed_epoch(epoch: int, seed: int | None = None) -> None:
     """Reseed Python's, NumPy's and torch's global generators from ``(seed, epoch)``."""
     value = (global_seed() if seed is None else seed) * 1_000_003 + epoch
     random.seed(value)
-    np.random.seed(value % 2**32)
+    np.random.seed(value % 2**32)  # noqa: NPY002 (the global generator is what code draws from)
     torch.manual_seed(value)  # also every CUDA device's generator
 
 

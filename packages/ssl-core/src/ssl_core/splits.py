@@ -311,10 +311,13 @@ def main(args: list[str] | None = None) -> None:
     source = project_source(project)
     root = ns.root if ns.root is not None else data_root(ns.manifest)
     samples = source.list_samples(root, "train")
+    # Classification stratifies by class; a segmentation source gives a stratum per image.
+    strata = getattr(source, "strata", None)
+    labels = strata(root, samples) if callable(strata) else [y for _, y in samples]
     written = write_splits(
         source.name,
         [p for p, _ in samples],
-        [y for _, y in samples],
+        labels,
         ns.out,
         ns.fractions,
         ns.seeds,

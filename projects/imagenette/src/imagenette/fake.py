@@ -16,7 +16,11 @@ from ssl_core.data.fake import make_fake_image_folder
 
 
 def make_fake_imagenette(
-    root: str | Path, train_per_class: int = 6, val_per_class: int = 3, size: int = 48, seed: int = 0
+    root: str | Path,
+    train_per_class: int = 6,
+    val_per_class: int = 3,
+    size: int = 48,
+    seed: int = 0,
 ) -> Path:
     """Write the fake dataset under ``root``; return ``root``."""
     root = make_fake_image_folder(

@@ -42,6 +42,7 @@ from typing import Any, Literal
 
 import torch
 from lightning.pytorch import LightningDataModule
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from lightning.pytorch.utilities import CombinedLoader
 from torch.utils.data import DataLoader
 
@@ -300,6 +301,10 @@ class ClassificationDataModule(LightningDataModule):
             trainer = self.trainer
             sampler.set_epoch(trainer.fit_loop.epoch_progress.current.processed if trainer else 0)
             batch_size = min(batch_size, len(dataset))
+        elif torch.distributed.is_available() and torch.distributed.is_initialized():
+            # every evaluation sample on exactly one rank: Lightning's default
+            # DistributedSampler pads the ranks with repeated samples, counted twice
+            sampler = UnrepeatedDistributedSampler(dataset, shuffle=False)
         else:
             sampler = None
         return DataLoader(

@@ -27,6 +27,7 @@ from typing import Literal
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torchmetrics.classification import MulticlassAccuracy
+from torchmetrics.utilities.distributed import gather_all_tensors
 
 from ssl_core.backbones import Backbone
 from ssl_core.knn import knn_scores
@@ -182,6 +183,8 @@ class BaseMethod(TaskModule):
         self.on_validation_epoch_end()
 
     def _gather(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` of every rank, concatenated; ranks may hold different numbers of rows
+        (evaluation samples are split without repeats)."""
         if self.trainer.world_size == 1:
             return x
-        return self.all_gather(x).flatten(0, 1)
+        return torch.cat(gather_all_tensors(x))

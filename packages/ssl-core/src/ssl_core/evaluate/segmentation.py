@@ -1,0 +1,322 @@
+"""``evaluate RUN`` for segmentation runs: scores and pictures from the written masks.
+
+Reads ``RUN/masks/`` (written by ``train predict``, see
+:mod:`ssl_core.segmentation.writer`): each prediction ``<id>.png`` against its true mask
+``truth/<id>.png``. Writes:
+
+- ``RUN/metrics.json``: ``iou`` and ``dice`` (foreground, dataset-level: pixel counts
+  summed over the test images), ``image_iou`` / ``image_dice`` (mean of the per-image
+  foreground scores) with their median and spread, ``per_image`` (id, IoU, Dice, true
+  and predicted foreground pixels), per-class scores with more than two classes, the
+  run (checkpoint, model, split); definitions in :mod:`ssl_core.segmentation.metrics`;
+- ``RUN/per_image.csv``: the per-image rows, for pandas;
+- ``RUN/plots/best_worst.png``: for the best and worst test images by IoU, the image,
+  the true mask, the prediction, and the errors (true positives light grey, false
+  positives orange, missed foreground blue; Okabe-Ito colours, safe for colour-blind
+  readers); ``RUN/plots/training_curves.png`` when the training log is found;
+- ``RUN/report.md``: the numbers and the pictures on one page.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ssl_core.segmentation.metrics import class_counts, dataset_scores, image_scores, iou_dice
+from ssl_core.segmentation.writer import decode_prediction, read_png
+
+TP_COLOUR = (200, 200, 200)
+FP_COLOUR = (230, 159, 0)  # orange
+FN_COLOUR = (0, 114, 178)  # blue
+WRONG_CLASS_COLOUR = (204, 121, 167)  # reddish purple: foreground of another class
+
+
+class MasksError(ValueError):
+    """A masks directory is missing, malformed, or its parts do not match."""
+
+
+def _log(message: str) -> None:
+    print(f"evaluate: {message}", file=sys.stderr, flush=True)
+
+
+def is_segmentation_run(out: str | Path) -> bool:
+    """Whether ``out`` holds masks written by :class:`~ssl_core.segmentation.writer.MaskWriter`."""
+    return (Path(out) / "masks" / "index.json").is_file()
+
+
+def load_index(masks: Path) -> dict:
+    """``masks/index.json``, checked."""
+    hint = (
+        "Write one with `uv run --package <project> train predict --config CFG --ckpt_path "
+        "CKPT --trainer.default_root_dir RUN` (it writes RUN/masks/)."
+    )
+    path = masks / "index.json"
+    if not path.is_file():
+        raise MasksError(f"No {path}: not a masks directory. {hint}")
+    index = json.loads(path.read_text())
+    if not index.get("masks"):
+        raise MasksError(f"{path} lists no masks. {hint}")
+    if not index.get("truth"):
+        raise MasksError(
+            f"{path}: the predicted images had no true masks (truth/), nothing to score"
+        )
+    return index
+
+
+def error_map(pred: np.ndarray, truth: np.ndarray, ignore_index: int = 255) -> np.ndarray:
+    """RGB ``uint8`` ``(H, W, 3)``: black where right on background, light grey where
+    right on foreground, orange false positives, blue missed foreground, purple
+    foreground of the wrong class; ignored pixels dark grey."""
+    out = np.zeros((*truth.shape, 3), np.uint8)
+    valid = truth != ignore_index
+    fg_t, fg_p = (truth > 0) & valid, (pred > 0) & valid
+    out[fg_t & (pred == truth)] = TP_COLOUR
+    out[fg_p & ~fg_t] = FP_COLOUR
+    out[fg_t & ~fg_p] = FN_COLOUR
+    out[fg_t & fg_p & (pred != truth)] = WRONG_CLASS_COLOUR
+    out[~valid] = (60, 60, 60)
+    return out
+
+
+def _mask_picture(classes: np.ndarray, num_classes: int, ignore_index: int) -> np.ndarray:
+    """Class ids as a picture: binary white on black, else a qualitative colour map."""
+    import matplotlib
+
+    if num_classes == 2:
+        out = np.where(classes == 1, 255, 0).astype(np.uint8)
+        out[classes == ignore_index] = 60
+        return np.stack([out] * 3, axis=-1)
+    colours = (np.asarray(matplotlib.colormaps["tab10"].colors) * 255).astype(np.uint8)
+    out = colours[classes % len(colours)]
+    out[classes == 0] = 0
+    out[classes == ignore_index] = 60
+    return out
+
+
+def best_worst_plot(
+    rows: list[dict],
+    masks: Path,
+    index: dict,
+    path: Path,
+    examples: int = 3,
+) -> Path:
+    """The figure of the best and worst ``examples`` images by IoU (see the module
+    docstring)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    ranked = sorted(rows, key=lambda r: (r["iou"], r["id"]))
+    worst = ranked[: min(examples, -(-len(ranked) // 2))]  # few images: half each
+    best = ranked[len(worst) :][::-1][:examples]
+    chosen = [("best", r) for r in best] + [("worst", r) for r in worst]
+    k, ignore = index["num_classes"], index.get("ignore_index", 255)
+    fig, axes = plt.subplots(len(chosen), 4, figsize=(13, 3.3 * len(chosen)), squeeze=False)
+    for (kind, row), ax in zip(chosen, axes, strict=True):
+        pred = decode_prediction(read_png(masks / f"{row['id']}.png"), k)
+        truth = read_png(masks / "truth" / f"{row['id']}.png")
+        image_file = masks / "images" / f"{row['id']}.png"
+        image = read_png(image_file) if image_file.is_file() else None
+        panels = [
+            (image, "image" if image is not None else "image (not written)"),
+            (_mask_picture(truth, k, ignore), "true mask"),
+            (_mask_picture(pred, k, ignore), "prediction"),
+            (error_map(pred, truth, ignore), "errors"),
+        ]
+        for a, (picture, title) in zip(ax, panels, strict=True):
+            if picture is not None:
+                a.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=255)
+            a.set_title(title, fontsize=9)
+            a.set_xticks([])
+            a.set_yticks([])
+        ax[0].set_ylabel(
+            f"{kind}: {row['id'][:16]}\nIoU {row['iou']:.3f}, Dice {row['dice']:.3f}", fontsize=8
+        )
+    legend = [
+        Patch(color=np.array(TP_COLOUR) / 255, label="found (true positive)"),
+        Patch(color=np.array(FP_COLOUR) / 255, label="false positive"),
+        Patch(color=np.array(FN_COLOUR) / 255, label="missed (false negative)"),
+    ]
+    if k > 2:
+        legend.append(Patch(color=np.array(WRONG_CLASS_COLOUR) / 255, label="wrong class"))
+    fig.legend(handles=legend, loc="lower center", ncol=len(legend), fontsize=9)
+    fig.suptitle(f"Best and worst test images by foreground IoU ({len(rows)} images)", fontsize=11)
+    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def score_masks(masks: Path, index: dict) -> tuple[dict, list[dict]]:
+    """Dataset-level and per-image scores of the written predictions; return the
+    metrics and the per-image rows."""
+    k, ignore = index["num_classes"], index.get("ignore_index", 255)
+    total = torch.zeros(k, 3, dtype=torch.long)
+    rows = []
+    for entry in index["masks"]:
+        name = entry["id"]
+        pred_file, truth_file = masks / f"{name}.png", masks / "truth" / f"{name}.png"
+        if not pred_file.is_file() or not truth_file.is_file():
+            raise MasksError(f"{masks}: {name}.png or truth/{name}.png is missing")
+        pred = decode_prediction(read_png(pred_file), k)
+        truth = read_png(truth_file)
+        if pred.shape != truth.shape or list(pred.shape) != list(entry["size"]):
+            raise MasksError(
+                f"{name}: prediction {pred.shape}, truth {truth.shape}, index {entry['size']}"
+            )
+        counts = class_counts(
+            torch.from_numpy(pred)[None], torch.from_numpy(truth)[None], k, ignore
+        )
+        total += counts[0]
+        iou, dice = image_scores(counts)
+        valid = truth != ignore
+        rows.append(
+            {
+                "id": name,
+                "iou": float(iou[0]),
+                "dice": float(dice[0]),
+                "true_foreground": int(((truth > 0) & valid).sum()),
+                "predicted_foreground": int(((pred > 0) & valid).sum()),
+                "pixels": int(valid.sum()),
+            }
+        )
+    ious = np.array([r["iou"] for r in rows])
+    dices = np.array([r["dice"] for r in rows])
+    metrics = {
+        **dataset_scores(total),
+        "image_iou": float(ious.mean()),
+        "image_iou_median": float(np.median(ious)),
+        "image_iou_std": float(ious.std()),
+        "image_dice": float(dices.mean()),
+        "num_images": len(rows),
+    }
+    if k > 2:
+        per_class_iou, per_class_dice = iou_dice(total)
+        names = index.get("class_names") or [str(c) for c in range(k)]
+        metrics["per_class"] = {
+            names[c]: {"iou": float(per_class_iou[c]), "dice": float(per_class_dice[c])}
+            for c in range(k)
+        }
+    return metrics, rows
+
+
+def _report(out: Path, metrics: dict, plots: dict[str, Path]) -> Path:
+    run = metrics["run"]
+    lines = [
+        f"# Evaluation of {out.name} (segmentation)",
+        "",
+        f"- checkpoint: `{run.get('checkpoint')}`"
+        if run.get("checkpoint")
+        else "- checkpoint: none: **the network as its config builds it** (untrained)",
+        f"- model: `{run.get('model')}`; label split: `{run.get('label_split')}`",
+        f"- test images: {metrics['num_images']}",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| foreground IoU (dataset-level) | {metrics['iou']:.4f} |",
+        f"| foreground Dice (dataset-level) | {metrics['dice']:.4f} |",
+        f"| mean per-image IoU | {metrics['image_iou']:.4f} |",
+        f"| median per-image IoU | {metrics['image_iou_median']:.4f} |",
+        f"| mean per-image Dice | {metrics['image_dice']:.4f} |",
+        "",
+    ]
+    for title, path in plots.items():
+        lines += [f"## {title}", "", f"![{title}]({path.relative_to(out).as_posix()})", ""]
+    report = out / "report.md"
+    report.write_text("\n".join(lines))
+    return report
+
+
+def evaluate_segmentation(
+    out_dir: str | Path,
+    masks: str | Path | None = None,
+    metrics_csv: str | Path | None = None,
+    examples: int = 3,
+    log: Callable[[str], None] = _log,
+) -> dict:
+    """Score the masks of a run; write metrics.json, per_image.csv, plots/ and report.md
+    in ``out_dir``. Returns the content of ``metrics.json``.
+
+    Raises:
+        MasksError: the masks directory is missing, malformed or inconsistent.
+    """
+    from ssl_core.evaluate import plots as P
+    from ssl_core.evaluate.run import find_metrics_csv
+
+    out = Path(out_dir)
+    masks = Path(masks) if masks else out / "masks"
+    index = load_index(masks)
+    if index.get("complete") is False:
+        log(f"masks cover {len(index['masks'])} of {index.get('dataset_size')} test images")
+    metrics, rows = score_masks(masks, index)
+    log(
+        f"{metrics['num_images']} images: IoU {metrics['iou']:.4f}, Dice {metrics['dice']:.4f}, "
+        f"mean per-image IoU {metrics['image_iou']:.4f}"
+    )
+    metrics["per_image"] = rows
+    metrics["run"] = {
+        key: index.get(key)
+        for key in ("checkpoint", "model", "label_split", "split", "created", "root")
+    }
+    metrics["run"]["masks"] = str(masks)
+    with (out / "per_image.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    plots = {
+        "Best and worst test images": best_worst_plot(
+            rows, masks, index, out / "plots" / "best_worst.png", examples
+        )
+    }
+    found = Path(metrics_csv) if metrics_csv else find_metrics_csv(out)
+    if found is not None and found.is_file():
+        curve = P.training_curves(found, out / "plots" / "training_curves.png")
+        if curve is not None:
+            plots["Training curves"] = curve
+        metrics["run"]["metrics_csv"] = str(found)
+    metrics["plots"] = [p.relative_to(out).as_posix() for p in plots.values()]
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    report = _report(out, metrics, plots)
+    log(f"wrote {out / 'metrics.json'}, {report} and {len(plots)} plots in {out / 'plots'}")
+    return metrics
+
+
+def main(args: list[str] | None = None) -> None:
+    """``evaluate RUN`` of a segmentation run; ``--metrics-csv`` as for embeddings, other
+    options of the embeddings evaluation (``--no-umap``, ``--k``, ...) are accepted and
+    ignored."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="evaluate",
+        description="Scores and pictures of a segmentation run's masks (RUN/masks/, written "
+        "by `train predict`): writes RUN/metrics.json, RUN/per_image.csv, RUN/plots/*.png "
+        "and RUN/report.md.",
+    )
+    parser.add_argument("out", type=Path, help="run directory (trainer.default_root_dir)")
+    parser.add_argument("--masks", type=Path, help="masks directory (default RUN/masks)")
+    parser.add_argument(
+        "--metrics-csv", type=Path, help="training log (default: newest metrics.csv under RUN)"
+    )
+    parser.add_argument(
+        "--examples", type=int, default=3, help="best and worst images shown (default 3 each)"
+    )
+    ns, ignored = parser.parse_known_args(args)
+    if ignored:
+        _log(f"ignored for a segmentation run: {' '.join(ignored)}")
+    try:
+        metrics = evaluate_segmentation(ns.out, ns.masks, ns.metrics_csv, ns.examples)
+    except MasksError as err:
+        raise SystemExit(f"evaluate: {err}") from None
+    keys = ("iou", "dice", "image_iou", "image_dice", "num_images")
+    print(json.dumps({k: metrics[k] for k in keys}, indent=1))

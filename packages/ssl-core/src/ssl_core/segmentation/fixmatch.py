@@ -1,0 +1,99 @@
+"""FixMatch for segmentation: confident weak-view pseudo-labels train a CutMixed
+strong view.
+
+- [0] FixMatch, Sohn et al. NeurIPS 2020, https://arxiv.org/abs/2001.07685
+- [1] UniMatch, Yang et al. CVPR 2023, https://github.com/LiheYoung/UniMatch
+  (``fixmatch.py``: FixMatch as the segmentation baseline)
+
+Per step: B labeled crops and B unlabeled crops (weak and strong views, pixel-aligned).
+The weak view's argmax is the pseudo-label and its max probability the confidence
+(no gradient). The strong view gets a CutMix box (:mod:`ssl_core.segmentation.cutmix`)
+from another unlabeled image of the batch, whose pseudo-label, confidence and padding
+fill the box of the targets. Pixel cross-entropy of the strong view against the
+pseudo-label, kept where the confidence reaches ``threshold`` and the pixel is not
+padding, summed and divided by the number of non-padding pixels (as [1]). The labeled
+loss is CE + Dice. Total ``(L_x + L_u) / 2`` as [1].
+
+Settings of [1] (Pascal): threshold 0.95, CutMix p 0.5, SGD lr 0.001 (head x10),
+poly schedule. Departures: the CutMix partner is the batch's ``flip(0)`` (no second
+unlabeled loader; UniMatch V2's choice), so partners get their pseudo-labels from the
+same weak forward pass; that pass runs under ``no_grad`` on its own (in [1] the weak
+view shares the labeled images' forward pass, its output detached); the strong view
+goes through the network with the labeled crops, so batch norm sees both.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ssl_core.segmentation.base import SegmentationTask, unlabeled_ignore
+from ssl_core.segmentation.cutmix import cutmix, cutmix_boxes
+from ssl_core.segmentation.losses import pseudo_label_loss
+
+
+def mixed_targets(
+    pseudo: torch.Tensor, confidence: torch.Tensor, ignore: torch.Tensor, boxes: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pseudo-labels, confidences and padding ``(B, H, W)`` with the partner's
+    (``flip(0)``) inside ``boxes``."""
+    return tuple(cutmix(t, t.flip(0), boxes) for t in (pseudo, confidence, ignore))
+
+
+class FixMatchSegmentation(SegmentationTask):
+    """FixMatch with CutMix for segmentation.
+
+    Batches (``data.train_on: semi``): ``{"labeled": {"image", "mask"}, "unlabeled":
+    {"views": [weak, strong1, ...], "ignore"}}``.
+
+    Args:
+        threshold: Confidence a weak-view pixel needs to be a pseudo-label (0.95 in [1]).
+        cutmix_prob: Probability that a strong view gets a CutMix box (0.5 in [1]).
+        **kwargs: :class:`~ssl_core.segmentation.base.SegmentationTask` arguments.
+    """
+
+    train_on = "semi"
+
+    def __init__(self, threshold: float = 0.95, cutmix_prob: float = 0.5, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
+
+    def boxes(self, like: torch.Tensor) -> torch.Tensor:
+        """CutMix boxes ``(B, H, W)`` for images like ``like`` ``(B, C, H, W)``."""
+        b, _, h, w = like.shape
+        return cutmix_boxes(b, h, w, p=self.hparams.cutmix_prob, device=like.device)
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        labeled, unlabeled = batch["labeled"], batch["unlabeled"]
+        x, y = labeled["image"], labeled["mask"]
+        u_weak, u_strong = unlabeled["views"][:2]
+        ignore = unlabeled_ignore(unlabeled, u_weak)
+
+        with torch.no_grad():
+            confidence, pseudo = self.network(u_weak).softmax(dim=1).max(dim=1)
+        boxes = self.boxes(u_strong)
+        u_strong = cutmix(u_strong, u_strong.flip(0), boxes)
+        pseudo_m, confidence_m, ignore_m = mixed_targets(pseudo, confidence, ignore, boxes)
+
+        logits_x, logits_s = self.network(torch.cat([x, u_strong])).split([len(x), len(u_strong)])
+        loss_x = self.supervised_loss(logits_x, y)
+        loss_u = pseudo_label_loss(
+            logits_s, pseudo_m, confidence_m, ignore_m, self.hparams.threshold, self.ignore_index
+        )
+        loss = (loss_x + loss_u) / 2
+
+        log = dict(on_step=True, on_epoch=True, batch_size=len(x))
+        self.log("train/loss", loss, prog_bar=True, **log)
+        self.log("train/loss_labeled", loss_x, **log)
+        self.log("train/loss_unlabeled", loss_u, **log)
+        self.log("train/mask_ratio", mask_ratio(confidence, ignore, self), **log)
+        return loss
+
+
+def mask_ratio(
+    confidence: torch.Tensor, ignore: torch.Tensor, task: SegmentationTask
+) -> torch.Tensor:
+    """Share of the non-padding unlabeled pixels whose weak-view confidence reaches the
+    threshold (``train/mask_ratio``)."""
+    valid = ignore != task.ignore_index
+    kept = (confidence >= task.hparams.threshold) & valid
+    return kept.sum() / valid.sum().clamp_min(1)
