@@ -88,9 +88,10 @@ def test_mean_teacher_ema_update():
     for t, t0, s in zip(teacher_params, before, student, strict=True):
         assert torch.allclose(t, 0.9 * t0 + 0.1 * s, atol=1e-6)
 
-    assert model.update_teacher(step=0) == 0.0  # first step: the teacher copies the student
-    for t, s in zip(teacher_params, student, strict=True):
-        assert torch.allclose(t, s)
+    teacher_before = [t.detach().clone() for t in teacher_params]
+    assert model.update_teacher(step=1) == 0.5  # after the first step: half and half
+    for t, t0, s in zip(teacher_params, teacher_before, student, strict=True):
+        assert torch.allclose(t, 0.5 * t0 + 0.5 * s, atol=1e-6)
 
 
 def test_rampups():

@@ -79,3 +79,32 @@ def test_update_after_step_k_uses_tau_k(method, accumulate):
     assert trainer.global_step == steps
     assert model.momenta == pytest.approx([tau(k, steps) for k in range(steps)])
     assert model.momenta[0] == pytest.approx(BASE)
+
+
+def test_mean_teacher_first_update_is_half_and_half():
+    """Tarvainen & Valpola's code counts the step before the EMA update: decays 1/2, 2/3,
+    3/4, ... up to ema_decay (our update was one step early: 0, 1/2, ...)."""
+    from ssl_core.methods import MeanTeacher
+
+    class Recording(MeanTeacher):
+        def training_step(self, batch, batch_idx):
+            return self.classifier(self.backbone(batch)).pow(2).mean()
+
+        def update_teacher(self, step):
+            self.decays.append(super().update_teacher(step))
+            return self.decays[-1]
+
+    torch.manual_seed(0)
+    model = Recording(num_classes=3, ema_decay=0.7, backbone=TinyBackbone())
+    model.decays = []
+    loader = DataLoader(torch.randn(8, 3, 4, 4), batch_size=2)
+    trainer = Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, train_dataloaders=loader)
+    assert model.decays == pytest.approx([0.5, 2 / 3, 0.7, 0.7])

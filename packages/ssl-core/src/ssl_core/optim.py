@@ -62,3 +62,11 @@ def cosine_momentum(trainer: Trainer, base: float) -> float:
         return base
     # lightly's cosine_schedule(k, K + 1, ...) is cos(pi k / K) above.
     return cosine_schedule(step, int(total) + 1, base, 1.0)
+
+
+def ema_warmup_decay(steps: int, ema_decay: float) -> float:
+    """Mean Teacher's EMA decay after ``steps`` optimizer steps (1 after the first):
+    ``min(1 - 1 / (steps + 1), ema_decay)``, as in Tarvainen & Valpola's code, which
+    counts the step before updating the teacher, so the first update averages half and
+    half and the teacher never just copies a freshly initialised student."""
+    return min(1.0 - 1.0 / (steps + 1), ema_decay)

@@ -30,6 +30,7 @@ from lightly.models.utils import deactivate_requires_grad, update_momentum
 from torch import nn
 
 from ssl_core.methods.base import BaseMethod
+from ssl_core.optim import ema_warmup_decay
 
 
 def sigmoid_rampup(step: int, length: int) -> float:
@@ -112,11 +113,13 @@ class MeanTeacher(BaseMethod):
 
     @torch.no_grad()
     def update_teacher(self, step: int) -> float:
-        """Move the teacher towards the student; return the decay used."""
-        decay = min(1.0 - 1.0 / (step + 1), self.hparams.ema_decay)
+        """Move the teacher towards the student after ``step`` optimizer steps (1 after
+        the first); return the decay used (:func:`ssl_core.optim.ema_warmup_decay`)."""
+        decay = ema_warmup_decay(step, self.hparams.ema_decay)
         update_momentum(self.backbone, self.teacher_backbone, m=decay)
         update_momentum(self.classifier, self.teacher_classifier, m=decay)
         return decay
 
     def on_after_optimizer_step(self) -> None:
-        self.update_teacher(self.global_step)
+        # global_step does not count this step yet: it is the update after step k + 1
+        self.update_teacher(self.global_step + 1)

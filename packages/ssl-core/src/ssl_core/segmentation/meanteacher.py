@@ -29,6 +29,7 @@ from lightly.models.utils import deactivate_requires_grad, update_momentum
 from torch import nn
 
 from ssl_core.methods.meanteacher import sigmoid_rampup
+from ssl_core.optim import ema_warmup_decay
 from ssl_core.segmentation.base import SegmentationTask, unlabeled_ignore
 
 
@@ -100,10 +101,12 @@ class MeanTeacherSegmentation(SegmentationTask):
 
     @torch.no_grad()
     def update_teacher(self, step: int) -> float:
-        """Move the teacher towards the student; return the decay used."""
-        decay = min(1.0 - 1.0 / (step + 1), self.hparams.ema_decay)
+        """Move the teacher towards the student after ``step`` optimizer steps (1 after
+        the first); return the decay used (:func:`ssl_core.optim.ema_warmup_decay`)."""
+        decay = ema_warmup_decay(step, self.hparams.ema_decay)
         update_momentum(self.network, self.teacher, m=decay)
         return decay
 
     def on_after_optimizer_step(self) -> None:
-        self.update_teacher(self.global_step)
+        # global_step does not count this step yet: it is the update after step k + 1
+        self.update_teacher(self.global_step + 1)
