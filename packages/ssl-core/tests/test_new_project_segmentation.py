@@ -53,7 +53,7 @@ def test_segmentation_project_trains_passes_its_tests_and_joins_the_pipeline(wor
     )
     assert stages.returncode == 0, stages.stderr
     for method in ("supervised", "fixmatch", "meanteacher", "unimatch"):
-        assert f"train@seg1-{method}" in stages.stdout
+        assert f"segment@seg1-{method}" in stages.stdout
     if shutil.which("ruff", path=str(BIN)):
         assert (
             subprocess.run([str(BIN / "ruff"), "check", str(project)], cwd=workspace).returncode

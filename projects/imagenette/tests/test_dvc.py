@@ -49,7 +49,11 @@ def test_params_has_the_pipeline_knobs():
     assert PARAMS["budget"] in ("full", "cpu", "smoke")
     assert isinstance(PARAMS["projects"]["imagenette"]["source"], str)
     assert (CONFIGS / "smoke.yaml").is_file()  # the project's own smoke settings
-    pairs = [*PARAMS["pairs"].values(), *PARAMS["finetune"].values()]
+    pairs = [
+        *PARAMS["pairs"].values(),
+        *PARAMS["segmentation_pairs"].values(),
+        *PARAMS["finetune"].values(),
+    ]
     assert any(p["project"] == "imagenette" for p in PARAMS["pairs"].values()), "no training stage"
     for pair in pairs:  # each stage declares both configs of its method
         configs = REPO_ROOT / "projects" / pair["project"] / "configs"
@@ -78,11 +82,11 @@ def test_dvc_stage_list_shows_every_projects_and_pairs_stages():
     assert done.returncode == 0, done.stderr
     stages = done.stdout.split()
     expected = [
-        f"{stage}@{project}"
-        for project in PARAMS["projects"]
-        for stage in ("data", "splits", "random-init")
+        f"{stage}@{project}" for project in PARAMS["projects"] for stage in ("data", "splits")
     ]
+    expected += [f"random-init@{project}" for project in PARAMS["random_init"]]
     expected += [f"train@{key}" for key in PARAMS["pairs"]]
+    expected += [f"segment@{key}" for key in PARAMS["segmentation_pairs"]]
     expected += [f"finetune@{key}" for key in PARAMS["finetune"]]
     assert sorted(stages) == sorted(expected)
     for name in ("data@imagenette", "splits@imagenette", "random-init@imagenette"):
@@ -256,12 +260,13 @@ def make_pipeline(tmp: Path, methods: list[str] | None) -> Pipeline:
     params["budget"] = "smoke"
     project = params["projects"]["imagenette"]
     params["projects"] = {"imagenette": project}
-    for key in ("pairs", "finetune"):
+    for key in ("pairs", "segmentation_pairs", "finetune"):
         params[key] = {k: v for k, v in params[key].items() if v["project"] == "imagenette"}
+    params["random_init"] = {"imagenette": params["random_init"]["imagenette"]}
     project["source"] = "../data/imagenette2-160"  # from the repository root
     project["splits"] = {"fractions": [0.1, 1.0], "seeds": [0]}
     if methods is not None:
-        split = project["split"]
+        split = params["random_init"]["imagenette"]["split"]
         params["pairs"] = {
             f"imagenette-{m}": {"project": "imagenette", "method": m, "split": split}
             for m in methods

@@ -100,15 +100,18 @@ def registered(repo: Path, name: str, task: str = "classification") -> dict[Path
                 f"    source: projects/{name}/example  # made by new-project: point it at your data",
                 '    variant: ""',
                 "    splits: {fractions: [0.5, 1.0], seeds: [0]}",
-                "    baseline: supervised",
-                "    split: frac0.50-seed0",
             ],
         )
+        split = "split: frac0.50-seed0"
+        if task == "classification":  # the untrained-network baseline reads embeddings
+            text = _insert_into_block(
+                text, "random_init:", [f"  {name}: {{baseline: supervised, {split}}}"]
+            )
         text = _insert_into_block(
             text,
-            "pairs:",
+            "pairs:" if task == "classification" else "segmentation_pairs:",
             [
-                f"  {name}-{method}: {{project: {name}, method: {method}, split: frac0.50-seed0}}"
+                f"  {name}-{method}: {{project: {name}, method: {method}, {split}}}"
                 for method in PAIRS[task]
             ],
         )
