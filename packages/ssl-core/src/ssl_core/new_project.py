@@ -8,8 +8,9 @@ writer, configs, tests), a tiny example dataset in the layout the user's files m
 take (``projects/NAME/example``: the default data root, so the first command works),
 and registers the project where the workspace needs it: the root ``pyproject.toml``
 (dev group and uv sources, so ``uv sync`` installs it) and ``params.yaml`` (its
-entries of the one DVC pipeline: ``data@NAME``, ``splits@NAME``, ``random-init@NAME``,
-and a ``train@NAME-<method>`` pair per method of the task, :data:`PAIRS`). ``dvc.yaml``
+entries of the one DVC pipeline: ``data@NAME``, ``splits@NAME`` and a pair per method of
+the task, :data:`PAIRS`: classification ``random-init@NAME`` and ``train@NAME-<method>``,
+segmentation ``segment@NAME-<method>``). ``dvc.yaml``
 is not touched.
 
 Tasks: ``classification`` (a folder per class; SimCLR and the supervised baseline) and
@@ -28,7 +29,7 @@ from pathlib import Path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TASKS = ("classification", "segmentation")
-#: The DVC pairs (``train@NAME-<method>``) a new project of each task gets.
+#: The DVC pairs (``train@`` or ``segment@NAME-<method>``) a new project of each task gets.
 PAIRS = {
     "classification": ("simclr", "supervised"),
     "segmentation": ("supervised", "fixmatch", "meanteacher", "unimatch"),
@@ -220,6 +221,7 @@ def main(args: list[str] | None = None) -> None:
     except NewProjectError as err:
         raise SystemExit(f"new-project: {err}") from None
     first = PAIRS[ns.task][0]
+    stage = "train" if ns.task == "classification" else "segment"
     print(
         f"Created {target} ({ns.task}, {ns.channels} channels) with a tiny example dataset "
         f"in {target / 'example'}, and registered it in pyproject.toml and params.yaml.\n"
@@ -227,7 +229,7 @@ def main(args: list[str] | None = None) -> None:
         "  uv sync\n"
         f"  uv run --package {ns.name} train fit --config {first}-cpu --trainer.fast_dev_run 1\n"
         f"  uv run pytest projects/{ns.name}\n"
-        f"  dvc stage list      # data@{ns.name}, splits@{ns.name}, train@{ns.name}-{first}, ...\n"
+        f"  dvc stage list      # data@{ns.name}, splits@{ns.name}, {stage}@{ns.name}-{first}, ...\n"
         f"Then adapt {target / 'src' / ns.name / 'dataset.py'} (list_samples) to your files."
     )
 
