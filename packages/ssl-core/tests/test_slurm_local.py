@@ -39,7 +39,7 @@ def test_two_task_job_validates_as_two_slurm_ranks(fake_root, tmp_path):
         )
         out = tmp_path / "job.out"
         job = (
-            f"source /opt/slurm-test/env.sh && sbatch --wait --ntasks=2 --cpus-per-task=1 "
+            f"source /opt/slurm-test/env.sh && sbatch --wait --nodes=1 --ntasks-per-node=2 --cpus-per-task=1 "
             f"--time=10 -o {out} --export=ALL --wrap 'srun {command}'"
         )
         subprocess.run(["bash", "-c", job], check=True, timeout=900, cwd=tmp_path)
