@@ -78,6 +78,11 @@ class DSB2018(SegmentationSource):
     images_root = "stage1_train"
     splits_dir = PROJECT_DIR / "splits"  # the DVC stage's label splits
     default_root = PROJECT_DIR / "example"  # fake images in the real layout
+    layout = (
+        "stage1_train/<id>/images/<id>.png and stage1_train/<id>/masks/*.png: Kaggle's "
+        "stage 1 training set with the community mask fixes, e.g. "
+        "../shared/data/dsb2018-stage1-train"
+    )
     #: Keep each image's union of nucleus masks under ``$SSL_CORE_CACHE/dsb2018/masks``
     #: (up to 375 PNGs per image otherwise decoded at every epoch).
     cache_masks = True
@@ -182,15 +187,3 @@ class DSB2018(SegmentationSource):
     # ------------------------------------------------------------ where it is
     def is_root(self, root: Path) -> bool:
         return bool(self.image_ids(root))
-
-    def how_to_provide(self, root: Path, reason: str = "") -> str:
-        return "\n".join(
-            [
-                f"DSB2018 not found at {Path(root).resolve()}{': ' + reason if reason else ''}.",
-                "Provide it in one of these ways:",
-                "  - point to a copy of Kaggle's stage 1 training set (with the community mask "
-                "fixes): --data.root PATH, a folder holding stage1_train/<id>/images/<id>.png "
-                "and stage1_train/<id>/masks/*.png (e.g. ../shared/data/dsb2018-stage1-train);",
-                "  - get the team's copy: dvc pull (see docs/pipelines.md).",
-            ]
-        )

@@ -36,6 +36,7 @@ normalizes the ``image``/``views`` fields only.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
@@ -93,6 +94,40 @@ def limit(samples: list[Sample], listing: list[Sample], per_class: int | None) -
         if counts[label] <= per_class:
             keep.add(path)
     return [s for s in samples if s[0] in keep]
+
+
+def make_loader(
+    dataset, batch_size: int, train: bool, num_workers: int, trainer=None, root: Path | None = None
+) -> DataLoader:
+    """The loader every datamodule of ssl-core uses (classification and segmentation).
+
+    Training: shuffled by :class:`SeededSampler` (a seed per sample: every worker draws its
+    own views), full batches only. Evaluation: in order and, under DDP, every sample on
+    exactly one rank (Lightning's default DistributedSampler pads the ranks with repeated
+    samples, which metrics would count twice).
+    """
+    if len(dataset) == 0:
+        raise DataNotFoundError(f"No images for this loader in {root}")
+    if train:
+        sampler = SeededSampler(len(dataset), shuffle=True)
+        # Lightning calls set_epoch only after the first iterator of a process has
+        # prefetched: start from the epoch it will pass (a resumed run's next epoch)
+        sampler.set_epoch(trainer.fit_loop.epoch_progress.current.processed if trainer else 0)
+        batch_size = min(batch_size, len(dataset))
+    elif torch.distributed.is_available() and torch.distributed.is_initialized():
+        sampler = UnrepeatedDistributedSampler(dataset, shuffle=False)
+    else:
+        sampler = None
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        drop_last=train,
+        num_workers=num_workers,
+        collate_fn=collate,
+        persistent_workers=num_workers > 0,
+        pin_memory=torch.cuda.is_available(),
+    )
 
 
 class ClassificationDataModule(LightningDataModule):
@@ -210,9 +245,14 @@ class ClassificationDataModule(LightningDataModule):
     def class_names(self) -> tuple[str, ...]:
         return self.source.names(self.root)
 
+    @functools.cached_property
+    def class_ids(self) -> tuple[str, ...]:
+        """The source's class folders (scanned once when the source names none)."""
+        return self.source.class_list(self.root)
+
     @property
     def num_classes(self) -> int:
-        return len(self.source.class_list(self.root))
+        return len(self.class_ids)
 
     @property
     def predict_split_names(self) -> list[str]:
@@ -226,7 +266,7 @@ class ClassificationDataModule(LightningDataModule):
         return ImageDataset(self.root, samples, self.source.read, transform, self.on_bad_file)
 
     def _excluded(self) -> set[int]:
-        ids, names = self.source.class_list(self.root), self.class_names
+        ids, names = self.class_ids, self.class_names
         out = set()
         for c in self.exclude_classes:
             if c in ids:
@@ -238,8 +278,7 @@ class ClassificationDataModule(LightningDataModule):
         return out
 
     def setup(self, stage: str | None = None) -> None:
-        ensure_data(self.source, self.root, download=False)
-        listing = self.source.list_samples(self.root, "train")
+        listing = self.source.training_samples(self.root)  # one scan, a clear error if none
         paths, labels = [p for p, _ in listing], [y for _, y in listing]
         if self.split:
             self.label_split = resolve_split(
@@ -292,31 +331,7 @@ class ClassificationDataModule(LightningDataModule):
 
     # ---------------------------------------------------------------- loaders
     def _loader(self, dataset: ImageDataset, batch_size: int, train: bool = False) -> DataLoader:
-        if len(dataset) == 0:
-            raise DataNotFoundError(f"No images for this loader in {self.root}")
-        if train:  # a seed per sample: every worker draws its own views
-            sampler = SeededSampler(len(dataset), shuffle=True)
-            # Lightning calls set_epoch only after the first iterator of a process has
-            # prefetched: start from the epoch it will pass (a resumed run's next epoch)
-            trainer = self.trainer
-            sampler.set_epoch(trainer.fit_loop.epoch_progress.current.processed if trainer else 0)
-            batch_size = min(batch_size, len(dataset))
-        elif torch.distributed.is_available() and torch.distributed.is_initialized():
-            # every evaluation sample on exactly one rank: Lightning's default
-            # DistributedSampler pads the ranks with repeated samples, counted twice
-            sampler = UnrepeatedDistributedSampler(dataset, shuffle=False)
-        else:
-            sampler = None
-        return DataLoader(
-            dataset,
-            batch_size=batch_size,
-            sampler=sampler,
-            drop_last=train,
-            num_workers=self.num_workers,
-            collate_fn=collate,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
+        return make_loader(dataset, batch_size, train, self.num_workers, self.trainer, self.root)
 
     def train_dataloader(self) -> DataLoader | CombinedLoader:
         if self.train_on != "semi":

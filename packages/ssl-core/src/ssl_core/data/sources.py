@@ -43,29 +43,23 @@ class Archive:
 Sample = tuple[str, int]  # (path relative to the data root, class index)
 
 
-class ImageFolder:
-    """Classification images in one folder per class.
+class Source:
+    """What every dataset project says about its data, whatever the task: name,
+    channels, mean/std, folders, archives, where its splits and default data are; how
+    to read an image, whether a root holds the data and how to provide it when not.
 
-    ``root/<train_dir>/<class>/*.<ext>`` are the training images (labeled, unlabeled and
-    validation splits are drawn from them), ``root/<test_dir>/<class>/*`` the test set
-    (read only by ``train test`` and the pipeline's final evaluation; may be absent).
-
-    Subclasses override the class attributes, or :meth:`list_samples` for another
-    layout, or :meth:`relabel` for labels that differ from the folders (e.g. noisy labels).
+    Task sources add how to list their samples (:class:`ImageFolder` for classification,
+    :class:`ssl_core.segmentation.data.SegmentationSource` for images with masks).
 
     Args:
-        classes: Class folder names in label order (default: the subclass's, else the
-            sorted folders of ``train_dir``).
-        class_names: Readable class names (default: ``classes``).
+        class_names: Readable class names in label order.
         channels: Channels the network sees (1 grey, 3 RGB, or a file's own count).
-        mean: Per-channel mean in [0, 1] units (normalization on the device).
-        std: Per-channel standard deviation in [0, 1] units.
-        train_dir: Folder of the training images.
-        test_dir: Folder of the test images.
+        mean: Per-channel mean in [0, 1] units (normalization on the device); one value
+            is repeated for every channel.
+        std: Per-channel standard deviation in [0, 1] units (likewise).
     """
 
     name: str = "images"
-    classes: tuple[str, ...] = ()
     class_names: tuple[str, ...] = ()
     channels: int = 3
     mean: tuple[float, ...] = (0.5, 0.5, 0.5)
@@ -79,6 +73,87 @@ class ImageFolder:
     splits_dir: Path | None = None
     #: Data root when none is given (e.g. ``projects/<name>/data/<dataset>``).
     default_root: Path | None = None
+    #: The layout, as the message for missing data shows it.
+    layout: str = "train/... and optionally test/..."
+
+    def __init__(
+        self,
+        class_names: Sequence[str] | None = None,
+        channels: int | None = None,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+    ) -> None:
+        if class_names is not None:
+            self.class_names = tuple(class_names)
+        if channels is not None:
+            self.channels = channels
+        if mean is not None:
+            self.mean = tuple(mean)
+        if std is not None:
+            self.std = tuple(std)
+        if len(self.mean) != self.channels or len(self.std) != self.channels:
+            self.mean = (self.mean[0],) * self.channels
+            self.std = (self.std[0],) * self.channels
+
+    def list_samples(self, root: Path, split: str) -> list:
+        """The samples of ``split`` (``"train"`` or ``"test"``): the task's own."""
+        raise NotImplementedError
+
+    def training_samples(self, root: Path) -> list:
+        """The training samples of ``root``, listed once; no data there is an error that
+        says how to provide it (what a datamodule's ``setup`` needs)."""
+        samples = self.list_samples(root, "train") if Path(root).is_dir() else []
+        if not samples:
+            raise DataNotFoundError(self.how_to_provide(root))
+        return samples
+
+    def read(self, root: Path, path: str) -> np.ndarray:
+        """The image at ``root/path`` as ``uint8`` ``(H, W, channels)``."""
+        return read_image(Path(root) / path, self.channels)
+
+    def is_root(self, root: Path) -> bool:
+        """Whether ``root`` holds this dataset (at least one training sample)."""
+        return Path(root).is_dir() and bool(self.list_samples(root, "train"))
+
+    def how_to_provide(self, root: Path, reason: str = "") -> str:
+        """The message for data that is not at ``root``."""
+        lines = [
+            f"{self.name} not found at {Path(root).resolve()}{': ' + reason if reason else ''}.",
+            "Provide it in one of these ways:",
+            f"  - point to an existing copy: --data.root PATH (a folder with {self.layout});",
+            "  - get the team's copy: dvc pull (see docs/pipelines.md);",
+        ]
+        if self.archives:
+            variants = "|".join(self.archives)
+            lines.append(
+                "  - download the official archive: --data.download true (needs internet; "
+                f"--data.variant {variants})."
+            )
+        return "\n".join(lines)
+
+
+class ImageFolder(Source):
+    """Classification images in one folder per class.
+
+    ``root/<train_dir>/<class>/*.<ext>`` are the training images (labeled, unlabeled and
+    validation splits are drawn from them), ``root/<test_dir>/<class>/*`` the test set
+    (read only by ``train test`` and the pipeline's final evaluation; may be absent).
+
+    Subclasses override the class attributes, or :meth:`list_samples` for another
+    layout, or :meth:`relabel` for labels that differ from the folders (e.g. noisy labels).
+
+    Args:
+        classes: Class folder names in label order (default: the subclass's, else the
+            sorted folders of ``train_dir``).
+        class_names: Readable class names (default: ``classes``).
+        channels: See :class:`Source`.
+        mean: See :class:`Source`.
+        std: See :class:`Source`.
+        train_dir: Folder of the training images.
+        test_dir: Folder of the test images.
+    """
+
+    classes: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -90,21 +165,14 @@ class ImageFolder:
         train_dir: str | None = None,
         test_dir: str | None = None,
     ) -> None:
+        super().__init__(class_names, channels, mean, std)
         if classes is not None:
             self.classes = tuple(classes)
-        if class_names is not None:
-            self.class_names = tuple(class_names)
-        if channels is not None:
-            self.channels = channels
-        if mean is not None:
-            self.mean = tuple(mean)
-        if std is not None:
-            self.std = tuple(std)
         self.train_dir = train_dir or self.train_dir
         self.test_dir = test_dir or self.test_dir
-        if len(self.mean) != self.channels or len(self.std) != self.channels:
-            self.mean = (self.mean[0],) * self.channels
-            self.std = (self.std[0],) * self.channels
+        self.layout = (
+            f"{self.train_dir}/<class>/<image> and optionally {self.test_dir}/<class>/<image>"
+        )
 
     # ---------------------------------------------------------------- listing
     def class_list(self, root: Path) -> tuple[str, ...]:
@@ -139,30 +207,3 @@ class ImageFolder:
     def relabel(self, root: Path, samples: list[Sample]) -> list[Sample]:
         """Training labels to use instead of the folders' (default: the folders')."""
         return samples
-
-    def read(self, root: Path, path: str) -> np.ndarray:
-        """The image at ``root/path`` as ``uint8`` ``(H, W, channels)``."""
-        return read_image(Path(root) / path, self.channels)
-
-    # ------------------------------------------------------------ where it is
-    def is_root(self, root: Path) -> bool:
-        """Whether ``root`` holds this dataset (at least one training image)."""
-        folder = Path(root) / self.train_dir
-        return folder.is_dir() and bool(self.list_samples(root, "train"))
-
-    def how_to_provide(self, root: Path, reason: str = "") -> str:
-        """The message for data that is not at ``root``."""
-        lines = [
-            f"{self.name} not found at {Path(root).resolve()}{': ' + reason if reason else ''}.",
-            "Provide it in one of these ways:",
-            f"  - point to an existing copy: --data.root PATH (a folder with "
-            f"{self.train_dir}/<class>/<image> and optionally {self.test_dir}/<class>/<image>);",
-            "  - get the team's copy: dvc pull (see docs/pipelines.md);",
-        ]
-        if self.archives:
-            variants = "|".join(self.archives)
-            lines.append(
-                "  - download the official archive: --data.download true (needs internet; "
-                f"--data.variant {variants})."
-            )
-        return "\n".join(lines)

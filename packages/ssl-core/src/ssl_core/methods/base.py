@@ -153,7 +153,7 @@ class BaseMethod(TaskModule):
             features,
             self._knn_bank,
             self._knn_bank_labels,
-            self._num_classes(),
+            self.knn_top1.num_classes,  # known since setup
             k=self.hparams.knn_k,
             t=self.hparams.knn_t,
         )

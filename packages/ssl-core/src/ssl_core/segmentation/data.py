@@ -41,10 +41,11 @@ from lightning.pytorch import LightningDataModule
 from lightning.pytorch.utilities import CombinedLoader
 from torch.utils.data import DataLoader, Dataset
 
-from ssl_core.data import SeededSampler, normalize_batch
+from ssl_core.data import normalize_batch
+from ssl_core.data.datamodule import make_loader
 from ssl_core.data.download import ensure_data
-from ssl_core.data.images import IMAGE_EXTENSIONS, BadImageError, read_image
-from ssl_core.data.sources import Archive, DataNotFoundError
+from ssl_core.data.images import BadImageError
+from ssl_core.data.sources import DataNotFoundError, Source
 from ssl_core.segmentation.transforms import (
     IGNORE_INDEX,
     SegEvalTransform,
@@ -69,7 +70,7 @@ def held_out(
     return make_validation(list(paths), list(strata), fraction, seed)
 
 
-class SegmentationSource:
+class SegmentationSource(Source):
     """Images and masks of a segmentation dataset: what a project implements.
 
     The default layout (what ``new-project --task segmentation`` writes as its example)::
@@ -92,21 +93,10 @@ class SegmentationSource:
 
     name: str = "segmentation"
     class_names: tuple[str, ...] = ("background", "foreground")
-    channels: int = 3
-    mean: tuple[float, ...] = (0.5, 0.5, 0.5)
-    std: tuple[float, ...] = (0.25, 0.25, 0.25)
-    train_dir: str = "train"
-    test_dir: str = "test"
     images_dir: str = "images"
     masks_dir: str = "masks"
     mask_extension: str = ".png"
-    extensions: tuple[str, ...] = IMAGE_EXTENSIONS
-    #: Downloadable archives by variant name; the first is the default.
-    archives: dict[str, Archive] = {}
-    #: Where the project's DVC-tracked label splits are (``splits/<name>.json``).
-    splits_dir: Path | None = None
-    #: Data root when none is given.
-    default_root: Path | None = None
+    layout: str = "train/images/<id>.png, train/masks/<id>.png and optionally the same under test/"
 
     def __init__(
         self,
@@ -115,19 +105,9 @@ class SegmentationSource:
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
     ) -> None:
-        if class_names is not None:
-            self.class_names = tuple(class_names)
-        if channels is not None:
-            self.channels = channels
-        if mean is not None:
-            self.mean = tuple(mean)
-        if std is not None:
-            self.std = tuple(std)
+        super().__init__(class_names, channels, mean, std)
         if len(self.class_names) < 2:
             raise ValueError(f"A segmentation needs >= 2 classes, not {self.class_names}")
-        if len(self.mean) != self.channels or len(self.std) != self.channels:
-            self.mean = (self.mean[0],) * self.channels
-            self.std = (self.std[0],) * self.channels
 
     @property
     def num_classes(self) -> int:
@@ -161,10 +141,6 @@ class SegmentationSource:
         return [0] * len(samples)
 
     # ---------------------------------------------------------------- reading
-    def read(self, root: Path, path: str) -> np.ndarray:
-        """The image at ``root/path`` as ``uint8`` ``(H, W, channels)``."""
-        return read_image(Path(root) / path, self.channels)
-
     def read_mask(self, root: Path, ref: str) -> np.ndarray:
         """The mask ``ref`` as ``uint8`` ``(H, W)`` class ids (binary: 0/1)."""
         path = Path(root) / ref
@@ -181,28 +157,6 @@ class SegmentationSource:
                 f"{self.num_classes} classes {list(self.class_names)} (255 = ignore)"
             )
         return mask.astype(np.uint8)
-
-    # ------------------------------------------------------------ where it is
-    def is_root(self, root: Path) -> bool:
-        """Whether ``root`` holds this dataset (at least one training image)."""
-        return Path(root).is_dir() and bool(self.list_samples(root, "train"))
-
-    def how_to_provide(self, root: Path, reason: str = "") -> str:
-        """The message for data that is not at ``root``."""
-        lines = [
-            f"{self.name} not found at {Path(root).resolve()}{': ' + reason if reason else ''}.",
-            "Provide it in one of these ways:",
-            f"  - point to an existing copy: --data.root PATH (a folder with "
-            f"{self.train_dir}/{self.images_dir}/<id>.png, {self.train_dir}/{self.masks_dir}/"
-            f"<id>.png and optionally the same under {self.test_dir}/);",
-            "  - get the team's copy: dvc pull (see docs/pipelines.md);",
-        ]
-        if self.archives:
-            lines.append(
-                "  - download the official archive: --data.download true (needs internet; "
-                f"--data.variant {'|'.join(self.archives)})."
-            )
-        return "\n".join(lines)
 
 
 class SegmentationDataset(Dataset):
@@ -403,8 +357,7 @@ class SegmentationDataModule(LightningDataModule):
         )
 
     def setup(self, stage: str | None = None) -> None:
-        ensure_data(self.source, self.root, download=False)
-        listing = self.source.list_samples(self.root, "train")
+        listing = self.source.training_samples(self.root)  # one scan, a clear error if none
         paths = [p for p, _ in listing]
         mask_of = dict(listing)
         strata = self.source.strata(self.root, listing)
@@ -447,18 +400,7 @@ class SegmentationDataModule(LightningDataModule):
 
     # ---------------------------------------------------------------- loaders
     def _loader(self, dataset: SegmentationDataset, batch_size: int, train: bool = False):
-        if len(dataset) == 0:
-            raise DataNotFoundError(f"No images for this loader in {self.root}")
-        sampler = SeededSampler(len(dataset), shuffle=True) if train else None
-        return DataLoader(
-            dataset,
-            batch_size=min(batch_size, len(dataset)) if train else batch_size,
-            sampler=sampler,
-            drop_last=train,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
+        return make_loader(dataset, batch_size, train, self.num_workers, self.trainer, self.root)
 
     def train_dataloader(self) -> DataLoader | CombinedLoader:
         labeled = self._loader(self.labeled_set, self.batch_size, train=True)
