@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import albumentations as A
 import cv2
@@ -22,37 +21,6 @@ import numpy as np
 import torch
 
 cv2.setNumThreads(0)  # one thread per dataloader worker; workers give the parallelism
-
-
-_IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.11
-
-
-def decode_image(path: str | Path, channels: int = 3) -> np.ndarray:
-    """Read an image file as ``uint8`` ``(H, W, C)``.
-
-    ``channels=3`` returns RGB (grayscale files are expanded, alpha dropped);
-    ``channels=1`` returns grayscale; other counts keep the file's channels and check
-    them (e.g. RGBA microscopy, 4 channels, returned in RGBA order).
-    """
-    path = str(path)
-    if channels == 3 and _IMREAD_RGB is not None:
-        image = cv2.imread(path, _IMREAD_RGB)  # decodes straight to RGB, no extra pass
-    elif channels == 3:
-        image = cv2.imread(path, cv2.IMREAD_COLOR)
-        image = None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    elif channels == 1:
-        image = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-    else:
-        image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-        if image is not None and image.ndim == 3 and image.shape[2] == 4:
-            image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)  # OpenCV's order -> RGBA
-    if image is None:
-        raise OSError(f"Cannot decode image {path}")
-    if image.ndim == 2:
-        image = image[:, :, None]
-    if image.shape[2] != channels:
-        raise ValueError(f"{path} has {image.shape[2]} channels, expected {channels}")
-    return image
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
