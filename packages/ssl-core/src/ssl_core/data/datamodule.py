@@ -104,7 +104,8 @@ def make_loader(
     Training: shuffled by :class:`SeededSampler` (a seed per sample: every worker draws its
     own views), full batches only. Evaluation: in order and, under DDP, every sample on
     exactly one rank (Lightning's default DistributedSampler pads the ranks with repeated
-    samples, which metrics would count twice).
+    samples, which metrics would count twice); a set smaller than the number of ranks
+    keeps Lightning's padding (a rank without samples is not allowed).
     """
     if len(dataset) == 0:
         raise DataNotFoundError(f"No images for this loader in {root}")
@@ -114,7 +115,11 @@ def make_loader(
         # prefetched: start from the epoch it will pass (a resumed run's next epoch)
         sampler.set_epoch(trainer.fit_loop.epoch_progress.current.processed if trainer else 0)
         batch_size = min(batch_size, len(dataset))
-    elif torch.distributed.is_available() and torch.distributed.is_initialized():
+    elif (
+        torch.distributed.is_available()
+        and torch.distributed.is_initialized()
+        and len(dataset) >= torch.distributed.get_world_size()  # every rank needs a sample
+    ):
         sampler = UnrepeatedDistributedSampler(dataset, shuffle=False)
     else:
         sampler = None
