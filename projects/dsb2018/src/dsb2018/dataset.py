@@ -76,6 +76,7 @@ class DSB2018(SegmentationSource):
     mean = (0.235, 0.227, 0.245)
     std = (0.327, 0.321, 0.340)
     images_root = "stage1_train"
+    strata_names = IMAGE_TYPES
     splits_dir = PROJECT_DIR / "splits"  # the DVC stage's label splits
     default_root = PROJECT_DIR / "example"  # fake images in the real layout
     layout = (

@@ -26,6 +26,7 @@ from typing import Literal
 
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.utilities import rank_zero_info
 from torchmetrics.classification import MulticlassAccuracy
 from torchmetrics.utilities.distributed import gather_all_tensors
 
@@ -114,7 +115,9 @@ class BaseMethod(TaskModule):
     def setup(self, stage: str) -> None:
         """Create the probes' metrics once the datamodule says how many classes there are."""
         n = self._num_classes()
-        if n and not hasattr(self, "knn_top1"):
+        if n == 1 and not hasattr(self, "knn_top1"):
+            rank_zero_info("One class in the data: no online kNN or probe (nothing to tell apart)")
+        if n >= 2 and not hasattr(self, "knn_top1"):
             self.knn_top1 = MulticlassAccuracy(n, top_k=1, average="micro")
             self.knn_top5 = MulticlassAccuracy(n, top_k=min(5, n), average="micro")
             self.cls_top1 = MulticlassAccuracy(n, top_k=1, average="micro")

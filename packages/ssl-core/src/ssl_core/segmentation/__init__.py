@@ -29,6 +29,7 @@ _EXPORTS = {
     "SegmentationSource": "data",
     "SegmentationDataModule": "data",
     "SegmentationDataset": "data",
+    "SegmentationImages": "data",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -268,6 +268,9 @@ class SegmentationTask(TaskModule):
 
     def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> dict:
         """Class ids ``(B, H, W)`` (uint8, CPU) of whole images, with their positions."""
+        if "image" not in batch:  # every image of the batch skipped (on_bad_file="skip")
+            empty = torch.empty(0, dtype=torch.long)
+            return {"prediction": torch.empty(0, 1, 1, dtype=torch.uint8), "index": empty}
         probs = self.predict_probabilities(batch["image"])
         return {
             "prediction": probs.argmax(1).to(torch.uint8).cpu(),

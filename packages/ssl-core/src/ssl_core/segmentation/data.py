@@ -43,9 +43,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from ssl_core.data import normalize_batch
 from ssl_core.data.datamodule import make_loader
+from ssl_core.data.datasets import BAD_FILES
 from ssl_core.data.download import ensure_data
 from ssl_core.data.images import BadImageError
-from ssl_core.data.sources import DataNotFoundError, Source
+from ssl_core.data.sources import DataNotFoundError, ImageFolder, Source
 from ssl_core.segmentation.transforms import (
     IGNORE_INDEX,
     SegEvalTransform,
@@ -96,6 +97,8 @@ class SegmentationSource(Source):
     images_dir: str = "images"
     masks_dir: str = "masks"
     mask_extension: str = ".png"
+    #: Names of the values :meth:`strata` returns (e.g. image types), in index order.
+    strata_names: tuple[str, ...] = ("all",)
     layout: str = "train/images/<id>.png, train/masks/<id>.png and optionally the same under test/"
 
     def __init__(
@@ -159,6 +162,48 @@ class SegmentationSource(Source):
         return mask.astype(np.uint8)
 
 
+class SegmentationImages(ImageFolder):
+    """The images of a segmentation source as a classification source, for
+    self-supervised pretraining on a project's own images (SimCLR on DSB2018's images,
+    whose backbone then becomes a U-Net encoder: ``--model.encoder_weights``).
+
+    Masks are never read. The label of an image is its stratum (the source's
+    :meth:`~SegmentationSource.strata`, e.g. the image type), so the classification
+    datamodule's validation split is stratified as the segmentation splits are and the
+    online kNN reads something (how well the embedding separates image types; a sanity
+    check, not the goal). Only the source's training images are listed as ``train``:
+    its test split stays unseen.
+
+    Args:
+        source: The segmentation source (e.g. ``dsb2018.DSB2018``).
+    """
+
+    def __init__(self, source: SegmentationSource) -> None:
+        self.source = source
+        super().__init__(
+            classes=source.strata_names,
+            channels=source.channels,
+            mean=source.mean,
+            std=source.std,
+        )
+        self.name = f"{source.name}-images"
+        self.default_root = source.default_root
+        self.archives = source.archives
+        self.layout = source.layout
+        self.splits_dir = None  # the segmentation project's splits hold masks' images
+
+    def list_samples(self, root: Path, split: str) -> list[tuple[str, int]]:
+        samples = self.source.list_samples(root, split)
+        strata = self.source.strata(root, samples) if samples else []
+        return [(path, int(s)) for (path, _), s in zip(samples, strata, strict=True)]
+
+    def read(self, root: Path, path: str) -> np.ndarray:
+        return self.source.read(root, path)
+
+    def is_root(self, root: Path) -> bool:
+        return self.source.is_root(root)
+
+
 class SegmentationDataset(Dataset):
     """Images and (optionally) masks listed as ``(path, mask reference)`` under a root.
 
@@ -172,6 +217,11 @@ class SegmentationDataset(Dataset):
         ids: One id per sample (default: the image file's stem).
         with_masks: Read the masks (``False`` for the unlabeled pool: never read).
         require_masks: Refuse a sample without a mask (labeled and validation sets).
+        on_bad_file: An image or mask that cannot be read (or a mask not of its image's
+            size): ``"error"`` ends the run with one message naming it; ``"skip"``
+            leaves the sample out of its batch and names it in the batch's
+            ``bad_files`` (counted in the log as ``train/skipped_files``), as the
+            classification datasets do (:class:`ssl_core.data.ImageDataset`).
     """
 
     def __init__(
@@ -184,7 +234,11 @@ class SegmentationDataset(Dataset):
         ids: Sequence[str] | None = None,
         with_masks: bool = True,
         require_masks: bool = False,
+        on_bad_file: str = "error",
     ) -> None:
+        if on_bad_file not in ("error", "skip"):
+            raise ValueError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
+        self.on_bad_file = on_bad_file
         self.root = Path(root)
         self.samples = list(samples)
         self.read = read
@@ -209,11 +263,7 @@ class SegmentationDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, Any]:
-        index, seed = item if isinstance(item, tuple) else (item, None)
-        if seed is not None:
-            seed_transform(self.transform, seed)
-        path, ref = self.samples[index]
+    def _read(self, path: str, ref: str | None) -> tuple[np.ndarray, np.ndarray | None]:
         image = self.read(self.root, path)
         mask = None
         if self.with_masks and ref is not None:
@@ -223,6 +273,22 @@ class SegmentationDataset(Dataset):
                     f"Mask {ref} is {mask.shape[1]}x{mask.shape[0]} px (WxH) but its image "
                     f"{path} is {image.shape[1]}x{image.shape[0]} px: fix or remove the pair"
                 )
+        return image, mask
+
+    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, Any]:
+        index, seed = item if isinstance(item, tuple) else (item, None)
+        if seed is not None:
+            seed_transform(self.transform, seed)
+        path, ref = self.samples[index]
+        try:
+            image, mask = self._read(path, ref)
+        except (BadImageError, MaskMismatchError) as err:
+            if self.on_bad_file == "skip":
+                return {BAD_FILES: str(self.root / path)}
+            raise type(err)(
+                f"{err}. Remove or replace the file, or leave such samples out with "
+                "--data.on_bad_file skip (they are counted in the log)."
+            ) from None
         out = self.transform(image, mask)
         out["index"] = index
         return out
@@ -253,6 +319,9 @@ class SegmentationDataModule(LightningDataModule):
         val_seed: Seed of the validation split.
         limit_images: Use only the first N images of each set (smoke runs; splits are
             made from the full list).
+        on_bad_file: An unreadable image or mask (or a mask not of its image's size):
+            ``error`` ends the run naming it; ``skip`` leaves it out and counts it in the
+            log (``train/skipped_files``); skipped test images get no predicted mask.
     """
 
     ignore_index: int = IGNORE_INDEX
@@ -275,8 +344,12 @@ class SegmentationDataModule(LightningDataModule):
         val_fraction: float = 0.1,
         val_seed: int = 0,
         limit_images: int | None = None,
+        on_bad_file: Literal["error", "skip"] = "error",
     ) -> None:
         super().__init__()
+        if on_bad_file not in ("error", "skip"):
+            raise ValueError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
+        self.on_bad_file = on_bad_file
         self.source = source if source is not None else SegmentationSource()
         if variant is not None and variant not in self.source.archives:
             raise ValueError(
@@ -353,6 +426,7 @@ class SegmentationDataModule(LightningDataModule):
             self.source.read_mask,
             transform,
             ids=[self.source.sample_id(p) for p, _ in samples],
+            on_bad_file=self.on_bad_file,
             **kwargs,
         )
 
