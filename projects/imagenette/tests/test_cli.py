@@ -189,3 +189,23 @@ def test_missing_data_is_one_clear_message_not_a_traceback(tiny_config, tmp_path
     assert str(missing) in message
     for way in ("--data.root", "dvc pull", "--data.download true", "--data.variant 160|320|full"):
         assert way in message
+
+
+def test_fit_with_an_empty_val_folder_still_logs_knn(tiny_config, fake_root, tmp_path):
+    """Imagenette's `val/` is the test set: a fit never reads it. With `val/` emptied,
+    the validation split carved from `train/` still gives the online kNN its numbers."""
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(fake_root, root)
+    for folder in (root / "val").iterdir():
+        shutil.rmtree(folder)
+    assert not any((root / "val").iterdir())
+    run_dir = tmp_path / "run"
+    result = cli(_args(tiny_config, root, run_dir, "--trainer.limit_train_batches", "2"))
+    rows = _metrics(run_dir)
+    knn = [float(r["val/knn_top1"]) for r in rows if r.get("val/knn_top1")]
+    assert len(knn) == 1 and 0.0 <= knn[0] <= 1.0
+    dm = result.datamodule
+    assert dm.val_samples and all(p.startswith("train/") for p, _ in dm.val_samples)
+    assert dm.test_samples == []
