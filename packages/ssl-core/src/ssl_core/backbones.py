@@ -28,6 +28,10 @@ class Backbone(nn.Module):
             or ``{"state_dict": ...}``); loaded with ``weights_only=True``.
         cifar_stem: Replace a ResNet's 7x7/stride-2 stem and max-pool with a 3x3/stride-1
             conv, the usual choice for images of 32-64 px.
+        keep_fc: Keep a torchvision ResNet's last layer ``fc`` (a ``Linear``): its output
+            is then the features, e.g. a SimCLR ResNet-50 whose saved net ends in ``fc``.
+            Its width is read from ``fc.weight`` in ``weights`` (torchvision's 1000
+            without weights). Off: ``fc`` is dropped and a file's ``fc.*`` ignored.
     """
 
     def __init__(
@@ -36,6 +40,7 @@ class Backbone(nn.Module):
         in_channels: int = 3,
         weights: str | None = None,
         cifar_stem: bool = False,
+        keep_fc: bool = False,
     ) -> None:
         super().__init__()
         self.name = name
@@ -47,10 +52,17 @@ class Backbone(nn.Module):
                 net.conv1 = nn.Conv2d(in_channels, 64, kernel, stride, pad, bias=False)
             if cifar_stem:
                 net.maxpool = nn.Identity()
-            self.num_features = net.fc.in_features
-            net.fc = nn.Identity()
+            if keep_fc:
+                width = fc_width(weights) if weights is not None else net.fc.out_features
+                net.fc = nn.Linear(net.fc.in_features, width)
+                self.num_features = width
+            else:
+                self.num_features = net.fc.in_features
+                net.fc = nn.Identity()
             self.net = net
         else:
+            if keep_fc:
+                raise ValueError(f"keep_fc is for torchvision ResNets ({TORCHVISION_RESNETS})")
             timm_name = name.removeprefix("timm:")
             self.net = timm.create_model(
                 timm_name, pretrained=False, num_classes=0, in_chans=in_channels
@@ -67,13 +79,9 @@ class Backbone(nn.Module):
 _PREFIXES = ("backbone.net.", "backbone.", "net.", "module.", "model.", "encoder.")
 
 
-def load_weights(module: nn.Module, path: str | Path) -> None:
-    """Load a local checkpoint into ``module``, with clear errors.
-
-    Accepts a plain state dict, ``{"state_dict": ...}`` (Lightning) or ``{"model": ...}``.
-    Common prefixes (``backbone.``, ``module.`` ...) are stripped; a classifier ``fc.*``
-    in the file is ignored. Any other missing or unexpected key is an error.
-    """
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The state dict in a local checkpoint: a plain state dict, ``{"state_dict": ...}``
+    (Lightning) or ``{"model": ...}``; loaded with ``weights_only=True``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -86,6 +94,31 @@ def load_weights(module: nn.Module, path: str | Path) -> None:
             state = state[key]
     if not isinstance(state, dict):
         raise ValueError(f"{path} does not hold a state dict (got {type(state).__name__}).")
+    return state
+
+
+def fc_width(path: str | Path) -> int:
+    """Output width of the ``fc`` layer (``fc.weight``, after the common prefixes) in a
+    local checkpoint, for ``Backbone(keep_fc=True)``."""
+    for key, value in read_state_dict(path).items():
+        while key.startswith(_PREFIXES):
+            key = key.removeprefix(next(p for p in _PREFIXES if key.startswith(p)))
+        if key == "fc.weight" and value.ndim == 2:
+            return int(value.shape[0])
+    raise ValueError(
+        f"keep_fc=True but {path} holds no linear fc layer (fc.weight of shape (out, in))."
+    )
+
+
+def load_weights(module: nn.Module, path: str | Path) -> None:
+    """Load a local checkpoint into ``module``, with clear errors.
+
+    Accepts what :func:`read_state_dict` reads. Common prefixes (``backbone.``,
+    ``module.`` ...) are stripped; a classifier ``fc.*`` in the file is ignored unless
+    ``module`` has one (``Backbone(keep_fc=True)``). Any other missing or unexpected key
+    is an error.
+    """
+    state = read_state_dict(path)
     own = module.state_dict()
     for prefix in _PREFIXES:
         stripped = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}

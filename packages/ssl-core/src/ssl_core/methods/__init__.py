@@ -12,10 +12,14 @@ from ssl_core.methods.pseudolabel import PseudoLabel
 from ssl_core.methods.semisupcon import SemiSupCon
 from ssl_core.methods.simclr import SimCLR
 from ssl_core.methods.supcon import SupCon
+from ssl_core.methods.supconclassifier import SupConClassifier
 from ssl_core.methods.supervised import Supervised
 from ssl_core.methods.vicreg import VICReg
 
 __all__ = ["BaseMethod", "SimCLR", "SupCon", "BYOL", "MoCo", "VICReg", "DINO", "BarlowTwins"]
+
+# supervised contrastive learning with a classifier head
+__all__ += ["SupConClassifier"]
 
 # semi-supervised methods and the supervised baseline / fine-tuning
 __all__ += ["Supervised", "FixMatch", "MeanTeacher", "PseudoLabel", "SemiSupCon", "FineTune"]
