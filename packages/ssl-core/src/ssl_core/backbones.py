@@ -79,21 +79,23 @@ class Backbone(nn.Module):
 _PREFIXES = ("backbone.net.", "backbone.", "net.", "module.", "model.", "encoder.")
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The state dict in a local checkpoint: a plain state dict, ``{"state_dict": ...}``
-    (Lightning) or ``{"model": ...}``; loaded with ``weights_only=True``."""
+def read_state_dict(path: str | Path, what: str = "Backbone weights") -> dict[str, torch.Tensor]:
+    """The tensors of a local checkpoint: a plain state dict, ``{"state_dict": ...}``
+    (Lightning) or ``{"model": ...}``; loaded with ``weights_only=True``. ``what`` names
+    the file in the errors (backbones here, segmentation encoders in
+    :mod:`ssl_core.segmentation.weights`)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"Backbone weights file not found: {path.resolve()}. Give a local checkpoint "
-            "(model weights cannot be fetched from hubs by this loader)."
+            f"{what} file not found: {path.resolve()}. Give a local file (a state dict, a "
+            "torchvision ResNet or an ssl-core checkpoint); nothing is downloaded."
         )
     state = torch.load(path, map_location="cpu", weights_only=True)
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
-    if not isinstance(state, dict):
-        raise ValueError(f"{path} does not hold a state dict (got {type(state).__name__}).")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path} does not hold a state dict of tensors.")
     return state
 
 

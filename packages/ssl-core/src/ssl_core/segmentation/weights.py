@@ -25,6 +25,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ssl_core import backbones
+
 #: Prefixes under which a file may hold the encoder, most specific first.
 PREFIXES = (
     "network.encoder.",  # a segmentation run of this package
@@ -45,21 +47,11 @@ class EncoderWeightsError(ValueError):
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors of a local checkpoint: a plain state dict, ``{"state_dict": ...}``
-    (Lightning) or ``{"model": ...}``; read with ``weights_only=True``."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"Encoder weights file not found: {path.resolve()}. Give a local file (a state "
-            "dict, a torchvision ResNet or an ssl-core checkpoint); nothing is downloaded."
-        )
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    for key in ("state_dict", "model"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise EncoderWeightsError(f"{path} does not hold a state dict of tensors.")
-    return state
+    """The tensors of a local checkpoint (:func:`ssl_core.backbones.read_state_dict`)."""
+    try:
+        return backbones.read_state_dict(path, "Encoder weights")
+    except ValueError as err:
+        raise EncoderWeightsError(str(err)) from None
 
 
 def _candidates(state: dict[str, torch.Tensor]):
