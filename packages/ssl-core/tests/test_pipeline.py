@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from ssl_core import pipeline
 
@@ -29,14 +30,20 @@ def stage(tmp_path, monkeypatch):
         calls.append([name, *args])
         if name == "train" and "fit" in args:
             (out / "train" / "checkpoints").mkdir(parents=True, exist_ok=True)
-            (out / "train" / "checkpoints" / "last.ckpt").write_text("weights")
+            torch.save({"global_step": 10}, out / "train" / "checkpoints" / "last.ckpt")
             (out / "train" / "metrics.csv").write_text("step,train/loss\n0,2.5\n9,1.5\n")
+        elif name == "train" and "test" in args:  # Lightning's CSV log of `train test`
+            (out / "test").mkdir(parents=True, exist_ok=True)
+            (out / "test" / "config.yaml").write_text("seed_everything: 0\n")
+            (out / "test" / "metrics.csv").write_text(
+                "epoch,step,test/knn_top1,test/knn_top5,test/top1\n0,10,0.5,0.9,0.625\n"
+            )
         elif name == "evaluate":
             (out / "metrics.json").write_text(json.dumps({"knn_top1": 0.5}))
         return 1.24
 
     monkeypatch.setattr(pipeline, "_run", fake_run)
-    monkeypatch.setattr(pipeline, "_start", lambda: 0.5)
+    monkeypatch.setattr(pipeline, "_start", lambda *modules: 0.5)
 
     def run(*extra: str) -> dict:
         pipeline.main(
@@ -78,7 +85,7 @@ def test_a_stage_fits_then_predicts_its_last_checkpoint_then_evaluates(stage):
         assert call[call.index("--model.x") + 1] == "1"  # what follows `--`
     assert predict[predict.index("--ckpt_path") + 1] == str(out / "checkpoints" / "last.ckpt")
     assert evaluate[1:] == [str(out), "--metrics-csv", str(out / "train" / "metrics.csv")]
-    assert (out / "checkpoints" / "last.ckpt").read_text() == "weights"
+    assert torch.load(out / "checkpoints" / "last.ckpt")["global_step"] == 10
     assert (out / "curves.csv").read_text().splitlines() == ["step,loss", "0,2.5", "9,1.5"]
     assert metrics["knn_top1"] == 0.5
     assert metrics["seconds"] == {
@@ -121,8 +128,6 @@ def test_budget_smoke_adds_the_projects_own_smoke_config(tmp_path):
 
 def _killed(out, step: int) -> None:
     """Leave ``out`` as a fit killed after an epoch-end checkpoint at ``step`` would."""
-    import torch
-
     marker = out / "train" / "stage.json"
     state = json.loads(marker.read_text())
     marker.write_text(json.dumps({**state, "finished": False}))
@@ -148,3 +153,62 @@ def test_a_killed_stage_resumes_its_fit_and_a_changed_one_starts_fresh(stage, tm
     run()
     fit = next(c for c in calls if "fit" in c)
     assert "--ckpt_path" not in fit  # never resume a run of other settings
+
+
+def test_steps_set_the_fit_length_except_under_budget_smoke(tmp_path):
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "m-cpu.yaml").write_text("seed_everything: 0\n")
+    (configs / "smoke.yaml").write_text("trainer:\n  max_steps: 2\n")
+    _, common = pipeline.train_args("p", "m", "cpu", configs, "r", None, ["--x", "1"], steps=7)
+    assert common[-6:] == ["--trainer.max_steps", "7", "--trainer.max_epochs", "-1", "--x", "1"]
+    _, common = pipeline.train_args("p", "m", "smoke", configs, "r", None, steps=7)
+    assert "--trainer.max_steps" not in common  # smoke.yaml decides: a few batches
+
+
+def test_classifier_only_fits_without_validation_then_tests_its_last_checkpoint(stage):
+    run, calls, out = stage
+    metrics = run("--classifier-only", "--steps", "40")  # --split s.json: a name, no file
+    assert [_subcommand(c) for c in calls] == ["fit", "test"]  # no predict, no evaluate
+    fit, test = calls
+    assert fit[fit.index("--trainer.max_steps") + 1] == "40"
+    assert fit[fit.index("--trainer.limit_val_batches") + 1] == "0"  # the test set reports
+    assert "--trainer.limit_val_batches" not in test
+    assert test[test.index("--ckpt_path") + 1] == str(out / "checkpoints" / "last.ckpt")
+    assert test[test.index("--config") + 1].endswith("m-cpu.yaml")
+    assert metrics["test_top1"] == 0.625 and metrics["test_knn_top1"] == 0.5
+    assert metrics["method"] == "m" and metrics["split"] == "s"
+    assert metrics["steps"] == 10  # what the checkpoint says, not what was asked
+    assert metrics["seconds"] == {"start": 0.5, "fit": 1.2, "test": 1.2, "total": 2.9}
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoints", "metrics.json", "train"]
+
+
+def test_classifier_only_records_the_split_it_trained_on(stage, tmp_path):
+    from ssl_core.splits import make_split
+
+    run, _, out = stage
+    ids = [f"train/c{i % 2}/{i}.jpg" for i in range(40)]
+    split = make_split("toy", ids, [i % 2 for i in range(40)], fraction=0.25, seed=2)
+    path = split.save(tmp_path / "frac0.25-seed2.json")
+    pipeline.run_classifier_stage(
+        "p", "m", "cpu", tmp_path / "configs", tmp_path / "manifest.json", str(path), out
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["split"] == "frac0.25-seed2"
+    assert (metrics["fraction"], metrics["seed"]) == (0.25, 2)
+    assert metrics["num_labeled"] == len(split.labeled) > 0
+
+
+def test_classifier_only_refuses_a_method_without_classifier(stage, monkeypatch):
+    run, _, out = stage
+    real = pipeline._run
+
+    def no_top1(name: str, args: list[str]) -> float:
+        seconds = real(name, args)
+        if "test" in args:
+            (out / "test" / "metrics.csv").write_text("epoch,step,test/knn_top1\n0,10,0.5\n")
+        return seconds
+
+    monkeypatch.setattr(pipeline, "_run", no_top1)
+    with pytest.raises(SystemExit, match="no test/top1"):
+        run("--classifier-only")

@@ -88,6 +88,8 @@ def test_dvc_stage_list_shows_every_projects_and_pairs_stages():
     expected += [f"train@{key}" for key in PARAMS["pairs"]]
     expected += [f"segment@{key}" for key in PARAMS["segmentation_pairs"]]
     expected += [f"finetune@{key}" for key in PARAMS["finetune"]]
+    expected += [f"compare@{key}" for key in PARAMS["comparison"]]
+    expected += [f"compare-report@{project}" for project in PARAMS["compare"]["projects"]]
     assert sorted(stages) == sorted(expected)
     for name in ("data@imagenette", "splits@imagenette", "random-init@imagenette"):
         assert name in stages
@@ -251,7 +253,9 @@ class Pipeline:
 
 def make_pipeline(tmp: Path, methods: list[str] | None) -> Pipeline:
     """A copy whose params.yaml has imagenette alone (other projects' entries removed),
-    on fake data, budget smoke; ``methods``: its pairs to keep (None: all of them)."""
+    on fake data, budget smoke; ``methods``: its pairs to keep (None: all of them) and
+    then one run of the label-fraction comparison (supervised on the baseline's split;
+    None: every run whose split the fake splits have)."""
     if shutil.which("uv") is None:
         pytest.skip("the stages run through uv, which is not on PATH")
     make_fake_imagenette(tmp / "data" / "imagenette2-160")
@@ -265,11 +269,24 @@ def make_pipeline(tmp: Path, methods: list[str] | None) -> Pipeline:
     params["random_init"] = {"imagenette": params["random_init"]["imagenette"]}
     project["source"] = "../data/imagenette2-160"  # from the repository root
     project["splits"] = {"fractions": [0.1, 1.0], "seeds": [0]}
+    fake = project["splits"]
+    splits = [f"frac{f:.2f}-seed{s}" for f in fake["fractions"] for s in fake["seeds"]]
+    params["comparison"] = {
+        k: v
+        for k, v in params["comparison"].items()
+        if v["project"] == "imagenette" and v["split"] in splits
+    }
+    params["compare"]["projects"] = ["imagenette"]
     if methods is not None:
         split = params["random_init"]["imagenette"]["split"]
         params["pairs"] = {
             f"imagenette-{m}": {"project": "imagenette", "method": m, "split": split}
             for m in methods
+        }
+        params["comparison"] = {
+            k: v
+            for k, v in params["comparison"].items()
+            if v["method"] == "supervised" and v["split"] == split
         }
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return Pipeline(root)
@@ -290,12 +307,13 @@ def pipeline(tmp_path_factory) -> Pipeline:
 
 PAIRS = ["train@imagenette-simclr", "train@imagenette-twin", "finetune@imagenette-finetune"]
 OUTS = ["simclr", "twin", "finetune"]
+COMPARE = ["compare@imagenette-supervised-frac0.10-seed0", "compare-report@imagenette"]
 
 
 @pytest.mark.timeout(1800)
 def test_repro_runs_the_dag_then_nothing_then_only_the_changed_pair(pipeline):
     assert sorted(pipeline.ran(pipeline.first_log)) == sorted(
-        ["data@imagenette", "splits@imagenette", "random-init@imagenette", *PAIRS]
+        ["data@imagenette", "splits@imagenette", "random-init@imagenette", *PAIRS, *COMPARE]
     )
     assert "up to date" in pipeline.dvc("status")
     shown = pipeline.dvc("metrics", "show")
@@ -326,6 +344,13 @@ def test_repro_runs_the_dag_then_nothing_then_only_the_changed_pair(pipeline):
     # the data was used in place: the data stage's output is the manifest alone
     data_out = pipeline.root / "projects" / "imagenette" / "data" / "imagenette"
     assert [p.name for p in data_out.iterdir()] == ["manifest.json"]
+    # the comparison's run: the classifier's test top-1 only; its report
+    run = pipeline.root / "results" / "imagenette" / "compare" / "supervised-frac0.10-seed0"
+    assert "results/imagenette/compare/supervised-frac0.10-seed0/metrics.json" in shown
+    assert 0 <= json.loads((run / "metrics.json").read_text())["test_top1"] <= 1
+    assert (run / "checkpoints" / "last.ckpt").is_file() and not (run / "embeddings").exists()
+    report = pipeline.root / "results" / "imagenette" / "compare.md"
+    assert "| supervised | " in report.read_text()
 
     assert pipeline.ran(pipeline.dvc("repro")) == []
 
@@ -366,8 +391,10 @@ def test_repro_of_every_method_in_params(tmp_path):
         for key, entry in PARAMS["pairs" if stage == "train" else "finetune"].items()
         if entry["project"] == "imagenette"
     }
+    params = yaml.safe_load((pipeline.root / "params.yaml").read_text())
+    runs = [f"compare@{key}" for key in params["comparison"]] + ["compare-report@imagenette"]
     assert sorted(pipeline.ran(log)) == sorted(
-        ["data@imagenette", "splits@imagenette", "random-init@imagenette", *stages]
+        ["data@imagenette", "splits@imagenette", "random-init@imagenette", *stages, *runs]
     )
     shown = pipeline.dvc("metrics", "show")
     outs = [entry["method"] for entry in stages.values()] + ["random-init"]

@@ -2,7 +2,7 @@
 
 ``python -m ssl_core.pipeline --project P --method M --budget full|cpu|smoke
 --configs projects/P/configs --manifest DATA/manifest.json --split SPLIT.json --out OUT
-[--no-fit] [-- EXTRA TRAIN ARGS]``
+[--no-fit | --classifier-only] [--steps N] [-- EXTRA TRAIN ARGS]``
 
 runs, in one process, and prints the same commands anyone can run by hand:
 
@@ -26,6 +26,18 @@ torch, Lightning and the evaluation libraries, once), ``fit`` (absent with ``--n
 sum), so ``dvc metrics show`` gives each pair's cost beside its results, and the sum over
 the pairs is what a budget takes.
 Output paths are fixed (no ``version_N``) so that DVC can declare them.
+
+``--steps N`` trains ``N`` optimizer steps whatever the config says (budgets ``cpu`` and
+``full``; under ``smoke`` the project's ``smoke.yaml`` decides): the same budget for every
+method of a comparison. ``--classifier-only`` is a run of the label-fraction comparison
+(the ``compare@`` stages): step 1 without validation (the test set is what is reported;
+``last.ckpt`` is written at every epoch end, so a killed run resumes), then ``train test``
+with ``last.ckpt`` on the project's test set in place of steps 2 and 3 (no embeddings,
+probes or plots); ``OUT/metrics.json`` holds the classifier's test top-1 (``test_top1``,
+Lightning's ``test/top1``: for Mean Teacher the teacher's), the online kNN's of the
+same test pass (``test_knn_top1``: bank = the split's labeled images), the split
+(``split``, ``fraction``, ``seed``, ``num_labeled``), the steps trained and ``seconds``
+(``start``, ``fit``, ``test``, ``total``).
 
 A stage killed during ``fit`` (a job's time limit, a lost node) resumes when rerun:
 ``OUT/train`` and ``OUT/checkpoints`` are DVC ``persist`` outputs, ``OUT/train/stage.json``
@@ -53,6 +65,17 @@ BUDGETS = ("full", "cpu", "smoke")
 SMOKE_CONFIG = "smoke.yaml"  # a project's overlay of its CPU recipes for budget smoke
 STAGE_MARKER = "stage.json"  # out/train/stage.json: the stage key and whether fit finished
 SMOKE_EVALUATE_ARGS = ("--no-umap",)  # UMAP's first run compiles for a minute
+# --classifier-only fits without validation: no validation, so Lightning's ModelCheckpoint
+# writes last.ckpt at every epoch end (what a killed stage resumes from, see ssl_core.resume)
+CLASSIFIER_ONLY_FIT_ARGS = (
+    "--trainer.limit_val_batches",
+    "0",
+    "--trainer.check_val_every_n_epoch",
+    "1",
+    "--trainer.val_check_interval",
+    "1.0",
+)
+TEST_METRICS = {"test/top1": "test_top1", "test/knn_top1": "test_knn_top1"}
 
 
 def config_path(configs: Path, method: str, budget: str) -> Path:
@@ -78,8 +101,11 @@ def train_args(
     root: str,
     split: str | None,
     extra: Sequence[str] = (),
+    steps: int | None = None,
 ) -> tuple[list[str], list[str]]:
-    """``--project`` and the arguments shared by ``train fit`` and ``train predict``."""
+    """``--project`` and the arguments shared by ``train fit`` and ``train predict``;
+    ``steps``: optimizer steps of the fit, whatever the config says (not under budget
+    ``smoke``, whose ``smoke.yaml`` decides)."""
     args = ["--project", project]
     common = ["--config", str(config_path(configs, method, budget))]
     if budget == "smoke":
@@ -93,6 +119,8 @@ def train_args(
     common += ["--data.root", root]
     if split:
         common += ["--data.split", str(split)]
+    if steps is not None and budget != "smoke":
+        common += ["--trainer.max_steps", str(steps), "--trainer.max_epochs", "-1"]
     return args, common + list(extra)
 
 
@@ -117,11 +145,17 @@ def _logger(out: Path, version: str, keep_before_step: int | None = None) -> str
     )
 
 
-def _start() -> float:
-    """Import what ``train`` and ``evaluate`` need, so that no part's time includes it.
-    Returns the wall time in seconds."""
+def _start(
+    modules: Sequence[str] = (
+        "ssl_core.cli",
+        "ssl_core.evaluate.metrics",
+        "ssl_core.evaluate.plots",
+    ),
+) -> float:
+    """Import what ``train`` and ``evaluate`` need (``modules``), so that no part's time
+    includes it. Returns the wall time in seconds."""
     start = time.perf_counter()
-    for module in ("ssl_core.cli", "ssl_core.evaluate.metrics", "ssl_core.evaluate.plots"):
+    for module in modules:
         importlib.import_module(module)
     return time.perf_counter() - start
 
@@ -208,6 +242,111 @@ def _fit(out: Path, prefix: list[str], common: list[str], key: str) -> float:
     return seconds
 
 
+def _move_checkpoints(out: Path) -> Path:
+    """Lightning puts checkpoints under the logger's folder; DVC gets them on their own
+    (``out/checkpoints``). Returns ``out/checkpoints/last.ckpt``."""
+    checkpoints = out / "checkpoints"
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    shutil.move(out / "train" / "checkpoints", checkpoints)
+    return checkpoints / "last.ckpt"
+
+
+def _seconds(parts: dict[str, float]) -> dict[str, float]:
+    seconds = {key: round(value, 1) for key, value in parts.items()}
+    seconds["total"] = round(sum(seconds.values()), 1)  # the parts as written add up
+    return seconds
+
+
+def split_info(split: str | None) -> dict:
+    """``split`` (name), ``fraction``, ``seed`` and ``num_labeled`` of a label split: from
+    the file when ``split`` is a path, else what its name says (``frac0.10-seed0``)."""
+    from ssl_core.splits import NAME, LabelSplit
+
+    if split is None:
+        return {"split": None, "fraction": 1.0, "seed": None, "num_labeled": None}
+    path = Path(split)
+    if path.is_file():
+        label_split = LabelSplit.load(path)
+        return {
+            "split": path.stem,
+            "fraction": label_split.fraction,
+            "seed": label_split.seed,
+            "num_labeled": len(label_split.labeled),
+        }
+    name = path.name.removesuffix(".json")
+    match = NAME.match(name)
+    return {
+        "split": name,
+        "fraction": float(match["fraction"]) if match else None,
+        "seed": int(match["seed"]) if match else None,
+        "num_labeled": None,
+    }
+
+
+def run_classifier_stage(
+    project: str,
+    method: str,
+    budget: str,
+    configs: Path,
+    manifest: Path,
+    split: str | None,
+    out: Path,
+    extra: Sequence[str] = (),
+    steps: int | None = None,
+) -> dict:
+    """Fit without validation, then ``train test`` with ``last.ckpt``; ``out/metrics.json``
+    holds the classifier's test top-1 (see the module docstring). Returns its content."""
+    from ssl_core.results import final_metrics
+    from ssl_core.resume import checkpoint_step
+
+    out = Path(out)
+    prefix, common = train_args(
+        project, method, budget, Path(configs), data_root(manifest), split, extra, steps
+    )
+    fit = common + list(CLASSIFIER_ONLY_FIT_ARGS)
+    seconds = {"start": _start(("ssl_core.cli", "ssl_core.results"))}  # no evaluate
+    seconds["fit"] = _fit(out, prefix, fit, stage_key(project, fit, manifest))
+    last = _move_checkpoints(out)
+    shutil.rmtree(out / "test", ignore_errors=True)
+    test = [
+        *prefix,
+        "test",
+        *common,
+        "--ckpt_path",
+        str(last),
+        "--trainer.default_root_dir",
+        str(out),
+        "--trainer.logger",
+        _logger(out, "test"),
+    ]
+    seconds["test"] = _run("train", test)
+    logged = final_metrics(out / "test" / "metrics.csv")
+    shutil.rmtree(out / "test", ignore_errors=True)  # its log is now in metrics.json
+    if "test/top1" not in logged:
+        raise SystemExit(
+            f"pipeline: {method} logged no test/top1 under `train test`: --classifier-only "
+            "needs a method with a classifier head (supervised and the semi-supervised ones)"
+        )
+    metrics = {
+        **{name: logged[key] for key, name in TEST_METRICS.items() if key in logged},
+        "project": project,
+        "method": method,
+        "budget": budget,
+        **split_info(split),
+        "steps": checkpoint_step(last),
+        "checkpoint": str(last),
+        "seconds": _seconds(seconds),
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(
+        f"stage {project}/{method} {metrics['split']} ({budget}, classifier only): test top-1 "
+        f"{metrics['test_top1']:.3f} after {metrics['steps']} steps; "
+        + ", ".join(f"{key} {value / 60:.1f} min" for key, value in metrics["seconds"].items()),
+        flush=True,
+    )
+    return metrics
+
+
 def run_stage(
     project: str,
     method: str,
@@ -218,23 +357,21 @@ def run_stage(
     out: Path,
     extra: Sequence[str] = (),
     fit: bool = True,
+    steps: int | None = None,
 ) -> None:
     """Fit (unless ``fit`` is false: the random-init baseline), predict and evaluate;
     everything under ``out`` (see the module docstring)."""
     out = Path(out)
     prefix, common = train_args(
-        project, method, budget, Path(configs), data_root(manifest), split, extra
+        project, method, budget, Path(configs), data_root(manifest), split, extra, steps
     )
     seconds = {"start": _start()}
     predict, evaluate = [*prefix, "predict", *common], [str(out)]
     if fit:
         seconds["fit"] = _fit(out, prefix, common, stage_key(project, common, manifest))
-        # Lightning puts checkpoints under the logger's folder; DVC gets them on their own
-        checkpoints = out / "checkpoints"
-        shutil.rmtree(checkpoints, ignore_errors=True)
-        shutil.move(out / "train" / "checkpoints", checkpoints)
+        last = _move_checkpoints(out)
         write_curves(out / "train" / "metrics.csv", out / "curves.csv")
-        predict += ["--ckpt_path", str(checkpoints / "last.ckpt")]
+        predict += ["--ckpt_path", str(last)]
         evaluate += ["--metrics-csv", str(out / "train" / "metrics.csv")]
     else:  # a baseline: nothing of an earlier fitted run may be read as its own
         for stale in ("train", "checkpoints"):
@@ -254,8 +391,7 @@ def run_stage(
     seconds["evaluate"] = _run(
         "evaluate", evaluate + list(SMOKE_EVALUATE_ARGS if budget == "smoke" else ())
     )
-    seconds = {key: round(value, 1) for key, value in seconds.items()}
-    seconds["total"] = round(sum(seconds.values()), 1)  # the parts as written add up
+    seconds = _seconds(seconds)
     metrics_json = out / "metrics.json"
     metrics = json.loads(metrics_json.read_text())
     metrics["seconds"] = seconds
@@ -276,18 +412,33 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--manifest", type=Path, required=True, help="data stage's manifest.json")
     parser.add_argument("--split", help="label split (path or name)")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument(
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
         "--no-fit",
         dest="fit",
         action="store_false",
         help="no training: evaluate the config's network at its seeded random init (baseline)",
     )
+    mode.add_argument(
+        "--classifier-only",
+        action="store_true",
+        help="fit without validation, then `train test`: the classifier's test top-1 only "
+        "(no embeddings, probes or plots; the label-fraction comparison)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        help="optimizer steps of the fit, whatever the config says (budgets cpu and full; "
+        "smoke keeps the project's smoke.yaml)",
+    )
     args = list(sys.argv[1:] if args is None else args)
     extra = args[args.index("--") + 1 :] if "--" in args else []
     ns = parser.parse_args(args[: args.index("--")] if "--" in args else args)
-    run_stage(
-        ns.project, ns.method, ns.budget, ns.configs, ns.manifest, ns.split, ns.out, extra, ns.fit
-    )
+    where = (ns.project, ns.method, ns.budget, ns.configs, ns.manifest, ns.split, ns.out, extra)
+    if ns.classifier_only:
+        run_classifier_stage(*where, steps=ns.steps)
+    else:
+        run_stage(*where, fit=ns.fit, steps=ns.steps)
 
 
 if __name__ == "__main__":

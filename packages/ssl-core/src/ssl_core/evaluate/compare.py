@@ -1,0 +1,267 @@
+"""The label-fraction comparison: test top-1 against the number of labels, per method.
+
+``python -m ssl_core.evaluate.compare results/<project> [--params params.yaml] [--out DIR]``
+
+reads ``results/<project>/compare/*/metrics.json`` (one per run of the ``compare@`` stages,
+``python -m ssl_core.pipeline --classifier-only``: a method trained on one label split,
+the classifier's top-1 on the project's test set) and writes into ``DIR`` (default
+``results/<project>``):
+
+- ``compare.md``: a table method x label fraction, each cell the mean ± standard
+  deviation of ``test_top1`` over the split seeds and their number (sample standard
+  deviation, ``ddof=1``; none with one seed), the number of labeled images per fraction,
+  each method's stage time; the sum of every run's ``seconds.total``; and the runs that
+  ``params.yaml``'s ``comparison`` asks for and that have no ``metrics.json`` yet, so the
+  command can be run on a comparison done in parts;
+- ``compare.png``: test top-1 against the number of labeled images (log axis), one line per
+  method with the standard deviation as error bars, and each run on all labels (fraction
+  1.0: supervised on 100%) as a horizontal line, the ceiling (Oliver et al. 2018,
+  arXiv:1804.09170, figure 4).
+
+Final-step numbers only (``last.ckpt``): nothing is picked by its test score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+FIRST = ("supervised",)  # the baseline's row and line come first
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of the comparison: a method on one label split."""
+
+    method: str
+    split: str
+    fraction: float
+    seed: int | None
+    num_labeled: int | None
+    test_top1: float
+    seconds: float | None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The runs of one method and fraction, over seeds."""
+
+    mean: float
+    std: float | None  # sample standard deviation; None with one seed
+    n: int
+    num_labeled: int | None
+
+
+def load_runs(compare_dir: Path) -> list[Run]:
+    """Every ``compare_dir/*/metrics.json``."""
+    runs = []
+    for path in sorted(Path(compare_dir).glob("*/metrics.json")):
+        m = json.loads(path.read_text())
+        runs.append(
+            Run(
+                method=m["method"],
+                split=m["split"],
+                fraction=float(m["fraction"]),
+                seed=m.get("seed"),
+                num_labeled=m.get("num_labeled"),
+                test_top1=float(m["test_top1"]),
+                seconds=m.get("seconds", {}).get("total"),
+            )
+        )
+    return runs
+
+
+def expected_runs(params: Path, project: str) -> dict[str, tuple[str, str]]:
+    """The ``comparison`` entries of ``params`` for ``project``: stage key -> (method, split)."""
+    entries = (yaml.safe_load(Path(params).read_text()) or {}).get("comparison") or {}
+    return {
+        key: (e["method"], e["split"]) for key, e in entries.items() if e.get("project") == project
+    }
+
+
+def summarize(runs: list[Run]) -> dict[tuple[str, float], Cell]:
+    """Mean, sample standard deviation and count of ``test_top1`` per method and fraction."""
+    groups: dict[tuple[str, float], list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.method, run.fraction), []).append(run)
+    cells = {}
+    for key, group in groups.items():
+        values = [r.test_top1 for r in group]
+        labeled = [r.num_labeled for r in group if r.num_labeled is not None]
+        cells[key] = Cell(
+            mean=statistics.fmean(values),
+            std=statistics.stdev(values) if len(values) > 1 else None,
+            n=len(values),
+            num_labeled=round(statistics.fmean(labeled)) if labeled else None,
+        )
+    return cells
+
+
+def methods_of(cells: dict[tuple[str, float], Cell]) -> list[str]:
+    """The methods of ``cells``: the baseline first, then by name."""
+    names = {method for method, _ in cells}
+    return sorted(names, key=lambda m: (FIRST.index(m) if m in FIRST else len(FIRST), m))
+
+
+def _cell(cell: Cell | None) -> str:
+    if cell is None:
+        return "–"
+    spread = f" ± {cell.std:.3f}" if cell.std is not None else ""
+    return f"{cell.mean:.3f}{spread} ({cell.n})"
+
+
+def markdown(runs: list[Run], missing: list[str], title: str = "", plot: str | None = None) -> str:
+    """The table, the total stage time, the missing runs (and the plot, when given)."""
+    cells = summarize(runs)
+    fractions = sorted({f for _, f in cells})
+    labels = {
+        f: next((c.num_labeled for (_, g), c in cells.items() if g == f), None) for f in fractions
+    }
+    header = [
+        f"{f:.0%}" + (f" ({labels[f]} labels)" if labels[f] is not None else "") for f in fractions
+    ]
+    minutes = {}
+    for run in runs:
+        minutes[run.method] = minutes.get(run.method, 0.0) + (run.seconds or 0.0) / 60
+    lines = [
+        f"# {title or 'Label-fraction comparison'}",
+        "",
+        "Classifier top-1 on the test set after the last step (`last.ckpt`), mean ± standard "
+        "deviation over the split seeds (sample, ddof=1) and (in brackets) the number of "
+        "seeds." + (" The 100% column is the ceiling: every label." if 1.0 in fractions else ""),
+        "",
+        "| method | " + " | ".join(header) + " | stage time (min, all its runs) |",
+        "|---|" + "---|" * (len(fractions) + 1),
+    ]
+    for method in methods_of(cells):
+        row = [_cell(cells.get((method, f))) for f in fractions]
+        lines.append(f"| {method} | " + " | ".join(row) + f" | {minutes.get(method, 0.0):.1f} |")
+    total = sum(r.seconds or 0.0 for r in runs)
+    lines += [
+        "",
+        f"{len(runs)} run{'s' * (len(runs) != 1)}, {total / 3600:.2f} h of stage time in all "
+        f"({total:.0f} s: the sum of their `seconds.total`).",
+    ]
+    if missing:
+        lines += ["", f"Missing ({len(missing)} runs, no `metrics.json` yet):", ""]
+        lines += [f"- {name}" for name in missing]
+    if plot:
+        lines += ["", f"![test top-1 against the number of labels]({plot})"]
+    return "\n".join(lines) + "\n"
+
+
+def plot(runs: list[Run], path: Path, title: str = "") -> Path:
+    """Test top-1 against the number of labeled images (log x), a line per method with
+    the standard deviation as error bars; runs on all labels as horizontal lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = summarize(runs)
+    by_labels = all(c.num_labeled is not None for c in cells.values())
+    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    cmap = plt.get_cmap("tab10")
+    methods = methods_of(cells)
+    ticks = set()
+    for i, method in enumerate(methods):
+        color = cmap(i % cmap.N)
+        points = sorted((f, c) for (m, f), c in cells.items() if m == method and f < 1.0)
+        if points:
+            x = [c.num_labeled if by_labels else f for f, c in points]
+            ticks.update(x)
+            dodge = 1.04 ** (i - (len(methods) - 1) / 2)  # error bars side by side, not on top
+            ax.errorbar(
+                [v * dodge for v in x],
+                [c.mean for _, c in points],
+                yerr=[c.std or 0.0 for _, c in points],
+                marker="o",
+                capsize=3,
+                color=color,
+                label=method,
+            )
+        ceiling = cells.get((method, 1.0))
+        if ceiling is not None:
+            labels = f", {ceiling.num_labeled} labels" if ceiling.num_labeled else ""
+            ax.axhline(
+                ceiling.mean,
+                ls="--",
+                lw=1.2,
+                color=color,
+                label=f"{method}, 100%{labels} (ceiling)",
+            )
+    ax.set_xscale("log")
+    ax.set_xticks(sorted(ticks), [f"{v:g}" for v in sorted(ticks)])
+    ax.minorticks_off()
+    ax.set_xlabel("labeled training images" if by_labels else "fraction of labeled images")
+    ax.set_ylabel("test top-1 (classifier, last step)")
+    title = title or "Test top-1 against the number of labels"
+    ax.set_title(f"{title}\n(mean over split seeds, error bars: standard deviation)", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def report(results: Path, params: Path | None = None, out: Path | None = None) -> Path:
+    """Write ``compare.md`` and ``compare.png`` of ``results/compare`` into ``out``
+    (default ``results``); returns the path of ``compare.md``.
+
+    Raises:
+        FileNotFoundError: no ``compare/*/metrics.json`` under ``results``.
+    """
+    results = Path(results)
+    out = Path(out) if out else results
+    runs = load_runs(results / "compare")
+    if not runs:
+        raise FileNotFoundError(
+            f"no compare/*/metrics.json under {results}: run some compare@ stages first "
+            "(`dvc repro --glob 'compare@*'`)"
+        )
+    project = results.name
+    done = {(r.method, r.split) for r in runs}
+    expected = expected_runs(params, project) if params and Path(params).is_file() else {}
+    missing = [
+        f"{method} {split} (`dvc repro compare@{key}`)"
+        for key, (method, split) in expected.items()
+        if (method, split) not in done
+    ]
+    title = f"{project}: test top-1 against the number of labels"
+    png = plot(runs, out / "compare.png", title)
+    md = out / "compare.md"
+    md.write_text(markdown(runs, missing, title, png.name))
+    return md
+
+
+def main(args: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m ssl_core.evaluate.compare", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("results", type=Path, help="a project's results folder (results/<p>)")
+    parser.add_argument(
+        "--params",
+        type=Path,
+        default=Path("params.yaml"),
+        help="whose `comparison` entries say which runs are missing (default: params.yaml)",
+    )
+    parser.add_argument("--out", type=Path, help="folder of compare.md/.png (default: RESULTS)")
+    ns = parser.parse_args(args)
+    try:
+        md = report(ns.results, ns.params, ns.out)
+    except FileNotFoundError as err:
+        raise SystemExit(f"compare: {err}") from None
+    print(md.read_text(), end="")
+    print(f"wrote {md} and {md.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    main()

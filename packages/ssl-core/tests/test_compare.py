@@ -1,0 +1,214 @@
+"""The label-fraction comparison: the report on hand-written runs, one real
+``--classifier-only`` run on ssl-core's fake data, and its stages in ``dvc.yaml``."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ssl_core import cli as ssl_cli
+from ssl_core import pipeline
+from ssl_core.evaluate import compare
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+# method -> split -> test top-1 (what the compare@ stages would have written)
+RUNS = {
+    "supervised": {
+        "frac0.01-seed0": 0.20,
+        "frac0.01-seed1": 0.25,
+        "frac0.01-seed2": 0.33,
+        "frac0.10-seed0": 0.50,
+        "frac1.00-seed0": 0.80,
+    },
+    "fixmatch": {"frac0.01-seed0": 0.40, "frac0.01-seed1": 0.46, "frac0.10-seed0": 0.61},
+}
+LABELED = {0.01: 94, 0.1: 947, 1.0: 9469}
+
+
+def _write_runs(results: Path) -> None:
+    for method, splits in RUNS.items():
+        for split, top1 in splits.items():
+            fraction, seed = float(split[4:8]), int(split[-1])
+            out = results / "compare" / f"{method}-{split}"
+            out.mkdir(parents=True)
+            metrics = {
+                "test_top1": top1,
+                "method": method,
+                "split": split,
+                "fraction": fraction,
+                "seed": seed,
+                "num_labeled": LABELED[fraction],
+                "seconds": {"start": 10.0, "fit": 80.0, "test": 10.0, "total": 100.0},
+            }
+            (out / "metrics.json").write_text(json.dumps(metrics))
+
+
+def _params(path: Path) -> Path:
+    entries = {
+        f"toy-{m}-{s}": {"project": "toy", "method": m, "split": s}
+        for m in ("supervised", "fixmatch")
+        for s in ("frac0.01-seed0", "frac0.01-seed1", "frac0.01-seed2")
+    }
+    entries["other-fixmatch-frac0.01-seed2"] = {  # another project's: not this one's
+        "project": "other",
+        "method": "fixmatch",
+        "split": "frac0.01-seed2",
+    }
+    path.write_text(yaml.safe_dump({"comparison": entries}))
+    return path
+
+
+def test_summary_is_mean_and_sample_std_over_seeds(tmp_path):
+    _write_runs(tmp_path / "toy")
+    cells = compare.summarize(compare.load_runs(tmp_path / "toy" / "compare"))
+    one = cells[("supervised", 0.01)]
+    assert one.mean == pytest.approx((0.20 + 0.25 + 0.33) / 3)
+    mean = one.mean
+    by_hand = (sum((v - mean) ** 2 for v in (0.20, 0.25, 0.33)) / 2) ** 0.5  # ddof=1
+    assert one.std == pytest.approx(by_hand) and one.n == 3 and one.num_labeled == 94
+    assert cells[("fixmatch", 0.01)].std == pytest.approx(statistics.stdev([0.40, 0.46]))
+    assert cells[("supervised", 1.0)].std is None and cells[("supervised", 1.0)].n == 1
+
+
+def test_report_writes_the_table_the_plot_and_the_missing_runs(tmp_path):
+    results = tmp_path / "toy"
+    _write_runs(results)
+    md = compare.report(results, _params(tmp_path / "params.yaml"))
+    assert md == results / "compare.md"
+    text = md.read_text()
+    assert (results / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![test top-1 against the number of labels](compare.png)" in text
+    header = next(line for line in text.splitlines() if line.startswith("| method"))
+    assert "1% (94 labels)" in header and "100% (9469 labels)" in header
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [r.split(" | ")[0] for r in rows[1:]] == ["| supervised", "| fixmatch"]  # baseline 1st
+    std = statistics.stdev([0.20, 0.25, 0.33])
+    assert f"| supervised | 0.260 ± {std:.3f} (3) | 0.500 (1) | 0.800 (1) | 8.3 |" in text
+    assert "| fixmatch | 0.430 ± 0.042 (2) | 0.610 (1) | – | 5.0 |" in text
+    assert "8 runs, 0.22 h of stage time in all (800 s" in text
+    missing = text.split("Missing", 1)[1]
+    assert "fixmatch frac0.01-seed2 (`dvc repro compare@toy-fixmatch-frac0.01-seed2`)" in missing
+    assert "supervised" not in missing and "other-" not in missing
+
+
+def test_report_without_params_lists_nothing_missing_and_without_runs_says_so(tmp_path, capsys):
+    results = tmp_path / "toy"
+    _write_runs(results)
+    compare.main([str(results), "--params", str(tmp_path / "absent.yaml")])
+    assert "Missing" not in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="compare@"):
+        compare.main([str(tmp_path / "empty")])
+
+
+# ------------------------------------------------- a real --classifier-only run
+CONFIG = """\
+seed_everything: 0
+trainer:
+  accelerator: cpu
+  devices: 1
+  precision: 32
+  enable_progress_bar: false
+  enable_model_summary: false
+  log_every_n_steps: 1
+  num_sanity_val_steps: 0
+  callbacks:
+    - class_path: lightning.pytorch.callbacks.ModelCheckpoint
+      init_args: {save_last: true}
+model:
+  class_path: ssl_core.methods.Supervised
+  init_args:
+    num_classes: 5
+    backbone:
+      class_path: ssl_core.backbones.Backbone
+      init_args: {name: resnet18}
+    optimizer:
+      class_path: torch.optim.SGD
+      init_args: {lr: 0.03, momentum: 0.9}
+    knn_k: 5
+data:
+  class_path: ssl_core.data.ClassificationDataModule
+  init_args:
+    source:
+      class_path: ssl_core.data.ImageFolder
+    train_on: labeled
+    image_size: 32
+    labeled_transform:
+      class_path: ssl_core.transforms.WeakStrongTransform
+      init_args: {size: 32, weak_views: 1, strong_views: 0}
+    batch_size: 8
+    eval_batch_size: 32
+    num_workers: 0
+"""
+
+
+def test_a_real_classifier_only_run_then_its_report(fake_root, tmp_path, monkeypatch):
+    """Supervised on ssl-core's fake data (no project package: ``--project`` resolves to
+    none here), 3 steps; then the report on it."""
+    monkeypatch.setattr(ssl_cli, "resolve_project", lambda name=None: None)
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "supervised-cpu.yaml").write_text(CONFIG)
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"root": str(fake_root)}))
+    out = tmp_path / "toy" / "compare" / "supervised-frac0.50-seed0"
+    pipeline.main(
+        ["--project", "toy", "--method", "supervised", "--budget", "cpu", "--steps", "3"]
+        + ["--configs", str(configs), "--manifest", str(manifest), "--split", "frac0.50-seed0"]
+        + ["--out", str(out), "--classifier-only"]
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0.0 <= metrics["test_top1"] <= 1.0 and "test_knn_top1" in metrics
+    assert metrics["steps"] == 3  # --steps, whatever the config says
+    assert (metrics["split"], metrics["fraction"], metrics["seed"]) == ("frac0.50-seed0", 0.5, 0)
+    assert set(metrics["seconds"]) == {"start", "fit", "test", "total"}
+    assert (out / "checkpoints" / "last.ckpt").is_file()
+    assert (out / "train" / "metrics.csv").is_file()
+    assert not any((out / p).exists() for p in ("embeddings", "plots", "test", "report.md"))
+    md = compare.report(tmp_path / "toy")
+    assert "| supervised | " in md.read_text() and (tmp_path / "toy" / "compare.png").is_file()
+
+
+# ------------------------------------------------- the stages in dvc.yaml
+PARAMS = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+
+
+def test_the_comparison_is_methods_x_fractions_x_seeds_plus_the_ceiling():
+    entries = PARAMS["comparison"]
+    assert isinstance(PARAMS["compare"]["steps"], int) and PARAMS["compare"]["steps"] > 0
+    runs = {(e["project"], e["method"], e["split"]) for e in entries.values()}
+    assert len(runs) == len(entries)  # one output folder each (DVC: outputs are unique)
+    methods = ("supervised", "fixmatch", "meanteacher", "pseudolabel", "semisupcon")
+    grid = {
+        ("imagenette", m, f"frac{f}-seed{s}")
+        for m in methods
+        for f in ("0.01", "0.10")
+        for s in (0, 1, 2)
+    }
+    assert grid | {("imagenette", "supervised", "frac1.00-seed0")} == runs
+    for project, method, split in runs:  # the splits stage writes it, the method has configs
+        splits = PARAMS["projects"][project]["splits"]
+        fraction, seed = float(split[4:8]), int(split.split("seed")[1])
+        assert fraction in splits["fractions"] and seed in splits["seeds"]
+        configs = REPO_ROOT / "projects" / project / "configs"
+        assert (configs / f"{method}-cpu.yaml").is_file() and (configs / f"{method}.yaml").is_file()
+    assert set(PARAMS["compare"]["projects"]) == {e["project"] for e in entries.values()}
+
+
+def test_dvc_stage_list_shows_the_comparisons_stages():
+    done = subprocess.run(
+        [sys.executable, "-m", "dvc", "stage", "list", "--name-only"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    stages = set(done.stdout.split())
+    assert {f"compare@{key}" for key in PARAMS["comparison"]} <= stages
+    assert {f"compare-report@{p}" for p in PARAMS["compare"]["projects"]} <= stages
