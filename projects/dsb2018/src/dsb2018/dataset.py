@@ -181,7 +181,8 @@ class DSB2018(SegmentationSource):
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)
             tmp = cached.with_name(f"tmp{os.getpid()}-{cached.name}")
-            cv2.imwrite(str(tmp), union)
+            # light compression: decodes in about half the time of the default (level 3)
+            cv2.imwrite(str(tmp), union, [cv2.IMWRITE_PNG_COMPRESSION, 1])
             tmp.replace(cached)
         return union
 

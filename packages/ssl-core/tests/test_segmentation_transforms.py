@@ -1,0 +1,199 @@
+"""The segmentation transforms' own ops: the same pixels as albumentations' transforms
+they stand for, geometry that keeps image, mask and views aligned for any channel
+count, and the grey-plane shortcut that changes nothing."""
+
+from __future__ import annotations
+
+import random
+
+import albumentations as A
+import numpy as np
+import pytest
+import torch
+
+from ssl_core.segmentation import transforms as T
+
+
+def colour(height: int = 48, width: int = 40, channels: int = 3, seed: int = 0) -> np.ndarray:
+    """A smooth colour image (blurred noise): every channel different, the full range."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, (height, width, channels), dtype=np.uint8)
+    return T.gaussian_blur(x, 1.0)
+
+
+def coordinates(height: int, width: int, channels: int) -> np.ndarray:
+    """Channel ``c`` of pixel ``(y, x)`` holds ``(y * width + x + 7 c) % 251``: any shift,
+    flip, turn or channel mix-up between two arrays shows."""
+    yy, xx = np.mgrid[:height, :width]
+    return np.stack([(yy * width + xx + 7 * c) % 251 for c in range(channels)], axis=2).astype(
+        np.uint8
+    )
+
+
+def albumentations(transform: A.BasicTransform, image: np.ndarray) -> np.ndarray:
+    return A.Compose([transform])(image=image)["image"]
+
+
+# ------------------------------------------------------------ photometric ops
+@pytest.mark.parametrize("factor", [0.5, 0.83, 1.0, 1.37, 1.5])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_colour_jitter_ops_match_albumentations(factor, channels):
+    image = colour(channels=channels)
+    hue = (factor - 1) / 2  # -0.25 .. 0.25
+    cases = [
+        (T.adjust_brightness, A.ColorJitter((factor, factor), (1, 1), (1, 1), (0, 0), p=1)),
+        (T.adjust_contrast, A.ColorJitter((1, 1), (factor, factor), (1, 1), (0, 0), p=1)),
+        (T.adjust_saturation, A.ColorJitter((1, 1), (1, 1), (factor, factor), (0, 0), p=1)),
+        (
+            lambda x, _: T.adjust_hue(x, hue),
+            A.ColorJitter((1, 1), (1, 1), (1, 1), (hue, hue), p=1),
+        ),
+    ]
+    for op, reference in cases:
+        ours = op(image, factor)
+        assert ours.shape == image.shape and ours.dtype == np.uint8
+        np.testing.assert_array_equal(ours, albumentations(reference, image))
+
+
+@pytest.mark.parametrize("sigma", [0.1, 0.5, 1.3, 2.0])
+@pytest.mark.parametrize("channels", [1, 3, 4, 6])
+def test_blur_matches_albumentations_for_any_channel_count(sigma, channels):
+    image = colour(channels=channels)
+    ours = T.gaussian_blur(image, sigma)
+    assert ours.shape == image.shape
+    reference = albumentations(A.GaussianBlur(blur_limit=0, sigma_limit=(sigma, sigma), p=1), image)
+    np.testing.assert_array_equal(ours, reference.reshape(image.shape))
+
+
+def test_grey_matches_albumentations():
+    image = colour()
+    reference = albumentations(A.ToGray(num_output_channels=3, p=1), image)
+    grey = T.to_grey(image)
+    assert grey.shape == image.shape[:2]
+    np.testing.assert_array_equal(np.repeat(grey[:, :, None], 3, axis=2), reference)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4, 5])
+@pytest.mark.parametrize("gamma", [None, 0.7, 1.45])
+def test_brightness_contrast_gamma_matches_albumentations(channels, gamma):
+    image = colour(channels=channels)
+    alpha, relative_beta = 1.3, -0.2
+    beta = relative_beta * float(np.mean(image))  # brightness_by_max=False: the image's mean
+    ops = [A.RandomBrightnessContrast((relative_beta,) * 2, (alpha - 1,) * 2, False, p=1)]
+    if gamma is not None:
+        ops.append(A.RandomGamma((gamma * 100,) * 2, p=1))
+    reference = A.Compose(ops)(image=image)["image"].reshape(image.shape)
+    ours = T.brightness_contrast_gamma(image, alpha, beta, gamma)
+    assert ours.shape == image.shape
+    # RandomGamma's table is built from np.arange(0, 256 / 255, 1 / 255): a level may
+    # land 1 apart where that float sum rounds across an integer
+    assert np.abs(ours.astype(int) - reference).max() <= (0 if gamma is None else 1)
+
+
+def test_a_grey_crop_as_one_plane_gives_the_same_strong_views():
+    """The shortcut for images of equal channels is exact: same seeds, same pixels."""
+    grey = colour(channels=1)[:, :, 0]
+    rgb = np.repeat(grey[:, :, None], 3, axis=2)
+    strong = T.StrongPhotometric(3, cj_prob=0.9, gray_prob=0.3, blur_prob=0.5)
+    for seed in range(40):
+        from_plane = strong(grey, random.Random(seed))
+        from_rgb = strong(rgb, random.Random(seed))
+        assert torch.equal(T.chw_tensor(from_plane, 3), T.chw_tensor(from_rgb, 3)), seed
+
+
+# ------------------------------------------------------------ geometry and tensors
+@pytest.mark.parametrize("channels", [0, 1, 3, 4, 5])  # 0: a 2-D mask
+def test_orientations_match_numpy(channels):
+    a = coordinates(6, 6, max(channels, 1))
+    a = a[:, :, 0] if channels == 0 else a
+    for hflip in (False, True):
+        for vflip in (False, True):
+            for turns in range(4):
+                g = T.Geometry(6, 1.0, 0, 0, 6, 6, 0, 0, hflip, vflip, turns)
+                b = a[:, ::-1] if hflip else a
+                expected = np.rot90(b[::-1] if vflip else b, turns)
+                out = g.orient(a)
+                assert out.shape == a.shape and out.flags.c_contiguous
+                np.testing.assert_array_equal(out, expected)
+                assert not np.shares_memory(out, a)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4, 5])
+def test_train_crop_image_and_mask_stay_aligned_for_any_channel_count(channels):
+    """Crop, padding at a random place, flips and turns, with and without rescaling:
+    the mask is the image's first channel (padding: image 0, mask 255)."""
+    for height, width, scale in [(50, 70, (1.0, 1.0)), (30, 20, (1.0, 1.0)), (60, 45, (0.5, 2.0))]:
+        image = coordinates(height, width, channels)
+        mask = image[:, :, 0].copy()
+        transform = T.SegTrainTransform(32, channels, scale=scale)
+        for seed in range(12):
+            transform.set_random_seed(seed)
+            out = transform(image, mask)
+            x, y = out["image"], out["mask"]
+            assert x.shape == (channels, 32, 32) and x.dtype == torch.uint8
+            assert y.shape == (32, 32) and y.dtype == torch.int64
+            padding = y == 255
+            assert (x[:, padding] == 0).all()
+            if scale == (1.0, 1.0):  # nearest vs linear after a rescale: not equal
+                assert torch.equal(x[0][~padding].long(), y[~padding])
+                for c in range(1, channels):  # channels stay in order
+                    assert torch.equal(x[c][~padding].long(), (y[~padding] + 7 * c) % 251)
+            if min(height, width) < 32 and scale == (1.0, 1.0):
+                assert padding.sum() == 32 * 32 - min(height, 32) * min(width, 32)
+
+
+def spread(view: torch.Tensor, group: torch.Tensor) -> int:
+    """The largest range of a view's values over pixels of the same ``group``."""
+    values = view.reshape(view.shape[0], -1).T.int()
+    return max(
+        int((values[group == g].amax(0) - values[group == g].amin(0)).max()) for g in group.unique()
+    )
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4, 5])
+def test_strong_views_are_pixelwise_functions_of_the_weak_view(channels):
+    """Without blur, a strong view maps equal weak pixels to equal pixels (colour
+    jitter, greyscale, brightness/contrast/gamma act pixel by pixel): any geometry of
+    its own, or a channel mix-up, breaks that. Up to a few levels: OpenCV's HSV -> RGB
+    rounds its vectorized and its scalar pixels 1 apart (albumentations' too), which
+    the ops after the hue may stretch."""
+    image = colour(70, 60, channels) // 64 * 64  # few distinct colours: many repeats
+    transform = T.SegWeakStrongTransform(
+        48, channels, strong_views=3, cj_prob=1.0, gray_prob=0.5, blur_prob=0.0
+    )
+    for seed in range(8):
+        transform.set_random_seed(seed)
+        out = transform(image)
+        weak, *strong = out["views"]
+        assert all(v.shape == (channels, 48, 48) and v.dtype == torch.uint8 for v in out["views"])
+        _, group = torch.unique(weak.reshape(channels, -1).T, dim=0, return_inverse=True)
+        assert all(spread(view, group) <= 4 for view in strong)
+        assert spread(torch.flip(strong[0], dims=[-1]), group) > 4  # what the test catches
+
+
+def test_weak_view_keeps_the_pixels_of_the_image_and_padding_is_marked():
+    image = coordinates(40, 50, 3)
+    transform = T.SegWeakStrongTransform(64, 3, strong_views=1)
+    for seed in range(10):
+        transform.set_random_seed(seed)
+        out = transform(image)
+        weak, ignore = out["views"][0], out["ignore"] == 255
+        assert ignore.sum() == 64 * 64 - 40 * 50 and (weak[:, ignore] == 0).all()
+        # the crop is the image turned/flipped: the same multiset of pixels
+        assert sorted(weak[0][~ignore].tolist()) == sorted(image[:, :, 0].ravel().tolist())
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4, 5])
+def test_chw_tensor(channels):
+    image = coordinates(9, 7, channels)
+    out = T.chw_tensor(image, channels)
+    assert out.is_contiguous() and torch.equal(out, torch.from_numpy(image).permute(2, 0, 1))
+    plane = T.chw_tensor(image[:, :, 0], 3)
+    assert plane.shape == (3, 9, 7) and all(torch.equal(p, plane[0]) for p in plane)
+
+
+def test_images_of_the_wrong_channel_count_or_type_are_refused():
+    with pytest.raises(ValueError, match="uint8"):
+        T.SegWeakStrongTransform(32, 3)(coordinates(40, 40, 4))
+    with pytest.raises(ValueError, match="uint8"):
+        T.SegTrainTransform(32, 3)(coordinates(40, 40, 3).astype(np.float32), np.zeros((40, 40)))
