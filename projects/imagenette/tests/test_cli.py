@@ -4,6 +4,7 @@ and the LR scheduler's wiring (interval, frequency, total_steps from the trainer
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import pytest
@@ -194,8 +195,6 @@ def test_missing_data_is_one_clear_message_not_a_traceback(tiny_config, tmp_path
 def test_fit_with_an_empty_val_folder_still_logs_knn(tiny_config, fake_root, tmp_path):
     """Imagenette's `val/` is the test set: a fit never reads it. With `val/` emptied,
     the validation split carved from `train/` still gives the online kNN its numbers."""
-    import shutil
-
     root = tmp_path / "data"
     shutil.copytree(fake_root, root)
     for folder in (root / "val").iterdir():
