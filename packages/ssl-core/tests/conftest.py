@@ -3,6 +3,10 @@ writer and a tiny config of the generic datamodule (no project package is import
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,3 +44,50 @@ def _tiny_args(root: Path, run_dir: Path, *extra: str) -> list[str]:
         str(run_dir),
         *extra,
     ]
+
+
+# ------------------------------------------------------------------ new-project
+REPO_ROOT = TESTS_DIR.parents[2]
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def workspace(tmp_path) -> Path:
+    """A copy of the workspace's root files (pyproject, params, dvc.yaml, .dvc) in a new
+    git repository: where ``new-project`` renders in the tests."""
+    for name in ("pyproject.toml", "params.yaml", "dvc.yaml"):
+        shutil.copy(REPO_ROOT / name, tmp_path / name)
+    shutil.copytree(
+        REPO_ROOT / ".dvc", tmp_path / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache")
+    )
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    return tmp_path
+
+
+@pytest.fixture
+def check_new_project():
+    """``check_new_project(workspace, project)``: see :func:`_check_new_project`."""
+    return _check_new_project
+
+
+def _check_new_project(workspace: Path, project: Path) -> str:
+    """Run a rendered project's checks on this venv (its package on ``PYTHONPATH``): ``dvc
+    stage list`` (returned), ruff when installed, and the project's own tests (3 pass)."""
+    env = {**os.environ, "PYTHONPATH": str(project / "src"), "PATH": f"{BIN}:{os.environ['PATH']}"}
+    stages = subprocess.run(
+        [str(BIN / "dvc"), "stage", "list"], cwd=workspace, env=env, capture_output=True, text=True
+    )
+    assert stages.returncode == 0, stages.stderr
+    if shutil.which("ruff", path=str(BIN)):
+        lint = subprocess.run([str(BIN / "ruff"), "check", str(project)], cwd=workspace)
+        assert lint.returncode == 0
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", str(project / "tests"), "-q", "-p", "no:cacheprovider"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
+    assert "3 passed" in tests.stdout
+    return stages.stdout
