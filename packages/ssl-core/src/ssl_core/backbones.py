@@ -45,6 +45,7 @@ class Backbone(nn.Module):
         super().__init__()
         self.name = name
         self.in_channels = in_channels
+        state = read_state_dict(weights) if weights is not None else None  # read once
         if name in TORCHVISION_RESNETS:
             net = getattr(torchvision.models, name)(weights=None)
             if in_channels != 3 or cifar_stem:
@@ -53,7 +54,9 @@ class Backbone(nn.Module):
             if cifar_stem:
                 net.maxpool = nn.Identity()
             if keep_fc:
-                width = fc_width(weights) if weights is not None else net.fc.out_features
+                width = net.fc.out_features
+                if state is not None:
+                    width = fc_width(strip_prefixes(state, net.state_dict()), weights)
                 net.fc = nn.Linear(net.fc.in_features, width)
                 self.num_features = width
             else:
@@ -68,8 +71,8 @@ class Backbone(nn.Module):
                 timm_name, pretrained=False, num_classes=0, in_chans=in_channels
             )
             self.num_features = self.net.num_features
-        if weights is not None:
-            load_weights(self.net, weights)
+        if state is not None:
+            load_weights(self.net, state, weights)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Features ``(B, num_features)`` of images ``(B, in_channels, H, W)``."""
@@ -99,33 +102,41 @@ def read_state_dict(path: str | Path, what: str = "Backbone weights") -> dict[st
     return state
 
 
-def fc_width(path: str | Path) -> int:
-    """Output width of the ``fc`` layer (``fc.weight``, after the common prefixes) in a
-    local checkpoint, for ``Backbone(keep_fc=True)``."""
-    for key, value in read_state_dict(path).items():
-        while key.startswith(_PREFIXES):
-            key = key.removeprefix(next(p for p in _PREFIXES if key.startswith(p)))
-        if key == "fc.weight" and value.ndim == 2:
-            return int(value.shape[0])
-    raise ValueError(
-        f"keep_fc=True but {path} holds no linear fc layer (fc.weight of shape (out, in))."
-    )
-
-
-def load_weights(module: nn.Module, path: str | Path) -> None:
-    """Load a local checkpoint into ``module``, with clear errors.
-
-    Accepts what :func:`read_state_dict` reads. Common prefixes (``backbone.``,
-    ``module.`` ...) are stripped; a classifier ``fc.*`` in the file is ignored unless
-    ``module`` has one (``Backbone(keep_fc=True)``). Any other missing or unexpected key
-    is an error.
-    """
-    state = read_state_dict(path)
-    own = module.state_dict()
+def strip_prefixes(state: dict[str, torch.Tensor], own: dict) -> dict[str, torch.Tensor]:
+    """``state`` without the common prefix (``backbone.net.``, ``module.``, ...) whose
+    removal makes the most of its keys those of ``own`` (a module's state dict)."""
     for prefix in _PREFIXES:
         stripped = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
         if len(stripped) > len(set(state) & set(own)):
             state = stripped
+    return state
+
+
+def fc_width(state: dict[str, torch.Tensor], path: str | Path) -> int:
+    """Output width of the ``fc`` layer in a (prefix-stripped) state dict read from
+    ``path``, for ``Backbone(keep_fc=True)``."""
+    weight = state.get("fc.weight")
+    if weight is None or weight.ndim != 2:
+        raise ValueError(
+            f"keep_fc=True but {path} holds no linear fc layer (fc.weight of shape (out, in))."
+        )
+    return int(weight.shape[0])
+
+
+def load_weights(
+    module: nn.Module, weights: str | Path | dict[str, torch.Tensor], path: str | Path = ""
+) -> None:
+    """Load a local checkpoint (a path, or the state dict :func:`read_state_dict` read
+    from ``path``) into ``module``, with clear errors.
+
+    Common prefixes (``backbone.``, ``module.`` ...) are stripped; a classifier ``fc.*``
+    in the file is ignored unless ``module`` has one (``Backbone(keep_fc=True)``). Any
+    other missing or unexpected key is an error.
+    """
+    if not isinstance(weights, dict):
+        path, weights = weights, read_state_dict(weights)
+    own = module.state_dict()
+    state = strip_prefixes(weights, own)
     state = {k: v for k, v in state.items() if not k.startswith("fc.") or k in own}
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))

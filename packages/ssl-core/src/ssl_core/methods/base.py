@@ -80,6 +80,23 @@ class BaseMethod(TaskModule):
         """Backbone features ``(B, D)`` of images ``(B, C, H, W)``."""
         return self.backbone(x)
 
+    def freeze_backbone_(self) -> None:
+        """Freeze the backbone (a linear probe, a head on pretrained features): no
+        parameter gets a gradient, so autograd builds no graph through it and the
+        optimizer's groups leave it out; it stays in eval mode (its batch-norm
+        statistics are the checkpoint's), see :meth:`train`."""
+        self.backbone.requires_grad_(False)
+        self.backbone.eval()
+
+    def train(self, mode: bool = True) -> BaseMethod:
+        """``nn.Module.train``, keeping a frozen backbone (no trainable parameter) in eval
+        mode. Lightning itself restores each module's own mode after validation."""
+        super().train(mode)
+        backbone = getattr(self, "backbone", None)
+        if backbone is not None and not any(p.requires_grad for p in backbone.parameters()):
+            backbone.eval()
+        return self
+
     def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Named embeddings of a batch: ``features`` and, for methods with a projection
         head, ``projection`` (the contrastive space)."""
@@ -132,24 +149,28 @@ class BaseMethod(TaskModule):
             if hasattr(self, name):
                 getattr(self, name).reset()
 
-    def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+    def validation_step(
+        self, batch, batch_idx: int, dataloader_idx: int = 0
+    ) -> torch.Tensor | None:
+        """The probes' updates; returns the batch's backbone features (for a subclass
+        that computes more on them), ``None`` when there are no probes."""
         if not hasattr(self, "knn_top1"):
-            return
+            return None
         images, targets = batch["image"], batch["label"]
         features = self.backbone(images)
         if dataloader_idx == 0:  # memory bank: labeled training images
             if self.hparams.online_knn:
                 self._knn_bank.append(features.detach())
                 self._knn_bank_labels.append(targets)
-            return
+            return features
         logits = self.classify(images, features)
         if logits is not None:  # classifier accuracy on the queries
             self.cls_top1.update(logits, targets)
         if not self.hparams.online_knn or self._knn_bank is None:
-            return
+            return features
         if isinstance(self._knn_bank, list):  # first query batch: gather the bank once
             if not self._knn_bank:
-                return
+                return features
             self._knn_bank = self._gather(torch.cat(self._knn_bank))
             self._knn_bank_labels = self._gather(torch.cat(self._knn_bank_labels))
         scores = knn_scores(
@@ -162,6 +183,7 @@ class BaseMethod(TaskModule):
         )
         self.knn_top1.update(scores, targets)
         self.knn_top5.update(scores, targets)
+        return features
 
     def on_validation_epoch_end(self) -> None:
         stage = "test" if self.trainer.testing else "val"

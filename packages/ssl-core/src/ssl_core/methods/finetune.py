@@ -40,21 +40,4 @@ class FineTune(Supervised):
         super().__init__(num_classes=num_classes, label_smoothing=label_smoothing, **kwargs)
         self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         if freeze_backbone:
-            # No parameter of the backbone needs a gradient: autograd builds no graph
-            # through it, and the optimizer only gets the classifier.
-            self.backbone.requires_grad_(False)
-            self.backbone.eval()
-
-    # Lightning never calls .train() at fit start: it keeps (and after validation
-    # restores) each module's mode, so the backbone is put in eval mode above, here and
-    # at every epoch start.
-    def train(self, mode: bool = True) -> FineTune:
-        super().train(mode)
-        if self.freeze_backbone:
-            self.backbone.eval()
-        return self
-
-    def on_train_epoch_start(self) -> None:
-        super().on_train_epoch_start()
-        if self.freeze_backbone:
-            self.backbone.eval()
+            self.freeze_backbone_()

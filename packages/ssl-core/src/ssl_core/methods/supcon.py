@@ -58,17 +58,22 @@ class SupCon(BaseMethod):
             num_layers=self.num_layers,
         )
 
+    def check_labeled(self, labels: torch.Tensor) -> None:
+        """Refuse a batch with unlabeled images (label -1)."""
+        if (labels < 0).any():
+            raise ValueError(
+                f"{type(self).__name__} trains on labeled images only, but the batch holds "
+                "unlabeled ones (label -1): serve the labeled part of the split (e.g. "
+                "train_on: labeled)."
+            )
+
     def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.backbone(x)
         return {"features": features, "projection": self.projection_head(features)}
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         views, labels = batch["views"], batch["label"]
-        if (labels < 0).any():
-            raise ValueError(
-                "SupCon trains on labeled images only, but the batch holds unlabeled ones "
-                "(label -1): serve the labeled part of the split (e.g. train_on: labeled)."
-            )
+        self.check_labeled(labels)
         # All views in one pass, as the reference code of [0]: one set of BatchNorm
         # statistics for all views.
         z = self.projection_head(self.backbone(torch.cat(views)))

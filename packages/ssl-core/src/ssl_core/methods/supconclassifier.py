@@ -25,23 +25,21 @@ reads the projection (not the encoder's features), and the space has 4 dimension
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 import torch.nn.functional as F
-from lightly.models.modules import SimCLRProjectionHead
 from torch import nn
 
 from ssl_core.losses import SupConLoss
-from ssl_core.methods.base import BaseMethod
+from ssl_core.methods.supcon import SupCon
 
 
-class SupConClassifier(BaseMethod):
+class SupConClassifier(SupCon):
     """SupCon + cross-entropy of a linear classifier on a low-dimensional projection.
 
     Training batches hold ``views``, a list of V >= 1 tensors ``(B, C, H, W)`` (two in
     [0]), and ``label`` ``(B,)``; all of them must be labeled. Every view is an anchor
-    of SupCon and a sample of the cross-entropy.
+    of SupCon and a sample of the cross-entropy. The projector, the loss and the
+    labeled-only check are :class:`SupCon`'s.
 
     The classifier reads the *L2-normalized* projection: SupCon only shapes directions
     (it normalizes), so the norm of an unnormalized projection is left free, and the
@@ -58,12 +56,13 @@ class SupConClassifier(BaseMethod):
     ``val/knn_top1``/``val/knn_top5`` on the backbone features; under ``train test`` the
     same as ``test/...``.
 
-    ``val/loss`` is computed on the deterministic evaluation view, one per image: its
-    SupCon term contrasts each image with the other images of its evaluation batch
-    (positives: those of the same class; an image alone of its class in the batch is
-    left out, and a batch without any pair adds 0). It therefore depends on
-    ``eval_batch_size`` and on the evaluation order (the dataset's, fixed): compare it
-    between validations of one run, not between runs with other batch sizes.
+    ``val/loss`` is computed on the deterministic evaluation view, one per image, on the
+    backbone features the online kNN already computed: its SupCon term contrasts each
+    image with the other images of its evaluation batch (positives: those of the same
+    class; an image alone of its class in the batch is left out, and a batch without any
+    pair adds 0). It therefore depends on ``eval_batch_size`` and on the evaluation order
+    (the dataset's, fixed): compare it between validations of one run, not between runs
+    with other batch sizes.
 
     Args:
         num_classes: Number of classes of the classifier.
@@ -72,17 +71,13 @@ class SupConClassifier(BaseMethod):
         num_layers: Linear layers of the projector (2 in [0]).
         temperature: SupCon temperature (0.1 in [0]; 0.5 is the low-dimensional
             recipe's value).
-        ce_weight: Weight lambda of the cross-entropy (0 = SupCon only; the classifier
-            then stays untrained).
+        ce_weight: Weight lambda of the cross-entropy (0 = SupCon only: no classifier).
         label_smoothing: Cross-entropy label smoothing (0 = none).
-        freeze_backbone: Train the projector and classifier only: the backbone gets no
-            gradient, stays in eval mode (its batch-norm statistics are the
-            checkpoint's) and is left out of the optimizer.
+        freeze_backbone: Train the projector and classifier only
+            (:meth:`~ssl_core.methods.base.BaseMethod.freeze_backbone_`).
         gather_distributed: Contrast with the samples of every DDP rank in training.
         **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
     """
-
-    train_on = "labeled"
 
     def __init__(
         self,
@@ -98,45 +93,28 @@ class SupConClassifier(BaseMethod):
         **kwargs,
     ) -> None:
         self.num_classes = num_classes
-        self.projection_dim = projection_dim
-        self.hidden_dim = hidden_dim
-        self.num_layers = num_layers
-        self.freeze_backbone = freeze_backbone
-        super().__init__(**kwargs)
+        self.ce_weight = ce_weight
+        super().__init__(
+            projection_dim=projection_dim,
+            hidden_dim=hidden_dim,
+            num_layers=num_layers,
+            temperature=temperature,
+            gather_distributed=gather_distributed,
+            **kwargs,
+        )
         self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
-        self.criterion = SupConLoss(temperature=temperature, gather_distributed=gather_distributed)
         # Evaluation batches differ in size across DDP ranks (every sample once), so in
         # evaluation each rank contrasts its own batch.
         self.eval_criterion = SupConLoss(temperature=temperature)
         self.cross_entropy = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         if freeze_backbone:
-            # No parameter of the backbone needs a gradient: autograd builds no graph
-            # through it, and the optimizer's groups leave it out.
-            self.backbone.requires_grad_(False)
-            self.backbone.eval()
+            self.freeze_backbone_()
 
     def configure_models(self) -> None:
-        self.projection_head = SimCLRProjectionHead(
-            input_dim=self.backbone.num_features,
-            hidden_dim=self.hidden_dim,
-            output_dim=self.projection_dim,
-            num_layers=self.num_layers,
+        super().configure_models()  # SupCon's projector
+        self.classifier = (
+            nn.Linear(self.projection_dim, self.num_classes) if self.ce_weight else None
         )
-        self.classifier = nn.Linear(self.projection_dim, self.num_classes)
-
-    # Lightning never calls .train() at fit start: it keeps (and after validation
-    # restores) each module's mode, so a frozen backbone is put in eval mode in
-    # __init__, here and at every epoch start (as in FineTune).
-    def train(self, mode: bool = True) -> SupConClassifier:
-        super().train(mode)
-        if self.freeze_backbone:
-            self.backbone.eval()
-        return self
-
-    def on_train_epoch_start(self) -> None:
-        super().on_train_epoch_start()
-        if self.freeze_backbone:
-            self.backbone.eval()
 
     # ------------------------------------------------------------- the model
     def project(self, features: torch.Tensor) -> torch.Tensor:
@@ -147,66 +125,64 @@ class SupConClassifier(BaseMethod):
         features = self.backbone(x)
         return {"features": features, "projection": self.project(features)}
 
-    def classify(self, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        """Logits ``(B, num_classes)`` of the classifier on the normalized projection."""
+    def classify(self, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor | None:
+        """Logits ``(B, num_classes)`` of the classifier on the normalized projection
+        (``None`` without a classifier: ``ce_weight`` 0)."""
+        if self.classifier is None:
+            return None
         return self.classifier(self.project(features))
 
     def losses(
-        self, views: Sequence[torch.Tensor], labels: torch.Tensor, gather: bool = True
+        self, features: torch.Tensor, labels: torch.Tensor, views: int = 1
     ) -> dict[str, torch.Tensor]:
-        """The loss of V views ``(B, C, H, W)`` of B images with ``labels`` ``(B,)``.
-
-        Args:
-            views: The views; all in one backbone pass, as the reference code of [0]
-                (one set of batch-norm statistics for all views).
-            labels: Class of each image.
-            gather: Contrast with the other DDP ranks' samples (training); evaluation
-                contrasts each rank's own batch.
+        """The loss of backbone features ``(V * B, D)`` of V views of B images (view-major,
+        as ``backbone(torch.cat(views))`` gives them) with ``labels`` ``(B,)``.
 
         Returns:
             ``loss`` (SupCon + ce_weight * CE), its terms ``supcon`` and ``ce``, and the
-            classifier's accuracy ``top1`` over all views (detached).
+            classifier's accuracy ``top1`` over all views (detached); without a
+            classifier ``ce`` is 0 and there is no ``top1``. Training contrasts across
+            DDP ranks, evaluation each rank's own batch.
         """
-        z = self.project(self.backbone(torch.cat(list(views))))  # (V * B, P), view-major
-        logits = self.classifier(z)
-        targets = labels.repeat(len(views))
-        criterion = self.criterion if gather else self.eval_criterion
-        supcon = criterion(torch.stack(z.chunk(len(views)), dim=1), labels)  # (B, V, P)
-        ce = self.cross_entropy(logits, targets)
-        return {
-            "loss": supcon + self.hparams.ce_weight * ce,
-            "supcon": supcon,
-            "ce": ce,
-            "top1": (logits.argmax(dim=1) == targets).float().mean().detach(),
-        }
+        z = self.project(features)  # (V * B, P)
+        criterion = self.criterion if self.training else self.eval_criterion
+        supcon = criterion(torch.stack(z.chunk(views), dim=1), labels)  # (B, V, P)
+        out = {"loss": supcon, "supcon": supcon, "ce": torch.zeros_like(supcon)}
+        if self.classifier is not None:
+            logits, targets = self.classifier(z), labels.repeat(views)
+            out["ce"] = self.cross_entropy(logits, targets)
+            out["loss"] = supcon + self.ce_weight * out["ce"]
+            out["top1"] = (logits.argmax(dim=1) == targets).float().mean().detach()
+        return out
 
     # -------------------------------------------------------------- training
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         views, labels = batch["views"], batch["label"]
-        if (labels < 0).any():
-            raise ValueError(
-                "SupConClassifier trains on labeled images only, but the batch holds "
-                "unlabeled ones (label -1): serve the labeled part of the split "
-                "(e.g. train_on: labeled)."
-            )
-        losses = self.losses(views, labels)
+        self.check_labeled(labels)
+        # All views in one pass, as the reference code of [0]: one set of batch-norm
+        # statistics for all views.
+        losses = self.losses(self.backbone(torch.cat(list(views))), labels, len(views))
         log = dict(on_step=True, on_epoch=True, batch_size=len(labels))
         self.log("train/loss", losses["loss"], prog_bar=True, **log)
         self.log("train/loss_supcon", losses["supcon"], **log)
         self.log("train/loss_ce", losses["ce"], **log)
-        self.log("train/top1", losses["top1"], on_step=False, on_epoch=True, batch_size=len(labels))
+        if "top1" in losses:
+            self.log(
+                "train/top1", losses["top1"], on_step=False, on_epoch=True, batch_size=len(labels)
+            )
         return losses["loss"]
 
     # ------------------------------------------------------------ evaluation
     def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         """The online kNN and ``top1`` (:class:`BaseMethod`), and on the queries
         (dataloader 1: the validation split, or the test set under ``train test``) the
-        training loss on the evaluation view."""
-        super().validation_step(batch, batch_idx, dataloader_idx)
+        training loss on the evaluation view, from the same backbone features."""
+        features = super().validation_step(batch, batch_idx, dataloader_idx)
         if dataloader_idx != 1:  # dataloader 0 is the kNN's memory bank
             return
-        # A second backbone pass over the queries: the probe above keeps its features.
-        losses = self.losses([batch["image"]], batch["label"], gather=False)
+        if features is None:  # no probes (one class): the features are not computed yet
+            features = self.backbone(batch["image"])
+        losses = self.losses(features, batch["label"])
         stage = "test" if self.trainer.testing else "val"
         log = dict(
             on_epoch=True, batch_size=len(batch["label"]), sync_dist=True, add_dataloader_idx=False
