@@ -188,8 +188,16 @@ def test_chw_tensor(channels):
     image = coordinates(9, 7, channels)
     out = T.chw_tensor(image, channels)
     assert out.is_contiguous() and torch.equal(out, torch.from_numpy(image).permute(2, 0, 1))
-    plane = T.chw_tensor(image[:, :, 0], 3)
-    assert plane.shape == (3, 9, 7) and all(torch.equal(p, plane[0]) for p in plane)
+    plane = T.chw_tensor(image[:, :, 0], 3)  # a grey plane, broadcast to 3 channels
+    assert torch.equal(plane, torch.from_numpy(image[:, :, 0]).expand(3, -1, -1))
+
+
+def test_only_crops_of_equal_channels_are_jittered_as_one_plane():
+    transform = T.SegWeakStrongTransform(8, 3)
+    colour = coordinates(8, 8, 3)
+    grey = np.repeat(colour[:, :, :1], 3, axis=2)
+    assert transform._plane(colour, T.chw_tensor(colour, 3)).ndim == 3
+    assert transform._plane(grey, T.chw_tensor(grey, 3)).ndim == 2
 
 
 def test_images_of_the_wrong_channel_count_or_type_are_refused():

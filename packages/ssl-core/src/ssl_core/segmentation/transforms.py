@@ -213,6 +213,23 @@ def _offsets(rng: random.Random, length: int, size: int) -> tuple[int, int, int]
     return 0, length, rng.randint(0, size - length)
 
 
+def geometry_args(
+    size: int,
+    scale: tuple[float, float],
+    hflip_prob: float,
+    vflip_prob: float,
+    rotate90_prob: float,
+) -> dict[str, Any]:
+    """The keyword arguments of :func:`draw_geometry` a transform keeps."""
+    return dict(
+        size=size,
+        scale=tuple(scale),
+        hflip_prob=hflip_prob,
+        vflip_prob=vflip_prob,
+        rotate90_prob=rotate90_prob,
+    )
+
+
 def draw_geometry(
     rng: random.Random,
     height: int,
@@ -323,7 +340,6 @@ class StrongPhotometric:
         blur_sigma: tuple[float, float] = (0.1, 2.0),
     ) -> None:
         s = cj_strength
-        self.channels = channels
         self.cj_prob = cj_prob
         self.jitter = channels in (1, 3)
         # ColorJitter(0.5 s, 0.5 s, 0.5 s, min(0.25 s, 0.5)): factors around 1, hue around 0
@@ -403,15 +419,8 @@ class SegTrainTransform:
         photometric_prob: float = 0.0,
         ignore_index: int = IGNORE_INDEX,
     ) -> None:
-        self.size = size
         self.channels = channels
-        self.geometry = dict(
-            size=size,
-            scale=tuple(scale),
-            hflip_prob=hflip_prob,
-            vflip_prob=vflip_prob,
-            rotate90_prob=rotate90_prob,
-        )
+        self.geometry = geometry_args(size, scale, hflip_prob, vflip_prob, rotate90_prob)
         self.photometric_prob = photometric_prob
         self.ignore_index = ignore_index
         self.rng = random.Random()
@@ -449,8 +458,6 @@ class SegWeakStrongTransform:
         gray_prob: Probability of greyscale (RGB only).
         blur_prob: Probability of Gaussian blur.
         blur_sigma: Range of the blur's sigma in px.
-        ignore_index: Kept for the signature; ``ignore`` marks padding with 255 (the
-            methods' default ``ignore_index``), as it always did.
     """
 
     def __init__(
@@ -467,21 +474,12 @@ class SegWeakStrongTransform:
         gray_prob: float = 0.2,
         blur_prob: float = 0.5,
         blur_sigma: tuple[float, float] = (0.1, 2.0),
-        ignore_index: int = IGNORE_INDEX,
     ) -> None:
         if strong_views < 0:
             raise ValueError(f"strong_views must be >= 0, not {strong_views}")
-        self.size = size
         self.channels = channels
         self.strong_views = strong_views
-        self.ignore_index = ignore_index
-        self.geometry = dict(
-            size=size,
-            scale=tuple(scale),
-            hflip_prob=hflip_prob,
-            vflip_prob=vflip_prob,
-            rotate90_prob=rotate90_prob,
-        )
+        self.geometry = geometry_args(size, scale, hflip_prob, vflip_prob, rotate90_prob)
         self.strong = StrongPhotometric(
             channels, cj_prob, cj_strength, gray_prob, blur_prob, blur_sigma
         )
