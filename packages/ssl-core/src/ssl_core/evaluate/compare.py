@@ -45,6 +45,7 @@ class Run:
     num_labeled: int | None
     test_top1: float
     seconds: float | None
+    steps: tuple[str | None, int | None]  # (budget, optimizer steps trained)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def load_runs(compare_dir: Path) -> list[Run]:
                 num_labeled=m.get("num_labeled"),
                 test_top1=float(m["test_top1"]),
                 seconds=m.get("seconds", {}).get("total"),
+                steps=(m.get("budget"), m.get("steps")),
             )
         )
     return runs
@@ -158,10 +160,9 @@ def markdown(runs: list[Run], missing: list[str], title: str = "", plot: str | N
 def plot(runs: list[Run], path: Path, title: str = "") -> Path:
     """Test top-1 against the number of labeled images (log x), a line per method with
     the standard deviation as error bars; runs on all labels as horizontal lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from ssl_core.evaluate.plots import save
 
     cells = summarize(runs)
     by_labels = all(c.num_labeled is not None for c in cells.values())
@@ -204,20 +205,20 @@ def plot(runs: list[Run], path: Path, title: str = "") -> Path:
     ax.set_title(f"{title}\n(mean over split seeds, error bars: standard deviation)", fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def report(results: Path, params: Path | None = None, out: Path | None = None) -> Path:
     """Write ``compare.md`` and ``compare.png`` of ``results/compare`` into ``out``
     (default ``results``); returns the path of ``compare.md``.
 
+    With ``params``, only the runs its ``comparison`` asks for are read (a run it no
+    longer names stays on disk: DVC keeps ``persist`` outputs).
+
     Raises:
         FileNotFoundError: no ``compare/*/metrics.json`` under ``results``.
+        ValueError: the runs were trained at different budgets or step counts (a
+            leftover of an earlier ``compare.steps``): their mean would mean nothing.
     """
     results = Path(results)
     out = Path(out) if out else results
@@ -228,8 +229,18 @@ def report(results: Path, params: Path | None = None, out: Path | None = None) -
             "(`dvc repro --glob 'compare@*'`)"
         )
     project = results.name
-    done = {(r.method, r.split) for r in runs}
     expected = expected_runs(params, project) if params and Path(params).is_file() else {}
+    if expected:
+        runs = [r for r in runs if (r.method, r.split) in set(expected.values())]
+        if not runs:
+            raise FileNotFoundError(f"none of the runs {params} asks for is under {results}")
+    budgets = sorted({r.steps for r in runs}, key=str)
+    if len(budgets) > 1:
+        raise ValueError(
+            f"the runs under {results / 'compare'} were trained at different (budget, "
+            f"steps): {budgets}; rerun the stale ones (`dvc repro --glob 'compare@*'`)"
+        )
+    done = {(r.method, r.split) for r in runs}
     missing = [
         f"{method} {split} (`dvc repro compare@{key}`)"
         for key, (method, split) in expected.items()
@@ -257,7 +268,7 @@ def main(args: list[str] | None = None) -> None:
     ns = parser.parse_args(args)
     try:
         md = report(ns.results, ns.params, ns.out)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ValueError) as err:
         raise SystemExit(f"compare: {err}") from None
     print(md.read_text(), end="")
     print(f"wrote {md} and {md.with_suffix('.png')}")

@@ -80,7 +80,7 @@ def umap_plot(
     ax.set_title(f"{title}: {kind}{note}", fontsize=10)
     ax.set_xticks([]), ax.set_yticks([])
     ax.legend(markerscale=3, fontsize=7, loc="best", framealpha=0.7)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def corner_plot(
@@ -122,7 +122,7 @@ def corner_plot(
         handles, names = axes[1, 0].get_legend_handles_labels()
         fig.legend(handles, names, loc="upper right", fontsize=7, markerscale=3)
     fig.suptitle(f"{title} ({note})", fontsize=10)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def confusion_plot(
@@ -146,7 +146,7 @@ def confusion_plot(
     for text in ax.texts:
         text.set_fontsize(7)
     ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, title: str = "") -> Path:
@@ -157,7 +157,7 @@ def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, title
         RocCurveDisplay.from_predictions(y, np.r_[neg, pos], name=name, ax=ax)
     ax.plot([0, 1], [0, 1], "k:", lw=1)
     ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def score_histogram(scores: dict[str, np.ndarray], path: Path, title: str = "") -> Path:
@@ -170,7 +170,7 @@ def score_histogram(scores: dict[str, np.ndarray], path: Path, title: str = "") 
     ax.set_ylabel("density")
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def training_curves(metrics_csv: Path, path: Path) -> Path | None:
@@ -193,10 +193,11 @@ def training_curves(metrics_csv: Path, path: Path) -> Path | None:
     for ax in list(axes.flat)[len(columns) :]:
         ax.axis("off")
     fig.suptitle(f"Training curves ({metrics_csv.parent.name}/{metrics_csv.name})", fontsize=10)
-    return _save(fig, path)
+    return save(fig, path)
 
 
-def _save(fig, path: Path) -> Path:
+def save(fig, path: Path) -> Path:
+    """Write ``fig`` to ``path`` (its folder made), the size and DPI of every plot here."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
