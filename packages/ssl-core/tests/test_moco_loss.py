@@ -94,3 +94,43 @@ def test_both_keys_are_queued_once_after_the_step():
     torch.testing.assert_close(bank.bank[: 2 * BATCH], F.normalize(queued, dim=1))
     torch.testing.assert_close(bank.bank[2 * BATCH :], before[2 * BATCH :])
     assert int(bank.bank_ptr) == 2 * BATCH
+
+
+def moco(**kwargs) -> MoCo:
+    return MoCo(
+        backbone=TinyBackbone(),
+        projection_dim=DIM,
+        hidden_dim=16,
+        memory_bank_size=QUEUE,
+        gather_distributed=False,
+        **kwargs,
+    )
+
+
+def test_the_queue_travels_with_the_checkpoint():
+    """lightly keeps the queue out of the state dict; a resumed run must get it back
+    (not a fresh random queue with its pointer at 0)."""
+    torch.manual_seed(0)
+    model = moco()
+    model.train()
+    training_step(model, torch.randn(BATCH, 3, 4, 4), torch.randn(BATCH, 3, 4, 4))
+    checkpoint = {"state_dict": model.state_dict()}
+    model.on_save_checkpoint(checkpoint)
+
+    resumed = moco()
+    resumed.load_state_dict(checkpoint["state_dict"])
+    resumed.on_load_checkpoint(checkpoint)
+    bank, resumed_bank = model.criterion.memory_bank, resumed.criterion.memory_bank
+    assert torch.equal(resumed_bank.bank, bank.bank)
+    assert int(resumed_bank.bank_ptr) == int(bank.bank_ptr) == 2 * BATCH
+
+
+def test_a_checkpoint_without_a_queue_still_loads_and_a_wrong_size_is_refused():
+    model = moco()
+    before = model.criterion.memory_bank.bank.clone()
+    model.on_load_checkpoint({"state_dict": {}})  # written before the queue was saved
+    assert torch.equal(model.criterion.memory_bank.bank, before)
+    with pytest.raises(ValueError, match="memory_bank_size"):
+        model.on_load_checkpoint(
+            {"moco_queue": {"bank": torch.zeros(QUEUE * 2, DIM), "bank_ptr": torch.zeros(1)}}
+        )

@@ -108,3 +108,27 @@ def test_mean_teacher_first_update_is_half_and_half():
     )
     trainer.fit(model, train_dataloaders=loader)
     assert model.decays == pytest.approx([0.5, 2 / 3, 0.7, 0.7])
+
+
+@pytest.mark.parametrize("warmup_epochs", [1, 2, 3])
+def test_dino_teacher_temperature_reaches_its_final_value_at_the_last_warmup_epoch(
+    warmup_epochs,
+):
+    """DINO's code (and lightly's ``DINOLoss``): ``linspace(start, final, W)[epoch]``,
+    the final temperature from epoch W - 1 on."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    model = DINO(
+        backbone=TinyBackbone(),
+        warmup_teacher_temp=0.04,
+        teacher_temp=0.07,
+        warmup_teacher_temp_epochs=warmup_epochs,
+        **SMALL[DINO],
+    )
+    expected = np.linspace(0.04, 0.07, warmup_epochs)
+    for epoch in range(warmup_epochs + 2):
+        model._trainer = SimpleNamespace(current_epoch=epoch)
+        want = expected[epoch] if epoch < warmup_epochs else 0.07
+        assert model.teacher_temperature() == pytest.approx(want)

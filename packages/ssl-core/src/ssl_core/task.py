@@ -48,7 +48,8 @@ class TaskModule(LightningModule):
     Args:
         optimizer: Callable building the optimizer from parameter groups (YAML:
             ``class_path: torch.optim.SGD`` + ``init_args``); default SGD with lr 0.06,
-            momentum 0.9, weight decay 5e-4 (lightly's Imagenette benchmark).
+            momentum 0.9, weight decay 5e-4 (lightly's Imagenette benchmark writes
+            0.06 x batch/256 and decays every parameter).
         lr_scheduler: Callable building the scheduler from the optimizer; if its
             ``__init__`` has a ``total_steps`` argument it receives the run's length.
         lr_interval: When the scheduler steps: every optimizer ``step`` or every ``epoch``.

@@ -25,9 +25,11 @@ class DINO(BaseMethod):
 
     Departures from [0]: two global views and no local crops (multi-crop would need a
     multi-resolution transform; batches here are the datamodule's two views); no
-    weight-decay schedule (the optimizer's weight decay is constant). As in lightly's
-    ResNet benchmarks the head uses BatchNorm (``batch_norm=True``), which [0] leaves out
-    for ViTs.
+    weight-decay schedule (the optimizer's weight decay is constant). The head may use
+    BatchNorm (``batch_norm=True``), as lightly's ResNet-18 Imagenette/CIFAR-10 scripts
+    do; [0] and lightly's ResNet-50 benchmark leave it out. The kNN probe and the
+    embeddings read the student backbone, as lightly's Imagenette benchmark does; [0]
+    evaluates the teacher.
 
     Args:
         output_dim: Number of prototypes K (65536 in [0]).
@@ -101,7 +103,9 @@ class DINO(BaseMethod):
         h = self.hparams
         if self.current_epoch >= h.warmup_teacher_temp_epochs:
             return h.teacher_temp
-        fraction = self.current_epoch / h.warmup_teacher_temp_epochs
+        # linear from the first to the final value over epochs 0 .. W-1, as [0]'s code and
+        # lightly's DINOLoss (np.linspace(warmup, final, W)[epoch])
+        fraction = self.current_epoch / max(h.warmup_teacher_temp_epochs - 1, 1)
         return h.warmup_teacher_temp + fraction * (h.teacher_temp - h.warmup_teacher_temp)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:

@@ -14,7 +14,11 @@ forward passes (also as the reference code).
 Paper settings (CIFAR-10, ResNet): EMA decay 0.99 during ramp-up and 0.999 after,
 consistency weight 100 on the MSE of softmax outputs averaged over classes (as here),
 sigmoid ramp-up, SGD with Nesterov momentum. Departures: one decay (``ema_decay``) with
-the reference code's warmup instead of two values; ramp-up length as a share of the run.
+the reference code's warmup instead of two values; ramp-up length as a share of the run;
+the cross-entropy is averaged over the labeled images (as FixMatch-era codebases do),
+where [0]'s code sums it and divides by the whole minibatch (labeled + unlabeled), so
+relative to the consistency cost it weighs 1 + mu times more here: ``consistency`` c
+here is c (1 + mu) on [0]'s scale, and [0]'s 100 is 100 / (1 + mu) here.
 ``val/top1`` is the teacher's accuracy (the paper's headline numbers); the online kNN
 probe and the embeddings use the student backbone.
 """

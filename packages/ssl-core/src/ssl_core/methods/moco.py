@@ -25,12 +25,14 @@ from ssl_core.optim import cosine_momentum
 class MoCo(BaseMethod):
     """MoCo v2 on lightly's ``MoCoProjectionHead`` and ``NTXentLoss`` with a memory bank.
 
-    Departures from [1], as in lightly's benchmarks: the loss is symmetrized (each view
-    is query once and key once, as in MoCo v3 and MoCo's CIFAR-10 demo; both terms use
-    the queue of earlier batches, then both views' keys are queued, 2 x batch per step);
-    the key encoder's momentum follows BYOL's cosine schedule from ``momentum_base`` to
-    1 (``momentum_base=0.999`` with ``momentum_cosine=False`` is [1]'s constant); no
-    shuffling BatchNorm (each GPU normalizes its own batch of keys).
+    Departures from [1]: the loss is symmetrized (each view is query once and key once,
+    as in MoCo v3, MoCo's CIFAR-10 demo and lightly's Imagenette benchmark; both terms
+    use the queue of earlier batches, then both views' keys are queued, 2 x batch per
+    step); by default the key encoder's momentum follows BYOL's cosine schedule from
+    ``momentum_base`` to 1 (``momentum_cosine=False`` keeps it constant: 0.999 is [1]'s,
+    0.99 lightly's Imagenette benchmark's); no shuffling BatchNorm (each GPU normalizes
+    its own batch of keys). The queue is saved in checkpoints (lightly keeps it out of
+    the state dict), so a resumed run continues with the keys it had.
 
     Args:
         projection_dim: Output width of the head (128 in [1]).
@@ -93,6 +95,25 @@ class MoCo(BaseMethod):
         loss = self.criterion(torch.cat([q0, q1]), torch.cat([k1, k0]))
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(x0))
         return loss
+
+    # lightly registers the queue and its pointer as non-persistent buffers: without
+    # these hooks a resumed run would restart from a random queue.
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        bank = self.criterion.memory_bank
+        checkpoint["moco_queue"] = {"bank": bank.bank.clone(), "bank_ptr": bank.bank_ptr.clone()}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        saved = checkpoint.get("moco_queue")  # absent in checkpoints of older versions
+        if saved is None:
+            return
+        bank = self.criterion.memory_bank
+        if saved["bank"].shape != bank.bank.shape:
+            raise ValueError(
+                f"The checkpoint's MoCo queue is {tuple(saved['bank'].shape)}, this model's "
+                f"{tuple(bank.bank.shape)}: memory_bank_size/projection_dim differ."
+            )
+        bank.bank.copy_(saved["bank"])
+        bank.bank_ptr.copy_(saved["bank_ptr"])
 
     def on_after_optimizer_step(self) -> None:
         m = self.momentum()
