@@ -1,0 +1,88 @@
+"""``bench/lightly_reference.py``: ours and lightly's benchmark code for the same method,
+side by side in one run, through the real ``train`` command on a fake Imagenette (one
+step each), so the benchmark cannot rot unnoticed."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCH = Path(__file__).resolve().parents[3] / "bench"
+
+TINY = [
+    "--data.download", "false",
+    "--trainer.fast_dev_run", "1",
+    "--trainer.accelerator", "cpu",
+    "--data.num_workers", "0",
+    "--data.batch_size", "8",
+    "--data.image_size", "32",
+    "--data.eval_batch_size", "32",
+    "--model.init_args.knn_k", "5",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def reference():
+    spec = importlib.util.spec_from_file_location(
+        "lightly_reference", BENCH / "lightly_reference.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def bench_on_path(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))  # the runs name lightly_reference.<Class>
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("method", ["byol", "moco", "barlowtwins", "dino"])
+def test_three_runs_side_by_side(method, reference, fake_root, tmp_path):
+    out = tmp_path / "out"
+    results = reference.main([method, "--root", str(fake_root), "--out", str(out), "--", *TINY])
+
+    assert list(results) == ["random init", "ours", "lightly reference"]
+    for name, r in results.items():
+        assert 0.0 <= r["val_knn_top1"] <= 1.0 and math.isfinite(r["val_knn_top1"]), name
+    assert results["random init"]["steps"] == 0
+    assert results["ours"]["steps"] == results["lightly reference"]["steps"] == 1
+    assert (out / "side_by_side.json").is_file()
+    assert results["lightly reference"]["model"] == reference.REFERENCES[method].__name__
+    ours = results["ours"]["model"]
+    assert ours == results["random init"]["model"]
+    assert ours not in {c.__name__ for c in reference.REFERENCES.values()}
+
+
+def test_the_reference_trains_with_lightlys_optimizer(reference, fake_root, tmp_path):
+    """SGD at 0.06 x batch/256, momentum 0.9, weight decay 5e-4 on every parameter, and the
+    network's weights move in the step."""
+    from ssl_core.cli import cli
+
+    run = cli(
+        [
+            "--project", "imagenette", "fit", "--config", "byol-cpu",
+            "--data.root", str(fake_root), "--trainer.default_root_dir", str(tmp_path),
+            "--model.class_path", "lightly_reference.LightlyBYOL", *TINY,
+        ]
+    )  # fmt: skip
+    model = run.model
+    assert type(model).__name__ == "LightlyBYOL"
+    (optimizer,) = run.trainer.optimizers
+    (group,) = optimizer.param_groups
+    assert isinstance(optimizer, torch.optim.SGD)
+    assert group["initial_lr"] == pytest.approx(0.06 * 8 / 256)
+    assert group["momentum"] == 0.9 and group["weight_decay"] == 5e-4
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    assert len(group["params"]) == len(trainable)
