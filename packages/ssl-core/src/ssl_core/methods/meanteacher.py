@@ -18,7 +18,7 @@ the reference code's warmup instead of two values; ramp-up length as a share of 
 the cross-entropy is averaged over the labeled images (as FixMatch-era codebases do),
 where [0]'s code sums it and divides by the whole minibatch (labeled + unlabeled), so
 relative to the consistency cost it weighs 1 + mu times more here: ``consistency`` c
-here is c (1 + mu) on [0]'s scale, and [0]'s 100 is 100 / (1 + mu) here.
+here is c / (1 + mu) on [0]'s scale, and [0]'s 100 is 100 (1 + mu) here.
 ``val/top1`` is the teacher's accuracy (the paper's headline numbers); the online kNN
 probe and the embeddings use the student backbone.
 """
