@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ssl_core.data.fake import make_fake_image_folder
-from ssl_core.testing import http_mirror, isolated_split_cache  # noqa: F401 (fixtures)
+from ssl_core.testing import http_mirror, isolated_split_cache, one_torch_thread  # noqa: F401
 
 TESTS_DIR = Path(__file__).resolve().parent
 TINY_CONFIG = TESTS_DIR / "configs" / "tiny.yaml"

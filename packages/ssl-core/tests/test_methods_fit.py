@@ -12,6 +12,9 @@ import torch
 from ssl_core import methods
 from ssl_core.cli import cli
 
+# one intra-op thread (ssl_core.testing): tiny steps gain nothing from two on shared cores
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def weak(views: int, strong: int = 0) -> str:
     return (
@@ -86,15 +89,6 @@ RUNS = {
         "lambda_ntxent",
     ),
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: on a few shared cores more threads spin against each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def fit(tiny_args, name: str, root, run_dir, *extra: str):

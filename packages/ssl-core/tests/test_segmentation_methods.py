@@ -36,20 +36,13 @@ from ssl_core.segmentation.metrics import (
     image_scores,
 )
 
+# one intra-op thread (ssl_core.testing): tiny steps gain nothing from two on shared cores
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 TINY = {
     "encoder_name": "tu-mobilenetv3_small_050",
     "model_kwargs": {"decoder_channels": (16, 8, 8, 8, 8)},
 }
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: tiny convolutions gain nothing from two, and on shared cores
-    OpenMP's spinning threads made these tests ~8x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _semi_batch(channels: int = 1, b: int = 2, size: int = 32) -> dict:

@@ -17,15 +17,10 @@ from ssl_core.cli import cli
 from ssl_core.segmentation import SegmentationImages, SegmentationSource
 from ssl_core.segmentation.data import make_fake_segmentation
 
+# one intra-op thread (ssl_core.testing): tiny steps gain nothing from two on shared cores
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 SEG_CONFIG = Path(__file__).resolve().parent / "configs" / "segmentation-tiny.yaml"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

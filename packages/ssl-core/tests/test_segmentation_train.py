@@ -11,24 +11,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from ssl_core.cli import cli
 from ssl_core.evaluate import main as evaluate_main
 from ssl_core.segmentation.data import make_fake_segmentation
 
+# one intra-op thread (ssl_core.testing): tiny steps gain nothing from two on shared cores
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 CONFIG = Path(__file__).resolve().parent / "configs" / "segmentation-tiny.yaml"
 SEMI = ("MeanTeacherSegmentation", "FixMatchSegmentation", "UniMatch")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: tiny convolutions gain nothing from two, and on shared cores
-    OpenMP's spinning threads made these tests ~8x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

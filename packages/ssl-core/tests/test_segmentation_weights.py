@@ -14,15 +14,8 @@ from ssl_core.segmentation import EncoderWeightsError, SupervisedSegmentation, l
 from ssl_core.segmentation.base import create_network
 from ssl_core.segmentation.weights import adapt_first_conv
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: tiny convolutions gain nothing from two, and on shared cores
-    OpenMP's spinning threads made these tests ~8x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one intra-op thread (ssl_core.testing): tiny steps gain nothing from two on shared cores
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _simclr_checkpoint(path, in_channels: int = 3, name: str = "resnet18"):

@@ -16,6 +16,9 @@ from ssl_core.cli import cli
 from ssl_core.losses import SupConLoss
 from ssl_core.methods import SupConClassifier
 
+# one intra-op thread (ssl_core.testing): tiny steps gain nothing from two on shared cores
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 # Labeled training without a split; half the training images form the validation split,
 # so a validation batch holds several images of each class (SupCon positives).
 LABELED = ["--data.train_on", "labeled", "--data.val_fraction", "0.5"]
@@ -31,15 +34,6 @@ SMALL = [
     "--model.init_args.knn_k",
     "5",
 ]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: on a few shared cores more threads spin against each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 class TinyBackbone(nn.Module):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from imagenette.fake import make_fake_imagenette
-from ssl_core.testing import http_mirror, isolated_split_cache  # noqa: F401 (fixtures)
+from ssl_core.testing import http_mirror, isolated_split_cache, one_torch_thread  # noqa: F401
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parents[2]

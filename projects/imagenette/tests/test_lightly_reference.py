@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
+# one intra-op thread (ssl_core.testing): tiny steps gain nothing from two on shared cores
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 BENCH = Path(__file__).resolve().parents[3] / "bench"
 
 TINY = [
@@ -38,14 +41,6 @@ def reference():
 @pytest.fixture(autouse=True)
 def bench_on_path(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))  # the runs name lightly_reference.<Class>
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("method", ["byol", "moco", "barlowtwins", "dino"])

@@ -15,6 +15,9 @@ from ssl_core import methods
 from ssl_core.cli import cli
 from ssl_core.splits import LabelSplit, make_split
 
+# one intra-op thread (ssl_core.testing): tiny steps gain nothing from two on shared cores
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 MOMENTUM_METHODS = ("byol", "moco", "dino")
 CLASSES = {
@@ -35,16 +38,6 @@ SMALL = {
     "barlowtwins": {"hidden_dim": 64, "projection_dim": 64},
     "supcon": {"hidden_dim": 64, "projection_dim": 32},
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: on a few shared cores, more threads spin against each other
-    (a ResNet step is several times slower with 2 threads than with 1 under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
