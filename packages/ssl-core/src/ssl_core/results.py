@@ -2,10 +2,11 @@
 
 ``python -m ssl_core.results results/<project> [--out table.md]`` reads each stage folder's
 ``metrics.json`` (written by ``evaluate`` and :mod:`ssl_core.pipeline`) and, where the
-method has a classifier, the final ``val/top1`` of its training log (read on the
-validation split carved from the training data), and prints one Markdown row per pair:
-minutes per part of the stage, kNN and linear-probe top-1 of the backbone features (on
-the test set), and the classifier's top-1 (on the validation split). The random-init and supervised baselines
+the final ``val/knn_top1`` and (methods with a classifier) ``val/top1`` of its
+training log (read on the validation split carved from the training data), and prints
+one Markdown row per pair: minutes per part of the stage, kNN and linear-probe top-1 of
+the backbone features (on the test set), and the fit's last online kNN and classifier
+top-1 (on the validation split: what recipe choices read). The random-init and supervised baselines
 come first, so every number is read beside them; the last line sums the stages' minutes
 (what the budget took). ``dvc metrics show`` gives every key of every pair, too wide to
 read as a comparison; this is the short view.
@@ -42,6 +43,7 @@ class Row:
     minutes: dict[str, float]
     knn_top1: float | None
     linear_top1: float | None
+    val_knn_top1: float | None
     classifier_top1: float | None
 
 
@@ -55,7 +57,7 @@ def collect(results: Path) -> list[Row]:
     for metrics_json in sorted(Path(results).glob("*/metrics.json")):
         metrics = json.loads(metrics_json.read_text())
         log = metrics_json.parent / "train" / "metrics.csv"
-        classifier = final_metrics(log).get("val/top1") if log.is_file() else None
+        final = final_metrics(log) if log.is_file() else {}
         seconds = metrics.get("seconds", {})
         rows.append(
             Row(
@@ -63,7 +65,8 @@ def collect(results: Path) -> list[Row]:
                 minutes={k: seconds[k] / 60 for k in PARTS if k in seconds},
                 knn_top1=metrics.get("knn_top1"),
                 linear_top1=metrics.get("linear_top1"),
-                classifier_top1=classifier,
+                val_knn_top1=final.get("val/knn_top1"),
+                classifier_top1=final.get("val/top1"),
             )
         )
     if not rows:
@@ -81,14 +84,15 @@ def _cell(value: float | None, fmt: str) -> str:
 def markdown(rows: list[Row]) -> str:
     """The rows as a Markdown table, and the sum of the stages' minutes."""
     lines = [
-        "| pair | " + " | ".join(f"{p} (min)" for p in PARTS) + " | kNN top-1 | linear probe "
-        "top-1 | classifier top-1 |",
-        "|---|" + "---|" * (len(PARTS) + 3),
+        "| pair | " + " | ".join(f"{p} (min)" for p in PARTS) + " | test kNN top-1 | test "
+        "linear probe top-1 | val kNN top-1 | val classifier top-1 |",
+        "|---|" + "---|" * (len(PARTS) + 4),
     ]
     for r in rows:
         name = f"**{r.name}**" if r.name in BASELINES else r.name
         cells = [_cell(r.minutes.get(p), ".1f") for p in PARTS]
-        cells += [_cell(v, ".3f") for v in (r.knn_top1, r.linear_top1, r.classifier_top1)]
+        numbers = (r.knn_top1, r.linear_top1, r.val_knn_top1, r.classifier_top1)
+        cells += [_cell(v, ".3f") for v in numbers]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     total = sum(r.minutes.get("total", 0.0) for r in rows)
     lines += ["", f"{len(rows)} stages, {total:.1f} min in all (their own times)."]
