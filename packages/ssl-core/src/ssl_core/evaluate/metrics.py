@@ -75,6 +75,26 @@ def knn_scores(
     }
 
 
+def collapse_scores(x: np.ndarray) -> dict:
+    """How collapsed a space is, without labels (a self-supervised run that degrades
+    shows it here first).
+
+    - ``rankme``: the effective rank of the embeddings ``(N, D)``, exp of the entropy of
+      their singular values normalized to sum 1 (RankMe, Garrido et al. 2023,
+      arXiv:2210.02885); 1 when every embedding lies on one line, up to ``min(N, D)``.
+    - ``mean_cosine``: the mean cosine similarity of two different embeddings; near 1
+      when all point the same way (a collapse a kNN on the sphere cannot read).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    s = np.linalg.svd(x, compute_uv=False)
+    p = s / s.sum() + 1e-12
+    u = l2(x)
+    n = len(u)
+    total = u.sum(axis=0)
+    mean_cosine = (total @ total - n) / (n * (n - 1)) if n > 1 else float("nan")
+    return {"rankme": float(np.exp(-(p * np.log(p)).sum())), "mean_cosine": float(mean_cosine)}
+
+
 def linear_probe(
     x_train: np.ndarray,
     y_train: np.ndarray,

@@ -98,6 +98,7 @@ def _space_metrics(
             settings["seed"],
         )
     out["linear_top1"], out["linear_top5"] = lin["top1"], lin["top5"]
+    out.update(M.collapse_scores(xte))  # test embeddings, no labels
     with _Step(log, f"[{space}] k-means"):
         km = M.kmeans_scores(xte, yte, seed=settings["seed"])
     out["kmeans_nmi"], out["kmeans_ari"], out["kmeans_k"] = km["nmi"], km["ari"], km["k"]
