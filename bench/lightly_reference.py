@@ -187,25 +187,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--config", help="our config (default: <method>-cpu)")
     parser.add_argument("--out", type=Path, required=True)
     argv = list(sys.argv[1:] if argv is None else argv)
-    extra = argv[argv.index("--") + 1 :] if "--" in argv else []  # more train arguments
-    args = parser.parse_args(argv[: len(argv) - len(extra) - (1 if extra else 0)])
+    cut = argv.index("--") if "--" in argv else len(argv)  # after it: more train arguments
+    args, extra = parser.parse_args(argv[:cut]), argv[cut + 1 :]
     config = args.config or f"{args.method}-cpu"
     common = ["--config", config, "--data.root", args.root, *extra]
-    reference = f"{__name__ if __name__ != '__main__' else 'lightly_reference'}."
-    reference += REFERENCES[args.method].__name__
+    # bench/ is on sys.path (below, or the caller's); the backbone stays the config's
+    reference = f"lightly_reference.{REFERENCES[args.method].__name__}"
     runs = {
         "random init": ["validate", *common],
         "ours": ["fit", *common],
-        "lightly reference": [
-            "fit",
-            *common,
-            "--model.class_path",
-            reference,
-            "--model.init_args.backbone",
-            "ssl_core.backbones.Backbone",
-            "--model.init_args.backbone.init_args.name",
-            "resnet18",
-        ],
+        "lightly reference": ["fit", *common, "--model.class_path", reference],
     }
     results = {}
     for name, run_args in runs.items():
@@ -216,6 +207,7 @@ def main(argv: list[str] | None = None) -> dict:
         )
         results[name] = {
             "model": type(finished.model).__name__,
+            "backbone": finished.model.backbone.name,
             "val_knn_top1": final_knn(finished),
             "steps": int(finished.trainer.global_step),
             "seconds": round(time.time() - start, 1),

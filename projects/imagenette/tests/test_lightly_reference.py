@@ -4,8 +4,9 @@ step each), so the benchmark cannot rot unnoticed."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,27 +31,26 @@ TINY = [
 
 @pytest.fixture(scope="module")
 def reference():
-    spec = importlib.util.spec_from_file_location(
-        "lightly_reference", BENCH / "lightly_reference.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(autouse=True)
-def bench_on_path(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))  # the runs name lightly_reference.<Class>
+    """The benchmark module, imported from bench/ (on the path while the tests run: the
+    runs name its classes ``lightly_reference.<Class>``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.syspath_prepend(str(BENCH))
+        yield importlib.import_module("lightly_reference")
+    sys.modules.pop("lightly_reference", None)
 
 
 @pytest.mark.parametrize("method", ["byol", "moco", "barlowtwins", "dino"])
 def test_three_runs_side_by_side(method, reference, fake_root, tmp_path):
+    """Random init, ours and lightly's, each on the config's backbone (a resnet34 here,
+    not the default resnet18), one step each, each with its own validation kNN."""
     out = tmp_path / "out"
-    results = reference.main([method, "--root", str(fake_root), "--out", str(out), "--", *TINY])
+    backbone = ["--model.init_args.backbone.init_args.name", "resnet34"]
+    argv = [method, "--root", str(fake_root), "--out", str(out), "--", *TINY, *backbone]
+    results = reference.main(argv)
 
     assert list(results) == ["random init", "ours", "lightly reference"]
-    for name, r in results.items():
-        assert 0.0 <= r["val_knn_top1"] <= 1.0 and math.isfinite(r["val_knn_top1"]), name
+    assert {r["backbone"] for r in results.values()} == {"resnet34"}
+    assert all(math.isfinite(r["val_knn_top1"]) for r in results.values())
     assert results["random init"]["steps"] == 0
     assert results["ours"]["steps"] == results["lightly reference"]["steps"] == 1
     assert (out / "side_by_side.json").is_file()
@@ -61,8 +61,8 @@ def test_three_runs_side_by_side(method, reference, fake_root, tmp_path):
 
 
 def test_the_reference_trains_with_lightlys_optimizer(reference, fake_root, tmp_path):
-    """SGD at 0.06 x batch/256, momentum 0.9, weight decay 5e-4 on every parameter, and the
-    network's weights move in the step."""
+    """SGD at 0.06 x batch/256, momentum 0.9, weight decay 5e-4 on every trainable
+    parameter (batch norm and biases included), whatever the config's optimizer says."""
     from ssl_core.cli import cli
 
     run = cli(
