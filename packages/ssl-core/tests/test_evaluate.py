@@ -247,26 +247,22 @@ def test_space_without_projection(tmp_path):
 
 
 def test_collapse_scores_tell_a_collapsed_space_from_a_spread_one(tmp_path):
-    """RankMe and the mean cosine: isotropic embeddings are near full rank and
-    orthogonal on average; embeddings on one direction (plus a little noise) are rank ~1
-    with cosine ~1; the evaluation writes both for the test embeddings."""
+    """RankMe and lightly's spread of the normalized embeddings: isotropic embeddings
+    are near full rank with a spread near 1/sqrt(D); embeddings on one direction (plus
+    a little noise) have rank ~1 and no spread; the evaluation writes both for the test
+    embeddings of every space."""
     from ssl_core.evaluate.metrics import collapse_scores
 
     rng = np.random.default_rng(0)
     spread = collapse_scores(rng.normal(size=(2000, 16)))
-    assert spread["rankme"] > 15 and abs(spread["mean_cosine"]) < 0.02
+    assert spread["rankme"] > 15 and spread["std_l2"] == pytest.approx(16**-0.5, rel=0.05)
     line = np.outer(rng.uniform(1, 2, 2000), rng.normal(size=16))
     collapsed = collapse_scores(line + 1e-3 * rng.normal(size=line.shape))
-    assert collapsed["rankme"] < 1.2 and collapsed["mean_cosine"] > 0.99
-    # the mean cosine of different rows, by brute force
-    x = rng.normal(size=(50, 4)) + 1.0
-    u = x / np.linalg.norm(x, axis=1, keepdims=True)
-    cos = u @ u.T
-    expected = cos[~np.eye(50, dtype=bool)].mean()
-    assert collapse_scores(x)["mean_cosine"] == pytest.approx(expected)
+    assert collapsed["rankme"] < 1.2 and collapsed["std_l2"] < 1e-2
 
-    train = clusters(60, 5, 16, 0.1, seed=0)
-    write_dir(tmp_path, train, clusters(20, 5, 16, 0.1, seed=1))
+    test = clusters(20, 5, 16, 0.1, seed=1)
+    write_dir(tmp_path, clusters(60, 5, 16, 0.1, seed=0), test, proj_dim=3)
     m = run(tmp_path, k=20)
-    assert 1 <= m["rankme"] <= 16 and -1 <= m["mean_cosine"] <= 1
-    assert "rankme" in m["spaces"]["features"]
+    assert {"rankme", "std_l2"} <= set(m["spaces"]["projection"])
+    for key, value in collapse_scores(test[0]).items():  # of the test features
+        assert m["spaces"]["features"][key] == pytest.approx(value, rel=1e-5)

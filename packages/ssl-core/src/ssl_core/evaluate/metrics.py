@@ -5,8 +5,9 @@ compare cosine similarities, so the sphere is the space they shape. The linear p
 standardizes the raw embeddings instead (the usual protocol).
 
 scikit-learn does the fitting (logistic regression, k-means, label spreading, Ledoit-Wolf
-covariance, ROC); the weighted kNN vote is lightly's, batched in :mod:`ssl_core.knn`.
-Written by hand: the class-conditional Gaussian scorer (a few lines on top of
+covariance, ROC); the weighted kNN vote is lightly's, batched in :mod:`ssl_core.knn`;
+the collapse check's spread is lightly's ``std_of_l2_normalized``. Written by hand: RankMe
+(a few lines of NumPy) and the class-conditional Gaussian scorer (a few lines on top of
 scikit-learn's covariance estimators, which have no class-conditional variant; LDA fits
 the same model but gives posteriors, not the distance to the nearest class).
 """
@@ -81,18 +82,20 @@ def collapse_scores(x: np.ndarray) -> dict:
 
     - ``rankme``: the effective rank of the embeddings ``(N, D)``, exp of the entropy of
       their singular values normalized to sum 1 (RankMe, Garrido et al. 2023,
-      arXiv:2210.02885); 1 when every embedding lies on one line, up to ``min(N, D)``.
-    - ``mean_cosine``: the mean cosine similarity of two different embeddings; near 1
-      when all point the same way (a collapse a kNN on the sphere cannot read).
+      arXiv:2210.02885; written here: lightly has no RankMe); 1 when every embedding
+      lies on one line, up to ``min(N, D)``.
+    - ``std_l2``: lightly's ``std_of_l2_normalized``, the mean over dimensions of the
+      standard deviation of the L2-normalized embeddings (SimSiam, Chen & He 2021): 0
+      when all point the same way, about ``1 / sqrt(D)`` for an isotropic Gaussian.
     """
+    # imported here: lightly.utils.debug also imports pyplot and torchvision
+    from lightly.utils.debug import std_of_l2_normalized
+
     x = np.asarray(x, dtype=np.float64)
     s = np.linalg.svd(x, compute_uv=False)
     p = s / s.sum() + 1e-12
-    u = l2(x)
-    n = len(u)
-    total = u.sum(axis=0)
-    mean_cosine = (total @ total - n) / (n * (n - 1)) if n > 1 else float("nan")
-    return {"rankme": float(np.exp(-(p * np.log(p)).sum())), "mean_cosine": float(mean_cosine)}
+    std_l2 = std_of_l2_normalized(torch.from_numpy(x))
+    return {"rankme": float(np.exp(-(p * np.log(p)).sum())), "std_l2": float(std_l2)}
 
 
 def linear_probe(
