@@ -8,7 +8,9 @@ where the base module calls ``on_after_optimizer_step``."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from lightning.pytorch import Trainer
@@ -116,10 +118,6 @@ def test_dino_teacher_temperature_reaches_its_final_value_at_the_last_warmup_epo
 ):
     """DINO's code (and lightly's ``DINOLoss``): ``linspace(start, final, W)[epoch]``,
     the final temperature from epoch W - 1 on."""
-    from types import SimpleNamespace
-
-    import numpy as np
-
     model = DINO(
         backbone=TinyBackbone(),
         warmup_teacher_temp=0.04,

@@ -45,7 +45,7 @@ class Run:
     num_labeled: int | None
     test_top1: float
     seconds: float | None
-    steps: tuple[str | None, int | None]  # (budget, optimizer steps trained)
+    budget: tuple[str | None, int | None]  # (budget, optimizer steps trained)
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def load_runs(compare_dir: Path) -> list[Run]:
                 num_labeled=m.get("num_labeled"),
                 test_top1=float(m["test_top1"]),
                 seconds=m.get("seconds", {}).get("total"),
-                steps=(m.get("budget"), m.get("steps")),
+                budget=(m.get("budget"), m.get("steps")),
             )
         )
     return runs
@@ -234,7 +234,7 @@ def report(results: Path, params: Path | None = None, out: Path | None = None) -
         runs = [r for r in runs if (r.method, r.split) in set(expected.values())]
         if not runs:
             raise FileNotFoundError(f"none of the runs {params} asks for is under {results}")
-    budgets = sorted({r.steps for r in runs}, key=str)
+    budgets = sorted({r.budget for r in runs}, key=str)
     if len(budgets) > 1:
         raise ValueError(
             f"the runs under {results / 'compare'} were trained at different (budget, "
