@@ -7,12 +7,15 @@ import json
 import statistics
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from ssl_core import cli as ssl_cli
 from ssl_core import pipeline
 from ssl_core.evaluate import compare
+from ssl_core.evaluate import metrics as M
+from ssl_core.splits import LabelSplit
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -121,6 +124,92 @@ def test_report_without_params_lists_nothing_missing_and_without_runs_says_so(tm
     assert "Missing" not in capsys.readouterr().out
     with pytest.raises(SystemExit, match="compare@"):
         compare.main([str(tmp_path / "empty")])
+
+
+# ------------------------------------------------- the no-training baselines
+def _random_init(tmp_path: Path) -> tuple[Path, Path]:
+    """An embeddings folder as random-init@ writes it (train rows in shuffled order) and
+    a folder with the two label splits of RUNS at 1% and 10%."""
+    rng = np.random.default_rng(0)
+    n_train, n_test, dim, classes = 300, 120, 16, 3
+    centers = rng.normal(size=(classes, dim))
+    y_train = rng.integers(0, classes, n_train)
+    y_test = rng.integers(0, classes, n_test)
+    emb = tmp_path / "embeddings"
+    emb.mkdir()
+    parts = {
+        "train": (centers[y_train] + rng.normal(scale=2.0, size=(n_train, dim)), y_train),
+        "test": (centers[y_test] + rng.normal(scale=2.0, size=(n_test, dim)), y_test),
+    }
+    for name, (x, y) in parts.items():
+        ids = np.array([f"{name}/{i:04d}.png" for i in range(len(y))])
+        np.savez(emb / f"{name}.npz", features=x.astype(np.float32), labels=y, ids=ids)
+    meta = {"splits": {name: {"rows": len(y)} for name, (_, y) in parts.items()}}
+    (emb / "meta.json").write_text(json.dumps({**meta, "class_names": ["a", "b", "c"]}))
+    splits = tmp_path / "splits"
+    for fraction, count in ((0.01, 6), (0.1, 60)):
+        for seed in (0, 1):
+            pick = np.random.default_rng(seed).choice(n_train, count, replace=False)
+            labeled = [(f"train/{i:04d}.png", int(y_train[i])) for i in pick]
+            split = LabelSplit("toy", fraction, seed, "x", n_train, labeled=labeled)
+            split.save(splits / f"frac{fraction:.2f}-seed{seed}.json")
+    return emb, splits
+
+
+def test_random_init_baselines_are_evaluate_s_knn_and_probe_on_each_split_s_labels(tmp_path):
+    emb, splits = _random_init(tmp_path)
+    runs = compare.random_init_runs(emb, splits, ["frac0.10-seed1", "frac0.01-seed0"] * 2)
+    assert [(r.method, r.split) for r in runs] == [
+        (compare.RANDOM_KNN, "frac0.01-seed0"),
+        (compare.RANDOM_LINEAR, "frac0.01-seed0"),
+        (compare.RANDOM_KNN, "frac0.10-seed1"),
+        (compare.RANDOM_LINEAR, "frac0.10-seed1"),
+    ]
+    train, test = np.load(emb / "train.npz"), np.load(emb / "test.npz")
+    split = LabelSplit.load(splits / "frac0.10-seed1.json")
+    rows = [int(p[6:10]) for p, _ in split.labeled]  # train/0123.png -> row 123
+    x, y = train["features"][rows], np.array([label for _, label in split.labeled])
+    knn = M.knn_scores(x, y, test["features"], test["labels"], 3)["top1"]
+    linear = M.linear_probe(x, y, test["features"], test["labels"])["top1"]
+    assert (runs[2].test_top1, runs[3].test_top1) == (knn, linear)
+    assert (runs[2].fraction, runs[2].seed, runs[2].num_labeled) == (0.1, 1, 60)
+    assert runs[2].seconds is None  # nothing trained: no stage time
+    # the clusters are real: 60 labels beat chance (1/3), 6 labels do less well
+    assert knn > 0.5 and linear > 0.5
+
+    split.labeled.append(("train/9999.png", 0))  # an image the embeddings do not hold
+    split.save(splits / "frac0.10-seed1.json")
+    with pytest.raises(ValueError, match="no row"):
+        compare.random_init_runs(emb, splits, ["frac0.10-seed1"])
+
+
+def test_report_puts_the_baselines_first_in_the_table_and_the_plot(tmp_path, capsys):
+    results = tmp_path / "toy"
+    _write_runs(results)
+    for run in (results / "compare").iterdir():  # the two splits _random_init writes
+        if run.name.split("-", 1)[1] not in {"frac0.01-seed0", "frac0.01-seed1"}:
+            for f in run.iterdir():
+                f.unlink()
+            run.rmdir()
+    emb, splits = _random_init(tmp_path)
+    compare.main(
+        [str(results), "--params", "absent.yaml", "--random-init", str(emb)]
+        + ["--splits", str(splits)]
+    )
+    text = capsys.readouterr().out
+    rows = [r.split(" | ")[0] for r in text.splitlines() if r.startswith("| ") and "---" not in r]
+    assert rows[1:] == [
+        "| random init, kNN",
+        "| random init, linear probe",
+        "| supervised",
+        "| fixmatch",
+    ]
+    assert "| random init, kNN | " in text and " ± " in text.split("random init, kNN")[1]
+    baseline_row = next(r for r in text.splitlines() if r.startswith("| random init, kNN"))
+    assert baseline_row.endswith("| – |")  # no stage time
+    assert "4 runs, " in text  # the trained runs only
+    with pytest.raises(SystemExit):
+        compare.main([str(results), "--random-init", str(emb)])  # no --splits
 
 
 # ------------------------------------------------- a real --classifier-only run

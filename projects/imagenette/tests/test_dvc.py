@@ -351,6 +351,7 @@ def test_repro_runs_the_dag_then_nothing_then_only_the_changed_pair(pipeline):
     assert (run / "checkpoints" / "last.ckpt").is_file() and not (run / "embeddings").exists()
     report = pipeline.root / "results" / "imagenette" / "compare.md"
     assert "| supervised | " in report.read_text()
+    assert "| random init, linear probe | " in report.read_text()  # the no-training baseline
 
     assert pipeline.ran(pipeline.dvc("repro")) == []
 

@@ -18,6 +18,13 @@ the classifier's top-1 on the project's test set) and writes into ``DIR`` (defau
   1.0: supervised on 100%) as a horizontal line, the ceiling (Oliver et al. 2018,
   arXiv:1804.09170, figure 4).
 
+With ``--random-init EMBEDDINGS --splits DIR`` (the ``random-init@<project>`` stage's
+embeddings of an untrained network and the project's label splits) both also hold the
+no-training baseline of every split the runs used: the untrained network's features
+classified by a kNN vote (k=200, t=0.1) and by a linear probe fit on that split's labeled
+images, the functions and settings of ``evaluate``. An untrained network with an untrained
+head is at chance; frozen random features with the labels are what training must beat.
+
 Final-step numbers only (``last.ckpt``): nothing is picked by its test score.
 """
 
@@ -29,9 +36,11 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 
-FIRST = ("supervised",)  # the baseline's row and line come first
+RANDOM_KNN, RANDOM_LINEAR = "random init, kNN", "random init, linear probe"
+FIRST = (RANDOM_KNN, RANDOM_LINEAR, "supervised")  # the baselines' rows and lines come first
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,46 @@ def load_runs(compare_dir: Path) -> list[Run]:
                 budget=(m.get("budget"), m.get("steps")),
             )
         )
+    return runs
+
+
+def random_init_runs(
+    embeddings: Path, splits: Path, names: list[str], k: int = 200, t: float = 0.1
+) -> list[Run]:
+    """The no-training baseline of each label split in ``names``: the untrained network's
+    train/test features (``embeddings``, written by ``random-init@<project>``) classified
+    by a kNN vote and by a linear probe fit on the split's labeled images (``splits/<name>.json``).
+
+    Raises:
+        FileNotFoundError: a split file is missing.
+        ValueError: a labeled image of a split has no row in the embeddings (they were
+            written for another validation split or dataset).
+    """
+    from ssl_core.embeddings import load_embeddings
+    from ssl_core.evaluate import metrics as M
+    from ssl_core.splits import LabelSplit
+
+    parts, meta = load_embeddings(embeddings)
+    train, test = parts["train"], parts["test"]
+    row = {name: i for i, name in enumerate(train.ids)}
+    num_classes = int(max(len(meta.get("class_names") or ()), test.labels.max() + 1))
+    runs = []
+    for name in sorted(set(names)):
+        split = LabelSplit.load(Path(splits) / f"{name}.json")
+        absent = [p for p, _ in split.labeled if p not in row]
+        if absent:
+            raise ValueError(
+                f"{len(absent)} labeled images of {name} (e.g. {absent[0]}) have no row in "
+                f"{embeddings}: rerun the random-init stage with the current splits"
+            )
+        idx = np.array([row[p] for p, _ in split.labeled])
+        x, y = train.features[idx], np.array([label for _, label in split.labeled])
+        knn = M.knn_scores(x, y, test.features, test.labels, num_classes, k, t)["top1"]
+        linear = M.linear_probe(x, y, test.features, test.labels)["top1"]
+        for method, top1 in ((RANDOM_KNN, knn), (RANDOM_LINEAR, linear)):
+            runs.append(
+                Run(method, name, split.fraction, split.seed, len(idx), top1, None, (None, 0))
+            )
     return runs
 
 
@@ -127,9 +176,10 @@ def markdown(runs: list[Run], missing: list[str], title: str = "", plot: str | N
     header = [
         f"{f:.0%}" + (f" ({labels[f]} labels)" if labels[f] is not None else "") for f in fractions
     ]
-    minutes = {}
+    minutes: dict[str, float] = {}
     for run in runs:
-        minutes[run.method] = minutes.get(run.method, 0.0) + (run.seconds or 0.0) / 60
+        if run.seconds is not None:
+            minutes[run.method] = minutes.get(run.method, 0.0) + run.seconds / 60
     lines = [
         f"# {title or 'Label-fraction comparison'}",
         "",
@@ -142,11 +192,13 @@ def markdown(runs: list[Run], missing: list[str], title: str = "", plot: str | N
     ]
     for method in methods_of(cells):
         row = [_cell(cells.get((method, f))) for f in fractions]
-        lines.append(f"| {method} | " + " | ".join(row) + f" | {minutes.get(method, 0.0):.1f} |")
-    total = sum(r.seconds or 0.0 for r in runs)
+        time = f"{minutes[method]:.1f}" if method in minutes else "–"
+        lines.append(f"| {method} | " + " | ".join(row) + f" | {time} |")
+    trained = [r for r in runs if r.method not in (RANDOM_KNN, RANDOM_LINEAR)]
+    total = sum(r.seconds or 0.0 for r in trained)
     lines += [
         "",
-        f"{len(runs)} run{'s' * (len(runs) != 1)}, {total / 3600:.2f} h of stage time in all "
+        f"{len(trained)} run{'s' * (len(trained) != 1)}, {total / 3600:.2f} h of stage time in all "
         f"({total:.0f} s: the sum of their `seconds.total`).",
     ]
     if missing:
@@ -170,8 +222,10 @@ def plot(runs: list[Run], path: Path, title: str = "") -> Path:
     cmap = plt.get_cmap("tab10")
     methods = methods_of(cells)
     ticks = set()
+    baselines = {RANDOM_KNN: "0.55", RANDOM_LINEAR: "0.3"}  # grey, dotted: no training
     for i, method in enumerate(methods):
-        color = cmap(i % cmap.N)
+        color = baselines.get(method, cmap(i % cmap.N))
+        style = ":" if method in baselines else "-"
         points = sorted((f, c) for (m, f), c in cells.items() if m == method and f < 1.0)
         if points:
             x = [c.num_labeled if by_labels else f for f, c in points]
@@ -184,6 +238,7 @@ def plot(runs: list[Run], path: Path, title: str = "") -> Path:
                 marker="o",
                 capsize=3,
                 color=color,
+                ls=style,
                 label=method,
             )
         ceiling = cells.get((method, 1.0))
@@ -191,10 +246,10 @@ def plot(runs: list[Run], path: Path, title: str = "") -> Path:
             labels = f", {ceiling.num_labeled} labels" if ceiling.num_labeled else ""
             ax.axhline(
                 ceiling.mean,
-                ls="--",
+                ls=":" if method in baselines else "--",
                 lw=1.2,
                 color=color,
-                label=f"{method}, 100%{labels} (ceiling)",
+                label=f"{method}, 100%{labels}" + ("" if method in baselines else " (ceiling)"),
             )
     ax.set_xscale("log")
     ax.set_xticks(sorted(ticks), [f"{v:g}" for v in sorted(ticks)])
@@ -208,12 +263,20 @@ def plot(runs: list[Run], path: Path, title: str = "") -> Path:
     return save(fig, path)
 
 
-def report(results: Path, params: Path | None = None, out: Path | None = None) -> Path:
+def report(
+    results: Path,
+    params: Path | None = None,
+    out: Path | None = None,
+    random_init: Path | None = None,
+    splits: Path | None = None,
+) -> Path:
     """Write ``compare.md`` and ``compare.png`` of ``results/compare`` into ``out``
     (default ``results``); returns the path of ``compare.md``.
 
     With ``params``, only the runs its ``comparison`` asks for are read (a run it no
-    longer names stays on disk: DVC keeps ``persist`` outputs).
+    longer names stays on disk: DVC keeps ``persist`` outputs). With ``random_init`` (an
+    embeddings folder) and ``splits`` (the label splits' folder), the no-training
+    baselines of the runs' splits are added (:func:`random_init_runs`).
 
     Raises:
         FileNotFoundError: no ``compare/*/metrics.json`` under ``results``.
@@ -246,6 +309,10 @@ def report(results: Path, params: Path | None = None, out: Path | None = None) -
         for key, (method, split) in expected.items()
         if (method, split) not in done
     ]
+    if random_init is not None:
+        if splits is None:
+            raise ValueError("random_init needs splits: the folder of the runs' label splits")
+        runs = random_init_runs(random_init, splits, [r.split for r in runs]) + runs
     title = f"{project}: test top-1 against the number of labels"
     png = plot(runs, out / "compare.png", title)
     md = out / "compare.md"
@@ -265,9 +332,18 @@ def main(args: list[str] | None = None) -> None:
         help="whose `comparison` entries say which runs are missing (default: params.yaml)",
     )
     parser.add_argument("--out", type=Path, help="folder of compare.md/.png (default: RESULTS)")
+    parser.add_argument(
+        "--random-init",
+        type=Path,
+        help="embeddings of the untrained network (results/<p>/random-init/embeddings): "
+        "adds its kNN and linear-probe baselines on each split's labeled images",
+    )
+    parser.add_argument("--splits", type=Path, help="the label splits' folder, with --random-init")
     ns = parser.parse_args(args)
+    if ns.random_init is not None and ns.splits is None:
+        parser.error("--random-init needs --splits (the folder of the runs' label splits)")
     try:
-        md = report(ns.results, ns.params, ns.out)
+        md = report(ns.results, ns.params, ns.out, ns.random_init, ns.splits)
     except (FileNotFoundError, ValueError) as err:
         raise SystemExit(f"compare: {err}") from None
     print(md.read_text(), end="")
