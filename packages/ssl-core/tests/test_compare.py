@@ -142,8 +142,14 @@ def _random_init(tmp_path: Path) -> tuple[Path, Path]:
         "test": (centers[y_test] + rng.normal(scale=2.0, size=(n_test, dim)), y_test),
     }
     for name, (x, y) in parts.items():
+        order = rng.permutation(len(y))  # rows not in id order: ids are looked up
         ids = np.array([f"{name}/{i:04d}.png" for i in range(len(y))])
-        np.savez(emb / f"{name}.npz", features=x.astype(np.float32), labels=y, ids=ids)
+        np.savez(
+            emb / f"{name}.npz",
+            features=x[order].astype(np.float32),
+            labels=y[order],
+            ids=ids[order],
+        )
     meta = {"splits": {name: {"rows": len(y)} for name, (_, y) in parts.items()}}
     (emb / "meta.json").write_text(json.dumps({**meta, "class_names": ["a", "b", "c"]}))
     splits = tmp_path / "splits"
@@ -167,17 +173,21 @@ def test_random_init_baselines_are_evaluate_s_knn_and_probe_on_each_split_s_labe
     ]
     train, test = np.load(emb / "train.npz"), np.load(emb / "test.npz")
     split = LabelSplit.load(splits / "frac0.10-seed1.json")
-    rows = [int(p[6:10]) for p, _ in split.labeled]  # train/0123.png -> row 123
+    rows = [list(train["ids"]).index(p) for p, _ in split.labeled]
     x, y = train["features"][rows], np.array([label for _, label in split.labeled])
     knn = M.knn_scores(x, y, test["features"], test["labels"], 3)["top1"]
     linear = M.linear_probe(x, y, test["features"], test["labels"])["top1"]
     assert (runs[2].test_top1, runs[3].test_top1) == (knn, linear)
     assert (runs[2].fraction, runs[2].seed, runs[2].num_labeled) == (0.1, 1, 60)
     assert runs[2].seconds is None  # nothing trained: no stage time
-    # the clusters are real: 60 labels beat chance (1/3), 6 labels do less well
-    assert knn > 0.5 and linear > 0.5
+    assert knn > 0.5 and linear > 0.5  # the clusters are real: 60 labels beat chance (1/3)
 
-    split.labeled.append(("train/9999.png", 0))  # an image the embeddings do not hold
+    path, label = split.labeled[0]
+    split.labeled[0] = (path, (label + 1) % 3)  # embeddings of another class order
+    split.save(splits / "frac0.10-seed1.json")
+    with pytest.raises(ValueError, match="labels of frac0.10-seed1 differ"):
+        compare.random_init_runs(emb, splits, ["frac0.10-seed1"])
+    split.labeled[0] = ("train/9999.png", 0)  # an image the embeddings do not hold
     split.save(splits / "frac0.10-seed1.json")
     with pytest.raises(ValueError, match="no row"):
         compare.random_init_runs(emb, splits, ["frac0.10-seed1"])
@@ -204,12 +214,13 @@ def test_report_puts_the_baselines_first_in_the_table_and_the_plot(tmp_path, cap
         "| supervised",
         "| fixmatch",
     ]
-    assert "| random init, kNN | " in text and " ± " in text.split("random init, kNN")[1]
     baseline_row = next(r for r in text.splitlines() if r.startswith("| random init, kNN"))
+    assert " ± " in baseline_row and "(2)" in baseline_row  # over the two seeds' splits
     assert baseline_row.endswith("| – |")  # no stage time
     assert "4 runs, " in text  # the trained runs only
     with pytest.raises(SystemExit):
         compare.main([str(results), "--random-init", str(emb)])  # no --splits
+    assert "--random-init needs --splits" in capsys.readouterr().err
 
 
 # ------------------------------------------------- a real --classifier-only run

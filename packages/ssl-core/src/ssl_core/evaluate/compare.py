@@ -1,6 +1,7 @@
 """The label-fraction comparison: test top-1 against the number of labels, per method.
 
-``python -m ssl_core.evaluate.compare results/<project> [--params params.yaml] [--out DIR]``
+``python -m ssl_core.evaluate.compare results/<project> [--params params.yaml] [--out DIR]
+[--random-init EMBEDDINGS --splits DIR]``
 
 reads ``results/<project>/compare/*/metrics.json`` (one per run of the ``compare@`` stages,
 ``python -m ssl_core.pipeline --classifier-only``: a method trained on one label split,
@@ -90,14 +91,28 @@ def load_runs(compare_dir: Path) -> list[Run]:
 def random_init_runs(
     embeddings: Path, splits: Path, names: list[str], k: int = 200, t: float = 0.1
 ) -> list[Run]:
-    """The no-training baseline of each label split in ``names``: the untrained network's
-    train/test features (``embeddings``, written by ``random-init@<project>``) classified
-    by a kNN vote and by a linear probe fit on the split's labeled images (``splits/<name>.json``).
+    """The no-training baselines of the label splits ``names``.
+
+    The untrained network's train/test features (``embeddings``, written by
+    ``random-init@<project>``) classified by a kNN vote and by a linear probe fit on each
+    split's labeled images (``splits/<name>.json``), scored as ``evaluate`` scores a run:
+    the same functions and settings, on the test rows whose class the labeled images hold.
+
+    Args:
+        embeddings: An embeddings folder (``train.npz`` holding every labeled image).
+        splits: The folder of the label splits.
+        names: The splits' names (repeats are read once).
+        k: Neighbours of the kNN vote (``evaluate``'s default).
+        t: Temperature of the kNN vote (``evaluate``'s default).
+
+    Returns:
+        Two runs per split (``RANDOM_KNN``, ``RANDOM_LINEAR``), without stage time.
 
     Raises:
         FileNotFoundError: a split file is missing.
-        ValueError: a labeled image of a split has no row in the embeddings (they were
-            written for another validation split or dataset).
+        ValueError: a labeled image of a split has no row in the embeddings or another
+            label there (they were written for other splits, data or class order), or the
+            embeddings folder is malformed (``EmbeddingsError``).
     """
     from ssl_core.embeddings import load_embeddings
     from ssl_core.evaluate import metrics as M
@@ -106,7 +121,6 @@ def random_init_runs(
     parts, meta = load_embeddings(embeddings)
     train, test = parts["train"], parts["test"]
     row = {name: i for i, name in enumerate(train.ids)}
-    num_classes = int(max(len(meta.get("class_names") or ()), test.labels.max() + 1))
     runs = []
     for name in sorted(set(names)):
         split = LabelSplit.load(Path(splits) / f"{name}.json")
@@ -118,8 +132,18 @@ def random_init_runs(
             )
         idx = np.array([row[p] for p, _ in split.labeled])
         x, y = train.features[idx], np.array([label for _, label in split.labeled])
-        knn = M.knn_scores(x, y, test.features, test.labels, num_classes, k, t)["top1"]
-        linear = M.linear_probe(x, y, test.features, test.labels)["top1"]
+        if not np.array_equal(train.labels[idx], y):
+            raise ValueError(
+                f"the labels of {name} differ from those in {embeddings}: embeddings of "
+                "other data or another class order; rerun the random-init stage"
+            )
+        num_classes = int(
+            max(len(meta.get("class_names") or ()), test.labels.max() + 1, y.max() + 1)
+        )
+        known = np.isin(test.labels, np.unique(y))  # as evaluate: classes the bank holds
+        xt, yt = test.features[known], test.labels[known]
+        knn = M.knn_scores(x, y, xt, yt, num_classes, k, t)["top1"]
+        linear = M.linear_probe(x, y, xt, yt)["top1"]
         for method, top1 in ((RANDOM_KNN, knn), (RANDOM_LINEAR, linear)):
             runs.append(
                 Run(method, name, split.fraction, split.seed, len(idx), top1, None, (None, 0))
@@ -185,7 +209,14 @@ def markdown(runs: list[Run], missing: list[str], title: str = "", plot: str | N
         "",
         "Classifier top-1 on the test set after the last step (`last.ckpt`), mean ± standard "
         "deviation over the split seeds (sample, ddof=1) and (in brackets) the number of "
-        "seeds." + (" The 100% column is the ceiling: every label." if 1.0 in fractions else ""),
+        "seeds."
+        + (" The 100% column is the ceiling: every label." if 1.0 in fractions else "")
+        + (
+            " The random-init rows train nothing: the untrained network's features, "
+            "classified by a kNN vote or a linear probe fit on the same labeled images."
+            if any(m in (RANDOM_KNN, RANDOM_LINEAR) for m, _ in cells)
+            else ""
+        ),
         "",
         "| method | " + " | ".join(header) + " | stage time (min, all its runs) |",
         "|---|" + "---|" * (len(fractions) + 1),
@@ -223,8 +254,9 @@ def plot(runs: list[Run], path: Path, title: str = "") -> Path:
     methods = methods_of(cells)
     ticks = set()
     baselines = {RANDOM_KNN: "0.55", RANDOM_LINEAR: "0.3"}  # grey, dotted: no training
+    trained = [m for m in methods if m not in baselines]  # their colours, baselines or not
     for i, method in enumerate(methods):
-        color = baselines.get(method, cmap(i % cmap.N))
+        color = baselines.get(method) or cmap(trained.index(method) % cmap.N)
         style = ":" if method in baselines else "-"
         points = sorted((f, c) for (m, f), c in cells.items() if m == method and f < 1.0)
         if points:
