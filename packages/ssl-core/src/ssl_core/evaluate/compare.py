@@ -23,8 +23,9 @@ With ``--random-init EMBEDDINGS --splits DIR`` (the ``random-init@<project>`` st
 embeddings of an untrained network and the project's label splits) both also hold the
 no-training baseline of every split the runs used: the untrained network's features
 classified by a kNN vote (k=200, t=0.1) and by a linear probe fit on that split's labeled
-images, the functions and settings of ``evaluate``. An untrained network with an untrained
-head is at chance; frozen random features with the labels are what training must beat.
+images, the functions and settings of ``evaluate`` (in the plot as grey dotted lines; their
+100% numbers in the table only). An untrained network with an untrained head is at
+chance; frozen random features with the labels are what training must beat.
 
 Final-step numbers only (``last.ckpt``): nothing is picked by its test score.
 """
@@ -274,14 +275,14 @@ def plot(runs: list[Run], path: Path, title: str = "") -> Path:
                 label=method,
             )
         ceiling = cells.get((method, 1.0))
-        if ceiling is not None:
+        if ceiling is not None and method not in baselines:  # theirs: in the table only
             labels = f", {ceiling.num_labeled} labels" if ceiling.num_labeled else ""
             ax.axhline(
                 ceiling.mean,
-                ls=":" if method in baselines else "--",
+                ls="--",
                 lw=1.2,
                 color=color,
-                label=f"{method}, 100%{labels}" + ("" if method in baselines else " (ceiling)"),
+                label=f"{method}, 100%{labels} (ceiling)",
             )
     ax.set_xscale("log")
     ax.set_xticks(sorted(ticks), [f"{v:g}" for v in sorted(ticks)])
