@@ -24,8 +24,8 @@ embeddings of an untrained network and the project's label splits) both also hol
 no-training baseline of every split the runs used: the untrained network's features
 classified by a kNN vote (k=200, t=0.1) and by a linear probe fit on that split's labeled
 images, the functions and settings of ``evaluate`` (in the plot as grey dotted lines; their
-100% numbers in the table only). An untrained network with an untrained head is at
-chance; frozen random features with the labels are what training must beat.
+100% numbers in the table only). Frozen random features with the labels, not chance, are
+what training must beat.
 
 Final-step numbers only (``last.ckpt``): nothing is picked by its test score.
 """
@@ -42,7 +42,8 @@ import numpy as np
 import yaml
 
 RANDOM_KNN, RANDOM_LINEAR = "random init, kNN", "random init, linear probe"
-FIRST = (RANDOM_KNN, RANDOM_LINEAR, "supervised")  # the baselines' rows and lines come first
+BASELINES = (RANDOM_KNN, RANDOM_LINEAR)  # rows that train nothing (random_init_runs)
+FIRST = (*BASELINES, "supervised")  # the baselines' rows and lines come first
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ def markdown(runs: list[Run], missing: list[str], title: str = "", plot: str | N
         + (
             " The random-init rows train nothing: the untrained network's features, "
             "classified by a kNN vote or a linear probe fit on the same labeled images."
-            if any(m in (RANDOM_KNN, RANDOM_LINEAR) for m, _ in cells)
+            if any(m in BASELINES for m, _ in cells)
             else ""
         ),
         "",
@@ -226,7 +227,7 @@ def markdown(runs: list[Run], missing: list[str], title: str = "", plot: str | N
         row = [_cell(cells.get((method, f))) for f in fractions]
         time = f"{minutes[method]:.1f}" if method in minutes else "–"
         lines.append(f"| {method} | " + " | ".join(row) + f" | {time} |")
-    trained = [r for r in runs if r.method not in (RANDOM_KNN, RANDOM_LINEAR)]
+    trained = [r for r in runs if r.method not in BASELINES]
     total = sum(r.seconds or 0.0 for r in trained)
     lines += [
         "",
@@ -254,11 +255,11 @@ def plot(runs: list[Run], path: Path, title: str = "") -> Path:
     cmap = plt.get_cmap("tab10")
     methods = methods_of(cells)
     ticks = set()
-    baselines = {RANDOM_KNN: "0.55", RANDOM_LINEAR: "0.3"}  # grey, dotted: no training
-    trained = [m for m in methods if m not in baselines]  # their colours, baselines or not
+    greys = dict(zip(BASELINES, ("0.55", "0.3"), strict=True))  # dotted: no training
+    trained = [m for m in methods if m not in BASELINES]  # their colours, baselines or not
     for i, method in enumerate(methods):
-        color = baselines.get(method) or cmap(trained.index(method) % cmap.N)
-        style = ":" if method in baselines else "-"
+        color = greys.get(method) or cmap(trained.index(method) % cmap.N)
+        style = ":" if method in BASELINES else "-"
         points = sorted((f, c) for (m, f), c in cells.items() if m == method and f < 1.0)
         if points:
             x = [c.num_labeled if by_labels else f for f, c in points]
@@ -275,7 +276,7 @@ def plot(runs: list[Run], path: Path, title: str = "") -> Path:
                 label=method,
             )
         ceiling = cells.get((method, 1.0))
-        if ceiling is not None and method not in baselines:  # theirs: in the table only
+        if ceiling is not None and method not in BASELINES:  # theirs: in the table only
             labels = f", {ceiling.num_labeled} labels" if ceiling.num_labeled else ""
             ax.axhline(
                 ceiling.mean,
@@ -344,7 +345,7 @@ def report(
     ]
     if random_init is not None:
         if splits is None:
-            raise ValueError("random_init needs splits: the folder of the runs' label splits")
+            raise ValueError("--random-init needs --splits (the folder of the runs' label splits)")
         runs = random_init_runs(random_init, splits, [r.split for r in runs]) + runs
     title = f"{project}: test top-1 against the number of labels"
     png = plot(runs, out / "compare.png", title)
@@ -373,8 +374,6 @@ def main(args: list[str] | None = None) -> None:
     )
     parser.add_argument("--splits", type=Path, help="the label splits' folder, with --random-init")
     ns = parser.parse_args(args)
-    if ns.random_init is not None and ns.splits is None:
-        parser.error("--random-init needs --splits (the folder of the runs' label splits)")
     try:
         md = report(ns.results, ns.params, ns.out, ns.random_init, ns.splits)
     except (FileNotFoundError, ValueError) as err:
