@@ -1,5 +1,5 @@
 """The label-fraction comparison: the report on hand-written runs, one real
-``--classifier-only`` run on ssl-core's fake data, and its stages in ``dvc.yaml``."""
+``--test-only`` run on ssl-core's fake data, and its stages in ``dvc.yaml``."""
 
 from __future__ import annotations
 
@@ -221,7 +221,7 @@ def test_report_puts_the_baselines_first_in_the_table_and_the_plot(tmp_path, cap
         compare.main([str(results), "--random-init", str(emb)])
 
 
-# ------------------------------------------------- a real --classifier-only run
+# ------------------------------------------------- a real --test-only run
 CONFIG = """\
 seed_everything: 0
 trainer:
@@ -262,7 +262,7 @@ data:
 """
 
 
-def test_a_real_classifier_only_run_then_its_report(fake_root, tmp_path, monkeypatch):
+def test_a_real_test_only_run_then_its_report(fake_root, tmp_path, monkeypatch):
     """Supervised on ssl-core's fake data (no project package: ``--project`` resolves to
     none here), 3 steps; then the report on it."""
     monkeypatch.setattr(ssl_cli, "resolve_project", lambda name=None: None)
@@ -275,7 +275,7 @@ def test_a_real_classifier_only_run_then_its_report(fake_root, tmp_path, monkeyp
     pipeline.main(
         ["--project", "toy", "--method", "supervised", "--budget", "cpu", "--steps", "3"]
         + ["--configs", str(configs), "--manifest", str(manifest), "--split", "frac0.50-seed0"]
-        + ["--out", str(out), "--classifier-only"]
+        + ["--out", str(out), "--test-only"]
     )
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0.0 <= metrics["test_top1"] <= 1.0 and "test_knn_top1" in metrics

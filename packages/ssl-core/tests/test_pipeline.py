@@ -8,6 +8,7 @@ would, so these tests check the stage's own logic in milliseconds (the DVC tests
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -34,7 +35,9 @@ def stage(tmp_path, monkeypatch):
             (out / "train" / "metrics.csv").write_text("step,train/loss\n0,2.5\n9,1.5\n")
         elif name == "train" and "test" in args:  # Lightning's CSV log of `train test`
             (out / "test").mkdir(parents=True, exist_ok=True)
-            (out / "test" / "config.yaml").write_text("seed_everything: 0\n")
+            (out / "test" / "config.yaml").write_text(  # what LightningCLI saves
+                "seed_everything: 0\nmodel:\n  class_path: ssl_core.methods.Supervised\n"
+            )
             (out / "test" / "metrics.csv").write_text(
                 "epoch,step,test/knn_top1,test/knn_top5,test/top1\n0,10,0.5,0.9,0.625\n"
             )
@@ -155,7 +158,7 @@ def test_a_killed_stage_resumes_its_fit_and_a_changed_one_starts_fresh(stage, tm
     assert "--ckpt_path" not in fit  # never resume a run of other settings
 
 
-def test_steps_set_the_fit_length_except_under_budget_smoke(tmp_path):
+def test_steps_set_the_fit_length_the_same_for_every_method_at_every_budget(tmp_path):
     configs = tmp_path / "configs"
     configs.mkdir()
     (configs / "m-cpu.yaml").write_text("seed_everything: 0\n")
@@ -163,12 +166,15 @@ def test_steps_set_the_fit_length_except_under_budget_smoke(tmp_path):
     _, common = pipeline.train_args("p", "m", "cpu", configs, "r", None, ["--x", "1"], steps=7)
     assert common[-6:] == ["--trainer.max_steps", "7", "--trainer.max_epochs", "-1", "--x", "1"]
     _, common = pipeline.train_args("p", "m", "smoke", configs, "r", None, steps=7)
-    assert "--trainer.max_steps" not in common  # smoke.yaml decides: a few batches
+    # smoke: its two batches, for every method (an epoch of one labeled batch would
+    # stop a supervised run after one step and the others after two)
+    assert common[-4:] == ["--trainer.max_steps", "2", "--trainer.max_epochs", "-1"]
+    assert common.index("--trainer.max_steps") > common.index(str(configs / "smoke.yaml"))
 
 
-def test_classifier_only_fits_without_validation_then_tests_its_last_checkpoint(stage):
+def test_test_only_fits_without_validation_then_tests_its_last_checkpoint(stage):
     run, calls, out = stage
-    metrics = run("--classifier-only", "--steps", "40")  # --split s.json: a name, no file
+    metrics = run("--test-only", "--steps", "40")  # --split s.json: a name, no file
     assert [_subcommand(c) for c in calls] == ["fit", "test"]  # no predict, no evaluate
     fit, test = calls
     assert fit[fit.index("--trainer.max_steps") + 1] == "40"
@@ -177,20 +183,21 @@ def test_classifier_only_fits_without_validation_then_tests_its_last_checkpoint(
     assert test[test.index("--ckpt_path") + 1] == str(out / "checkpoints" / "last.ckpt")
     assert test[test.index("--config") + 1].endswith("m-cpu.yaml")
     assert metrics["test_top1"] == 0.625 and metrics["test_knn_top1"] == 0.5
+    assert metrics["metric"] == "test_top1"  # the headline the task names first
     assert metrics["method"] == "m" and metrics["split"] == "s"
     assert metrics["steps"] == 10  # what the checkpoint says, not what was asked
     assert metrics["seconds"] == {"start": 0.5, "fit": 1.2, "test": 1.2, "total": 2.9}
     assert sorted(p.name for p in out.iterdir()) == ["checkpoints", "metrics.json", "train"]
 
 
-def test_classifier_only_records_the_split_it_trained_on(stage, tmp_path):
+def test_test_only_records_the_split_it_trained_on(stage, tmp_path):
     from ssl_core.splits import make_split
 
     run, _, out = stage
     ids = [f"train/c{i % 2}/{i}.jpg" for i in range(40)]
     split = make_split("toy", ids, [i % 2 for i in range(40)], fraction=0.25, seed=2)
     path = split.save(tmp_path / "frac0.25-seed2.json")
-    pipeline.run_classifier_stage(
+    pipeline.run_test_stage(
         "p", "m", "cpu", tmp_path / "configs", tmp_path / "manifest.json", str(path), out
     )
     metrics = json.loads((out / "metrics.json").read_text())
@@ -199,7 +206,7 @@ def test_classifier_only_records_the_split_it_trained_on(stage, tmp_path):
     assert metrics["num_labeled"] == len(split.labeled) > 0
 
 
-def test_classifier_only_refuses_a_method_without_classifier(stage, monkeypatch):
+def test_test_only_refuses_a_method_without_classifier(stage, monkeypatch):
     run, _, out = stage
     real = pipeline._run
 
@@ -211,4 +218,66 @@ def test_classifier_only_refuses_a_method_without_classifier(stage, monkeypatch)
 
     monkeypatch.setattr(pipeline, "_run", no_top1)
     with pytest.raises(SystemExit, match="no test/top1"):
-        run("--classifier-only")
+        run("--test-only")
+
+
+def test_test_only_writes_the_metrics_a_segmentation_task_names(stage):
+    run, calls, out = stage
+    real = pipeline._run
+
+    def segmentation(name: str, args: list[str]) -> float:
+        seconds = real(name, args)
+        if "test" in args:
+            (out / "test" / "config.yaml").write_text(
+                "model:\n  class_path: ssl_core.segmentation.SupervisedSegmentation\n"
+            )
+            (out / "test" / "metrics.csv").write_text(
+                "epoch,step,test/loss,test/iou,test/dice\n0,10,0.3,0.75,0.857\n"
+            )
+        return seconds
+
+    pipeline._run = segmentation  # the fixture's monkeypatch restores it
+    metrics = run("--test-only")
+    assert metrics["metric"] == "test_iou"
+    assert (metrics["test_iou"], metrics["test_dice"]) == (0.75, 0.857)
+    assert "test_top1" not in metrics
+
+
+# ----------------------------------------------------------------- the resume key
+def _key_of(tmp_path, method_config: str) -> str:
+    configs = tmp_path / "configs"
+    configs.mkdir(exist_ok=True)
+    (configs / "m-cpu.yaml").write_text(method_config)
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text('{"root": "r"}')
+    _, common = pipeline.train_args("p", "m", "cpu", configs, "r", None)
+    return pipeline.stage_key("p", common, manifest)
+
+
+def test_the_resume_key_follows_the_code_the_run_uses_only(tmp_path, monkeypatch):
+    """An edit to a file the run does not use (another method, evaluate/) keeps the key
+    of a killed stage; an edit to the method it trains changes it."""
+    import shutil
+
+    import ssl_core
+
+    copy = tmp_path / "src" / "ssl_core"
+    shutil.copytree(Path(ssl_core.__file__).parent, copy)
+    monkeypatch.setattr(
+        "ssl_core.codeuse._package_dir", lambda top: copy if top == "ssl_core" else None
+    )
+    config = "model:\n  class_path: ssl_core.methods.Supervised\n"
+    key = _key_of(tmp_path, config)
+    for other in ("methods/dino.py", "evaluate/metrics.py", "results.py"):
+        (copy / other).write_text((copy / other).read_text() + "\n# an edit\n")
+        assert _key_of(tmp_path, config) == key, other
+    for used in ("methods/supervised.py", "methods/base.py", "task.py", "cli.py"):
+        (copy / used).write_text((copy / used).read_text() + "\n# an edit\n")
+        changed = _key_of(tmp_path, config)
+        assert changed != key, used
+        key = changed
+    # the recipe names another method: that method's file is the run's code now
+    dino = "model:\n  class_path: ssl_core.methods.DINO\n"
+    before = _key_of(tmp_path, dino)
+    (copy / "methods/dino.py").write_text((copy / "methods/dino.py").read_text() + "\n# again\n")
+    assert _key_of(tmp_path, dino) != before

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from imagenette import PROJECT
@@ -134,7 +135,8 @@ def test_lr_frequency(tiny_config, fake_root, tmp_path):
     assert len(lrs) == 4 and lrs[0] == lrs[1] and lrs[2] == lrs[3] and lrs[1] != lrs[2]
 
 
-def test_default_config_is_the_projects(capsys):
+def test_default_config_is_the_projects_gpu_recipe_where_a_gpu_is(capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     with pytest.raises(SystemExit) as exit_:
         main(["--project", "imagenette", "fit", "--print_config"])
     assert exit_.value.code in (0, None)
@@ -144,6 +146,26 @@ def test_default_config_is_the_projects(capsys):
     with pytest.raises(SystemExit):
         main(["--project", "imagenette", "--print_config"])
     assert capsys.readouterr().out == printed
+
+
+def test_without_a_gpu_the_default_is_the_cpu_recipe_said_in_one_line(capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit):
+        main(["--project", "imagenette", "--print_config"])
+    captured = capsys.readouterr()
+    recipe = yaml.safe_load(PROJECT.config("simclr-cpu").read_text())
+    assert f"max_epochs: {recipe['trainer']['max_epochs']}" in captured.out
+    assert f"image_size: {recipe['data']['init_args']['image_size']}" in captured.out
+    said = [line for line in captured.err.splitlines() if "CPU recipe" in line]
+    assert said == [
+        "train: no GPU found: running imagenette's CPU recipe simclr-cpu.yaml "
+        "(`--config simclr` runs the GPU one)"
+    ]
+    # an explicit --config wins, silently
+    with pytest.raises(SystemExit):
+        main(["--project", "imagenette", "fit", "--config", "simclr", "--print_config"])
+    captured = capsys.readouterr()
+    assert "max_epochs: 200" in captured.out and "CPU recipe" not in captured.err
 
 
 @pytest.mark.parametrize("form", ["separate", "equals"])

@@ -3,7 +3,9 @@
 ``train [--project NAME] [fit|validate|test|predict] [--config CFG] [--section.key value]``
 
 - With no arguments it fits the project's default config (``configs/simclr.yaml``); the
-  datamodule gets the data first if it is missing.
+  datamodule gets the data first if it is missing. Where no GPU is found the default is
+  the project's CPU recipe of it (``simclr-cpu.yaml``), said in one line; an explicit
+  ``--config`` always wins.
 - A subcommand without ``--config`` uses the project's default config; options without
   a subcommand mean ``fit`` (``train --print_config`` shows the default fit config).
 - ``--config NAME`` also takes a config of the project by name (``--config simclr-cpu``).
@@ -73,8 +75,29 @@ def extended(config: Path) -> list[str]:
     return [*bases, "--config", str(config)]
 
 
-def with_project_config(args: list[str], project: Project | None) -> list[str]:
-    """Fill in the default subcommand/config and resolve config names of the project."""
+def default_recipe(project: Project) -> str:
+    """The config ``train`` runs when given none: the project's default, or on a machine
+    without a GPU its CPU recipe (``<default>-cpu.yaml``) where the project has one."""
+    import torch
+
+    name = project.default_config
+    cpu = f"{Path(name).stem}-cpu.yaml"
+    if torch.cuda.is_available() or not (project.config_dir / cpu).is_file():
+        return name
+    print(
+        f"train: no GPU found: running {project.name}'s CPU recipe {cpu} "
+        f"(`--config {Path(name).stem}` runs the GPU one)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return cpu
+
+
+def with_project_config(
+    args: list[str], project: Project | None, default: str | None = None
+) -> list[str]:
+    """Fill in the default subcommand/config (``default``, else the project's) and
+    resolve config names of the project."""
     wants_help = any(a in ("-h", "--help") for a in args)
     if not any(a in SUBCOMMANDS for a in args) and not wants_help:
         args = ["fit", *args]  # no subcommand (``train``, ``train --print_config``): fit
@@ -87,7 +110,7 @@ def with_project_config(args: list[str], project: Project | None) -> list[str]:
         out.append(arg)
     has_config = any(a in ("--config", "-c") or a.startswith("--config=") for a in out)
     if out[0] in SUBCOMMANDS and not has_config and not wants_help and project is not None:
-        out[1:1] = ["--config", str(project.config())]
+        out[1:1] = ["--config", str(project.config(default))]
     expanded: list[str] = []
     for i, arg in enumerate(out):
         if arg in ("--config", "-c"):
@@ -221,8 +244,8 @@ def cli(args: list[str] | None = None) -> SSLCLI:
         project = None  # `train fit --config path/to/experiment.yaml` needs no project
     config, _ = _pop_option(list(args), "--config")  # the experiment, as the user named it
     if config is None and project is not None and not _pop_option(list(args), "-c")[0]:
-        config = project.default_config
-    args = with_project_config(args, project)
+        config = default_recipe(project)
+    args = with_project_config(args, project, config)
     try:
         return SSLCLI(project, Path(config).stem if config else "cli", args=args)
     except (DataNotFoundError, BadImageError) as err:  # one clear message, no traceback

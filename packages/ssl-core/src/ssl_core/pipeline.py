@@ -27,22 +27,24 @@ sum), so ``dvc metrics show`` gives each pair's cost beside its results, and the
 the pairs is what a budget takes.
 Output paths are fixed (no ``version_N``) so that DVC can declare them.
 
-``--steps N`` trains ``N`` optimizer steps whatever the config says (budgets ``cpu`` and
-``full``; under ``smoke`` the project's ``smoke.yaml`` decides): the same budget for every
-method of a comparison. ``--classifier-only`` is a run of the label-fraction comparison
-(the ``compare@`` stages): step 1 without validation (the test set is what is reported;
-``last.ckpt`` is written at every epoch end, so a killed run resumes), then ``train test``
-with ``last.ckpt`` on the project's test set in place of steps 2 and 3 (no embeddings,
-probes or plots); ``OUT/metrics.json`` holds the classifier's test top-1 (``test_top1``,
-Lightning's ``test/top1``: for Mean Teacher the teacher's), the online kNN's of the
-same test pass (``test_knn_top1``: bank = the split's labeled images), the split
-(``split``, ``fraction``, ``seed``, ``num_labeled``), the steps trained and ``seconds``
-(``start``, ``fit``, ``test``, ``total``).
+``--steps N`` trains ``N`` optimizer steps whatever the config says, the same budget for
+every method of a comparison (under budget ``smoke``: :data:`SMOKE_STEPS`, the smoke
+overlay's two batches, for every method: a method whose epoch is one labeled batch would
+otherwise stop after one step and the others after two). ``--test-only`` is a run of the
+label-fraction comparison (the ``compare@`` stages), for any task: step 1 without
+validation (the test set is what is reported; ``last.ckpt`` is written at every epoch
+end, so a killed run resumes), then ``train test`` with ``last.ckpt`` on the project's
+test set in place of steps 2 and 3 (no embeddings, probes or plots); ``OUT/metrics.json``
+holds the test metrics the task names (``TaskModule.test_metrics``: a classifier's
+``test_top1`` and the online kNN's ``test_knn_top1``; a segmentation task's ``test_iou``
+and ``test_dice``), which of them is the headline (``metric``), the split (``split``,
+``fraction``, ``seed``, ``num_labeled``), the steps trained and ``seconds`` (``start``,
+``fit``, ``test``, ``total``).
 
 A stage killed during ``fit`` (a job's time limit, a lost node) resumes when rerun:
 ``OUT/train`` and ``OUT/checkpoints`` are DVC ``persist`` outputs, ``OUT/train/stage.json``
 records the stage's key (:func:`stage_key`: arguments, config, split and data files, the
-code) and whether the fit finished; the same key and an unfinished fit continue from
+code the run uses) and whether the fit finished; the same key and an unfinished fit continue from
 ``OUT/train/checkpoints/last.ckpt`` (equal to an uninterrupted run, see
 :mod:`ssl_core.resume`), anything else starts fresh.
 """
@@ -58,6 +60,7 @@ import shlex
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -65,9 +68,12 @@ BUDGETS = ("full", "cpu", "smoke")
 SMOKE_CONFIG = "smoke.yaml"  # a project's overlay of its CPU recipes for budget smoke
 STAGE_MARKER = "stage.json"  # out/train/stage.json: the stage key and whether fit finished
 SMOKE_EVALUATE_ARGS = ("--no-umap",)  # UMAP's first run compiles for a minute
-# --classifier-only fits without validation: no validation, so Lightning's ModelCheckpoint
+# Budget smoke's optimizer steps for a --steps run, every method alike: the smoke overlays'
+# two batches (an epoch of one labeled batch would otherwise stop after one step)
+SMOKE_STEPS = 2
+# --test-only fits without validation: no validation, so Lightning's ModelCheckpoint
 # writes last.ckpt at every epoch end (what a killed stage resumes from, see ssl_core.resume)
-CLASSIFIER_ONLY_FIT_ARGS = (
+TEST_ONLY_FIT_ARGS = (
     "--trainer.limit_val_batches",
     "0",
     "--trainer.check_val_every_n_epoch",
@@ -75,7 +81,6 @@ CLASSIFIER_ONLY_FIT_ARGS = (
     "--trainer.val_check_interval",
     "1.0",
 )
-TEST_METRICS = {"test/top1": "test_top1", "test/knn_top1": "test_knn_top1"}
 
 
 def config_path(configs: Path, method: str, budget: str) -> Path:
@@ -104,8 +109,8 @@ def train_args(
     steps: int | None = None,
 ) -> tuple[list[str], list[str]]:
     """``--project`` and the arguments shared by ``train fit`` and ``train predict``;
-    ``steps``: optimizer steps of the fit, whatever the config says (not under budget
-    ``smoke``, whose ``smoke.yaml`` decides)."""
+    ``steps``: optimizer steps of the fit, whatever the config says (under budget
+    ``smoke``: :data:`SMOKE_STEPS`)."""
     args = ["--project", project]
     common = ["--config", str(config_path(configs, method, budget))]
     if budget == "smoke":
@@ -119,7 +124,8 @@ def train_args(
     common += ["--data.root", root]
     if split:
         common += ["--data.split", str(split)]
-    if steps is not None and budget != "smoke":
+    if steps is not None:
+        steps = SMOKE_STEPS if budget == "smoke" else steps
         common += ["--trainer.max_steps", str(steps), "--trainer.max_epochs", "-1"]
     return args, common + list(extra)
 
@@ -161,19 +167,20 @@ def _start(
 
 
 def _run(name: str, args: list[str]) -> float:
-    """Run ``train`` or ``evaluate`` in this process; print it first.
-    Returns the wall time in seconds."""
+    """Run ``train`` or ``evaluate`` in this process with ``args``, as if typed; print
+    it first. Returns the wall time in seconds."""
     print("+", shlex.join([name, *args]), flush=True)
     start = time.perf_counter()
-    sys.argv = [name, *args]  # as if typed: LightningCLI warns about other argv
-    if name == "train":
-        from ssl_core.cli import cli
+    with warnings.catch_warnings():  # the stage's own argv is not the command's
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+        if name == "train":
+            from ssl_core.cli import cli
 
-        cli(args)
-    else:
-        from ssl_core.evaluate import main as evaluate
+            cli(args)
+        else:
+            from ssl_core.evaluate import main as evaluate
 
-        evaluate(args)
+            evaluate(args)
     return time.perf_counter() - start
 
 
@@ -195,24 +202,25 @@ def write_curves(metrics_csv: Path, curves: Path) -> None:
 def stage_key(project: str, common: Sequence[str], manifest: Path) -> str:
     """What a stage's training depends on, hashed: its arguments, the content of every
     file they name (configs with what they extend, the split), the data's manifest and
-    the code of ssl-core and the project. A killed stage resumes only under the same key."""
+    the code the run uses (:func:`ssl_core.codeuse.used_files`: ``train`` and the classes
+    its configs name, with what they import, in ssl-core and the project; a change to
+    the docs, another method or ``evaluate/`` keeps the key). A killed stage resumes only
+    under the same key."""
     from ssl_core.cli import extended
-    from ssl_core.project import ProjectResolutionError, resolve_project
+    from ssl_core.codeuse import class_paths, used_files
 
     h = hashlib.sha256()
-    files = [Path(manifest)]
+    files, configs = [Path(manifest)], []
     for i, arg in enumerate(common):
         h.update(arg.encode() + b"\0")
         if i > 0 and common[i - 1] == "--config":
-            files += [Path(a) for a in extended(Path(arg)) if a != "--config"]
+            configs += [Path(a) for a in extended(Path(arg)) if a != "--config"]
         elif Path(arg).is_file():
             files.append(Path(arg))
-    sources = sorted(Path(__file__).resolve().parent.rglob("*.py"))
-    try:
-        sources += sorted((resolve_project(project).root / "src").rglob("*.py"))
-    except ProjectResolutionError:  # not installed: its code is not part of the key
-        pass
-    for path in files + sources:
+    entries = ["ssl_core.cli", *class_paths(configs)]
+    entries += [v for k, v in zip(common, common[1:], strict=False) if k.endswith(".class_path")]
+    sources = used_files(entries, ["ssl_core", project.replace("-", "_")])
+    for path in files + configs + sources:
         h.update(str(path).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
@@ -257,33 +265,19 @@ def _seconds(parts: dict[str, float]) -> dict[str, float]:
     return seconds
 
 
-def split_info(split: str | None) -> dict:
-    """``split`` (name), ``fraction``, ``seed`` and ``num_labeled`` of a label split: from
-    the file when ``split`` is a path, else what its name says (``frac0.10-seed0``)."""
-    from ssl_core.splits import NAME, LabelSplit
+def task_class(config_yaml: Path) -> type:
+    """The model class (a :class:`~ssl_core.task.TaskModule`) a run's saved config names."""
+    import yaml
+    from jsonargparse.typing import import_object
 
-    if split is None:
-        return {"split": None, "fraction": 1.0, "seed": None, "num_labeled": None}
-    path = Path(split)
-    if path.is_file():
-        label_split = LabelSplit.load(path)
-        return {
-            "split": path.stem,
-            "fraction": label_split.fraction,
-            "seed": label_split.seed,
-            "num_labeled": len(label_split.labeled),
-        }
-    name = path.name.removesuffix(".json")
-    match = NAME.match(name)
-    return {
-        "split": name,
-        "fraction": float(match["fraction"]) if match else None,
-        "seed": int(match["seed"]) if match else None,
-        "num_labeled": None,
-    }
+    model = (yaml.safe_load(Path(config_yaml).read_text()) or {}).get("model") or {}
+    class_path = model.get("class_path") if isinstance(model, dict) else None
+    if not class_path:
+        raise SystemExit(f"pipeline: {config_yaml} names no model.class_path")
+    return import_object(class_path)
 
 
-def run_classifier_stage(
+def run_test_stage(
     project: str,
     method: str,
     budget: str,
@@ -295,15 +289,16 @@ def run_classifier_stage(
     steps: int | None = None,
 ) -> dict:
     """Fit without validation, then ``train test`` with ``last.ckpt``; ``out/metrics.json``
-    holds the classifier's test top-1 (see the module docstring). Returns its content."""
+    holds the test metrics the task names (see the module docstring). Returns its content."""
     from ssl_core.results import final_metrics
     from ssl_core.resume import checkpoint_step
+    from ssl_core.splits import describe
 
     out = Path(out)
     prefix, common = train_args(
         project, method, budget, Path(configs), data_root(manifest), split, extra, steps
     )
-    fit = common + list(CLASSIFIER_ONLY_FIT_ARGS)
+    fit = common + list(TEST_ONLY_FIT_ARGS)
     seconds = {"start": _start(("ssl_core.cli", "ssl_core.results"))}  # no evaluate
     seconds["fit"] = _fit(out, prefix, fit, stage_key(project, fit, manifest))
     last = _move_checkpoints(out)
@@ -321,26 +316,30 @@ def run_classifier_stage(
     ]
     seconds["test"] = _run("train", test)
     logged = final_metrics(out / "test" / "metrics.csv")
+    names = task_class(out / "test" / "config.yaml").test_metrics
     shutil.rmtree(out / "test", ignore_errors=True)  # its log is now in metrics.json
-    if "test/top1" not in logged:
+    headline = next(iter(names), None)
+    if headline not in logged:
         raise SystemExit(
-            f"pipeline: {method} logged no test/top1 under `train test`: --classifier-only "
-            "needs a method with a classifier head (supervised and the semi-supervised ones)"
+            f"pipeline: {method} logged no {headline} under `train test`: --test-only needs "
+            "a method that predicts the task's targets (for classification a classifier "
+            "head: supervised and the semi-supervised methods)"
         )
     metrics = {
-        **{name: logged[key] for key, name in TEST_METRICS.items() if key in logged},
+        **{name: logged[key] for key, name in names.items() if key in logged},
+        "metric": names[headline],
         "project": project,
         "method": method,
         "budget": budget,
-        **split_info(split),
+        **describe(split),
         "steps": checkpoint_step(last),
         "checkpoint": str(last),
         "seconds": _seconds(seconds),
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(
-        f"stage {project}/{method} {metrics['split']} ({budget}, classifier only): test top-1 "
-        f"{metrics['test_top1']:.3f} after {metrics['steps']} steps; "
+        f"stage {project}/{method} {metrics['split']} ({budget}, test only): {metrics['metric']} "
+        f"{metrics[metrics['metric']]:.3f} after {metrics['steps']} steps; "
         + ", ".join(f"{key} {value / 60:.1f} min" for key, value in metrics["seconds"].items()),
         flush=True,
     )
@@ -420,23 +419,23 @@ def main(args: list[str] | None = None) -> None:
         help="no training: evaluate the config's network at its seeded random init (baseline)",
     )
     mode.add_argument(
-        "--classifier-only",
+        "--test-only",
         action="store_true",
-        help="fit without validation, then `train test`: the classifier's test top-1 only "
+        help="fit without validation, then `train test`: the task's test metrics only "
         "(no embeddings, probes or plots; the label-fraction comparison)",
     )
     parser.add_argument(
         "--steps",
         type=int,
-        help="optimizer steps of the fit, whatever the config says (budgets cpu and full; "
-        "smoke keeps the project's smoke.yaml)",
+        help="optimizer steps of the fit, whatever the config says (every method alike; "
+        f"budget smoke: {SMOKE_STEPS})",
     )
     args = list(sys.argv[1:] if args is None else args)
     extra = args[args.index("--") + 1 :] if "--" in args else []
     ns = parser.parse_args(args[: args.index("--")] if "--" in args else args)
     where = (ns.project, ns.method, ns.budget, ns.configs, ns.manifest, ns.split, ns.out, extra)
-    if ns.classifier_only:
-        run_classifier_stage(*where, steps=ns.steps)
+    if ns.test_only:
+        run_test_stage(*where, steps=ns.steps)
     else:
         run_stage(*where, fit=ns.fit, steps=ns.steps)
 

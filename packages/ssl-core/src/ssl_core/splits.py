@@ -266,6 +266,31 @@ def resolve_split(
     return label_split
 
 
+def describe(split: str | None) -> dict:
+    """``split`` (name), ``fraction``, ``seed`` and ``num_labeled`` of a label split: from
+    its file when ``split`` is a path to one, else what its name says (``frac0.10-seed0``;
+    ``None`` where the name does not say)."""
+    if split is None:
+        return {"split": None, "fraction": 1.0, "seed": None, "num_labeled": None}
+    path = Path(split)
+    if path.is_file():
+        label_split = LabelSplit.load(path)
+        return {
+            "split": path.stem,
+            "fraction": label_split.fraction,
+            "seed": label_split.seed,
+            "num_labeled": len(label_split.labeled),
+        }
+    name = path.name.removesuffix(".json")
+    match = NAME.match(name)
+    return {
+        "split": name,
+        "fraction": float(match["fraction"]) if match else None,
+        "seed": int(match["seed"]) if match else None,
+        "num_labeled": None,
+    }
+
+
 def write_splits(
     dataset: str,
     paths: Sequence[str],

@@ -63,6 +63,11 @@ class TaskModule(LightningModule):
     #: would read the labels of the images the split calls unlabeled). ``None``: any.
     train_on: str | None = None
 
+    #: What ``train test`` logs that reports the task, as ``{logged key: metrics.json
+    #: key}``, the headline first: the label-fraction comparison
+    #: (``python -m ssl_core.pipeline --test-only``) writes these and compares the first.
+    test_metrics: dict[str, str] = {}
+
     def __init__(
         self,
         optimizer: OptimizerCallable | None = None,

@@ -51,6 +51,9 @@ class BaseMethod(TaskModule):
         knn_t: Temperature of the online kNN probe.
     """
 
+    #: the classifier's top-1 (methods with one), then the online kNN's (bank: the labeled images)
+    test_metrics = {"test/top1": "test_top1", "test/knn_top1": "test_knn_top1"}
+
     def __init__(
         self,
         backbone: Backbone | None = None,

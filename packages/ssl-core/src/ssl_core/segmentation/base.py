@@ -105,6 +105,9 @@ class SegmentationTask(TaskModule):
         exclude_norm_bias_decay: See :class:`~ssl_core.task.TaskModule`.
     """
 
+    #: foreground IoU and Dice over the test set (dataset-level: ``SegmentationScores``)
+    test_metrics = {"test/iou": "test_iou", "test/dice": "test_dice"}
+
     def __init__(
         self,
         arch: str = "unet",
