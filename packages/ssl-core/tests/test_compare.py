@@ -14,7 +14,7 @@ import yaml
 
 from ssl_core import cli as ssl_cli
 from ssl_core import pipeline
-from ssl_core.evaluate import compare
+from ssl_core import results as compare
 from ssl_core.evaluate import metrics as M
 from ssl_core.splits import LabelSplit
 
@@ -86,7 +86,7 @@ def test_report_writes_the_table_the_plot_and_the_missing_runs(tmp_path):
     assert md == results / "compare.md"
     text = md.read_text()
     assert (results / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "![test top-1 against the number of labels](compare.png)" in text
+    assert "![test top-1 (classifier) against the number of labels](compare.png)" in text
     header = next(line for line in text.splitlines() if line.startswith("| method"))
     assert "1% (94 labels)" in header and "100% (9469 labels)" in header
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
@@ -118,13 +118,44 @@ def test_report_reads_only_the_runs_params_asks_for_and_refuses_mixed_budgets(tm
         compare.report(results, params)
 
 
+def test_a_segmentation_comparison_reads_its_iou_and_its_random_init_row(tmp_path):
+    results = tmp_path / "seg"
+    for method, split, iou in (
+        ("supervised", "frac0.05-seed0", 0.6),
+        ("unimatch", "frac0.05-seed0", 0.7),
+    ):
+        out = results / "compare" / f"{method}-{split}"
+        out.mkdir(parents=True)
+        metrics = {"test_iou": iou, "test_dice": 0.8, "metric": "test_iou", "method": method}
+        metrics |= {"split": split, "fraction": 0.05, "seed": 0, "num_labeled": 26}
+        (out / "metrics.json").write_text(json.dumps(metrics))
+    baseline = results / "random-init"
+    baseline.mkdir()
+    (baseline / "metrics.json").write_text(json.dumps({"iou": 0.12, "dice": 0.2}))
+    text = compare.report(results, random_init=baseline).read_text()
+    assert "Test foreground IoU after the last step" in text
+    rows = [r for r in text.splitlines() if r.startswith("| ") and "---" not in r]
+    assert [r.split(" | ")[0] for r in rows[1:]] == ["| random-init", "| supervised", "| unimatch"]
+    assert rows[1].startswith("| random-init | 0.120 (1) |")
+    # a comparison mixing metrics means nothing
+    other = results / "compare" / "fixmatch-frac0.05-seed0"
+    other.mkdir()
+    (other / "metrics.json").write_text(
+        json.dumps(
+            {"test_top1": 0.5, "method": "fixmatch", "split": "frac0.05-seed0", "fraction": 0.05}
+        )
+    )
+    with pytest.raises(ValueError, match="different metrics"):
+        compare.report(results)
+
+
 def test_report_without_params_lists_nothing_missing_and_without_runs_says_so(tmp_path, capsys):
     results = tmp_path / "toy"
     _write_runs(results)
-    compare.main([str(results), "--params", str(tmp_path / "absent.yaml")])
+    compare.main([str(results), "--compare", "--params", str(tmp_path / "absent.yaml")])
     assert "Missing" not in capsys.readouterr().out
     with pytest.raises(SystemExit, match="compare@"):
-        compare.main([str(tmp_path / "empty")])
+        compare.main([str(tmp_path / "empty"), "--compare"])
 
 
 # ------------------------------------------------- the no-training baselines
@@ -178,7 +209,7 @@ def test_random_init_baselines_are_evaluate_s_knn_and_probe_on_each_split_s_labe
     x, y = train["features"][rows], np.array([label for _, label in split.labeled])
     knn = M.knn_scores(x, y, test["features"], test["labels"], 3)["top1"]
     linear = M.linear_probe(x, y, test["features"], test["labels"])["top1"]
-    assert (runs[2].test_top1, runs[3].test_top1) == (knn, linear)
+    assert (runs[2].value, runs[3].value) == (knn, linear)
     assert (runs[2].fraction, runs[2].seed, runs[2].num_labeled) == (0.1, 1, 60)
     assert runs[2].seconds is None  # nothing trained: no stage time
     assert knn > 0.5 and linear > 0.5  # the clusters are real: 60 labels beat chance (1/3)
@@ -202,23 +233,23 @@ def test_report_puts_the_baselines_first_in_the_table_and_the_plot(tmp_path, cap
             shutil.rmtree(run)
     emb, splits = _random_init(tmp_path)
     compare.main(
-        [str(results), "--params", "absent.yaml", "--random-init", str(emb)]
+        [str(results), "--compare", "--params", "absent.yaml", "--random-init", str(emb)]
         + ["--splits", str(splits)]
     )
     text = capsys.readouterr().out
     rows = [r.split(" | ")[0] for r in text.splitlines() if r.startswith("| ") and "---" not in r]
     assert rows[1:] == [
-        "| random init, kNN",
-        "| random init, linear probe",
+        "| random-init, kNN",
+        "| random-init, linear probe",
         "| supervised",
         "| fixmatch",
     ]
-    baseline_row = next(r for r in text.splitlines() if r.startswith("| random init, kNN"))
+    baseline_row = next(r for r in text.splitlines() if r.startswith("| random-init, kNN"))
     assert " ± " in baseline_row and "(2)" in baseline_row  # over the two seeds' splits
     assert baseline_row.endswith("| – |")  # no stage time
     assert "4 runs, " in text  # the trained runs only
     with pytest.raises(SystemExit, match="--random-init needs --splits"):
-        compare.main([str(results), "--random-init", str(emb)])
+        compare.main([str(results), "--compare", "--random-init", str(emb)])
 
 
 # ------------------------------------------------- a real --test-only run
@@ -295,13 +326,18 @@ PARAMS = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
 
 def test_the_comparison_is_methods_x_fractions_x_seeds_plus_the_ceiling():
     entries = PARAMS["comparison"]
-    assert isinstance(PARAMS["compare"]["steps"], int) and PARAMS["compare"]["steps"] > 0
     runs = {(e["project"], e["method"], e["split"]) for e in entries.values()}
     assert len(runs) == len(entries)  # one output folder each (DVC: outputs are unique)
-    for project, method, split in runs:  # the splits stage writes it, the method has configs
+    steps: dict[str, set[int]] = {}
+    for entry in entries.values():  # the splits stage writes it, the method has configs
+        project, method, split = entry["project"], entry["method"], entry["split"]
         splits = PARAMS["projects"][project]["splits"]
         fraction, seed = float(split[4:8]), int(split.split("seed")[1])
         assert fraction in splits["fractions"] and seed in splits["seeds"]
         configs = REPO_ROOT / "projects" / project / "configs"
         assert (configs / f"{method}-cpu.yaml").is_file() and (configs / f"{method}.yaml").is_file()
+        steps.setdefault(project, set()).add(entry["steps"])
+    assert all(len(s) == 1 and min(s) > 0 for s in steps.values())  # one budget per project
     assert set(PARAMS["compare"]["projects"]) == {e["project"] for e in entries.values()}
+    baselines = {**PARAMS["random_init"], **PARAMS["segmentation_random_init"]}
+    assert set(PARAMS["compare"]["projects"]) <= set(baselines)  # compare-report reads one

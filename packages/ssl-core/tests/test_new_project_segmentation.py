@@ -30,3 +30,4 @@ def test_segmentation_project_trains_passes_its_tests_and_joins_the_pipeline(
     stages = check_new_project(workspace, project)
     for method in ("supervised", "fixmatch", "meanteacher", "unimatch"):
         assert f"segment@seg1-{method}" in stages
+    assert "random-init-masks@seg1" in stages  # its untrained baseline

@@ -85,6 +85,7 @@ def test_dvc_stage_list_shows_every_projects_and_pairs_stages():
         f"{stage}@{project}" for project in PARAMS["projects"] for stage in ("data", "splits")
     ]
     expected += [f"random-init@{project}" for project in PARAMS["random_init"]]
+    expected += [f"random-init-masks@{p}" for p in PARAMS["segmentation_random_init"]]
     expected += [f"train@{key}" for key in PARAMS["pairs"]]
     expected += [f"segment@{key}" for key in PARAMS["segmentation_pairs"]]
     expected += [f"finetune@{key}" for key in PARAMS["finetune"]]
@@ -254,8 +255,10 @@ class Pipeline:
 def make_pipeline(tmp: Path, methods: list[str] | None) -> Pipeline:
     """A copy whose params.yaml has imagenette alone (other projects' entries removed),
     on fake data, budget smoke; ``methods``: its pairs to keep (None: all of them) and
-    then one run of the label-fraction comparison (supervised on the baseline's split;
-    None: every run whose split the fake splits have)."""
+    then two runs of the label-fraction comparison (supervised and FixMatch on the
+    baseline's split: two methods whose smoke epochs differ in length, which the report
+    must see trained for the same steps; None: every run whose split the fake splits
+    have)."""
     if shutil.which("uv") is None:
         pytest.skip("the stages run through uv, which is not on PATH")
     make_fake_imagenette(tmp / "data" / "imagenette2-160")
@@ -267,6 +270,7 @@ def make_pipeline(tmp: Path, methods: list[str] | None) -> Pipeline:
     for key in ("pairs", "segmentation_pairs", "finetune"):
         params[key] = {k: v for k, v in params[key].items() if v["project"] == "imagenette"}
     params["random_init"] = {"imagenette": params["random_init"]["imagenette"]}
+    params["segmentation_random_init"] = {}
     project["source"] = "../data/imagenette2-160"  # from the repository root
     project["splits"] = {"fractions": [0.1, 1.0], "seeds": [0]}
     fake = project["splits"]
@@ -286,7 +290,7 @@ def make_pipeline(tmp: Path, methods: list[str] | None) -> Pipeline:
         params["comparison"] = {
             k: v
             for k, v in params["comparison"].items()
-            if v["method"] == "supervised" and v["split"] == split
+            if v["method"] in ("supervised", "fixmatch") and v["split"] == split
         }
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return Pipeline(root)
@@ -307,7 +311,11 @@ def pipeline(tmp_path_factory) -> Pipeline:
 
 PAIRS = ["train@imagenette-simclr", "train@imagenette-twin", "finetune@imagenette-finetune"]
 OUTS = ["simclr", "twin", "finetune"]
-COMPARE = ["compare@imagenette-supervised-frac0.10-seed0", "compare-report@imagenette"]
+COMPARE = [
+    "compare@imagenette-supervised-frac0.10-seed0",
+    "compare@imagenette-fixmatch-frac0.10-seed0",
+    "compare-report@imagenette",
+]
 
 
 @pytest.mark.timeout(1800)
@@ -350,8 +358,12 @@ def test_repro_runs_the_dag_then_nothing_then_only_the_changed_pair(pipeline):
     assert 0 <= json.loads((run / "metrics.json").read_text())["test_top1"] <= 1
     assert (run / "checkpoints" / "last.ckpt").is_file() and not (run / "embeddings").exists()
     report = pipeline.root / "results" / "imagenette" / "compare.md"
-    assert "| supervised | " in report.read_text()
-    assert "| random init, linear probe | " in report.read_text()  # the no-training baseline
+    assert "| supervised | " in report.read_text() and "| fixmatch | " in report.read_text()
+    steps = {  # the same budget for both, though supervised's smoke epoch is one batch
+        json.loads(p.read_text())["steps"] for p in run.parent.glob("*/metrics.json")
+    }
+    assert steps == {2}
+    assert "| random-init, linear probe | " in report.read_text()  # the no-training baseline
 
     assert pipeline.ran(pipeline.dvc("repro")) == []
 

@@ -104,10 +104,9 @@ def registered(repo: Path, name: str, task: str = "classification") -> dict[Path
             ],
         )
         split = "split: frac0.50-seed0"
-        if task == "classification":  # the untrained-network baseline reads embeddings
-            text = _insert_into_block(
-                text, "random_init:", [f"  {name}: {{baseline: supervised, {split}}}"]
-            )
+        # the untrained-network baseline: embeddings (classification) or masks
+        block = "random_init:" if task == "classification" else "segmentation_random_init:"
+        text = _insert_into_block(text, block, [f"  {name}: {{baseline: supervised, {split}}}"])
         text = _insert_into_block(
             text,
             "pairs:" if task == "classification" else "segmentation_pairs:",

@@ -1,27 +1,78 @@
-"""The pipeline's pairs of one project side by side, baselines first.
+"""Many runs of a project side by side, baselines first: the one reporting module.
 
-``python -m ssl_core.results results/<project> [--out table.md]`` reads each stage folder's
-``metrics.json`` (written by ``evaluate`` and :mod:`ssl_core.pipeline`) and, where the
-the final ``val/knn_top1`` and (methods with a classifier) ``val/top1`` of its
-training log (read on the validation split carved from the training data), and prints
-one Markdown row per pair: minutes per part of the stage, kNN and linear-probe top-1 of
-the backbone features (on the test set), and the fit's last online kNN and classifier
-top-1 (on the validation split: what recipe choices read). The random-init and supervised baselines
-come first, so every number is read beside them; the last line sums the stages' minutes
-(what the budget took). ``dvc metrics show`` gives every key of every pair, too wide to
-read as a comparison; this is the short view.
+Two views, one definition of the baselines every number is read against
+(:data:`RANDOM_INIT`: the same network untrained; :data:`SUPERVISED`: the same labels
+without the unlabeled data), which come first in every table and plot:
+
+- **The pairs** (``python -m ssl_core.results results/<project> [--out table.md]``): each
+  stage folder's ``metrics.json`` (written by ``evaluate`` and :mod:`ssl_core.pipeline`)
+  and the final ``val/knn_top1`` and (methods with a classifier) ``val/top1`` of its
+  training log (the validation split carved from the training data); one Markdown row per
+  pair: minutes per part of the stage, kNN and linear-probe top-1 of the backbone
+  features (test set), the fit's last online kNN and classifier top-1 (validation split:
+  what recipe choices read); the last line sums the stages' minutes. ``dvc metrics show``
+  gives every key of every pair, too wide to read as a comparison; this is the short view.
+- **The label-fraction comparison** (``python -m ssl_core.results results/<project>
+  --compare [--params params.yaml] [--out DIR] [--random-init RUN --splits DIR]``):
+  ``results/<project>/compare/*/metrics.json`` (one per ``compare@`` stage,
+  ``python -m ssl_core.pipeline --test-only``: a method trained on one label split, the
+  task's headline test metric, e.g. ``test_top1`` or ``test_iou``), written into ``DIR``
+  (default ``results/<project>``) as ``compare.md``: a table method x label fraction,
+  each cell the mean ± standard deviation over the split seeds and their number (sample
+  standard deviation, ``ddof=1``; none with one seed), the labeled images per fraction,
+  each method's stage time, the sum of every run's ``seconds.total`` and the runs
+  ``params.yaml``'s ``comparison`` asks for that have no ``metrics.json`` yet (so the
+  command can be run on a comparison done in parts); and ``compare.png``: the metric
+  against the number of labeled images (log axis), a line per method with the standard
+  deviation as error bars, each run on all labels (fraction 1.0) as a horizontal line,
+  the ceiling (Oliver et al. 2018, arXiv:1804.09170, figure 4).
+
+  ``--random-init RUN`` (the ``random-init@<project>`` stage's folder) adds the
+  no-training baseline: for classification (``RUN/embeddings``) the untrained network's
+  features classified by a kNN vote (k=200, t=0.1) and by a linear probe fit on each
+  split's labeled images (``--splits``), the functions and settings of ``evaluate``;
+  for segmentation the untrained network's test IoU (``RUN/metrics.json``), the same at
+  every fraction. Frozen random features with the labels, not chance, are what training
+  must beat.
+
+Final-step numbers only (``last.ckpt``): nothing is picked by its test score.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import yaml
 
-BASELINES = ("random-init", "supervised")  # read every other row against these
+#: The baselines every other row is read against, by name: the untrained network (rows
+#: named ``random-init`` or ``random-init, <how>``) and the supervised method.
+RANDOM_INIT, SUPERVISED = "random-init", "supervised"
+RANDOM_KNN, RANDOM_LINEAR = f"{RANDOM_INIT}, kNN", f"{RANDOM_INIT}, linear probe"
+#: How a comparison's headline metrics read in tables and plots.
+METRIC_NAMES = {"test_top1": "test top-1 (classifier)", "test_iou": "test foreground IoU"}
+
+
+def untrained(name: str) -> bool:
+    """Whether the row ``name`` trains nothing (a random-init baseline)."""
+    return name == RANDOM_INIT or name.startswith(f"{RANDOM_INIT},")
+
+
+def baseline_order(name: str) -> tuple[int, str]:
+    """Sort key: the random-init rows, then supervised, then the rest by name."""
+    return (0 if untrained(name) else 1 if name == SUPERVISED else 2, name)
+
+
+def _number(value: float | None, fmt: str = ".3f") -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+# ------------------------------------------------------------------ the pairs
 PARTS = ("start", "fit", "predict", "evaluate", "total")
 
 
@@ -73,15 +124,10 @@ def collect(results: Path) -> list[Row]:
         raise FileNotFoundError(
             f"no */metrics.json under {results}: run `dvc repro` (or `dvc pull`) first"
         )
-    first = {name: i for i, name in enumerate(BASELINES)}
-    return sorted(rows, key=lambda r: (first.get(r.name, len(first)), r.name))
+    return sorted(rows, key=lambda r: baseline_order(r.name))
 
 
-def _cell(value: float | None, fmt: str) -> str:
-    return "–" if value is None else format(value, fmt)
-
-
-def markdown(rows: list[Row]) -> str:
+def pairs_markdown(rows: list[Row]) -> str:
     """The rows as a Markdown table, and the sum of the stages' minutes."""
     lines = [
         "| pair | " + " | ".join(f"{p} (min)" for p in PARTS) + " | test kNN top-1 | test "
@@ -89,28 +135,428 @@ def markdown(rows: list[Row]) -> str:
         "|---|" + "---|" * (len(PARTS) + 4),
     ]
     for r in rows:
-        name = f"**{r.name}**" if r.name in BASELINES else r.name
-        cells = [_cell(r.minutes.get(p), ".1f") for p in PARTS]
+        name = f"**{r.name}**" if baseline_order(r.name)[0] < 2 else r.name
+        cells = [_number(r.minutes.get(p), ".1f") for p in PARTS]
         numbers = (r.knn_top1, r.linear_top1, r.val_knn_top1, r.classifier_top1)
-        cells += [_cell(v, ".3f") for v in numbers]
+        cells += [_number(v) for v in numbers]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     total = sum(r.minutes.get("total", 0.0) for r in rows)
     lines += ["", f"{len(rows)} stages, {total:.1f} min in all (their own times)."]
     return "\n".join(lines) + "\n"
 
 
+# --------------------------------------------------------- the comparison
+@dataclass(frozen=True)
+class Run:
+    """One run of the comparison: a method on one label split."""
+
+    method: str
+    split: str
+    fraction: float
+    seed: int | None
+    num_labeled: int | None
+    value: float  # the headline test metric (``metric``)
+    seconds: float | None
+    budget: tuple[str | None, int | None]  # (budget, optimizer steps trained)
+    metric: str = "test_top1"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The runs of one method and fraction, over seeds."""
+
+    mean: float
+    std: float | None  # sample standard deviation; None with one seed
+    n: int
+    num_labeled: int | None
+
+
+def load_runs(compare_dir: Path) -> list[Run]:
+    """Every ``compare_dir/*/metrics.json``."""
+    runs = []
+    for path in sorted(Path(compare_dir).glob("*/metrics.json")):
+        m = json.loads(path.read_text())
+        runs.append(
+            Run(
+                method=m["method"],
+                split=m["split"],
+                fraction=float(m["fraction"]),
+                seed=m.get("seed"),
+                num_labeled=m.get("num_labeled"),
+                value=float(m[m.get("metric", "test_top1")]),
+                seconds=m.get("seconds", {}).get("total"),
+                budget=(m.get("budget"), m.get("steps")),
+                metric=m.get("metric", "test_top1"),
+            )
+        )
+    return runs
+
+
+def random_init_runs(
+    embeddings: Path, splits: Path, names: list[str], k: int = 200, t: float = 0.1
+) -> list[Run]:
+    """The no-training baselines of the label splits ``names``.
+
+    The untrained network's train/test features (``embeddings``, written by
+    ``random-init@<project>``) classified by a kNN vote and by a linear probe fit on each
+    split's labeled images (``splits/<name>.json``), scored as ``evaluate`` scores a run:
+    the same functions and settings, on the test rows whose class the labeled images hold.
+
+    Args:
+        embeddings: An embeddings folder (``train.npz`` holding every labeled image).
+        splits: The folder of the label splits.
+        names: The splits' names (repeats are read once).
+        k: Neighbours of the kNN vote (``evaluate``'s default).
+        t: Temperature of the kNN vote (``evaluate``'s default).
+
+    Returns:
+        Two runs per split (``RANDOM_KNN``, ``RANDOM_LINEAR``), without stage time.
+
+    Raises:
+        FileNotFoundError: a split file is missing.
+        ValueError: a labeled image of a split has no row in the embeddings or another
+            label there (they were written for other splits, data or class order), or the
+            embeddings folder is malformed (``EmbeddingsError``).
+    """
+    from ssl_core.embeddings import load_embeddings
+    from ssl_core.evaluate import metrics as M
+    from ssl_core.splits import LabelSplit
+
+    parts, meta = load_embeddings(embeddings)
+    train, test = parts["train"], parts["test"]
+    row = {name: i for i, name in enumerate(train.ids)}
+    runs = []
+    for name in sorted(set(names)):
+        split = LabelSplit.load(Path(splits) / f"{name}.json")
+        absent = [p for p, _ in split.labeled if p not in row]
+        if absent:
+            raise ValueError(
+                f"{len(absent)} labeled images of {name} (e.g. {absent[0]}) have no row in "
+                f"{embeddings}: rerun the random-init stage with the current splits"
+            )
+        idx = np.array([row[p] for p, _ in split.labeled])
+        x, y = train.features[idx], np.array([label for _, label in split.labeled])
+        if not np.array_equal(train.labels[idx], y):
+            raise ValueError(
+                f"the labels of {name} differ from those in {embeddings}: embeddings of "
+                "other data or another class order; rerun the random-init stage"
+            )
+        num_classes = int(
+            max(len(meta.get("class_names") or ()), test.labels.max() + 1, y.max() + 1)
+        )
+        known = np.isin(test.labels, np.unique(y))  # as evaluate: classes the bank holds
+        xt, yt = test.features[known], test.labels[known]
+        knn = M.knn_scores(x, y, xt, yt, num_classes, k, t)["top1"]
+        linear = M.linear_probe(x, y, xt, yt)["top1"]
+        for method, top1 in ((RANDOM_KNN, knn), (RANDOM_LINEAR, linear)):
+            runs.append(
+                Run(method, name, split.fraction, split.seed, len(idx), top1, None, (None, 0))
+            )
+    return runs
+
+
+def baseline_runs(random_init: Path, splits: Path | None, runs: list[Run]) -> list[Run]:
+    """The random-init rows of the splits ``runs`` used, from the folder of the
+    ``random-init@<project>`` stage: classification (``embeddings/``, or an embeddings
+    folder itself) per split with :func:`random_init_runs`; segmentation (``metrics.json``
+    of the untrained network's masks) one value, the same at every split.
+
+    Raises:
+        ValueError: classification baselines without ``splits``.
+        FileNotFoundError: neither embeddings nor a ``metrics.json`` in ``random_init``.
+    """
+    folder = Path(random_init)
+    embeddings = folder / "embeddings" if (folder / "embeddings").is_dir() else folder
+    if (embeddings / "train.npz").is_file():
+        if splits is None:
+            raise ValueError("--random-init needs --splits (the folder of the runs' label splits)")
+        return random_init_runs(embeddings, splits, [r.split for r in runs])
+    metrics_json = folder / "metrics.json"
+    if not metrics_json.is_file():
+        raise FileNotFoundError(f"no embeddings/ and no metrics.json under {folder}")
+    iou = float(json.loads(metrics_json.read_text())["iou"])
+    seen = {r.split: r for r in runs}
+    return [
+        Run(
+            RANDOM_INIT,
+            r.split,
+            r.fraction,
+            r.seed,
+            r.num_labeled,
+            iou,
+            None,
+            (None, 0),
+            "test_iou",
+        )
+        for r in seen.values()
+    ]
+
+
+def expected_runs(params: Path, project: str) -> dict[str, tuple[str, str]]:
+    """The ``comparison`` entries of ``params`` for ``project``: stage key -> (method, split)."""
+    entries = (yaml.safe_load(Path(params).read_text()) or {}).get("comparison") or {}
+    return {
+        key: (e["method"], e["split"]) for key, e in entries.items() if e.get("project") == project
+    }
+
+
+def summarize(runs: list[Run]) -> dict[tuple[str, float], Cell]:
+    """Mean, sample standard deviation and count of the metric per method and fraction."""
+    groups: dict[tuple[str, float], list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.method, run.fraction), []).append(run)
+    cells = {}
+    for key, group in groups.items():
+        values = [r.value for r in group]
+        labeled = [r.num_labeled for r in group if r.num_labeled is not None]
+        cells[key] = Cell(
+            mean=statistics.fmean(values),
+            std=statistics.stdev(values) if len(values) > 1 else None,
+            n=len(values),
+            num_labeled=round(statistics.fmean(labeled)) if labeled else None,
+        )
+    return cells
+
+
+def methods_of(cells: dict[tuple[str, float], Cell]) -> list[str]:
+    """The methods of ``cells``: the baseline first, then by name."""
+    names = {method for method, _ in cells}
+    return sorted(names, key=baseline_order)
+
+
+def _cell(cell: Cell | None) -> str:
+    if cell is None:
+        return "–"
+    spread = f" ± {cell.std:.3f}" if cell.std is not None else ""
+    return f"{cell.mean:.3f}{spread} ({cell.n})"
+
+
+def metric_name(runs: list[Run]) -> str:
+    """How the runs' headline metric reads (``test top-1 (classifier)``, ...)."""
+    metric = runs[0].metric if runs else "test_top1"
+    return METRIC_NAMES.get(metric, metric)
+
+
+def markdown(runs: list[Run], missing: list[str], title: str = "", plot: str | None = None) -> str:
+    """The table, the total stage time, the missing runs (and the plot, when given)."""
+    cells = summarize(runs)
+    name = metric_name(runs)
+    fractions = sorted({f for _, f in cells})
+    labels = {
+        f: next((c.num_labeled for (_, g), c in cells.items() if g == f), None) for f in fractions
+    }
+    header = [
+        f"{f:.0%}" + (f" ({labels[f]} labels)" if labels[f] is not None else "") for f in fractions
+    ]
+    minutes: dict[str, float] = {}
+    for run in runs:
+        if run.seconds is not None:
+            minutes[run.method] = minutes.get(run.method, 0.0) + run.seconds / 60
+    lines = [
+        f"# {title or 'Label-fraction comparison'}",
+        "",
+        f"{name[0].upper()}{name[1:]} after the last step (`last.ckpt`), mean ± standard "
+        "deviation over the split seeds (sample, ddof=1) and (in brackets) the number of "
+        "seeds."
+        + (" The 100% column is the ceiling: every label." if 1.0 in fractions else "")
+        + (
+            " The random-init rows train nothing: the untrained network"
+            + (
+                "'s features, classified by a kNN vote or a linear probe fit on the same "
+                "labeled images."
+                if any(m != RANDOM_INIT and untrained(m) for m, _ in cells)
+                else "'s own predictions."
+            )
+            if any(untrained(m) for m, _ in cells)
+            else ""
+        ),
+        "",
+        "| method | " + " | ".join(header) + " | stage time (min, all its runs) |",
+        "|---|" + "---|" * (len(fractions) + 1),
+    ]
+    for method in methods_of(cells):
+        row = [_cell(cells.get((method, f))) for f in fractions]
+        time = f"{minutes[method]:.1f}" if method in minutes else "–"
+        lines.append(f"| {method} | " + " | ".join(row) + f" | {time} |")
+    trained = [r for r in runs if not untrained(r.method)]
+    total = sum(r.seconds or 0.0 for r in trained)
+    lines += [
+        "",
+        f"{len(trained)} run{'s' * (len(trained) != 1)}, {total / 3600:.2f} h of stage time in all "
+        f"({total:.0f} s: the sum of their `seconds.total`).",
+    ]
+    if missing:
+        lines += ["", f"Missing ({len(missing)} runs, no `metrics.json` yet):", ""]
+        lines += [f"- {name}" for name in missing]
+    if plot:
+        lines += ["", f"![{name} against the number of labels]({plot})"]
+    return "\n".join(lines) + "\n"
+
+
+def plot(runs: list[Run], path: Path, title: str = "") -> Path:
+    """The headline metric against the number of labeled images (log x), a line per
+    method with the standard deviation as error bars; runs on all labels as horizontal
+    lines."""
+    import matplotlib.pyplot as plt
+
+    from ssl_core.evaluate.plots import save
+
+    cells = summarize(runs)
+    by_labels = all(c.num_labeled is not None for c in cells.values())
+    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    cmap = plt.get_cmap("tab10")
+    methods = methods_of(cells)
+    ticks = set()
+    baselines = [m for m in methods if untrained(m)]  # grey, dotted: no training
+    greys = {m: str(0.3 + 0.25 * (i % 3)) for i, m in enumerate(baselines)}
+    trained = [m for m in methods if not untrained(m)]  # their colours, baselines or not
+    for i, method in enumerate(methods):
+        color = greys.get(method) or cmap(trained.index(method) % cmap.N)
+        style = ":" if untrained(method) else "-"
+        points = sorted((f, c) for (m, f), c in cells.items() if m == method and f < 1.0)
+        if points:
+            x = [c.num_labeled if by_labels else f for f, c in points]
+            ticks.update(x)
+            dodge = 1.04 ** (i - (len(methods) - 1) / 2)  # error bars side by side, not on top
+            ax.errorbar(
+                [v * dodge for v in x],
+                [c.mean for _, c in points],
+                yerr=[c.std or 0.0 for _, c in points],
+                marker="o",
+                capsize=3,
+                color=color,
+                ls=style,
+                label=method,
+            )
+        ceiling = cells.get((method, 1.0))
+        if ceiling is not None and not untrained(method):  # theirs: in the table only
+            labels = f", {ceiling.num_labeled} labels" if ceiling.num_labeled else ""
+            ax.axhline(
+                ceiling.mean,
+                ls="--",
+                lw=1.2,
+                color=color,
+                label=f"{method}, 100%{labels} (ceiling)",
+            )
+    ax.set_xscale("log")
+    ax.set_xticks(sorted(ticks), [f"{v:g}" for v in sorted(ticks)])
+    ax.minorticks_off()
+    ax.set_xlabel("labeled training images" if by_labels else "fraction of labeled images")
+    ax.set_ylabel(f"{metric_name(runs)}, last step")
+    title = title or f"{metric_name(runs)} against the number of labels"
+    ax.set_title(f"{title}\n(mean over split seeds, error bars: standard deviation)", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return save(fig, path)
+
+
+def report(
+    results: Path,
+    params: Path | None = None,
+    out: Path | None = None,
+    random_init: Path | None = None,
+    splits: Path | None = None,
+) -> Path:
+    """Write ``compare.md`` and ``compare.png`` of ``results/compare`` into ``out``
+    (default ``results``); returns the path of ``compare.md``.
+
+    With ``params``, only the runs its ``comparison`` asks for are read (a run it no
+    longer names stays on disk: DVC keeps ``persist`` outputs). With ``random_init`` (the
+    random-init stage's folder) and, for classification, ``splits`` (the label splits'
+    folder), the no-training baselines of the runs' splits are added
+    (:func:`baseline_runs`).
+
+    Raises:
+        FileNotFoundError: no ``compare/*/metrics.json`` under ``results``.
+        ValueError: the runs were trained at different budgets or step counts (a
+            leftover of an earlier ``compare.steps``) or report different metrics: their
+            mean would mean nothing.
+    """
+    results = Path(results)
+    out = Path(out) if out else results
+    runs = load_runs(results / "compare")
+    if not runs:
+        raise FileNotFoundError(
+            f"no compare/*/metrics.json under {results}: run some compare@ stages first "
+            "(`dvc repro --glob 'compare@*'`)"
+        )
+    project = results.name
+    expected = expected_runs(params, project) if params and Path(params).is_file() else {}
+    if expected:
+        runs = [r for r in runs if (r.method, r.split) in set(expected.values())]
+        if not runs:
+            raise FileNotFoundError(f"none of the runs {params} asks for is under {results}")
+    budgets = sorted({r.budget for r in runs}, key=str)
+    metrics = sorted({r.metric for r in runs})
+    if len(metrics) > 1:
+        raise ValueError(
+            f"the runs under {results / 'compare'} report different metrics: {metrics}"
+        )
+    if len(budgets) > 1:
+        raise ValueError(
+            f"the runs under {results / 'compare'} were trained at different (budget, "
+            f"steps): {budgets}; rerun the stale ones (`dvc repro --glob 'compare@*'`)"
+        )
+    done = {(r.method, r.split) for r in runs}
+    missing = [
+        f"{method} {split} (`dvc repro compare@{key}`)"
+        for key, (method, split) in expected.items()
+        if (method, split) not in done
+    ]
+    if random_init is not None:
+        runs = baseline_runs(random_init, splits, runs) + runs
+    title = f"{project}: {metric_name(runs)} against the number of labels"
+    png = plot(runs, out / "compare.png", title)
+    md = out / "compare.md"
+    md.write_text(markdown(runs, missing, title, png.name))
+    return md
+
+
 def main(args: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", type=Path, help="a project's results folder")
-    parser.add_argument("--out", type=Path, help="also write the table to this file")
+    parser = argparse.ArgumentParser(
+        prog="python -m ssl_core.results", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("results", type=Path, help="a project's results folder (results/<p>)")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="the label-fraction comparison of RESULTS/compare (compare.md and compare.png)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="pairs: also write the table to this file; --compare: the folder of "
+        "compare.md/.png (default: RESULTS)",
+    )
+    parser.add_argument(
+        "--params",
+        type=Path,
+        default=Path("params.yaml"),
+        help="--compare: whose `comparison` entries say which runs are missing",
+    )
+    parser.add_argument(
+        "--random-init",
+        type=Path,
+        help="--compare: the random-init stage's folder (results/<p>/random-init): adds "
+        "its baselines (classification: kNN and linear probe on each split's labels)",
+    )
+    parser.add_argument("--splits", type=Path, help="the label splits' folder, with --random-init")
     ns = parser.parse_args(args)
+    if not ns.compare:
+        try:
+            table = pairs_markdown(collect(ns.results))
+        except FileNotFoundError as err:
+            raise SystemExit(f"results: {err}") from None
+        print(table, end="")
+        if ns.out:
+            ns.out.write_text(table)
+        return
     try:
-        table = markdown(collect(ns.results))
-    except FileNotFoundError as err:
-        raise SystemExit(f"results: {err}") from None
-    print(table, end="")
-    if ns.out:
-        ns.out.write_text(table)
+        md = report(ns.results, ns.params, ns.out, ns.random_init, ns.splits)
+    except (FileNotFoundError, ValueError) as err:
+        raise SystemExit(f"compare: {err}") from None
+    print(md.read_text(), end="")
+    print(f"wrote {md} and {md.with_suffix('.png')}")
 
 
 if __name__ == "__main__":
