@@ -197,9 +197,8 @@ def test_test_only_records_the_split_it_trained_on(stage, tmp_path):
     ids = [f"train/c{i % 2}/{i}.jpg" for i in range(40)]
     split = make_split("toy", ids, [i % 2 for i in range(40)], fraction=0.25, seed=2)
     path = split.save(tmp_path / "frac0.25-seed2.json")
-    pipeline.run_test_stage(
-        "p", "m", "cpu", tmp_path / "configs", tmp_path / "manifest.json", str(path), out
-    )
+    configs, manifest = tmp_path / "configs", tmp_path / "manifest.json"
+    pipeline.run_stage("p", "m", "cpu", configs, manifest, str(path), out, test_only=True)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["split"] == "frac0.25-seed2"
     assert (metrics["fraction"], metrics["seed"]) == (0.25, 2)

@@ -277,75 +277,6 @@ def task_class(config_yaml: Path) -> type:
     return import_object(class_path)
 
 
-def run_test_stage(
-    project: str,
-    method: str,
-    budget: str,
-    configs: Path,
-    manifest: Path,
-    split: str | None,
-    out: Path,
-    extra: Sequence[str] = (),
-    steps: int | None = None,
-) -> dict:
-    """Fit without validation, then ``train test`` with ``last.ckpt``; ``out/metrics.json``
-    holds the test metrics the task names (see the module docstring). Returns its content."""
-    from ssl_core.results import final_metrics
-    from ssl_core.resume import checkpoint_step
-    from ssl_core.splits import describe
-
-    out = Path(out)
-    prefix, common = train_args(
-        project, method, budget, Path(configs), data_root(manifest), split, extra, steps
-    )
-    fit = common + list(TEST_ONLY_FIT_ARGS)
-    seconds = {"start": _start(("ssl_core.cli", "ssl_core.results"))}  # no evaluate
-    seconds["fit"] = _fit(out, prefix, fit, stage_key(project, fit, manifest))
-    last = _move_checkpoints(out)
-    shutil.rmtree(out / "test", ignore_errors=True)
-    test = [
-        *prefix,
-        "test",
-        *common,
-        "--ckpt_path",
-        str(last),
-        "--trainer.default_root_dir",
-        str(out),
-        "--trainer.logger",
-        _logger(out, "test"),
-    ]
-    seconds["test"] = _run("train", test)
-    logged = final_metrics(out / "test" / "metrics.csv")
-    names = task_class(out / "test" / "config.yaml").test_metrics
-    shutil.rmtree(out / "test", ignore_errors=True)  # its log is now in metrics.json
-    headline = next(iter(names), None)
-    if headline not in logged:
-        raise SystemExit(
-            f"pipeline: {method} logged no {headline} under `train test`: --test-only needs "
-            "a method that predicts the task's targets (for classification a classifier "
-            "head: supervised and the semi-supervised methods)"
-        )
-    metrics = {
-        **{name: logged[key] for key, name in names.items() if key in logged},
-        "metric": names[headline],
-        "project": project,
-        "method": method,
-        "budget": budget,
-        **describe(split),
-        "steps": checkpoint_step(last),
-        "checkpoint": str(last),
-        "seconds": _seconds(seconds),
-    }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    print(
-        f"stage {project}/{method} {metrics['split']} ({budget}, test only): {metrics['metric']} "
-        f"{metrics[metrics['metric']]:.3f} after {metrics['steps']} steps; "
-        + ", ".join(f"{key} {value / 60:.1f} min" for key, value in metrics["seconds"].items()),
-        flush=True,
-    )
-    return metrics
-
-
 def run_stage(
     project: str,
     method: str,
@@ -357,14 +288,59 @@ def run_stage(
     extra: Sequence[str] = (),
     fit: bool = True,
     steps: int | None = None,
-) -> None:
-    """Fit (unless ``fit`` is false: the random-init baseline), predict and evaluate;
-    everything under ``out`` (see the module docstring)."""
+    test_only: bool = False,
+) -> dict:
+    """One stage, any task, everything under ``out`` (see the module docstring): fit
+    (unless ``fit`` is false: the random-init baseline), predict and evaluate; or with
+    ``test_only`` fit without validation, then ``train test`` with ``last.ckpt``.
+    Returns the content of ``out/metrics.json``."""
     out = Path(out)
     prefix, common = train_args(
         project, method, budget, Path(configs), data_root(manifest), split, extra, steps
     )
-    seconds = {"start": _start()}
+    if test_only:
+        from ssl_core.splits import describe
+
+        seconds = {"start": _start(("ssl_core.cli", "ssl_core.results"))}  # no evaluate
+        fit_args = common + list(TEST_ONLY_FIT_ARGS)
+        seconds["fit"] = _fit(out, prefix, fit_args, stage_key(project, fit_args, manifest))
+        tested = _test(out, prefix, common, _move_checkpoints(out), seconds)
+        metrics = {"project": project, "method": method, "budget": budget, **describe(split)}
+        metrics = {
+            **tested,
+            **metrics,
+            "steps": tested["steps"],
+            "checkpoint": tested["checkpoint"],
+        }
+        what = f" {metrics['split']}, test only"
+        what += f" ({budget}): {metrics['metric']} {metrics[metrics['metric']]:.3f}"
+        what += f" after {metrics['steps']} steps;"
+    else:
+        seconds = {"start": _start()}
+        metrics = _predict_evaluate(out, prefix, common, project, manifest, fit, budget, seconds)
+        what = f"{'' if fit else ', untrained'} ({budget}):"
+    metrics["seconds"] = _seconds(seconds)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(
+        f"stage {project}/{method}{what} "
+        + ", ".join(f"{key} {value / 60:.1f} min" for key, value in metrics["seconds"].items()),
+        flush=True,
+    )
+    return metrics
+
+
+def _predict_evaluate(
+    out: Path,
+    prefix: list[str],
+    common: list[str],
+    project: str,
+    manifest: Path,
+    fit: bool,
+    budget: str,
+    seconds: dict[str, float],
+) -> dict:
+    """Fit (``fit``), ``train predict`` and ``evaluate``; the time of each into
+    ``seconds``. Returns what ``evaluate`` wrote to ``out/metrics.json``."""
     predict, evaluate = [*prefix, "predict", *common], [str(out)]
     if fit:
         seconds["fit"] = _fit(out, prefix, common, stage_key(project, common, manifest))
@@ -376,30 +352,41 @@ def run_stage(
         for stale in ("train", "checkpoints"):
             shutil.rmtree(out / stale, ignore_errors=True)
         (out / "curves.csv").unlink(missing_ok=True)
-    seconds["predict"] = _run(
-        "train",
-        [
-            *predict,
-            "--trainer.default_root_dir",
-            str(out),
-            "--trainer.logger",
-            _logger(out, "predict"),
-        ],
-    )
+    logger = ["--trainer.default_root_dir", str(out), "--trainer.logger", _logger(out, "predict")]
+    seconds["predict"] = _run("train", [*predict, *logger])
     shutil.rmtree(out / "predict", ignore_errors=True)  # only a copy of the config
-    seconds["evaluate"] = _run(
-        "evaluate", evaluate + list(SMOKE_EVALUATE_ARGS if budget == "smoke" else ())
-    )
-    seconds = _seconds(seconds)
-    metrics_json = out / "metrics.json"
-    metrics = json.loads(metrics_json.read_text())
-    metrics["seconds"] = seconds
-    metrics_json.write_text(json.dumps(metrics, indent=2) + "\n")
-    print(
-        f"stage {project}/{method}{'' if fit else ', untrained'} ({budget}): "
-        + ", ".join(f"{key} {value / 60:.1f} min" for key, value in seconds.items()),
-        flush=True,
-    )
+    smoke = list(SMOKE_EVALUATE_ARGS if budget == "smoke" else ())
+    seconds["evaluate"] = _run("evaluate", evaluate + smoke)
+    return json.loads((out / "metrics.json").read_text())
+
+
+def _test(
+    out: Path, prefix: list[str], common: list[str], last: Path, seconds: dict[str, float]
+) -> dict:
+    """``train test`` of ``last``; the test metrics its task names (``test_metrics``),
+    which is the headline (``metric``), the steps trained and the checkpoint."""
+    from ssl_core.results import final_metrics
+    from ssl_core.resume import checkpoint_step
+
+    shutil.rmtree(out / "test", ignore_errors=True)
+    logger = ["--trainer.default_root_dir", str(out), "--trainer.logger", _logger(out, "test")]
+    seconds["test"] = _run("train", [*prefix, "test", *common, "--ckpt_path", str(last), *logger])
+    logged = final_metrics(out / "test" / "metrics.csv")
+    names = task_class(out / "test" / "config.yaml").test_metrics
+    shutil.rmtree(out / "test", ignore_errors=True)  # its log is now in metrics.json
+    headline = next(iter(names), None)
+    if headline not in logged:
+        raise SystemExit(
+            f"pipeline: the method logged no {headline} under `train test`: --test-only needs "
+            "a method that predicts the task's targets (for classification a classifier "
+            "head: supervised and the semi-supervised methods)"
+        )
+    return {
+        **{name: logged[key] for key, name in names.items() if key in logged},
+        "metric": names[headline],
+        "steps": checkpoint_step(last),
+        "checkpoint": str(last),
+    }
 
 
 def main(args: list[str] | None = None) -> None:
@@ -434,10 +421,7 @@ def main(args: list[str] | None = None) -> None:
     extra = args[args.index("--") + 1 :] if "--" in args else []
     ns = parser.parse_args(args[: args.index("--")] if "--" in args else args)
     where = (ns.project, ns.method, ns.budget, ns.configs, ns.manifest, ns.split, ns.out, extra)
-    if ns.test_only:
-        run_test_stage(*where, steps=ns.steps)
-    else:
-        run_stage(*where, fit=ns.fit, steps=ns.steps)
+    run_stage(*where, fit=ns.fit, steps=ns.steps, test_only=ns.test_only)
 
 
 if __name__ == "__main__":
