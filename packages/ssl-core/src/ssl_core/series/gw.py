@@ -1,0 +1,467 @@
+"""Generated gravitational-wave strain, GWAK-style: two detectors, coloured noise,
+whitening, and five classes of windows. Seeded and deterministic, no download.
+
+The model (every number a default of :class:`GWConfig`):
+
+- **Detectors and windows.** H1 and L1, ``sample_rate`` 2,048 Hz, windows of
+  ``duration`` 0.5 s (``T = 1024``), arrays ``(2, T)`` (channel 0 = H1, 1 = L1).
+- **Noise.** Stationary Gaussian, coloured by the aLIGO design sensitivity in the
+  analytic fit of Ajith (2011): ``S_h(f) = 1e-49 [x^-4.14 - 5 x^-2 + 111 (1 - x^2 +
+  x^4/2) / (1 + x^2/2)] / Hz``, ``x = f / 215 Hz``, drawn independently per detector in
+  the frequency domain over the band ``[f_low, f_high]`` = [20, 1000] Hz (zero outside:
+  the fit does not hold below ~10 Hz). Made that way, a window's noise is periodic, so
+  the FFT of the window holds it exactly (no leakage); real data need a longer stretch,
+  a Tukey window and cropped edges, as GWAK's pipeline does.
+- **Whitening**, as the field does: the window's FFT divided by ``sqrt(S_h(f) fs / 2)``
+  (the PSD known analytically here), zero outside the band, inverse FFT. Whitened noise is
+  then white in the band with unit power per frequency bin: per sample its variance is the
+  in-band fraction of the bins (491 / 512 = 0.96 by default).
+- **Signal-to-noise ratio.** The optimal SNR of a signal ``h`` in one detector,
+  ``rho^2 = 4 int |h(f)|^2 / S_h(f) df`` over the band (:func:`optimal_snr`, the sum
+  over FFT bins); for the whitened signal ``w`` it is exactly ``rho^2 = sum_t w_t^2``
+  (:func:`whitened_snr`). The network SNR is ``sqrt(rho_H1^2 + rho_L1^2)``; every
+  injection is scaled so its network SNR (a glitch: its one detector's SNR) is drawn
+  uniformly from ``snr_range`` = [5, 30].
+- **Classes** (``CLASSES``; label = position):
+
+  - ``background``: noise only.
+  - ``glitch``: a "blip"-like transient in ONE detector (chosen at random): a
+    sine-Gaussian of low quality factor ``Q`` in [2, 5] (one to three cycles) at
+    ``f0`` in [30, 250] Hz, the short broadband shape of blip glitches (Cabero et al.
+    2019); the other detector holds noise only.
+  - ``bbh``: binary black-hole chirp. Inspiral at leading post-Newtonian order (the
+    quadrupole formula, e.g. Maggiore 2008, ch. 4): ``f(tau) = (1/pi) (5 / (256 tau))^(3/8)
+    Mc^(-5/8)`` with ``tau = t_c - t`` and chirp mass ``Mc`` in seconds
+    (``G Mc / c^3``), phase ``phi = phi0 - 2 (tau / (5 Mc))^(5/8)``, amplitude
+    ``~ f^(2/3)``; it ends where ``f`` reaches the innermost stable circular orbit's
+    ``f_ISCO = 1 / (6^(3/2) pi M)``. Merger taper (phenomenological, phase continuous):
+    after ``f_ISCO`` the frequency relaxes exponentially to the l = m = 2 ring-down
+    frequency and the amplitude decays with its damping time (Berti, Cardoso, Will 2006
+    fits, final spin 0.69, final mass 0.95 M). Component masses uniform in [10, 50]
+    solar masses, merger at 40-80% of the window. Not a calibrated waveform (no
+    IMRPhenom / SEOBNR): a chirp with the right frequency evolution and a merger.
+  - ``sine_gaussian``: ``exp(-(t - t0)^2 / (2 s^2)) sin(2 pi f0 (t - t0) + phi)``,
+    ``s = Q / (sqrt(2) pi f0)``, ``f0`` log-uniform in [64, 512] Hz, ``Q`` in [3, 20].
+  - ``white_noise_burst``: white Gaussian noise band-passed to ``[f1, f1 + bw]``
+    (``f1`` in [32, 256] Hz, ``bw`` in [32, 512] Hz) under a Gaussian envelope of width
+    5-50 ms.
+
+  A signal (not a glitch) reaches L1 ``offset`` seconds after H1, ``offset`` uniform in
+  ``[-max_offset, max_offset]`` = 10 ms (the light travel time between the sites), with a
+  per-detector amplitude in [0.3, 1] of random sign (antenna patterns; H1's and L1's arms
+  are nearly at right angles, so signals often have opposite signs). Every injection is
+  tapered to zero at the window's ends (Tukey window, 5% each side).
+- **Seeds.** Sample ``i`` of class ``k`` draws from ``numpy.random.default_rng((seed, k,
+  i))``: the same whatever number of samples is written.
+
+What is written (:func:`write_dataset`): one ``<class>.npz`` per class with ``strain``
+``(N, 2, T)`` float32 (whitened), ``label`` ``(N,)``, ``snr`` ``(N,)`` (network SNR; 0 for
+background), ``offset`` ``(N,)`` seconds (L1 after H1; 0 for background and glitches),
+``glitch_detector`` ``(N,)`` (0 = H1, 1 = L1; -1 for other classes), ``class_names``;
+and ``config.json`` with every parameter. :func:`ensure_dataset` writes it on first use
+under ``$SSL_CORE_CACHE/gwak/<hash of the parameters>``.
+
+- [0] Raikman et al., GWAK: gravitational-wave anomalous knowledge with recurrent
+  autoencoders, Mach. Learn.: Sci. Technol. 5 (2024), https://arxiv.org/abs/2309.11537
+- [1] Ajith, Addressing the spin question in gravitational-wave searches, Phys. Rev. D 84
+  (2011), https://arxiv.org/abs/1107.1267 (the aLIGO PSD fit)
+- [2] Berti, Cardoso, Will, On gravitational-wave spectroscopy of massive black holes with
+  LISA, Phys. Rev. D 73 (2006), https://arxiv.org/abs/gr-qc/0512160 (ring-down fits)
+- [3] Cabero et al., Blip glitches in Advanced LIGO data, Class. Quantum Grav. 36 (2019),
+  https://arxiv.org/abs/1901.05093
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CLASSES = ("background", "glitch", "bbh", "sine_gaussian", "white_noise_burst")
+DETECTORS = ("H1", "L1")
+SOLAR_MASS_S = 4.925491025543576e-06  # G M_sun / c^3 in seconds
+
+
+@dataclass(frozen=True)
+class GWConfig:
+    """Parameters of the generated strain (see the module docstring for the model).
+
+    Args:
+        sample_rate: Samples per second (Hz).
+        duration: Window length in seconds.
+        f_low: Lower edge of the band (Hz): noise, whitening and SNR.
+        f_high: Upper edge of the band (Hz), below the Nyquist frequency.
+        snr_range: Network optimal SNR of injections, drawn uniformly.
+        max_offset: Largest arrival-time difference between the detectors (s).
+        mass_range: Component masses of the binary black holes (solar masses).
+        taper: Fraction of the window tapered at each end of an injection.
+    """
+
+    sample_rate: float = 2048.0
+    duration: float = 0.5
+    f_low: float = 20.0
+    f_high: float = 1000.0
+    snr_range: tuple[float, float] = (5.0, 30.0)
+    max_offset: float = 0.01
+    mass_range: tuple[float, float] = (10.0, 50.0)
+    taper: float = 0.05
+
+    @property
+    def length(self) -> int:
+        """Samples per window ``T``."""
+        return int(round(self.sample_rate * self.duration))
+
+    def frequencies(self) -> np.ndarray:
+        """Frequencies of the window's real FFT bins ``(T // 2 + 1,)``."""
+        return np.fft.rfftfreq(self.length, 1.0 / self.sample_rate)
+
+    def band(self) -> np.ndarray:
+        """Which FFT bins lie in ``[f_low, f_high]`` ``(T // 2 + 1,)`` bool."""
+        f = self.frequencies()
+        return (f >= self.f_low) & (f <= self.f_high)
+
+    def to_json(self) -> dict:
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
+
+
+def aligo_psd(f: np.ndarray) -> np.ndarray:
+    """One-sided noise PSD of aLIGO at design sensitivity (1/Hz), Ajith (2011)'s fit.
+
+    Args:
+        f: Frequencies in Hz (> 0; the fit holds above ~10 Hz).
+
+    Returns:
+        ``S_h(f)`` of the same shape.
+    """
+    x = np.asarray(f, dtype=np.float64) / 215.0
+    return 1e-49 * (x**-4.14 - 5.0 * x**-2 + 111.0 * (1 - x**2 + x**4 / 2) / (1 + x**2 / 2))
+
+
+def _band_psd(config: GWConfig) -> tuple[np.ndarray, np.ndarray]:
+    """``S_h`` at the FFT bins (1 outside the band, to divide safely) and the band."""
+    band = config.band()
+    psd = np.ones(band.shape)
+    psd[band] = aligo_psd(config.frequencies()[band])
+    return psd, band
+
+
+def colored_noise(
+    rng: np.random.Generator, config: GWConfig, shape: tuple[int, ...] = ()
+) -> np.ndarray:
+    """Stationary Gaussian noise with one-sided PSD ``S_h`` in the band, zero outside.
+
+    Drawn in the frequency domain: bin ``k`` is ``sqrt(T fs S_h(f_k) / 4) (a + i b)``
+    with ``a, b ~ N(0, 1)``, so ``E|X_k|^2 = T fs S_h / 2``, the FFT of noise whose
+    one-sided PSD is ``S_h``.
+
+    Args:
+        rng: The generator.
+        config: Sample rate, length and band.
+        shape: Leading shape (e.g. ``(2,)`` for two detectors).
+
+    Returns:
+        ``(*shape, T)`` float64 strain.
+    """
+    psd, band = _band_psd(config)
+    n, fs = config.length, config.sample_rate
+    z = rng.standard_normal((*shape, len(psd), 2))
+    spectrum = (z[..., 0] + 1j * z[..., 1]) * np.sqrt(n * fs * psd / 4.0) * band
+    return np.fft.irfft(spectrum, n=n)
+
+
+def whiten(strain: np.ndarray, config: GWConfig) -> np.ndarray:
+    """Whiten strain ``(..., T)``: FFT divided by ``sqrt(S_h fs / 2)``, zero outside
+    the band, inverse FFT. Noise becomes unit power per bin; see :func:`whitened_snr`."""
+    psd, band = _band_psd(config)
+    spectrum = np.fft.rfft(strain, axis=-1) / np.sqrt(psd * config.sample_rate / 2.0) * band
+    return np.fft.irfft(spectrum, n=config.length, axis=-1)
+
+
+def optimal_snr(h: np.ndarray, config: GWConfig) -> np.ndarray:
+    """Optimal SNR ``rho = sqrt(4 int_band |h(f)|^2 / S_h(f) df)`` of signals ``(..., T)``.
+
+    ``h(f)`` is the continuous Fourier transform, approximated by ``rfft(h) / fs``;
+    the integral is the sum over the band's bins times ``df = fs / T``.
+
+    Returns:
+        ``(...)`` SNRs.
+    """
+    psd, band = _band_psd(config)
+    fs, n = config.sample_rate, config.length
+    hf = np.fft.rfft(h, axis=-1) / fs
+    return np.sqrt(4.0 * np.sum(np.abs(hf) ** 2 / psd * band, axis=-1) * fs / n)
+
+
+def whitened_snr(w: np.ndarray) -> np.ndarray:
+    """Optimal SNR of whitened signals ``(..., T)`` (:func:`whiten`): ``sqrt(sum w^2)``,
+    equal to :func:`optimal_snr` of the unwhitened signal (Parseval)."""
+    return np.sqrt(np.sum(np.asarray(w, dtype=np.float64) ** 2, axis=-1))
+
+
+# ------------------------------------------------------------------------- waveforms
+
+
+def bbh_chirp(t: np.ndarray, m1: float, m2: float, t_merge: float, phase: float) -> np.ndarray:
+    """Binary black-hole chirp (leading-order inspiral + phenomenological merger taper;
+    see the module docstring), unit amplitude at the merger.
+
+    Args:
+        t: Times (s) ``(T,)``.
+        m1: Component mass (solar masses).
+        m2: Component mass (solar masses).
+        t_merge: Time at which the frequency reaches ``f_ISCO`` (s).
+        phase: Phase at the merger (rad).
+
+    Returns:
+        ``(T,)`` waveform.
+    """
+    m = (m1 + m2) * SOLAR_MASS_S
+    mc = (m1 * m2) ** 0.6 / (m1 + m2) ** 0.2 * SOLAR_MASS_S
+    f_isco = 1.0 / (6.0**1.5 * np.pi * m)
+    tau_isco = 5.0 / 256.0 * mc ** (-5.0 / 3.0) * (np.pi * f_isco) ** (-8.0 / 3.0)
+    # Ring-down of the l = m = 2 mode (Berti et al. 2006), final spin 0.69, mass 0.95 M.
+    spin, m_final = 0.69, 0.95 * m
+    f_rd = (1.5251 - 1.1568 * (1 - spin) ** 0.1292) / (2 * np.pi * m_final)
+    q_rd = 0.7 + 1.4187 * (1 - spin) ** -0.4990
+    tau_rd = q_rd / (np.pi * f_rd)
+
+    def inspiral_phase(tau: np.ndarray) -> np.ndarray:
+        return -2.0 * (tau / (5.0 * mc)) ** 0.625
+
+    out = np.zeros_like(t, dtype=np.float64)
+    before = t < t_merge
+    tau = t_merge - t[before] + tau_isco  # time to the Newtonian coalescence
+    f = (5.0 / (256.0 * tau)) ** 0.375 * mc**-0.625 / np.pi
+    out[before] = (f / f_isco) ** (2.0 / 3.0) * np.cos(
+        phase + inspiral_phase(tau) - inspiral_phase(np.float64(tau_isco))
+    )
+    dt = t[~before] - t_merge
+    ramp = (f_rd - f_isco) * tau_rd * (1.0 - np.exp(-dt / tau_rd))
+    out[~before] = np.exp(-dt / tau_rd) * np.cos(phase + 2 * np.pi * (f_rd * dt - ramp))
+    return out
+
+
+def sine_gaussian(t: np.ndarray, t0: float, f0: float, q: float, phase: float) -> np.ndarray:
+    """Sine-Gaussian ``exp(-(t - t0)^2 / (2 s^2)) sin(2 pi f0 (t - t0) + phase)`` with
+    ``s = q / (sqrt(2) pi f0)``; ``(T,)`` from times ``(T,)``."""
+    s = q / (np.sqrt(2.0) * np.pi * f0)
+    return np.exp(-((t - t0) ** 2) / (2 * s**2)) * np.sin(2 * np.pi * f0 * (t - t0) + phase)
+
+
+def white_noise_burst(
+    rng: np.random.Generator, config: GWConfig, t0: float, width: float, f1: float, f2: float
+) -> np.ndarray:
+    """Band-passed (``[f1, f2]`` Hz) white noise under a Gaussian envelope of width
+    ``width`` s centred at ``t0``; ``(T,)``."""
+    f = config.frequencies()
+    z = rng.standard_normal((len(f), 2))
+    noise = np.fft.irfft((z[:, 0] + 1j * z[:, 1]) * ((f >= f1) & (f <= f2)), n=config.length)
+    t = np.arange(config.length) / config.sample_rate
+    return noise * np.exp(-((t - t0) ** 2) / (2 * width**2))
+
+
+def shift(x: np.ndarray, seconds: float, config: GWConfig) -> np.ndarray:
+    """Delay ``x`` ``(..., T)`` by ``seconds`` (a fractional-sample shift by an FFT phase;
+    circular, so for transients away from the window's ends)."""
+    f = config.frequencies()
+    return np.fft.irfft(
+        np.fft.rfft(x, axis=-1) * np.exp(-2j * np.pi * f * seconds), n=config.length, axis=-1
+    )
+
+
+def tukey(n: int, fraction: float) -> np.ndarray:
+    """A Tukey window of ``n`` samples with cosine ramps of ``fraction * n`` each side."""
+    w = np.ones(n)
+    ramp = int(round(fraction * n))
+    if ramp > 0:
+        w[:ramp] = 0.5 * (1 - np.cos(np.pi * np.arange(ramp) / ramp))
+        w[n - ramp :] = w[:ramp][::-1]
+    return w
+
+
+# ------------------------------------------------------------------------- samples
+
+
+@dataclass
+class StrainSample:
+    """One generated window.
+
+    Attributes:
+        strain: Raw strain ``(2, T)`` (noise + injection).
+        signal: The scaled injection alone ``(2, T)`` (zeros for background).
+        snr: Network optimal SNR asked for (0 for background).
+        offset: L1's arrival time after H1's (s; 0 for background and glitches).
+        glitch_detector: The glitch's detector (0 = H1, 1 = L1; -1 otherwise).
+    """
+
+    strain: np.ndarray
+    signal: np.ndarray
+    snr: float
+    offset: float
+    glitch_detector: int
+
+
+def injection(
+    kind: str, rng: np.random.Generator, config: GWConfig
+) -> tuple[np.ndarray, float, int]:
+    """An unscaled injection of class ``kind``: ``((2, T) waveform, offset, glitch detector)``."""
+    t = np.arange(config.length) / config.sample_rate
+    window = tukey(config.length, config.taper)
+    h = np.zeros((2, config.length))
+    if kind == "background":
+        return h, 0.0, -1
+    if kind == "glitch":
+        detector = int(rng.integers(2))
+        t0 = rng.uniform(0.3, 0.7) * config.duration
+        f0, q = rng.uniform(30.0, 250.0), rng.uniform(2.0, 5.0)
+        h[detector] = sine_gaussian(t, t0, f0, q, rng.uniform(0, 2 * np.pi)) * window
+        return h, 0.0, detector
+    offset = float(rng.uniform(-config.max_offset, config.max_offset))
+    amplitude = rng.uniform(0.3, 1.0, 2) * rng.choice([-1.0, 1.0], 2)
+    if kind == "bbh":
+        m1, m2 = rng.uniform(*config.mass_range, 2)
+        t_merge = rng.uniform(0.4, 0.8) * config.duration
+        phase = rng.uniform(0, 2 * np.pi)
+        for d, delay in enumerate((0.0, offset)):
+            h[d] = amplitude[d] * bbh_chirp(t - delay, m1, m2, t_merge, phase)
+    elif kind == "sine_gaussian":
+        t0 = rng.uniform(0.3, 0.7) * config.duration
+        f0 = np.exp(rng.uniform(np.log(64.0), np.log(512.0)))
+        q, phase = rng.uniform(3.0, 20.0), rng.uniform(0, 2 * np.pi)
+        for d, delay in enumerate((0.0, offset)):
+            h[d] = amplitude[d] * sine_gaussian(t - delay, t0, f0, q, phase)
+    elif kind == "white_noise_burst":
+        t0 = rng.uniform(0.3, 0.7) * config.duration
+        f1 = rng.uniform(32.0, 256.0)
+        burst = white_noise_burst(
+            rng, config, t0, rng.uniform(0.005, 0.05), f1, f1 + rng.uniform(32.0, 512.0)
+        )
+        h[0], h[1] = amplitude[0] * burst, amplitude[1] * shift(burst, offset, config)
+    else:
+        raise ValueError(f"unknown class {kind!r}; one of {CLASSES}")
+    return h * window, offset, -1
+
+
+def make_sample(kind: str, rng: np.random.Generator, config: GWConfig) -> StrainSample:
+    """Noise in both detectors plus an injection of class ``kind`` scaled to a network
+    SNR drawn from ``config.snr_range``."""
+    noise = colored_noise(rng, config, (2,))
+    h, offset, detector = injection(kind, rng, config)
+    snr = 0.0
+    if kind != "background":
+        snr = float(rng.uniform(*config.snr_range))
+        h = h * (snr / float(np.sqrt(np.sum(optimal_snr(h, config) ** 2))))
+    return StrainSample(noise + h, h, snr, offset, detector)
+
+
+def generate_class(
+    kind: str, n: int, seed: int = 0, config: GWConfig | None = None
+) -> dict[str, np.ndarray]:
+    """``n`` whitened windows of class ``kind``.
+
+    Returns:
+        ``strain`` ``(n, 2, T)`` float32 (whitened), ``label`` ``(n,)`` int64, ``snr``
+        ``(n,)`` float32, ``offset`` ``(n,)`` float32 (s), ``glitch_detector`` ``(n,)``
+        int64.
+    """
+    config = config or GWConfig()
+    k = CLASSES.index(kind)
+    samples = [make_sample(kind, np.random.default_rng((seed, k, i)), config) for i in range(n)]
+    strain = np.stack([s.strain for s in samples]) if samples else np.zeros((0, 2, config.length))
+    return {
+        "strain": whiten(strain, config).astype(np.float32),
+        "label": np.full(n, k, dtype=np.int64),
+        "snr": np.array([s.snr for s in samples], dtype=np.float32),
+        "offset": np.array([s.offset for s in samples], dtype=np.float32),
+        "glitch_detector": np.array([s.glitch_detector for s in samples], dtype=np.int64),
+    }
+
+
+def write_dataset(
+    folder: str | Path,
+    n_per_class: int = 1000,
+    seed: int = 0,
+    classes: tuple[str, ...] = CLASSES,
+    config: GWConfig | None = None,
+) -> Path:
+    """Write the generated dataset: ``<class>.npz`` per class and ``config.json``.
+
+    Args:
+        folder: Where to write (made if missing).
+        n_per_class: Windows per class.
+        seed: Base seed (sample ``i`` of class ``k`` uses ``(seed, k, i)``).
+        classes: Which classes (names from ``CLASSES``; labels are positions in ``CLASSES``).
+        config: The generator's parameters (default :class:`GWConfig`).
+
+    Returns:
+        ``folder``. ``config.json`` is written last, so a folder with it is complete.
+    """
+    config = config or GWConfig()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind in classes:
+        arrays = generate_class(kind, n_per_class, seed, config)
+        tmp = folder / f".{kind}.tmp.npz"
+        np.savez(tmp, class_names=np.array(CLASSES), **arrays)
+        tmp.replace(folder / f"{kind}.npz")
+    meta = {"n_per_class": n_per_class, "seed": seed, "classes": list(classes), **config.to_json()}
+    (folder / "config.json").write_text(json.dumps(meta, indent=1) + "\n")
+    return folder
+
+
+def dataset_key(n_per_class: int, seed: int, classes: tuple[str, ...], config: GWConfig) -> str:
+    """A short hash of every parameter: the cache folder's name."""
+    meta = {"n_per_class": n_per_class, "seed": seed, "classes": list(classes), **config.to_json()}
+    return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def ensure_dataset(
+    root: str | Path | None = None,
+    n_per_class: int = 1000,
+    seed: int = 0,
+    classes: tuple[str, ...] = CLASSES,
+    config: GWConfig | None = None,
+) -> Path:
+    """The dataset's folder, written on first use.
+
+    Args:
+        root: Where it lives; default ``$SSL_CORE_CACHE/gwak/<hash of the parameters>``
+            (``$SSL_CORE_CACHE`` defaults to ``~/.cache/ssl-core``), so other
+            parameters get another folder.
+        n_per_class: See :func:`write_dataset`.
+        seed: See :func:`write_dataset`.
+        classes: See :func:`write_dataset`.
+        config: See :func:`write_dataset`.
+
+    Returns:
+        The folder, holding ``config.json`` and ``<class>.npz`` files.
+    """
+    config = config or GWConfig()
+    if root is None:
+        cache = Path(os.environ.get("SSL_CORE_CACHE") or Path.home() / ".cache" / "ssl-core")
+        root = cache / "gwak" / dataset_key(n_per_class, seed, classes, config)
+    root = Path(root)
+    if not (root / "config.json").is_file():
+        write_dataset(root, n_per_class, seed, classes, config)
+    return root
+
+
+def load_dataset(
+    folder: str | Path, classes: tuple[str, ...] | None = None
+) -> dict[str, np.ndarray]:
+    """The arrays of a written dataset, classes concatenated in ``CLASSES`` order
+    (``class_names``: all of ``CLASSES``, the label order)."""
+    folder = Path(folder)
+    meta = json.loads((folder / "config.json").read_text())
+    chosen = [c for c in CLASSES if c in (classes or meta["classes"])]
+    parts = [dict(np.load(folder / f"{c}.npz")) for c in chosen]
+    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "class_names"}
+    out["class_names"] = np.array(CLASSES)
+    return out

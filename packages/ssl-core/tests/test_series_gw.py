@@ -1,0 +1,136 @@
+"""The generated GWAK-style strain: noise PSD, whitening, SNR, seeds, glitches, offsets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.signal import welch
+
+from ssl_core.series import gw
+
+CONFIG = gw.GWConfig()
+
+
+def test_aligo_psd_fit_values():
+    # Ajith (2011)'s fit at x = 1 (215 Hz): 1e-49 (1 - 5 + 111 * 0.5 / 1.5) = 3.3e-48.
+    assert gw.aligo_psd(np.array([215.0]))[0] == pytest.approx(3.3e-48, rel=1e-12)
+    f = np.linspace(10, 1000, 500)
+    psd = gw.aligo_psd(f)
+    assert (psd > 0).all()
+    assert f[np.argmin(psd)] == pytest.approx(215, abs=60)  # the bucket
+
+
+def test_noise_psd_matches_model():
+    """Welch estimate of 64 windows (256-sample Hann segments, 8 Hz bins) against S_h.
+
+    Tolerances: each bin averages ~7 segments x 64 windows, a relative spread of ~5%;
+    every bin within 25% and the band mean within 5% of the model."""
+    x = gw.colored_noise(np.random.default_rng(0), CONFIG, (64,))
+    f, p = welch(x, fs=CONFIG.sample_rate, nperseg=256, axis=-1)
+    band = (f >= 30) & (f <= 900)
+    ratio = p.mean(0)[band] / gw.aligo_psd(f[band])
+    assert np.abs(ratio - 1).max() < 0.25
+    assert abs(ratio.mean() - 1) < 0.05
+    # Nothing outside the band [f_low, f_high] (the fit does not hold below ~10 Hz).
+    spectrum = np.abs(np.fft.rfft(x, axis=-1))
+    assert spectrum[:, ~CONFIG.band()].max() < 1e-9 * spectrum[:, CONFIG.band()].max()
+
+
+def test_whitened_noise_is_white_with_unit_power_per_bin():
+    x = gw.whiten(gw.colored_noise(np.random.default_rng(1), CONFIG, (64,)), CONFIG)
+    f, p = welch(x, fs=CONFIG.sample_rate, nperseg=256, axis=-1)
+    band = (f >= 30) & (f <= 900)
+    # Unit power per FFT bin is a flat one-sided PSD of 2 / fs.
+    ratio = p.mean(0)[band] / (2.0 / CONFIG.sample_rate)
+    assert np.abs(ratio - 1).max() < 0.25
+    assert x.var() == pytest.approx(CONFIG.band().sum() / (CONFIG.length // 2), rel=0.03)
+
+
+@pytest.mark.parametrize("kind", gw.CLASSES[1:])
+def test_injection_snr_is_the_one_asked(kind):
+    s = gw.make_sample(kind, np.random.default_rng(3), CONFIG)
+    assert CONFIG.snr_range[0] <= s.snr <= CONFIG.snr_range[1]
+    network = np.sqrt(np.sum(gw.whitened_snr(gw.whiten(s.signal, CONFIG)) ** 2))
+    assert network == pytest.approx(s.snr, rel=1e-6)
+    assert np.sqrt(np.sum(gw.optimal_snr(s.signal, CONFIG) ** 2)) == pytest.approx(s.snr, rel=1e-6)
+
+
+def test_matched_filter_snr_in_noise():
+    """The known template against 200 whitened noise realisations: the matched-filter
+    output has mean rho (the SNR asked) and unit spread, which ties the noise level,
+    the PSD and the SNR formula together."""
+    s = gw.make_sample("bbh", np.random.default_rng(4), CONFIG)
+    template = gw.whiten(s.signal, CONFIG)
+    unit = template / np.sqrt(np.sum(template**2))
+    noise = gw.whiten(gw.colored_noise(np.random.default_rng(5), CONFIG, (200, 2)), CONFIG)
+    z = np.sum((noise + template) * unit, axis=(-2, -1))
+    assert z.mean() == pytest.approx(s.snr, abs=0.25)  # std of the mean: 1 / sqrt(200)
+    assert z.std() == pytest.approx(1.0, abs=0.15)
+
+
+def test_determinism_by_seed_and_independent_of_count():
+    a = gw.generate_class("sine_gaussian", 3, seed=7)
+    b = gw.generate_class("sine_gaussian", 5, seed=7)
+    c = gw.generate_class("sine_gaussian", 3, seed=8)
+    for key in ("strain", "snr", "offset"):
+        np.testing.assert_array_equal(a[key], b[key][:3])
+    assert not np.array_equal(a["strain"], c["strain"])
+    assert a["strain"].shape == (3, 2, CONFIG.length) and a["strain"].dtype == np.float32
+
+
+def test_glitch_in_one_detector_only():
+    for i in range(8):
+        s = gw.make_sample("glitch", np.random.default_rng((0, 1, i)), CONFIG)
+        d = s.glitch_detector
+        assert d in (0, 1)
+        assert np.abs(s.signal[1 - d]).max() == 0.0
+        assert np.abs(s.signal[d]).max() > 0.0
+        assert s.offset == 0.0
+
+
+@pytest.mark.parametrize("kind", ["bbh", "sine_gaussian", "white_noise_burst"])
+def test_offsets_within_light_travel_time(kind):
+    offsets = gw.generate_class(kind, 12, seed=1)["offset"]
+    assert np.abs(offsets).max() <= 0.01
+    assert np.abs(offsets).max() > 0.002  # drawn, not all zero
+    # The measured lag (cross-correlation peak of the noiseless injections) is the offset.
+    s = gw.make_sample(kind, np.random.default_rng((1, gw.CLASSES.index(kind), 0)), CONFIG)
+    h1, l1 = gw.whiten(s.signal, CONFIG)
+    lags = np.arange(-40, 41)
+    xc = [abs(np.dot(h1, np.roll(l1, -lag))) for lag in lags]
+    measured = lags[int(np.argmax(xc))] / CONFIG.sample_rate
+    assert measured == pytest.approx(s.offset, abs=1.5 / CONFIG.sample_rate)
+
+
+def test_bbh_chirp_frequency_rises():
+    t = np.arange(CONFIG.length) / CONFIG.sample_rate
+    h = gw.bbh_chirp(t, 30.0, 30.0, t_merge=0.4, phase=0.0)
+    crossings = t[:-1][np.diff(np.sign(h)) != 0]
+    before = crossings[crossings < 0.4]
+    periods = np.diff(before)
+    assert (np.diff(periods) < 1e-3).all()  # half-periods shrink (up to a sample)
+    assert periods[-5:].mean() < 0.5 * periods[:5].mean()
+    f_isco = 1.0 / (6**1.5 * np.pi * 60 * gw.SOLAR_MASS_S)  # ~73 Hz
+    assert 1 / (2 * periods[-3:].mean()) == pytest.approx(f_isco, rel=0.15)
+    assert np.abs(h[t > 0.45]).max() < 0.05  # the ring-down has died out
+
+
+def test_write_and_ensure_dataset(tmp_path, monkeypatch):
+    folder = gw.write_dataset(tmp_path / "d", n_per_class=2, seed=0)
+    meta = json.loads((folder / "config.json").read_text())
+    assert meta["n_per_class"] == 2 and meta["sample_rate"] == 2048.0
+    data = gw.load_dataset(folder)
+    assert data["strain"].shape == (10, 2, CONFIG.length)
+    assert data["label"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert data["class_names"].tolist() == list(gw.CLASSES)
+    assert (data["snr"][data["label"] == 0] == 0).all() and (data["snr"][2:] >= 5).all()
+    monkeypatch.setenv("SSL_CORE_CACHE", str(tmp_path / "cache"))
+    root = gw.ensure_dataset(n_per_class=1, classes=("background", "bbh"))
+    assert root.parent == tmp_path / "cache" / "gwak"
+    assert sorted(p.name for p in root.iterdir()) == ["background.npz", "bbh.npz", "config.json"]
+    mtime = (root / "bbh.npz").stat().st_mtime_ns
+    assert gw.ensure_dataset(n_per_class=1, classes=("background", "bbh")) == root
+    assert (root / "bbh.npz").stat().st_mtime_ns == mtime  # not written twice
+    assert gw.ensure_dataset(n_per_class=2, classes=("background", "bbh")) != root
