@@ -97,3 +97,10 @@ class SampleRandom:
         c = torch.arange(channels, device=self.device)[:, None] * CHANNEL_STRIDE
         t = torch.arange(length, device=self.device)[None, :]
         return self.normal_at(stream, c + t)
+
+    def derive(self, salt: int) -> SampleRandom:
+        """An independent generator for the same samples (e.g. view ``salt``, or op
+        ``salt`` of a view): its numbers depend on each sample's seed and ``salt``."""
+        child = SampleRandom.__new__(SampleRandom)
+        child.keys = derive(self.keys, salt)
+        return child

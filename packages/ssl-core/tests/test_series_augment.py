@@ -1,0 +1,178 @@
+"""Series augmentations: each sample's view from its seed alone, masks kept, and what
+each op preserves."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ssl_core.series import augment as A
+from ssl_core.series.collate import pad_series
+from ssl_core.series.random import SampleRandom
+
+LENGTHS = (7, 29, 12, 20)
+SEEDS = torch.tensor([11, 22, 33, 44])
+
+
+def make_batch(lengths=LENGTHS, channels=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    series = [torch.randn(channels, n, generator=g) + 2.0 for n in lengths]
+    view = pad_series(series)
+    return series, view["series"], view["mask"]
+
+
+TRANSFORMS = {
+    "contrastive-sensor": A.contrastive_transform("sensor"),
+    "weak-strong-sensor": A.weak_strong_transform("sensor"),
+    "contrastive-strain": A.contrastive_transform("strain", sample_rate=256.0),
+    "weak-strong-strain": A.weak_strong_transform("strain", sample_rate=256.0),
+}
+
+
+@pytest.mark.parametrize("name", TRANSFORMS)
+def test_views_depend_on_the_sample_seed_alone(name):
+    transform = TRANSFORMS[name]
+    channels = 2 if "strain" in name else 3
+    series, x, mask = make_batch(channels=channels)
+    batch_views = transform(x, mask, SEEDS)
+    # Each sample alone (its own padding), and the batch reversed with extra padding.
+    reversed_view = pad_series([torch.nn.functional.pad(s, (0, 0)) for s in series[::-1]])
+    rx = torch.nn.functional.pad(reversed_view["series"], (0, 9))
+    rmask = torch.nn.functional.pad(reversed_view["mask"], (0, 9))
+    rev_views = transform(rx, rmask, SEEDS.flip(0))
+    for i in range(len(series)):
+        alone = transform(
+            series[i][None], torch.ones(1, series[i].shape[1], dtype=torch.bool), SEEDS[i : i + 1]
+        )
+        j = len(series) - 1 - i
+        for v, (view, rev, one) in enumerate(zip(batch_views, rev_views, alone, strict=True)):
+            n = int(view["mask"][i].sum())
+            assert n >= 1
+            assert int(one["mask"][0].sum()) == n == int(rev["mask"][j].sum()), (name, v, i)
+            torch.testing.assert_close(
+                view["series"][i, :, :n], one["series"][0, :, :n], rtol=0, atol=0
+            )
+            torch.testing.assert_close(
+                view["series"][i, :, :n], rev["series"][j, :, :n], rtol=0, atol=0
+            )
+    # Views differ from one another and with the seed.
+    assert not torch.equal(batch_views[0]["series"], batch_views[1]["series"])
+    other = transform(x, mask, SEEDS + 1)
+    assert not torch.equal(other[0]["series"], batch_views[0]["series"])
+
+
+OPS = [
+    A.RandomCrop(0.5),
+    A.TimeShift(0.5),
+    A.ChannelShift(0.2),
+    A.DetectorShift(0.01, 2048.0),
+    A.DetectorSwap(0.5),
+    A.SignFlip(0.5),
+    A.Scale(0.3),
+    A.Jitter(0.2),
+    A.TimeMask(0.3),
+]
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: type(op).__name__)
+def test_padding_stays_padding(op):
+    _, x, mask = make_batch()
+    out, out_mask = op(x, mask, SampleRandom(SEEDS))
+    assert out.shape == x.shape and out_mask.shape == mask.shape
+    assert not (out_mask & ~mask).any()  # no padding became real
+    assert (out * ~out_mask[:, None, :] == 0).all()  # padding holds zeros
+    if not isinstance(op, A.RandomCrop):
+        assert torch.equal(out_mask, mask)
+    # Rows stay prefix masks.
+    n = out_mask.sum(1)
+    assert torch.equal(out_mask, torch.arange(x.shape[2])[None] < n[:, None])
+
+
+def test_time_shift_moves_values_without_changing_them():
+    _, x, mask = make_batch()
+    out, _ = A.TimeShift(0.5)(x, mask, SampleRandom(SEEDS))
+    for b, n in enumerate(LENGTHS):
+        real, moved = x[b, :, :n], out[b, :, :n]
+        assert torch.equal(real.sort(dim=1).values, moved.sort(dim=1).values)
+        shifts = [s for s in range(n) if torch.equal(torch.roll(real, s, dims=1), moved)]
+        assert len(shifts) == 1 and min(shifts[0], n - shifts[0]) <= round(0.5 * n)
+
+
+def test_channel_and_detector_shifts_roll_each_channel():
+    _, x, mask = make_batch(channels=2, lengths=(60, 64))
+    rand = SampleRandom(SEEDS[:2])
+    out, _ = A.ChannelShift(0.2)(x, mask, rand)
+    det, _ = A.DetectorShift(0.01, 1000.0)(x, mask, rand)  # at most 10 samples
+    for b, n in enumerate((60, 64)):
+        for c in range(2):
+            real = x[b, c, :n]
+            assert any(torch.equal(torch.roll(real, s), out[b, c, :n]) for s in range(n))
+        assert torch.equal(det[b, 0, :n], x[b, 0, :n])  # H1 stays
+        lags = [s for s in range(-10, 11) if torch.equal(torch.roll(x[b, 1, :n], s), det[b, 1, :n])]
+        assert len(lags) == 1
+
+
+def test_sign_flip_and_swap_twice_are_identity():
+    _, x, mask = make_batch(channels=2)
+    rand = SampleRandom(SEEDS)
+    for op in (A.SignFlip(0.5), A.DetectorSwap(0.5)):
+        once, _ = op(x, mask, rand)
+        twice, _ = op(once, mask, rand)
+        assert torch.equal(twice, x)
+        assert not torch.equal(once, x)  # some of the 4 samples were changed
+    assert torch.equal(A.SignFlip(1.0)(x, mask, rand)[0], -x)
+    assert torch.equal(A.DetectorSwap(1.0)(x, mask, rand)[0], x.flip(1))
+
+
+def test_scale_keeps_shape_up_to_a_positive_factor():
+    _, x, mask = make_batch()
+    out, _ = A.Scale(0.3, per_channel=True)(x, mask, SampleRandom(SEEDS))
+    ratio = out[:, :, 0] / x[:, :, 0]
+    torch.testing.assert_close(out, x * ratio[:, :, None])
+    assert (ratio > 0).all() and ratio.std() > 0
+    one, _ = A.Scale(0.3, per_channel=False)(x, mask, SampleRandom(SEEDS))
+    r = one[:, :, 0] / x[:, :, 0]
+    torch.testing.assert_close(r, r[:, :1].expand_as(r))
+
+
+def test_crop_is_a_contiguous_piece():
+    _, x, mask = make_batch()
+    out, m = A.RandomCrop(0.5)(x, mask, SampleRandom(SEEDS))
+    for b, n in enumerate(LENGTHS):
+        k = int(m[b].sum())
+        assert int(0.5 * n) <= k <= n
+        starts = [s for s in range(n - k + 1) if torch.equal(x[b, :, s : s + k], out[b, :, :k])]
+        assert starts
+
+
+def test_jitter_is_relative_to_the_channel_spread():
+    x = torch.zeros(2, 2, 5000)
+    x[:, 0] = torch.linspace(-1, 1, 5000) * 100.0
+    x[:, 1] = torch.linspace(-1, 1, 5000)
+    mask = torch.ones(2, 5000, dtype=torch.bool)
+    out, _ = A.Jitter(0.1)(x, mask, SampleRandom([1, 2]))
+    noise_std = (out - x).std(dim=2)
+    expected = 0.1 * x.std(dim=2, unbiased=False)
+    torch.testing.assert_close(noise_std, expected, rtol=0.05, atol=0)
+
+
+def test_time_mask_fills_one_span_with_the_channel_mean():
+    _, x, mask = make_batch(lengths=(40, 50))
+    out, m = A.TimeMask(0.5)(x, mask, SampleRandom([5, 6]))
+    assert torch.equal(m, mask)
+    for b, n in enumerate((40, 50)):
+        changed = (out[b, :, :n] != x[b, :, :n]).any(0).nonzero().flatten()
+        if len(changed):
+            assert int(changed.max() - changed.min()) + 1 <= 0.5 * n
+            mean = x[b, :, :n].mean(1)
+            torch.testing.assert_close(out[b, :, int(changed[0])], mean)
+
+
+def test_eval_transform_and_trim():
+    _, x, mask = make_batch()
+    view = A.SeriesEvalTransform()(x, mask)
+    assert torch.equal(view["series"], x) and torch.equal(view["mask"], mask)
+    cropped = A.SeriesTransform([A.SeriesView([A.RandomCrop(0.3)])])(x, mask, SEEDS)[0]
+    assert cropped["mask"].shape[1] == int(cropped["mask"].sum(1).max())
+    with pytest.raises(ValueError, match="kind"):
+        A.contrastive_ops("image")
