@@ -1,0 +1,84 @@
+"""Time series through ssl-core: the ``.ts`` reader and source, generated GWAK-style
+strain, augmentations, collation and standardisation, backbones and the efficiency-vs-SNR
+figure. See :mod:`ssl_core.series.ts`, :mod:`~ssl_core.series.gw`,
+:mod:`~ssl_core.series.augment`, :mod:`~ssl_core.series.collate`,
+:mod:`~ssl_core.series.backbones` and :mod:`~ssl_core.series.efficiency`.
+
+A backbone takes one view ``{"series": (B, C, T), "mask": (B, T)}``; methods call it on a
+view unchanged, as on an image tensor.
+"""
+
+from ssl_core.series.augment import (
+    ChannelShift,
+    DetectorShift,
+    DetectorSwap,
+    Jitter,
+    RandomCrop,
+    Scale,
+    SeriesEvalTransform,
+    SeriesTransform,
+    SeriesView,
+    SignFlip,
+    TimeMask,
+    TimeShift,
+    contrastive_ops,
+    contrastive_transform,
+    strong_ops,
+    weak_ops,
+    weak_strong_transform,
+)
+from ssl_core.series.backbones import PatchTransformer1d, ResNet1d
+from ssl_core.series.collate import (
+    SeriesCollate,
+    cat_views,
+    channel_statistics,
+    normalize_series_batch,
+    pad_series,
+    pad_view,
+    standardize,
+)
+from ssl_core.series.ts import (
+    BadSeriesError,
+    SeriesSample,
+    TsFormatError,
+    TsSource,
+    UEASource,
+    describe_bad,
+    read_ts,
+)
+
+__all__ = [
+    "BadSeriesError",
+    "ChannelShift",
+    "DetectorShift",
+    "DetectorSwap",
+    "Jitter",
+    "PatchTransformer1d",
+    "RandomCrop",
+    "ResNet1d",
+    "Scale",
+    "SeriesCollate",
+    "SeriesEvalTransform",
+    "SeriesSample",
+    "SeriesTransform",
+    "SeriesView",
+    "SignFlip",
+    "TimeMask",
+    "TimeShift",
+    "TsFormatError",
+    "TsSource",
+    "UEASource",
+    "cat_views",
+    "channel_statistics",
+    "contrastive_ops",
+    "contrastive_transform",
+    "describe_bad",
+    "normalize_series_batch",
+    "pad_series",
+    "pad_view",
+    "read_ts",
+    "standardize",
+    "strong_ops",
+    "weak_ops",
+    "weak_strong_transform",
+]

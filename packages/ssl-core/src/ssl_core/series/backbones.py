@@ -1,0 +1,223 @@
+"""Backbones for series: a 1-D ResNet and a transformer over patches, both with padding
+masks and masked pooling.
+
+A backbone maps one view ``{"series": (B, C, T), "mask": (B, T)}`` (or a plain tensor
+``(B, C, T)``, every step real) to features ``(B, num_features)``, as
+:class:`ssl_core.backbones.Backbone` maps images: methods call ``self.backbone(view)`` and
+read ``self.backbone.num_features``. Selected in YAML like the image backbones::
+
+    backbone:
+      class_path: ssl_core.series.ResNet1d
+      init_args: {in_channels: 12}
+
+Padding never changes an embedding (eval mode): padded steps are zeroed after every layer
+(so a convolution sees the same zeros there as its own zero padding), batch norm measures
+its statistics on real steps only, attention ignores padded patches, and pooling averages
+real steps only. ``tests/test_series_backbones.py`` checks it.
+
+- [0] Wang, Yan, Oates, Time series classification from scratch with deep neural
+  networks: a strong baseline, IJCNN 2017, https://arxiv.org/abs/1611.06455 (the ResNet)
+- [1] Nie et al., A time series is worth 64 words (PatchTST), ICLR 2023,
+  https://arxiv.org/abs/2211.14730 (patches of a series as tokens)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def as_view(x: dict[str, torch.Tensor] | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(series (B, C, T), mask (B, T) bool)`` of a view dict or a plain tensor."""
+    if isinstance(x, dict):
+        return x["series"], x["mask"].to(torch.bool)
+    return x, torch.ones(x.shape[0], x.shape[-1], dtype=torch.bool, device=x.device)
+
+
+def masked_mean(h: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
+    """Mean of ``h`` over the real positions of ``dim`` (``mask`` broadcasts to ``h``)."""
+    m = mask.to(h.dtype)
+    return (h * m).sum(dim) / m.sum(dim).clamp(min=1)
+
+
+class MaskedBatchNorm1d(nn.BatchNorm1d):
+    """Batch norm of ``(B, C, T)`` whose training statistics count real steps only
+    (padding would pull the mean toward zero, the more so the more a batch is padded).
+    Eval mode uses the running statistics, as ``nn.BatchNorm1d``."""
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+        if mask is None or not self.training:
+            return super().forward(x)
+        m = mask[:, None, :].to(x.dtype)
+        n = m.sum().clamp(min=2)
+        mean = (x * m).sum(dim=(0, 2)) / n
+        var = (((x - mean[None, :, None]) * m) ** 2).sum(dim=(0, 2)) / n
+        if self.track_running_stats and self.running_mean is not None:
+            with torch.no_grad():
+                momentum = self.momentum if self.momentum is not None else 0.1
+                self.running_mean.lerp_(mean, momentum)
+                self.running_var.lerp_(var * n / (n - 1), momentum)
+                self.num_batches_tracked += 1
+        y = (x - mean[None, :, None]) / torch.sqrt(var[None, :, None] + self.eps)
+        if self.affine:
+            y = y * self.weight[None, :, None] + self.bias[None, :, None]
+        return y
+
+
+class ConvNorm(nn.Module):
+    """Conv1d ("same" length, odd kernel) + masked batch norm, padding zeroed."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1) -> None:
+        super().__init__()
+        if kernel % 2 == 0:
+            raise ValueError(f"kernel sizes must be odd (same length), got {kernel}")
+        self.conv = nn.Conv1d(c_in, c_out, kernel, stride, kernel // 2, bias=False)
+        self.norm = MaskedBatchNorm1d(c_out)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.conv(x), mask) * mask[:, None, :]
+
+
+class ResidualBlock1d(nn.Module):
+    """Three conv + norm layers (ReLU between) and a 1x1 conv shortcut, as Wang et al."""
+
+    def __init__(self, c_in: int, c_out: int, kernels: tuple[int, ...]) -> None:
+        super().__init__()
+        widths = (c_in,) + (c_out,) * len(kernels)
+        self.layers = nn.ModuleList(
+            ConvNorm(a, b, k) for a, b, k in zip(widths[:-1], widths[1:], kernels, strict=True)
+        )
+        self.shortcut = ConvNorm(c_in, c_out, 1)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = x
+        for i, layer in enumerate(self.layers):
+            h = layer(h, mask)
+            if i < len(self.layers) - 1:
+                h = torch.relu(h)
+        return torch.relu(h + self.shortcut(x, mask))
+
+
+class ResNet1d(nn.Module):
+    """1-D ResNet for series (Wang et al. 2017) with masked batch norm and masked global
+    average pooling.
+
+    Args:
+        in_channels: Channels of the series (12 for JapaneseVowels, 2 for H1/L1 strain).
+        widths: Channels of the residual blocks (the paper: 64, 128, 128).
+        kernels: Kernel sizes of each block's three convolutions (the paper: 8, 5, 3;
+            odd here, so "same" padding is symmetric).
+        downsample: Stride of a stem convolution (kernel ``2 downsample + 1``) before the
+            blocks: 1 (the paper, no stem) for short series; e.g. 4 for 1,024-step
+            strain windows, 4x less compute. The mask is subsampled alike.
+
+    Attributes:
+        num_features: Width of the output ``(B, num_features)`` (= ``widths[-1]``).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        widths: tuple[int, ...] = (64, 128, 128),
+        kernels: tuple[int, ...] = (7, 5, 3),
+        downsample: int = 1,
+    ) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.downsample = downsample
+        self.stem = (
+            ConvNorm(in_channels, widths[0], 2 * downsample + 1, downsample)
+            if downsample > 1
+            else None
+        )
+        c = widths[0] if self.stem is not None else in_channels
+        blocks = []
+        for width in widths:
+            blocks.append(ResidualBlock1d(c, width, tuple(kernels)))
+            c = width
+        self.blocks = nn.ModuleList(blocks)
+        self.num_features = c
+
+    def forward(self, x: dict[str, torch.Tensor] | torch.Tensor) -> torch.Tensor:
+        """Features ``(B, num_features)`` of a view ``{"series": (B, C, T), "mask": (B, T)}``."""
+        h, mask = as_view(x)
+        h = h * mask[:, None, :]
+        if self.stem is not None:
+            mask = mask[:, :: self.downsample]
+            h = torch.relu(self.stem(h, mask))
+        for block in self.blocks:
+            h = block(h, mask)
+        return masked_mean(h, mask[:, None, :], dim=2)
+
+
+def sinusoidal_positions(n: int, dim: int, device=None) -> torch.Tensor:
+    """Fixed sine/cosine position codes ``(n, dim)`` (Vaswani et al. 2017): any length."""
+    position = torch.arange(n, device=device, dtype=torch.float32)[:, None]
+    frequency = torch.exp(torch.arange(0, dim, 2, device=device) * (-math.log(10000.0) / dim))
+    out = torch.zeros(n, dim, device=device)
+    out[:, 0::2] = torch.sin(position * frequency)
+    out[:, 1::2] = torch.cos(position * frequency[: dim // 2])
+    return out
+
+
+class PatchTransformer1d(nn.Module):
+    """A small transformer over non-overlapping patches of a series (PatchTST-like, all
+    channels of a patch in one token), with a padding mask and masked mean pooling.
+
+    A patch is real when its first step is (masks are prefixes); a partly padded last
+    patch holds zeros in its padded steps, whatever the batch's padding. Positions are
+    sinusoidal, so any length works.
+
+    Args:
+        in_channels: Channels of the series.
+        patch_size: Steps per patch (4 for series of 7-29 steps; 16-32 for 1,024-step
+            strain windows).
+        dim: Token width, the output width.
+        depth: Encoder layers.
+        heads: Attention heads.
+        mlp_ratio: Feed-forward width over ``dim``.
+        dropout: Dropout in the encoder layers.
+
+    Attributes:
+        num_features: Width of the output ``(B, num_features)`` (= ``dim``).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        patch_size: int = 8,
+        dim: int = 128,
+        depth: int = 4,
+        heads: int = 4,
+        mlp_ratio: float = 2.0,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.patch_size = patch_size
+        self.embed = nn.Linear(in_channels * patch_size, dim)
+        layer = nn.TransformerEncoderLayer(
+            dim, heads, int(dim * mlp_ratio), dropout, batch_first=True, norm_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(dim)
+        self.num_features = dim
+
+    def forward(self, x: dict[str, torch.Tensor] | torch.Tensor) -> torch.Tensor:
+        """Features ``(B, dim)`` of a view ``{"series": (B, C, T), "mask": (B, T)}``."""
+        series, mask = as_view(x)
+        b, c, t = series.shape
+        p = self.patch_size
+        extra = (-t) % p
+        series = nn.functional.pad(series * mask[:, None, :], (0, extra))
+        mask = nn.functional.pad(mask, (0, extra))
+        n = series.shape[2] // p
+        tokens = series.reshape(b, c, n, p).permute(0, 2, 1, 3).reshape(b, n, c * p)
+        real = mask[:, ::p]
+        attend = real.clone()
+        attend[:, 0] = True  # an empty series attends to something (and pools to zeros)
+        h = self.embed(tokens) + sinusoidal_positions(n, self.embed.out_features, series.device)
+        h = self.encoder(h, src_key_padding_mask=~attend)
+        return masked_mean(self.norm(h), real[:, :, None], dim=1)
