@@ -37,6 +37,12 @@ from ssl_core.series.collate import (
     pad_view,
     standardize,
 )
+from ssl_core.series.efficiency import (
+    Efficiency,
+    efficiency_vs_snr,
+    plot_efficiency,
+    threshold_at_far,
+)
 from ssl_core.series.ts import (
     BadSeriesError,
     SeriesSample,
@@ -52,6 +58,7 @@ __all__ = [
     "ChannelShift",
     "DetectorShift",
     "DetectorSwap",
+    "Efficiency",
     "Jitter",
     "PatchTransformer1d",
     "RandomCrop",
@@ -73,12 +80,15 @@ __all__ = [
     "contrastive_ops",
     "contrastive_transform",
     "describe_bad",
+    "efficiency_vs_snr",
     "normalize_series_batch",
     "pad_series",
     "pad_view",
+    "plot_efficiency",
     "read_ts",
     "standardize",
     "strong_ops",
+    "threshold_at_far",
     "weak_ops",
     "weak_strong_transform",
 ]
