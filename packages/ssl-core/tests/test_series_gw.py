@@ -134,3 +134,23 @@ def test_write_and_ensure_dataset(tmp_path, monkeypatch):
     assert gw.ensure_dataset(n_per_class=1, classes=("background", "bbh")) == root
     assert (root / "bbh.npz").stat().st_mtime_ns == mtime  # not written twice
     assert gw.ensure_dataset(n_per_class=2, classes=("background", "bbh")) != root
+    with pytest.raises(ValueError, match="other parameters .*n_per_class"):
+        gw.ensure_dataset(root, n_per_class=2, classes=("background", "bbh"))
+
+
+def test_source_lists_samples_with_ids(tmp_path):
+    src = gw.GWAKSource(tmp_path / "g", n_per_class=3, classes=("background", "glitch", "bbh"))
+    assert len(src) == 9 and src.channels == 2
+    assert src.ids[:4] == [
+        "background.npz:0",
+        "background.npz:1",
+        "background.npz:2",
+        "glitch.npz:0",
+    ]
+    assert src.targets.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert src.read(src.index("bbh.npz:1")).shape == (2, CONFIG.length)
+    assert src.bad_samples() == {}
+    assert (src.snr[3:] >= 5).all() and (src.glitch_detector[3:6] >= 0).all()
+    # All five classes were written; another listing reads the same files.
+    held_out = gw.GWAKSource(tmp_path / "g", n_per_class=3, classes=("sine_gaussian",))
+    assert held_out.targets.tolist() == [3, 3, 3] and held_out.ids[0] == "sine_gaussian.npz:0"

@@ -43,6 +43,18 @@ from ssl_core.series.efficiency import (
     plot_efficiency,
     threshold_at_far,
 )
+from ssl_core.series.gw import (
+    CLASSES as GWAK_CLASSES,
+)
+from ssl_core.series.gw import (
+    GWAKSource,
+    GWConfig,
+    aligo_psd,
+    ensure_dataset,
+    load_dataset,
+    whiten,
+    write_dataset,
+)
 from ssl_core.series.ts import (
     BadSeriesError,
     SeriesSample,
@@ -59,6 +71,9 @@ __all__ = [
     "DetectorShift",
     "DetectorSwap",
     "Efficiency",
+    "GWAKSource",
+    "GWAK_CLASSES",
+    "GWConfig",
     "Jitter",
     "PatchTransformer1d",
     "RandomCrop",
@@ -76,11 +91,14 @@ __all__ = [
     "TsSource",
     "UEASource",
     "cat_views",
+    "aligo_psd",
     "channel_statistics",
     "contrastive_ops",
     "contrastive_transform",
     "describe_bad",
     "efficiency_vs_snr",
+    "ensure_dataset",
+    "load_dataset",
     "normalize_series_batch",
     "pad_series",
     "pad_view",
@@ -90,5 +108,7 @@ __all__ = [
     "strong_ops",
     "threshold_at_far",
     "weak_ops",
+    "whiten",
+    "write_dataset",
     "weak_strong_transform",
 ]

@@ -448,8 +448,15 @@ def ensure_dataset(
         cache = Path(os.environ.get("SSL_CORE_CACHE") or Path.home() / ".cache" / "ssl-core")
         root = cache / "gwak" / dataset_key(n_per_class, seed, classes, config)
     root = Path(root)
+    meta = {"n_per_class": n_per_class, "seed": seed, "classes": list(classes), **config.to_json()}
     if not (root / "config.json").is_file():
         write_dataset(root, n_per_class, seed, classes, config)
+    elif (found := json.loads((root / "config.json").read_text())) != meta:
+        differ = sorted(k for k in meta.keys() | found.keys() if meta.get(k) != found.get(k))
+        raise ValueError(
+            f"{root} holds strain generated with other parameters ({', '.join(differ)}); "
+            "give another folder, or none (the cache keeps one per parameter set)."
+        )
     return root
 
 
@@ -465,3 +472,73 @@ def load_dataset(
     out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "class_names"}
     out["class_names"] = np.array(CLASSES)
     return out
+
+
+class GWAKSource:
+    """The generated strain as a source: samples with stable ids, classes and SNRs,
+    written on first use (:func:`ensure_dataset`).
+
+    Args:
+        root: The dataset's folder (default: under ``$SSL_CORE_CACHE``, see
+            :func:`ensure_dataset`).
+        n_per_class: Windows per class.
+        seed: Base seed.
+        classes: The classes to list (all are written). GWAK's anomaly test trains on
+            ``("background", "glitch", "bbh")`` and holds out the other two.
+        config: The generator's parameters.
+
+    A sample's id is its class file and row (``bbh.npz:17``); ``read(i)`` gives the
+    whitened strain ``(2, T)`` float32 (H1, L1).
+    """
+
+    channels = len(DETECTORS)
+    class_names = CLASSES
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        n_per_class: int = 1000,
+        seed: int = 0,
+        classes: tuple[str, ...] = CLASSES,
+        config: GWConfig | None = None,
+    ) -> None:
+        self.config = config or GWConfig()
+        self.root = ensure_dataset(root, n_per_class, seed, CLASSES, self.config)
+        data = load_dataset(self.root, tuple(classes))
+        self.strain = data["strain"]
+        self.targets = data["label"]
+        self.snr = data["snr"]
+        self.offset = data["offset"]
+        self.glitch_detector = data["glitch_detector"]
+        rows = np.concatenate(
+            [np.arange(np.sum(self.targets == k)) for k in np.unique(self.targets)]
+        )
+        self.ids = [f"{CLASSES[k]}.npz:{r}" for k, r in zip(self.targets, rows, strict=True)]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.full(len(self), self.config.length, dtype=np.int64)
+
+    def index(self, sample_id: str) -> int:
+        """Position of the sample with id ``sample_id``."""
+        if not hasattr(self, "_index"):
+            self._index = {s: i for i, s in enumerate(self.ids)}
+        return self._index[sample_id]
+
+    def read(self, i: int) -> np.ndarray:
+        """Whitened strain ``(2, T)`` float32 of sample ``i``."""
+        return self.strain[i]
+
+    def bad_samples(self) -> dict[str, str]:
+        """Every unusable window: ``{id: problem}`` (none, unless a file was damaged)."""
+        from ssl_core.series.ts import series_problem
+
+        found = {}
+        for sample_id, series in zip(self.ids, self.strain, strict=True):
+            problem = series_problem(series)
+            if problem:
+                found[sample_id] = problem
+        return found
