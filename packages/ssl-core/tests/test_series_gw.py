@@ -23,16 +23,18 @@ def test_aligo_psd_fit_values():
 
 
 def test_noise_psd_matches_model():
-    """Welch estimate of 64 windows (256-sample Hann segments, 8 Hz bins) against S_h.
+    """Welch estimate of 128 windows (512-sample Hann segments, 4 Hz bins) against S_h.
 
-    Tolerances: each bin averages ~7 segments x 64 windows, a relative spread of ~5%;
-    every bin within 25% and the band mean within 5% of the model."""
-    x = gw.colored_noise(np.random.default_rng(0), CONFIG, (64,))
-    f, p = welch(x, fs=CONFIG.sample_rate, nperseg=256, axis=-1)
+    Tolerances: each bin averages 3 segments x 128 windows, a relative spread of ~5%
+    (measured over seeds 0-5: every bin within 0.87-1.18 of the model, the band mean
+    within 0.997-1.005); so every bin within 25% and the band mean within 2%. (8 Hz bins
+    read 26% high at 32 Hz: the Hann window's leakage on the steep low-frequency wall.)"""
+    x = gw.colored_noise(np.random.default_rng(0), CONFIG, (128,))
+    f, p = welch(x, fs=CONFIG.sample_rate, nperseg=512, axis=-1)
     band = (f >= 30) & (f <= 900)
     ratio = p.mean(0)[band] / gw.aligo_psd(f[band])
     assert np.abs(ratio - 1).max() < 0.25
-    assert abs(ratio.mean() - 1) < 0.05
+    assert abs(ratio.mean() - 1) < 0.02
     # Nothing outside the band [f_low, f_high] (the fit does not hold below ~10 Hz).
     spectrum = np.abs(np.fft.rfft(x, axis=-1))
     assert spectrum[:, ~CONFIG.band()].max() < 1e-9 * spectrum[:, CONFIG.band()].max()
