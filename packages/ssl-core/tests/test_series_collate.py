@@ -9,12 +9,14 @@ import torch
 from ssl_core.series.augment import contrastive_transform
 from ssl_core.series.collate import (
     SeriesCollate,
+    SeriesDataset,
     cat_views,
     channel_statistics,
     normalize_series_batch,
     pad_series,
     standardize,
 )
+from ssl_core.series.ts import BadSeriesError, TsSource
 
 
 def series_list(lengths=(3, 7, 5), channels=2):
@@ -73,3 +75,25 @@ def test_standardize_keeps_padding_zero():
     out = normalize_series_batch(semi, mean, std)
     torch.testing.assert_close(out["labeled"]["image"]["series"], view["series"])
     assert out["index"] == 1 and torch.equal(out["labeled"]["label"], torch.zeros(3))
+
+
+def test_dataset_items_seeds_and_bad_series(tmp_path):
+    path = tmp_path / "F_TRAIN.ts"
+    path.write_text(
+        "@dimensions 2\n@classLabel true a b\n@data\n1,2:3,4:a\n1,nan:3,4:b\n5,6,7:8,9,10:b\n"
+    )
+    source = TsSource([path])
+    data = SeriesDataset(source, indices=[0, 1, 2], labels=[0, -1, 1], on_bad_file="skip")
+    assert data.paths == ["F_TRAIN.ts:4", "F_TRAIN.ts:5", "F_TRAIN.ts:6"]
+    item = data[(2, 99)]
+    assert item["seed"] == 99 and item["label"] == 1 and item["series"].shape == (2, 3)
+    assert data[0]["seed"] == 0
+    assert data[1] == {"bad_files": "F_TRAIN.ts:5: 1 NaN values"}
+    batch = SeriesCollate()([data[i] for i in range(3)])
+    assert batch["label"].tolist() == [0, 1] and batch["bad_files"] == [
+        "F_TRAIN.ts:5: 1 NaN values"
+    ]
+    with pytest.raises(BadSeriesError, match="F_TRAIN.ts:5: 1 NaN values. Leave"):
+        SeriesDataset(source)[1]
+    mean, std = source.statistics()  # the bad series left out
+    np.testing.assert_allclose(mean, [(1 + 2 + 5 + 6 + 7) / 5, (3 + 4 + 8 + 9 + 10) / 5])

@@ -152,6 +152,8 @@ def test_source_lists_samples_with_ids(tmp_path):
     assert src.targets.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     assert src.read(src.index("bbh.npz:1")).shape == (2, CONFIG.length)
     assert src.bad_samples() == {}
+    mean, std = src.statistics()
+    assert mean.shape == (2,) and np.abs(mean).max() < 0.1 and ((std > 0.8) & (std < 1.5)).all()
     assert (src.snr[3:] >= 5).all() and (src.glitch_detector[3:6] >= 0).all()
     # All five classes were written; another listing reads the same files.
     held_out = gw.GWAKSource(tmp_path / "g", n_per_class=3, classes=("sine_gaussian",))

@@ -30,6 +30,7 @@ from ssl_core.series.augment import (
 from ssl_core.series.backbones import PatchTransformer1d, ResNet1d
 from ssl_core.series.collate import (
     SeriesCollate,
+    SeriesDataset,
     cat_views,
     channel_statistics,
     normalize_series_batch,
@@ -80,6 +81,7 @@ __all__ = [
     "ResNet1d",
     "Scale",
     "SeriesCollate",
+    "SeriesDataset",
     "SeriesEvalTransform",
     "SeriesSample",
     "SeriesTransform",

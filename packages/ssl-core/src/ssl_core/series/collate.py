@@ -9,12 +9,82 @@ padding holds zeros. Backbones (:mod:`ssl_core.series.backbones`) take such a vi
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset
+
+from ssl_core.series.ts import BadSeriesError
 
 BAD_FILES = "bad_files"  # the batch field of skipped samples, as for images and jets
+
+
+class SeriesSourceLike(Protocol):
+    """What :class:`SeriesDataset` needs of a source (:class:`~ssl_core.series.ts.TsSource`,
+    :class:`~ssl_core.series.gw.GWAKSource`)."""
+
+    ids: list[str]
+    targets: np.ndarray
+
+    def __len__(self) -> int: ...
+
+    def read(self, i: int) -> np.ndarray: ...
+
+
+class SeriesDataset(Dataset):
+    """Series of a source at ``indices``, as items for :class:`SeriesCollate`.
+
+    Args:
+        source: Lists and reads the series (``ids``, ``targets``, ``read(i)``).
+        indices: Positions in ``source`` (default: all).
+        labels: A label per index (default: the source's targets; ``-1``: unlabeled).
+        on_bad_file: ``"error"``: a bad series (NaN, inf, zero length) ends the run with
+            one line naming it; ``"skip"``: it is left out of its batch and named under
+            ``bad_files``.
+
+    Items: ``{"series": (C, T) float32, "label", "index", "seed"}``; indexed with
+    ``(index, seed)`` (the sampler's augmentation seed) or a plain index (seed = index).
+    """
+
+    def __init__(
+        self,
+        source: SeriesSourceLike,
+        indices: Sequence[int] | None = None,
+        labels: Sequence[int] | None = None,
+        on_bad_file: str = "error",
+    ) -> None:
+        if on_bad_file not in ("error", "skip"):
+            raise ValueError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
+        self.source = source
+        self.indices = list(range(len(source))) if indices is None else list(indices)
+        targets = source.targets
+        self.labels = [int(targets[i]) for i in self.indices] if labels is None else list(labels)
+        self.on_bad_file = on_bad_file
+
+    @property
+    def paths(self) -> list[str]:
+        """Sample ids, the names embeddings and split files use."""
+        return [self.source.ids[i] for i in self.indices]
+
+    @property
+    def targets(self) -> list[int]:
+        return self.labels
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, Any]:
+        index, seed = item if isinstance(item, tuple) else (item, item)
+        try:
+            series = self.source.read(self.indices[index])
+        except BadSeriesError as err:
+            if self.on_bad_file == "skip":
+                return {BAD_FILES: str(err)}
+            raise BadSeriesError(
+                f"{err}. Leave such series out with --data.on_bad_file skip (they are counted)."
+            ) from None
+        return {"series": series, "label": self.labels[index], "index": index, "seed": int(seed)}
 
 
 def pad_series(

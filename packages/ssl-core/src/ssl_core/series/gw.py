@@ -532,6 +532,12 @@ class GWAKSource:
         """Whitened strain ``(2, T)`` float32 of sample ``i``."""
         return self.strain[i]
 
+    def statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-detector mean and std ``(2,)`` of the whitened strain listed (near 0 and 1:
+        whitening is strain's normalisation; kept for the same interface as files)."""
+        x = self.strain.astype(np.float64)
+        return x.mean(axis=(0, 2)), x.std(axis=(0, 2))
+
     def bad_samples(self) -> dict[str, str]:
         """Every unusable window: ``{id: problem}`` (none, unless a file was damaged)."""
         from ssl_core.series.ts import series_problem

@@ -231,6 +231,13 @@ class TsSource:
             raise BadSeriesError(f"{self.samples[i].id}: {problem}")
         return series
 
+    def statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-channel mean and std ``(C,)`` over every real step of the usable series
+        (for standardisation on the device; measure them on training data)."""
+        from ssl_core.series.collate import channel_statistics
+
+        return channel_statistics(s for s in self._series if not series_problem(s))
+
     def bad_samples(self) -> dict[str, str]:
         """Every unusable sample: ``{id: problem}``."""
         found = {}
