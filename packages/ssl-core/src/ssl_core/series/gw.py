@@ -21,7 +21,8 @@ The model (every number a default of :class:`GWConfig`):
   over FFT bins); for the whitened signal ``w`` it is exactly ``rho^2 = sum_t w_t^2``
   (:func:`whitened_snr`). The network SNR is ``sqrt(rho_H1^2 + rho_L1^2)``; every
   injection is scaled so its network SNR (a glitch: its one detector's SNR) is drawn
-  uniformly from ``snr_range`` = [5, 30].
+  uniformly from ``snr_range`` = [5, 30]. The SNR is that of the tapered injection inside
+  the window (a chirp that began before the window counts only from the window's start).
 - **Classes** (``CLASSES``; label = position):
 
   - ``background``: noise only.
