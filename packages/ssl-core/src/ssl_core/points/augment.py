@@ -13,8 +13,8 @@ What each keeps (checked in ``tests/test_points_augment.py``):
 - :class:`Rotate` (about the jet axis in the eta-phi plane): the jet's pT and mass only
   for small angles (eta-phi is a Euclidean plane near the axis: mass^2 ~ sum pT_i pT_j
   dR_ij^2); JetCLR rotates by any angle, the symmetry of a jet image, not of the jet.
-- :class:`Translate` (all particles shifted in eta and phi): pT and mass exactly (a
-  boost along the beam and a rotation about it).
+- :class:`Translate` (all particles shifted in rapidity and phi): pT and mass exactly
+  (a boost along the beam and a rotation about it).
 - :class:`CollinearSplit` (a particle's four-momentum p split into r p and (1 - r) p,
   same direction): the jet's four-momentum exactly (IR/C safety).
 - :class:`SoftSmear` (each particle moved in eta and phi by a Gaussian of width
@@ -65,10 +65,16 @@ class Rotate:
 
 
 class Translate:
-    """Shift every particle of a jet by one ``(d_eta, d_phi)``, each uniform in
+    """Shift every particle of a jet by one ``(d_y, d_phi)``, each uniform in
     ``[-width, width]`` times the jet's extent (max - min over its particles) in eta and
     in phi, as JetCLR's ``translate_jets`` (whose default width is 1.0; smaller here by
-    default: small translations, the jet stays near the axis)."""
+    default: small translations, the jet stays near the axis).
+
+    The shift is in rapidity ``y``, not pseudorapidity: a boost along the beam, so the
+    jet's mass and pT are kept exactly. (JetCLR's particles are massless, where the two
+    are one; ours have pion and kaon masses, and an eta shift of 0.4 changed jet masses
+    by up to 6% on the shared top/QCD jets.)
+    """
 
     def __init__(self, width: float = 0.25) -> None:
         self.width = width
@@ -80,9 +86,12 @@ class Translate:
             np.where(jets.mask, x, -np.inf).max(1) - np.where(jets.mask, x, np.inf).min(1)
             for x in (deta, dphi)
         ]
-        shift = (u * self.width * np.stack(extent, axis=1)).astype(np.float32)
-        eta = jets.eta + shift[:, :1]
-        phi = wrap_phi(jets.phi + shift[:, 1:])
+        shift = u * self.width * np.stack(extent, axis=1)
+        pt = np.where(jets.mask, jets.pt, 1.0).astype(np.float64)
+        mt = np.hypot(pt, jets.m)
+        y = np.arcsinh(pt * np.sinh(jets.eta.astype(np.float64)) / mt) + shift[:, :1]
+        eta = np.arcsinh(mt * np.sinh(y) / pt).astype(np.float32)
+        phi = wrap_phi(jets.phi + shift[:, 1:].astype(np.float32))
         return jets.replace(eta=eta * jets.mask, phi=phi * jets.mask)
 
 
