@@ -99,8 +99,8 @@ def test_collate_pads_to_the_longest_jet_or_a_fixed_cap(jet_root):
 def test_features_match_a_per_particle_reference(jet_root):
     source = JetSource(jet_root)
     jets_list = [source.read(i) for i in (0, 40)]
-    p4, mask = pad_jets(jets_list)
-    features = particle_features(Jets.from_p4(p4, mask))
+    jets = Jets.from_list(jets_list)
+    features, mask = jets.pad(particle_features(jets))
     for b, jet in enumerate(jets_list):
         total = jet.astype(np.float64).sum(0)
         pt_j = np.hypot(total[0], total[1])
@@ -117,8 +117,8 @@ def test_features_match_a_per_particle_reference(jet_root):
 
 def test_normalization_from_training_statistics(jet_root):
     source = JetSource(jet_root)
-    p4, mask = pad_jets([source.read(i) for i in range(len(source))])
-    features = particle_features(Jets.from_p4(p4, mask))
+    jets = Jets.from_list([source.read(i) for i in range(len(source))])
+    features, mask = jets.pad(particle_features(jets))
     mean, std = feature_statistics(features, mask)
     batch = {"views": [{"points": torch.from_numpy(features), "mask": torch.from_numpy(mask)}]}
     batch["label"] = torch.zeros(len(source))

@@ -39,7 +39,6 @@ import numpy as np
 import torch
 
 from ssl_core.points.features import Jets, particle_features
-from ssl_core.points.jets import wrap_phi
 from ssl_core.points.random import SampleRandom, derive_seeds
 
 # Every op draws from its own streams, so adding or removing an op leaves the others'
@@ -56,12 +55,10 @@ class Rotate:
         self.max_angle = max_angle
 
     def __call__(self, jets: Jets, rand: SampleRandom) -> Jets:
-        theta = (2.0 * rand.uniform(_STREAM_ROTATE, 1) - 1.0) * self.max_angle  # (B, 1)
-        c, s = np.cos(theta).astype(np.float32), np.sin(theta).astype(np.float32)
-        deta, dphi = jets.deta_dphi()
-        eta = jets.axis[:, :1] + c * deta - s * dphi
-        phi = wrap_phi(jets.axis[:, 1:] + s * deta + c * dphi)
-        return jets.replace(eta=eta * jets.mask, phi=phi * jets.mask)
+        theta = (2.0 * rand.uniform(_STREAM_ROTATE, 1)[:, 0] - 1.0) * self.max_angle  # (B,)
+        jet = jets.index[1]
+        c, s = np.cos(theta).astype(np.float32)[jet], np.sin(theta).astype(np.float32)[jet]
+        return jets.replace(deta=c * jets.deta - s * jets.dphi, dphi=s * jets.deta + c * jets.dphi)
 
 
 class Translate:
@@ -80,19 +77,19 @@ class Translate:
         self.width = width
 
     def __call__(self, jets: Jets, rand: SampleRandom) -> Jets:
-        deta, dphi = jets.deta_dphi()
+        starts, jet, _ = jets.index
         u = 2.0 * rand.uniform(_STREAM_TRANSLATE, 2) - 1.0  # (B, 2)
         extent = [
-            np.where(jets.mask, x, -np.inf).max(1) - np.where(jets.mask, x, np.inf).min(1)
-            for x in (deta, dphi)
+            np.maximum.reduceat(x, starts) - np.minimum.reduceat(x, starts)
+            for x in (jets.deta, jets.dphi)
         ]
-        shift = u * self.width * np.stack(extent, axis=1)
-        pt = np.where(jets.mask, jets.pt, 1.0).astype(np.float64)
-        mt = np.hypot(pt, jets.m)
-        y = np.arcsinh(pt * np.sinh(jets.eta.astype(np.float64)) / mt) + shift[:, :1]
-        eta = np.arcsinh(mt * np.sinh(y) / pt).astype(np.float32)
-        phi = wrap_phi(jets.phi + shift[:, 1:].astype(np.float32))
-        return jets.replace(eta=eta * jets.mask, phi=phi * jets.mask)
+        shift = (u * self.width * np.stack(extent, axis=1)).astype(np.float32)
+        # boost along the beam by rapidity shift[:, 0]: (E, pz) -> (E ch + pz sh, pz ch + E sh)
+        ch, sh = np.cosh(shift[:, 0])[jet], np.sinh(shift[:, 0])[jet]
+        pz = jets.pt * np.sinh(jets.deta + jets.axis[jet, 0])
+        e = np.sqrt(jets.m * jets.m + jets.pt * jets.pt + pz * pz)
+        eta = np.arcsinh((pz * ch + e * sh) / jets.pt)
+        return jets.replace(deta=eta - jets.axis[jet, 0], dphi=jets.dphi + shift[jet, 1])
 
 
 class SoftSmear:
@@ -104,19 +101,18 @@ class SoftSmear:
         self.pt_clip = pt_clip
 
     def __call__(self, jets: Jets, rand: SampleRandom) -> Jets:
-        p = jets.pt.shape[1]
-        width = (self.strength / np.maximum(jets.pt, self.pt_clip)) * jets.mask
-        eta = jets.eta + (width * rand.normal(_STREAM_SOFT, p)).astype(np.float32)
-        phi = wrap_phi(jets.phi + (width * rand.normal(_STREAM_SOFT + 1, p)).astype(np.float32))
-        return jets.replace(eta=eta * jets.mask, phi=phi * jets.mask)
+        _, jet, slot = jets.index
+        width = np.float32(self.strength) / np.maximum(jets.pt, np.float32(self.pt_clip))
+        n_eta, n_phi = rand.particle_normal2(_STREAM_SOFT, jet, slot)
+        return jets.replace(deta=jets.deta + width * n_eta, dphi=jets.dphi + width * n_phi)
 
 
 class CollinearSplit:
     """Split particles collinearly: each real particle with probability ``prob``, its
     four-momentum ``p`` into ``r p`` and ``(1 - r) p`` with ``r ~ U(0, 1)`` (pT and mass
-    scaled by ``r``, direction kept); the new particles go into padding slots after the
-    jet's last one. With ``max_particles`` a jet splits at most ``max_particles - n``
-    particles (the first ones drawn, by slot).
+    scaled by ``r``, direction kept); the new particles follow the jet's last one. With
+    ``max_particles`` a jet splits at most ``max_particles - n`` particles (the first
+    ones drawn, by slot).
 
     JetCLR's ``collinear_fill_jets`` splits as many particles as there are free slots up
     to its fixed 50; here the number is random (``prob``) so that a jet's size does not
@@ -128,32 +124,45 @@ class CollinearSplit:
         self.max_particles = max_particles
 
     def __call__(self, jets: Jets, rand: SampleRandom) -> Jets:
-        b, p = jets.mask.shape
-        counts = jets.counts
-        split = jets.mask & (rand.uniform(_STREAM_SPLIT, p) < self.prob)
-        rank = np.cumsum(split, axis=1) - 1
+        starts, jet, slot = jets.index
+        u, r = rand.particle_uniform2(_STREAM_SPLIT, jet, slot)
+        split = u < self.prob
         if self.max_particles is not None:
-            split &= rank < (self.max_particles - counts)[:, None]
-        n_split = split.sum(axis=1)
-        width = max(int((counts + n_split).max(initial=0)), p)
+            # the split's number within its jet: a running count made per jet
+            rank = np.cumsum(split) - 1
+            before = np.concatenate([[0], np.cumsum(jets.sum(split.astype(np.int64)))[:-1]])
+            split &= (rank - before[jet]) < (self.max_particles - jets.counts)[jet]
+        n_split = jets.sum(split.astype(np.int64))
+        counts = jets.counts + n_split
         # r in (0, 1) away from the ends: r p and (1 - r) p both real particles in float32
-        r = np.clip(rand.uniform(_STREAM_SPLIT + 1, p), 1e-6, 1 - 1e-6).astype(np.float32)
-        keep = np.where(split, r, np.float32(1.0))
-        rows, cols = np.nonzero(split)
-        dest = counts[rows] + rank[rows, cols]
-        out = {}
-        for name, scale in (("pt", True), ("m", True), ("eta", False), ("phi", False)):
-            value = getattr(jets, name)
-            new = np.zeros((b, width), np.float32)
-            new[:, :p] = value * keep if scale else value
-            new[rows, dest] = (
-                value[rows, cols] * (1 - r[rows, cols]) if scale else value[rows, cols]
-            )
-            out[name] = new
-        mask = np.zeros((b, width), bool)
-        mask[:, :p] = jets.mask
-        mask[rows, dest] = True
-        return Jets(out["pt"], out["eta"], out["phi"], out["m"], mask, jets.axis)
+        r = np.clip(r, np.float32(1e-6), np.float32(1 - 1e-6))
+        chosen = np.flatnonzero(split)  # in jet order, then slot order
+        fields = np.stack([jets.pt, jets.m, jets.deta, jets.dphi], axis=1)  # (N, 4)
+        products = fields.take(chosen, axis=0)
+        products[:, :2] *= (1 - r.take(chosen))[:, None]
+        fields[chosen, :2] *= r.take(chosen)[:, None]
+        # output row q of jet b: its particle q (q < n_b), else its split product q - n_b
+        # (gathered, not scattered: a gather of rows is ~10x faster in numpy)
+        new_starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        split_starts = np.concatenate([[0], np.cumsum(n_split)[:-1]])
+        new_jet = np.repeat(np.arange(len(counts)), counts)
+        new_slot = np.arange(len(new_jet)) - new_starts[new_jet]
+        n = jets.counts[new_jet]
+        source = np.where(
+            new_slot < n,
+            starts[new_jet] + new_slot,
+            len(fields) + split_starts[new_jet] + new_slot - n,
+        )
+        out = np.concatenate([fields, products]).take(source, axis=0)
+        return Jets(
+            out[:, 0],
+            out[:, 2],
+            out[:, 3],
+            out[:, 1],
+            counts,
+            jets.axis,
+            (new_starts, new_jet, new_slot),
+        )
 
 
 class SmearPt:
@@ -164,34 +173,29 @@ class SmearPt:
         self.sigma = sigma
 
     def __call__(self, jets: Jets, rand: SampleRandom) -> Jets:
-        factor = np.exp(self.sigma * rand.normal(_STREAM_PT, jets.pt.shape[1])).astype(np.float32)
-        return jets.replace(pt=jets.pt * factor * jets.mask, m=jets.m * factor * jets.mask)
+        _, jet, slot = jets.index
+        factor = np.exp(np.float32(self.sigma) * rand.particle_normal2(_STREAM_PT, jet, slot)[0])
+        return jets.replace(pt=jets.pt * factor, m=jets.m * factor)
 
 
 class Dropout:
-    """Remove each particle with probability ``prob`` (never the first slot, the
-    leading particle of pT-sorted jets, so no jet is emptied); the rest move forward so
-    that real particles still come first."""
+    """Remove each particle with probability ``prob`` (never a jet's first, the leading
+    particle of pT-sorted jets, so no jet is emptied); the rest keep their order."""
 
     def __init__(self, prob: float = 0.1) -> None:
         self.prob = prob
 
     def __call__(self, jets: Jets, rand: SampleRandom) -> Jets:
-        p = jets.pt.shape[1]
-        drop = rand.uniform(_STREAM_DROP, p) < self.prob
-        drop[:, 0] = False
-        keep = jets.mask & ~drop
-        order = np.argsort(~keep, axis=1, kind="stable")  # kept particles first, in order
-        take = lambda x: np.take_along_axis(x, order, axis=1)  # noqa: E731
-        mask = take(keep)
+        _, jet, slot = jets.index
+        keep = (rand.particle_uniform2(_STREAM_DROP, jet, slot)[0] >= self.prob) | (slot == 0)
         return Jets(
-            take(jets.pt) * mask,
-            take(jets.eta) * mask,
-            take(jets.phi) * mask,
-            take(jets.m) * mask,
-            mask,
+            jets.pt[keep],
+            jets.deta[keep],
+            jets.dphi[keep],
+            jets.m[keep],
+            jets.sum(keep.astype(np.int64)),
             jets.axis,
-        ).trim()
+        )
 
 
 Op = Rotate | Translate | SoftSmear | CollinearSplit | SmearPt | Dropout
@@ -214,22 +218,23 @@ class JetView:
             jets = op(jets, rand)
         return jets
 
-    def __call__(self, jets: Jets, seeds: np.ndarray) -> dict[str, torch.Tensor]:
-        """``{"points": (B, P, F) float32, "mask": (B, P) bool}`` of ``jets``."""
-        jets = self.augment(jets, seeds).trim()
-        return {
-            "points": torch.from_numpy(particle_features(jets)),
-            "mask": torch.from_numpy(np.ascontiguousarray(jets.mask)),
-        }
+    def __call__(
+        self, jets: Jets, seeds: np.ndarray, width: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        """``{"points": (B, P, F) float32, "mask": (B, P) bool}`` of ``jets``, padded to
+        the longest jet or to ``width``."""
+        jets = self.augment(jets, seeds)
+        points, mask = jets.pad(particle_features(jets), width)
+        return {"points": torch.from_numpy(points), "mask": torch.from_numpy(mask)}
 
 
 class JetTransform:
     """Several views of a padded batch of jets, or one (:attr:`single`).
 
-    Called by :class:`ssl_core.points.collate.JetCollate` with the batch's four-momenta
-    ``(B, P, 4)``, their mask ``(B, P)`` and one seed per jet ``(B,)``; returns a list of
-    views (field ``views``) or, when ``single``, one view (field ``image``). View ``v``
-    of a jet with seed ``k`` draws from seed ``derive_seeds(k, v)``.
+    Called by :class:`ssl_core.points.collate.JetCollate` with the batch's jets (a list
+    of ``(n_i, 4)`` four-momenta px, py, pz, E) and one seed per jet ``(B,)``; returns a
+    list of views (field ``views``) or, when ``single``, one view (field ``image``).
+    View ``v`` of a jet with seed ``k`` draws from seed ``derive_seeds(k, v)``.
     """
 
     def __init__(self, views: Sequence[JetView], single: bool = False) -> None:
@@ -239,11 +244,14 @@ class JetTransform:
         self.single = single
 
     def __call__(
-        self, p4: np.ndarray, mask: np.ndarray, seeds: np.ndarray
+        self, jets: Sequence[np.ndarray] | Jets, seeds: np.ndarray, width: int | None = None
     ) -> dict[str, torch.Tensor] | list[dict[str, torch.Tensor]]:
-        jets = Jets.from_p4(p4, mask)
+        """Views of ``jets`` (``[(n_i, 4)]`` or :class:`Jets`), each padded to its
+        longest jet or to ``width``."""
+        if not isinstance(jets, Jets):
+            jets = Jets.from_list(list(jets))
         seeds = np.asarray(seeds, dtype=np.int64).astype(np.uint64)
-        out = [view(jets, derive_seeds(seeds, v)) for v, view in enumerate(self.views)]
+        out = [view(jets, derive_seeds(seeds, v), width) for v, view in enumerate(self.views)]
         return out[0] if self.single else out
 
 

@@ -4,8 +4,8 @@ An item is ``{"constituents": (n, 4) float32, "label": int, "index": int, "seed"
 (``seed``: the augmentation seed :class:`ssl_core.data.datasets.SeededSampler` drew for
 the sample); a jet that cannot be used is ``{"bad_files": "<id>: <problem>"}`` with
 ``on_bad_file="skip"``. Augmentation happens in the collation, where the batch's jets
-are padded into one array and augmented at once (:mod:`ssl_core.points.augment`), each
-from its own seed.
+are packed into one array and augmented at once (:mod:`ssl_core.points.augment`), each
+from its own seed, then padded.
 """
 
 from __future__ import annotations
@@ -162,15 +162,10 @@ class JetCollate:
         bad = [item[BAD_FILES] for item in items if BAD_FILES in item]
         batch: dict[str, Any] = {}
         if good:
-            p4, mask = pad_jets([item["constituents"] for item in good], self.max_particles)
+            cap = self.max_particles
+            jets = [item["constituents"][:cap] for item in good]
             seeds = np.array([item["seed"] for item in good], dtype=np.int64)
-            out = self.transform(p4, mask, seeds)
-            if self.pad_to_max:
-                out = (
-                    [pad_points(v, self.max_particles) for v in out]
-                    if isinstance(out, list)
-                    else pad_points(out, self.max_particles)
-                )
+            out = self.transform(jets, seeds, cap if self.pad_to_max else None)
             batch["views" if isinstance(out, list) else "image"] = out
             batch["label"] = torch.tensor([item["label"] for item in good], dtype=torch.long)
             batch["index"] = torch.tensor([item["index"] for item in good], dtype=torch.long)

@@ -1,7 +1,8 @@
 """Per-particle input features of a padded batch of jets, and their normalization.
 
-A batch of jets is held as :class:`Jets`: each particle's pT, eta, phi and mass
-``(B, P)`` with a padding ``mask`` ``(B, P)`` and the jet axis it is measured from. The
+A batch of jets is held as :class:`Jets`: its particles packed jet after jet (the
+augmentations and features cost no work on padding), each particle's pT, position
+relative to its jet's axis and mass, padded only at the end (:meth:`Jets.pad`). The
 network sees, per particle, the features of Particle Transformer's top-tagging inputs
 (weaver-core's ``part_*`` features, without particle ids and track parameters, which
 these jets do not have):
@@ -22,6 +23,7 @@ The axis is the one of the jet as read (the sum of its constituents), kept throu
 augmentations, as in JetCLR, where jets are centred before they are rotated and
 translated: a translation moves the jet away from the origin the network sees. ``pT_jet``
 and ``E_jet`` are those of the (augmented) constituents' sum. Padding slots hold zeros.
+Computed in float32 (but for masses from ``E^2 - p^2``, in float64).
 
 Normalization (per feature, from statistics of the training jets, like an image's
 per-channel mean and std) is applied on the device by :func:`normalize_points`.
@@ -34,113 +36,149 @@ per-channel mean and std) is applied on the device by :func:`normalize_points`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import torch
-
-from ssl_core.points.jets import to_pt_eta_phi_m, wrap_phi
 
 FEATURES = ("deta", "dphi", "log_pt", "log_e", "log_pt_rel", "log_e_rel", "delta_r")
 NUM_FEATURES = len(FEATURES)
 POINTS_KEYS = ("image", "views")  # batch fields whose entries are {"points", "mask"}
 
 
+def _wrap(phi: np.ndarray) -> np.ndarray:
+    """Angles within ``3 pi`` of 0 to ``[-pi, pi)`` (cheaper than a float modulo)."""
+    two_pi = np.float32(2 * np.pi)
+    phi = np.where(phi >= np.pi, phi - two_pi, phi)
+    return np.where(phi < -np.pi, phi + two_pi, phi)
+
+
 @dataclass
 class Jets:
-    """A padded batch of jets in collider coordinates.
+    """A batch of jets, their particles packed jet after jet (no padding), each in the
+    coordinates of its jet's axis.
 
     Attributes:
-        pt: Transverse momenta ``(B, P)`` float32, GeV (0 in padding).
-        eta: Pseudorapidities ``(B, P)``.
-        phi: Azimuths ``(B, P)`` in ``[-pi, pi)``.
-        m: Particle masses ``(B, P)``, GeV.
-        mask: ``(B, P)`` bool, True for real particles.
-        axis: ``(B, 2)`` eta and phi of the axis the features are measured from.
+        pt: Transverse momenta ``(N,)`` float32, GeV, > 0.
+        deta: eta - eta_axis ``(N,)``.
+        dphi: phi - phi_axis ``(N,)`` (near the axis: not wrapped after augmentation).
+        m: Particle masses ``(N,)``, GeV.
+        counts: Particles of every jet ``(B,)`` int64, each >= 1.
+        axis: ``(B, 2)`` float32 eta and phi of the jet axis as read (the sum of the
+            constituents): the origin the network sees, kept through augmentations.
     """
 
     pt: np.ndarray
-    eta: np.ndarray
-    phi: np.ndarray
+    deta: np.ndarray
+    dphi: np.ndarray
     m: np.ndarray
-    mask: np.ndarray
+    counts: np.ndarray
     axis: np.ndarray
+    _index: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_list(cls, jets: list[np.ndarray]) -> Jets:
+        """From four-momenta ``[(n_i, 4)]`` (px, py, pz, E, every ``n_i >= 1``)."""
+        counts = np.array([len(j) for j in jets], dtype=np.int64)
+        if (counts < 1).any():
+            raise ValueError("every jet needs a particle (empty jets are bad samples)")
+        p4 = np.concatenate(jets).astype(np.float32, copy=False)
+        return cls.from_packed(p4, counts)
 
     @classmethod
     def from_p4(cls, p4: np.ndarray, mask: np.ndarray) -> Jets:
-        """From four-momenta ``(B, P, 4)`` (px, py, pz, E) and their ``mask`` ``(B, P)``;
-        the axis is the direction of the constituents' sum."""
+        """From padded four-momenta ``(B, P, 4)`` and their ``mask`` ``(B, P)`` (real
+        particles first in every row)."""
         mask = np.asarray(mask, dtype=bool)
-        kin = to_pt_eta_phi_m(np.where(mask[..., None], p4, 0.0))
-        total = (np.asarray(p4, np.float64) * mask[..., None]).sum(axis=1)
-        axis = to_pt_eta_phi_m(total)[:, 1:3]
-        pt, eta, phi, m = (kin[..., i] for i in range(4))
-        return cls(pt, eta, phi, m, mask, axis.astype(np.float32))
+        return cls.from_packed(np.asarray(p4, np.float32)[mask], mask.sum(axis=1))
+
+    @classmethod
+    def from_packed(cls, p4: np.ndarray, counts: np.ndarray) -> Jets:
+        """From packed four-momenta ``(N, 4)`` float32 and the jets' ``counts`` ``(B,)``."""
+        px, py, pz = p4[:, 0], p4[:, 1], p4[:, 2]
+        pt = np.sqrt(px * px + py * py)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        total = np.add.reduceat(p4.astype(np.float64), starts, axis=0)  # (B, 4)
+        pt_jet = np.sqrt(total[:, 0] ** 2 + total[:, 1] ** 2)
+        axis = np.stack(
+            [np.arcsinh(total[:, 2] / pt_jet), np.arctan2(total[:, 1], total[:, 0])], axis=1
+        ).astype(np.float32)
+        jet = np.repeat(np.arange(len(counts)), counts)
+        p64 = p4.astype(np.float64)  # E^2 - p^2 of light particles needs float64
+        m2 = p64[:, 3] ** 2 - p64[:, 0] ** 2 - p64[:, 1] ** 2 - p64[:, 2] ** 2
+        return cls(
+            pt,
+            np.arcsinh(pz / pt) - axis[jet, 0],
+            _wrap(np.arctan2(py, px) - axis[jet, 1]),
+            np.sqrt(np.maximum(m2, 0.0)).astype(np.float32),
+            np.asarray(counts, np.int64),
+            axis,
+        )
 
     def replace(self, **fields: np.ndarray) -> Jets:
-        """A copy with some fields replaced (arrays are never modified in place)."""
+        """A copy with some particle fields replaced (same counts; arrays are never
+        modified in place)."""
         return replace(self, **fields)
 
     @property
-    def counts(self) -> np.ndarray:
-        """Number of particles of every jet ``(B,)``."""
-        return self.mask.sum(axis=1)
+    def index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(starts (B,), jet (N,), slot (N,))``: where every jet starts, and every
+        particle's jet and position in it."""
+        if self._index is None:
+            starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]])
+            jet = np.repeat(np.arange(len(self.counts)), self.counts)
+            slot = np.arange(len(jet)) - starts[jet]
+            self._index = (starts, jet, slot)
+        return self._index
+
+    def sum(self, x: np.ndarray) -> np.ndarray:
+        """Per-jet sums ``(B, ...)`` of a particle quantity ``(N, ...)``."""
+        return np.add.reduceat(x, self.index[0], axis=0)
+
+    def energy(self) -> np.ndarray:
+        """Particle energies ``(N,)`` float32."""
+        pz = self.pt * np.sinh(self.deta + self.axis[self.index[1], 0])
+        return np.sqrt(self.m * self.m + self.pt * self.pt + pz * pz)
 
     def p4(self) -> np.ndarray:
-        """Four-momenta ``(B, P, 4)`` float64 px, py, pz, E (zeros in padding)."""
-        pt = np.where(self.mask, self.pt, 0.0).astype(np.float64)
-        pz = pt * np.sinh(self.eta)
-        e = np.sqrt(self.m.astype(np.float64) ** 2 * self.mask + pt**2 + pz**2)
-        return np.stack([pt * np.cos(self.phi), pt * np.sin(self.phi), pz, e], axis=-1)
+        """Four-momenta ``(N, 4)`` float64 px, py, pz, E in the lab frame."""
+        jet = self.index[1]
+        pt = self.pt.astype(np.float64)
+        eta = self.deta + self.axis[jet, 0].astype(np.float64)
+        phi = self.dphi + self.axis[jet, 1].astype(np.float64)
+        pz = pt * np.sinh(eta)
+        e = np.sqrt(self.m.astype(np.float64) ** 2 + pt**2 + pz**2)
+        return np.stack([pt * np.cos(phi), pt * np.sin(phi), pz, e], axis=1)
 
-    def deta_dphi(self) -> tuple[np.ndarray, np.ndarray]:
-        """Position of every particle relative to the axis ``(B, P)`` each."""
-        deta = self.eta - self.axis[:, :1]
-        dphi = wrap_phi(self.phi - self.axis[:, 1:])
-        return deta, dphi
+    def jet_p4(self) -> np.ndarray:
+        """Every jet's four-momentum ``(B, 4)`` float64, the sum of its particles'."""
+        return self.sum(self.p4())
 
-    def trim(self) -> Jets:
-        """Padding slots beyond the longest jet dropped (real particles come first)."""
-        width = max(int(self.counts.max(initial=0)), 1)
-        if width == self.mask.shape[1]:
-            return self
-        return Jets(
-            self.pt[:, :width],
-            self.eta[:, :width],
-            self.phi[:, :width],
-            self.m[:, :width],
-            self.mask[:, :width],
-            self.axis,
-        )
+    def pad(self, x: np.ndarray, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """A particle quantity ``(N, ...)`` padded to ``(B, P, ...)`` with zeros, and
+        the mask ``(B, P)``; ``P`` is the longest jet's length, or ``width``."""
+        p = int(width if width is not None else self.counts.max())
+        mask = np.arange(p)[None, :] < self.counts[:, None]
+        out = np.zeros((len(self.counts), p, *x.shape[1:]), x.dtype)
+        out[mask] = x  # a boolean mask fills row by row: the packed order
+        return out, mask
 
 
 def particle_features(jets: Jets) -> np.ndarray:
-    """The features of :data:`FEATURES` ``(B, P, 7)`` float32, zeros in padding."""
-    mask = jets.mask
-    pt = np.where(mask, jets.pt, 1.0).astype(np.float32)
-    m = np.where(mask, jets.m, 0.0).astype(np.float32)
-    pz = pt * np.sinh(jets.eta)
-    e = np.sqrt(m * m + pt * pt + pz * pz)
-    px, py = pt * np.cos(jets.phi), pt * np.sin(jets.phi)
-    jet = np.stack([(v * mask).sum(axis=1) for v in (px, py, pz, e)], axis=1)  # (B, 4)
-    pt_jet = np.hypot(jet[:, 0], jet[:, 1])[:, None]
-    e_jet = jet[:, 3:4]
-    deta, dphi = jets.deta_dphi()
-    log_pt, log_e = np.log(pt), np.log(e)
-    out = np.stack(
-        [
-            deta,
-            dphi,
-            log_pt,
-            log_e,
-            log_pt - np.log(pt_jet),
-            log_e - np.log(e_jet),
-            np.hypot(deta, dphi),
-        ],
-        axis=-1,
-    ).astype(np.float32)
-    out *= mask[..., None]
+    """The features of :data:`FEATURES` of every particle ``(N, 7)`` float32."""
+    e = jets.energy()
+    px, py = jets.pt * np.cos(jets.dphi), jets.pt * np.sin(jets.dphi)  # axis frame
+    sums = jets.sum(np.stack([px, py, e], axis=1))  # (B, 3): pT_jet is frame-independent
+    jet = jets.index[1]
+    log_pt_jet = np.log(np.sqrt(sums[:, 0] ** 2 + sums[:, 1] ** 2))[jet]
+    log_e_jet = np.log(sums[:, 2])[jet]
+    log_pt, log_e = np.log(jets.pt), np.log(e)
+    out = np.empty((len(e), NUM_FEATURES), np.float32)
+    out[:, 0], out[:, 1] = jets.deta, jets.dphi
+    out[:, 2], out[:, 3] = log_pt, log_e
+    out[:, 4], out[:, 5] = log_pt - log_pt_jet, log_e - log_e_jet
+    out[:, 6] = np.sqrt(jets.deta * jets.deta + jets.dphi * jets.dphi)
     return out
 
 

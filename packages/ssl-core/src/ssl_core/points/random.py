@@ -62,6 +62,36 @@ class SampleRandom:
         """Uniform numbers in ``[0, 1)`` ``(B, n)`` float64 (53 random bits each)."""
         return (self.bits(stream, n) >> _S11).astype(np.float64) * 2.0**-53
 
+    def particle_bits(self, stream: int, jet: np.ndarray, slot: np.ndarray) -> np.ndarray:
+        """Raw ``uint64`` numbers ``(N,)`` of particles packed jet after jet: particle
+        ``i`` is number ``slot[i]`` of stream ``stream`` of sample ``jet[i]`` (the same
+        number :meth:`bits` gives at ``[jet[i], slot[i]]``)."""
+        keys = derive_seeds(self.seeds, stream)
+        with np.errstate(over="ignore"):
+            counters = (slot.astype(np.uint64) + np.uint64(1)) * _GOLDEN
+            return mix64(keys[jet] + counters)
+
+    def particle_uniform2(
+        self, stream: int, jet: np.ndarray, slot: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Two independent uniform numbers in ``[0, 1)`` per particle, ``(N,)`` float32
+        each (24 random bits each, from the two halves of one 64-bit number)."""
+        bits = self.particle_bits(stream, jet, slot)
+        scale = np.float32(2.0**-24)
+        hi = (bits >> np.uint64(40)).astype(np.float32) * scale
+        lo = ((bits >> np.uint64(8)) & np.uint64(0xFFFFFF)).astype(np.float32) * scale
+        return hi, lo
+
+    def particle_normal2(
+        self, stream: int, jet: np.ndarray, slot: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Two independent standard normal numbers per particle ``(N,)`` float32 each
+        (Box-Muller's pair from one 64-bit number)."""
+        u1, u2 = self.particle_uniform2(stream, jet, slot)
+        radius = np.sqrt(np.float32(-2.0) * np.log(np.float32(1.0) - u1))  # 1 - u1 in (0, 1]
+        angle = np.float32(2.0 * np.pi) * u2
+        return radius * np.cos(angle), radius * np.sin(angle)
+
     def normal(self, stream: int, n: int) -> np.ndarray:
         """Standard normal numbers ``(B, n)`` float64 (Box-Muller on two streams)."""
         u1 = 1.0 - self.uniform(stream, n)  # in (0, 1]: the log is finite
