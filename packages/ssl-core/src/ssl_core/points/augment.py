@@ -137,12 +137,14 @@ class CollinearSplit:
         # r in (0, 1) away from the ends: r p and (1 - r) p both real particles in float32
         r = np.clip(r, np.float32(1e-6), np.float32(1 - 1e-6))
         chosen = np.flatnonzero(split)  # in jet order, then slot order
-        fields = np.stack([jets.pt, jets.m, jets.deta, jets.dphi], axis=1)  # (N, 4)
-        products = fields.take(chosen, axis=0)
-        products[:, :2] *= (1 - r.take(chosen))[:, None]
-        fields[chosen, :2] *= r.take(chosen)[:, None]
+        keep = np.where(split, r, np.float32(1.0))
+        # fields as rows (4, N): every field stays contiguous (strided float32 arrays
+        # fall off numpy's SIMD loops: sinh and arcsinh then cost ~10x)
+        fields = np.stack([jets.pt * keep, jets.m * keep, jets.deta, jets.dphi])
+        products = np.stack([jets.pt, jets.m, jets.deta, jets.dphi]).take(chosen, axis=1)
+        products[:2] *= 1 - r.take(chosen)
         # output row q of jet b: its particle q (q < n_b), else its split product q - n_b
-        # (gathered, not scattered: a gather of rows is ~10x faster in numpy)
+        # (gathered, not scattered: a gather is ~10x faster in numpy)
         new_starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         split_starts = np.concatenate([[0], np.cumsum(n_split)[:-1]])
         new_jet = np.repeat(np.arange(len(counts)), counts)
@@ -151,14 +153,14 @@ class CollinearSplit:
         source = np.where(
             new_slot < n,
             starts[new_jet] + new_slot,
-            len(fields) + split_starts[new_jet] + new_slot - n,
+            fields.shape[1] + split_starts[new_jet] + new_slot - n,
         )
-        out = np.concatenate([fields, products]).take(source, axis=0)
+        out = np.concatenate([fields, products], axis=1).take(source, axis=1)
         return Jets(
-            out[:, 0],
-            out[:, 2],
-            out[:, 3],
-            out[:, 1],
+            out[0],
+            out[2],
+            out[3],
+            out[1],
             counts,
             jets.axis,
             (new_starts, new_jet, new_slot),

@@ -96,10 +96,10 @@ class Jets:
     @classmethod
     def from_packed(cls, p4: np.ndarray, counts: np.ndarray) -> Jets:
         """From packed four-momenta ``(N, 4)`` float32 and the jets' ``counts`` ``(B,)``."""
-        px, py, pz = p4[:, 0], p4[:, 1], p4[:, 2]
+        px, py, pz, _ = np.ascontiguousarray(p4.T)  # contiguous rows: numpy's SIMD loops
         pt = np.sqrt(px * px + py * py)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        total = np.add.reduceat(p4.astype(np.float64), starts, axis=0)  # (B, 4)
+        total = np.add.reduceat(p4, starts, axis=0, dtype=np.float64)  # (B, 4)
         pt_jet = np.sqrt(total[:, 0] ** 2 + total[:, 1] ** 2)
         axis = np.stack(
             [np.arcsinh(total[:, 2] / pt_jet), np.arctan2(total[:, 1], total[:, 0])], axis=1
@@ -107,6 +107,7 @@ class Jets:
         jet = np.repeat(np.arange(len(counts)), counts)
         p64 = p4.astype(np.float64)  # E^2 - p^2 of light particles needs float64
         m2 = p64[:, 3] ** 2 - p64[:, 0] ** 2 - p64[:, 1] ** 2 - p64[:, 2] ** 2
+        slot = np.arange(len(jet)) - starts[jet]
         return cls(
             pt,
             np.arcsinh(pz / pt) - axis[jet, 0],
@@ -114,6 +115,7 @@ class Jets:
             np.sqrt(np.maximum(m2, 0.0)).astype(np.float32),
             np.asarray(counts, np.int64),
             axis,
+            (starts, jet, slot),
         )
 
     def replace(self, **fields: np.ndarray) -> Jets:

@@ -12,6 +12,7 @@ row, ``top.npz:17``: stable across runs, and what split files name.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,7 @@ class JetSource:
             raise FileNotFoundError(f"No jet files {missing} under {self.root.resolve()}")
         self._constituents: list[np.ndarray] = []
         self._counts: list[np.ndarray] = []
+        self._usable: list[np.ndarray] = []  # per row: finite and not empty
         self._offsets = [0]  # first sample of every file
         samples: list[JetSample] = []
         for name in self.files:
@@ -79,6 +81,10 @@ class JetSource:
                 )
             self._constituents.append(constituents)
             self._counts.append(counts)
+            # checked once for the whole file: read() then costs one lookup per jet
+            slots = np.arange(constituents.shape[1])[None, :] < counts[:, None]
+            broken = (~np.isfinite(constituents).all(axis=2) & slots).any(axis=1)
+            self._usable.append(~broken & (counts > 0))
             samples += [
                 JetSample(f"{name}:{row}", int(label), int(count))
                 for row, (label, count) in enumerate(zip(labels, counts, strict=True))
@@ -104,7 +110,7 @@ class JetSource:
         return self._index[sample_id]
 
     def _locate(self, i: int) -> tuple[int, int]:
-        f = int(np.searchsorted(self._offsets, i, side="right")) - 1
+        f = bisect.bisect_right(self._offsets, i) - 1  # a list: ~30x cheaper than numpy here
         return f, i - self._offsets[f]
 
     def read(self, i: int) -> np.ndarray:
@@ -117,22 +123,19 @@ class JetSource:
         f, row = self._locate(i)
         count = int(self._counts[f][row])
         particles = self._constituents[f][row, :count]
-        problem = jet_problem(particles)
-        if problem:
+        if not self._usable[f][row]:
+            problem = jet_problem(particles)
             raise BadJetError(f"{self.samples[i].id}: {problem}")
         return particles
 
     def bad_samples(self) -> dict[str, str]:
         """``{id: problem}`` of every unusable jet (checked on all rows at once)."""
         bad: dict[str, str] = {}
-        for f, (constituents, counts) in enumerate(
-            zip(self._constituents, self._counts, strict=True)
-        ):
-            slots = np.arange(constituents.shape[1])[None, :] < counts[:, None]
-            finite = np.isfinite(constituents).all(axis=2) | ~slots
-            for row in np.flatnonzero(~finite.all(axis=1) | (counts <= 0)):
+        for f, usable in enumerate(self._usable):
+            for row in np.flatnonzero(~usable):
                 i = self._offsets[f] + int(row)
-                bad[self.samples[i].id] = jet_problem(constituents[row, : max(counts[row], 0)])
+                count = max(int(self._counts[f][row]), 0)
+                bad[self.samples[i].id] = jet_problem(self._constituents[f][row, :count])
         return bad
 
 
