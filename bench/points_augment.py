@@ -18,10 +18,10 @@ What is measured: jets per second, one process, one thread, for turning a batch 
 Both draw from the same distributions (not the same numbers); the printout shows the
 mean particle count and mean |delta eta| of the views of both as a check.
 
-Then the training step's demand: jets per second of a SimCLR step (ParticleTransformer
-128-d, 4 layers, 8 heads, lightly's projection head and NT-Xent, AdamW) on a batch of
-``--step-batch`` jets, two threads (the 2 cores), against the loader's jets per second on
-one thread (one dataloader worker).
+Then the training step's demand: jets per second of a SimCLR step (ParticleTransformer,
+by default 128-d, 4 layers, 8 heads, or the ParticleFlowNetwork; lightly's projection
+head and NT-Xent, AdamW) on a batch of ``--step-batch`` jets, two threads (the 2 cores),
+against the loader's jets per second on one thread (one dataloader worker).
 
 Usage: ``uv run --frozen python bench/points_augment.py [--n 2048] [--batch 256]
 [--repeats 5] [--steps 2]``. Passes of ours and of the reference alternate (a shared
@@ -143,16 +143,34 @@ def describe(views: list[list[dict]]) -> str:
     return f"mean particles/view {count:.1f}, mean |deta| {deta:.3f}"
 
 
-def step_rate(batch: int, cap: int, steps: int, source, threads: int) -> float:
+def step_rate(
+    batch: int,
+    cap: int,
+    steps: int,
+    source,
+    threads: int,
+    backbone_name: str,
+    dim: int,
+    layers: int,
+) -> float:
     """Jets per second a SimCLR step on ``batch`` jets consumes (median of ``steps``)."""
     from lightly.loss import NTXentLoss
     from lightly.models.modules import SimCLRProjectionHead
 
-    from ssl_core.points import JetCLRTransform, JetCollate, JetDataset, ParticleTransformer
+    from ssl_core.points import (
+        JetCLRTransform,
+        JetCollate,
+        JetDataset,
+        ParticleFlowNetwork,
+        ParticleTransformer,
+    )
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    backbone = ParticleTransformer()
+    if backbone_name == "transformer":
+        backbone = ParticleTransformer(embed_dim=dim, num_layers=layers)
+    else:
+        backbone = ParticleFlowNetwork()
     head = SimCLRProjectionHead(backbone.num_features, 2048, 128)
     criterion = NTXentLoss(temperature=0.5)
     params = list(backbone.parameters()) + list(head.parameters())
@@ -182,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=2, help="timed training steps (0: skip)")
     parser.add_argument("--step-batch", type=int, default=256)
     parser.add_argument("--step-threads", type=int, default=2)
+    parser.add_argument("--step-backbone", choices=("transformer", "pfn"), default="transformer")
+    parser.add_argument("--step-dim", type=int, default=128, help="transformer width")
+    parser.add_argument("--step-layers", type=int, default=4, help="transformer layers")
     args = parser.parse_args(argv)
     if not (args.root / "top.npz").is_file():
         print(f"SKIP: no jets at {args.root} (needs ../shared/data/jets-pythia8-top-qcd)")
@@ -215,9 +236,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"reference (per-jet loop):          {rate_ref:9.0f} jets/s  ({describe(views_ref)})")
     if args.steps > 0:
-        demand = step_rate(args.step_batch, args.cap, args.steps, source, args.step_threads)
+        demand = step_rate(
+            args.step_batch,
+            args.cap,
+            args.steps,
+            source,
+            args.step_threads,
+            args.step_backbone,
+            args.step_dim,
+            args.step_layers,
+        )
+        net = (
+            f"ParticleTransformer {args.step_dim}-d x {args.step_layers}"
+            if args.step_backbone == "transformer"
+            else "ParticleFlowNetwork"
+        )
         print(
-            f"training step demand (SimCLR, ParticleTransformer, batch {args.step_batch}, "
+            f"training step demand (SimCLR, {net}, batch {args.step_batch}, "
             f"{args.step_threads} threads): {demand:.0f} jets/s; loader on one worker: "
             f"{rate_ours:.0f} jets/s ({rate_ours / demand:.0f}x the demand)"
         )
