@@ -127,6 +127,9 @@ def test_normalization_from_training_statistics(jet_root):
     np.testing.assert_allclose(x[mask].mean(0), 0, atol=1e-4)
     np.testing.assert_allclose(x[mask].std(0), 1, atol=1e-3)
     assert (x[~mask] == 0).all() and out["label"] is batch["label"]
+    mean2, std2 = source.feature_statistics()  # the same, packed, in batches
+    np.testing.assert_allclose(mean2, mean, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(std2, std, rtol=1e-4)
     semi = normalize_points(
         {"labeled": {"image": batch["views"][0]}}, *map(torch.tensor, (mean, std))
     )
@@ -144,3 +147,7 @@ def test_shared_jets_read_clean_and_match_their_jet_arrays():
     jets = np.concatenate([np.load(SHARED / f)["jet"] for f in ("top.npz", "qcd.npz")])[rows]
     np.testing.assert_allclose(pt, jets[:, 0], rtol=1e-4)
     np.testing.assert_allclose(mass, jets[:, 3], rtol=1e-3)
+    train, _ = jet_test_split(source)
+    mean, std = source.feature_statistics([source.index(i) for i in train[:4000]])
+    assert np.isfinite(mean).all() and (std > 0).all()
+    assert abs(mean[0]) < 0.02 and abs(mean[1]) < 0.02  # centred on the axis

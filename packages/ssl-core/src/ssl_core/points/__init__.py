@@ -28,6 +28,7 @@ from ssl_core.points.features import (
     NUM_FEATURES,
     Jets,
     feature_statistics,
+    jet_feature_statistics,
     normalize_points,
     particle_features,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "Translate",
     "cat_views",
     "feature_statistics",
+    "jet_feature_statistics",
     "jet_test_split",
     "jetclr_ops",
     "normalize_points",

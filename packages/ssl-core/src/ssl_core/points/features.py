@@ -184,13 +184,36 @@ def particle_features(jets: Jets) -> np.ndarray:
     return out
 
 
-def feature_statistics(features: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation ``(F,)`` of features ``(B, P, F)`` over real
-    particles (``mask`` ``(B, P)``): what :func:`normalize_points` takes. Measure them on
-    training jets without augmentation (as image means on training images)."""
-    values = np.asarray(features, np.float64)[np.asarray(mask, bool)]
+def feature_statistics(
+    features: np.ndarray, mask: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation ``(F,)`` float32 of particle features: packed
+    ``(N, F)``, or padded ``(B, P, F)`` with their ``mask`` ``(B, P)`` (real particles
+    only). What :func:`normalize_points` takes."""
+    values = np.asarray(features, np.float64)
+    if mask is not None:
+        values = values[np.asarray(mask, bool)]
     std = values.std(axis=0)
     return values.mean(axis=0).astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
+
+
+def jet_feature_statistics(
+    jets: list[np.ndarray], batch: int = 4096
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and std ``(F,)`` of the features of ``jets`` (``[(n_i, 4)]``
+    four-momenta) as read, no augmentation: measure them on the training jets (as image
+    means on training images), keep them with the source, normalize on the device."""
+    total = np.zeros(NUM_FEATURES)
+    squares = np.zeros(NUM_FEATURES)
+    count = 0
+    for i in range(0, len(jets), batch):
+        x = particle_features(Jets.from_list(jets[i : i + batch])).astype(np.float64)
+        total += x.sum(0)
+        squares += (x * x).sum(0)
+        count += len(x)
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean * mean, 0.0))
+    return mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
 
 
 def normalize_points(batch: Any, mean: torch.Tensor, std: torch.Tensor) -> Any:

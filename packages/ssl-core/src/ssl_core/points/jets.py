@@ -128,6 +128,22 @@ class JetSource:
             raise BadJetError(f"{self.samples[i].id}: {problem}")
         return particles
 
+    def feature_statistics(
+        self, indices: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std ``(F,)`` of the particle features (:mod:`ssl_core.points.features`)
+        of the usable jets at ``indices`` (the training split; default: all), for
+        :func:`~ssl_core.points.features.normalize_points`."""
+        from ssl_core.points.features import jet_feature_statistics  # features imports us
+
+        indices = range(len(self)) if indices is None else indices
+        return jet_feature_statistics([self.read(i) for i in indices if self.usable(i)])
+
+    def usable(self, i: int) -> bool:
+        """Whether sample ``i`` reads without :class:`BadJetError`."""
+        f, row = self._locate(i)
+        return bool(self._usable[f][row])
+
     def bad_samples(self) -> dict[str, str]:
         """``{id: problem}`` of every unusable jet (checked on all rows at once)."""
         bad: dict[str, str] = {}
