@@ -5,6 +5,24 @@ collation and backbones. See :mod:`ssl_core.points.jets` (the source),
 
 A backbone takes one view ``{"points": (B, P, F), "mask": (B, P)}``; methods call it on a
 view unchanged, as on an image tensor.
+
+What a datamodule calls::
+
+    source = JetSource(root)                     # ids "top.npz:17", targets, class_names,
+                                                 # signal_class; read(i) -> (n, 4) float32
+    train_ids, test_ids = jet_test_split(source, 0.2, seed=0)
+    mean, std = source.feature_statistics(train_indices)          # (7,) each
+    dataset = JetDataset(source, indices, labels=None, on_bad_file="error")
+    # items {"constituents", "label", "index", "seed"}; takes (index, seed) from
+    # SeededSampler, so each jet is augmented from its own seed
+    loader = DataLoader(dataset, sampler=..., batch_size=256,
+                        collate_fn=JetCollate(JetCLRTransform(), max_particles=128))
+    # batch {"views": [{"points", "mask"}, ...], "label", "index"[, "bad_files"]};
+    # JetWeakStrongTransform() for FixMatch & co., JetCollate() (no transform) for
+    # evaluation: {"image": {"points", "mask"}, ...}
+    batch = normalize_points(batch, mean, std)   # on the device (on_after_batch_transfer)
+
+Methods that concatenate views (``torch.cat(views)``) need :func:`cat_views` for dicts.
 """
 
 from ssl_core.points.augment import (

@@ -1,7 +1,7 @@
-"""JetCLR's augmentations of particle jets, vectorised over a padded batch.
+"""JetCLR's augmentations of particle jets, vectorised over a batch.
 
 Each augmentation is a small callable ``op(jets, rand) -> jets`` on a :class:`Jets`
-batch; ``rand`` is the batch's :class:`~ssl_core.points.random.SampleRandom`, so every
+batch (particles packed jet after jet: no work on padding); ``rand`` is the batch's :class:`~ssl_core.points.random.SampleRandom`, so every
 jet draws from its own seed and gets the same view whatever batch it is in. A view
 (:class:`JetView`) is a list of them followed by the features of
 :mod:`ssl_core.points.features`; :class:`JetCLRTransform` makes two views (contrastive
@@ -21,7 +21,7 @@ What each keeps (checked in ``tests/test_points_augment.py``):
   ``strength / max(pT, pt_clip)``): hard particles barely move, so IR-safe observables
   of the jet nearly keep their values.
 - :class:`SmearPt` (pT times ``exp(sigma N(0, 1))``) and :class:`Dropout` (particles
-  removed; never the first slot, so no jet becomes empty) keep nothing exactly: they
+  removed; never a jet's first particle, so no jet becomes empty) keep nothing exactly: they
   are the strong view's noise.
 
 - [0] Dillon, Kasieczka, Olischlaeger, Plehn, Sorrenson, Vogel, Symmetries, safety, and
@@ -231,7 +231,7 @@ class JetView:
 
 
 class JetTransform:
-    """Several views of a padded batch of jets, or one (:attr:`single`).
+    """Several views of a batch of jets, or one (:attr:`single`).
 
     Called by :class:`ssl_core.points.collate.JetCollate` with the batch's jets (a list
     of ``(n_i, 4)`` four-momenta px, py, pz, E) and one seed per jet ``(B,)``; returns a
