@@ -161,9 +161,15 @@ class Jets:
         """A particle quantity ``(N, ...)`` padded to ``(B, P, ...)`` with zeros, and
         the mask ``(B, P)``; ``P`` is the longest jet's length, or ``width``."""
         p = int(width if width is not None else self.counts.max())
+        b = len(self.counts)
+        _, jet, slot = self.index
         mask = np.arange(p)[None, :] < self.counts[:, None]
-        out = np.zeros((len(self.counts), p, *x.shape[1:]), x.dtype)
-        out[mask] = x  # a boolean mask fills row by row: the packed order
+        out = np.zeros((b, p, *x.shape[1:]), x.dtype)
+        # each particle's row of features as one opaque (void) item: numpy copies items
+        # of a fancy index ~10x faster than rows of a 2-D one (0.08 against 1 ms here)
+        rows = np.ascontiguousarray(x).reshape(len(x), -1)
+        item = np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))
+        out.reshape(b * p, -1).view(item)[jet * p + slot] = rows.view(item)
         return out, mask
 
 
