@@ -256,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.step_threads} threads): {demand:.0f} jets/s; loader on one worker: "
             f"{rate_ours:.0f} jets/s ({rate_ours / demand:.0f}x the demand)"
         )
+    best_ours, best_ref = max(rates_ours), max(rates_ref)
+    print(
+        f"best passes (least disturbed by the machine's load): ours {best_ours:.0f}, "
+        f"reference {best_ref:.0f} jets/s, ratio {best_ours / best_ref:.1f}"
+    )
     print(
         f"ratios of the {args.repeats} interleaved passes: {', '.join(f'{r:.1f}' for r in ratios)}"
     )

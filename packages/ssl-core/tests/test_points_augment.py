@@ -182,3 +182,19 @@ def test_views_through_the_collation(jets):
     torch.testing.assert_close(plain["points"], again["points"])
     p4_, mask_ = pad_jets([item["constituents"] for item in items])
     assert plain["mask"].sum().item() == mask_.sum()
+
+
+def test_features_follow_a_permutation_of_the_particles(jets):
+    """Without augmentation, shuffling a jet's particles shuffles its features the same
+    way (what makes a permutation-invariant backbone's embedding invariant)."""
+    p4, mask = jets.pad(jets.p4().astype(np.float32))
+    lists = [x[m] for x, m in zip(p4, mask, strict=True)]
+    perms = [np.random.default_rng(b).permutation(len(x)) for b, x in enumerate(lists)]
+    seeds = np.arange(len(lists))
+    plain = JetEvalTransform()(lists, seeds)
+    shuffled = JetEvalTransform()([x[p] for x, p in zip(lists, perms, strict=True)], seeds)
+    for b, perm in enumerate(perms):
+        n = len(perm)
+        np.testing.assert_allclose(
+            shuffled["points"][b, :n].numpy(), plain["points"][b, :n].numpy()[perm], atol=2e-5
+        )
