@@ -160,6 +160,34 @@ def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, title
     return save(fig, path)
 
 
+def two_class_roc_plot(
+    curves: dict[str, tuple[np.ndarray, np.ndarray, float]], path: Path, title: str = ""
+) -> Path:
+    """ROC curves of two-class scores, as physicists draw them: background efficiency
+    against signal efficiency (left), and background rejection ``1 / eps_B`` (log)
+    against signal efficiency with ``eps_S`` = 0.3 and 0.5 marked (right, the top-tagging
+    comparison's figure). Each entry is ``(fpr, tpr, auc)`` of scikit-learn's
+    ``roc_curve``."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
+    for name, (fpr, tpr, auc) in curves.items():
+        left.plot(tpr, fpr, lw=1.5, label=f"{name}, AUC {auc:.4f}")
+        ok = fpr > 0
+        right.plot(tpr[ok], 1.0 / fpr[ok], lw=1.5, label=name)
+    left.plot([0, 1], [0, 1], "k:", lw=1)
+    left.set_xlabel("signal efficiency $\\epsilon_S$ (true positive rate)")
+    left.set_ylabel("background efficiency $\\epsilon_B$ (false positive rate)")
+    left.legend(fontsize=8, loc="upper left")
+    right.set_yscale("log")
+    for eff in (0.3, 0.5):
+        right.axvline(eff, color="gray", ls="--", lw=0.8)
+    right.set_xlabel("signal efficiency $\\epsilon_S$")
+    right.set_ylabel("background rejection $1/\\epsilon_B$")
+    right.set_xlim(0, 1)
+    right.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return save(fig, path)
+
+
 def score_histogram(scores: dict[str, np.ndarray], path: Path, title: str = "") -> Path:
     """Histograms of anomaly scores per group (clean, shifted, held-out...)."""
     fig, ax = plt.subplots(figsize=(6.5, 4))

@@ -19,6 +19,12 @@ Reads ``OUT/embeddings/``; writes ``OUT/metrics.json``, ``OUT/plots/*.png``,
   AUROC of held-out-class test rows against in-distribution test rows.
 - with ``test_shifted``: ``knn_top1_shifted``, mean anomaly scores clean/shifted,
   ``shift_auroc`` (shifted vs clean), ``anomaly_auroc_shifted``.
+- with exactly two classes (e.g. top against QCD jets): ``roc_auc``,
+  ``rejection_eff30`` and ``rejection_eff50`` (background rejection 1/eps_B at signal
+  efficiency 0.3 and 0.5) of the signal class's score on test: the classifier's
+  (``test.npz`` holding ``logits`` (N, C)) when the run has one, else the linear
+  probe's; every space also gets its probe's. The signal class is ``meta.json``'s
+  ``signal_class`` (the source's), else 1. Plot ``plots/two_class_roc.png``.
 
 "Labeled training rows" are the label split's labeled part (``labeled`` column) unless
 ``--no-split-aware``. Classification metrics leave out test rows of held-out classes.
@@ -57,6 +63,38 @@ class _Step:
             self.log(f"{self.what}: {time.perf_counter() - self.start:.1f} s")
 
 
+TWO_CLASS_KEYS = ("roc_auc", "rejection_eff30", "rejection_eff50")
+
+
+def signal_class(meta: dict, classes: np.ndarray, log: Callable[[str], None]) -> int | None:
+    """The positive class of the two-class figures: ``meta.json``'s ``signal_class``
+    (the source's) when it is one of the two ``classes``, else 1; ``None`` unless there
+    are exactly two classes."""
+    if len(classes) != 2:
+        return None
+    wanted = meta.get("signal_class")
+    if wanted is not None and int(wanted) in classes:
+        return int(wanted)
+    if wanted is not None:
+        log(f"signal_class {wanted} of meta.json is not among the classes {classes.tolist()}")
+    return 1 if 1 in classes else int(classes.max())
+
+
+def read_test_logits(directory: Path, rows: int) -> np.ndarray | None:
+    """The classifier's logits ``(N, C)`` of the test rows when ``test.npz`` holds them
+    (methods with a classifier), else ``None``."""
+    with np.load(directory / "test.npz", allow_pickle=False) as data:
+        if "logits" not in data.files:
+            return None
+        logits = np.asarray(data["logits"], dtype=np.float64)
+    if logits.ndim != 2 or len(logits) != rows or not np.isfinite(logits).all():
+        raise EmbeddingsError(
+            f"{directory / 'test.npz'}: logits must be finite (N, C) with N = {rows}, "
+            f"not shape {logits.shape}"
+        )
+    return logits
+
+
 def find_metrics_csv(out: Path) -> Path | None:
     """The newest Lightning ``metrics.csv`` under ``out`` (the training run's log)."""
     found = [p for p in out.rglob("metrics.csv") if "embeddings" not in p.parts]
@@ -73,8 +111,10 @@ def _space_metrics(
     num_classes: int,
     settings: dict,
     log: Callable[[str], None],
+    positive: int | None = None,
 ) -> tuple[dict, dict]:
-    """Metrics of one space, and the arrays the plots need."""
+    """Metrics of one space, and the arrays the plots need; with ``positive`` (the
+    signal class of a two-class test set) the probe's ROC AUC and rejections."""
     from ssl_core.evaluate import metrics as M
 
     xt, xte = train.space(space), test.space(space)
@@ -98,6 +138,11 @@ def _space_metrics(
             settings["seed"],
         )
     out["linear_top1"], out["linear_top5"] = lin["top1"], lin["top5"]
+    if positive is not None:
+        score = lin["proba"][:, list(lin["classes"]).index(positive)]
+        figures = M.two_class_scores(yte[in_dist], score, positive)
+        out.update({key: figures[key] for key in TWO_CLASS_KEYS})
+        arrays["two_class"] = figures
     out.update(M.collapse_scores(xte))  # test embeddings, no labels
     with _Step(log, f"[{space}] k-means"):
         km = M.kmeans_scores(xte, yte, seed=settings["seed"])
@@ -170,7 +215,8 @@ def evaluate(
     from ssl_core.evaluate.report import write_report
 
     out = Path(out_dir)
-    splits, meta = load_embeddings(Path(embeddings) if embeddings else out / "embeddings")
+    emb_dir = Path(embeddings) if embeddings else out / "embeddings"
+    splits, meta = load_embeddings(emb_dir)
     train, test, shifted = splits["train"], splits["test"], splits.get("test_shifted")
     spaces = [s for s in ("features", "projection") if getattr(train, s) is not None]
     if space not in spaces:
@@ -196,12 +242,34 @@ def evaluate(
         f"{', shifted test' if shifted is not None else ''}; spaces {spaces}; held out {held_out or 'none'}"
     )
 
+    test_classes = np.unique(test.labels[in_dist])
+    positive = (
+        signal_class(meta, fit_classes, log) if np.array_equal(test_classes, fit_classes) else None
+    )
     per_space, arrays = {}, {}
     for name in spaces:
         per_space[name], arrays[name] = _space_metrics(
-            name, train, test, shifted, fit, in_dist, num_classes, settings, log
+            name, train, test, shifted, fit, in_dist, num_classes, settings, log, positive
         )
     head = per_space[space]
+    two_class: dict = {}  # the headline two-class figures, and their curves
+    if positive is not None:
+        logits = read_test_logits(emb_dir, len(test))
+        if logits is not None and logits.shape[1] > positive:
+            z = logits[in_dist] - logits[in_dist].max(axis=1, keepdims=True)
+            proba = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+            from ssl_core.evaluate import metrics as M
+
+            two_class["classifier"] = M.two_class_scores(
+                test.labels[in_dist], proba[:, positive], positive
+            )
+        for name in spaces:
+            two_class[f"linear probe ({name})"] = arrays[name]["two_class"]
+        source = "classifier" if "classifier" in two_class else f"linear probe ({space})"
+        log(
+            f"two classes: signal class {positive}; roc_auc {two_class[source]['roc_auc']:.4f} "
+            f"of the {source}"
+        )
     metrics = {
         **{k_: v for k_, v in head.items() if k_ != "dim"},
         "space": space,
@@ -229,6 +297,12 @@ def evaluate(
     }
     if not held_out:
         metrics.pop("anomaly_auroc", None)
+    if two_class:
+        metrics.update({key: two_class[source][key] for key in TWO_CLASS_KEYS})
+        metrics["two_class_score"] = source
+        metrics["signal_class"] = positive
+        if "classifier" in two_class:
+            metrics["classifier"] = {key: two_class["classifier"][key] for key in TWO_CLASS_KEYS}
 
     plots: dict[str, Path] = {}
     plot_dir = out / "plots"
@@ -263,6 +337,14 @@ def evaluate(
         label_names,
         title=f"kNN on test ({space}), top-1 {head['knn_top1']:.3f}",
     )
+    if two_class:
+        name = class_names[positive] if class_names and positive < len(class_names) else positive
+        plots["Two-class ROC"] = P.two_class_roc_plot(
+            {k: (v["fpr"], v["tpr"], v["roc_auc"]) for k, v in two_class.items()},
+            plot_dir / "two_class_roc.png",
+            title=f"signal: {name}, {int((test.labels[in_dist] == positive).sum())} of "
+            f"{int(in_dist.sum())} test rows",
+        )
     a = arrays[space]
     curves = {}
     if held_out:
@@ -356,4 +438,5 @@ def main(args: list[str] | None = None) -> None:
     except EmbeddingsError as err:
         raise SystemExit(f"evaluate: {err}") from None
     keys = ("knn_top1", "knn_top5", "linear_top1", "kmeans_nmi", "kmeans_ari", "anomaly_auroc")
+    keys += TWO_CLASS_KEYS
     print(json.dumps({k: metrics[k] for k in keys if k in metrics}, indent=1))
