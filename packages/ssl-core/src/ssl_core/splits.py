@@ -47,7 +47,8 @@ from ssl_core.manifest import cache_dir, fingerprint, write_atomic
 
 __all__ = ["LabelSplit", "SplitMismatchError", "cache_dir", "fingerprint", "make_split"]
 
-NAME = re.compile(
+NAME = re.compile(r"^frac(?P<fraction>\d+(?:\.\d+)?)-seed(?P<seed>\d+)$")  # by fraction
+MADE_ON_USE = re.compile(
     r"^(?:frac(?P<fraction>\d+(?:\.\d+)?)|n(?P<count>\d+))-seed(?P<seed>\d+)$|^(?P<all>all)$"
 )
 
@@ -126,8 +127,9 @@ class LabelSplit:
         outside += [p for p in self.unlabeled if p not in known and p not in set(unlabeled)]
         if outside:
             raise SplitMismatchError(
-                f"Label split {name} names {len(outside)} samples that are not in this data "
-                f"(or have no target there), e.g. {outside[:3]}: fix or remake the split."
+                f"Label split {name} names {len(outside)} samples that are not in the "
+                f"training images of this data (or lack a target there), e.g. "
+                f"{outside[:3]}: fix or remake it."
             )
 
 
@@ -235,7 +237,7 @@ def make_split(
 def parse_split_name(name: str) -> dict | None:
     """``make_split``'s ``fraction``/``count``/``seed`` of a split name that is made on
     first use (``frac0.10-seed0``, ``n50-seed0``, ``all``); ``None`` for other names."""
-    match = NAME.match(name)
+    match = MADE_ON_USE.match(name)
     if not match:
         return None
     if match["all"]:

@@ -12,10 +12,11 @@
 from ssl_core.data.datamodule import ClassificationDataModule, DataModule, normalize_batch
 from ssl_core.data.datasets import ImageDataset, SampleDataset, SeededSampler
 from ssl_core.data.images import BadImageError, read_image
-from ssl_core.data.sources import Archive, DataNotFoundError, ImageFolder, Source
+from ssl_core.data.sources import Archive, BadDataError, DataNotFoundError, ImageFolder, Source
 
 __all__ = [
     "Archive",
+    "BadDataError",
     "BadImageError",
     "ClassificationDataModule",
     "DataModule",

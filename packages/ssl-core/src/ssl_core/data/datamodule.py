@@ -50,9 +50,9 @@ from torch.utils.data import DataLoader
 
 from ssl_core.data.datasets import SampleDataset, SeededSampler, collate
 from ssl_core.data.download import ensure_data
-from ssl_core.data.sources import DataNotFoundError, ImageFolder, Sample, Source
+from ssl_core.data.sources import BadDataError, DataNotFoundError, ImageFolder, Sample, Source
 from ssl_core.evaluate.shift import ShiftTransform, parse_shift
-from ssl_core.splits import LabelSplit, make_split, resolve_split
+from ssl_core.splits import LabelSplit, SplitMismatchError, make_split, resolve_split
 from ssl_core.transforms import EvalTransform, MultiViewTransform, SimCLRTransform
 
 IMAGE_KEYS = ("image", "views")
@@ -258,18 +258,28 @@ class DataModule(LightningDataModule):
         targeted = [s for s in self.listing if s[1] is not None]
         free = [p for p, t in self.listing if t is None]
         if not targeted and self.train_on != "all":
-            raise ValueError(
+            raise BadDataError(
                 f"No training sample of {self.root} has a {self.target_name}: train_on="
                 f"{self.train_on!r} needs labeled samples (train_on 'all' trains without)"
             )
         paths, strata = [p for p, _ in targeted], self.source.strata(self.root, targeted)
         args = (self.source.name, paths, strata)
-        if self.split:
-            parts = self.label_split = resolve_split(
-                self.split, *args, self.source.splits_dir, self.val_fraction, self.val_seed, free
-            )
-        else:
-            parts = make_split(*args, 1.0, 0, self.val_fraction, self.val_seed, unlabeled=free)
+        try:
+            if self.split:
+                parts = self.label_split = resolve_split(
+                    self.split,
+                    *args,
+                    self.source.splits_dir,
+                    self.val_fraction,
+                    self.val_seed,
+                    free,
+                )
+            else:
+                parts = make_split(*args, 1.0, 0, self.val_fraction, self.val_seed, unlabeled=free)
+        except SplitMismatchError:
+            raise
+        except ValueError as err:  # e.g. more labeled samples asked for than there are
+            raise BadDataError(str(err)) from None
         target_of, validation = dict(targeted), set(parts.validation)
         self.val_samples = [(p, target_of[p]) for p in parts.validation]
         self.pool_samples = [s for s in targeted if s[0] not in validation]

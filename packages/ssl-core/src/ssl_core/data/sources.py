@@ -29,6 +29,11 @@ class DataNotFoundError(FileNotFoundError):
     where it is expected and how to provide it (``train`` prints it without a traceback)."""
 
 
+class BadDataError(DataNotFoundError):
+    """The data cannot serve what the run asks (no labeled sample for a labeled fit, a
+    split asking for more labeled samples than there are): one line, no traceback."""
+
+
 @dataclass(frozen=True)
 class Archive:
     """A downloadable archive of a dataset.
