@@ -19,7 +19,7 @@ from ssl_core.cli import cli
 from ssl_core.data import BadDataError, ClassificationDataModule, ImageFolder
 from ssl_core.data.fake import class_image, make_fake_image_folder, write_image
 from ssl_core.manifest import cache_dir
-from ssl_core.segmentation.data import make_fake_segmentation
+from ssl_core.segmentation.data import SegmentationSource, make_fake_segmentation
 from ssl_core.splits import LabelSplit, make_split, resolve_split, write_splits
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -131,6 +131,26 @@ def test_a_class_folder_named_unlabeled_is_refused(own_root, tmp_path):
         ClassificationDataModule(root=str(root), num_workers=0).setup("fit")
 
 
+class SecondFolder(ImageFolder):
+    """Unlabeled images listed from another folder than ``unlabeled/``."""
+
+    def list_unlabeled(self, root):
+        return sorted(p.relative_to(root).as_posix() for p in (root / "extra").glob("*.png"))
+
+
+def test_a_source_lists_unlabeled_samples_from_anywhere(own_root, tmp_path):
+    root = tmp_path / "data"
+    make_fake_image_folder(root, CLASSES, {"train": 4}, size=32)
+    rng = np.random.default_rng(2)
+    for i in range(5):
+        write_image(root / "extra" / f"e{i}.png", class_image(0, 3, 32, 32, rng))
+    dm = ClassificationDataModule(SecondFolder(), root=str(root), split="all", train_on="semi")
+    dm.setup("fit")
+    extra = {f"extra/e{i}.png" for i in range(5)}
+    assert set(dm.unlabeled_set.paths) == extra
+    check_pools(dm, extra)
+
+
 @pytest.mark.parametrize("split", ["frac0.50-seed0", "n3-seed0", "all"])
 def test_semi_fit_keeps_unlabeled_images_out_of_validation_labels_and_bank(
     own_root, tmp_path, tiny_args, split
@@ -238,3 +258,27 @@ def test_train_test_refuses_a_test_image_without_mask(seg_root, tmp_path):
     (root / "test" / "masks" / "img_0001.png").unlink()
     with pytest.raises(SystemExit, match=r"1 test samples .* have no mask.*img_0001\.png"):
         cli(["test", *seg_args(root, tmp_path / "run")[1:]])
+
+
+class ByNumber(SegmentationSource):
+    """Strata from the file number: defined only for the images of the layout."""
+
+    strata_names = ("even", "odd")
+
+    def strata(self, root, samples):
+        return [int(Path(p).stem.split("_")[-1]) % 2 for p, _ in samples]
+
+
+def test_a_segmentation_source_is_classified_by_strata_of_its_masked_images(seg_root, tmp_path):
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(seg_root, root)
+    image = np.zeros((40, 40, 3), np.uint8)
+    write_image(root / "unlabeled" / "extra.png", image)
+    dm = ClassificationDataModule(ByNumber(), root=str(root), split="all", num_workers=0)
+    dm.setup("fit")
+    labels = dict(dm.train_set.samples)
+    assert labels["unlabeled/extra.png"] is None  # no stratum asked of it
+    assert {labels[p] for p, mask in dm.listing if mask is not None and p in labels} == {0, 1}
+    check_pools(dm, maskless(root) | {"unlabeled/extra.png"})

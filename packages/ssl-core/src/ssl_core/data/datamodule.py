@@ -264,18 +264,13 @@ class DataModule(LightningDataModule):
             )
         paths, strata = [p for p, _ in targeted], self.source.strata(self.root, targeted)
         args = (self.source.name, paths, strata)
+        val = {"val_fraction": self.val_fraction, "val_seed": self.val_seed, "unlabeled": free}
         try:
             if self.split:
-                parts = self.label_split = resolve_split(
-                    self.split,
-                    *args,
-                    self.source.splits_dir,
-                    self.val_fraction,
-                    self.val_seed,
-                    free,
-                )
+                splits_dir = self.source.splits_dir
+                parts = self.label_split = resolve_split(self.split, *args, splits_dir, **val)
             else:
-                parts = make_split(*args, 1.0, 0, self.val_fraction, self.val_seed, unlabeled=free)
+                parts = make_split(*args, **val)
         except SplitMismatchError:
             raise
         except ValueError as err:  # e.g. more labeled samples asked for than there are
@@ -288,11 +283,11 @@ class DataModule(LightningDataModule):
         self.test_samples = self.source.list_samples(self.root, "test")
         self.build(stage)
         if self.train_on == "semi" and not self.unlabeled_set:
-            raise ValueError(f"Split {self.split} has no unlabeled samples for train_on='semi'")
+            raise BadDataError(f"Split {self.split} has no unlabeled samples for train_on='semi'")
         if self.train_on != "all" and not self.labeled_set:
-            raise ValueError(f"Split {self.split} has no labeled samples in {self.root}")
+            raise BadDataError(f"Split {self.split} has no labeled samples in {self.root}")
         if stage == "fit" and not self.val_samples:
-            raise ValueError(
+            raise BadDataError(
                 f"The validation split of {self.root} is empty (val_fraction={self.val_fraction})"
             )
 
@@ -435,10 +430,8 @@ class ClassificationDataModule(DataModule):
         """``(path, class)``: a sample's target (an ImageFolder's) or its stratum."""
         if isinstance(self.source, ImageFolder):
             return samples
-        strata = self.source.strata(self.root, samples) if samples else []
-        return [
-            (p, y if t is not None else None) for (p, t), y in zip(samples, strata, strict=True)
-        ]
+        strata = iter(self.source.strata(self.root, [s for s in samples if s[1] is not None]))
+        return [(p, None if t is None else next(strata)) for p, t in samples]
 
     def build(self, stage: str | None = None) -> None:
         excluded = self._excluded()
