@@ -350,7 +350,6 @@ class ClassificationDataModule(DataModule):
             :mod:`ssl_core.evaluate.shift`): adds a shifted copy of the test set.
         limit_per_class: Use only the first N images of each class (and N unlabeled
             ones; splits are made from the full list): smoke runs of a pipeline.
-        **kwargs: :class:`DataModule` arguments (``root``, ``split``, ``train_on``, ...).
     """
 
     target_name = "class"

@@ -166,8 +166,8 @@ class SegmentationDataModule(DataModule):
         strong_views: Strong views of the default unlabeled transform.
         limit_images: Use only the first N images of each set (``N * unlabeled_ratio``
             unlabeled; smoke runs; splits are made from the full list).
-        **kwargs: see :class:`~ssl_core.data.datamodule.DataModule`; a skipped test image
-            (``on_bad_file: skip``) gets no predicted mask.
+
+    A test image skipped by ``on_bad_file: skip`` gets no predicted mask.
     """
 
     ignore_index: int = IGNORE_INDEX
