@@ -112,6 +112,12 @@ class Source:
         """The samples of ``split`` (``"train"`` or ``"test"``) in the task's layout."""
         raise NotImplementedError
 
+    def split_dir(self, split: str) -> str:
+        """The folder of ``split`` (``"train"`` or ``"test"``)."""
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+        return self.train_dir if split == "train" else self.test_dir
+
     def list_unlabeled(self, root: Path) -> list[str]:
         """Paths of training samples without targets outside the task's layout (default:
         the files of ``root/<unlabeled_dir>/``, any depth, sorted)."""
@@ -242,9 +248,7 @@ class ImageFolder(Source):
     def list_samples(self, root: Path, split: str) -> list[Sample]:
         """``(relative path, label)`` of every image of ``split`` (``train`` or
         ``test``), sorted by class then file name; ``[]`` when the folder is absent."""
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-        folder = self.train_dir if split == "train" else self.test_dir
+        folder = self.split_dir(split)
         samples = []
         for label, name in enumerate(self.class_list(root)):
             class_dir = Path(root) / folder / name

@@ -101,9 +101,7 @@ class SegmentationSource(Source):
     def list_samples(self, root: Path, split: str) -> list[SegSample]:
         """``(image path relative to root, mask reference or None)`` of every image of
         ``split`` (``"train"`` or ``"test"``), sorted; ``[]`` when the folder is absent."""
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-        folder = self.train_dir if split == "train" else self.test_dir
+        folder = self.split_dir(split)
         images = Path(root) / folder / self.images_dir
         if not images.is_dir():
             return []
