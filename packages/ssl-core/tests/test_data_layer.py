@@ -101,7 +101,7 @@ def test_project_without_test_folder_still_validates(fake_root, tmp_path):
     shutil.copytree(fake_root / "train", root / "train")
     dm = datamodule(root)
     assert len(dm.val_dataloader()[1].dataset) == 6
-    with pytest.raises(FileNotFoundError, match="No test images"):
+    with pytest.raises(FileNotFoundError, match="No test samples"):
         dm.test_dataloader()
 
 

@@ -21,6 +21,7 @@ def test_new_project_trains_passes_its_tests_and_joins_the_pipeline(
         "debris",
         "nucleus",
     ]
+    assert len(list((project / "example" / "unlabeled").glob("*.png"))) == 20  # no class
     assert '"demo"' in (workspace / "pyproject.toml").read_text()  # uv sync installs it
     assert (workspace / "dvc.yaml").read_text() == dvc_yaml  # stages are never copied
     stages = check_new_project(workspace, project)

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from ssl_core.data import SampleDataset
 from ssl_core.segmentation.data import (
     MaskMismatchError,
     SegmentationDataModule,
-    SegmentationDataset,
     SegmentationSource,
     make_fake_segmentation,
 )
@@ -152,11 +152,10 @@ def test_supervised_without_split_and_a_refused_mask(fake4, tmp_path):
     import cv2
 
     cv2.imwrite(str(tmp_path / "masks" / "bad.png"), np.zeros((3, 4), np.uint8))
-    dataset = SegmentationDataset(
-        fake4,
-        [(path, "bad")],
-        source.read,
-        lambda r, ref: source.read_mask(tmp_path, "masks/bad.png"),
+    bad = SegmentationSource(channels=4)
+    bad.read_mask = lambda root, ref: source.read_mask(tmp_path, "masks/bad.png")
+    dataset = SampleDataset(
+        fake4, [(path, "bad")], source.read, SegEvalTransform(), read_target=bad.read_target
     )
     with pytest.raises(MaskMismatchError, match="4x3 px"):
         dataset[0]

@@ -1,6 +1,6 @@
 """The route from the contrastive half to segmentation, through the real command lines:
-SimCLR on a segmentation project's own images (:class:`SegmentationImages`, no masks,
-test split unseen), its checkpoint as the U-Net encoder of a segmentation fit; and
+SimCLR on a segmentation project's own images (its source in the classification
+datamodule, no masks read, test split unseen), its checkpoint as the U-Net encoder of a segmentation fit; and
 ``--data.on_bad_file`` for segmentation data."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from ssl_core.cli import cli
-from ssl_core.segmentation import SegmentationImages, SegmentationSource
+from ssl_core.data import ClassificationDataModule
+from ssl_core.segmentation import SegmentationSource
 from ssl_core.segmentation.data import make_fake_segmentation
 
 # one intra-op thread (ssl_core.testing): tiny steps gain nothing from two on shared cores
@@ -37,25 +38,23 @@ class TwoKinds(SegmentationSource):
         return [int(Path(p).stem.split("_")[-1]) % 2 for p, _ in samples]
 
 
-def test_segmentation_images_lists_training_images_by_stratum(seg_root):
-    images = SegmentationImages(TwoKinds())
-    train = images.list_samples(seg_root, "train")
+def test_a_segmentation_source_serves_classification_by_stratum(seg_root):
+    dm = ClassificationDataModule(TwoKinds(), root=str(seg_root), num_workers=0)
+    dm.setup("fit")
+    train = dm.train_set.samples
     seg_train = TwoKinds().list_samples(seg_root, "train")
-    assert [p for p, _ in train] == [p for p, _ in seg_train]  # the same images, no masks
-    assert {y for _, y in train} == {0, 1} and images.class_list(seg_root) == ("even", "odd")
-    assert not {p for p, _ in train} & {p for p, _ in images.list_samples(seg_root, "test")}
-    assert images.read(seg_root, train[0][0]).shape[2] == 3
-    assert images.splits_dir is None  # never the segmentation project's split files
+    seen = {p for p, _ in train} | {p for p, _ in dm.val_samples}
+    assert seen == {p for p, _ in seg_train}  # the same images, labels are the strata
+    assert {y for _, y in train} == {0, 1} and dm.class_names == ("even", "odd")
+    assert dm.num_classes == 2 and not seen & {p for p, _ in dm.test_samples}
+    assert dm.train_set[0]["views"][0].shape[0] == 3  # images only: no mask is read
 
 
 def test_simclr_on_segmentation_images_initialises_a_unet_encoder(
     seg_root, tmp_path, tiny_args, monkeypatch
 ):
     monkeypatch.setitem(sys.modules, "segpretrain_fake", sys.modules[__name__])  # importable
-    source = {
-        "class_path": "ssl_core.segmentation.SegmentationImages",
-        "init_args": {"source": {"class_path": "segpretrain_fake.TwoKinds"}},
-    }
+    source = {"class_path": "segpretrain_fake.TwoKinds"}
     pretrain = cli(
         tiny_args(
             seg_root,

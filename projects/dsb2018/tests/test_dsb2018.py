@@ -17,7 +17,9 @@ from dsb2018 import DSB2018, DSB2018DataModule
 from dsb2018.dataset import IMAGE_TYPES
 from dsb2018.fake import COUNTS, make_fake
 from ssl_core.cli import cli
-from ssl_core.segmentation.data import MaskMismatchError, SegmentationDataset
+from ssl_core.data import SampleDataset
+from ssl_core.segmentation.data import MaskMismatchError
+from ssl_core.segmentation.transforms import SegEvalTransform
 from ssl_core.testing import isolated_split_cache  # noqa: F401 (splits made on first use go to tmp)
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -79,10 +81,11 @@ def test_a_mask_of_another_size_is_refused(fake_root, tmp_path):
     source = DSB2018()
     path, _ = source.list_samples(fake_root, "train")[0]
     cv2.imwrite(str(tmp_path / "m.png"), np.zeros((5, 7), np.uint8))
-    dataset = SegmentationDataset(
-        fake_root, [(path, str(tmp_path / "m.png"))], source.read, source.read_mask
-    )
-    dataset.read_mask = lambda root, ref: cv2.imread(ref, cv2.IMREAD_GRAYSCALE)
+    source.read_mask = lambda root, ref: cv2.imread(ref, cv2.IMREAD_GRAYSCALE)
+    dataset = SampleDataset(
+        fake_root, [(path, str(tmp_path / "m.png"))], source.read, SegEvalTransform(),
+        read_target=source.read_target,
+    )  # fmt: skip
     with pytest.raises(MaskMismatchError, match="7x5 px"):
         dataset[0]
 

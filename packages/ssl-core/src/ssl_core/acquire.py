@@ -1,4 +1,6 @@
-"""The data stage of any project: its data where the pipeline's ``projects.<project>.source`` says.
+"""The DVC data stages of any project: its data where the pipeline's
+``projects.<project>.source`` says (``python -m ssl_core.acquire``), and its label splits
+(``python -m ssl_core.splits``, whose entry point :func:`splits_main` is here too).
 
 ``python -m ssl_core.acquire --project P --source SOURCE --out projects/P/data/P``
 
@@ -10,8 +12,10 @@
   repository root (where ``params.yaml`` is and where DVC runs the stage).
 
 Either way OUT gets ``manifest.json``, which later stages read: the data root (as they
-reach it from the repository root) and the fingerprints of the file lists. Splits carry
-the training fingerprint, so a split never silently meets other data.
+reach it from the repository root), the fingerprints of the training samples with targets
+and of the test samples, and the count of training samples without targets. Splits carry
+the training fingerprint, so a split never silently meets other data; adding unlabeled
+samples changes neither.
 """
 
 from __future__ import annotations
@@ -23,10 +27,9 @@ import shutil
 from pathlib import Path
 
 from ssl_core.data.download import download_archive
-from ssl_core.data.sources import Archive, DataNotFoundError, ImageFolder
-from ssl_core.splits import fingerprint
-
-MANIFEST = "manifest.json"
+from ssl_core.data.sources import Archive, DataNotFoundError, Source
+from ssl_core.manifest import MANIFEST, data_root, fingerprint
+from ssl_core.splits import write_splits
 
 
 def resolve_source(source: str, base: Path) -> Path:
@@ -36,7 +39,7 @@ def resolve_source(source: str, base: Path) -> Path:
 
 
 def acquire(
-    dataset: ImageFolder,
+    dataset: Source,
     source: str,
     out: Path,
     variant: str | None = None,
@@ -74,24 +77,22 @@ def acquire(
             )
     # as the later stages reach it (from the repository root): relative stays relative
     shown = root if root.is_absolute() else Path(os.path.relpath(root))
-    train, test = dataset.list_samples(root, "train"), dataset.list_samples(root, "test")
+    samples = dataset.training_samples(root, required=False)
+    train = [s for s in samples if s[1] is not None]
+    test = dataset.list_samples(root, "test")
     manifest = {
         "dataset": dataset.name,
         "source": source,
         "variant": variant if source == "download" else None,
         "root": shown.as_posix(),
         "train_images": len(train),
+        "unlabeled_images": len(samples) - len(train),
         "test_images": len(test),
         "fingerprint": fingerprint([p for p, *_ in train]),
         "test_fingerprint": fingerprint([p for p, *_ in test]),
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
-
-
-def data_root(manifest: str | Path) -> Path:
-    """The data root recorded in a manifest (relative to the repository root)."""
-    return Path(json.loads(Path(manifest).read_text())["root"])
 
 
 def main(args: list[str] | None = None) -> None:
@@ -114,6 +115,47 @@ def main(args: list[str] | None = None) -> None:
         f"{dataset.name} at {manifest['root']}: {manifest['train_images']} train, "
         f"{manifest['test_images']} test images (fingerprint {manifest['fingerprint'][:12]})"
     )
+
+
+def splits_main(args: list[str] | None = None) -> None:
+    """``python -m ssl_core.splits --project P (--root DATA | --manifest M) --out DIR``
+    ``[--fractions F ...] [--counts K ...] [--seeds S ...]``: the splits stage of any
+    project (``params.yaml``: ``projects.<p>.splits: {fractions: [...], counts: [...],
+    seeds: [...]}``)."""
+    from ssl_core.project import project_source, resolve_project
+
+    parser = argparse.ArgumentParser(description="Write a project's seeded label splits.")
+    parser.add_argument("--project", required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--root", type=Path, help="the data root")
+    where.add_argument("--manifest", type=Path, help="manifest.json of the data stage")
+    parser.add_argument("--fractions", type=float, nargs="*", default=[0.01, 0.1, 1.0])
+    parser.add_argument("--counts", type=int, nargs="*", default=[], help="labeled samples")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--val-fraction", type=float, default=0.1)
+    parser.add_argument("--val-seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, required=True)
+    ns = parser.parse_args(args)
+    source = project_source(resolve_project(ns.project))
+    root = ns.root if ns.root is not None else data_root(ns.manifest)
+    samples = source.training_samples(root)
+    targeted = [s for s in samples if s[1] is not None]
+    try:
+        written = write_splits(
+            source.name,
+            [p for p, _ in targeted],
+            source.strata(root, targeted),
+            ns.out,
+            ns.fractions,
+            ns.seeds,
+            ns.val_fraction,
+            ns.val_seed,
+            ns.counts,
+            [p for p, t in samples if t is None],
+        )
+    except ValueError as err:
+        raise SystemExit(f"ssl_core.splits: {err}") from None
+    print(f"{len(written)} label splits of {root} written to {ns.out}")
 
 
 if __name__ == "__main__":

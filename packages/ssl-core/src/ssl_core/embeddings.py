@@ -35,12 +35,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
+
+if TYPE_CHECKING:
+    from ssl_core.data import DataModule
 
 FORMAT_VERSION = 1
 DEFAULT_SPLITS = ("train", "test", "test_shifted")
@@ -206,15 +209,15 @@ class EmbeddingWriter(BasePredictionWriter):
         self._rows = {}
 
     def _merge(self, trainer, pl_module, out: Path, shard_dir: Path) -> None:
-        dm = trainer.datamodule
+        dm: DataModule | None = trainer.datamodule  # the data layer's contract
         loaders = trainer.predict_dataloaders
         loaders = loaders if isinstance(loaders, list | tuple) else [loaders]
-        names = list(getattr(dm, "predict_split_names", DEFAULT_SPLITS[: len(loaders)]))
+        names = list(dm.predict_split_names if dm else DEFAULT_SPLITS[: len(loaders)])
         if len(names) != len(loaders):
             raise EmbeddingsError(f"{len(loaders)} predict dataloaders but split names {names}")
-        label_split = getattr(dm, "label_split", None)
+        label_split = dm.label_split if dm else None
         labeled_paths = {p for p, _ in label_split.labeled} if label_split is not None else None
-        class_names = getattr(dm, "class_names", None)
+        class_names = dm.class_names if dm else None
         splits = {}
         for idx, (name, loader) in enumerate(zip(names, loaders, strict=True)):
             shards = [dict(np.load(f)) for f in sorted(shard_dir.glob(f"loader{idx}-rank*.npz"))]
@@ -246,13 +249,13 @@ class EmbeddingWriter(BasePredictionWriter):
             "config": config_file,
             "model": f"{type(pl_module).__module__}.{type(pl_module).__qualname__}",
             "datamodule": f"{type(dm).__module__}.{type(dm).__qualname__}" if dm else None,
-            "label_split": getattr(dm, "split", None),
+            "label_split": dm.split if dm else None,
             "label_split_fraction": label_split.fraction if label_split is not None else None,
-            "exclude_classes": list(getattr(dm, "exclude_classes", []) or []),
+            "exclude_classes": list(dm.exclude_classes) if dm else [],
             # classes of the test set that training never saw: the anomalies of evaluate
             "held_out_labels": sorted(int(c) for c in test_labels - train_labels if c >= 0),
             "class_names": list(class_names) if class_names is not None else None,
-            "shift": getattr(dm, "shift", None),
+            "shift": dm.shift if dm else None,
             "world_size": trainer.world_size,
             "splits": splits,
         }

@@ -122,17 +122,19 @@ def registered(repo: Path, name: str, task: str = "classification") -> dict[Path
 def write_example(
     project_dir: Path, name: str, classes: list[str], channels: int, task: str = "classification"
 ) -> Path:
-    """The tiny example dataset: 8 train and 3 test images per class, PNG (segmentation:
-    16 train and 4 test images with their masks)."""
+    """The tiny example dataset, labeled and unlabeled as real data is: 8 train and 3
+    test images per class and 20 images without a class under ``unlabeled/``, PNG
+    (segmentation: 16 train images with masks, 16 without, 4 test images with masks)."""
     from ssl_core.data.fake import make_fake_image_folder
 
     if task == "segmentation":
         from ssl_core.segmentation.data import make_fake_segmentation
 
         splits = {"train": 16, "test": 4}
-        return make_fake_segmentation(project_dir / "example", splits, 64, channels)
+        return make_fake_segmentation(project_dir / "example", splits, 64, channels, unlabeled=16)
     splits = {"train": 8, "test": 3}
-    return make_fake_image_folder(project_dir / "example", classes, splits, 40, channels)
+    example = project_dir / "example"
+    return make_fake_image_folder(example, classes, splits, 40, channels, unlabeled=20)
 
 
 def new_project(

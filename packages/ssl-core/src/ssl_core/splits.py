@@ -2,38 +2,39 @@
 
 Oliver et al. 2018 (arXiv:1804.09170): fixed splits per label fraction and seed, the
 same labels for every method of a comparison, and every choice made on a *validation*
-set carved from the training data, never on the test set. So the training images of a
-dataset are divided once per split into three disjoint parts:
+set carved from the training data, never on the test set. Only samples that have a
+target (a class, a mask) can be drawn; samples without one are unlabeled for good. So
+the training samples are divided once per split into three disjoint parts:
 
-- ``validation``: a fixed, seeded, stratified ``val_fraction`` of the training images
-  (default 10%, seed 0; the same for every label fraction and seed). Online metrics
-  during ``fit`` (``val/...``) read it. It is in no split's labeled or unlabeled pool.
-- ``labeled``: ``fraction`` of the rest, stratified, with their labels (which may be
-  pseudo-labels, see :mod:`ssl_core.pseudolabels`);
-- ``unlabeled``: the rest of the rest.
+- ``validation``: a fixed, seeded, stratified ``val_fraction`` of the samples with a
+  target (default 10%, seed 0; the same for every split). Online metrics during ``fit``
+  (``val/...``) read it.
+- ``labeled``: ``frac<F>`` of the rest (``n<K>``: K samples), stratified, with their
+  labels (which may be pseudo-labels, see :mod:`ssl_core.pseudolabels`); ``all``: every
+  one of them (what a scientist runs on real data: nothing simulated);
+- ``unlabeled``: the rest of the rest, and every sample without a target.
 
-A split is determined by the training file list, ``fraction``, ``seed``,
-``val_fraction`` and ``val_seed``: the DVC stage (``python -m ssl_core.splits``) writes
-``frac{f:.2f}-seed{s}.json`` files, and a datamodule asked for such a name that the
-project has not written makes the identical split on first use and caches it under
-``$SSL_CORE_CACHE`` (default ``~/.cache/ssl-core``), keyed by the data's fingerprint:
-never inside a DVC output. A split file made from other data is refused.
+A split is determined by the list of samples with targets, its name, ``val_fraction``
+and ``val_seed``: the DVC stage (``python -m ssl_core.splits``) writes
+``frac{f:.2f}-seed{s}.json`` and ``n{k}-seed{s}.json`` files, and a datamodule asked for
+such a name that the project has not written makes the identical split on first use and
+caches it under ``$SSL_CORE_CACHE`` (default ``~/.cache/ssl-core``), keyed by the data's
+fingerprint: never inside a DVC output. The fingerprint covers the samples with targets
+only: adding unlabeled samples leaves a split valid (the datamodule adds them to the
+pool). A split file made from other data is refused.
 
-File format (JSON)::
+File format (JSON), samples named by their path relative to the data root::
 
-    {"dataset": "imagenette", "fraction": 0.1, "seed": 0,
-     "fingerprint": "<sha256 of the sorted training file list>", "num_images": 9469,
-     "labeled": [["train/n01440764/x.JPEG", 0], ...], "unlabeled": ["train/...", ...],
-     "validation": ["train/...", ...], "val_fraction": 0.1, "val_seed": 0,
-     "source": "how it was made"}
+    {"dataset": "imagenette", "fraction": 0.1, "seed": 0, "count": null,
+     "fingerprint": "<sha256 of the sorted list of samples with targets>",
+     "num_images": 9469, "labeled": [["train/n01440764/x.JPEG", 0], ...],
+     "unlabeled": ["train/...", "unlabeled/x.JPEG", ...], "validation": ["train/...", ...],
+     "val_fraction": 0.1, "val_seed": 0, "source": "how it was made"}
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -42,20 +43,18 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-NAME = re.compile(r"^frac(?P<fraction>\d+(?:\.\d+)?)-seed(?P<seed>\d+)$")
+from ssl_core.manifest import cache_dir, fingerprint, write_atomic
+
+__all__ = ["LabelSplit", "SplitMismatchError", "cache_dir", "fingerprint", "make_split"]
+
+NAME = re.compile(r"^frac(?P<fraction>\d+(?:\.\d+)?)-seed(?P<seed>\d+)$")  # by fraction
+MADE_ON_USE = re.compile(
+    r"^(?:frac(?P<fraction>\d+(?:\.\d+)?)|n(?P<count>\d+))-seed(?P<seed>\d+)$|^(?P<all>all)$"
+)
 
 
 class SplitMismatchError(ValueError):
     """A split does not belong to the dataset it is used with."""
-
-
-def fingerprint(paths: Sequence[str]) -> str:
-    """sha256 of the sorted relative file list: identifies a dataset's training set."""
-    h = hashlib.sha256()
-    for p in sorted(paths):
-        h.update(p.encode())
-        h.update(b"\n")
-    return h.hexdigest()
 
 
 @dataclass
@@ -64,16 +63,17 @@ class LabelSplit:
 
     Args:
         dataset: Dataset name.
-        fraction: Fraction of the non-validation training images labeled (1.0 = all).
+        fraction: Share of the non-validation samples with targets that is labeled.
         seed: Seed of the labeled draw.
-        fingerprint: :func:`fingerprint` of the training file list it was drawn from.
-        num_images: Size of that training set.
+        fingerprint: :func:`fingerprint` of the samples with targets it was drawn from.
+        num_images: Number of those samples.
         labeled: ``(path, label)`` pairs.
-        unlabeled: Paths without labels.
+        unlabeled: Paths without labels (every sample without a target among them).
         validation: Paths of the validation split (labels come from the dataset).
-        val_fraction: Share of the training images in ``validation``.
+        val_fraction: Share of the samples with targets in ``validation``.
         val_seed: Seed of the validation draw.
         source: How the split was made (e.g. ``stratified`` or ``pseudo-labels of ...``).
+        count: The number of labeled samples asked for (``n<K>`` splits), else ``None``.
     """
 
     dataset: str
@@ -87,16 +87,12 @@ class LabelSplit:
     val_fraction: float = 0.0
     val_seed: int = 0
     source: str = "stratified"
+    count: int | None = None
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         data = asdict(self)
         data["labeled"] = [[p, int(y)] for p, y in self.labeled]
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(data, indent=0) + "\n")
-        tmp.replace(path)  # atomic: two processes making the same split never mix
-        return path
+        return write_atomic(path, json.dumps(data, indent=0) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> LabelSplit:
@@ -113,34 +109,33 @@ class LabelSplit:
         data["labeled"] = [(p, int(y)) for p, y in data["labeled"]]
         return cls(**data)
 
-    def check(self, paths: Sequence[str], name: str = "") -> None:
-        """Refuse a split made from another dataset (file list) than ``paths``."""
+    def check(self, paths: Sequence[str], unlabeled: Sequence[str] = (), name: str = "") -> None:
+        """Refuse a split made from other data: another list of samples with targets
+        (``paths``), or naming samples that are not in the data (an edited file)."""
+        name = name or self.dataset
         actual = fingerprint(paths)
         if actual != self.fingerprint:
             raise SplitMismatchError(
-                f"Label split {name or self.dataset} was made from another dataset: its "
-                f"fingerprint {self.fingerprint[:12]}... ({self.num_images} images) does not "
-                f"match this training set's {actual[:12]}... ({len(paths)} images). Remake "
-                "the splits for this data (dvc repro) or point to the data they were made from."
+                f"Label split {name} was made from another dataset: its fingerprint "
+                f"{self.fingerprint[:12]}... ({self.num_images} samples with targets) does "
+                f"not match this data's {actual[:12]}... ({len(paths)}). Remake the splits "
+                "for this data (dvc repro) or point to the data they were made from."
+            )
+        known = set(paths)
+        outside = [p for p, _ in self.labeled if p not in known]
+        outside += [p for p in self.validation if p not in known]
+        outside += [p for p in self.unlabeled if p not in known and p not in set(unlabeled)]
+        if outside:
+            raise SplitMismatchError(
+                f"Label split {name} names {len(outside)} samples that are not in the "
+                f"training images of this data (or lack a target there), e.g. "
+                f"{outside[:3]}: fix or remake it."
             )
 
 
-def _check_members(split: LabelSplit, paths: Sequence[str], name: Path) -> None:
-    """Refuse a split whose files are not all training images of the data (an edited
-    or hand-made file: the fingerprint covers the list it was drawn from, not its pools)."""
-    known = set(paths)
-    members = [p for p, _ in split.labeled] + list(split.unlabeled) + list(split.validation)
-    outside = [p for p in members if p not in known]
-    if outside:
-        raise SplitMismatchError(
-            f"Label split {name} names {len(outside)} files that are not in the training "
-            f"images of this data (e.g. {outside[:3]}): fix or remake the split."
-        )
-
-
-def split_name(fraction: float, seed: int) -> str:
-    """Canonical name of a split: ``frac0.10-seed0``."""
-    return f"frac{fraction:.2f}-seed{seed}"
+def split_name(fraction: float, seed: int, count: int | None = None) -> str:
+    """Canonical name of a split: ``frac0.10-seed0``, or ``n50-seed0`` by count."""
+    return f"n{count}-seed{seed}" if count is not None else f"frac{fraction:.2f}-seed{seed}"
 
 
 def _draw(
@@ -148,8 +143,8 @@ def _draw(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``size`` of ``indices`` (stratified by ``labels`` where every class can keep a
     share) and the rest, with scikit-learn's ``train_test_split``."""
-    if size >= len(indices):
-        return indices, indices[:0]
+    if size >= len(indices) or size == 0:
+        return (indices, indices[:0]) if size else (indices[:0], indices)
     stratify = None
     if labels is not None:
         classes, counts = np.unique(labels[indices], return_counts=True)
@@ -162,8 +157,8 @@ def _draw(
 def make_validation(
     paths: Sequence[str], labels: Sequence[int] | None, fraction: float = 0.1, seed: int = 0
 ) -> list[str]:
-    """The validation split: a seeded, stratified ``fraction`` of the training images
-    (at least one per class where the data allows), sorted."""
+    """The validation split: a seeded, stratified ``fraction`` of ``paths`` (the samples
+    with targets; at least one per class where the data allows), sorted."""
     if not 0 <= fraction < 1:
         raise ValueError(f"val_fraction must be in [0, 1), not {fraction}")
     order = np.argsort(paths)
@@ -181,43 +176,75 @@ def make_split(
     dataset: str,
     paths: Sequence[str],
     labels: Sequence[int],
-    fraction: float,
-    seed: int,
+    fraction: float = 1.0,
+    seed: int = 0,
     val_fraction: float = 0.1,
     val_seed: int = 0,
+    count: int | None = None,
+    unlabeled: Sequence[str] = (),
 ) -> LabelSplit:
-    """Carve the validation split, then draw ``fraction`` of the rest as labeled.
+    """Carve the validation split, then draw ``fraction`` (or ``count``) of the rest as
+    labeled, stratified by ``labels`` (scikit-learn); at least one per class by fraction.
 
-    Stratified by class (scikit-learn); at least one labeled image per class.
+    Args:
+        dataset: Dataset name.
+        paths: The samples with targets (relative paths), the only ones drawn from.
+        labels: A class or stratum per path.
+        fraction: Share of the non-validation samples to label (1.0 = all).
+        seed: Seed of the labeled draw.
+        val_fraction: Share of ``paths`` in the validation split.
+        val_seed: Seed of the validation draw.
+        count: Label exactly this many samples instead of a fraction.
+        unlabeled: The samples without targets: always in the unlabeled pool.
+
+    Raises:
+        ValueError: a fraction outside (0, 1], or more labeled samples than there are.
     """
-    if not 0 < fraction <= 1:
+    if count is None and not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], not {fraction}")
     order = np.argsort(paths)
     paths = [paths[i] for i in order]
-    y = np.asarray([int(labels[i]) for i in order])
+    y = np.asarray([int(labels[i]) for i in order], dtype=np.int64)
     validation = set(make_validation(paths, y, val_fraction, val_seed))
     pool = np.array([i for i, p in enumerate(paths) if p not in validation], dtype=np.int64)
     n_classes = len(np.unique(y[pool])) if len(pool) else 0
-    size = max(int(round(fraction * len(pool))), n_classes) if fraction < 1 else len(pool)
+    if count is not None:
+        if not 0 < count <= len(pool):
+            raise ValueError(
+                f"Split {split_name(fraction, seed, count)} asks for {count} labeled samples; "
+                f"{dataset} has {len(pool)} with targets outside the validation split"
+            )
+        size = count
+    else:
+        size = max(int(round(fraction * len(pool))), n_classes) if fraction < 1 else len(pool)
     lab_idx, unl_idx = _draw(pool, y, size, seed)
+    free = sorted(set(unlabeled) - set(paths))
     return LabelSplit(
         dataset=dataset,
-        fraction=float(fraction),
+        fraction=float(fraction if count is None else count / len(pool)),
         seed=int(seed),
         fingerprint=fingerprint(paths),
         num_images=len(paths),
         labeled=[(paths[i], int(y[i])) for i in lab_idx],
-        unlabeled=[paths[i] for i in unl_idx],
+        unlabeled=[paths[i] for i in unl_idx] + free,
         validation=sorted(validation),
         val_fraction=float(val_fraction),
         val_seed=int(val_seed),
+        count=count,
     )
 
 
-def cache_dir() -> Path:
-    """Where splits made on first use are kept (``$SSL_CORE_CACHE/splits``)."""
-    root = os.environ.get("SSL_CORE_CACHE") or Path.home() / ".cache" / "ssl-core"
-    return Path(root) / "splits"
+def parse_split_name(name: str) -> dict | None:
+    """``make_split``'s ``fraction``/``count``/``seed`` of a split name that is made on
+    first use (``frac0.10-seed0``, ``n50-seed0``, ``all``); ``None`` for other names."""
+    match = MADE_ON_USE.match(name)
+    if not match:
+        return None
+    if match["all"]:
+        return {"fraction": 1.0, "seed": 0}
+    if match["count"]:
+        return {"fraction": 1.0, "count": int(match["count"]), "seed": int(match["seed"])}
+    return {"fraction": float(match["fraction"]), "seed": int(match["seed"])}
 
 
 def resolve_split(
@@ -228,41 +255,58 @@ def resolve_split(
     splits_dir: Path | None = None,
     val_fraction: float = 0.1,
     val_seed: int = 0,
+    unlabeled: Sequence[str] = (),
 ) -> LabelSplit:
-    """The label split ``split`` of the training set ``paths``, checked against it.
+    """The label split ``split`` of the samples with targets ``paths``, checked against it.
 
     ``split`` is a path to a split file, or a name: ``splits_dir/<name>.json`` when the
-    project has written it for this data, else a ``frac<F>-seed<S>`` name is made now
-    (and cached, see the module docstring).
+    project has written it for this data, else a ``frac<F>-seed<S>`` / ``n<K>-seed<S>``
+    name is made now and cached (see the module docstring), and ``all`` is made now.
+    ``unlabeled`` (the samples without targets) are added to its unlabeled pool.
 
     Raises:
         SplitMismatchError: an explicit file made from other data.
-        FileNotFoundError: an unknown name that is no ``frac<F>-seed<S>``.
+        FileNotFoundError: an unknown name.
+        ValueError: more labeled samples asked for than there are (nothing is written).
     """
     path = Path(split)
     explicit = path.suffix == ".json" or path.exists()
     if not explicit and splits_dir is not None:
         path = Path(splits_dir) / f"{split}.json"
-    match = NAME.match(split) if not explicit else None
-    if path.is_file():
+    made = parse_split_name(split) if not explicit else None
+    label_split = None
+    if path.is_file() and split != "all":
         label_split = LabelSplit.load(path)
-        if not match or label_split.fingerprint == fingerprint(paths):
-            label_split.check(paths, name=str(path))
-            _check_members(label_split, paths, path)
-            return label_split
-    if not match:
+        if made and label_split.fingerprint != fingerprint(paths):
+            label_split = None  # the project's file is for other data: make it for this
+        else:
+            label_split.check(paths, unlabeled, name=str(path))
+    if label_split is None and made is None:
         available = sorted(p.stem for p in Path(splits_dir).glob("*.json")) if splits_dir else []
         raise FileNotFoundError(
             f"No label split {split!r} ({path}). Available: {available or 'none'}; a split "
-            "named frac<F>-seed<S> (e.g. frac0.10-seed0) is made on first use."
+            "named all, frac<F>-seed<S> or n<K>-seed<S> (e.g. frac0.10-seed0) is made on "
+            "first use."
         )
-    fraction, seed = float(match["fraction"]), int(match["seed"])
-    key = f"{fingerprint(paths)[:16]}-val{val_fraction:g}-{val_seed}"
-    cached = cache_dir() / dataset / key / f"{split_name(fraction, seed)}.json"
-    if cached.is_file():
-        return LabelSplit.load(cached)
-    label_split = make_split(dataset, paths, labels, fraction, seed, val_fraction, val_seed)
-    label_split.save(cached)
+    if label_split is None:
+        key = f"{fingerprint(paths)[:16]}-val{val_fraction:g}-{val_seed}"
+        cached = cache_dir() / dataset / key / f"{split}.json"
+        if cached.is_file():
+            label_split = LabelSplit.load(cached)
+        else:
+            label_split = make_split(
+                dataset,
+                paths,
+                labels,
+                **made,
+                val_fraction=val_fraction,
+                val_seed=val_seed,
+                unlabeled=unlabeled,
+            )
+            if split != "all":
+                label_split.save(cached)
+    known = set(label_split.unlabeled)
+    label_split.unlabeled += [p for p in unlabeled if p not in known]
     return label_split
 
 
@@ -300,57 +344,25 @@ def write_splits(
     seeds: Sequence[int],
     val_fraction: float = 0.1,
     val_seed: int = 0,
+    counts: Sequence[int] = (),
+    unlabeled: Sequence[str] = (),
 ) -> list[Path]:
-    """Write a split per ``(fraction, seed)`` into ``out`` (stale ones removed)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("frac*-seed*.json"):  # a split that is no longer asked for
-        stale.unlink()
-    return [
-        make_split(dataset, paths, labels, f, s, val_fraction, val_seed).save(
-            out / f"{split_name(f, s)}.json"
-        )
-        for f in fractions
+    """Write a split per ``(fraction, seed)`` and per ``(count, seed)`` into ``out``
+    (stale ones removed). Every split is made before any is written: a count larger
+    than the data writes nothing."""
+    splits = [
+        make_split(dataset, paths, labels, f, s, val_fraction, val_seed, c, unlabeled)
+        for f, c in [(f, None) for f in fractions] + [(1.0, c) for c in counts]
         for s in seeds
     ]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in [*out.glob("frac*-seed*.json"), *out.glob("n*-seed*.json")]:
+        stale.unlink()  # a split that is no longer asked for
+    return [s.save(out / f"{split_name(s.fraction, s.seed, s.count)}.json") for s in splits]
 
 
-def main(args: list[str] | None = None) -> None:
-    """``python -m ssl_core.splits --project P (--root DATA | --manifest M) --out DIR``:
-    the splits DVC stage of any project."""
-    from ssl_core.acquire import data_root
-    from ssl_core.project import project_source, resolve_project
+if __name__ == "__main__":  # the splits stage; its entry point is with the data stage's
+    from ssl_core.acquire import splits_main
 
-    parser = argparse.ArgumentParser(description="Write a project's seeded label splits.")
-    parser.add_argument("--project", required=True)
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--root", type=Path, help="the data root")
-    where.add_argument("--manifest", type=Path, help="manifest.json of the data stage")
-    parser.add_argument("--fractions", type=float, nargs="+", default=[0.01, 0.1, 1.0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--val-fraction", type=float, default=0.1)
-    parser.add_argument("--val-seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, required=True)
-    ns = parser.parse_args(args)
-    project = resolve_project(ns.project)
-    source = project_source(project)
-    root = ns.root if ns.root is not None else data_root(ns.manifest)
-    samples = source.list_samples(root, "train")
-    # Classification stratifies by class; a segmentation source gives a stratum per image.
-    strata = getattr(source, "strata", None)
-    labels = strata(root, samples) if callable(strata) else [y for _, y in samples]
-    written = write_splits(
-        source.name,
-        [p for p, _ in samples],
-        labels,
-        ns.out,
-        ns.fractions,
-        ns.seeds,
-        ns.val_fraction,
-        ns.val_seed,
-    )
-    print(f"{len(written)} label splits of {root} written to {ns.out}")
-
-
-if __name__ == "__main__":
-    main()
+    splits_main()

@@ -43,8 +43,9 @@ import cv2
 import numpy as np
 
 from ssl_core.data.images import BadImageError
-from ssl_core.segmentation.data import SegmentationSource, SegSample, held_out
-from ssl_core.splits import cache_dir, fingerprint
+from ssl_core.manifest import cache_dir, fingerprint, write_atomic
+from ssl_core.segmentation.data import SegmentationSource, SegSample
+from ssl_core.splits import make_validation
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -112,10 +113,7 @@ class DSB2018(SegmentationSource):
         types = json.loads(cached.read_text()) if cached.is_file() else None
         if types is None or set(types) != set(ids):
             types = {i: image_type(self.read(root, self._image_path(i))) for i in ids}
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps(types, indent=0, sort_keys=True) + "\n")
-            tmp.replace(cached)
+            write_atomic(cached, json.dumps(types, indent=0, sort_keys=True) + "\n")
         self._types[key] = types
         return types
 
@@ -127,7 +125,7 @@ class DSB2018(SegmentationSource):
         ids = self.image_ids(root)
         types = self.image_types(root)
         strata = [IMAGE_TYPES.index(types[i]) for i in ids]
-        return set(held_out(ids, strata, TEST_FRACTION, TEST_SEED))
+        return set(make_validation(ids, strata, TEST_FRACTION, TEST_SEED))
 
     def list_samples(self, root: Path, split: str) -> list[SegSample]:
         """``(images/<id>.png, masks folder)`` of the ``train`` or ``test`` split."""

@@ -1,34 +1,35 @@
-"""One datamodule for every classification project: splits, batches, loaders.
+"""The data layer's datamodules: :class:`DataModule` owns what every task shares, the
+task datamodules add what differs (:class:`ClassificationDataModule` here, the
+segmentation one in :mod:`ssl_core.segmentation.data`).
 
-A project gives a *source* (:class:`~ssl_core.data.sources.ImageFolder` or a subclass:
-how to list and read its files); everything here is generic.
+A project gives a *source* (:class:`~ssl_core.data.sources.Source`: how to list and read
+its samples, each with a target or ``None``); everything here is generic:
 
+- ``setup``: the samples with targets are split (:mod:`ssl_core.splits`) into a
+  validation split, a labeled set and the rest; samples without targets join the
+  unlabeled pool and never reach validation, the labeled set or a kNN bank.
 - ``train_dataloader``: what a method trains on, chosen by ``train_on``:
 
-  - ``"all"`` (self-supervised: SimCLR, BYOL, ...): every training image outside the
-    validation split, through ``train_transform`` (default: two SimCLR views).
-  - ``"labeled"`` (Supervised, SupCon, fine-tuning): the split's labeled images with the
-    split's labels (which may be pseudo-labels), through ``labeled_transform``. Without
-    a split: every training image outside the validation split, with its label.
-  - ``"semi"`` (FixMatch, Mean Teacher, Pseudo-Label, SemiSupCon): a dict
-    ``{"labeled": batch, "unlabeled": batch}`` per step, from Lightning's
-    ``CombinedLoader`` in ``max_size_cycle`` mode: the shorter loader restarts until the
-    longer one (usually the unlabeled pool) is exhausted. The unlabeled batch is
-    ``unlabeled_ratio`` (FixMatch's mu) times the labeled one; its labels are ``-1``.
+  - ``"all"`` (self-supervised: SimCLR, BYOL, ...): every training sample outside the
+    validation split, with or without a target, through ``train_transform``.
+  - ``"labeled"`` (Supervised, SupCon, fine-tuning, supervised segmentation): the
+    split's labeled samples with the split's labels (which may be pseudo-labels), through
+    ``labeled_transform``. Without a split: every sample with a target outside validation.
+  - ``"semi"`` (FixMatch, Mean Teacher, UniMatch, ...): a dict ``{"labeled": batch,
+    "unlabeled": batch}`` per step, from Lightning's ``CombinedLoader`` in
+    ``max_size_cycle`` mode: the shorter loader restarts until the longer one (usually
+    the unlabeled pool) is exhausted. The unlabeled batch is ``unlabeled_ratio`` (mu)
+    times the labeled one; classification labels there are ``-1``.
 
-  Batches have named fields (:mod:`ssl_core.data.datasets`): ``views`` (a list of
-  ``(B, C, H, W)`` tensors), ``label`` ``(B,)``, ``index`` ``(B,)``. Every sample's views
-  come from its own seed (:class:`~ssl_core.data.datasets.SeededSampler`), so each
-  dataloader worker draws its own augmentations.
-- ``val_dataloader``: ``[bank, queries]`` for the online kNN probe: the labeled training
-  images (the memory bank) and the *validation split* carved from the training data
-  (:mod:`ssl_core.splits`), both through a deterministic resize + center crop (field
-  ``image``). Choices are made on it, never on the test set.
-- ``test_dataloader``: ``[bank, test]``: the same probe on the project's test set
-  (``train test`` and the pipeline's final evaluation only).
-- ``predict_dataloader``: ``[train, test]`` (every training image outside validation
-  and the test set, deterministic view) for writing embeddings, plus the test set
-  through ``shift`` when set; names in ``predict_split_names``.
+  Every sample's views come from its own seed
+  (:class:`~ssl_core.data.datasets.SeededSampler`), so each dataloader worker draws its
+  own augmentations; a training batch is never larger than its set.
+- Classification's evaluation loaders: ``val_dataloader`` is ``[bank, queries]`` for the
+  online kNN probe (the labeled samples and the validation split, through a
+  deterministic resize + center crop, field ``image``); ``test_dataloader`` the same
+  bank with the test set (``train test`` only); ``predict_dataloader`` ``[train, test]``
+  (the samples with targets outside validation, and the test set) plus the test set
+  through ``shift`` when set, named by ``predict_split_names``.
 
 Images stay ``uint8`` until they reach the device; ``on_after_batch_transfer``
 normalizes the ``image``/``views`` fields only.
@@ -39,7 +40,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from lightning.pytorch import LightningDataModule
@@ -47,11 +48,11 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from lightning.pytorch.utilities import CombinedLoader
 from torch.utils.data import DataLoader
 
-from ssl_core.data.datasets import ImageDataset, SeededSampler, collate
+from ssl_core.data.datasets import SampleDataset, SeededSampler, collate
 from ssl_core.data.download import ensure_data
-from ssl_core.data.sources import DataNotFoundError, ImageFolder, Sample
+from ssl_core.data.sources import BadDataError, DataNotFoundError, ImageFolder, Sample, Source
 from ssl_core.evaluate.shift import ShiftTransform, parse_shift
-from ssl_core.splits import LabelSplit, make_validation, resolve_split
+from ssl_core.splits import LabelSplit, SplitMismatchError, make_split, resolve_split
 from ssl_core.transforms import EvalTransform, MultiViewTransform, SimCLRTransform
 
 IMAGE_KEYS = ("image", "views")
@@ -83,11 +84,11 @@ def normalize_batch(batch: Any, mean: torch.Tensor, std: torch.Tensor) -> Any:
 
 
 def limit(samples: list[Sample], listing: list[Sample], per_class: int | None) -> list[Sample]:
-    """``samples`` that are among the first ``per_class`` images of their class in
-    ``listing`` (the full sorted list): a small, fixed subset for smoke runs."""
+    """``samples`` that are among the first ``per_class`` samples of their class (or
+    target-less ones) in ``listing`` (the full sorted list): a small, fixed subset."""
     if not per_class:
         return samples
-    counts: Counter[int] = Counter()
+    counts: Counter = Counter()
     keep = set()
     for path, label in listing:
         counts[label] += 1
@@ -99,16 +100,16 @@ def limit(samples: list[Sample], listing: list[Sample], per_class: int | None) -
 def make_loader(
     dataset, batch_size: int, train: bool, num_workers: int, trainer=None, root: Path | None = None
 ) -> DataLoader:
-    """The loader every datamodule of ssl-core uses (classification and segmentation).
+    """The loader of every datamodule of ssl-core.
 
     Training: shuffled by :class:`SeededSampler` (a seed per sample: every worker draws its
-    own views), full batches only. Evaluation: in order and, under DDP, every sample on
-    exactly one rank (Lightning's default DistributedSampler pads the ranks with repeated
-    samples, which metrics would count twice); a set smaller than the number of ranks
-    keeps Lightning's padding (a rank without samples is not allowed).
+    own views), full batches only, the batch clamped to the set's size. Evaluation: in
+    order and, under DDP, every sample on exactly one rank (Lightning's default
+    DistributedSampler pads the ranks with repeated samples, which metrics would count
+    twice); a set smaller than the number of ranks keeps Lightning's padding.
     """
     if len(dataset) == 0:
-        raise DataNotFoundError(f"No images for this loader in {root}")
+        raise DataNotFoundError(f"No samples for this loader in {root}")
     if train:
         sampler = SeededSampler(len(dataset), shuffle=True)
         # Lightning calls set_epoch only after the first iterator of a process has
@@ -135,45 +136,227 @@ def make_loader(
     )
 
 
-class ClassificationDataModule(LightningDataModule):
-    """Any classification project's data for ssl-core methods (see the module docstring).
+class DataModule(LightningDataModule):
+    """What every task's datamodule shares (see the module docstring); also the contract
+    the methods, :mod:`ssl_core.embeddings` and the mask writer read.
+
+    Attributes:
+        source: The dataset (how to list and read its samples).
+        root: The data root.
+        train_on: ``all``, ``labeled`` or ``semi`` (see the module docstring).
+        split: The label split asked for (a name or a path), or ``None``.
+        label_split: The resolved split after ``setup`` (``None`` without ``split``).
+        shift: The domain shift of the predict loaders (``None``: none).
+        exclude_classes: Classes left out of training (classification).
+        class_names: Readable names of the classes, in label order.
+        num_classes: Number of classes the task's network outputs.
+        in_channels: Channels of the samples (what the network must take).
+        predict_split_names: Names of the predict loaders, in order.
 
     Args:
-        source: The dataset (how to list and read its files).
+        source: See above.
         root: The data root (default: the source's ``default_root`` for ``variant``).
         download: Download the source's archive when ``root`` holds no data.
         variant: Which of the source's archives (default: its first).
+        train_on: See above; a task allows some (``train_modes``).
+        split: Label split: a name (``frac0.10-seed0``, ``n50-seed0``, ``all``: the
+            project's file, or made on first use) or a path.
+        val_fraction: Share of the samples with targets in the validation split.
+        val_seed: Seed of the validation split.
+        unlabeled_ratio: Unlabeled samples per labeled sample in a ``semi`` step (mu).
+        batch_size: Training batch size (per device); in ``semi`` the labeled batch.
+        num_workers: Dataloader worker processes.
+        on_bad_file: A sample that cannot be read: ``error`` ends the run naming it;
+            ``skip`` leaves it out and counts it in the log (``train/skipped_files``).
+    """
+
+    #: What ``train_on`` may be for this task.
+    train_modes: ClassVar[tuple[str, ...]] = ("all", "labeled", "semi")
+    #: What a target is, in messages.
+    target_name: ClassVar[str] = "target"
+    shift: str | None = None
+    exclude_classes: tuple[str, ...] | list[str] = ()
+
+    def __init__(
+        self,
+        source: Source,
+        root: str | None = None,
+        download: bool = False,
+        variant: str | None = None,
+        train_on: str = "all",
+        split: str | None = None,
+        val_fraction: float = 0.1,
+        val_seed: int = 0,
+        unlabeled_ratio: int = 1,
+        batch_size: int = 256,
+        num_workers: int = 8,
+        on_bad_file: Literal["error", "skip"] = "error",
+    ) -> None:
+        super().__init__()
+        self.source = source
+        archives = source.archives
+        if variant is not None and variant not in archives:
+            raise ValueError(f"Unknown variant {variant!r}; choose from {list(archives)}")
+        self.archive = (
+            (archives.get(variant) or next(iter(archives.values()))) if archives else None
+        )
+        if root:
+            self.root = Path(root).expanduser()
+        elif source.default_root is not None:
+            self.root = Path(source.default_root) / (self.archive.folder if self.archive else "")
+        else:
+            raise ValueError(f"{source.name} needs a data root: --data.root PATH")
+        if train_on not in self.train_modes:
+            raise ValueError(f"train_on must be one of {self.train_modes}, not {train_on!r}")
+        if train_on == "semi" and not split:
+            raise ValueError(
+                "train_on='semi' needs a label split (--data.split all, or frac0.10-seed0)"
+            )
+        if unlabeled_ratio < 1:
+            raise ValueError(f"unlabeled_ratio must be >= 1, not {unlabeled_ratio}")
+        if on_bad_file not in ("error", "skip"):
+            raise ValueError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
+        self.download, self.train_on, self.split = download, train_on, split
+        self.val_fraction, self.val_seed = val_fraction, val_seed
+        self.unlabeled_ratio, self.batch_size = unlabeled_ratio, batch_size
+        self.num_workers, self.on_bad_file = num_workers, on_bad_file
+        self.mean = torch.tensor(source.mean, dtype=torch.float32)
+        self.std = torch.tensor(source.std, dtype=torch.float32)
+        self.label_split: LabelSplit | None = None
+
+    # ----------------------------------------------------------------- facts
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(self.source.class_names)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def in_channels(self) -> int:
+        return self.source.channels
+
+    @property
+    def predict_split_names(self) -> list[str]:
+        return ["test"]
+
+    # ------------------------------------------------------------------ setup
+    def prepare_data(self) -> None:
+        ensure_data(self.source, self.root, self.download, self.archive)
+
+    def dataset(self, samples: list[Sample], transform) -> SampleDataset:
+        """A dataset of ``samples`` through ``transform`` (the task's reading)."""
+        return SampleDataset(self.root, samples, self.source.read, transform, self.on_bad_file)
+
+    def setup(self, stage: str | None = None) -> None:
+        """List the samples once and split them: sets ``listing`` (every training
+        sample), ``val_samples``, ``pool_samples`` (with targets, outside validation),
+        ``labeled_samples`` (the split's, with the split's labels), ``unlabeled_samples``
+        (targets ``None``) and ``test_samples``; the task's :meth:`build` makes the sets."""
+        self.listing = self.source.training_samples(self.root)  # a clear error if none
+        targeted = [s for s in self.listing if s[1] is not None]
+        free = [p for p, t in self.listing if t is None]
+        if not targeted and self.train_on != "all":
+            raise BadDataError(
+                f"No training sample of {self.root} has a {self.target_name}: train_on="
+                f"{self.train_on!r} needs labeled samples (train_on 'all' trains without)"
+            )
+        paths, strata = [p for p, _ in targeted], self.source.strata(self.root, targeted)
+        args = (self.source.name, paths, strata)
+        val = {"val_fraction": self.val_fraction, "val_seed": self.val_seed, "unlabeled": free}
+        try:
+            if self.split:
+                splits_dir = self.source.splits_dir
+                parts = self.label_split = resolve_split(self.split, *args, splits_dir, **val)
+            else:
+                parts = make_split(*args, **val)
+        except SplitMismatchError:
+            raise
+        except ValueError as err:  # e.g. more labeled samples asked for than there are
+            raise BadDataError(str(err)) from None
+        target_of, validation = dict(targeted), set(parts.validation)
+        self.val_samples = [(p, target_of[p]) for p in parts.validation]
+        self.pool_samples = [s for s in targeted if s[0] not in validation]
+        self.labeled_samples = list(parts.labeled)
+        self.unlabeled_samples = [(p, None) for p in parts.unlabeled]
+        self.test_samples = self.source.list_samples(self.root, "test")
+        self.build(stage)
+        if self.train_on == "semi" and not self.unlabeled_set:
+            raise BadDataError(f"Split {self.split} has no unlabeled samples for train_on='semi'")
+        if self.train_on != "all" and not self.labeled_set:
+            raise BadDataError(f"Split {self.split} has no labeled samples in {self.root}")
+        if stage == "fit" and not self.val_samples:
+            raise BadDataError(
+                f"The validation split of {self.root} is empty (val_fraction={self.val_fraction})"
+            )
+
+    def build(self, stage: str | None) -> None:
+        """Make ``train_set``, ``labeled_set``, ``unlabeled_set`` from the sample lists."""
+        raise NotImplementedError
+
+    def checked_test_samples(self) -> list[Sample]:
+        """The test samples, refused when there are none or one has no target."""
+        if not self.test_samples:
+            raise DataNotFoundError(
+                f"No test samples in {self.root / self.source.test_dir}: `train test` and the "
+                "pipeline's final evaluation read the project's test set"
+            )
+        missing = [p for p, t in self.test_samples if t is None]
+        if missing:
+            raise DataNotFoundError(
+                f"{len(missing)} test samples of {self.root} have no {self.target_name}, "
+                f"e.g. {missing[:3]}: a test set is scored on every sample"
+            )
+        return self.test_samples
+
+    # ---------------------------------------------------------------- loaders
+    def loader(self, dataset: SampleDataset, batch_size: int, train: bool = False) -> DataLoader:
+        return make_loader(dataset, batch_size, train, self.num_workers, self.trainer, self.root)
+
+    def train_dataloader(self) -> DataLoader | CombinedLoader:
+        if self.train_on != "semi":
+            return self.loader(self.train_set, self.batch_size, train=True)
+        loaders = {
+            "labeled": self.loader(self.labeled_set, self.batch_size, train=True),
+            "unlabeled": self.loader(
+                self.unlabeled_set, self.batch_size * self.unlabeled_ratio, train=True
+            ),
+        }
+        return CombinedLoader(loaders, mode="max_size_cycle")
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        return normalize_batch(batch, self.mean, self.std)
+
+
+class ClassificationDataModule(DataModule):
+    """Any classification project's data for ssl-core methods (see the module docstring;
+    :class:`DataModule` for the arguments not listed here).
+
+    A source that is no :class:`~ssl_core.data.sources.ImageFolder` (e.g. a segmentation
+    source, for self-supervised pretraining on its images) is classified by its strata
+    (e.g. image types): the online kNN then reads how well they separate.
+
+    Args:
+        source: The dataset (default: :class:`~ssl_core.data.sources.ImageFolder`).
         image_size: Side of training views and evaluation crops.
-        train_on: ``all`` images (self-supervised), the split's ``labeled`` images, or
-            ``semi``: labeled and unlabeled batches together (needs a ``split``).
         train_transform: Views of a training image in ``train_on="all"`` (default:
             :class:`SimCLRTransform`, two views).
         labeled_transform: Views of a labeled image (default: ``train_transform``).
         unlabeled_transform: Views of an unlabeled image (default: ``train_transform``).
-        unlabeled_ratio: Unlabeled images per labeled image in a ``semi`` step (mu).
-        batch_size: Training batch size (per device); in ``semi`` the labeled batch.
         eval_batch_size: Batch size of evaluation/prediction loaders.
-        num_workers: Dataloader worker processes.
         exclude_classes: Classes (folder names or class names) left out of training.
-        split: Label split: a name (``frac0.10-seed0``: the project's file, or made on
-            first use) or a path. With a split, only its labeled images carry labels:
-            they form the kNN memory bank and the labeled set of semi-supervised
-            methods; self-supervised training still sees every non-validation image.
-        val_fraction: Share of the training images in the validation split (the split
-            file's own when a split is given).
-        val_seed: Seed of the validation split.
         shift: Domain shift for prediction (``noise:0.1``, ``hue:0.1``, ``blur:2``; see
             :mod:`ssl_core.evaluate.shift`): adds a shifted copy of the test set.
-        limit_per_class: Use only the first N images of each class (splits are made from
-            the full list): smoke runs of a pipeline.
-        on_bad_file: A file that is no readable image (or has the wrong channel count):
-            ``error`` ends the run naming it; ``skip`` leaves it out and counts it in the
-            log (``train/skipped_files``).
+        limit_per_class: Use only the first N images of each class (and N unlabeled
+            ones; splits are made from the full list): smoke runs of a pipeline.
     """
+
+    target_name = "class"
 
     def __init__(
         self,
-        source: ImageFolder | None = None,
+        source: Source | None = None,
         root: str | None = None,
         download: bool = False,
         variant: str | None = None,
@@ -194,56 +377,22 @@ class ClassificationDataModule(LightningDataModule):
         limit_per_class: int | None = None,
         on_bad_file: Literal["error", "skip"] = "error",
     ) -> None:
-        super().__init__()
-        self.source = source if source is not None else ImageFolder()
-        if variant is not None and variant not in self.source.archives:
-            raise ValueError(
-                f"Unknown variant {variant!r}; choose from {list(self.source.archives)}"
-            )
-        self.archive = (
-            self.source.archives.get(variant) or next(iter(self.source.archives.values()))
-            if self.source.archives
-            else None
-        )
-        if root:
-            self.root = Path(root).expanduser()
-        elif self.source.default_root is not None:
-            folder = self.archive.folder if self.archive else ""
-            self.root = Path(self.source.default_root) / folder
-        else:
-            raise ValueError(f"{self.source.name} needs a data root: --data.root PATH")
-        if train_on not in ("all", "labeled", "semi"):
-            raise ValueError(f"train_on must be 'all', 'labeled' or 'semi', not {train_on!r}")
-        if train_on == "semi" and not split:
-            raise ValueError("train_on='semi' needs a label split (--data.split frac0.10-seed0)")
-        if unlabeled_ratio < 1:
-            raise ValueError(f"unlabeled_ratio must be >= 1, not {unlabeled_ratio}")
+        source = source if source is not None else ImageFolder()
+        super().__init__(
+            source, root, download, variant, train_on, split, val_fraction, val_seed,
+            unlabeled_ratio, batch_size, num_workers, on_bad_file,
+        )  # fmt: skip
         if shift:
             parse_shift(shift)  # fail at config time, not after the model has loaded
-        self.download = download
-        self.image_size = image_size
-        self.train_on = train_on
-        channels = self.source.channels
+        self.image_size, self.eval_batch_size = image_size, eval_batch_size
         self.train_transform = train_transform or SimCLRTransform(
-            size=image_size, channels=channels
+            image_size, channels=source.channels
         )
         self.labeled_transform = labeled_transform or self.train_transform
         self.unlabeled_transform = unlabeled_transform or self.train_transform
         self.eval_transform = EvalTransform(size=image_size)
-        self.unlabeled_ratio = unlabeled_ratio
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size
-        self.num_workers = num_workers
         self.exclude_classes = list(exclude_classes or [])
-        self.split = split
-        self.val_fraction = val_fraction
-        self.val_seed = val_seed
-        self.shift = shift
-        self.limit_per_class = limit_per_class
-        self.on_bad_file = on_bad_file
-        self.mean = torch.tensor(self.source.mean, dtype=torch.float32)
-        self.std = torch.tensor(self.source.std, dtype=torch.float32)
-        self.label_split: LabelSplit | None = None
+        self.shift, self.limit_per_class = shift, limit_per_class
 
     # ----------------------------------------------------------------- facts
     @property
@@ -264,12 +413,6 @@ class ClassificationDataModule(LightningDataModule):
         return ["train", "test"] + (["test_shifted"] if self.shift else [])
 
     # ------------------------------------------------------------------ setup
-    def prepare_data(self) -> None:
-        ensure_data(self.source, self.root, self.download, self.archive)
-
-    def _dataset(self, samples: list[Sample], transform) -> ImageDataset:
-        return ImageDataset(self.root, samples, self.source.read, transform, self.on_bad_file)
-
     def _excluded(self) -> set[int]:
         ids, names = self.class_ids, self.class_names
         out = set()
@@ -282,102 +425,60 @@ class ClassificationDataModule(LightningDataModule):
                 raise ValueError(f"Unknown class {c!r}; use one of {list(ids)} or {list(names)}")
         return out
 
-    def setup(self, stage: str | None = None) -> None:
-        listing = self.source.training_samples(self.root)  # one scan, a clear error if none
-        paths, labels = [p for p, _ in listing], [y for _, y in listing]
-        if self.split:
-            self.label_split = resolve_split(
-                self.split,
-                self.source.name,
-                paths,
-                labels,
-                self.source.splits_dir,
-                self.val_fraction,
-                self.val_seed,
-            )
-            validation = set(self.label_split.validation)
-        else:
-            validation = set(make_validation(paths, labels, self.val_fraction, self.val_seed))
+    def _classes(self, samples: list[Sample]) -> list[Sample]:
+        """``(path, class)``: a sample's target (an ImageFolder's) or its stratum."""
+        if isinstance(self.source, ImageFolder):
+            return samples
+        strata = iter(self.source.strata(self.root, [s for s in samples if s[1] is not None]))
+        return [(p, None if t is None else next(strata)) for p, t in samples]
+
+    def build(self, stage: str | None = None) -> None:
         excluded = self._excluded()
+        listing = self._classes(self.listing)
+
+        dropped = {p for p, y in listing if y in excluded}
 
         def keep(samples: list[Sample]) -> list[Sample]:
             samples = limit(samples, listing, self.limit_per_class)
-            return [s for s in samples if s[1] not in excluded]
+            return [s for s in samples if s[1] not in excluded and s[0] not in dropped]
 
-        pool = [s for s in listing if s[0] not in validation]
-        trained = keep(self.source.relabel(self.root, pool))  # labels of the training pool
-        validation_samples = [s for s in listing if s[0] in validation]
-        self.val_samples = limit(validation_samples, listing, self.limit_per_class)
-        test = self.source.list_samples(self.root, "test")
+        self.val_samples = limit(self._classes(self.val_samples), listing, self.limit_per_class)
+        test = self._classes(self.test_samples)
         self.test_samples = limit(test, test, self.limit_per_class)
+        pool = self._classes(self.pool_samples)
         self.pool_samples = keep(pool)  # clean labels: what predict writes
         if self.label_split:
-            labeled = bank = keep(self.label_split.labeled)
-        else:
-            labeled, bank = trained, self.pool_samples
-        self.bank_set = self._dataset(bank, self.eval_transform)
-        self.train_set = self._dataset(trained, self.train_transform)
-        self.labeled_set = self.unlabeled_set = None
-        if self.train_on in ("labeled", "semi"):
-            self.labeled_set = self.train_set = self._dataset(labeled, self.labeled_transform)
-        if self.train_on == "semi":
-            # label -1: the unlabeled images' true labels never reach the method
-            label_of = dict(listing)
-            unlabeled = keep([(p, label_of[p]) for p in self.label_split.unlabeled])
-            if not unlabeled:
-                raise ValueError(f"Split {self.split} has no unlabeled images for train_on='semi'")
-            self.unlabeled_set = self._dataset(
-                [(p, -1) for p, _ in unlabeled], self.unlabeled_transform
-            )
-        if stage == "fit" and not self.val_samples:
-            raise ValueError(
-                f"The validation split of {self.root} is empty (val_fraction={self.val_fraction})"
-            )
+            labeled = bank = keep(self.labeled_samples)
+        else:  # every sample with a class outside validation, with the training labels
+            labeled, bank = keep(self.source.relabel(self.root, pool)), self.pool_samples
+        unlabeled = keep(self.unlabeled_samples)
+        self.bank_set = self.dataset(bank, self.eval_transform)
+        # all: every sample outside validation; labels of labeled ones, -1 for the others
+        known = {p for p, _ in labeled}
+        rest = [(p, None) for p, _ in unlabeled if p not in known]
+        self.train_set = self.dataset(labeled + rest, self.train_transform)
+        self.labeled_set = self.dataset(labeled, self.labeled_transform)
+        self.unlabeled_set = self.dataset(unlabeled, self.unlabeled_transform)
+        if self.train_on != "all":
+            self.train_set = self.labeled_set
 
     # ---------------------------------------------------------------- loaders
-    def _loader(self, dataset: ImageDataset, batch_size: int, train: bool = False) -> DataLoader:
-        return make_loader(dataset, batch_size, train, self.num_workers, self.trainer, self.root)
-
-    def train_dataloader(self) -> DataLoader | CombinedLoader:
-        if self.train_on != "semi":
-            return self._loader(self.train_set, self.batch_size, train=True)
-        loaders = {
-            "labeled": self._loader(self.labeled_set, self.batch_size, train=True),
-            "unlabeled": self._loader(
-                self.unlabeled_set, self.batch_size * self.unlabeled_ratio, train=True
-            ),
-        }
-        return CombinedLoader(loaders, mode="max_size_cycle")
-
     def val_dataloader(self) -> list[DataLoader]:
-        queries = self._dataset(self.val_samples, self.eval_transform)
-        return [
-            self._loader(self.bank_set, self.eval_batch_size),
-            self._loader(queries, self.eval_batch_size),
-        ]
+        queries = self.dataset(self.val_samples, self.eval_transform)
+        bank = self.loader(self.bank_set, self.eval_batch_size)
+        return [bank, self.loader(queries, self.eval_batch_size)]
 
     def test_dataloader(self) -> list[DataLoader]:
-        if not self.test_samples:
-            raise DataNotFoundError(
-                f"No test images in {self.root / self.source.test_dir}: `train test` and the "
-                "pipeline's final evaluation read the project's test set"
-            )
-        test = self._dataset(self.test_samples, self.eval_transform)
-        return [
-            self._loader(self.bank_set, self.eval_batch_size),
-            self._loader(test, self.eval_batch_size),
-        ]
+        test = self.dataset(self.checked_test_samples(), self.eval_transform)
+        bank = self.loader(self.bank_set, self.eval_batch_size)
+        return [bank, self.loader(test, self.eval_batch_size)]
 
     def predict_dataloader(self) -> list[DataLoader]:
         sets = [
-            self._dataset(self.pool_samples, self.eval_transform),
-            self._dataset(self.test_samples, self.eval_transform),
+            self.dataset(self.pool_samples, self.eval_transform),
+            self.dataset(self.test_samples, self.eval_transform),
         ]
         if self.shift:
-            sets.append(
-                self._dataset(self.test_samples, ShiftTransform(self.eval_transform, self.shift))
-            )
-        return [self._loader(s, self.eval_batch_size) for s in sets]
-
-    def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        return normalize_batch(batch, self.mean, self.std)
+            shifted = ShiftTransform(self.eval_transform, self.shift)
+            sets.append(self.dataset(self.test_samples, shifted))
+        return [self.loader(s, self.eval_batch_size) for s in sets]

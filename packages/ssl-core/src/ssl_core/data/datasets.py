@@ -1,8 +1,9 @@
 """Datasets with named fields, and a sampler that gives every sample its own seed.
 
-A dataset item is a dict: ``{"image": (C, H, W) uint8}`` for one deterministic view or
-``{"views": [(C, H, W) uint8, ...]}`` for augmented views, plus ``"label"`` (``-1``
-for an unlabeled image) and ``"index"`` (its position in the dataset). Only the
+A dataset item is a dict (:class:`SampleDataset`): ``{"image": (C, H, W) uint8}`` for one
+deterministic view or ``{"views": [(C, H, W) uint8, ...]}`` for augmented views, plus
+``"label"`` (``-1`` for an unlabeled sample) and ``"index"`` (its position in the
+dataset); a task whose targets are files (segmentation masks) makes its own fields. Only the
 ``image``/``views`` fields are ever normalized (:func:`ssl_core.data.normalize_batch`),
 so a segmentation ``mask`` can never be normalized as if it were an image.
 
@@ -23,7 +24,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler, default_collate
 
@@ -70,28 +70,38 @@ class SeededSampler(Sampler[tuple[int, int]]):
         yield from ((index, seeds[index]) for index in indices)
 
 
-class ImageDataset(Dataset):
-    """Images listed as ``(relative path, label)`` under a root, read by ``read``.
+class SampleDataset(Dataset):
+    """Samples listed as ``(relative path, target)`` under a root, read by ``read``: the
+    one dataset of every task.
 
     Args:
         root: The data root the paths are relative to.
-        samples: ``(path, label)`` pairs; label ``-1`` for unlabeled images.
-        read: ``read(root, path)`` -> ``uint8`` ``(H, W, C)`` array (a source's ``read``).
-        transform: Callable on the array: a tensor (one view, field ``image``) or a list
-            of tensors (views, field ``views``). Default: the image as a tensor.
-        on_bad_file: A file that cannot be read as an image of the expected channels:
-            ``"error"`` ends the run with one message naming it; ``"skip"`` leaves it out
-            of its batch (:func:`collate`) and names it in the batch's ``bad_files``
-            field, which the methods count in the log (``train/skipped_files``).
+        samples: ``(path, target)`` pairs; target ``None`` for an unlabeled sample.
+        read: ``read(root, path)`` -> the sample (a source's ``read``: ``uint8``
+            ``(H, W, C)`` for images).
+        transform: Without ``read_target``: callable on the sample giving a tensor (one
+            view, field ``image``) or a list of tensors (views, field ``views``), the
+            target going to ``label`` (``-1`` when ``None``); default: the image as a
+            tensor. With ``read_target``: ``transform(sample, target)`` -> the item's
+            fields (``target`` is ``None`` for an unlabeled sample).
+        on_bad_file: A sample that cannot be read (:class:`BadImageError`): ``"error"``
+            ends the run with one message naming it; ``"skip"`` leaves it out of its batch
+            (:func:`collate`) and names it in the batch's ``bad_files`` field, which the
+            methods count in the log (``train/skipped_files``).
+        read_target: ``read_target(root, target, sample)`` -> the target's data (e.g. a
+            mask), for targets that are references to files.
+        ids: One name per sample (default: the file's stem), e.g. for written masks.
     """
 
     def __init__(
         self,
         root: str | Path,
-        samples: Sequence[tuple[str, int]],
-        read: Callable[[Path, str], np.ndarray],
-        transform: Callable[[np.ndarray], Any] | None = None,
+        samples: Sequence[tuple[str, Any]],
+        read: Callable[[Path, str], Any],
+        transform: Callable[..., Any] | None = None,
         on_bad_file: str = "error",
+        read_target: Callable[[Path, Any, Any], Any] | None = None,
+        ids: Sequence[str] | None = None,
     ) -> None:
         if on_bad_file not in ("error", "skip"):
             raise ValueError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
@@ -100,14 +110,16 @@ class ImageDataset(Dataset):
         self.read = read
         self.transform = transform or to_tensor
         self.on_bad_file = on_bad_file
+        self.read_target = read_target
+        self.ids = list(ids) if ids is not None else [Path(p).stem for p, _ in self.samples]
 
     @property
     def paths(self) -> list[str]:
         return [path for path, _ in self.samples]
 
     @property
-    def targets(self) -> list[int]:
-        return [label for _, label in self.samples]
+    def targets(self) -> list[Any]:
+        return [target for _, target in self.samples]
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -116,18 +128,26 @@ class ImageDataset(Dataset):
         index, seed = item if isinstance(item, tuple) else (item, None)
         if seed is not None:
             seed_transform(self.transform, seed)
-        path, label = self.samples[index]
+        path, target = self.samples[index]
         try:
-            image = self.read(self.root, path)
+            sample = self.read(self.root, path)
+            if self.read_target is not None and target is not None:
+                target = self.read_target(self.root, target, sample)
         except BadImageError as err:
             if self.on_bad_file == "skip":
                 return {BAD_FILES: str(self.root / path)}
-            raise BadImageError(
-                f"{err}. Remove or replace the file, or leave such files out with "
+            raise type(err)(
+                f"{err}. Remove or replace the file, or leave such samples out with "
                 "--data.on_bad_file skip (they are counted in the log)."
             ) from None
-        out = self.transform(image)
+        if self.read_target is not None:
+            return {**self.transform(sample, target), "index": index}
+        out = self.transform(sample)
+        label = -1 if target is None else target
         return {"views" if isinstance(out, list) else "image": out, "label": label, "index": index}
+
+
+ImageDataset = SampleDataset  # the name of earlier releases
 
 
 def collate(items: list[dict[str, Any]]) -> dict[str, Any]:

@@ -47,8 +47,10 @@ def make_fake_image_folder(
     channels: int = 3,
     extension: str = ".png",
     seed: int = 0,
+    unlabeled: int = 0,
 ) -> Path:
-    """Write ``root/<split>/<class>/<class>_<i>.<ext>`` images; return ``root``.
+    """Write ``root/<split>/<class>/<class>_<i>.<ext>`` images, and ``unlabeled`` images
+    of mixed classes under ``root/unlabeled/`` (no class folder); return ``root``.
 
     Args:
         root: Where to write.
@@ -59,6 +61,7 @@ def make_fake_image_folder(
             stored grey, as real JPEG collections have some).
         extension: File type (``.png``, ``.JPEG``, ``.tif``).
         seed: Seed of the pixel noise.
+        unlabeled: Images without a class (``root/unlabeled/img_<i>.<ext>``).
     """
     root = Path(root)
     rng = np.random.default_rng(seed)
@@ -70,4 +73,7 @@ def make_fake_image_folder(
                 if channels == 3 and i == 1:  # some grey files
                     image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[:, :, None]
                 write_image(root / split / name / f"{name}_{i:04d}{extension}", image)
+    for i in range(unlabeled):
+        image = class_image(i % len(classes), channels, size, size, rng)
+        write_image(root / "unlabeled" / f"img_{i:04d}{extension}", image)
     return root

@@ -1,7 +1,11 @@
 """What a project says about its data, and nothing more: a *source*.
 
 A source lists the samples of a data root and knows the dataset's own facts (class
-names, channels, mean/std, where its archive is). Everything else (label and
+names, channels, mean/std, where its archive is). A sample is ``(path relative to the
+root, target)``; the target (a class index, a mask reference, ...) is ``None`` where no
+label exists: an unlabeled sample, never drawn into a validation or labeled set. Besides
+the task's own layout, every image under ``root/unlabeled/`` (any depth) is an unlabeled
+training sample; a source lists others by overriding :meth:`Source.list_unlabeled`. Everything else (label and
 validation splits, loaders, batches, downloads) is generic and lives in
 :mod:`ssl_core.data`. A project subclasses :class:`ImageFolder` (classification) and
 fills in what differs; a folder of ``train/<class>/*`` images needs no code at all:
@@ -11,7 +15,7 @@ fills in what differs; a folder of ``train/<class>/*`` images needs no code at a
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +27,11 @@ from ssl_core.data.images import IMAGE_EXTENSIONS, read_image
 class DataNotFoundError(FileNotFoundError):
     """A dataset is not where it is expected and could not be had; the message says
     where it is expected and how to provide it (``train`` prints it without a traceback)."""
+
+
+class BadDataError(DataNotFoundError):
+    """The data cannot serve what the run asks (no labeled sample for a labeled fit, a
+    split asking for more labeled samples than there are): one line, no traceback."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,7 @@ class Archive:
     folder: str
 
 
-Sample = tuple[str, int]  # (path relative to the data root, class index)
+Sample = tuple[str, Hashable | None]  # (path relative to the data root, target or None)
 
 
 class Source:
@@ -66,6 +75,10 @@ class Source:
     std: tuple[float, ...] = (0.25, 0.25, 0.25)
     train_dir: str = "train"
     test_dir: str = "test"
+    #: Folder of training samples without targets (searched at any depth).
+    unlabeled_dir: str = "unlabeled"
+    #: Names of the values :meth:`strata` returns (e.g. image types), in index order.
+    strata_names: tuple[str, ...] = ("all",)
     extensions: tuple[str, ...] = IMAGE_EXTENSIONS
     #: Downloadable archives by variant name; the first is the default.
     archives: dict[str, Archive] = {}
@@ -95,16 +108,49 @@ class Source:
             self.mean = (self.mean[0],) * self.channels
             self.std = (self.std[0],) * self.channels
 
-    def list_samples(self, root: Path, split: str) -> list:
-        """The samples of ``split`` (``"train"`` or ``"test"``): the task's own."""
+    def list_samples(self, root: Path, split: str) -> list[Sample]:
+        """The samples of ``split`` (``"train"`` or ``"test"``) in the task's layout."""
         raise NotImplementedError
 
-    def training_samples(self, root: Path) -> list:
-        """The training samples of ``root``, listed once; no data there is an error that
-        says how to provide it (what a datamodule's ``setup`` needs)."""
+    def split_dir(self, split: str) -> str:
+        """The folder of ``split`` (``"train"`` or ``"test"``)."""
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+        return self.train_dir if split == "train" else self.test_dir
+
+    def list_unlabeled(self, root: Path) -> list[str]:
+        """Paths of training samples without targets outside the task's layout (default:
+        the files of ``root/<unlabeled_dir>/``, any depth, sorted)."""
+        folder = Path(root) / self.unlabeled_dir
+        files = folder.rglob("*") if folder.is_dir() else []
+        ext = self.extensions
+        return sorted(p.relative_to(root).as_posix() for p in files if p.name.lower().endswith(ext))
+
+    def training_samples(self, root: Path, required: bool = True) -> list[Sample]:
+        """Every training sample of ``root``, with or without a target, listed once; no
+        data there (``required``) is an error that says how to provide it."""
         samples = self.list_samples(root, "train") if Path(root).is_dir() else []
-        if not samples:
+        listed = {p for p, _ in samples}
+        if Path(root).is_dir():
+            samples += [(p, None) for p in self.list_unlabeled(root) if p not in listed]
+        if required and not samples:
             raise DataNotFoundError(self.how_to_provide(root))
+        return samples
+
+    def strata(self, root: Path, samples: Sequence[Sample]) -> list[int]:
+        """A stratum per sample (its class, an image type) for stratified splits; default: one."""
+        return [0] * len(samples)
+
+    def class_list(self, root: Path) -> tuple[str, ...]:
+        """The classes a classifier of these samples tells apart (default: the strata)."""
+        return self.strata_names
+
+    def names(self, root: Path) -> tuple[str, ...]:
+        """Readable names of :meth:`class_list`."""
+        return self.class_list(root)
+
+    def relabel(self, root: Path, samples: list[Sample]) -> list[Sample]:
+        """Training labels to use instead of the listed ones (e.g. noisy labels)."""
         return samples
 
     def read(self, root: Path, path: str) -> np.ndarray:
@@ -113,7 +159,7 @@ class Source:
 
     def is_root(self, root: Path) -> bool:
         """Whether ``root`` holds this dataset (at least one training sample)."""
-        return Path(root).is_dir() and bool(self.list_samples(root, "train"))
+        return bool(self.training_samples(root, required=False))
 
     def how_to_provide(self, root: Path, reason: str = "") -> str:
         """The message for data that is not at ``root``."""
@@ -135,8 +181,9 @@ class Source:
 class ImageFolder(Source):
     """Classification images in one folder per class.
 
-    ``root/<train_dir>/<class>/*.<ext>`` are the training images (labeled, unlabeled and
-    validation splits are drawn from them), ``root/<test_dir>/<class>/*`` the test set
+    ``root/<train_dir>/<class>/*.<ext>`` are the labeled training images (labeled,
+    unlabeled and validation splits are drawn from them), ``root/unlabeled/**/*`` the
+    images without a class (always unlabeled), ``root/<test_dir>/<class>/*`` the test set
     (read only by ``train test`` and the pipeline's final evaluation; may be absent).
 
     Subclasses override the class attributes, or :meth:`list_samples` for another
@@ -171,7 +218,8 @@ class ImageFolder(Source):
         self.train_dir = train_dir or self.train_dir
         self.test_dir = test_dir or self.test_dir
         self.layout = (
-            f"{self.train_dir}/<class>/<image> and optionally {self.test_dir}/<class>/<image>"
+            f"{self.train_dir}/<class>/<image>, optionally {self.unlabeled_dir}/**/<image> "
+            f"and {self.test_dir}/<class>/<image>"
         )
 
     # ---------------------------------------------------------------- listing
@@ -181,18 +229,26 @@ class ImageFolder(Source):
             return self.classes
         folder = Path(root) / self.train_dir
         found = sorted(e.name for e in os.scandir(folder) if e.is_dir()) if folder.is_dir() else []
+        if self.unlabeled_dir in found:
+            raise ValueError(
+                f"{folder / self.unlabeled_dir} would be a class: images without a class go "
+                f"in {Path(root) / self.unlabeled_dir}/ (at the data root, beside "
+                f"{self.train_dir}/)"
+            )
         return tuple(found)
 
     def names(self, root: Path) -> tuple[str, ...]:
         """Readable class names in label order."""
         return self.class_names or self.class_list(root)
 
+    def strata(self, root: Path, samples: Sequence[Sample]) -> list[int]:
+        """The class of each sample: splits are stratified by class."""
+        return [label for _, label in samples]
+
     def list_samples(self, root: Path, split: str) -> list[Sample]:
         """``(relative path, label)`` of every image of ``split`` (``train`` or
         ``test``), sorted by class then file name; ``[]`` when the folder is absent."""
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-        folder = self.train_dir if split == "train" else self.test_dir
+        folder = self.split_dir(split)
         samples = []
         for label, name in enumerate(self.class_list(root)):
             class_dir = Path(root) / folder / name
@@ -202,8 +258,4 @@ class ImageFolder(Source):
                 e.name for e in os.scandir(class_dir) if e.name.lower().endswith(self.extensions)
             )
             samples += [(f"{folder}/{name}/{f}", label) for f in files]
-        return samples
-
-    def relabel(self, root: Path, samples: list[Sample]) -> list[Sample]:
-        """Training labels to use instead of the folders' (default: the folders')."""
         return samples

@@ -28,8 +28,6 @@ _EXPORTS = {
     "EncoderWeightsError": "weights",
     "SegmentationSource": "data",
     "SegmentationDataModule": "data",
-    "SegmentationDataset": "data",
-    "SegmentationImages": "data",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -28,11 +28,15 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
+
+if TYPE_CHECKING:
+    from ssl_core.data import DataModule
 
 FORMAT_VERSION = 1
 
@@ -131,7 +135,8 @@ class MaskWriter(BasePredictionWriter):
     def _names(self, trainer) -> list[str]:
         loaders = trainer.predict_dataloaders
         n = len(loaders) if isinstance(loaders, list | tuple) else 1
-        names = list(getattr(trainer.datamodule, "predict_split_names", ["test"] * n))
+        dm: DataModule | None = trainer.datamodule  # the data layer's contract
+        names = list(dm.predict_split_names) if dm else ["test"] * n
         return names if len(names) == n else ["test"] + [f"split{i}" for i in range(1, n)]
 
     def directory(self, trainer, split: str = "test") -> Path:
@@ -210,7 +215,7 @@ class MaskWriter(BasePredictionWriter):
             shard.unlink()
         entries = [entries[i] for i in sorted(entries)]
         dataset = self._dataset(trainer, idx)
-        dm = trainer.datamodule
+        dm: DataModule | None = trainer.datamodule
         samples = getattr(dataset, "samples", None)
         root = getattr(dataset, "root", None)
         for entry in entries:
@@ -221,7 +226,7 @@ class MaskWriter(BasePredictionWriter):
             (out / "config.yaml").write_text(self.config)
             config_file = "config.yaml"
         num_classes = int(getattr(pl_module, "num_classes", 2))
-        class_names = getattr(dm, "class_names", None)
+        class_names = dm.class_names if dm else None
         index = {
             "format_version": FORMAT_VERSION,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -242,7 +247,7 @@ class MaskWriter(BasePredictionWriter):
             "config": config_file,
             "model": f"{type(pl_module).__module__}.{type(pl_module).__qualname__}",
             "datamodule": f"{type(dm).__module__}.{type(dm).__qualname__}" if dm else None,
-            "label_split": getattr(dm, "split", None),
+            "label_split": dm.split if dm else None,
             "world_size": trainer.world_size,
             "masks": entries,
         }

@@ -26,13 +26,22 @@ def test_dataset_lists_and_reads_the_fake_data(fake_root):
     train = source.list_samples(fake_root, "train")
     assert len(train) == 8 * len(source.classes)
     assert {label for _, label in train} == set(range(len(source.classes)))
+    everything = source.training_samples(fake_root)  # plus unlabeled/: no class
+    assert [p for p, label in everything if label is None] == source.list_unlabeled(fake_root)
+    assert len(source.list_unlabeled(fake_root)) == 20
     image = source.read(fake_root, train[0][0])
     assert image.dtype.name == "uint8" and image.shape[2] == source.channels
 
 
 def test_datamodule_batches(fake_root):
-    dm = {{Name}}DataModule(root=str(fake_root), image_size=32, batch_size=4, num_workers=0)
+    dm = {{Name}}DataModule(
+        root=str(fake_root), split="all", image_size=32, batch_size=4, num_workers=0
+    )
     dm.setup("fit")
+    unlabeled = set({{Name}}().list_unlabeled(fake_root))
+    assert unlabeled <= set(dm.train_set.paths)  # self-supervised: every image trains
+    assert unlabeled <= set(dm.label_split.unlabeled)  # never labeled, validated or banked
+    assert not unlabeled & (set(dm.bank_set.paths) | {p for p, _ in dm.val_samples})
     batch = next(iter(dm.train_dataloader()))
     assert len(batch["views"]) == 2 and batch["views"][0].shape == (4, {{channels}}, 32, 32)
     bank, queries = dm.val_dataloader()

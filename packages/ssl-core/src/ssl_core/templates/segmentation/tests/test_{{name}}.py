@@ -25,7 +25,8 @@ def fake_root(tmp_path_factory) -> Path:
 def test_dataset_lists_and_reads_the_fake_data(fake_root):
     source = {{Name}}()
     train = source.list_samples(fake_root, "train")
-    assert len(train) == 16 and all(mask is not None for _, mask in train)
+    assert len(train) == 32 and sum(mask is None for _, mask in train) == 16  # unlabeled
+    train = [s for s in train if s[1] is not None]
     image = source.read(fake_root, train[0][0])
     mask = source.read_mask(fake_root, train[0][1])
     assert image.dtype.name == "uint8" and image.shape[2] == CHANNELS
@@ -54,6 +55,9 @@ def test_datamodule_batches(fake_root):
     assert val["mask"].shape == (1, *val["image"].shape[2:])
     seen = set(dm.val_dataloader().dataset.paths)
     assert not seen & {p for p, _ in dm.labeled_samples + dm.unlabeled_samples}
+    maskless = {p for p, mask in dm.listing if mask is None}
+    assert maskless <= {p for p, _ in dm.unlabeled_samples}  # never labeled or validated
+    assert not maskless & (seen | {p for p, _ in dm.labeled_samples})
     moved = dm.on_after_batch_transfer(batch, 0)
     assert moved["labeled"]["image"].dtype == torch.float32
     assert torch.equal(moved["labeled"]["mask"], labeled["mask"])

@@ -28,12 +28,17 @@ class {{Name}}(ImageFolder):
     # archives = {"v1": Archive(url, md5, folder)}  # to let `--data.download true` get it
 
     # ------------------------------------------------------------------ FILL IN
-    def list_samples(self, root: Path, split: str) -> list[tuple[str, int]]:
-        """``(path relative to root, class index)`` of every image of ``split``
-        (``"train"`` or ``"test"``), in a fixed order.
+    def list_samples(self, root: Path, split: str) -> list[tuple[str, int | None]]:
+        """``(path relative to root, class index or None)`` of every image of ``split``
+        (``"train"`` or ``"test"``), in a fixed order; ``None``: no class is known.
 
         The default reads class folders, ``root/<split dir>/<class>/<image>``, as in
         ``example/``. If your files are laid out otherwise (a CSV of labels, one folder
         per plate, ...), list them here.
         """
         return super().list_samples(root, split)
+
+    def list_unlabeled(self, root: Path) -> list[str]:
+        """Paths of training images without a class: by default every image under
+        ``root/unlabeled/`` (any depth). List others here (a second folder, a CSV)."""
+        return super().list_unlabeled(root)

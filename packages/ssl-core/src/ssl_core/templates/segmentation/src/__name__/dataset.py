@@ -29,8 +29,10 @@ class {{Name}}(SegmentationSource):
     # ------------------------------------------------------------------ FILL IN
     def list_samples(self, root: Path, split: str) -> list[tuple[str, str | None]]:
         """``(image path relative to root, mask reference or None)`` of every image of
-        ``split`` (``"train"`` or ``"test"``), in a fixed order. Images without masks
-        can only be unlabeled.
+        ``split`` (``"train"`` or ``"test"``), in a fixed order. An image without a
+        mask (``None``) is unlabeled: semi-supervised methods learn from it, it never
+        enters the validation split or the labeled set. More unlabeled images anywhere:
+        put them under ``root/unlabeled/`` or override ``list_unlabeled``.
 
         The default reads ``root/<split>/images/<id>.png`` with
         ``root/<split>/masks/<id>.png``, as in ``example/``. If your files are laid out

@@ -1,0 +1,46 @@
+"""What the data stage records and the splits read: fingerprints, the manifest, the cache.
+
+Both :mod:`ssl_core.acquire` (writes ``manifest.json``) and :mod:`ssl_core.splits` (pins
+each split to its data) use these helpers, so neither imports the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+
+
+def fingerprint(paths: Sequence[str]) -> str:
+    """sha256 of the sorted relative file list: identifies a dataset's (labeled) samples."""
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(p.encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def cache_dir() -> Path:
+    """Where splits made on first use are kept (``$SSL_CORE_CACHE/splits``)."""
+    root = os.environ.get("SSL_CORE_CACHE") or Path.home() / ".cache" / "ssl-core"
+    return Path(root) / "splits"
+
+
+def write_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file: two processes writing the same
+    file never mix, and a failed write leaves nothing half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path
+
+
+def data_root(manifest: str | Path) -> Path:
+    """The data root recorded in a manifest (relative to the repository root)."""
+    return Path(json.loads(Path(manifest).read_text())["root"])
