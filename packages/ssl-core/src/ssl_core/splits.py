@@ -47,7 +47,6 @@ from ssl_core.manifest import cache_dir, fingerprint, write_atomic
 
 __all__ = ["LabelSplit", "SplitMismatchError", "cache_dir", "fingerprint", "make_split"]
 
-NAME = re.compile(r"^frac(?P<fraction>\d+(?:\.\d+)?)-seed(?P<seed>\d+)$")  # by fraction
 MADE_ON_USE = re.compile(
     r"^(?:frac(?P<fraction>\d+(?:\.\d+)?)|n(?P<count>\d+))-seed(?P<seed>\d+)$|^(?P<all>all)$"
 )
@@ -311,27 +310,30 @@ def resolve_split(
 
 
 def describe(split: str | None) -> dict:
-    """``split`` (name), ``fraction``, ``seed`` and ``num_labeled`` of a label split: from
-    its file when ``split`` is a path to one, else what its name says (``frac0.10-seed0``;
-    ``None`` where the name does not say)."""
+    """``split`` (name), ``fraction`` (the labeled share of the pool), ``count`` (``n<K>``
+    splits), ``seed`` and ``num_labeled`` of a label split: from its file when ``split``
+    is a path to one, else what its name says (``None`` where it does not say)."""
     if split is None:
-        return {"split": None, "fraction": 1.0, "seed": None, "num_labeled": None}
+        return {"split": None, "fraction": 1.0, "count": None, "seed": None, "num_labeled": None}
     path = Path(split)
     if path.is_file():
         label_split = LabelSplit.load(path)
         return {
             "split": path.stem,
             "fraction": label_split.fraction,
+            "count": label_split.count,
             "seed": label_split.seed,
             "num_labeled": len(label_split.labeled),
         }
     name = path.name.removesuffix(".json")
-    match = NAME.match(name)
+    parsed = parse_split_name(name) or {}
+    count = parsed.get("count")
     return {
         "split": name,
-        "fraction": float(match["fraction"]) if match else None,
-        "seed": int(match["seed"]) if match else None,
-        "num_labeled": None,
+        "fraction": None if count is not None else parsed.get("fraction"),
+        "count": count,
+        "seed": parsed.get("seed"),
+        "num_labeled": count,
     }
 
 
