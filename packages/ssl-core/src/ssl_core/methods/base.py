@@ -98,9 +98,13 @@ class BaseMethod(TaskModule):
         return self
 
     def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Named embeddings of a batch: ``features`` and, for methods with a projection
-        head, ``projection`` (the contrastive space)."""
-        return {"features": self.backbone(x)}
+        """Named embeddings of images ``(B, C, H, W)``: ``features`` ``(B, D)`` and, for
+        methods with a ``projection_head``, ``projection`` (the contrastive space)."""
+        features = self.backbone(x)
+        head = getattr(self, "projection_head", None)
+        if head is None:
+            return {"features": features}
+        return {"features": features, "projection": head(features)}
 
     def predict_step(
         self, batch, batch_idx: int, dataloader_idx: int = 0
@@ -117,20 +121,16 @@ class BaseMethod(TaskModule):
         head = getattr(self, "classifier", None)
         return head(features) if head is not None else None
 
-    def on_fit_start(self) -> None:
-        super().on_fit_start()
-        source = getattr(getattr(self.trainer, "datamodule", None), "source", None)
-        wanted = getattr(self.backbone, "in_channels", None)
-        if source is not None and wanted is not None and source.channels != wanted:
-            raise ValueError(
-                f"The images have {source.channels} channels (the data source's `channels`) "
-                f"but the backbone takes {wanted}: set model.init_args.backbone.init_args."
-                f"in_channels to {source.channels} (and the transforms' channels)."
-            )
+    def input_channels(self) -> tuple[str, int | None]:
+        """The backbone's ``in_channels``, checked against the data's channels."""
+        setting = "model.init_args.backbone.init_args.in_channels"
+        return setting, getattr(self.backbone, "in_channels", None)
 
     # ---------------------------------------------------------- online probes
     def setup(self, stage: str) -> None:
-        """Create the probes' metrics once the datamodule says how many classes there are."""
+        """Check the data (:class:`~ssl_core.task.TaskModule`); create the probes'
+        metrics once the datamodule says how many classes there are."""
+        super().setup(stage)
         n = self._num_classes()
         if n == 1 and not hasattr(self, "knn_top1"):
             rank_zero_info("One class in the data: no online kNN or probe (nothing to tell apart)")
@@ -140,8 +140,7 @@ class BaseMethod(TaskModule):
             self.cls_top1 = MulticlassAccuracy(n, top_k=1, average="micro")
 
     def _num_classes(self) -> int:
-        dm = getattr(self._trainer, "datamodule", None) if self._trainer else None
-        return int(getattr(dm, "num_classes", 0) or 0)
+        return int(getattr(self.datamodule(), "num_classes", 0) or 0)
 
     def on_validation_epoch_start(self) -> None:
         self._knn_bank, self._knn_bank_labels = [], []
@@ -196,16 +195,6 @@ class BaseMethod(TaskModule):
             if metric is not None and metric.update_count > 0:
                 self.log(f"{stage}/{name}", metric.compute())
         self._knn_bank, self._knn_bank_labels = None, None
-
-    # `train test`: the same probes on the test loaders, logged as test/knn_top1, ...
-    def on_test_epoch_start(self) -> None:
-        self.on_validation_epoch_start()
-
-    def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self.validation_step(batch, batch_idx, dataloader_idx)
-
-    def on_test_epoch_end(self) -> None:
-        self.on_validation_epoch_end()
 
     def _gather(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` of every rank, concatenated; ranks may hold different numbers of rows

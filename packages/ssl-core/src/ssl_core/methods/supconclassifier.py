@@ -30,10 +30,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssl_core.losses import SupConLoss
+from ssl_core.methods.classifier import ClassifierMixin
 from ssl_core.methods.supcon import SupCon
 
 
-class SupConClassifier(SupCon):
+class SupConClassifier(ClassifierMixin, SupCon):
     """SupCon + cross-entropy of a linear classifier on a low-dimensional projection.
 
     Training batches hold ``views``, a list of V >= 1 tensors ``(B, C, H, W)`` (two in
@@ -65,7 +66,8 @@ class SupConClassifier(SupCon):
     with other batch sizes.
 
     Args:
-        num_classes: Number of classes of the classifier.
+        num_classes: Outputs of the classifier; ``None``: the data's number of classes
+            (:mod:`~ssl_core.methods.classifier`).
         projection_dim: Width of the normalized space (2-8 to plot it; 128 in [0]).
         hidden_dim: Hidden width of the projector (2048 in [0] for a ResNet-50).
         num_layers: Linear layers of the projector (2 in [0]).
@@ -81,7 +83,7 @@ class SupConClassifier(SupCon):
 
     def __init__(
         self,
-        num_classes: int = 10,
+        num_classes: int | None = None,
         projection_dim: int = 4,
         hidden_dim: int = 2048,
         num_layers: int = 2,
@@ -110,11 +112,14 @@ class SupConClassifier(SupCon):
         if freeze_backbone:
             self.freeze_backbone_()
 
-    def configure_models(self) -> None:
-        super().configure_models()  # SupCon's projector
-        self.classifier = (
-            nn.Linear(self.projection_dim, self.num_classes) if self.ce_weight else None
-        )
+    def classifier_features(self) -> int:
+        return self.projection_dim  # the classifier reads the normalized projection
+
+    def configure_classifier(self) -> None:
+        if self.ce_weight:
+            super().configure_classifier()
+        else:  # SupCon only
+            self.classifier = None
 
     # ------------------------------------------------------------- the model
     def project(self, features: torch.Tensor) -> torch.Tensor:
@@ -128,7 +133,7 @@ class SupConClassifier(SupCon):
     def classify(self, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor | None:
         """Logits ``(B, num_classes)`` of the classifier on the normalized projection
         (``None`` without a classifier: ``ce_weight`` 0)."""
-        if self.classifier is None:
+        if getattr(self, "classifier", None) is None:
             return None
         return self.classifier(self.project(features))
 

@@ -46,7 +46,7 @@ from ssl_core.segmentation.inference import (
 from ssl_core.segmentation.losses import SegmentationLoss
 from ssl_core.segmentation.metrics import SegmentationScores
 from ssl_core.segmentation.weights import load_encoder_weights
-from ssl_core.task import TaskModule
+from ssl_core.task import TaskModule, default_optimizer, require
 
 
 def create_network(
@@ -204,10 +204,7 @@ class SegmentationTask(TaskModule):
         build = self.optimizer
 
         def scaled(groups):  # scale before the scheduler records the initial lr
-            if build is None:  # TaskModule's default
-                opt = torch.optim.SGD(groups, lr=0.06, momentum=0.9, weight_decay=5e-4)
-            else:
-                opt = build(groups)
+            opt = (build or default_optimizer)(groups)
             for group in opt.param_groups:
                 group["lr"] *= group.get("lr_scale", 1.0)
             return opt
@@ -219,21 +216,20 @@ class SegmentationTask(TaskModule):
             self.optimizer = build
 
     # ------------------------------------------------------------ evaluation
-    def setup(self, stage: str) -> None:
-        dm = getattr(self._trainer, "datamodule", None) if self._trainer else None
-        for name, own in (("num_classes", self.num_classes), ("ignore_index", self.ignore_index)):
-            theirs = getattr(dm, name, None)
-            if theirs is not None and int(theirs) != own:
-                raise ValueError(
-                    f"model.{name} is {own} but the datamodule's {name} is {theirs}: "
-                    f"set --model.{name} {theirs}"
-                )
-        theirs = getattr(dm, "in_channels", getattr(getattr(dm, "source", None), "channels", None))
-        if theirs is not None and int(theirs) != self.hparams.in_channels:
-            raise ValueError(
-                f"model.in_channels is {self.hparams.in_channels} but the data has {theirs} "
-                f"channels: set --model.in_channels {theirs}"
-            )
+    def input_channels(self) -> tuple[str, int | None]:
+        return "model.in_channels", self.hparams.in_channels
+
+    def check_data(self, datamodule) -> None:
+        """The image channels (:class:`~ssl_core.task.TaskModule`), the number of classes
+        and the ignore index against the datamodule's."""
+        super().check_data(datamodule)
+        for name, own, what in (
+            ("num_classes", self.num_classes, "classes"),
+            ("ignore_index", self.ignore_index, "as its ignore index"),
+        ):
+            theirs = getattr(datamodule, name, None)
+            if theirs is not None:
+                require(f"model.{name}", own, theirs, what)
 
     def on_validation_epoch_start(self) -> None:
         self.scores.reset()
@@ -256,15 +252,6 @@ class SegmentationTask(TaskModule):
         stage = "test" if self.trainer.testing else "val"
         for name, value in self.scores.compute().items():  # already summed over ranks
             self.log(f"{stage}/{name}", value.float(), prog_bar=name == "iou", sync_dist=True)
-
-    def on_test_epoch_start(self) -> None:
-        self.on_validation_epoch_start()
-
-    def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self.validation_step(batch, batch_idx, dataloader_idx)
-
-    def on_test_epoch_end(self) -> None:
-        self.on_validation_epoch_end()
 
     def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> dict:
         """Class ids ``(B, H, W)`` (uint8, CPU) of whole images, with their positions."""
