@@ -22,11 +22,9 @@ every sample once.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
-from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
+from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 from torchmetrics.utilities.distributed import gather_all_tensors
 
@@ -40,32 +38,25 @@ class BaseMethod(TaskModule):
 
     Args:
         backbone: The feature extractor (see :class:`ssl_core.backbones.Backbone`).
-        optimizer: See :class:`~ssl_core.task.TaskModule`.
-        lr_scheduler: See :class:`~ssl_core.task.TaskModule`.
-        lr_interval: See :class:`~ssl_core.task.TaskModule`.
-        lr_frequency: See :class:`~ssl_core.task.TaskModule`.
-        exclude_norm_bias_decay: See :class:`~ssl_core.task.TaskModule`.
         online_knn: Run the kNN probe on validation/test (needs labeled images; turn it
             off for data without class labels).
         knn_k: Neighbours of the online kNN probe.
         knn_t: Temperature of the online kNN probe.
+        **kwargs: :class:`~ssl_core.task.TaskModule` arguments (optimizer, lr_scheduler,
+            lr_interval, lr_frequency, exclude_norm_bias_decay).
     """
 
     def __init__(
         self,
         backbone: Backbone | None = None,
-        optimizer: OptimizerCallable | None = None,
-        lr_scheduler: LRSchedulerCallable | None = None,
-        lr_interval: Literal["step", "epoch"] = "step",
-        lr_frequency: int = 1,
-        exclude_norm_bias_decay: bool = True,
         online_knn: bool = True,
         knn_k: int = 200,
         knn_t: float = 0.1,
+        **kwargs,
     ) -> None:
-        super().__init__(
-            optimizer, lr_scheduler, lr_interval, lr_frequency, exclude_norm_bias_decay
-        )
+        super().__init__(**kwargs)
+        # Lightning collects the arguments of every subclass's __init__ here too (it
+        # walks up the __init__ frames): methods need not call it again.
         self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.backbone = backbone if backbone is not None else Backbone()
         self._knn_bank: list[torch.Tensor] | None = None
@@ -75,6 +66,17 @@ class BaseMethod(TaskModule):
     # ------------------------------------------------------------------ hooks
     def configure_models(self) -> None:
         """Create heads (and teachers, queues...) on top of ``self.backbone``."""
+
+    def projection_mlp(self, head: type[nn.Module]) -> nn.Module:
+        """A lightly projection head class (``SimCLRProjectionHead``,
+        ``VICRegProjectionHead``) from the backbone's features to the method's
+        ``projection_dim``, with its ``hidden_dim`` and ``num_layers``."""
+        return head(
+            input_dim=self.backbone.num_features,
+            hidden_dim=self.hparams.hidden_dim,
+            output_dim=self.hparams.projection_dim,
+            num_layers=self.hparams.num_layers,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Backbone features ``(B, D)`` of images ``(B, C, H, W)``."""
@@ -105,6 +107,11 @@ class BaseMethod(TaskModule):
         if head is None:
             return {"features": features}
         return {"features": features, "projection": head(features)}
+
+    def projections(self, views: list[torch.Tensor]) -> list[torch.Tensor]:
+        """``projection_head(backbone(x))`` of each view ``(B, C, H, W)``, one pass per
+        view (each view's own batch-norm statistics, as the two-view methods' papers)."""
+        return [self.projection_head(self.backbone(x)) for x in views]
 
     def predict_step(
         self, batch, batch_idx: int, dataloader_idx: int = 0

@@ -40,18 +40,15 @@ class BYOL(MomentumCopiesMixin, BaseMethod):
         momentum_base: float = 0.996,
         **kwargs,
     ) -> None:
-        self.projection_dim = projection_dim
-        self.hidden_dim = hidden_dim
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.criterion = NegativeCosineSimilarity()
 
     def configure_models(self) -> None:
         self.projection_head = BYOLProjectionHead(
-            self.backbone.num_features, self.hidden_dim, self.projection_dim
+            self.backbone.num_features, self.hparams.hidden_dim, self.hparams.projection_dim
         )
         self.prediction_head = BYOLPredictionHead(
-            self.projection_dim, self.hidden_dim, self.projection_dim
+            self.hparams.projection_dim, self.hparams.hidden_dim, self.hparams.projection_dim
         )
         self.backbone_momentum = frozen_copy(self.backbone)
         self.projection_head_momentum = frozen_copy(self.projection_head)

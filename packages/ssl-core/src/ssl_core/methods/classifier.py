@@ -32,8 +32,8 @@ class ClassifierMixin:
     ``num_classes`` logits.
 
     Mix in before the base (``class Supervised(ClassifierMixin, BaseMethod)``); the method
-    sets ``self.num_classes`` (``int | None``) before calling ``super().__init__``, and
-    calls ``super().configure_models()`` from its own ``configure_models``.
+    has a ``num_classes: int | None = None`` argument (read from ``hparams``) and calls
+    ``super().configure_models()`` from its own ``configure_models``.
     """
 
     num_classes: int | None
@@ -49,6 +49,7 @@ class ClassifierMixin:
 
     def configure_models(self) -> None:
         super().configure_models()
+        self.num_classes = self.hparams.get("num_classes")
         if self.num_classes is not None:
             self.configure_classifier()
 

@@ -59,13 +59,7 @@ class DINO(MomentumCopiesMixin, BaseMethod):
         momentum_base: float = 0.996,
         **kwargs,
     ) -> None:
-        self.output_dim = output_dim
-        self.hidden_dim = hidden_dim
-        self.bottleneck_dim = bottleneck_dim
-        self.batch_norm = batch_norm
-        self.freeze_last_layer = freeze_last_layer
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.criterion = DINOLoss(
             output_dim=output_dim,
             teacher_temp=teacher_temp,
@@ -84,11 +78,11 @@ class DINO(MomentumCopiesMixin, BaseMethod):
     def _head(self) -> DINOProjectionHead:
         return DINOProjectionHead(
             input_dim=self.backbone.num_features,
-            hidden_dim=self.hidden_dim,
-            bottleneck_dim=self.bottleneck_dim,
-            output_dim=self.output_dim,
-            batch_norm=self.batch_norm,
-            freeze_last_layer=self.freeze_last_layer,
+            hidden_dim=self.hparams.hidden_dim,
+            bottleneck_dim=self.hparams.bottleneck_dim,
+            output_dim=self.hparams.output_dim,
+            batch_norm=self.hparams.batch_norm,
+            freeze_last_layer=self.hparams.freeze_last_layer,
         )
 
     def teacher_temperature(self) -> float:
@@ -103,7 +97,7 @@ class DINO(MomentumCopiesMixin, BaseMethod):
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         views = batch["views"]  # global views only
-        student = [self.projection_head(self.backbone(x)) for x in views]
+        student = self.projections(views)
         with torch.no_grad():
             teacher = [self.projection_head_momentum(self.backbone_momentum(x)) for x in views]
         temperature = self.teacher_temperature()

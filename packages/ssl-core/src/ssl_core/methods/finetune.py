@@ -37,8 +37,6 @@ class FineTune(Supervised):
         label_smoothing: float = 0.0,
         **kwargs,
     ) -> None:
-        self.freeze_backbone = freeze_backbone
         super().__init__(num_classes=num_classes, label_smoothing=label_smoothing, **kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         if freeze_backbone:
             self.freeze_backbone_()

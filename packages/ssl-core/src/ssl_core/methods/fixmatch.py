@@ -85,9 +85,7 @@ class FixMatch(ClassifierMixin, BaseMethod):
         temperature: float = 1.0,
         **kwargs,
     ) -> None:
-        self.num_classes = num_classes
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.unlabeled_loss = FixMatchLoss(threshold, temperature)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:

@@ -61,9 +61,7 @@ class MeanTeacher(MeanTeacherMixin, ClassifierMixin, BaseMethod):
         ema_decay: float = 0.999,
         **kwargs,
     ) -> None:
-        self.num_classes = num_classes
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
 
     def configure_models(self) -> None:
         self.teacher_backbone = frozen_copy(self.backbone)

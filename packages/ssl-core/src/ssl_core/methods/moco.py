@@ -54,10 +54,7 @@ class MoCo(MomentumCopiesMixin, BaseMethod):
         gather_distributed: bool = True,
         **kwargs,
     ) -> None:
-        self.projection_dim = projection_dim
-        self.hidden_dim = hidden_dim
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.criterion = NTXentLoss(
             temperature=temperature,
             memory_bank_size=(memory_bank_size, projection_dim),
@@ -66,15 +63,14 @@ class MoCo(MomentumCopiesMixin, BaseMethod):
 
     def configure_models(self) -> None:
         self.projection_head = MoCoProjectionHead(
-            self.backbone.num_features, self.hidden_dim, self.projection_dim
+            self.backbone.num_features, self.hparams.hidden_dim, self.hparams.projection_dim
         )
         self.backbone_momentum = frozen_copy(self.backbone)
         self.projection_head_momentum = frozen_copy(self.projection_head)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x0, x1 = batch["views"][:2]
-        q0 = self.projection_head(self.backbone(x0))
-        q1 = self.projection_head(self.backbone(x1))
+        q0, q1 = self.projections([x0, x1])
         with torch.no_grad():
             k0 = self.projection_head_momentum(self.backbone_momentum(x0))
             k1 = self.projection_head_momentum(self.backbone_momentum(x1))

@@ -54,9 +54,7 @@ class PseudoLabel(ClassifierMixin, BaseMethod):
         rampup_end: float = 0.4,
         **kwargs,
     ) -> None:
-        self.num_classes = num_classes
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
 
     def unlabeled_weight(self) -> float:
         total = self.trainer.estimated_stepping_batches

@@ -68,32 +68,21 @@ class SemiSupCon(ClassifierMixin, BaseMethod):
         gather_distributed: bool = True,
         **kwargs,
     ) -> None:
-        self.num_classes = num_classes
-        self.projection_dim = projection_dim
-        self.hidden_dim = hidden_dim
-        self.num_layers = num_layers
-        self.lambda_ce = lambda_ce
         if not (lambda_ntxent or lambda_supcon or lambda_ce):
             raise ValueError("SemiSupCon needs at least one of lambda_ntxent/supcon/ce > 0")
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.ntxent = NTXentLoss(temperature=temperature, gather_distributed=gather_distributed)
         self.supcon = SupConLoss(
             temperature=supcon_temperature, gather_distributed=gather_distributed
         )
 
     def configure_models(self) -> None:
-        self.projection_head = SimCLRProjectionHead(
-            input_dim=self.backbone.num_features,
-            hidden_dim=self.hidden_dim,
-            output_dim=self.projection_dim,
-            num_layers=self.num_layers,
-        )
+        self.projection_head = self.projection_mlp(SimCLRProjectionHead)
         super().configure_models()  # the classifier
 
     def configure_classifier(self) -> None:
         # Without its loss the head would stay untrained: no head, no val/top1 then.
-        if self.lambda_ce:
+        if self.hparams.lambda_ce:
             super().configure_classifier()
         else:
             self.classifier = None

@@ -43,20 +43,11 @@ class SupCon(BaseMethod):
         gather_distributed: bool = True,
         **kwargs,
     ) -> None:
-        self.projection_dim = projection_dim
-        self.hidden_dim = hidden_dim
-        self.num_layers = num_layers
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.criterion = SupConLoss(temperature=temperature, gather_distributed=gather_distributed)
 
     def configure_models(self) -> None:
-        self.projection_head = SimCLRProjectionHead(
-            input_dim=self.backbone.num_features,
-            hidden_dim=self.hidden_dim,
-            output_dim=self.projection_dim,
-            num_layers=self.num_layers,
-        )
+        self.projection_head = self.projection_mlp(SimCLRProjectionHead)
 
     def check_labeled(self, labels: torch.Tensor) -> None:
         """Refuse a batch with unlabeled images (label -1)."""
@@ -67,10 +58,6 @@ class SupCon(BaseMethod):
                 "train_on: labeled)."
             )
 
-    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        features = self.backbone(x)
-        return {"features": features, "projection": self.projection_head(features)}
-
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         views, labels = batch["views"], batch["label"]
         self.check_labeled(labels)
@@ -79,7 +66,5 @@ class SupCon(BaseMethod):
         z = self.projection_head(self.backbone(torch.cat(views)))
         z = torch.stack(z.chunk(len(views)), dim=1)  # (B, V, D)
         loss = self.criterion(z, labels)
-        self.log(
-            "train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(labels)
-        )
+        self.log_train({"loss": loss}, batch_size=len(labels))
         return loss

@@ -94,8 +94,6 @@ class SupConClassifier(ClassifierMixin, SupCon):
         gather_distributed: bool = True,
         **kwargs,
     ) -> None:
-        self.num_classes = num_classes
-        self.ce_weight = ce_weight
         super().__init__(
             projection_dim=projection_dim,
             hidden_dim=hidden_dim,
@@ -104,7 +102,6 @@ class SupConClassifier(ClassifierMixin, SupCon):
             gather_distributed=gather_distributed,
             **kwargs,
         )
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         # Evaluation batches differ in size across DDP ranks (every sample once), so in
         # evaluation each rank contrasts its own batch.
         self.eval_criterion = SupConLoss(temperature=temperature)
@@ -113,10 +110,10 @@ class SupConClassifier(ClassifierMixin, SupCon):
             self.freeze_backbone_()
 
     def classifier_features(self) -> int:
-        return self.projection_dim  # the classifier reads the normalized projection
+        return self.hparams.projection_dim  # the classifier reads the normalized projection
 
     def configure_classifier(self) -> None:
-        if self.ce_weight:
+        if self.hparams.ce_weight:
             super().configure_classifier()
         else:  # SupCon only
             self.classifier = None
@@ -156,7 +153,7 @@ class SupConClassifier(ClassifierMixin, SupCon):
         if self.classifier is not None:
             logits, targets = self.classifier(z), labels.repeat(views)
             out["ce"] = self.cross_entropy(logits, targets)
-            out["loss"] = supcon + self.ce_weight * out["ce"]
+            out["loss"] = supcon + self.hparams.ce_weight * out["ce"]
             out["top1"] = (logits.argmax(dim=1) == targets).float().mean().detach()
         return out
 
@@ -167,10 +164,8 @@ class SupConClassifier(ClassifierMixin, SupCon):
         # All views in one pass, as the reference code of [0]: one set of batch-norm
         # statistics for all views.
         losses = self.losses(self.backbone(torch.cat(list(views))), labels, len(views))
-        log = dict(on_step=True, on_epoch=True, batch_size=len(labels))
-        self.log("train/loss", losses["loss"], prog_bar=True, **log)
-        self.log("train/loss_supcon", losses["supcon"], **log)
-        self.log("train/loss_ce", losses["ce"], **log)
+        terms = {"loss_supcon": losses["supcon"], "loss_ce": losses["ce"]}
+        self.log_train({"loss": losses["loss"], **terms}, batch_size=len(labels))
         if "top1" in losses:
             self.log(
                 "train/top1", losses["top1"], on_step=False, on_epoch=True, batch_size=len(labels)

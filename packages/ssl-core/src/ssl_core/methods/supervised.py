@@ -37,9 +37,7 @@ class Supervised(ClassifierMixin, BaseMethod):
     def __init__(
         self, num_classes: int | None = None, label_smoothing: float = 0.0, **kwargs
     ) -> None:
-        self.num_classes = num_classes
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:

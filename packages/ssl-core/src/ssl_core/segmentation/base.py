@@ -29,12 +29,11 @@ padding) work as for more classes. Batches follow the contract of
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import segmentation_models_pytorch as smp
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 
@@ -98,11 +97,8 @@ class SegmentationTask(TaskModule):
         pad_mode: Padding of whole images / windows to ``stride``: ``reflect`` or
             ``constant`` (zeros).
         stride: Side multiple the network needs (32 for SMP's 5-stage encoders).
-        optimizer: See :class:`~ssl_core.task.TaskModule`.
-        lr_scheduler: See :class:`~ssl_core.task.TaskModule`.
-        lr_interval: See :class:`~ssl_core.task.TaskModule`.
-        lr_frequency: See :class:`~ssl_core.task.TaskModule`.
-        exclude_norm_bias_decay: See :class:`~ssl_core.task.TaskModule`.
+        **kwargs: :class:`~ssl_core.task.TaskModule` arguments (optimizer, lr_scheduler,
+            lr_interval, lr_frequency, exclude_norm_bias_decay).
     """
 
     def __init__(
@@ -120,15 +116,10 @@ class SegmentationTask(TaskModule):
         window_overlap: float = 0.25,
         pad_mode: PadMode = "reflect",
         stride: int = 32,
-        optimizer: OptimizerCallable | None = None,
-        lr_scheduler: LRSchedulerCallable | None = None,
-        lr_interval: Literal["step", "epoch"] = "step",
-        lr_frequency: int = 1,
-        exclude_norm_bias_decay: bool = True,
+        **kwargs,
     ) -> None:
-        super().__init__(
-            optimizer, lr_scheduler, lr_interval, lr_frequency, exclude_norm_bias_decay
-        )
+        super().__init__(**kwargs)
+        # with the arguments of every subclass's __init__ (Lightning walks up the frames)
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
         self.num_classes = num_classes
         self.ignore_index = ignore_index

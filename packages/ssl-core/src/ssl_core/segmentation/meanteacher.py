@@ -56,7 +56,6 @@ class MeanTeacherSegmentation(MeanTeacherMixin, SegmentationTask):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
 
     def configure_models(self) -> None:
         self.teacher = frozen_copy(self.network)
