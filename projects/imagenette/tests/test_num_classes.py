@@ -104,16 +104,16 @@ def test_a_class_count_the_data_does_not_have_is_one_line(recipe, three_classes,
 
 
 def test_a_head_without_data_takes_the_checkpoints_size(three_classes, tmp_path):
-    """A model with no datamodule to size it (``num_classes`` unset) gets the
-    checkpoint's head when the checkpoint is restored; another size is refused."""
+    """A model with no datamodule to size it (``num_classes`` unset) gets the head of the
+    weights it loads; a head of another size is refused in one line."""
     run_dir = tmp_path / "run"
     main(args("supervised-cpu", three_classes, run_dir, *FIT))
     [last] = run_dir.rglob("last.ckpt")
-    checkpoint = torch.load(last, map_location="cpu", weights_only=False)
+    state = torch.load(last, map_location="cpu", weights_only=False)["state_dict"]
     model = Supervised()
     assert getattr(model, "classifier", None) is None
-    model.on_load_checkpoint(checkpoint)
-    model.load_state_dict(checkpoint["state_dict"])
-    assert model.classifier.out_features == 3
+    model.load_state_dict(state)
+    assert model.classifier.out_features == 3 and model.hparams.num_classes == 3
+    assert torch.equal(model.classifier.weight, state["classifier.weight"])
     with pytest.raises(ValueError, match="checkpoint's classifier has 3 classes .* has 5"):
-        Supervised(num_classes=5).on_load_checkpoint(checkpoint)
+        Supervised(num_classes=5).load_state_dict(state)

@@ -14,8 +14,9 @@ When the head is built from the data:
   every rank reads the same count and DDP copies rank 0's initial weights to the others.
 - the count is written to ``hparams`` (and so to the checkpoint's
   ``hyper_parameters``): ``load_from_checkpoint`` builds the head in ``__init__``.
-- a checkpoint restored into a model with no head yet (no datamodule to size it) gets
-  one of the checkpoint's size; a checkpoint whose head has another size is refused.
+- weights loaded into a model with no head yet (no datamodule sized it, e.g. the main
+  process of ``ddp_spawn``) give it a head of their size; a head of another size is
+  refused.
 """
 
 from __future__ import annotations
@@ -73,19 +74,22 @@ class ClassifierMixin:
             )
         self._set_num_classes(theirs)
 
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        super().on_load_checkpoint(checkpoint)
-        weight = checkpoint.get("state_dict", {}).get("classifier.weight")
-        if weight is None:
-            return
-        saved = int(weight.shape[0])
-        if self.num_classes is None:  # no data sized the head: the checkpoint's size
-            self._set_num_classes(saved)
-        elif saved != self.num_classes:
-            raise DataMismatchError(
-                f"the checkpoint's classifier has {saved} classes but this model has "
-                f"{self.num_classes} ({SETTING} or the data's classes)"
-            )
+    def load_state_dict(self, state_dict, *args, **kwargs):
+        """``nn.Module.load_state_dict``, first giving a model without a head (nothing
+        sized it) the head of ``state_dict``'s size: Lightning's restore of a checkpoint,
+        ``load_from_checkpoint`` and ``ddp_spawn``'s return of the weights to the main
+        process all load through here. A head of another size is refused in one line."""
+        weight = state_dict.get("classifier.weight")
+        if weight is not None:
+            saved = int(weight.shape[0])
+            if self.num_classes is None:
+                self._set_num_classes(saved)
+            elif saved != self.num_classes:
+                raise DataMismatchError(
+                    f"the checkpoint's classifier has {saved} classes but this model has "
+                    f"{self.num_classes} ({SETTING} or the data's classes)"
+                )
+        return super().load_state_dict(state_dict, *args, **kwargs)
 
     def _set_num_classes(self, n: int) -> None:
         self.num_classes = n
