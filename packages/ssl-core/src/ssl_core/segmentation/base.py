@@ -45,7 +45,7 @@ from ssl_core.segmentation.inference import (
 from ssl_core.segmentation.losses import SegmentationLoss
 from ssl_core.segmentation.metrics import SegmentationScores
 from ssl_core.segmentation.weights import load_encoder_weights
-from ssl_core.task import TaskModule, default_optimizer, require
+from ssl_core.task import DataMismatchError, TaskModule, default_optimizer, require
 
 
 def create_network(
@@ -84,7 +84,8 @@ class SegmentationTask(TaskModule):
             ResNet, or an ssl-core checkpoint (e.g. SimCLR's ``last.ckpt``: its
             ``backbone``); ``None``: random init. Nothing is downloaded.
         in_channels: Image channels (1 grey, 3 RGB, 4, ...).
-        num_classes: Classes including the background (2 for binary).
+        num_classes: Classes including the background (2 for binary); ``None``: the
+            datamodule's ``num_classes``, read at ``setup`` (the network is built then).
         model_kwargs: More arguments of ``smp.create_model`` (e.g. ``decoder_channels``,
             ``encoder_depth``).
         ignore_index: Label of pixels to leave out of losses and metrics (padding).
@@ -107,7 +108,7 @@ class SegmentationTask(TaskModule):
         encoder_name: str = "resnet18",
         encoder_weights: str | None = None,
         in_channels: int = 3,
-        num_classes: int = 2,
+        num_classes: int | None = None,
         model_kwargs: dict[str, Any] | None = None,
         ignore_index: int = 255,
         dice_weight: float = 1.0,
@@ -123,20 +124,31 @@ class SegmentationTask(TaskModule):
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
         self.num_classes = num_classes
         self.ignore_index = ignore_index
-        self.network = create_network(arch, encoder_name, in_channels, num_classes, model_kwargs)
-        if encoder_weights is not None:
-            done = load_encoder_weights(self.network.encoder, encoder_weights)
+        self.configure_losses()
+        if num_classes is not None:
+            self.configure_network()
+
+    def configure_network(self) -> None:
+        """The network (:func:`create_network`, its encoder's weights from
+        ``encoder_weights``), the metrics and what the method adds (``configure_models``),
+        once ``num_classes`` is known: at ``__init__`` or, taken from the data, at
+        ``setup`` (before Lightning restores a checkpoint or makes the optimizer)."""
+        h = self.hparams
+        self.network = create_network(
+            h.arch, h.encoder_name, h.in_channels, self.num_classes, h.model_kwargs
+        )
+        if h.encoder_weights is not None:
+            done = load_encoder_weights(self.network.encoder, h.encoder_weights)
             rank_zero_info(
-                f"Encoder weights from {encoder_weights}"
-                + (f"; first conv adapted to {in_channels} channels" if done["adapted"] else "")
+                f"Encoder weights from {h.encoder_weights}"
+                + (f"; first conv adapted to {h.in_channels} channels" if done["adapted"] else "")
                 + (
                     f"; left out {len(done['left_out'])} classifier keys"
                     if done["left_out"]
                     else ""
                 )
             )
-        self.scores = SegmentationScores(num_classes, ignore_index)
-        self.configure_losses()
+        self.scores = SegmentationScores(self.num_classes, self.ignore_index)
         self.configure_models()
 
     # ------------------------------------------------------------------ hooks
@@ -219,8 +231,35 @@ class SegmentationTask(TaskModule):
             ("ignore_index", self.ignore_index, "as its ignore index"),
         ):
             theirs = getattr(datamodule, name, None)
-            if theirs is not None:
+            if theirs is not None and own is not None:
                 require(f"model.{name}", own, theirs, what)
+
+    def setup(self, stage: str) -> None:
+        """Check the data; build the network for its classes when ``num_classes`` is not
+        set."""
+        super().setup(stage)
+        if self.num_classes is None:
+            theirs = getattr(self.datamodule(), "num_classes", None)
+            if not theirs:
+                raise DataMismatchError(
+                    "model.num_classes is not set and the data does not say how many classes "
+                    "it has: set --model.num_classes N"
+                )
+            self._set_num_classes(int(theirs))
+
+    def load_state_dict(self, state_dict, *args, **kwargs):
+        """``nn.Module.load_state_dict``, first building the network of a model that has
+        none yet (nothing sized it, e.g. ``ddp_spawn``'s main process) for the classes
+        of ``state_dict``'s head (SMP's ``segmentation_head``)."""
+        head = state_dict.get("network.segmentation_head.0.weight")
+        if self.num_classes is None and head is not None:
+            self._set_num_classes(int(head.shape[0]))
+        return super().load_state_dict(state_dict, *args, **kwargs)
+
+    def _set_num_classes(self, n: int) -> None:
+        self.num_classes = n
+        self.hparams["num_classes"] = n  # the checkpoint says it: load_from_checkpoint
+        self.configure_network()
 
     def on_validation_epoch_start(self) -> None:
         self.scores.reset()

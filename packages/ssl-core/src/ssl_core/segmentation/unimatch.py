@@ -59,6 +59,8 @@ class UniMatch(SegmentationTask):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+
+    def configure_models(self) -> None:
         net = self.network
         if not all(hasattr(net, m) for m in ("encoder", "decoder", "segmentation_head")):
             raise ValueError(f"UniMatch needs an encoder-decoder-head network, not {type(net)}")
