@@ -20,8 +20,9 @@ from ssl_core.methods.base import BaseMethod
 class SupCon(BaseMethod):
     """Supervised contrastive learning (SupCon) with a SimCLR projection head.
 
-    Batches are ``(views, labels, indices)`` with ``views`` a list of V >= 1 tensors
-    ``(B, C, H, W)`` (two in [0]); samples labeled ``-1`` (unlabeled) are dropped.
+    Batches are ``{"views": [x0, x1, ...], "label", "index"}`` with V >= 1 views
+    ``(B, C, H, W)`` (two in [0]) and labels ``(B,)``; a batch with unlabeled samples
+    (label ``-1``) is refused.
 
     Args:
         projection_dim: Output width of the projection head (128 in [0]).
