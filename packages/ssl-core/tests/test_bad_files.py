@@ -80,5 +80,6 @@ def test_split_naming_files_outside_the_data_is_refused(tiny_args, fake_root, tm
 
 def test_network_channels_must_match_the_images(tiny_args, fake_root, tmp_path):
     args = ["--model.init_args.backbone.init_args.in_channels", "1", "--trainer.fast_dev_run", "1"]
-    with pytest.raises(ValueError, match="images have 3 channels .* backbone takes 1"):
+    with pytest.raises(SystemExit, match="in_channels is 1 but the data has 3 channels"):
         cli(tiny_args(fake_root, tmp_path, *args))
+    assert not list(tmp_path.iterdir())  # the run folder: refused before anything is written

@@ -63,6 +63,19 @@ def test_two_process_fit_runs_end_to_end(tiny_args, fake_root, tmp_path):
     assert "val/knn_top1" in run.trainer.callback_metrics
 
 
+def test_two_process_fit_sizes_the_classifier_from_the_data(tiny_args, fake_root, tmp_path):
+    """Each rank builds the head from the data at setup (before DDP wraps the model);
+    ddp_spawn's main process, which never ran setup, gets it with the trained weights."""
+    args = tiny_args(fake_root, tmp_path, *SMALL, *TWO, "--model", "ssl_core.methods.Supervised")
+    args += ["--data.split", "frac0.50-seed0", "--data.train_on", "labeled"]
+    args += ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2"]
+    args += ["--trainer.limit_val_batches", "2"]
+    run = cli(args)
+    assert run.trainer.state.finished and run.trainer.world_size == 2
+    assert run.model.classifier.out_features == 5  # the fake data's 5 classes
+    assert "val/top1" in run.trainer.callback_metrics
+
+
 def test_two_process_segmentation_fit_runs_end_to_end(tmp_path):
     from ssl_core.segmentation.data import make_fake_segmentation
 

@@ -47,8 +47,8 @@ def recording(method: type) -> type:
         def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
             return self.projection_head(self.backbone(batch)).pow(2).mean()
 
-        def momentum(self) -> float:
-            m = super().momentum()
+        def momentum(self, step: int) -> float:
+            m = super().momentum(step)
             self.momenta.append(m)
             return m
 
@@ -92,8 +92,8 @@ def test_mean_teacher_first_update_is_half_and_half():
         def training_step(self, batch, batch_idx):
             return self.classifier(self.backbone(batch)).pow(2).mean()
 
-        def update_teacher(self, step):
-            self.decays.append(super().update_teacher(step))
+        def momentum(self, step):
+            self.decays.append(super().momentum(step))
             return self.decays[-1]
 
     torch.manual_seed(0)

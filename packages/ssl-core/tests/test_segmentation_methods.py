@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ssl_core.ema import update_ema
 from ssl_core.segmentation import (
     FixMatchSegmentation,
     MeanTeacherSegmentation,
@@ -40,6 +41,7 @@ from ssl_core.segmentation.metrics import (
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TINY = {
+    "num_classes": 2,
     "encoder_name": "tu-mobilenetv3_small_050",
     "model_kwargs": {"decoder_channels": (16, 8, 8, 8, 8)},
 }
@@ -181,7 +183,9 @@ def test_unimatch_feature_perturbation_decodes_weak_features_in_the_same_pass():
 
 
 def test_deeplabv3plus_perturbation_and_odd_sizes():
-    model = UniMatch(arch="deeplabv3plus", encoder_name="tu-mobilenetv3_small_050").eval()
+    model = UniMatch(
+        arch="deeplabv3plus", encoder_name="tu-mobilenetv3_small_050", num_classes=2
+    ).eval()
     logits, logits_fp = model.forward_with_perturbation(torch.randn(3, 3, 32, 32), start=1)
     assert logits.shape == (3, 2, 32, 32) and logits_fp.shape == (2, 2, 32, 32)
     assert model.predict_probabilities(torch.randn(1, 3, 37, 51)).shape == (1, 2, 37, 51)
@@ -197,7 +201,8 @@ def test_mean_teacher_ema_and_evaluation_network():
         for p in model.network.parameters():
             p.add_(1.0)
     before = [p.clone() for p in teacher]
-    assert model.update_teacher(step=100) == pytest.approx(0.9)
+    assert model.momentum(step=99) == pytest.approx(0.9)
+    update_ema(model.ema_pairs(), 0.9)
     for p_t, p_0, p_s in zip(teacher, before, model.network.parameters(), strict=True):
         assert torch.allclose(p_t, 0.9 * p_0 + 0.1 * p_s, atol=1e-6)
     assert model.inference_network() is model.teacher
@@ -214,6 +219,27 @@ def test_setup_refuses_data_that_does_not_fit_the_network():
             model.setup("fit")
     model._trainer = SimpleNamespace(datamodule=SimpleNamespace(num_classes=2, ignore_index=255))
     model.setup("fit")
+
+
+def test_network_takes_its_classes_from_the_data_or_the_weights():
+    """``num_classes`` unset: the network (and Mean Teacher's teacher) is built at setup
+    for the datamodule's classes, and the count is saved in hparams; a model with no
+    data to size it gets the classes of the weights it loads."""
+    tiny = {k: v for k, v in TINY.items() if k != "num_classes"}
+    model = MeanTeacherSegmentation(in_channels=1, **tiny)
+    assert not hasattr(model, "network")
+    model._trainer = SimpleNamespace(datamodule=SimpleNamespace(num_classes=3, ignore_index=255))
+    model.setup("fit")
+    assert model.hparams.num_classes == 3
+    model.eval()
+    assert model(torch.randn(1, 1, 32, 32)).shape == (1, 3, 32, 32)
+    assert model.teacher(torch.randn(1, 1, 32, 32)).shape == (1, 3, 32, 32)
+
+    fresh = MeanTeacherSegmentation(in_channels=1, **tiny)
+    fresh.load_state_dict(model.state_dict())
+    assert fresh.num_classes == 3
+    for mine, theirs in zip(fresh.state_dict().values(), model.state_dict().values(), strict=True):
+        assert torch.equal(mine, theirs)
 
 
 def test_decoder_lr_scale_gives_the_decoder_its_own_learning_rate():

@@ -65,6 +65,23 @@ def test_fast_dev_run_of_every_method(fake_roots, tmp_path, method, channels):
         assert 0 <= float(metrics["train/mask_ratio"]) <= 1
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (["--model.num_classes", "3"], "model.num_classes is 3 but the data has 2 classes"),
+        (["--model.in_channels", "3"], "model.in_channels is 3 but the data has 1 channels"),
+    ],
+)
+def test_settings_the_data_contradicts_are_one_line(fake_roots, tmp_path, setting, message):
+    """The network's classes and channels are checked against the data before anything
+    is written (the tiny config leaves num_classes to the data)."""
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        cli(["fit", *_args(fake_roots[1], run, 1, *setting, "--trainer.fast_dev_run", "1")])
+    assert message in str(exit_info.value.code) and "\n" not in str(exit_info.value.code)
+    assert not run.exists()
+
+
 def _read(path: Path) -> np.ndarray:
     return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
 

@@ -37,6 +37,7 @@ def test_simclr_checkpoint_loads_into_a_unet_encoder(tmp_path, in_channels):
     task = SupervisedSegmentation(
         arch="unet",
         encoder_name="resnet18",
+        num_classes=2,
         in_channels=in_channels,
         encoder_weights=str(tmp_path / "simclr.ckpt"),
         model_kwargs={"decoder_channels": (16, 8, 8, 8, 8)},

@@ -33,7 +33,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 
 from ssl_core.data import BadImageError, DataNotFoundError
 from ssl_core.project import Project, ProjectResolutionError, resolve_project
-from ssl_core.task import TaskModule
+from ssl_core.task import DataMismatchError, TaskModule
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
@@ -248,7 +248,7 @@ def cli(args: list[str] | None = None) -> SSLCLI:
     args = with_project_config(args, project, config)
     try:
         return SSLCLI(project, Path(config).stem if config else "cli", args=args)
-    except (DataNotFoundError, BadImageError) as err:  # one clear message, no traceback
+    except (DataNotFoundError, BadImageError, DataMismatchError) as err:  # one line
         raise SystemExit(f"train: {_own_message(err)}") from None
 
 

@@ -7,10 +7,7 @@ units of the schedule's ``interval``) to any scheduler whose ``__init__`` accept
 
 from __future__ import annotations
 
-import math
-
-from lightly.utils.scheduler import CosineWarmupScheduler, cosine_schedule
-from lightning.pytorch import Trainer
+from lightly.utils.scheduler import CosineWarmupScheduler
 from torch.optim import Optimizer
 
 
@@ -42,31 +39,3 @@ class WarmupCosine(CosineWarmupScheduler):
             max_epochs=total_steps,
             end_value=end_value,
         )
-
-
-def cosine_momentum(trainer: Trainer, base: float) -> float:
-    """Momentum of an EMA encoder at the optimizer step just taken (step k = 0 first).
-
-    BYOL's schedule (Grill et al. 2020, https://arxiv.org/abs/2006.07733), also used by
-    MoCo v3 and DINO: ``tau_k = 1 - (1 - base) * (cos(pi k / K) + 1) / 2`` over the K
-    optimizer steps of the run; ``base`` when the run's length is unknown.
-
-    Convention (BYOL's and DINO's released code): the update after optimizer step k,
-    counted from 0, uses tau_k, so the first update uses ``base`` and the last one
-    tau_{K-1}, just below 1. Call it from within ``optimizer_step`` (the base module's
-    ``on_after_optimizer_step``), where Lightning has not yet counted the step just
-    taken: ``trainer.global_step`` is then k.
-    """
-    step, total = trainer.global_step, trainer.estimated_stepping_batches
-    if not math.isfinite(total):
-        return base
-    # lightly's cosine_schedule(k, K + 1, ...) is cos(pi k / K) above.
-    return cosine_schedule(step, int(total) + 1, base, 1.0)
-
-
-def ema_warmup_decay(steps: int, ema_decay: float) -> float:
-    """Mean Teacher's EMA decay after ``steps`` optimizer steps (1 after the first):
-    ``min(1 - 1 / (steps + 1), ema_decay)``, as in Tarvainen & Valpola's code, which
-    counts the step before updating the teacher, so the first update averages half and
-    half and the teacher never just copies a freshly initialised student."""
-    return min(1.0 - 1.0 / (steps + 1), ema_decay)

@@ -1,5 +1,7 @@
 """The task-independent base of every LightningModule here: optimizer and schedule
-from YAML, parameter groups, the after-optimizer-step hook, the ``train_on`` check.
+from YAML, parameter groups, the after-optimizer-step hook (EMA copies), the check of
+the data against the model's settings, the ``train_on`` check, and the test hooks
+(``train test`` runs the validation hooks on the test loaders).
 
 Embedding/classification methods (:class:`ssl_core.methods.base.BaseMethod`: backbone,
 online kNN, ``embed``, ``classify``) and segmentation methods build on it as siblings.
@@ -16,8 +18,40 @@ from lightly.models.utils import get_weight_decay_parameters
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_warn
+from torch import nn
 
+from ssl_core.ema import update_ema
 from ssl_core.resume import seed_epoch
+
+
+class DataMismatchError(ValueError):
+    """A model setting that contradicts the data (classes, channels, ignore index).
+
+    Raised before anything is written (:meth:`TaskModule.prepare_data`); ``train``
+    shows its message as one line."""
+
+
+def require(setting: str, ours: int, theirs: int, what: str, fix: str = "") -> None:
+    """Raise :class:`DataMismatchError` unless the model's ``setting`` (``ours``)
+    equals the data's ``theirs`` (a count of ``what``)."""
+    if int(ours) != int(theirs):
+        fix = fix or f"set --{setting} {theirs}"
+        raise DataMismatchError(f"{setting} is {ours} but the data has {theirs} {what}: {fix}")
+
+
+def data_channels(datamodule) -> int | None:
+    """Image channels of the datamodule's data: its ``in_channels``, else its source's
+    ``channels``; ``None`` when it says neither."""
+    theirs = getattr(datamodule, "in_channels", None)
+    if theirs is None:
+        theirs = getattr(getattr(datamodule, "source", None), "channels", None)
+    return None if theirs is None else int(theirs)
+
+
+def default_optimizer(groups: list[dict]) -> torch.optim.Optimizer:
+    """SGD with lr 0.06, momentum 0.9, weight decay 5e-4 (lightly's Imagenette benchmark
+    writes 0.06 x batch/256 and decays every parameter)."""
+    return torch.optim.SGD(groups, lr=0.06, momentum=0.9, weight_decay=5e-4)
 
 
 def _parameters(factory) -> set[str]:
@@ -47,9 +81,8 @@ class TaskModule(LightningModule):
 
     Args:
         optimizer: Callable building the optimizer from parameter groups (YAML:
-            ``class_path: torch.optim.SGD`` + ``init_args``); default SGD with lr 0.06,
-            momentum 0.9, weight decay 5e-4 (lightly's Imagenette benchmark writes
-            0.06 x batch/256 and decays every parameter).
+            ``class_path: torch.optim.SGD`` + ``init_args``); default
+            :func:`default_optimizer`.
         lr_scheduler: Callable building the scheduler from the optimizer; if its
             ``__init__`` has a ``total_steps`` argument it receives the run's length.
         lr_interval: When the scheduler steps: every optimizer ``step`` or every ``epoch``.
@@ -99,6 +132,37 @@ class TaskModule(LightningModule):
                 f"labeled images only: set data.train_on to 'labeled' (it is {actual!r})."
             )
 
+    # ------------------------------------------------------------ the data
+    def datamodule(self):
+        """The trainer's datamodule (``None`` without a trainer or a datamodule)."""
+        return getattr(self._trainer, "datamodule", None) if self._trainer else None
+
+    def input_channels(self) -> tuple[str, int | None]:
+        """The model's image-channel setting: its name in the config and its value
+        (``None``: takes any)."""
+        return "model.init_args.in_channels", None
+
+    def check_data(self, datamodule) -> None:
+        """Refuse data the model was not built for with a one-line
+        :class:`DataMismatchError`; here the image channels, subclasses add theirs
+        (classes, ignore index). ``datamodule`` may be ``None`` (nothing to check)."""
+        setting, ours = self.input_channels()
+        theirs = data_channels(datamodule)
+        if ours is not None and theirs is not None:
+            require(setting, ours, theirs, "channels (the data source's `channels`)")
+
+    def prepare_data(self) -> None:
+        """Check the data before anything is written: Lightning calls this after the
+        datamodule's ``prepare_data`` (the data is there) and before any callback's
+        ``setup`` (LightningCLI writes the run folder's ``config.yaml`` there). Once
+        per node; :meth:`setup` checks again on every rank."""
+        self.check_data(self.datamodule())
+
+    def setup(self, stage: str) -> None:
+        """Check the data (every rank, every stage); subclasses build what depends on
+        it (a classifier sized from the data) after ``super().setup(stage)``."""
+        self.check_data(self.datamodule())
+
     def on_train_epoch_start(self) -> None:
         """Reseed the global generators from ``(seed, epoch)``: a run resumed at an epoch
         boundary draws what the uninterrupted run drew (see :mod:`ssl_core.resume`)."""
@@ -142,10 +206,7 @@ class TaskModule(LightningModule):
 
     def configure_optimizers(self):
         groups = [g for g in self.parameter_groups() if g["params"]]
-        if self.optimizer is None:
-            optimizer = torch.optim.SGD(groups, lr=0.06, momentum=0.9, weight_decay=5e-4)
-        else:
-            optimizer = self.optimizer(groups)
+        optimizer = (self.optimizer or default_optimizer)(groups)
         if self.lr_scheduler is None:
             return optimizer
         if "total_steps" in _parameters(self.lr_scheduler):
@@ -167,4 +228,47 @@ class TaskModule(LightningModule):
 
     def on_after_optimizer_step(self) -> None:
         """Called once after every optimizer step (not every batch under gradient
-        accumulation): the place for momentum-encoder / EMA-teacher updates."""
+        accumulation): moves the EMA copies (:meth:`ema_pairs`) towards their online
+        modules with :meth:`momentum` (logged ``train/momentum``)."""
+        pairs = self.ema_pairs()
+        if pairs:
+            # global_step does not count the step just taken yet: it is k, 0 first
+            m = self.momentum(self.global_step)
+            update_ema(pairs, m)
+            self.log("train/momentum", m, on_step=True, on_epoch=False)
+
+    # ------------------------------------------------------------ EMA copies
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        """``(online module, its EMA copy)`` pairs (BYOL's target, MoCo's key encoder,
+        DINO's and Mean Teacher's teacher); none by default."""
+        return []
+
+    def momentum(self, step: int) -> float:
+        """Momentum of the EMA update after optimizer step ``step`` (0 first), see
+        :mod:`ssl_core.ema`."""
+        raise NotImplementedError(f"{type(self).__name__} has EMA copies but no momentum")
+
+    # ------------------------------------------------------------ test hooks
+    # `train test` runs the validation hooks on the test loaders (their metrics are
+    # logged as test/...: the hooks read `self.trainer.testing`).
+    def on_test_epoch_start(self) -> None:
+        self.on_validation_epoch_start()
+
+    def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self.validation_step(batch, batch_idx, dataloader_idx)
+
+    def on_test_epoch_end(self) -> None:
+        self.on_validation_epoch_end()
+
+    def log_train(self, values: dict[str, torch.Tensor], batch_size: int) -> None:
+        """Log training values per step and per epoch as ``train/<name>`` (``loss``
+        also on the progress bar)."""
+        for name, value in values.items():
+            self.log(
+                f"train/{name}",
+                value,
+                prog_bar=name == "loss",
+                on_step=True,
+                on_epoch=True,
+                batch_size=batch_size,
+            )

@@ -35,27 +35,18 @@ class BarlowTwins(BaseMethod):
         gather_distributed: bool = True,
         **kwargs,
     ) -> None:
-        self.projection_dim = projection_dim
-        self.hidden_dim = hidden_dim
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.criterion = BarlowTwinsLoss(
             lambda_param=lambda_param, gather_distributed=gather_distributed
         )
 
     def configure_models(self) -> None:
         self.projection_head = BarlowTwinsProjectionHead(
-            self.backbone.num_features, self.hidden_dim, self.projection_dim
+            self.backbone.num_features, self.hparams.hidden_dim, self.hparams.projection_dim
         )
 
-    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        features = self.backbone(x)
-        return {"features": features, "projection": self.projection_head(features)}
-
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        x0, x1 = batch["views"][:2]
-        z0 = self.projection_head(self.backbone(x0))
-        z1 = self.projection_head(self.backbone(x1))
-        loss = self.criterion(z0, z1)
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(x0))
+        views = batch["views"][:2]
+        loss = self.criterion(*self.projections(views))
+        self.log_train({"loss": loss}, batch_size=len(views[0]))
         return loss

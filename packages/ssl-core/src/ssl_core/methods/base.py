@@ -22,11 +22,9 @@ every sample once.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
-from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
+from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 from torchmetrics.utilities.distributed import gather_all_tensors
 
@@ -40,15 +38,12 @@ class BaseMethod(TaskModule):
 
     Args:
         backbone: The feature extractor (see :class:`ssl_core.backbones.Backbone`).
-        optimizer: See :class:`~ssl_core.task.TaskModule`.
-        lr_scheduler: See :class:`~ssl_core.task.TaskModule`.
-        lr_interval: See :class:`~ssl_core.task.TaskModule`.
-        lr_frequency: See :class:`~ssl_core.task.TaskModule`.
-        exclude_norm_bias_decay: See :class:`~ssl_core.task.TaskModule`.
         online_knn: Run the kNN probe on validation/test (needs labeled images; turn it
             off for data without class labels).
         knn_k: Neighbours of the online kNN probe.
         knn_t: Temperature of the online kNN probe.
+        **kwargs: :class:`~ssl_core.task.TaskModule` arguments (optimizer, lr_scheduler,
+            lr_interval, lr_frequency, exclude_norm_bias_decay).
     """
 
     #: the classifier's top-1 (methods with one), then the online kNN's (bank: the labeled images)
@@ -57,18 +52,14 @@ class BaseMethod(TaskModule):
     def __init__(
         self,
         backbone: Backbone | None = None,
-        optimizer: OptimizerCallable | None = None,
-        lr_scheduler: LRSchedulerCallable | None = None,
-        lr_interval: Literal["step", "epoch"] = "step",
-        lr_frequency: int = 1,
-        exclude_norm_bias_decay: bool = True,
         online_knn: bool = True,
         knn_k: int = 200,
         knn_t: float = 0.1,
+        **kwargs,
     ) -> None:
-        super().__init__(
-            optimizer, lr_scheduler, lr_interval, lr_frequency, exclude_norm_bias_decay
-        )
+        super().__init__(**kwargs)
+        # Lightning collects the arguments of every subclass's __init__ here too (it
+        # walks up the __init__ frames): methods need not call it again.
         self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.backbone = backbone if backbone is not None else Backbone()
         self._knn_bank: list[torch.Tensor] | None = None
@@ -78,6 +69,17 @@ class BaseMethod(TaskModule):
     # ------------------------------------------------------------------ hooks
     def configure_models(self) -> None:
         """Create heads (and teachers, queues...) on top of ``self.backbone``."""
+
+    def projection_mlp(self, head: type[nn.Module]) -> nn.Module:
+        """A lightly projection head class (``SimCLRProjectionHead``,
+        ``VICRegProjectionHead``) from the backbone's features to the method's
+        ``projection_dim``, with its ``hidden_dim`` and ``num_layers``."""
+        return head(
+            input_dim=self.backbone.num_features,
+            hidden_dim=self.hparams.hidden_dim,
+            output_dim=self.hparams.projection_dim,
+            num_layers=self.hparams.num_layers,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Backbone features ``(B, D)`` of images ``(B, C, H, W)``."""
@@ -101,9 +103,18 @@ class BaseMethod(TaskModule):
         return self
 
     def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Named embeddings of a batch: ``features`` and, for methods with a projection
-        head, ``projection`` (the contrastive space)."""
-        return {"features": self.backbone(x)}
+        """Named embeddings of images ``(B, C, H, W)``: ``features`` ``(B, D)`` and, for
+        methods with a ``projection_head``, ``projection`` (the contrastive space)."""
+        features = self.backbone(x)
+        head = getattr(self, "projection_head", None)
+        if head is None:
+            return {"features": features}
+        return {"features": features, "projection": head(features)}
+
+    def projections(self, views: list[torch.Tensor]) -> list[torch.Tensor]:
+        """``projection_head(backbone(x))`` of each view ``(B, C, H, W)``, one pass per
+        view (each view's own batch-norm statistics, as the two-view methods' papers)."""
+        return [self.projection_head(self.backbone(x)) for x in views]
 
     def predict_step(
         self, batch, batch_idx: int, dataloader_idx: int = 0
@@ -120,20 +131,16 @@ class BaseMethod(TaskModule):
         head = getattr(self, "classifier", None)
         return head(features) if head is not None else None
 
-    def on_fit_start(self) -> None:
-        super().on_fit_start()
-        source = getattr(getattr(self.trainer, "datamodule", None), "source", None)
-        wanted = getattr(self.backbone, "in_channels", None)
-        if source is not None and wanted is not None and source.channels != wanted:
-            raise ValueError(
-                f"The images have {source.channels} channels (the data source's `channels`) "
-                f"but the backbone takes {wanted}: set model.init_args.backbone.init_args."
-                f"in_channels to {source.channels} (and the transforms' channels)."
-            )
+    def input_channels(self) -> tuple[str, int | None]:
+        """The backbone's ``in_channels``, checked against the data's channels."""
+        setting = "model.init_args.backbone.init_args.in_channels"
+        return setting, getattr(self.backbone, "in_channels", None)
 
     # ---------------------------------------------------------- online probes
     def setup(self, stage: str) -> None:
-        """Create the probes' metrics once the datamodule says how many classes there are."""
+        """Check the data (:class:`~ssl_core.task.TaskModule`); create the probes'
+        metrics once the datamodule says how many classes there are."""
+        super().setup(stage)
         n = self._num_classes()
         if n == 1 and not hasattr(self, "knn_top1"):
             rank_zero_info("One class in the data: no online kNN or probe (nothing to tell apart)")
@@ -143,8 +150,7 @@ class BaseMethod(TaskModule):
             self.cls_top1 = MulticlassAccuracy(n, top_k=1, average="micro")
 
     def _num_classes(self) -> int:
-        dm = getattr(self._trainer, "datamodule", None) if self._trainer else None
-        return int(getattr(dm, "num_classes", 0) or 0)
+        return int(getattr(self.datamodule(), "num_classes", 0) or 0)
 
     def on_validation_epoch_start(self) -> None:
         self._knn_bank, self._knn_bank_labels = [], []
@@ -199,16 +205,6 @@ class BaseMethod(TaskModule):
             if metric is not None and metric.update_count > 0:
                 self.log(f"{stage}/{name}", metric.compute())
         self._knn_bank, self._knn_bank_labels = None, None
-
-    # `train test`: the same probes on the test loaders, logged as test/knn_top1, ...
-    def on_test_epoch_start(self) -> None:
-        self.on_validation_epoch_start()
-
-    def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self.validation_step(batch, batch_idx, dataloader_idx)
-
-    def on_test_epoch_end(self) -> None:
-        self.on_validation_epoch_end()
 
     def _gather(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` of every rank, concatenated; ranks may hold different numbers of rows

@@ -9,18 +9,15 @@ image. No negatives; the predictor and the slowly moving target prevent collapse
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from lightly.loss import NegativeCosineSimilarity
 from lightly.models.modules import BYOLPredictionHead, BYOLProjectionHead
-from lightly.models.utils import deactivate_requires_grad, update_momentum
 
+from ssl_core.ema import MomentumCopiesMixin, frozen_copy
 from ssl_core.methods.base import BaseMethod
-from ssl_core.optim import cosine_momentum
 
 
-class BYOL(BaseMethod):
+class BYOL(MomentumCopiesMixin, BaseMethod):
     """BYOL on lightly's heads and ``NegativeCosineSimilarity``.
 
     The loss is the symmetrized negative cosine similarity, -cos in [-1, 1]; [0] writes
@@ -43,27 +40,18 @@ class BYOL(BaseMethod):
         momentum_base: float = 0.996,
         **kwargs,
     ) -> None:
-        self.projection_dim = projection_dim
-        self.hidden_dim = hidden_dim
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.criterion = NegativeCosineSimilarity()
 
     def configure_models(self) -> None:
         self.projection_head = BYOLProjectionHead(
-            self.backbone.num_features, self.hidden_dim, self.projection_dim
+            self.backbone.num_features, self.hparams.hidden_dim, self.hparams.projection_dim
         )
         self.prediction_head = BYOLPredictionHead(
-            self.projection_dim, self.hidden_dim, self.projection_dim
+            self.hparams.projection_dim, self.hparams.hidden_dim, self.hparams.projection_dim
         )
-        self.backbone_momentum = copy.deepcopy(self.backbone)
-        self.projection_head_momentum = copy.deepcopy(self.projection_head)
-        deactivate_requires_grad(self.backbone_momentum)
-        deactivate_requires_grad(self.projection_head_momentum)
-
-    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        features = self.backbone(x)
-        return {"features": features, "projection": self.projection_head(features)}
+        self.backbone_momentum = frozen_copy(self.backbone)
+        self.projection_head_momentum = frozen_copy(self.projection_head)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x0, x1 = batch["views"][:2]
@@ -73,15 +61,5 @@ class BYOL(BaseMethod):
             z0 = self.projection_head_momentum(self.backbone_momentum(x0))
             z1 = self.projection_head_momentum(self.backbone_momentum(x1))
         loss = 0.5 * (self.criterion(p0, z1) + self.criterion(p1, z0))
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(x0))
+        self.log_train({"loss": loss}, batch_size=len(x0))
         return loss
-
-    def on_after_optimizer_step(self) -> None:
-        m = self.momentum()
-        update_momentum(self.backbone, self.backbone_momentum, m)
-        update_momentum(self.projection_head, self.projection_head_momentum, m)
-        self.log("train/momentum", m, on_step=True, on_epoch=False)
-
-    def momentum(self) -> float:
-        """tau at the optimizer step just taken (k = 0 for the first one)."""
-        return cosine_momentum(self.trainer, self.hparams.momentum_base)

@@ -9,18 +9,16 @@ momentum teacher on another view of the same image. The teacher's outputs are ce
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from lightly.loss import DINOLoss
 from lightly.models.modules import DINOProjectionHead
-from lightly.models.utils import deactivate_requires_grad, update_momentum
+from lightly.models.utils import deactivate_requires_grad
 
+from ssl_core.ema import MomentumCopiesMixin, frozen_copy
 from ssl_core.methods.base import BaseMethod
-from ssl_core.optim import cosine_momentum
 
 
-class DINO(BaseMethod):
+class DINO(MomentumCopiesMixin, BaseMethod):
     """DINO on lightly's ``DINOProjectionHead`` and ``DINOLoss``.
 
     Departures from [0]: two global views and no local crops (multi-crop would need a
@@ -61,13 +59,7 @@ class DINO(BaseMethod):
         momentum_base: float = 0.996,
         **kwargs,
     ) -> None:
-        self.output_dim = output_dim
-        self.hidden_dim = hidden_dim
-        self.bottleneck_dim = bottleneck_dim
-        self.batch_norm = batch_norm
-        self.freeze_last_layer = freeze_last_layer
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.criterion = DINOLoss(
             output_dim=output_dim,
             teacher_temp=teacher_temp,
@@ -77,26 +69,21 @@ class DINO(BaseMethod):
 
     def configure_models(self) -> None:
         self.projection_head = self._head()
-        self.backbone_momentum = copy.deepcopy(self.backbone)
+        self.backbone_momentum = frozen_copy(self.backbone)
         # The head's weight norm cannot be deep-copied: a twin with the student's weights.
         self.projection_head_momentum = self._head()
         self.projection_head_momentum.load_state_dict(self.projection_head.state_dict())
-        deactivate_requires_grad(self.backbone_momentum)
         deactivate_requires_grad(self.projection_head_momentum)
 
     def _head(self) -> DINOProjectionHead:
         return DINOProjectionHead(
             input_dim=self.backbone.num_features,
-            hidden_dim=self.hidden_dim,
-            bottleneck_dim=self.bottleneck_dim,
-            output_dim=self.output_dim,
-            batch_norm=self.batch_norm,
-            freeze_last_layer=self.freeze_last_layer,
+            hidden_dim=self.hparams.hidden_dim,
+            bottleneck_dim=self.hparams.bottleneck_dim,
+            output_dim=self.hparams.output_dim,
+            batch_norm=self.hparams.batch_norm,
+            freeze_last_layer=self.hparams.freeze_last_layer,
         )
-
-    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        features = self.backbone(x)
-        return {"features": features, "projection": self.projection_head(features)}
 
     def teacher_temperature(self) -> float:
         """Linear warmup over the first epochs, then constant ([0], section 3.1)."""
@@ -110,27 +97,15 @@ class DINO(BaseMethod):
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         views = batch["views"]  # global views only
-        student = [self.projection_head(self.backbone(x)) for x in views]
+        student = self.projections(views)
         with torch.no_grad():
             teacher = [self.projection_head_momentum(self.backbone_momentum(x)) for x in views]
         temperature = self.teacher_temperature()
         # Cross-entropy of every teacher view with every *other* student view.
         loss = self.criterion(teacher, student, teacher_temp=temperature)
-        self.log(
-            "train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(views[0])
-        )
+        self.log_train({"loss": loss}, batch_size=len(views[0]))
         self.log("train/teacher_temp", temperature, on_step=False, on_epoch=True)
         return loss
 
     def on_after_backward(self) -> None:
         self.projection_head.cancel_last_layer_gradients(self.current_epoch)
-
-    def on_after_optimizer_step(self) -> None:
-        m = self.momentum()
-        update_momentum(self.backbone, self.backbone_momentum, m)
-        update_momentum(self.projection_head, self.projection_head_momentum, m)
-        self.log("train/momentum", m, on_step=True, on_epoch=False)
-
-    def momentum(self) -> float:
-        """Teacher momentum at the optimizer step just taken (k = 0 first)."""
-        return cosine_momentum(self.trainer, self.hparams.momentum_base)

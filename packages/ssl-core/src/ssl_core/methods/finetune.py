@@ -23,7 +23,8 @@ class FineTune(Supervised):
 
     Args:
         freeze_backbone: Train the classifier only (linear probe).
-        num_classes: Number of classes of the classifier.
+        num_classes: Outputs of the classifier; ``None``: the data's number of classes
+            (:mod:`~ssl_core.methods.classifier`).
         label_smoothing: Cross-entropy label smoothing.
         **kwargs: :class:`BaseMethod` arguments; give ``backbone`` its ``weights``
             (without them this is the supervised baseline from scratch).
@@ -32,12 +33,10 @@ class FineTune(Supervised):
     def __init__(
         self,
         freeze_backbone: bool = False,
-        num_classes: int = 10,
+        num_classes: int | None = None,
         label_smoothing: float = 0.0,
         **kwargs,
     ) -> None:
-        self.freeze_backbone = freeze_backbone
         super().__init__(num_classes=num_classes, label_smoothing=label_smoothing, **kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         if freeze_backbone:
             self.freeze_backbone_()

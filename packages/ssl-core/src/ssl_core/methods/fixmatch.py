@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssl_core.methods.base import BaseMethod
+from ssl_core.methods.classifier import ClassifierMixin
 
 
 class FixMatchLoss(nn.Module):
@@ -58,15 +59,16 @@ class FixMatchLoss(nn.Module):
         return loss, mask
 
 
-class FixMatch(BaseMethod):
+class FixMatch(ClassifierMixin, BaseMethod):
     """FixMatch with a linear classifier on the backbone.
 
-    Batches (``data.train_on: semi``): ``{"labeled": ([weak], labels, indices),
-    "unlabeled": ([weak, strong], _, indices)}``, images ``(B, C, H, W)`` and
-    ``(mu * B, C, H, W)``.
+    Batches (``data.train_on: semi``): ``{"labeled": {"views": [weak], "label",
+    "index"}, "unlabeled": {"views": [weak, strong], "index"}}``, views ``(B, C, H, W)``
+    and ``(mu * B, C, H, W)``, labels ``(B,)``.
 
     Args:
-        num_classes: Number of classes of the classifier.
+        num_classes: Outputs of the classifier; ``None``: the data's number of classes
+            (:mod:`~ssl_core.methods.classifier`).
         threshold: Pseudo-label confidence threshold tau (0.95 in [0]).
         lambda_u: Weight of the unlabeled loss (1 in [0]).
         temperature: Softmax temperature of the weak-view prediction.
@@ -77,19 +79,14 @@ class FixMatch(BaseMethod):
 
     def __init__(
         self,
-        num_classes: int = 10,
+        num_classes: int | None = None,
         threshold: float = 0.95,
         lambda_u: float = 1.0,
         temperature: float = 1.0,
         **kwargs,
     ) -> None:
-        self.num_classes = num_classes
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.unlabeled_loss = FixMatchLoss(threshold, temperature)
-
-    def configure_models(self) -> None:
-        self.classifier = nn.Linear(self.backbone.num_features, self.num_classes)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x_l, labels = batch["labeled"]["views"][0], batch["labeled"]["label"]
@@ -101,9 +98,7 @@ class FixMatch(BaseMethod):
         loss_u, mask = self.unlabeled_loss(logits_weak, logits_strong)
         loss = loss_l + self.hparams.lambda_u * loss_u
 
-        log = dict(on_step=True, on_epoch=True, batch_size=len(x_l))
-        self.log("train/loss", loss, prog_bar=True, **log)
-        self.log("train/loss_labeled", loss_l, **log)
-        self.log("train/loss_unlabeled", loss_u, **log)
-        self.log("train/mask", mask.mean(), **log)  # share of unlabeled images used
+        # mask: the share of unlabeled images used
+        values = {"loss": loss, "loss_labeled": loss_l, "loss_unlabeled": loss_u}
+        self.log_train({**values, "mask": mask.mean()}, batch_size=len(x_l))
         return loss

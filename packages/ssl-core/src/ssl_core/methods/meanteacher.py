@@ -25,35 +25,25 @@ probe and the embeddings use the student backbone.
 
 from __future__ import annotations
 
-import copy
-import math
-
 import torch
 import torch.nn.functional as F
-from lightly.models.utils import deactivate_requires_grad, update_momentum
 from torch import nn
 
+from ssl_core.ema import MeanTeacherMixin, frozen_copy
 from ssl_core.methods.base import BaseMethod
-from ssl_core.optim import ema_warmup_decay
+from ssl_core.methods.classifier import ClassifierMixin
 
 
-def sigmoid_rampup(step: int, length: int) -> float:
-    """``exp(-5 (1 - t)^2)`` with ``t = step / length`` clipped to [0, 1] ([0], sec. 3)."""
-    if length <= 0:
-        return 1.0
-    t = min(max(step / length, 0.0), 1.0)
-    return math.exp(-5.0 * (1.0 - t) ** 2)
-
-
-class MeanTeacher(BaseMethod):
+class MeanTeacher(MeanTeacherMixin, ClassifierMixin, BaseMethod):
     """Student (backbone + linear classifier) and its EMA teacher.
 
-    Batches (``data.train_on: semi``): ``{"labeled": ([view0, view1], labels, indices),
-    "unlabeled": ([view0, view1], _, indices)}``; view 0 goes to the student, view 1 to
-    the teacher.
+    Batches (``data.train_on: semi``): ``{"labeled": {"views": [view0, view1], "label",
+    "index"}, "unlabeled": {"views": [view0, view1], "index"}}``, views
+    ``(B, C, H, W)``; view 0 goes to the student, view 1 to the teacher.
 
     Args:
-        num_classes: Number of classes of the classifier.
+        num_classes: Outputs of the classifier; ``None``: the data's number of classes
+            (:mod:`~ssl_core.methods.classifier`).
         consistency: Maximum weight of the consistency cost (100 in [0] on CIFAR-10).
         rampup: Length of the sigmoid ramp-up of that weight: a share of the run's
             optimizer steps if <= 1, else a number of steps.
@@ -65,22 +55,27 @@ class MeanTeacher(BaseMethod):
 
     def __init__(
         self,
-        num_classes: int = 10,
+        num_classes: int | None = None,
         consistency: float = 100.0,
         rampup: float = 0.3,
         ema_decay: float = 0.999,
         **kwargs,
     ) -> None:
-        self.num_classes = num_classes
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
 
     def configure_models(self) -> None:
-        self.classifier = nn.Linear(self.backbone.num_features, self.num_classes)
-        self.teacher_backbone = copy.deepcopy(self.backbone)
-        self.teacher_classifier = copy.deepcopy(self.classifier)
-        deactivate_requires_grad(self.teacher_backbone)
-        deactivate_requires_grad(self.teacher_classifier)
+        self.teacher_backbone = frozen_copy(self.backbone)
+        super().configure_models()  # the classifier, when num_classes is known
+
+    def configure_classifier(self) -> None:
+        super().configure_classifier()
+        self.teacher_classifier = frozen_copy(self.classifier)
+
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        return [
+            (self.backbone, self.teacher_backbone),
+            (self.classifier, self.teacher_classifier),
+        ]
 
     def teacher(self, x: torch.Tensor) -> torch.Tensor:
         """Teacher logits ``(B, num_classes)`` of images ``(B, C, H, W)``."""
@@ -88,12 +83,6 @@ class MeanTeacher(BaseMethod):
 
     def classify(self, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         return self.teacher(images)
-
-    def rampup_steps(self) -> int:
-        rampup = self.hparams.rampup
-        if rampup <= 1:
-            return int(rampup * self.trainer.estimated_stepping_batches)
-        return int(rampup)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         (l_student, l_teacher), labels = batch["labeled"]["views"][:2], batch["labeled"]["label"]
@@ -105,25 +94,4 @@ class MeanTeacher(BaseMethod):
         loss_l = F.cross_entropy(student_logits[: len(labels)], labels)
         # MSE of the softmax outputs, averaged over images and classes as in [0]'s code.
         loss_c = F.mse_loss(F.softmax(student_logits, dim=1), F.softmax(teacher_logits, dim=1))
-        weight = self.hparams.consistency * sigmoid_rampup(self.global_step, self.rampup_steps())
-        loss = loss_l + weight * loss_c
-
-        log = dict(on_step=True, on_epoch=True, batch_size=len(labels))
-        self.log("train/loss", loss, prog_bar=True, **log)
-        self.log("train/loss_labeled", loss_l, **log)
-        self.log("train/loss_consistency", loss_c, **log)
-        self.log("train/consistency_weight", weight, on_step=True, on_epoch=False)
-        return loss
-
-    @torch.no_grad()
-    def update_teacher(self, step: int) -> float:
-        """Move the teacher towards the student after ``step`` optimizer steps (1 after
-        the first); return the decay used (:func:`ssl_core.optim.ema_warmup_decay`)."""
-        decay = ema_warmup_decay(step, self.hparams.ema_decay)
-        update_momentum(self.backbone, self.teacher_backbone, m=decay)
-        update_momentum(self.classifier, self.teacher_classifier, m=decay)
-        return decay
-
-    def on_after_optimizer_step(self) -> None:
-        # global_step does not count this step yet: it is the update after step k + 1
-        self.update_teacher(self.global_step + 1)
+        return self.consistency_total(loss_l, loss_c, batch_size=len(labels))

@@ -11,18 +11,15 @@ augmentations to v1.
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from lightly.loss import NTXentLoss
 from lightly.models.modules import MoCoProjectionHead
-from lightly.models.utils import deactivate_requires_grad, update_momentum
 
+from ssl_core.ema import MomentumCopiesMixin, frozen_copy
 from ssl_core.methods.base import BaseMethod
-from ssl_core.optim import cosine_momentum
 
 
-class MoCo(BaseMethod):
+class MoCo(MomentumCopiesMixin, BaseMethod):
     """MoCo v2 on lightly's ``MoCoProjectionHead`` and ``NTXentLoss`` with a memory bank.
 
     Departures from [1]: the loss is symmetrized (each view is query once and key once,
@@ -57,10 +54,7 @@ class MoCo(BaseMethod):
         gather_distributed: bool = True,
         **kwargs,
     ) -> None:
-        self.projection_dim = projection_dim
-        self.hidden_dim = hidden_dim
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.criterion = NTXentLoss(
             temperature=temperature,
             memory_bank_size=(memory_bank_size, projection_dim),
@@ -69,21 +63,14 @@ class MoCo(BaseMethod):
 
     def configure_models(self) -> None:
         self.projection_head = MoCoProjectionHead(
-            self.backbone.num_features, self.hidden_dim, self.projection_dim
+            self.backbone.num_features, self.hparams.hidden_dim, self.hparams.projection_dim
         )
-        self.backbone_momentum = copy.deepcopy(self.backbone)
-        self.projection_head_momentum = copy.deepcopy(self.projection_head)
-        deactivate_requires_grad(self.backbone_momentum)
-        deactivate_requires_grad(self.projection_head_momentum)
-
-    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        features = self.backbone(x)
-        return {"features": features, "projection": self.projection_head(features)}
+        self.backbone_momentum = frozen_copy(self.backbone)
+        self.projection_head_momentum = frozen_copy(self.projection_head)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x0, x1 = batch["views"][:2]
-        q0 = self.projection_head(self.backbone(x0))
-        q1 = self.projection_head(self.backbone(x1))
+        q0, q1 = self.projections([x0, x1])
         with torch.no_grad():
             k0 = self.projection_head_momentum(self.backbone_momentum(x0))
             k1 = self.projection_head_momentum(self.backbone_momentum(x1))
@@ -93,7 +80,7 @@ class MoCo(BaseMethod):
         # queues k1 and k0 (as MoCo's symmetric CIFAR-10 demo, which enqueues both keys
         # once after both terms).
         loss = self.criterion(torch.cat([q0, q1]), torch.cat([k1, k0]))
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(x0))
+        self.log_train({"loss": loss}, batch_size=len(x0))
         return loss
 
     # lightly registers the queue and its pointer as non-persistent buffers: without
@@ -115,14 +102,8 @@ class MoCo(BaseMethod):
         bank.bank.copy_(saved["bank"])
         bank.bank_ptr.copy_(saved["bank_ptr"])
 
-    def on_after_optimizer_step(self) -> None:
-        m = self.momentum()
-        update_momentum(self.backbone, self.backbone_momentum, m)
-        update_momentum(self.projection_head, self.projection_head_momentum, m)
-        self.log("train/momentum", m, on_step=True, on_epoch=False)
-
-    def momentum(self) -> float:
-        """Key-encoder momentum at the optimizer step just taken (k = 0 first)."""
+    def momentum(self, step: int) -> float:
+        """Key-encoder momentum after optimizer step ``step`` (0 first)."""
         if not self.hparams.momentum_cosine:
             return self.hparams.momentum_base
-        return cosine_momentum(self.trainer, self.hparams.momentum_base)
+        return super().momentum(step)

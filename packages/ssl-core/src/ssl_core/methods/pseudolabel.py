@@ -20,28 +20,21 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ssl_core.methods.base import BaseMethod
+from ssl_core.methods.classifier import ClassifierMixin
+from ssl_core.rampups import linear_rampup
 
 
-def linear_rampup(step: int, start: int, end: int) -> float:
-    """Lee's alpha(t) / alpha_f: 0 before ``start``, linear to 1 at ``end``, then 1."""
-    if step < start:
-        return 0.0
-    if step >= end:
-        return 1.0
-    return (step - start) / (end - start)
-
-
-class PseudoLabel(BaseMethod):
+class PseudoLabel(ClassifierMixin, BaseMethod):
     """Pseudo-Label with a linear classifier on the backbone.
 
-    Batches (``data.train_on: semi``): ``{"labeled": ([view], labels, indices),
-    "unlabeled": ([view], _, indices)}`` (one weak view each).
+    Batches (``data.train_on: semi``): ``{"labeled": {"views": [weak], "label",
+    "index"}, "unlabeled": {"views": [weak], "index"}}`` (one weak view each).
 
     Args:
-        num_classes: Number of classes of the classifier.
+        num_classes: Outputs of the classifier; ``None``: the data's number of classes
+            (:mod:`~ssl_core.methods.classifier`).
         threshold: Confidence a prediction needs to become a pseudo-label (0 = Lee's
             original: every prediction).
         unlabeled_weight: Final weight of the unlabeled loss (alpha_f).
@@ -54,19 +47,14 @@ class PseudoLabel(BaseMethod):
 
     def __init__(
         self,
-        num_classes: int = 10,
+        num_classes: int | None = None,
         threshold: float = 0.95,
         unlabeled_weight: float = 1.0,
         rampup_start: float = 0.0,
         rampup_end: float = 0.4,
         **kwargs,
     ) -> None:
-        self.num_classes = num_classes
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
-
-    def configure_models(self) -> None:
-        self.classifier = nn.Linear(self.backbone.num_features, self.num_classes)
 
     def unlabeled_weight(self) -> float:
         total = self.trainer.estimated_stepping_batches
@@ -86,10 +74,7 @@ class PseudoLabel(BaseMethod):
         weight = self.unlabeled_weight()
         loss = loss_l + weight * loss_u
 
-        log = dict(on_step=True, on_epoch=True, batch_size=len(x_l))
-        self.log("train/loss", loss, prog_bar=True, **log)
-        self.log("train/loss_labeled", loss_l, **log)
-        self.log("train/loss_unlabeled", loss_u, **log)
-        self.log("train/mask", mask.mean(), **log)
+        values = {"loss": loss, "loss_labeled": loss_l, "loss_unlabeled": loss_u}
+        self.log_train({**values, "mask": mask.mean()}, batch_size=len(x_l))
         self.log("train/unlabeled_weight", weight, on_step=True, on_epoch=False)
         return loss

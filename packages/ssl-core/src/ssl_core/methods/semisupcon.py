@@ -24,20 +24,22 @@ import torch
 import torch.nn.functional as F
 from lightly.loss import NTXentLoss
 from lightly.models.modules import SimCLRProjectionHead
-from torch import nn
 
 from ssl_core.losses.supcon import SupConLoss
 from ssl_core.methods.base import BaseMethod
+from ssl_core.methods.classifier import ClassifierMixin
 
 
-class SemiSupCon(BaseMethod):
+class SemiSupCon(ClassifierMixin, BaseMethod):
     """NT-Xent on all images + SupCon and/or cross-entropy on labeled images.
 
-    Batches: ``{"labeled": ([view0, view1], labels, indices), "unlabeled": ([view0,
-    view1], _, indices)}``, images ``(B, C, H, W)`` and ``(mu * B, C, H, W)``.
+    Batches: ``{"labeled": {"views": [view0, view1], "label", "index"}, "unlabeled":
+    {"views": [view0, view1], "index"}}``, views ``(B, C, H, W)`` and
+    ``(mu * B, C, H, W)``, labels ``(B,)``.
 
     Args:
-        num_classes: Number of classes of the classifier head.
+        num_classes: Outputs of the classifier; ``None``: the data's number of classes
+            (:mod:`~ssl_core.methods.classifier`).
         projection_dim: Width of the contrastive space (2-8 for a plottable space).
         hidden_dim: Hidden width of the projection head.
         num_layers: Layers of the projection head.
@@ -54,7 +56,7 @@ class SemiSupCon(BaseMethod):
 
     def __init__(
         self,
-        num_classes: int = 10,
+        num_classes: int | None = None,
         projection_dim: int = 128,
         hidden_dim: int = 2048,
         num_layers: int = 2,
@@ -66,35 +68,24 @@ class SemiSupCon(BaseMethod):
         gather_distributed: bool = True,
         **kwargs,
     ) -> None:
-        self.num_classes = num_classes
-        self.projection_dim = projection_dim
-        self.hidden_dim = hidden_dim
-        self.num_layers = num_layers
-        self.lambda_ce = lambda_ce
         if not (lambda_ntxent or lambda_supcon or lambda_ce):
             raise ValueError("SemiSupCon needs at least one of lambda_ntxent/supcon/ce > 0")
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.ntxent = NTXentLoss(temperature=temperature, gather_distributed=gather_distributed)
         self.supcon = SupConLoss(
             temperature=supcon_temperature, gather_distributed=gather_distributed
         )
 
     def configure_models(self) -> None:
-        self.projection_head = SimCLRProjectionHead(
-            input_dim=self.backbone.num_features,
-            hidden_dim=self.hidden_dim,
-            output_dim=self.projection_dim,
-            num_layers=self.num_layers,
-        )
-        # Without its loss the head would stay untrained: no head, no val/top1 then.
-        self.classifier = (
-            nn.Linear(self.backbone.num_features, self.num_classes) if self.lambda_ce else None
-        )
+        self.projection_head = self.projection_mlp(SimCLRProjectionHead)
+        super().configure_models()  # the classifier
 
-    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        features = self.backbone(x)
-        return {"features": features, "projection": self.projection_head(features)}
+    def configure_classifier(self) -> None:
+        # Without its loss the head would stay untrained: no head, no val/top1 then.
+        if self.hparams.lambda_ce:
+            super().configure_classifier()
+        else:
+            self.classifier = None
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         (l0, l1), labels = batch["labeled"]["views"][:2], batch["labeled"]["label"]
@@ -114,8 +105,6 @@ class SemiSupCon(BaseMethod):
             losses["ce"] = F.cross_entropy(self.classifier(f_l), labels.repeat(2))
         loss = sum(self.hparams[f"lambda_{k}"] * v for k, v in losses.items())
 
-        log = dict(on_step=True, on_epoch=True, batch_size=n_l + n_u)
-        self.log("train/loss", loss, prog_bar=True, **log)
-        for name, value in losses.items():
-            self.log(f"train/loss_{name}", value, **log)
+        values = {f"loss_{name}": value for name, value in losses.items()}
+        self.log_train({"loss": loss, **values}, batch_size=n_l + n_u)
         return loss

@@ -20,8 +20,9 @@ from ssl_core.methods.base import BaseMethod
 class SupCon(BaseMethod):
     """Supervised contrastive learning (SupCon) with a SimCLR projection head.
 
-    Batches are ``(views, labels, indices)`` with ``views`` a list of V >= 1 tensors
-    ``(B, C, H, W)`` (two in [0]); samples labeled ``-1`` (unlabeled) are dropped.
+    Batches are ``{"views": [x0, x1, ...], "label", "index"}`` with V >= 1 views
+    ``(B, C, H, W)`` (two in [0]) and labels ``(B,)``; a batch with unlabeled samples
+    (label ``-1``) is refused.
 
     Args:
         projection_dim: Output width of the projection head (128 in [0]).
@@ -43,20 +44,11 @@ class SupCon(BaseMethod):
         gather_distributed: bool = True,
         **kwargs,
     ) -> None:
-        self.projection_dim = projection_dim
-        self.hidden_dim = hidden_dim
-        self.num_layers = num_layers
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.criterion = SupConLoss(temperature=temperature, gather_distributed=gather_distributed)
 
     def configure_models(self) -> None:
-        self.projection_head = SimCLRProjectionHead(
-            input_dim=self.backbone.num_features,
-            hidden_dim=self.hidden_dim,
-            output_dim=self.projection_dim,
-            num_layers=self.num_layers,
-        )
+        self.projection_head = self.projection_mlp(SimCLRProjectionHead)
 
     def check_labeled(self, labels: torch.Tensor) -> None:
         """Refuse a batch with unlabeled images (label -1)."""
@@ -67,10 +59,6 @@ class SupCon(BaseMethod):
                 "train_on: labeled)."
             )
 
-    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        features = self.backbone(x)
-        return {"features": features, "projection": self.projection_head(features)}
-
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         views, labels = batch["views"], batch["label"]
         self.check_labeled(labels)
@@ -79,7 +67,5 @@ class SupCon(BaseMethod):
         z = self.projection_head(self.backbone(torch.cat(views)))
         z = torch.stack(z.chunk(len(views)), dim=1)  # (B, V, D)
         loss = self.criterion(z, labels)
-        self.log(
-            "train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(labels)
-        )
+        self.log_train({"loss": loss}, batch_size=len(labels))
         return loss

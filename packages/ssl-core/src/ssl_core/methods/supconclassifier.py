@@ -30,10 +30,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssl_core.losses import SupConLoss
+from ssl_core.methods.classifier import ClassifierMixin
 from ssl_core.methods.supcon import SupCon
 
 
-class SupConClassifier(SupCon):
+class SupConClassifier(ClassifierMixin, SupCon):
     """SupCon + cross-entropy of a linear classifier on a low-dimensional projection.
 
     Training batches hold ``views``, a list of V >= 1 tensors ``(B, C, H, W)`` (two in
@@ -65,7 +66,8 @@ class SupConClassifier(SupCon):
     with other batch sizes.
 
     Args:
-        num_classes: Number of classes of the classifier.
+        num_classes: Outputs of the classifier; ``None``: the data's number of classes
+            (:mod:`~ssl_core.methods.classifier`).
         projection_dim: Width of the normalized space (2-8 to plot it; 128 in [0]).
         hidden_dim: Hidden width of the projector (2048 in [0] for a ResNet-50).
         num_layers: Linear layers of the projector (2 in [0]).
@@ -81,7 +83,7 @@ class SupConClassifier(SupCon):
 
     def __init__(
         self,
-        num_classes: int = 10,
+        num_classes: int | None = None,
         projection_dim: int = 4,
         hidden_dim: int = 2048,
         num_layers: int = 2,
@@ -92,8 +94,6 @@ class SupConClassifier(SupCon):
         gather_distributed: bool = True,
         **kwargs,
     ) -> None:
-        self.num_classes = num_classes
-        self.ce_weight = ce_weight
         super().__init__(
             projection_dim=projection_dim,
             hidden_dim=hidden_dim,
@@ -102,7 +102,6 @@ class SupConClassifier(SupCon):
             gather_distributed=gather_distributed,
             **kwargs,
         )
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         # Evaluation batches differ in size across DDP ranks (every sample once), so in
         # evaluation each rank contrasts its own batch.
         self.eval_criterion = SupConLoss(temperature=temperature)
@@ -110,11 +109,14 @@ class SupConClassifier(SupCon):
         if freeze_backbone:
             self.freeze_backbone_()
 
-    def configure_models(self) -> None:
-        super().configure_models()  # SupCon's projector
-        self.classifier = (
-            nn.Linear(self.projection_dim, self.num_classes) if self.ce_weight else None
-        )
+    def classifier_features(self) -> int:
+        return self.hparams.projection_dim  # the classifier reads the normalized projection
+
+    def configure_classifier(self) -> None:
+        if self.hparams.ce_weight:
+            super().configure_classifier()
+        else:  # SupCon only
+            self.classifier = None
 
     # ------------------------------------------------------------- the model
     def project(self, features: torch.Tensor) -> torch.Tensor:
@@ -128,7 +130,7 @@ class SupConClassifier(SupCon):
     def classify(self, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor | None:
         """Logits ``(B, num_classes)`` of the classifier on the normalized projection
         (``None`` without a classifier: ``ce_weight`` 0)."""
-        if self.classifier is None:
+        if getattr(self, "classifier", None) is None:
             return None
         return self.classifier(self.project(features))
 
@@ -151,7 +153,7 @@ class SupConClassifier(SupCon):
         if self.classifier is not None:
             logits, targets = self.classifier(z), labels.repeat(views)
             out["ce"] = self.cross_entropy(logits, targets)
-            out["loss"] = supcon + self.ce_weight * out["ce"]
+            out["loss"] = supcon + self.hparams.ce_weight * out["ce"]
             out["top1"] = (logits.argmax(dim=1) == targets).float().mean().detach()
         return out
 
@@ -162,10 +164,8 @@ class SupConClassifier(SupCon):
         # All views in one pass, as the reference code of [0]: one set of batch-norm
         # statistics for all views.
         losses = self.losses(self.backbone(torch.cat(list(views))), labels, len(views))
-        log = dict(on_step=True, on_epoch=True, batch_size=len(labels))
-        self.log("train/loss", losses["loss"], prog_bar=True, **log)
-        self.log("train/loss_supcon", losses["supcon"], **log)
-        self.log("train/loss_ce", losses["ce"], **log)
+        terms = {"loss_supcon": losses["supcon"], "loss_ce": losses["ce"]}
+        self.log_train({"loss": losses["loss"], **terms}, batch_size=len(labels))
         if "top1" in losses:
             self.log(
                 "train/top1", losses["top1"], on_step=False, on_epoch=True, batch_size=len(labels)

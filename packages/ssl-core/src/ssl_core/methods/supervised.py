@@ -15,9 +15,10 @@ import torch
 from torch import nn
 
 from ssl_core.methods.base import BaseMethod
+from ssl_core.methods.classifier import ClassifierMixin
 
 
-class Supervised(BaseMethod):
+class Supervised(ClassifierMixin, BaseMethod):
     """Backbone + linear classifier trained with cross-entropy.
 
     Batches hold ``views``, a list of V image batches ``(B, C, H, W)`` (usually one
@@ -25,21 +26,19 @@ class Supervised(BaseMethod):
     training sample with the image's label.
 
     Args:
-        num_classes: Number of classes of the classifier.
+        num_classes: Outputs of the classifier; ``None``: the data's number of classes
+            (:mod:`~ssl_core.methods.classifier`).
         label_smoothing: Cross-entropy label smoothing (0 = none).
         **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
     """
 
     train_on = "labeled"
 
-    def __init__(self, num_classes: int = 10, label_smoothing: float = 0.0, **kwargs) -> None:
-        self.num_classes = num_classes
+    def __init__(
+        self, num_classes: int | None = None, label_smoothing: float = 0.0, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
-
-    def configure_models(self) -> None:
-        self.classifier = nn.Linear(self.backbone.num_features, self.num_classes)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         views, labels = batch["views"], batch["label"]
@@ -47,8 +46,6 @@ class Supervised(BaseMethod):
         logits = self.classifier(self.backbone(torch.cat(views)))
         loss = self.criterion(logits, labels)
         top1 = (logits.argmax(dim=1) == labels).float().mean()
-        self.log(
-            "train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(labels)
-        )
+        self.log_train({"loss": loss}, batch_size=len(labels))
         self.log("train/top1", top1, on_step=False, on_epoch=True, batch_size=len(labels))
         return loss

@@ -41,11 +41,7 @@ class VICReg(BaseMethod):
         gather_distributed: bool = True,
         **kwargs,
     ) -> None:
-        self.projection_dim = projection_dim
-        self.hidden_dim = hidden_dim
-        self.num_layers = num_layers
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.criterion = VICRegLoss(
             lambda_param=lambda_param,
             mu_param=mu_param,
@@ -54,21 +50,10 @@ class VICReg(BaseMethod):
         )
 
     def configure_models(self) -> None:
-        self.projection_head = VICRegProjectionHead(
-            input_dim=self.backbone.num_features,
-            hidden_dim=self.hidden_dim,
-            output_dim=self.projection_dim,
-            num_layers=self.num_layers,
-        )
-
-    def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        features = self.backbone(x)
-        return {"features": features, "projection": self.projection_head(features)}
+        self.projection_head = self.projection_mlp(VICRegProjectionHead)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        x0, x1 = batch["views"][:2]
-        z0 = self.projection_head(self.backbone(x0))
-        z1 = self.projection_head(self.backbone(x1))
-        loss = self.criterion(z0, z1)
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(x0))
+        views = batch["views"][:2]
+        loss = self.criterion(*self.projections(views))
+        self.log_train({"loss": loss}, batch_size=len(views[0]))
         return loss

@@ -29,12 +29,11 @@ padding) work as for more classes. Batches follow the contract of
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import segmentation_models_pytorch as smp
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 
@@ -46,7 +45,7 @@ from ssl_core.segmentation.inference import (
 from ssl_core.segmentation.losses import SegmentationLoss
 from ssl_core.segmentation.metrics import SegmentationScores
 from ssl_core.segmentation.weights import load_encoder_weights
-from ssl_core.task import TaskModule
+from ssl_core.task import DataMismatchError, TaskModule, default_optimizer, require
 
 
 def create_network(
@@ -85,7 +84,8 @@ class SegmentationTask(TaskModule):
             ResNet, or an ssl-core checkpoint (e.g. SimCLR's ``last.ckpt``: its
             ``backbone``); ``None``: random init. Nothing is downloaded.
         in_channels: Image channels (1 grey, 3 RGB, 4, ...).
-        num_classes: Classes including the background (2 for binary).
+        num_classes: Classes including the background (2 for binary); ``None``: the
+            datamodule's ``num_classes``, read at ``setup`` (the network is built then).
         model_kwargs: More arguments of ``smp.create_model`` (e.g. ``decoder_channels``,
             ``encoder_depth``).
         ignore_index: Label of pixels to leave out of losses and metrics (padding).
@@ -98,11 +98,8 @@ class SegmentationTask(TaskModule):
         pad_mode: Padding of whole images / windows to ``stride``: ``reflect`` or
             ``constant`` (zeros).
         stride: Side multiple the network needs (32 for SMP's 5-stage encoders).
-        optimizer: See :class:`~ssl_core.task.TaskModule`.
-        lr_scheduler: See :class:`~ssl_core.task.TaskModule`.
-        lr_interval: See :class:`~ssl_core.task.TaskModule`.
-        lr_frequency: See :class:`~ssl_core.task.TaskModule`.
-        exclude_norm_bias_decay: See :class:`~ssl_core.task.TaskModule`.
+        **kwargs: :class:`~ssl_core.task.TaskModule` arguments (optimizer, lr_scheduler,
+            lr_interval, lr_frequency, exclude_norm_bias_decay).
     """
 
     #: foreground IoU and Dice over the test set (dataset-level: ``SegmentationScores``)
@@ -114,7 +111,7 @@ class SegmentationTask(TaskModule):
         encoder_name: str = "resnet18",
         encoder_weights: str | None = None,
         in_channels: int = 3,
-        num_classes: int = 2,
+        num_classes: int | None = None,
         model_kwargs: dict[str, Any] | None = None,
         ignore_index: int = 255,
         dice_weight: float = 1.0,
@@ -123,32 +120,38 @@ class SegmentationTask(TaskModule):
         window_overlap: float = 0.25,
         pad_mode: PadMode = "reflect",
         stride: int = 32,
-        optimizer: OptimizerCallable | None = None,
-        lr_scheduler: LRSchedulerCallable | None = None,
-        lr_interval: Literal["step", "epoch"] = "step",
-        lr_frequency: int = 1,
-        exclude_norm_bias_decay: bool = True,
+        **kwargs,
     ) -> None:
-        super().__init__(
-            optimizer, lr_scheduler, lr_interval, lr_frequency, exclude_norm_bias_decay
-        )
+        super().__init__(**kwargs)
+        # with the arguments of every subclass's __init__ (Lightning walks up the frames)
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
         self.num_classes = num_classes
         self.ignore_index = ignore_index
-        self.network = create_network(arch, encoder_name, in_channels, num_classes, model_kwargs)
-        if encoder_weights is not None:
-            done = load_encoder_weights(self.network.encoder, encoder_weights)
+        self.configure_losses()
+        if num_classes is not None:
+            self.configure_network()
+
+    def configure_network(self) -> None:
+        """The network (:func:`create_network`, its encoder's weights from
+        ``encoder_weights``), the metrics and what the method adds (``configure_models``),
+        once ``num_classes`` is known: at ``__init__`` or, taken from the data, at
+        ``setup`` (before Lightning restores a checkpoint or makes the optimizer)."""
+        h = self.hparams
+        self.network = create_network(
+            h.arch, h.encoder_name, h.in_channels, self.num_classes, h.model_kwargs
+        )
+        if h.encoder_weights is not None:
+            done = load_encoder_weights(self.network.encoder, h.encoder_weights)
             rank_zero_info(
-                f"Encoder weights from {encoder_weights}"
-                + (f"; first conv adapted to {in_channels} channels" if done["adapted"] else "")
+                f"Encoder weights from {h.encoder_weights}"
+                + (f"; first conv adapted to {h.in_channels} channels" if done["adapted"] else "")
                 + (
                     f"; left out {len(done['left_out'])} classifier keys"
                     if done["left_out"]
                     else ""
                 )
             )
-        self.scores = SegmentationScores(num_classes, ignore_index)
-        self.configure_losses()
+        self.scores = SegmentationScores(self.num_classes, self.ignore_index)
         self.configure_models()
 
     # ------------------------------------------------------------------ hooks
@@ -207,10 +210,7 @@ class SegmentationTask(TaskModule):
         build = self.optimizer
 
         def scaled(groups):  # scale before the scheduler records the initial lr
-            if build is None:  # TaskModule's default
-                opt = torch.optim.SGD(groups, lr=0.06, momentum=0.9, weight_decay=5e-4)
-            else:
-                opt = build(groups)
+            opt = (build or default_optimizer)(groups)
             for group in opt.param_groups:
                 group["lr"] *= group.get("lr_scale", 1.0)
             return opt
@@ -222,21 +222,47 @@ class SegmentationTask(TaskModule):
             self.optimizer = build
 
     # ------------------------------------------------------------ evaluation
+    def input_channels(self) -> tuple[str, int | None]:
+        return "model.in_channels", self.hparams.in_channels
+
+    def check_data(self, datamodule) -> None:
+        """The image channels (:class:`~ssl_core.task.TaskModule`), the number of classes
+        and the ignore index against the datamodule's."""
+        super().check_data(datamodule)
+        for name, own, what in (
+            ("num_classes", self.num_classes, "classes"),
+            ("ignore_index", self.ignore_index, "as its ignore index"),
+        ):
+            theirs = getattr(datamodule, name, None)
+            if theirs is not None and own is not None:
+                require(f"model.{name}", own, theirs, what)
+
     def setup(self, stage: str) -> None:
-        dm = getattr(self._trainer, "datamodule", None) if self._trainer else None
-        for name, own in (("num_classes", self.num_classes), ("ignore_index", self.ignore_index)):
-            theirs = getattr(dm, name, None)
-            if theirs is not None and int(theirs) != own:
-                raise ValueError(
-                    f"model.{name} is {own} but the datamodule's {name} is {theirs}: "
-                    f"set --model.{name} {theirs}"
+        """Check the data; build the network for its classes when ``num_classes`` is not
+        set."""
+        super().setup(stage)
+        if self.num_classes is None:
+            theirs = getattr(self.datamodule(), "num_classes", None)
+            if not theirs:
+                raise DataMismatchError(
+                    "model.num_classes is not set and the data does not say how many classes "
+                    "it has: set --model.num_classes N"
                 )
-        theirs = getattr(dm, "in_channels", getattr(getattr(dm, "source", None), "channels", None))
-        if theirs is not None and int(theirs) != self.hparams.in_channels:
-            raise ValueError(
-                f"model.in_channels is {self.hparams.in_channels} but the data has {theirs} "
-                f"channels: set --model.in_channels {theirs}"
-            )
+            self._set_num_classes(int(theirs))
+
+    def load_state_dict(self, state_dict, *args, **kwargs):
+        """``nn.Module.load_state_dict``, first building the network of a model that has
+        none yet (nothing sized it, e.g. ``ddp_spawn``'s main process) for the classes
+        of ``state_dict``'s head (SMP's ``segmentation_head``)."""
+        head = state_dict.get("network.segmentation_head.0.weight")
+        if self.num_classes is None and head is not None:
+            self._set_num_classes(int(head.shape[0]))
+        return super().load_state_dict(state_dict, *args, **kwargs)
+
+    def _set_num_classes(self, n: int) -> None:
+        self.num_classes = n
+        self.hparams["num_classes"] = n  # the checkpoint says it: load_from_checkpoint
+        self.configure_network()
 
     def on_validation_epoch_start(self) -> None:
         self.scores.reset()
@@ -259,15 +285,6 @@ class SegmentationTask(TaskModule):
         stage = "test" if self.trainer.testing else "val"
         for name, value in self.scores.compute().items():  # already summed over ranks
             self.log(f"{stage}/{name}", value.float(), prog_bar=name == "iou", sync_dist=True)
-
-    def on_test_epoch_start(self) -> None:
-        self.on_validation_epoch_start()
-
-    def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self.validation_step(batch, batch_idx, dataloader_idx)
-
-    def on_test_epoch_end(self) -> None:
-        self.on_validation_epoch_end()
 
     def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> dict:
         """Class ids ``(B, H, W)`` (uint8, CPU) of whole images, with their positions."""

@@ -55,7 +55,6 @@ class FixMatchSegmentation(SegmentationTask):
 
     def __init__(self, threshold: float = 0.95, cutmix_prob: float = 0.5, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
 
     def boxes(self, like: torch.Tensor) -> torch.Tensor:
         """CutMix boxes ``(B, H, W)`` for images like ``like`` ``(B, C, H, W)``."""
@@ -81,11 +80,9 @@ class FixMatchSegmentation(SegmentationTask):
         )
         loss = (loss_x + loss_u) / 2
 
-        log = dict(on_step=True, on_epoch=True, batch_size=len(x))
-        self.log("train/loss", loss, prog_bar=True, **log)
-        self.log("train/loss_labeled", loss_x, **log)
-        self.log("train/loss_unlabeled", loss_u, **log)
-        self.log("train/mask_ratio", mask_ratio(confidence, ignore, self), **log)
+        values = {"loss": loss, "loss_labeled": loss_x, "loss_unlabeled": loss_u}
+        ratio = mask_ratio(confidence, ignore, self)
+        self.log_train({**values, "mask_ratio": ratio}, batch_size=len(x))
         return loss
 
 

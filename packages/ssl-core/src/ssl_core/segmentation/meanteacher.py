@@ -22,18 +22,14 @@ Validation, test and predict use the teacher (``evaluate_teacher``), as [0] repo
 
 from __future__ import annotations
 
-import copy
-
 import torch
-from lightly.models.utils import deactivate_requires_grad, update_momentum
 from torch import nn
 
-from ssl_core.methods.meanteacher import sigmoid_rampup
-from ssl_core.optim import ema_warmup_decay
+from ssl_core.ema import MeanTeacherMixin, frozen_copy
 from ssl_core.segmentation.base import SegmentationTask, unlabeled_ignore
 
 
-class MeanTeacherSegmentation(SegmentationTask):
+class MeanTeacherSegmentation(MeanTeacherMixin, SegmentationTask):
     """Student network and its EMA teacher.
 
     Batches (``data.train_on: semi``): ``{"labeled": {"image", "mask"}, "unlabeled":
@@ -60,20 +56,15 @@ class MeanTeacherSegmentation(SegmentationTask):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
 
     def configure_models(self) -> None:
-        self.teacher = copy.deepcopy(self.network)
-        deactivate_requires_grad(self.teacher)
+        self.teacher = frozen_copy(self.network)
+
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        return [(self.network, self.teacher)]
 
     def inference_network(self) -> nn.Module:
         return self.teacher if self.hparams.evaluate_teacher else self.network
-
-    def rampup_steps(self) -> int:
-        rampup = self.hparams.rampup
-        if rampup <= 1:
-            return int(rampup * self.trainer.estimated_stepping_batches)
-        return int(rampup)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         labeled, unlabeled = batch["labeled"], batch["unlabeled"]
@@ -89,24 +80,4 @@ class MeanTeacherSegmentation(SegmentationTask):
         loss_x = self.supervised_loss(logits_x, y)
         squared = (logits_u.softmax(dim=1) - teacher_probs).pow(2).mean(dim=1)
         loss_c = (squared * valid).sum() / valid.sum().clamp_min(1)
-        weight = self.hparams.consistency * sigmoid_rampup(self.global_step, self.rampup_steps())
-        loss = loss_x + weight * loss_c
-
-        log = dict(on_step=True, on_epoch=True, batch_size=len(x))
-        self.log("train/loss", loss, prog_bar=True, **log)
-        self.log("train/loss_labeled", loss_x, **log)
-        self.log("train/loss_consistency", loss_c, **log)
-        self.log("train/consistency_weight", weight, on_step=True, on_epoch=False)
-        return loss
-
-    @torch.no_grad()
-    def update_teacher(self, step: int) -> float:
-        """Move the teacher towards the student after ``step`` optimizer steps (1 after
-        the first); return the decay used (:func:`ssl_core.optim.ema_warmup_decay`)."""
-        decay = ema_warmup_decay(step, self.hparams.ema_decay)
-        update_momentum(self.network, self.teacher, m=decay)
-        return decay
-
-    def on_after_optimizer_step(self) -> None:
-        # global_step does not count this step yet: it is the update after step k + 1
-        self.update_teacher(self.global_step + 1)
+        return self.consistency_total(loss_x, loss_c, batch_size=len(x))

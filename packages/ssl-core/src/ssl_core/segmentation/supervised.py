@@ -29,12 +29,5 @@ class SupervisedSegmentation(SegmentationTask):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         labeled = batch.get("labeled", batch)
         loss, _ = self.labeled_loss(labeled)
-        self.log(
-            "train/loss",
-            loss,
-            prog_bar=True,
-            on_step=True,
-            on_epoch=True,
-            batch_size=len(labeled["mask"]),
-        )
+        self.log_train({"loss": loss}, batch_size=len(labeled["mask"]))
         return loss

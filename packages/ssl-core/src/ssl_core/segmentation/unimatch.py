@@ -59,7 +59,8 @@ class UniMatch(SegmentationTask):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
+
+    def configure_models(self) -> None:
         net = self.network
         if not all(hasattr(net, m) for m in ("encoder", "decoder", "segmentation_head")):
             raise ValueError(f"UniMatch needs an encoder-decoder-head network, not {type(net)}")
@@ -110,11 +111,8 @@ class UniMatch(SegmentationTask):
         w1, w2, w_fp = self.hparams.weights
         loss = (loss_x + w1 * losses_s[0] + w2 * losses_s[1] + w_fp * loss_fp) / 2
 
-        log = dict(on_step=True, on_epoch=True, batch_size=n)
-        self.log("train/loss", loss, prog_bar=True, **log)
-        self.log("train/loss_labeled", loss_x, **log)
-        self.log("train/loss_s1", losses_s[0], **log)
-        self.log("train/loss_s2", losses_s[1], **log)
-        self.log("train/loss_fp", loss_fp, **log)
-        self.log("train/mask_ratio", mask_ratio(confidence, ignore, self), **log)
+        values = {"loss": loss, "loss_labeled": loss_x, "loss_fp": loss_fp}
+        values |= {"loss_s1": losses_s[0], "loss_s2": losses_s[1]}
+        values["mask_ratio"] = mask_ratio(confidence, ignore, self)
+        self.log_train(values, batch_size=n)
         return loss
