@@ -13,6 +13,7 @@ from lightly.loss import BarlowTwinsLoss
 from lightly.models.modules import BarlowTwinsProjectionHead
 
 from ssl_core.methods.base import BaseMethod
+from ssl_core.views import size
 
 
 class BarlowTwins(BaseMethod):
@@ -48,5 +49,5 @@ class BarlowTwins(BaseMethod):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         views = batch["views"][:2]
         loss = self.criterion(*self.projections(views))
-        self.log_train({"loss": loss}, batch_size=len(views[0]))
+        self.log_train({"loss": loss}, batch_size=size(views[0]))
         return loss

@@ -15,6 +15,7 @@ from lightly.models.modules import BYOLPredictionHead, BYOLProjectionHead
 
 from ssl_core.ema import MomentumCopiesMixin, frozen_copy
 from ssl_core.methods.base import BaseMethod
+from ssl_core.views import size
 
 
 class BYOL(MomentumCopiesMixin, BaseMethod):
@@ -61,5 +62,5 @@ class BYOL(MomentumCopiesMixin, BaseMethod):
             z0 = self.projection_head_momentum(self.backbone_momentum(x0))
             z1 = self.projection_head_momentum(self.backbone_momentum(x1))
         loss = 0.5 * (self.criterion(p0, z1) + self.criterion(p1, z0))
-        self.log_train({"loss": loss}, batch_size=len(x0))
+        self.log_train({"loss": loss}, batch_size=size(x0))
         return loss

@@ -16,6 +16,7 @@ from lightly.models.utils import deactivate_requires_grad
 
 from ssl_core.ema import MomentumCopiesMixin, frozen_copy
 from ssl_core.methods.base import BaseMethod
+from ssl_core.views import size
 
 
 class DINO(MomentumCopiesMixin, BaseMethod):
@@ -103,7 +104,7 @@ class DINO(MomentumCopiesMixin, BaseMethod):
         temperature = self.teacher_temperature()
         # Cross-entropy of every teacher view with every *other* student view.
         loss = self.criterion(teacher, student, teacher_temp=temperature)
-        self.log_train({"loss": loss}, batch_size=len(views[0]))
+        self.log_train({"loss": loss}, batch_size=size(views[0]))
         self.log("train/teacher_temp", temperature, on_step=False, on_epoch=True)
         return loss
 

@@ -24,6 +24,7 @@ from torch import nn
 
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.classifier import ClassifierMixin
+from ssl_core.views import cat, size
 
 
 class FixMatchLoss(nn.Module):
@@ -91,8 +92,10 @@ class FixMatch(ClassifierMixin, BaseMethod):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x_l, labels = batch["labeled"]["views"][0], batch["labeled"]["label"]
         u_weak, u_strong = batch["unlabeled"]["views"][:2]
-        logits = self.classifier(self.backbone(torch.cat([x_l, u_weak, u_strong])))
-        logits_l, logits_weak, logits_strong = logits.split([len(x_l), len(u_weak), len(u_strong)])
+        logits = self.classifier(self.backbone(cat([x_l, u_weak, u_strong])))
+        logits_l, logits_weak, logits_strong = logits.split(
+            [size(x_l), size(u_weak), size(u_strong)]
+        )
 
         loss_l = F.cross_entropy(logits_l, labels)
         loss_u, mask = self.unlabeled_loss(logits_weak, logits_strong)
@@ -100,5 +103,5 @@ class FixMatch(ClassifierMixin, BaseMethod):
 
         # mask: the share of unlabeled images used
         values = {"loss": loss, "loss_labeled": loss_l, "loss_unlabeled": loss_u}
-        self.log_train({**values, "mask": mask.mean()}, batch_size=len(x_l))
+        self.log_train({**values, "mask": mask.mean()}, batch_size=size(x_l))
         return loss

@@ -32,6 +32,7 @@ from torch import nn
 from ssl_core.ema import MeanTeacherMixin, frozen_copy
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.classifier import ClassifierMixin
+from ssl_core.views import cat
 
 
 class MeanTeacher(MeanTeacherMixin, ClassifierMixin, BaseMethod):
@@ -87,9 +88,9 @@ class MeanTeacher(MeanTeacherMixin, ClassifierMixin, BaseMethod):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         (l_student, l_teacher), labels = batch["labeled"]["views"][:2], batch["labeled"]["label"]
         u_student, u_teacher = batch["unlabeled"]["views"][:2]
-        student_logits = self.classifier(self.backbone(torch.cat([l_student, u_student])))
+        student_logits = self.classifier(self.backbone(cat([l_student, u_student])))
         with torch.no_grad():
-            teacher_logits = self.teacher(torch.cat([l_teacher, u_teacher]))
+            teacher_logits = self.teacher(cat([l_teacher, u_teacher]))
 
         loss_l = F.cross_entropy(student_logits[: len(labels)], labels)
         # MSE of the softmax outputs, averaged over images and classes as in [0]'s code.

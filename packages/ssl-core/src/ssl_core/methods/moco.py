@@ -17,6 +17,7 @@ from lightly.models.modules import MoCoProjectionHead
 
 from ssl_core.ema import MomentumCopiesMixin, frozen_copy
 from ssl_core.methods.base import BaseMethod
+from ssl_core.views import size
 
 
 class MoCo(MomentumCopiesMixin, BaseMethod):
@@ -80,7 +81,7 @@ class MoCo(MomentumCopiesMixin, BaseMethod):
         # queues k1 and k0 (as MoCo's symmetric CIFAR-10 demo, which enqueues both keys
         # once after both terms).
         loss = self.criterion(torch.cat([q0, q1]), torch.cat([k1, k0]))
-        self.log_train({"loss": loss}, batch_size=len(x0))
+        self.log_train({"loss": loss}, batch_size=size(x0))
         return loss
 
     # lightly registers the queue and its pointer as non-persistent buffers: without

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.classifier import ClassifierMixin
 from ssl_core.rampups import linear_rampup
+from ssl_core.views import cat, size
 
 
 class PseudoLabel(ClassifierMixin, BaseMethod):
@@ -64,8 +65,8 @@ class PseudoLabel(ClassifierMixin, BaseMethod):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x_l, labels = batch["labeled"]["views"][0], batch["labeled"]["label"]
         x_u = batch["unlabeled"]["views"][0]
-        logits = self.classifier(self.backbone(torch.cat([x_l, x_u])))
-        logits_l, logits_u = logits.split([len(x_l), len(x_u)])
+        logits = self.classifier(self.backbone(cat([x_l, x_u])))
+        logits_l, logits_u = logits.split([size(x_l), size(x_u)])
 
         loss_l = F.cross_entropy(logits_l, labels)
         confidence, pseudo_labels = F.softmax(logits_u.detach(), dim=1).max(dim=1)
@@ -75,6 +76,6 @@ class PseudoLabel(ClassifierMixin, BaseMethod):
         loss = loss_l + weight * loss_u
 
         values = {"loss": loss, "loss_labeled": loss_l, "loss_unlabeled": loss_u}
-        self.log_train({**values, "mask": mask.mean()}, batch_size=len(x_l))
+        self.log_train({**values, "mask": mask.mean()}, batch_size=size(x_l))
         self.log("train/unlabeled_weight", weight, on_step=True, on_epoch=False)
         return loss

@@ -28,6 +28,7 @@ from lightly.models.modules import SimCLRProjectionHead
 from ssl_core.losses.supcon import SupConLoss
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.classifier import ClassifierMixin
+from ssl_core.views import cat, size
 
 
 class SemiSupCon(ClassifierMixin, BaseMethod):
@@ -90,8 +91,8 @@ class SemiSupCon(ClassifierMixin, BaseMethod):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         (l0, l1), labels = batch["labeled"]["views"][:2], batch["labeled"]["label"]
         u0, u1 = batch["unlabeled"]["views"][:2]
-        n_l, n_u = len(l0), len(u0)
-        features = self.backbone(torch.cat([l0, u0, l1, u1]))
+        n_l, n_u = size(l0), size(u0)
+        features = self.backbone(cat([l0, u0, l1, u1]))
         z = self.projection_head(features)
         z0, z1 = z[: n_l + n_u], z[n_l + n_u :]
         f_l = torch.cat([features[:n_l], features[n_l + n_u : 2 * n_l + n_u]])

@@ -15,6 +15,7 @@ from lightly.models.modules import SimCLRProjectionHead
 
 from ssl_core.losses import SupConLoss
 from ssl_core.methods.base import BaseMethod
+from ssl_core.views import cat
 
 
 class SupCon(BaseMethod):
@@ -64,7 +65,7 @@ class SupCon(BaseMethod):
         self.check_labeled(labels)
         # All views in one pass, as the reference code of [0]: one set of BatchNorm
         # statistics for all views.
-        z = self.projection_head(self.backbone(torch.cat(views)))
+        z = self.projection_head(self.backbone(cat(views)))
         z = torch.stack(z.chunk(len(views)), dim=1)  # (B, V, D)
         loss = self.criterion(z, labels)
         self.log_train({"loss": loss}, batch_size=len(labels))

@@ -32,6 +32,7 @@ from torch import nn
 from ssl_core.losses import SupConLoss
 from ssl_core.methods.classifier import ClassifierMixin
 from ssl_core.methods.supcon import SupCon
+from ssl_core.views import cat
 
 
 class SupConClassifier(ClassifierMixin, SupCon):
@@ -163,7 +164,7 @@ class SupConClassifier(ClassifierMixin, SupCon):
         self.check_labeled(labels)
         # All views in one pass, as the reference code of [0]: one set of batch-norm
         # statistics for all views.
-        losses = self.losses(self.backbone(torch.cat(list(views))), labels, len(views))
+        losses = self.losses(self.backbone(cat(list(views))), labels, len(views))
         terms = {"loss_supcon": losses["supcon"], "loss_ce": losses["ce"]}
         self.log_train({"loss": losses["loss"], **terms}, batch_size=len(labels))
         if "top1" in losses:

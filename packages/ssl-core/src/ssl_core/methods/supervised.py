@@ -16,6 +16,7 @@ from torch import nn
 
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.classifier import ClassifierMixin
+from ssl_core.views import cat
 
 
 class Supervised(ClassifierMixin, BaseMethod):
@@ -43,7 +44,7 @@ class Supervised(ClassifierMixin, BaseMethod):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         views, labels = batch["views"], batch["label"]
         labels = labels.repeat(len(views))
-        logits = self.classifier(self.backbone(torch.cat(views)))
+        logits = self.classifier(self.backbone(cat(views)))
         loss = self.criterion(logits, labels)
         top1 = (logits.argmax(dim=1) == labels).float().mean()
         self.log_train({"loss": loss}, batch_size=len(labels))

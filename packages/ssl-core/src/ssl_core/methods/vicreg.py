@@ -14,6 +14,7 @@ from lightly.loss import VICRegLoss
 from lightly.models.modules.heads import VICRegProjectionHead
 
 from ssl_core.methods.base import BaseMethod
+from ssl_core.views import size
 
 
 class VICReg(BaseMethod):
@@ -55,5 +56,5 @@ class VICReg(BaseMethod):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         views = batch["views"][:2]
         loss = self.criterion(*self.projections(views))
-        self.log_train({"loss": loss}, batch_size=len(views[0]))
+        self.log_train({"loss": loss}, batch_size=size(views[0]))
         return loss
