@@ -1,11 +1,11 @@
-"""``ssl_core.views``: the one place methods concatenate and count views of any modality."""
+"""``ssl_core.methods.views``: the one place methods concatenate and count views of any modality."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from ssl_core.views import cat, size
+from ssl_core.methods.views import cat, size
 
 
 def test_image_views_are_torch_cat():

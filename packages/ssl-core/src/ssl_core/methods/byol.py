@@ -15,7 +15,7 @@ from lightly.models.modules import BYOLPredictionHead, BYOLProjectionHead
 
 from ssl_core.ema import MomentumCopiesMixin, frozen_copy
 from ssl_core.methods.base import BaseMethod
-from ssl_core.views import size
+from ssl_core.methods.views import size
 
 
 class BYOL(MomentumCopiesMixin, BaseMethod):

@@ -16,7 +16,7 @@ from lightly.models.utils import deactivate_requires_grad
 
 from ssl_core.ema import MomentumCopiesMixin, frozen_copy
 from ssl_core.methods.base import BaseMethod
-from ssl_core.views import size
+from ssl_core.methods.views import size
 
 
 class DINO(MomentumCopiesMixin, BaseMethod):

@@ -24,7 +24,7 @@ from torch import nn
 
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.classifier import ClassifierMixin
-from ssl_core.views import cat, size
+from ssl_core.methods.views import cat, size
 
 
 class FixMatchLoss(nn.Module):

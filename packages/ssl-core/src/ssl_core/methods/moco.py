@@ -17,7 +17,7 @@ from lightly.models.modules import MoCoProjectionHead
 
 from ssl_core.ema import MomentumCopiesMixin, frozen_copy
 from ssl_core.methods.base import BaseMethod
-from ssl_core.views import size
+from ssl_core.methods.views import size
 
 
 class MoCo(MomentumCopiesMixin, BaseMethod):

@@ -28,7 +28,7 @@ from lightly.models.modules import SimCLRProjectionHead
 from ssl_core.losses.supcon import SupConLoss
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.classifier import ClassifierMixin
-from ssl_core.views import cat, size
+from ssl_core.methods.views import cat, size
 
 
 class SemiSupCon(ClassifierMixin, BaseMethod):

@@ -15,7 +15,7 @@ from lightly.models.modules import SimCLRProjectionHead
 
 from ssl_core.losses import SupConLoss
 from ssl_core.methods.base import BaseMethod
-from ssl_core.views import cat
+from ssl_core.methods.views import cat
 
 
 class SupCon(BaseMethod):

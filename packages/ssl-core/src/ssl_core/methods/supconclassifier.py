@@ -32,7 +32,7 @@ from torch import nn
 from ssl_core.losses import SupConLoss
 from ssl_core.methods.classifier import ClassifierMixin
 from ssl_core.methods.supcon import SupCon
-from ssl_core.views import cat
+from ssl_core.methods.views import cat
 
 
 class SupConClassifier(ClassifierMixin, SupCon):

@@ -16,7 +16,7 @@ from torch import nn
 
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.classifier import ClassifierMixin
-from ssl_core.views import cat
+from ssl_core.methods.views import cat
 
 
 class Supervised(ClassifierMixin, BaseMethod):
