@@ -25,6 +25,7 @@ Conventions (torchvision's definitions, which lightly's SimCLR and UniMatch use)
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import random
 
@@ -35,7 +36,8 @@ import torch
 cv2.setNumThreads(0)  # one thread per dataloader worker; workers give the parallelism
 
 _LUMA = np.array([0.299, 0.587, 0.114])
-_SATURATION_BASE = np.tile(_LUMA.astype(np.float32), (3, 1))  # each row: the grey level
+_GREY_ROWS = np.tile(_LUMA.astype(np.float32), (3, 1))  # each row: the grey level
+_COLOUR_ROWS = np.eye(3, dtype=np.float32) - _GREY_ROWS
 
 
 def check_image(image: np.ndarray, channels: int) -> np.ndarray:
@@ -80,8 +82,7 @@ def adjust_saturation(x: np.ndarray, factor: float) -> np.ndarray:
     """Blend with the grey image, as one 3x3 colour matrix. RGB only (others unchanged)."""
     if not is_rgb(x):
         return x
-    matrix = factor * np.eye(3, dtype=np.float32) + (1.0 - factor) * _SATURATION_BASE
-    return cv2.transform(x, matrix)
+    return cv2.transform(x, _GREY_ROWS + np.float32(factor) * _COLOUR_ROWS)
 
 
 @functools.lru_cache(maxsize=8)
@@ -109,6 +110,7 @@ def to_grey(x: np.ndarray) -> np.ndarray:
 
 
 _JITTER = (adjust_brightness, adjust_contrast, adjust_saturation, adjust_hue)
+_ORDERS = list(itertools.permutations(range(4)))
 
 
 def color_jitter(
@@ -123,9 +125,7 @@ def color_jitter(
     ``[-hue, hue]`` turns), applied in a random order. Saturation and hue only on RGB."""
     factors = [rng.uniform(max(0.0, 1 - s), 1 + s) for s in (brightness, contrast, saturation)]
     factors.append(rng.uniform(-hue, hue))
-    order = [0, 1, 2, 3]
-    rng.shuffle(order)
-    for i in order:
+    for i in _ORDERS[int(rng.random() * 24)]:  # a random order (rng.shuffle: 4x slower)
         x = _JITTER[i](x, factors[i])
     return x
 
