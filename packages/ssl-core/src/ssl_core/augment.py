@@ -4,8 +4,9 @@ Used by both tasks' transforms (:mod:`ssl_core.transforms`, views of images;
 :mod:`ssl_core.segmentation.transforms`, images with masks) and by the shift corruptions
 (:mod:`ssl_core.evaluate.shift`). An image is a ``uint8`` ``(H, W, C)`` array with any
 ``C`` (science images have 1, 4, 13 ...), or an ``(H, W)`` plane standing for an image
-whose channels are all equal. Every operation returns a new ``uint8`` array (inputs are
-never written) in one or two OpenCV passes: no float image, no per-call machinery.
+whose channels are all equal. Every operation returns a ``uint8`` array (the input
+itself where it has nothing to do; inputs are never written) in one or two OpenCV
+passes: no float image (but for the shifts' noise), no per-call machinery.
 
 Conventions (torchvision's definitions, which lightly's SimCLR and UniMatch use):
 
