@@ -1,16 +1,16 @@
-"""The segmentation transforms' own ops: the same pixels as albumentations' transforms
-they stand for, geometry that keeps image, mask and views aligned for any channel
-count, and the grey-plane shortcut that changes nothing."""
+"""The segmentation transforms: geometry that keeps image, mask and views aligned for any
+channel count, and the grey-plane shortcut that changes nothing (the operations
+themselves are tested once, in ``test_augment.py``, for both tasks)."""
 
 from __future__ import annotations
 
 import random
 
-import albumentations as A
 import numpy as np
 import pytest
 import torch
 
+from ssl_core import augment as aug
 from ssl_core.segmentation import transforms as T
 
 
@@ -18,7 +18,7 @@ def colour(height: int = 48, width: int = 40, channels: int = 3, seed: int = 0) 
     """A smooth colour image (blurred noise): every channel different, the full range."""
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 256, (height, width, channels), dtype=np.uint8)
-    return T.gaussian_blur(x, 1.0)
+    return aug.gaussian_blur(x, 1.0)
 
 
 def coordinates(height: int, width: int, channels: int) -> np.ndarray:
@@ -30,92 +30,15 @@ def coordinates(height: int, width: int, channels: int) -> np.ndarray:
     )
 
 
-def albumentations(transform: A.BasicTransform, image: np.ndarray) -> np.ndarray:
-    return A.Compose([transform])(image=image)["image"]
-
-
-# ------------------------------------------------------------ photometric ops
-@pytest.mark.parametrize("factor", [0.5, 0.83, 1.0, 1.37, 1.5])
-@pytest.mark.parametrize("channels", [1, 3])
-def test_colour_jitter_ops_match_albumentations(factor, channels):
-    image = colour(channels=channels)
-    hue = (factor - 1) / 2  # -0.25 .. 0.25
-    cases = [
-        (T.adjust_brightness, A.ColorJitter((factor, factor), (1, 1), (1, 1), (0, 0), p=1)),
-        (T.adjust_contrast, A.ColorJitter((1, 1), (factor, factor), (1, 1), (0, 0), p=1)),
-        (T.adjust_saturation, A.ColorJitter((1, 1), (1, 1), (factor, factor), (0, 0), p=1)),
-        (
-            lambda x, _: T.adjust_hue(x, hue),
-            A.ColorJitter((1, 1), (1, 1), (1, 1), (hue, hue), p=1),
-        ),
-    ]
-    for op, reference in cases:
-        ours = op(image, factor)
-        assert ours.shape == image.shape and ours.dtype == np.uint8
-        np.testing.assert_array_equal(ours, albumentations(reference, image))
-
-
-@pytest.mark.parametrize("sigma", [0.1, 0.5, 1.3, 2.0])
-@pytest.mark.parametrize("channels", [1, 3, 4, 6])
-def test_blur_matches_albumentations_for_any_channel_count(sigma, channels):
-    image = colour(channels=channels)
-    ours = T.gaussian_blur(image, sigma)
-    assert ours.shape == image.shape
-    reference = albumentations(A.GaussianBlur(blur_limit=0, sigma_limit=(sigma, sigma), p=1), image)
-    np.testing.assert_array_equal(ours, reference.reshape(image.shape))
-
-
-def test_grey_matches_albumentations():
-    image = colour()
-    reference = albumentations(A.ToGray(num_output_channels=3, p=1), image)
-    grey = T.to_grey(image)
-    assert grey.shape == image.shape[:2]
-    np.testing.assert_array_equal(np.repeat(grey[:, :, None], 3, axis=2), reference)
-
-
-@pytest.mark.parametrize("channels", [1, 3, 4, 5])
-@pytest.mark.parametrize("gamma", [None, 0.7, 1.45])
-def test_brightness_contrast_gamma_matches_albumentations(channels, gamma):
-    image = colour(channels=channels)
-    alpha, relative_beta = 1.3, -0.2
-    beta = relative_beta * float(np.mean(image))  # brightness_by_max=False: the image's mean
-    ops = [A.RandomBrightnessContrast((relative_beta,) * 2, (alpha - 1,) * 2, False, p=1)]
-    if gamma is not None:
-        ops.append(A.RandomGamma((gamma * 100,) * 2, p=1))
-    reference = A.Compose(ops)(image=image)["image"].reshape(image.shape)
-    ours = T.brightness_contrast_gamma(image, alpha, beta, gamma)
-    assert ours.shape == image.shape
-    # RandomGamma's table is built from np.arange(0, 256 / 255, 1 / 255): a level may
-    # land 1 apart where that float sum rounds across an integer
-    assert np.abs(ours.astype(int) - reference).max() <= (0 if gamma is None else 1)
-
-
 def test_a_grey_crop_as_one_plane_gives_the_same_strong_views():
     """The shortcut for images of equal channels is exact: same seeds, same pixels."""
     grey = colour(channels=1)[:, :, 0]
     rgb = np.repeat(grey[:, :, None], 3, axis=2)
-    strong = T.StrongPhotometric(3, cj_prob=0.9, gray_prob=0.3, blur_prob=0.5)
+    strong = T.StrongPhotometric(cj_prob=0.9, gray_prob=0.3, blur_prob=0.5)
     for seed in range(40):
         from_plane = strong(grey, random.Random(seed))
         from_rgb = strong(rgb, random.Random(seed))
-        assert torch.equal(T.chw_tensor(from_plane, 3), T.chw_tensor(from_rgb, 3)), seed
-
-
-# ------------------------------------------------------------ geometry and tensors
-@pytest.mark.parametrize("channels", [0, 1, 3, 4, 5])  # 0: a 2-D mask
-def test_orientations_match_numpy(channels):
-    a = coordinates(6, 6, max(channels, 1))
-    a = a[:, :, 0] if channels == 0 else a
-    for hflip in (False, True):
-        for vflip in (False, True):
-            for turns in range(4):
-                g = T.Geometry(6, 1.0, 0, 0, 6, 6, 0, 0, hflip, vflip, turns)
-                b = a[:, ::-1] if hflip else a
-                expected = np.rot90(b[::-1] if vflip else b, turns)
-                out = g.orient(a)
-                assert out.shape == a.shape and out.flags.c_contiguous
-                np.testing.assert_array_equal(out, expected)
-                assert not np.shares_memory(out, a)
+        assert torch.equal(aug.to_chw(from_plane, 3), aug.to_chw(from_rgb, 3)), seed
 
 
 @pytest.mark.parametrize("channels", [1, 3, 4, 5])
@@ -183,21 +106,12 @@ def test_weak_view_keeps_the_pixels_of_the_image_and_padding_is_marked():
         assert sorted(weak[0][~ignore].tolist()) == sorted(image[:, :, 0].ravel().tolist())
 
 
-@pytest.mark.parametrize("channels", [1, 2, 3, 4, 5])
-def test_chw_tensor(channels):
-    image = coordinates(9, 7, channels)
-    out = T.chw_tensor(image, channels)
-    assert out.is_contiguous() and torch.equal(out, torch.from_numpy(image).permute(2, 0, 1))
-    plane = T.chw_tensor(image[:, :, 0], 3)  # a grey plane, broadcast to 3 channels
-    assert torch.equal(plane, torch.from_numpy(image[:, :, 0]).expand(3, -1, -1))
-
-
 def test_only_crops_of_equal_channels_are_jittered_as_one_plane():
     transform = T.SegWeakStrongTransform(8, 3)
     colour = coordinates(8, 8, 3)
     grey = np.repeat(colour[:, :, :1], 3, axis=2)
-    assert transform._plane(colour, T.chw_tensor(colour, 3)).ndim == 3
-    assert transform._plane(grey, T.chw_tensor(grey, 3)).ndim == 2
+    assert transform._plane(colour, aug.to_chw(colour, 3)).ndim == 3
+    assert transform._plane(grey, aug.to_chw(grey, 3)).ndim == 2
 
 
 def test_images_of_the_wrong_channel_count_or_type_are_refused():

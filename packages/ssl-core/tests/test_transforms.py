@@ -1,6 +1,9 @@
-"""Decoding (grayscale, RGBA) and SimCLR views on albumentations, any channel count."""
+"""Decoding (grayscale, RGBA) and the views of :mod:`ssl_core.transforms`, any channel count:
+shapes, seeds, probabilities and (opt-in, ``-m slow``) statistics against lightly's."""
 
 from __future__ import annotations
+
+import random
 
 import cv2
 import numpy as np
@@ -8,7 +11,14 @@ import pytest
 import torch
 
 from ssl_core.data import read_image as decode_image
-from ssl_core.transforms import EvalTransform, SimCLRTransform, simclr_pipeline
+from ssl_core.transforms import EvalTransform, SimCLRTransform, SimCLRView, WeakStrongTransform
+
+
+def colourful(size: int) -> np.ndarray:
+    """Smooth hue/brightness gradients: every hue, mid saturations."""
+    y, x = np.mgrid[0:size, 0:size] / size
+    hsv = np.stack([x * 255, 80 + 150 * y, 60 + 180 * (1 - x * y)], axis=-1).astype(np.uint8)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB_FULL)
 
 
 @pytest.fixture
@@ -73,17 +83,84 @@ def test_simclr_transform_two_uint8_views(rgb):
     assert len(SimCLRTransform(size=16, views=3)(rgb)) == 3
 
 
-@pytest.mark.parametrize("channels", [1, 4])
-def test_simclr_pipeline_any_channels(channels):
+@pytest.mark.parametrize("channels", [1, 3, 4, 13])
+def test_views_for_any_channel_count_depend_on_the_seed_alone(channels):
     image = np.random.default_rng(0).integers(0, 256, (40, 50, channels), dtype=np.uint8)
-    pipeline = simclr_pipeline(
-        size=24, channels=channels, blur_prob=1.0, cj_prob=1.0, vflip_prob=0.5, rotate90_prob=0.5
+    for transform in (
+        SimCLRTransform(
+            24, channels, cj_prob=1.0, blur_prob=1.0, vflip_prob=0.5, rotate90_prob=0.5
+        ),
+        WeakStrongTransform(24, channels, weak_views=1, strong_views=1),
+    ):
+        transform.set_random_seed(5)
+        views = transform(image)
+        assert [(v.shape, v.dtype) for v in views] == [((channels, 24, 24), torch.uint8)] * 2
+        transform(image)  # draws more: the seed alone decides
+        transform.set_random_seed(5)
+        assert all(torch.equal(a, b) for a, b in zip(views, transform(image), strict=True))
+        transform.set_random_seed(6)
+        assert not all(torch.equal(a, b) for a, b in zip(views, transform(image), strict=True))
+    with pytest.raises(ValueError, match="uint8"):
+        SimCLRTransform(24, channels + 1)(image)
+
+
+def fraction(view: SimCLRView, image: np.ndarray, test, n: int = 2000) -> float:
+    view.set_random_seed(1)
+    return float(np.mean([test(view(image).permute(1, 2, 0).numpy()) for _ in range(n)]))
+
+
+def test_probabilities():
+    image = colourful(16)  # square: min_scale=1 always falls back to the whole image
+    plain = dict(min_scale=1.0, cj_prob=0.0, gray_prob=0.0, blur_prob=0.0, hflip_prob=0.0)
+
+    def is_gray(v):
+        return (v[..., 0] == v[..., 1]).all() and (v[..., 1] == v[..., 2]).all()
+
+    def changed(v):
+        return (v != image).any()
+
+    flipped = image[:, ::-1]
+    for option, p, test in [
+        ("gray_prob", 0.2, is_gray),
+        ("hflip_prob", 0.5, lambda v: (v == flipped).all()),
+        ("cj_prob", 0.8, changed),
+    ]:
+        assert abs(fraction(SimCLRView(16, **{**plain, option: p}), image, test) - p) < 0.05
+    image = colourful(40)  # a 5-tap blur kernel (10% of the side); 16 px would get 1 tap
+    blur = {**plain, "blur_prob": 0.5, "blur_sigma": (1.0, 2.0)}
+    assert abs(fraction(SimCLRView(40, **blur), image, changed) - 0.5) < 0.05
+
+
+def view_stats(views: list[torch.Tensor]) -> np.ndarray:
+    """Mean brightness, contrast (std) and colourfulness (max - min channel) of views."""
+    v = torch.stack(views).double()
+    return np.array(
+        [
+            v.mean().item(),
+            v.flatten(1).std(dim=1).mean().item(),
+            (v.amax(1) - v.amin(1)).mean().item(),
+        ]
     )
-    out = pipeline(image=image)["image"]
-    assert out.dtype == np.uint8
-    assert out.reshape(24, 24, -1).shape == (24, 24, channels)
-    views = SimCLRTransform(size=24, channels=channels)(image)
-    assert [v.shape for v in views] == [(channels, 24, 24)] * 2
+
+
+@pytest.mark.slow  # lightly takes ~7 ms per image even at 32 px: ~10 s on a busy machine
+def test_output_statistics_match_lightly():
+    from lightly.transforms import SimCLRTransform as LightlySimCLR
+    from PIL import Image
+
+    image = colourful(64)
+    random.seed(0)
+    torch.manual_seed(0)
+    np.random.seed(0)  # noqa: NPY002 (lightly's GaussianBlur draws from the global generator)
+    ours = SimCLRTransform(size=32)
+    ours.set_random_seed(0)
+    lightly = LightlySimCLR(input_size=32, normalize=None)
+    pil = Image.fromarray(image)
+    n = 200
+    ours_stats = view_stats([v for _ in range(n) for v in ours(image)])
+    lightly_stats = view_stats([(v * 255).round() for _ in range(n) for v in lightly(pil)])
+    # 400 views each: the sampling error is a few percent.
+    np.testing.assert_allclose(ours_stats, lightly_stats, rtol=0.08)
 
 
 def test_eval_transform_is_deterministic_center_crop(rgb):

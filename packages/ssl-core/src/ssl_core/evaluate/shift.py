@@ -3,25 +3,29 @@
 A shift is given as ``KIND:AMOUNT`` (what a datamodule's ``shift`` option takes):
 
 - ``noise:S``: additive Gaussian noise, standard deviation S in units of the full range
-  (``noise:0.1`` = 25.5 grey levels on ``uint8``), per channel (albumentations
-  ``GaussNoise``).
-- ``hue:H``: hue rotated by H of the full circle (``hue:0.1`` = 36 degrees; RGB only;
-  albumentations ``HueSaturationValue``, whose ``uint8`` hue unit is OpenCV's 0-180).
-- ``blur:S``: Gaussian blur of sigma S pixels (albumentations ``GaussianBlur``, kernel
-  from sigma).
+  (``noise:0.1`` = 25.5 grey levels on ``uint8``), independent per value.
+- ``hue:H``: hue rotated by H of the full circle (``hue:0.1`` = 36 degrees; RGB only).
+- ``blur:S``: Gaussian blur of sigma S pixels.
+
+Each is the :mod:`ssl_core.augment` operation that the training augmentations use (the
+same hue and blur conventions).
 
 The shift is applied to the *final* evaluation view (after resize and crop), so its size
-means the same whatever the source resolution. Noise is random per image; with dataloader
-workers its draw depends on the worker split, the other shifts are deterministic.
+means the same whatever the source resolution. Noise is random per image (reseeded per
+sample where a dataset gives seeds, ``set_random_seed``); the other shifts are
+deterministic.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
-import albumentations as A
 import numpy as np
 import torch
+
+from ssl_core import augment as aug
+from ssl_core.transforms import seed_transform
 
 KINDS = ("noise", "hue", "blur")
 
@@ -43,24 +47,6 @@ def parse_shift(spec: str) -> tuple[str, float]:
     return kind, value
 
 
-def shift_op(spec: str) -> A.BasicTransform:
-    """The albumentations transform of a shift spec (always applied, ``p=1``)."""
-    kind, value = parse_shift(spec)
-    if kind == "noise":
-        return A.GaussNoise(
-            std_range=(value, value), mean_range=(0.0, 0.0), per_channel=True, p=1.0
-        )
-    if kind == "hue":
-        degrees = value * 180.0  # OpenCV's uint8 hue runs over 0-180 for the full circle
-        return A.HueSaturationValue(
-            hue_shift_limit=(degrees, degrees),
-            sat_shift_limit=(0, 0),
-            val_shift_limit=(0, 0),
-            p=1.0,
-        )
-    return A.GaussianBlur(blur_limit=0, sigma_limit=(value, value), p=1.0)
-
-
 class ShiftTransform:
     """Apply a shift after another image transform.
 
@@ -74,17 +60,22 @@ class ShiftTransform:
         self.base = base
         self.spec = spec
         self.kind, self.amount = parse_shift(spec)
-        self.op = shift_op(spec)
+        self.rng = random.Random()
+
+    def set_random_seed(self, seed: int | None) -> None:
+        seed_transform(self.base, seed)
+        self.rng.seed(seed)
 
     def __call__(self, image: np.ndarray) -> torch.Tensor:
         view = self.base(image)
         array = np.ascontiguousarray(view.numpy().transpose(1, 2, 0))
-        if self.kind == "hue" and array.shape[2] != 3:
+        if self.kind == "noise":
+            return aug.to_tensor(aug.gaussian_noise(array, self.amount, self.rng))
+        if self.kind == "blur":
+            return aug.to_tensor(aug.gaussian_blur(array, self.amount))
+        if not aug.is_rgb(array):
             raise ValueError(f"Shift {self.spec!r} needs RGB images, not {array.shape[2]} channels")
-        shifted = self.op(image=array)["image"]
-        if shifted.ndim == 2:
-            shifted = shifted[:, :, None]
-        return torch.from_numpy(np.ascontiguousarray(shifted.transpose(2, 0, 1)))
+        return aug.to_tensor(aug.adjust_hue(array, self.amount))
 
     def __repr__(self) -> str:
         return f"ShiftTransform({self.base!r}, {self.spec!r})"
