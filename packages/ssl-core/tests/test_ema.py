@@ -1,4 +1,4 @@
-"""The EMA helper (:mod:`ssl_core.ema`) and the ramp-ups (:mod:`ssl_core.rampups`)
+"""The EMA helper (:mod:`ssl_core.methods.ema`) and the ramp-ups (:mod:`ssl_core.methods.rampups`)
 against short references written here."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from ssl_core.ema import cosine_momentum, ema_warmup_decay, frozen_copy, update_ema
-from ssl_core.rampups import linear_rampup, rampup_steps, sigmoid_rampup
+from ssl_core.methods.ema import cosine_momentum, ema_warmup_decay, frozen_copy, update_ema
+from ssl_core.methods.rampups import linear_rampup, rampup_steps, sigmoid_rampup
 
 
 @pytest.mark.parametrize("m", [0.0, 0.5, 0.99])

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from ssl_core.backbones import Backbone
-from ssl_core.ema import update_ema
 from ssl_core.methods import FineTune, MeanTeacher
+from ssl_core.methods.ema import update_ema
 from ssl_core.methods.fixmatch import FixMatchLoss
 from ssl_core.pseudolabels import knn_vote, pseudo_label_split, spread_labels
 from ssl_core.splits import make_split

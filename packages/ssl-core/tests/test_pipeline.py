@@ -263,7 +263,7 @@ def test_the_resume_key_follows_the_code_the_run_uses_only(tmp_path, monkeypatch
     copy = tmp_path / "src" / "ssl_core"
     shutil.copytree(Path(ssl_core.__file__).parent, copy)
     monkeypatch.setattr(
-        "ssl_core.codeuse._package_dir", lambda top: copy if top == "ssl_core" else None
+        "ssl_core.pipeline._package_dir", lambda top: copy if top == "ssl_core" else None
     )
     config = "model:\n  class_path: ssl_core.methods.Supervised\n"
     key = _key_of(tmp_path, config)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_core.ema import update_ema
+from ssl_core.methods.ema import update_ema
 from ssl_core.segmentation import (
     FixMatchSegmentation,
     MeanTeacherSegmentation,

@@ -20,7 +20,6 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
-from ssl_core.ema import update_ema
 from ssl_core.resume import seed_epoch
 
 
@@ -232,6 +231,8 @@ class TaskModule(LightningModule):
         modules with :meth:`momentum` (logged ``train/momentum``)."""
         pairs = self.ema_pairs()
         if pairs:
+            from ssl_core.methods.ema import update_ema  # methods import this module
+
             # global_step does not count the step just taken yet: it is k, 0 first
             m = self.momentum(self.global_step)
             update_ema(pairs, m)
@@ -245,7 +246,7 @@ class TaskModule(LightningModule):
 
     def momentum(self, step: int) -> float:
         """Momentum of the EMA update after optimizer step ``step`` (0 first), see
-        :mod:`ssl_core.ema`."""
+        :mod:`ssl_core.methods.ema`."""
         raise NotImplementedError(f"{type(self).__name__} has EMA copies but no momentum")
 
     # ------------------------------------------------------------ test hooks

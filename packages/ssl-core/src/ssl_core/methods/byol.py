@@ -13,8 +13,8 @@ import torch
 from lightly.loss import NegativeCosineSimilarity
 from lightly.models.modules import BYOLPredictionHead, BYOLProjectionHead
 
-from ssl_core.ema import MomentumCopiesMixin, frozen_copy
 from ssl_core.methods.base import BaseMethod
+from ssl_core.methods.ema import MomentumCopiesMixin, frozen_copy
 from ssl_core.methods.views import size
 
 

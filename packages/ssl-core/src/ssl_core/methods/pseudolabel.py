@@ -23,8 +23,8 @@ import torch.nn.functional as F
 
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.classifier import ClassifierMixin
+from ssl_core.methods.rampups import linear_rampup
 from ssl_core.methods.views import cat, size
-from ssl_core.rampups import linear_rampup
 
 
 class PseudoLabel(ClassifierMixin, BaseMethod):

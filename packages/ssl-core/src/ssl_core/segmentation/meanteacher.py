@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ssl_core.ema import MeanTeacherMixin, frozen_copy
+from ssl_core.methods.ema import MeanTeacherMixin, frozen_copy
 from ssl_core.segmentation.base import SegmentationTask, unlabeled_ignore
 
 

@@ -23,7 +23,7 @@ from lightly.models.utils import deactivate_requires_grad, update_momentum
 from lightly.utils.scheduler import cosine_schedule
 from torch import nn
 
-from ssl_core.rampups import rampup_steps, sigmoid_rampup
+from ssl_core.methods.rampups import rampup_steps, sigmoid_rampup
 
 
 def frozen_copy(module: nn.Module) -> nn.Module:
@@ -89,7 +89,7 @@ class MeanTeacherMixin:
     follows the student with :func:`ema_warmup_decay` of ``hparams.ema_decay``, and the
     consistency cost's weight is ``hparams.consistency`` times the sigmoid ramp-up over
     ``hparams.rampup`` (a share of the run if <= 1, else steps; see
-    :mod:`ssl_core.rampups`).
+    :mod:`ssl_core.methods.rampups`).
 
     Mix in before the task base; the method lists its ``(student, teacher)`` pairs in
     ``ema_pairs``.
