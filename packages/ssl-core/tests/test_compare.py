@@ -252,6 +252,33 @@ def test_report_puts_the_baselines_first_in_the_table_and_the_plot(tmp_path, cap
         compare.main([str(results), "--compare", "--random-init", str(emb)])
 
 
+def test_at_budget_smoke_a_split_the_random_init_embeddings_lack_is_left_out_and_said(tmp_path):
+    """Budget smoke's random-init stage embeds a few images per class, fewer than a
+    split's labeled images: the report leaves that baseline out and says so (at any
+    other budget such embeddings are stale, and refused)."""
+    results = tmp_path / "toy"
+    _write_runs(results)
+    for run in (results / "compare").iterdir():
+        if run.name.split("-", 1)[1] not in {"frac0.01-seed0", "frac0.01-seed1"}:
+            shutil.rmtree(run)
+        else:
+            metrics = json.loads((run / "metrics.json").read_text())
+            (run / "metrics.json").write_text(json.dumps({**metrics, "budget": "smoke"}))
+    emb, splits = _random_init(tmp_path)
+    split = LabelSplit.load(splits / "frac0.01-seed1.json")
+    split.labeled[0] = ("train/9999.png", split.labeled[0][1])  # not embedded
+    split.save(splits / "frac0.01-seed1.json")
+    text = compare.report(results, random_init=emb, splits=splits).read_text()
+    assert "No random-init baseline for frac0.01-seed1: their labeled images" in text
+    knn = next(r for r in text.splitlines() if r.startswith("| random-init, kNN"))
+    assert "(1) |" in knn  # seed 0's split only
+    for run in (results / "compare").iterdir():  # the same runs at budget cpu: refused
+        metrics = json.loads((run / "metrics.json").read_text())
+        (run / "metrics.json").write_text(json.dumps({**metrics, "budget": "cpu"}))
+    with pytest.raises(ValueError, match="no row"):
+        compare.report(results, random_init=emb, splits=splits)
+
+
 # ------------------------------------------------- a real --test-only run
 CONFIG = """\
 seed_everything: 0
