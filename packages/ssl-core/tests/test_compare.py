@@ -136,7 +136,7 @@ def test_a_segmentation_comparison_reads_its_iou_and_its_random_init_row(tmp_pat
     assert "Test foreground IoU after the last step" in text
     rows = [r for r in text.splitlines() if r.startswith("| ") and "---" not in r]
     assert [r.split(" | ")[0] for r in rows[1:]] == ["| random-init", "| supervised", "| unimatch"]
-    assert rows[1].startswith("| random-init | 0.120 (1) |")
+    assert rows[1].startswith("| random-init | 0.120 (1) |")  # one measurement, not per seed
     # a comparison mixing metrics means nothing
     other = results / "compare" / "fixmatch-frac0.05-seed0"
     other.mkdir()

@@ -289,7 +289,7 @@ def baseline_runs(
     if not metrics_json.is_file():
         raise FileNotFoundError(f"no embeddings/ and no metrics.json under {folder}")
     iou = float(json.loads(metrics_json.read_text())["iou"])
-    seen = {r.split: r for r in runs}
+    seen = {r.fraction: r for r in runs}  # one measurement: one row per fraction, n=1
     return [
         Run(
             RANDOM_INIT,
