@@ -262,7 +262,8 @@ def main(args: list[str] | None = None) -> None:
         f"  uv run --package {ns.name} train fit --config {first}-cpu --trainer.fast_dev_run 1\n"
         f"  uv run pytest projects/{ns.name}\n"
         f"  dvc stage list      # data@{ns.name}, splits@{ns.name}, {stage}@{ns.name}-{first}, ...\n"
-        f"Then adapt {target / 'src' / ns.name / 'dataset.py'} (list_samples) to your files."
+        f"Then adapt {target / 'src' / ns.name / 'dataset.py'} to your files"
+        f"{' (list_samples)' if ns.modality == 'image' else ''}."
     )
 
 

@@ -14,7 +14,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 class {{Name}}(JetFiles):
-    """{{Name}} jets: ``top.npz`` (signal, label 1) and ``qcd.npz`` (label 0) under the
+    """The jets: ``top.npz`` (signal, label 1) and ``qcd.npz`` (label 0) under the
     data root; ids ``top.npz:17`` (file and row) are what split files name.
 
     Args:
