@@ -80,3 +80,20 @@ def test_one_step_through_train(fake_root, tmp_path, config):
     )
     assert math.isfinite(run.trainer.callback_metrics["train/loss_step"].item())
     assert "val/knn_top1" in run.trainer.callback_metrics
+
+
+def test_anomaly_space_of_qcd_jets_scores_top_as_the_anomaly(fake_root, tmp_path):
+    """``anomaly-cpu``: trained without top jets; predict + evaluate give anomaly_auroc."""
+    from ssl_core.evaluate.run import evaluate
+
+    common = ["--data.root", str(fake_root), "--data.num_workers", "0", "--data.split"]
+    common += ["frac0.50-seed0", "--data.batch_size", "8", "--trainer.default_root_dir"]
+    common += [str(tmp_path)]
+    config = ["--config", str(CONFIGS / "anomaly-cpu.yaml")]
+    run = cli(["fit", *config, *common, "--trainer.max_steps", "2"])
+    ckpt = tmp_path / "last.ckpt"
+    run.trainer.save_checkpoint(ckpt)
+    cli(["predict", *config, *common, "--ckpt_path", str(ckpt)])
+    metrics = evaluate(tmp_path, umap=False, k=5)
+    assert metrics["held_out_classes"] == ["top"] and 0.0 <= metrics["anomaly_auroc"] <= 1.0
+    assert "roc_auc" not in metrics  # one class in training: no two-class figures

@@ -15,11 +15,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 class Jets(JetFiles):
     """The jets: ``top.npz`` (signal, label 1) and ``qcd.npz`` (label 0) under the
-    data root; ids ``top.npz:17`` (file and row) are what split files name.
-
-    Args:
-        train_classes: Train on these classes only (``[0]``: QCD jets, top the anomaly).
-    """
+    data root; ids ``top.npz:17`` (file and row) are what split files name."""
 
     name = "jets"
     class_names = ("qcd", "top")  # label order
@@ -28,5 +24,5 @@ class Jets(JetFiles):
     # jets in the same layout (--data.root projects/jets/example)
     default_root = PROJECT_DIR.parents[1] / ".." / "shared" / "data" / "jets-pythia8-top-qcd"
 
-    def __init__(self, train_classes: list[int] | None = None) -> None:
-        super().__init__(files=("top.npz", "qcd.npz"), signal_class=1, train_classes=train_classes)
+    def __init__(self) -> None:
+        super().__init__(files=("top.npz", "qcd.npz"), signal_class=1)

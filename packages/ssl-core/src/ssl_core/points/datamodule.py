@@ -21,7 +21,8 @@ with jets in place of images:
 - normalization per feature on the device (:func:`~ssl_core.points.normalize_points`)
   with the mean and std of the training jets' features, measured at ``setup``;
 - a bad jet (NaN / inf / no constituents) is one line naming it; ``on_bad_file skip``
-  leaves it out and counts it (``train/skipped_files``).
+  leaves it out and counts it (``train/skipped_files``);
+- ``exclude_classes: [top]``: a space trained on QCD jets, top jets the test's anomaly.
 
 - [0] Kasieczka et al., The Machine Learning Landscape of Top Taggers, SciPost Phys. 7,
   014 (2019), https://arxiv.org/abs/1902.09914
@@ -55,8 +56,6 @@ class JetFiles(Source):
         signal_class: The positive class of ROC AUC and background rejection (1 = top).
         test_fraction: Share of every class in the fixed test set.
         test_seed: Seed of the test set.
-        train_classes: Keep only these classes for training (e.g. ``[0]``: a space of
-            QCD jets, top as the anomaly); the test set keeps every class.
     """
 
     name = "jets"
@@ -74,13 +73,11 @@ class JetFiles(Source):
         signal_class: int = 1,
         test_fraction: float = 0.2,
         test_seed: int = 0,
-        train_classes: Sequence[int] | None = None,
     ) -> None:
         super().__init__(class_names=class_names)
         self.files = tuple(files)
         self.signal_class = signal_class
         self.test_fraction, self.test_seed = test_fraction, test_seed
-        self.train_classes = None if train_classes is None else set(train_classes)
         self._cache: dict[Path, tuple[JetSource, dict[str, list[Sample]]]] = {}
         self._statistics: dict[Path, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -106,10 +103,7 @@ class JetFiles(Source):
         self.split_dir(split)  # checks the name
         if not all((Path(root) / f).is_file() for f in self.files):
             return []
-        samples = self._load(root)[1][split]
-        if split == "train" and self.train_classes is not None:
-            samples = [s for s in samples if s[1] is None or s[1] in self.train_classes]
-        return samples
+        return self._load(root)[1][split]
 
     def list_unlabeled(self, root: Path) -> list[str]:
         """Unlabeled jets are listed by :meth:`list_samples` (target ``None``)."""
@@ -173,6 +167,9 @@ class JetDataModule(ClassificationDataModule):
         split: Label split (``frac0.10-seed0``, ``n100-seed0``, ``all``, or a path).
         val_fraction: Share of the labeled training jets in the validation split.
         val_seed: Seed of the validation split.
+        exclude_classes: Classes (names) left out of training, kept in the test set:
+            ``[top]`` trains a space of QCD jets, where ``evaluate`` scores top jets as
+            the anomaly (``anomaly_auroc``).
         limit_per_class: Only the first N jets of each class (smoke runs).
         on_bad_file: ``error`` (a bad jet ends the run, named) or ``skip`` (counted).
     """
@@ -196,6 +193,7 @@ class JetDataModule(ClassificationDataModule):
         split: str | None = None,
         val_fraction: float = 0.1,
         val_seed: int = 0,
+        exclude_classes: list[str] | None = None,
         limit_per_class: int | None = None,
         on_bad_file: Literal["error", "skip"] = "error",
     ) -> None:
@@ -214,6 +212,7 @@ class JetDataModule(ClassificationDataModule):
             split=split,
             val_fraction=val_fraction,
             val_seed=val_seed,
+            exclude_classes=exclude_classes,
             limit_per_class=limit_per_class,
             on_bad_file=on_bad_file,
         )

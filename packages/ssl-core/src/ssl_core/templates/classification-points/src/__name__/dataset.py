@@ -15,16 +15,12 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 class {{Name}}(JetFiles):
     """The jets: ``top.npz`` (signal, label 1) and ``qcd.npz`` (label 0) under the
-    data root; ids ``top.npz:17`` (file and row) are what split files name.
-
-    Args:
-        train_classes: Train on these classes only (``[0]``: QCD jets, top the anomaly).
-    """
+    data root; ids ``top.npz:17`` (file and row) are what split files name."""
 
     name = "{{name}}"
     class_names = ("qcd", "top")  # label order
     splits_dir = PROJECT_DIR / "splits"  # the DVC stage's label splits
     default_root = PROJECT_DIR / "example"  # the tiny example until you pass --data.root
 
-    def __init__(self, train_classes: list[int] | None = None) -> None:
-        super().__init__(files=("top.npz", "qcd.npz"), signal_class=1, train_classes=train_classes)
+    def __init__(self) -> None:
+        super().__init__(files=("top.npz", "qcd.npz"), signal_class=1)
