@@ -14,6 +14,7 @@ import torch
 from ssl_core.points import JetWeakStrongTransform
 from ssl_core.points.datamodule import JetDataModule, JetFiles
 from ssl_core.points.fake import write_fake_jet_files
+from ssl_core.points.pictures import jet_image, pictures
 from ssl_core.splits import LabelSplit, write_splits
 
 
@@ -176,3 +177,19 @@ data:
     assert metrics["two_class_score"] == "classifier" and 0 <= metrics["roc_auc"] <= 1
     assert {"rejection_eff30", "rejection_eff50"} <= set(metrics)
     assert any("roc" in p for p in metrics["plots"])
+    written = pictures(out, jet_root)
+    assert [p.name for p in written] == ["jet_images.png", "embedding_mass.png"]
+    assert all(p.stat().st_size > 1000 for p in written)
+
+
+def test_jet_image_is_the_pt_share_around_the_axis():
+    from ssl_core.points.jets import to_p4
+
+    pt = np.array([300.0, 100.0])  # massless, 0.2 apart in eta, at phi 0
+    p4 = to_p4(pt, np.array([0.05, -0.15]), np.zeros(2), np.zeros(2)).astype(np.float32)
+    image = jet_image([p4], bins=9, extent=0.45)  # bins 0.1 wide
+    assert image.sum() == pytest.approx(1.0, abs=1e-6)
+    # the axis is the pT-weighted centre (eta 0.0): particles at +0.05 and -0.15
+    rows = np.flatnonzero(image.sum(1))
+    assert image.sum(1)[rows].tolist() == pytest.approx([0.25, 0.75], abs=1e-3)
+    assert np.flatnonzero(image.sum(0)).tolist() == [4]  # phi 0: the middle column
