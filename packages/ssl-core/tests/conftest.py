@@ -70,9 +70,10 @@ def check_new_project():
     return _check_new_project
 
 
-def _check_new_project(workspace: Path, project: Path) -> str:
+def _check_new_project(workspace: Path, project: Path, passed: int = 3) -> str:
     """Run a rendered project's checks on this venv (its package on ``PYTHONPATH``): ``dvc
-    stage list`` (returned), ruff when installed, and the project's own tests (3 pass)."""
+    stage list`` (returned), ruff when installed, and the project's own tests (``passed``
+    pass)."""
     env = {**os.environ, "PYTHONPATH": str(project / "src"), "PATH": f"{BIN}:{os.environ['PATH']}"}
     stages = subprocess.run(
         [str(BIN / "dvc"), "stage", "list"], cwd=workspace, env=env, capture_output=True, text=True
@@ -89,5 +90,5 @@ def _check_new_project(workspace: Path, project: Path) -> str:
         text=True,
     )
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
-    assert "3 passed" in tests.stdout
+    assert f"{passed} passed" in tests.stdout
     return stages.stdout

@@ -8,6 +8,7 @@ test set) and, with a shift, ``test_shifted``)::
     config.yaml      the full config of the predict run
     <split>.npz      features (N, D) float32   backbone features
                      projection (N, P) float32 the contrastive space (methods with a head)
+                     logits (N, C) float32     the classifier's (methods with one)
                      labels (N,) int64         true labels (-1: none)
                      ids (N,) str              sample ids (relative paths)
                      indices (N,) int64        position in the dataset (= row number)
@@ -131,8 +132,9 @@ def write_split(
         "indices": indices,
         "labeled": labeled_arr,
     }
-    if "projection" in rows:
-        arrays["projection"] = rows["projection"].astype(np.float32)
+    for key in ("projection", "logits"):  # logits: the classifier's (methods with one)
+        if key in rows:
+            arrays[key] = rows[key].astype(np.float32)
     np.savez(directory / f"{name}.npz", **arrays)
     table = pd.DataFrame({"index": indices, "id": ids_arr, "label": arrays["labels"]})
     if class_names is not None:
@@ -256,6 +258,8 @@ class EmbeddingWriter(BasePredictionWriter):
             "held_out_labels": sorted(int(c) for c in test_labels - train_labels if c >= 0),
             "class_names": list(class_names) if class_names is not None else None,
             "shift": dm.shift if dm else None,
+            # the positive class of two-class figures (ROC AUC, rejection), the source's
+            "signal_class": getattr(getattr(dm, "source", None), "signal_class", None),
             "world_size": trainer.world_size,
             "splits": splits,
         }

@@ -1,6 +1,7 @@
 """``new-project``: a new dataset project package in a few seconds.
 
-``uv run new-project NAME [--task classification] [--channels N] [--classes a b ...]``
+``uv run new-project NAME [--task classification] [--modality image|points] [--channels N]``
+``[--classes a b ...]``
 
 writes ``projects/NAME`` from the template of the task (``ssl_core/templates/<task>``:
 package with its entry point, a source with one marked function to adapt, a fake-data
@@ -16,6 +17,10 @@ is not touched.
 Tasks: ``classification`` (a folder per class; SimCLR and the supervised baseline) and
 ``segmentation`` (images and masks, :mod:`ssl_core.segmentation.data`; the supervised
 baseline, FixMatch, Mean Teacher and UniMatch on SMP networks).
+
+Modalities (:data:`MODALITIES`: the template of each, and what writes its example):
+``image`` (the default) and ``points`` (particle jets, :mod:`ssl_core.points`:
+``classification-points``, fake jets in the real ``top.npz``/``qcd.npz`` layout).
 
 Rendering is plain ``{{key}}`` substitution (no template engine to learn); the
 template files are ordinary files of the package, readable as they are.
@@ -35,6 +40,12 @@ PAIRS = {
     "segmentation": ("supervised", "fixmatch", "meanteacher", "unimatch"),
 }
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Modality -> (template folder, ``module:function`` writing the example into a folder;
+#: ``None``: the task's image example). A modality is one line here plus its template.
+MODALITIES = {
+    "image": ("{task}", None),
+    "points": ("{task}-points", "ssl_core.points.fake:write_fake_jet_files"),
+}
 
 
 class NewProjectError(ValueError):
@@ -120,12 +131,25 @@ def registered(repo: Path, name: str, task: str = "classification") -> dict[Path
 
 
 def write_example(
-    project_dir: Path, name: str, classes: list[str], channels: int, task: str = "classification"
+    project_dir: Path,
+    name: str,
+    classes: list[str],
+    channels: int,
+    task: str = "classification",
+    modality: str = "image",
 ) -> Path:
     """The tiny example dataset, labeled and unlabeled as real data is: 8 train and 3
     test images per class and 20 images without a class under ``unlabeled/``, PNG
-    (segmentation: 16 train images with masks, 16 without, 4 test images with masks)."""
+    (segmentation: 16 train images with masks, 16 without, 4 test images with masks;
+    another modality: its writer of :data:`MODALITIES`)."""
     from ssl_core.data.fake import make_fake_image_folder
+
+    writer = MODALITIES[modality][1]
+    if writer is not None:
+        import importlib
+
+        module, function = writer.split(":")
+        return getattr(importlib.import_module(module), function)(project_dir / "example")
 
     if task == "segmentation":
         from ssl_core.segmentation.data import make_fake_segmentation
@@ -143,6 +167,7 @@ def new_project(
     channels: int = 3,
     classes: list[str] | None = None,
     repo: Path = Path("."),
+    modality: str = "image",
 ) -> Path:
     """Create ``repo/projects/name``; return its folder (see the module docstring)."""
     if not NAME.match(name):
@@ -152,6 +177,11 @@ def new_project(
         )
     if task not in TASKS:
         raise NewProjectError(f"task must be one of {TASKS}, not {task!r}")
+    if modality not in MODALITIES:
+        raise NewProjectError(f"modality must be one of {tuple(MODALITIES)}, not {modality!r}")
+    template = TEMPLATES / MODALITIES[modality][0].format(task=task)
+    if not template.is_dir():
+        raise NewProjectError(f"no {task} template for {modality} data ({template.name})")
     if channels < 1:
         raise NewProjectError(f"channels must be >= 1, not {channels}")
     repo = Path(repo)
@@ -175,7 +205,6 @@ def new_project(
         "mean": python_tuple(["0.5"] * channels),
         "std": python_tuple(["0.25"] * channels),
     }
-    template = TEMPLATES / task
     for path in sorted(template.rglob("*")):
         if path.is_dir() or "__pycache__" in path.parts:
             continue
@@ -183,7 +212,7 @@ def new_project(
         out = target / relative
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render(path.read_text(), values))
-    write_example(target, name, classes, channels, task)
+    write_example(target, name, classes, channels, task, modality)
     for path, text in updates.items():
         path.write_text(text)
     sort_imports(target, repo)
@@ -213,25 +242,28 @@ def main(args: list[str] | None = None) -> None:
     )
     parser.add_argument("name", help="package name (lowercase, digits, _)")
     parser.add_argument("--task", default="classification", choices=TASKS)
+    parser.add_argument("--modality", default="image", choices=tuple(MODALITIES))
     parser.add_argument("--channels", type=int, default=3, help="image channels (1, 3, any)")
     parser.add_argument("--classes", nargs="+", help="class names (default: two examples)")
     parser.add_argument("--repo", type=Path, default=Path("."), help="workspace root")
     ns = parser.parse_args(args)
     try:
-        target = new_project(ns.name, ns.task, ns.channels, ns.classes, ns.repo)
+        target = new_project(ns.name, ns.task, ns.channels, ns.classes, ns.repo, ns.modality)
     except NewProjectError as err:
         raise SystemExit(f"new-project: {err}") from None
     first = PAIRS[ns.task][0]
+    detail = f"{ns.channels} channels" if ns.modality == "image" else f"{ns.modality} data"
     stage = "train" if ns.task == "classification" else "segment"
     print(
-        f"Created {target} ({ns.task}, {ns.channels} channels) with a tiny example dataset "
+        f"Created {target} ({ns.task}, {detail}) with a tiny example dataset "
         f"in {target / 'example'}, and registered it in pyproject.toml and params.yaml.\n"
         "Next:\n"
         "  uv sync\n"
         f"  uv run --package {ns.name} train fit --config {first}-cpu --trainer.fast_dev_run 1\n"
         f"  uv run pytest projects/{ns.name}\n"
         f"  dvc stage list      # data@{ns.name}, splits@{ns.name}, {stage}@{ns.name}-{first}, ...\n"
-        f"Then adapt {target / 'src' / ns.name / 'dataset.py'} (list_samples) to your files."
+        f"Then adapt {target / 'src' / ns.name / 'dataset.py'} to your files"
+        f"{' (list_samples)' if ns.modality == 'image' else ''}."
     )
 
 

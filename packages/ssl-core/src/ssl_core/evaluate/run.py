@@ -127,16 +127,19 @@ def _space_metrics(
         )
     out["knn_top1"], out["knn_top5"] = knn["top1"], knn["top5"]
     arrays["knn_predictions"] = knn["predictions"]
-    with _Step(log, f"[{space}] linear probe on {int(fit.sum())} rows"):
-        lin = M.linear_probe(
-            xt[fit],
-            yt[fit],
-            xte[in_dist],
-            yte[in_dist],
-            settings["linear_c"],
-            settings["linear_max_iter"],
-            settings["seed"],
-        )
+    if len(np.unique(yt[fit])) < 2:  # one class trained (an anomaly space): no probe
+        lin = {"top1": None, "top5": None}
+    else:
+        with _Step(log, f"[{space}] linear probe on {int(fit.sum())} rows"):
+            lin = M.linear_probe(
+                xt[fit],
+                yt[fit],
+                xte[in_dist],
+                yte[in_dist],
+                settings["linear_c"],
+                settings["linear_max_iter"],
+                settings["seed"],
+            )
     out["linear_top1"], out["linear_top5"] = lin["top1"], lin["top5"]
     if positive is not None:
         score = lin["proba"][:, list(lin["classes"]).index(positive)]

@@ -37,7 +37,8 @@ class BaseMethod(TaskModule):
     """Backbone + heads, injected optimizer/scheduler, optional online kNN.
 
     Args:
-        backbone: The feature extractor (see :class:`ssl_core.backbones.Backbone`).
+        backbone: The feature extractor, any module with ``num_features`` (images:
+            :class:`ssl_core.backbones.Backbone`; jets: :mod:`ssl_core.points.backbones`).
         online_knn: Run the kNN probe on validation/test (needs labeled images; turn it
             off for data without class labels).
         knn_k: Neighbours of the online kNN probe.
@@ -51,7 +52,7 @@ class BaseMethod(TaskModule):
 
     def __init__(
         self,
-        backbone: Backbone | None = None,
+        backbone: nn.Module | None = None,
         online_knn: bool = True,
         knn_k: int = 200,
         knn_t: float = 0.1,
@@ -120,8 +121,14 @@ class BaseMethod(TaskModule):
         self, batch, batch_idx: int, dataloader_idx: int = 0
     ) -> dict[str, torch.Tensor]:
         """Embeddings of a batch with its labels and dataset positions, on the CPU (what
-        :class:`ssl_core.embeddings.EmbeddingWriter` writes; the positions place each row)."""
-        out = {k: v.detach().float().cpu() for k, v in self.embed(batch["image"]).items()}
+        :class:`ssl_core.embeddings.EmbeddingWriter` writes; the positions place each row),
+        and the classifier's ``logits`` ``(B, num_classes)`` for methods that have one
+        (``evaluate`` reads the classifier's own ROC from them)."""
+        out = self.embed(batch["image"])
+        logits = self.classify(batch["image"], out["features"])
+        if logits is not None:
+            out = {**out, "logits": logits}
+        out = {k: v.detach().float().cpu() for k, v in out.items()}
         return {**out, "labels": batch["label"].cpu(), "indices": batch["index"].cpu()}
 
     def classify(self, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor | None:

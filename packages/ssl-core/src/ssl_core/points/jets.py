@@ -19,11 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ssl_core.data.sources import BadDataError
+
 JET_FILES = ("top.npz", "qcd.npz")
 
 
-class BadJetError(ValueError):
-    """A jet that cannot be used: NaN or inf in its constituents, or no constituents."""
+class BadJetError(BadDataError, ValueError):
+    """A jet that cannot be used: NaN or inf in its constituents, or no constituents.
+
+    A :class:`~ssl_core.data.sources.BadDataError`, so ``train`` shows it as one line."""
 
 
 @dataclass(frozen=True)

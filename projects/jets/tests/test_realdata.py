@@ -1,0 +1,48 @@
+"""The shared Pythia 8 top/QCD jets (../shared/data/jets-pythia8-top-qcd, next to the
+repository): counts, the fixed test set, the count splits, the training statistics and
+batches of real jets. Skipped, with the reason, when the copy is absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from jets import Jets, JetsDataModule
+from ssl_core.splits import make_split
+
+pytestmark = pytest.mark.realdata
+
+REAL = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "jets-pythia8-top-qcd"
+
+
+@pytest.fixture(scope="module")
+def real_root() -> Path:
+    if not all((REAL / f).is_file() for f in ("top.npz", "qcd.npz")):
+        pytest.skip(f"the shared jets are not at {REAL.resolve()} (top.npz, qcd.npz)")
+    return REAL
+
+
+def test_counts_test_set_and_count_splits(real_root):
+    source = Jets()
+    train, test = source.list_samples(real_root, "train"), source.list_samples(real_root, "test")
+    assert (len(train), len(test)) == (16000, 4000)  # 10,000 jets per class, 20% test
+    assert sum(t for _, t in test) == 2000  # stratified: half top
+    assert not source.jets(real_root).bad_samples()  # no NaN, inf or empty jet
+    paths, labels = [p for p, _ in train], [t for _, t in train]
+    split = make_split("jets", paths, labels, count=100, seed=0)
+    assert len(split.labeled) == 100 and {t for _, t in split.labeled} == {0, 1}
+
+
+def test_real_batches_are_normalized_by_training_statistics(real_root):
+    dm = JetsDataModule(root=str(real_root), batch_size=64, num_workers=0, max_particles=64)
+    dm.setup("fit")
+    batch = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
+    view = batch["views"][0]
+    assert view["points"].shape[0] == 64 and view["points"].shape[1] <= 64
+    real = view["points"][view["mask"]]
+    assert torch.isfinite(real).all() and real.abs().mean() < 2.0
+    mean, std = dm.mean.numpy(), dm.std.numpy()
+    assert mean.shape == (7,) and (std > 0).all() and np.isfinite(mean).all()
