@@ -51,7 +51,7 @@ class BaseMethod(TaskModule):
 
     def __init__(
         self,
-        backbone: Backbone | None = None,
+        backbone: nn.Module | None = None,
         online_knn: bool = True,
         knn_k: int = 200,
         knn_t: float = 0.1,
