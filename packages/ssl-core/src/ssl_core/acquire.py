@@ -69,6 +69,10 @@ def acquire(
             name = archive.url.rsplit("/", 1)[-1]
             archive = Archive(f"{mirror.rstrip('/')}/{name}", archive.md5, archive.folder)
         root = download_archive(dataset, archive, out / archive.folder)
+    elif source == "generate":  # a generated dataset: under $SSL_CORE_CACHE, not in OUT
+        from ssl_core.series.datamodule import generated_source
+
+        root = generated_source(dataset, variant)
     else:
         root = resolve_source(source, base)
         if not dataset.is_root(root):
