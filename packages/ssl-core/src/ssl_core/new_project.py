@@ -17,6 +17,10 @@ Tasks: ``classification`` (a folder per class; SimCLR and the supervised baselin
 ``segmentation`` (images and masks, :mod:`ssl_core.segmentation.data`; the supervised
 baseline, FixMatch, Mean Teacher and UniMatch on SMP networks).
 
+``--modality series`` (classification): series in the UEA/UCR ``.ts`` format
+(``templates/classification-series``, :mod:`ssl_core.series.datamodule`), the example
+two ``.ts`` files of variable-length series.
+
 Rendering is plain ``{{key}}`` substitution (no template engine to learn); the
 template files are ordinary files of the package, readable as they are.
 """
@@ -34,6 +38,9 @@ PAIRS = {
     "classification": ("simclr", "supervised"),
     "segmentation": ("supervised", "fixmatch", "meanteacher", "unimatch"),
 }
+#: Templates by modality: ``templates/<task>`` for images, ``templates/<task>-<modality>``
+#: otherwise (``series``: ``.ts`` files, :mod:`ssl_core.series.datamodule`).
+MODALITIES = {"image": "", "series": "-series"}
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -120,13 +127,26 @@ def registered(repo: Path, name: str, task: str = "classification") -> dict[Path
 
 
 def write_example(
-    project_dir: Path, name: str, classes: list[str], channels: int, task: str = "classification"
+    project_dir: Path,
+    name: str,
+    classes: list[str],
+    channels: int,
+    task: str = "classification",
+    modality: str = "image",
 ) -> Path:
     """The tiny example dataset, labeled and unlabeled as real data is: 8 train and 3
     test images per class and 20 images without a class under ``unlabeled/``, PNG
     (segmentation: 16 train images with masks, 16 without, 4 test images with masks)."""
     from ssl_core.data.fake import make_fake_image_folder
 
+    if modality == "series":  # 8 train and 3 test series per class, .ts files
+        from ssl_core.series.fake import write_fake_ts
+
+        for split, n, seed in (("TRAIN", 8, 0), ("TEST", 3, 1)):
+            write_fake_ts(
+                project_dir / "example" / f"{name}_{split}.ts", classes, n, channels, seed=seed
+            )
+        return project_dir / "example"
     if task == "segmentation":
         from ssl_core.segmentation.data import make_fake_segmentation
 
@@ -143,6 +163,7 @@ def new_project(
     channels: int = 3,
     classes: list[str] | None = None,
     repo: Path = Path("."),
+    modality: str = "image",
 ) -> Path:
     """Create ``repo/projects/name``; return its folder (see the module docstring)."""
     if not NAME.match(name):
@@ -152,6 +173,8 @@ def new_project(
         )
     if task not in TASKS:
         raise NewProjectError(f"task must be one of {TASKS}, not {task!r}")
+    if modality not in MODALITIES or (modality == "series" and task != "classification"):
+        raise NewProjectError(f"modality {modality!r} with task {task!r} has no template")
     if channels < 1:
         raise NewProjectError(f"channels must be >= 1, not {channels}")
     repo = Path(repo)
@@ -175,7 +198,7 @@ def new_project(
         "mean": python_tuple(["0.5"] * channels),
         "std": python_tuple(["0.25"] * channels),
     }
-    template = TEMPLATES / task
+    template = TEMPLATES / (task + MODALITIES[modality])
     for path in sorted(template.rglob("*")):
         if path.is_dir() or "__pycache__" in path.parts:
             continue
@@ -183,7 +206,7 @@ def new_project(
         out = target / relative
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render(path.read_text(), values))
-    write_example(target, name, classes, channels, task)
+    write_example(target, name, classes, channels, task, modality)
     for path, text in updates.items():
         path.write_text(text)
     sort_imports(target, repo)
@@ -215,10 +238,11 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--task", default="classification", choices=TASKS)
     parser.add_argument("--channels", type=int, default=3, help="image channels (1, 3, any)")
     parser.add_argument("--classes", nargs="+", help="class names (default: two examples)")
+    parser.add_argument("--modality", default="image", choices=list(MODALITIES))
     parser.add_argument("--repo", type=Path, default=Path("."), help="workspace root")
     ns = parser.parse_args(args)
     try:
-        target = new_project(ns.name, ns.task, ns.channels, ns.classes, ns.repo)
+        target = new_project(ns.name, ns.task, ns.channels, ns.classes, ns.repo, ns.modality)
     except NewProjectError as err:
         raise SystemExit(f"new-project: {err}") from None
     first = PAIRS[ns.task][0]
