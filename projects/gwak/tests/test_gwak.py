@@ -14,6 +14,8 @@ import torch
 from gwak import GWAK, TRAIN_CLASSES, GWAKDataModule
 from ssl_core.cli import main
 from ssl_core.series import GWAK_CLASSES
+from ssl_core.series.figures import main as main_figures
+from ssl_core.series.figures import plot_embedding_snr
 
 TINY = ["--data.n_train", "8", "--data.n_test", "6", "--data.batch_size", "8"]
 
@@ -85,6 +87,11 @@ def test_fit_predict_evaluate_writes_anomaly_auroc_and_efficiency(cache, tmp_pat
     assert metrics["efficiency"]["background_windows"] == 6
     assert any("efficiency" in p for p in metrics["plots"])
     assert (run / "plots" / "efficiency_vs_snr.png").is_file()
+    figures = run / "figures"
+    main_figures([str(figures), "--data", str(GWAK(8, 6).default_root)])
+    plot_embedding_snr(run / "embeddings", figures / "embedding.png")
+    names = {p.name for p in figures.glob("*.png")}
+    assert names == {"strain_examples.png", "spectrogram_bbh.png", "embedding.png"}
 
 
 def test_patch_transformer_backbone_from_the_command_line(cache, tmp_path):
