@@ -219,5 +219,5 @@ def held_out_efficiency(
             for name, c in curves.items()
         },
     }
-    title = f"held-out classes, false-alarm rate {far:g} on {background.size} noise windows"
+    title = f"held-out classes; FAR {far:g} on {background.size} noise windows"
     return entry, plot_efficiency(curves, folder, title=title)
