@@ -104,3 +104,15 @@ def test_patch_transformer_backbone_from_the_command_line(cache, tmp_path):
     cli_args = ["--model.backbone", json.dumps(backbone), "--trainer.max_steps", "1"]
     main(["--project", "gwak", "fit", *args, *cli_args])
     assert "val/top1" in _metrics(run)
+
+
+def test_data_stage_generates_under_the_cache_with_the_params(cache, tmp_path):
+    from ssl_core.acquire import acquire
+
+    out = tmp_path / "data" / "gwak"
+    manifest = acquire(GWAK(), "generate", out, "n_train=8,n_test=6")
+    root = Path(manifest["root"])
+    assert root == GWAK(8, 6).default_root and cache in root.parents  # not inside OUT
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+    assert manifest["train_images"] == 8 * 3 and manifest["test_images"] == 6 * 5
+    assert manifest["variant"] == "n_train=8,n_test=6"

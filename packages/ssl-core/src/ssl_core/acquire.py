@@ -75,7 +75,7 @@ def acquire(
     elif source == "generate":  # a generated dataset: under $SSL_CORE_CACHE, not in OUT
         from ssl_core.series.datamodule import generated_source
 
-        root = generated_source(dataset, variant)
+        dataset, root = generated_source(dataset, variant)
     else:
         root = resolve_source(source, base)
         if not dataset.is_root(root):

@@ -229,11 +229,13 @@ class GWAKStrain(SeriesSource):
         return {"snr": data.snr[[data.index(p) for p in paths]].astype(np.float32)}
 
 
-def generated_source(source: Source, variant: str | None) -> Path:
+def generated_source(source: Source, variant: str | None) -> tuple[Source, Path]:
     """The data stage of a generated source (``params.yaml``: ``source: generate``,
-    ``variant: "n_train=1000,seed=0"``): written under ``$SSL_CORE_CACHE`` with those
-    parameters (the source's own defaults for the others), never into a DVC output."""
-    return type(source)(**parse_parameters(variant)).generate()
+    ``variant: "n_train=1000,seed=0"``): the source with those parameters (its own
+    defaults for the others) and its data, written under ``$SSL_CORE_CACHE``, never into
+    a DVC output."""
+    source = type(source)(**parse_parameters(variant))
+    return source, source.generate()
 
 
 class SeriesItems(SeriesDataset):
