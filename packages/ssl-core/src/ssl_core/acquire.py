@@ -7,6 +7,9 @@
 - ``--source download``: the project's archive (``--variant``; md5 checked) is
   extracted into ``OUT/<archive folder>/``. OUT is a DVC output, so the data is cached
   and ``dvc push``/``dvc pull`` share it.
+- ``--source generate``: a generated dataset (its source's ``generate``), written with
+  the parameters of ``--variant`` (``n_train=1000,seed=0``) under ``$SSL_CORE_CACHE``;
+  OUT holds only ``manifest.json`` naming that folder.
 - ``--source PATH``: an existing copy in the project's layout, used in place: nothing
   is downloaded, copied, linked or cached. A relative PATH is relative to ``--base``, the
   repository root (where ``params.yaml`` is and where DVC runs the stage).
@@ -69,6 +72,10 @@ def acquire(
             name = archive.url.rsplit("/", 1)[-1]
             archive = Archive(f"{mirror.rstrip('/')}/{name}", archive.md5, archive.folder)
         root = download_archive(dataset, archive, out / archive.folder)
+    elif source == "generate":  # a generated dataset: under $SSL_CORE_CACHE, not in OUT
+        from ssl_core.series.datamodule import generated_source
+
+        dataset, root = generated_source(dataset, variant)
     else:
         root = resolve_source(source, base)
         if not dataset.is_root(root):
@@ -83,7 +90,7 @@ def acquire(
     manifest = {
         "dataset": dataset.name,
         "source": source,
-        "variant": variant if source == "download" else None,
+        "variant": variant if source in ("download", "generate") else None,
         "root": shown.as_posix(),
         "train_images": len(train),
         "unlabeled_images": len(samples) - len(train),

@@ -135,6 +135,7 @@ def write_split(
     for key in ("projection", "logits"):  # logits: the classifier's (methods with one)
         if key in rows:
             arrays[key] = rows[key].astype(np.float32)
+    arrays.update({k: v for k, v in rows.items() if k not in arrays})  # a dataset's columns
     np.savez(directory / f"{name}.npz", **arrays)
     table = pd.DataFrame({"index": indices, "id": ids_arr, "label": arrays["labels"]})
     if class_names is not None:
@@ -228,6 +229,8 @@ class EmbeddingWriter(BasePredictionWriter):
             dataset = loader.dataset
             rows = merge_shards(shards, size=len(dataset) if hasattr(dataset, "__len__") else None)
             ids = getattr(dataset, "paths", None)
+            for key, values in getattr(dataset, "columns", {}).items():  # e.g. a window's SNR
+                rows[key] = np.asarray(values)[rows["indices"]]
             labeled = None
             if name == "train" and labeled_paths is not None and ids is not None:
                 labeled = np.array([p in labeled_paths for p in ids])

@@ -1,6 +1,6 @@
 """``new-project``: a new dataset project package in a few seconds.
 
-``uv run new-project NAME [--task classification] [--modality image|points] [--channels N]``
+``uv run new-project NAME [--task classification] [--modality image|points|series] [--channels N]``
 ``[--classes a b ...]``
 
 writes ``projects/NAME`` from the template of the task (``ssl_core/templates/<task>``:
@@ -20,7 +20,10 @@ baseline, FixMatch, Mean Teacher and UniMatch on SMP networks).
 
 Modalities (:data:`MODALITIES`: the template of each, and what writes its example):
 ``image`` (the default) and ``points`` (particle jets, :mod:`ssl_core.points`:
-``classification-points``, fake jets in the real ``top.npz``/``qcd.npz`` layout).
+``classification-points``, fake jets in the real ``top.npz``/``qcd.npz`` layout);
+``series`` (classification: series in the UEA/UCR ``.ts`` format,
+``classification-series``, :mod:`ssl_core.series.datamodule`; the example two ``.ts``
+files of variable-length series).
 
 Rendering is plain ``{{key}}`` substitution (no template engine to learn); the
 template files are ordinary files of the package, readable as they are.
@@ -44,7 +47,8 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 #: ``None``: the task's image example). A modality is one line here plus its template.
 MODALITIES = {
     "image": ("{task}", None),
-    "points": ("{task}-points", "ssl_core.points.fake:write_fake_jet_files"),
+    "points": ("{task}-points", "ssl_core.points.fake:write_fake_example"),
+    "series": ("{task}-series", "ssl_core.series.fake:write_fake_example"),
 }
 
 
@@ -149,7 +153,9 @@ def write_example(
         import importlib
 
         module, function = writer.split(":")
-        return getattr(importlib.import_module(module), function)(project_dir / "example")
+        return getattr(importlib.import_module(module), function)(
+            project_dir / "example", name, classes, channels
+        )
 
     if task == "segmentation":
         from ssl_core.segmentation.data import make_fake_segmentation

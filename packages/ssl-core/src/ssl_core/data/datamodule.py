@@ -130,7 +130,7 @@ def make_loader(
         sampler=sampler,
         drop_last=train,
         num_workers=num_workers,
-        collate_fn=getattr(dataset, "collate_fn", collate),  # jets collate their own batches
+        collate_fn=getattr(dataset, "collate_fn", collate),  # a modality's own batching
         persistent_workers=num_workers > 0,
         pin_memory=torch.cuda.is_available(),
     )

@@ -19,6 +19,10 @@ Reads ``OUT/embeddings/``; writes ``OUT/metrics.json``, ``OUT/plots/*.png``,
   AUROC of held-out-class test rows against in-distribution test rows.
 - with ``test_shifted``: ``knn_top1_shifted``, mean anomaly scores clean/shifted,
   ``shift_auroc`` (shifted vs clean), ``anomaly_auroc_shifted``.
+- with an ``snr`` per test row (generated strain) and held-out classes: ``efficiency``,
+  each held-out class's detection efficiency per SNR bin at a false-alarm rate of 1e-3
+  on the noise-only (SNR 0) test rows, Mahalanobis scores (GWAK, Raikman et al. 2023);
+  plot ``plots/efficiency_vs_snr.png``.
 - with exactly two classes (e.g. top against QCD jets): ``roc_auc``,
   ``rejection_eff30`` and ``rejection_eff50`` (background rejection 1/eps_B at signal
   efficiency 0.3 and 0.5) of the signal class's score on test: the classifier's
@@ -368,6 +372,14 @@ def evaluate(
             groups["shifted test"] = a["scores_shifted"][in_dist]
         plots["Anomaly scores"] = P.score_histogram(
             groups, plot_dir / "anomaly_scores.png", f"Anomaly scores ({space})"
+        )
+    with np.load(emb_dir / "test.npz", allow_pickle=False) as data:  # windows with an SNR
+        snr = data["snr"] if "snr" in data.files and held_out else None
+    if snr is not None:
+        from ssl_core.series.efficiency import held_out_efficiency
+
+        metrics["efficiency"], plots["Efficiency vs SNR"] = held_out_efficiency(
+            a["scores_test"], test.labels, snr, held_out, class_names, plot_dir
         )
     csv = Path(metrics_csv) if metrics_csv else find_metrics_csv(out)
     if csv is not None and csv.is_file():

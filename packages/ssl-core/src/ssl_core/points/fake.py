@@ -7,6 +7,7 @@ the two classes differ in mass and shape and that the code sees the real arrays.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +63,9 @@ def write_fake_jet_files(root: str | Path, per_class: int = 50, seed: int = 0) -
             label=np.full(per_class, label, np.int8),
         )
     return root
+
+
+def write_fake_example(folder: str | Path, name: str, classes: Sequence[str], channels: int) -> Path:
+    """``new-project --modality points``'s example: fake jet files in ``folder`` (the
+    project's name, classes and channels are the jets' own: top against QCD)."""
+    return write_fake_jet_files(folder)

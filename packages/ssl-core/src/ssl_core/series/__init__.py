@@ -4,6 +4,10 @@ figure. See :mod:`ssl_core.series.ts`, :mod:`~ssl_core.series.gw`,
 :mod:`~ssl_core.series.augment`, :mod:`~ssl_core.series.collate`,
 :mod:`~ssl_core.series.backbones` and :mod:`~ssl_core.series.efficiency`.
 
+The data layer's side (sources of series with optional targets, ``SeriesDataModule``)
+is :mod:`ssl_core.series.datamodule`; pictures of strain and of a learned space
+:mod:`ssl_core.series.figures`; fake ``.ts`` files :mod:`ssl_core.series.fake`.
+
 A backbone takes one view ``{"series": (B, C, T), "mask": (B, T)}``; methods call it on a
 view unchanged, as on an image tensor.
 """

@@ -164,3 +164,60 @@ def plot_efficiency(
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def held_out_efficiency(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    snr: np.ndarray,
+    held_out: list[int],
+    class_names: list[str] | None,
+    folder: str | Path,
+    far: float = 1e-3,
+    bins: np.ndarray | None = None,
+) -> tuple[dict, Path]:
+    """GWAK's figure for ``evaluate``: each held-out class's efficiency against SNR at
+    false-alarm rate ``far``, the threshold set on the noise-only test windows (SNR 0).
+
+    Args:
+        scores: Anomaly scores of the test windows ``(N,)`` (higher: more anomalous).
+        labels: Their classes ``(N,)``.
+        snr: Their SNRs ``(N,)`` (0: background).
+        held_out: Classes training never saw (the anomalies).
+        class_names: Names by label (``None``: the numbers).
+        folder: Where the plot goes (``efficiency_vs_snr.png``).
+        far: False alarms per background window.
+        bins: SNR bin edges (default: 5 bins of 5 from 5 to 30, the generator's range).
+
+    Returns:
+        ``metrics.json``'s ``efficiency`` entry (per class: SNR bin edges, efficiency,
+        counts; the threshold and measured false-alarm rate) and the plot's path.
+
+    Raises:
+        ValueError: No test window has SNR 0 (nothing to set the threshold on).
+    """
+    scores, labels, snr = (np.asarray(a) for a in (scores, labels, snr))
+    background = scores[snr == 0]
+    bins = np.array([5.0, 10.0, 15.0, 20.0, 25.0, 30.0]) if bins is None else bins
+    curves = {}
+    for c in held_out:
+        pick = labels == c
+        name = class_names[c] if class_names and c < len(class_names) else str(c)
+        curves[name] = efficiency_vs_snr(background, scores[pick], snr[pick], far, bins)
+    first = next(iter(curves.values()))
+    entry = {
+        "far": far,
+        "threshold": first.threshold,
+        "measured_far": first.measured_far,
+        "background_windows": int(background.size),
+        "snr_bins": first.bin_edges.tolist(),
+        "classes": {
+            name: {
+                "efficiency": [None if np.isnan(e) else float(e) for e in c.efficiency],
+                "counts": c.counts.tolist(),
+            }
+            for name, c in curves.items()
+        },
+    }
+    title = f"held-out classes; FAR {far:g} on {background.size} noise windows"
+    return entry, plot_efficiency(curves, folder, title=title)

@@ -1,0 +1,71 @@
+"""Fake multichannel series in the UEA/UCR ``.ts`` text format: the example data of a
+``new-project --modality series`` package and the tests' files.
+
+Class ``k`` is a noisy sine of ``k + 1`` cycles per series (every channel phase-shifted),
+lengths vary, so a network that reads the shape tells the classes apart while padding
+masks must carry the varying lengths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def fake_series(length: int, k: int, channels: int, rng: np.random.Generator) -> np.ndarray:
+    """One ``(channels, length)`` series of class ``k``."""
+    t = np.linspace(0.0, 1.0, length)
+    phase = np.arange(channels)[:, None] * 0.5
+    clean = np.sin(2 * np.pi * (k + 1) * t[None, :] + phase)
+    return clean + 0.3 * rng.standard_normal((channels, length))
+
+
+def write_fake_ts(
+    path: str | Path,
+    classes: Sequence[str],
+    per_class: int,
+    channels: int,
+    lengths: tuple[int, int] = (20, 40),
+    seed: int = 0,
+) -> Path:
+    """Write ``per_class`` series of each class to a ``.ts`` file; return its path.
+
+    Args:
+        path: The file.
+        classes: Class labels (the ``@classLabel`` list, in label order).
+        per_class: Series per class.
+        channels: Channels per series.
+        lengths: Smallest and largest length (steps).
+        seed: Seed of the draws.
+    """
+    rng = np.random.default_rng(seed)
+    header = [
+        "# fake series written by ssl_core.series.fake",
+        f"@problemName {Path(path).stem}",
+        "@timeStamps false",
+        "@missing false",
+        f"@univariate {'true' if channels == 1 else 'false'}",
+        f"@dimensions {channels}",
+        "@equalLength false",
+        f"@classLabel true {' '.join(classes)}",
+        "@data",
+    ]
+    rows = []
+    for i in range(per_class * len(classes)):
+        k = i % len(classes)
+        series = fake_series(int(rng.integers(lengths[0], lengths[1] + 1)), k, channels, rng)
+        rows.append(":".join(",".join(f"{v:.4f}" for v in c) for c in series) + f":{classes[k]}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(header + rows) + "\n")
+    return path
+
+
+def write_fake_example(folder: str | Path, name: str, classes: Sequence[str], channels: int) -> Path:
+    """``new-project --modality series``'s example: ``<name>_TRAIN.ts`` (8 series per
+    class) and ``<name>_TEST.ts`` (3 per class) in ``folder``; returns ``folder``."""
+    for split, n, seed in (("TRAIN", 8, 0), ("TEST", 3, 1)):
+        write_fake_ts(Path(folder) / f"{name}_{split}.ts", classes, n, channels, seed=seed)
+    return Path(folder)
