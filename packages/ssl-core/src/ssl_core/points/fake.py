@@ -65,7 +65,9 @@ def write_fake_jet_files(root: str | Path, per_class: int = 50, seed: int = 0) -
     return root
 
 
-def write_fake_example(folder: str | Path, name: str, classes: Sequence[str], channels: int) -> Path:
+def write_fake_example(
+    folder: str | Path, name: str, classes: Sequence[str], channels: int
+) -> Path:
     """``new-project --modality points``'s example: fake jet files in ``folder`` (the
     project's name, classes and channels are the jets' own: top against QCD)."""
     return write_fake_jet_files(folder)

@@ -63,7 +63,9 @@ def write_fake_ts(
     return path
 
 
-def write_fake_example(folder: str | Path, name: str, classes: Sequence[str], channels: int) -> Path:
+def write_fake_example(
+    folder: str | Path, name: str, classes: Sequence[str], channels: int
+) -> Path:
     """``new-project --modality series``'s example: ``<name>_TRAIN.ts`` (8 series per
     class) and ``<name>_TEST.ts`` (3 per class) in ``folder``; returns ``folder``."""
     for split, n, seed in (("TRAIN", 8, 0), ("TEST", 3, 1)):
