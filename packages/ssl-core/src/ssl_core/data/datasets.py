@@ -150,12 +150,83 @@ class SampleDataset(Dataset):
 ImageDataset = SampleDataset  # the name of earlier releases
 
 
-def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
-    """PyTorch's default collation of the readable items; skipped ones (see
-    ``on_bad_file``) are left out and their paths listed under ``bad_files``."""
+def collate(
+    items: list[dict[str, Any]], batch: Callable[[list[dict[str, Any]]], dict] = default_collate
+) -> dict[str, Any]:
+    """The batch of the readable items (``batch(items)``, by default PyTorch's
+    collation; a modality's own for padded samples); skipped ones (see ``on_bad_file``)
+    are left out and their names listed under ``bad_files``."""
     good = [item for item in items if BAD_FILES not in item]
     bad = [item[BAD_FILES] for item in items if BAD_FILES in item]
-    batch = default_collate(good) if good else {}
+    out = batch(good) if good else {}
     if bad:
-        batch[BAD_FILES] = bad
-    return batch
+        out[BAD_FILES] = bad
+    return out
+
+
+def labels_and_indices(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    """``label`` and ``index`` ``(B,)`` of items (for a modality's own batching)."""
+    return {
+        k: torch.tensor([item[k] for item in items], dtype=torch.long) for k in ("label", "index")
+    }
+
+
+class IndexedDataset(Dataset):
+    """Samples a source reads by position (``source.read(i)``), for data that is not one
+    file per sample (jets in arrays, series in a text file); items
+    ``{<field>: sample, "label", "index", "seed"}``, indexed with the sampler's
+    ``(index, seed)`` or a plain index (seed = index); the bad-sample rule of
+    :class:`SampleDataset` (the source raises :class:`~ssl_core.data.sources.BadDataError`).
+
+    Args:
+        source: Has ``read(i)``, ``ids`` and ``targets``.
+        indices: Positions in ``source`` (default: all).
+        labels: A label per index (default: the source's targets; ``-1``: unlabeled).
+        on_bad_file: ``"error"``: a bad sample ends the run with one line naming it;
+            ``"skip"``: it is left out of its batch and named under ``bad_files``.
+    """
+
+    field = "sample"  # the item's field holding what ``read`` returned
+    noun = "samples"  # what the error message calls them
+
+    def __init__(
+        self,
+        source: Any,
+        indices: Sequence[int] | None = None,
+        labels: Sequence[int] | None = None,
+        on_bad_file: str = "error",
+    ) -> None:
+        if on_bad_file not in ("error", "skip"):
+            raise ValueError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
+        self.source = source
+        self.indices = list(range(len(source))) if indices is None else list(indices)
+        targets = source.targets
+        self.labels = [int(targets[i]) for i in self.indices] if labels is None else list(labels)
+        self.on_bad_file = on_bad_file
+
+    @property
+    def paths(self) -> list[str]:
+        """Sample ids, the names embeddings and split files use."""
+        return [self.source.ids[i] for i in self.indices]
+
+    @property
+    def targets(self) -> list[int]:
+        return self.labels
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, Any]:
+        from ssl_core.data.sources import BadDataError
+
+        index, seed = item if isinstance(item, tuple) else (item, item)
+        try:
+            sample = self.source.read(self.indices[index])
+        except BadDataError as err:
+            if self.on_bad_file == "skip":
+                return {BAD_FILES: str(err)}
+            raise type(err)(
+                f"{err}. Leave such {self.noun} out with --data.on_bad_file skip (they are "
+                "counted)."
+            ) from None
+        return {self.field: sample, "label": self.labels[index], "index": index, "seed": int(seed)}

@@ -15,73 +15,21 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
+from ssl_core.data.datasets import IndexedDataset, collate, labels_and_indices
 from ssl_core.points.augment import CollinearSplit, JetEvalTransform, JetTransform
-from ssl_core.points.jets import BadJetError, JetSource
-
-BAD_FILES = "bad_files"  # the batch field of skipped samples, as for images
+from ssl_core.points.jets import JetSource
 
 
-class JetDataset(Dataset):
-    """Jets of a :class:`~ssl_core.points.jets.JetSource` at ``indices``.
+class JetDataset(IndexedDataset):
+    """Jets of a :class:`~ssl_core.points.jets.JetSource` at ``indices`` (the data
+    layer's :class:`~ssl_core.data.datasets.IndexedDataset`): items ``{"constituents":
+    (n, 4), "label", "index", "seed"}``; a bad jet (:class:`BadJetError`) ends the run
+    with one line, or with ``on_bad_file="skip"`` is left out and named under
+    ``bad_files``."""
 
-    Args:
-        source: The jets.
-        indices: Positions in ``source`` (default: all).
-        labels: A label per index (default: the source's targets; ``-1``: unlabeled).
-        on_bad_file: ``"error"``: a bad jet ends the run with one line naming it;
-            ``"skip"``: it is left out of its batch and named under ``bad_files``.
-    """
-
-    def __init__(
-        self,
-        source: JetSource,
-        indices: Sequence[int] | None = None,
-        labels: Sequence[int] | None = None,
-        on_bad_file: str = "error",
-    ) -> None:
-        if on_bad_file not in ("error", "skip"):
-            raise ValueError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
-        self.source = source
-        self.indices = list(range(len(source))) if indices is None else list(indices)
-        targets = source.targets
-        self.labels = [int(targets[i]) for i in self.indices] if labels is None else list(labels)
-        self.on_bad_file = on_bad_file
-
-    @property
-    def paths(self) -> list[str]:
-        """Sample ids (``file:row``), the name embeddings and split files use."""
-        return [self.source.samples[i].id for i in self.indices]
-
-    @property
-    def targets(self) -> list[int]:
-        return self.labels
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, Any]:
-        index, seed = item if isinstance(item, tuple) else (item, index_seed(item))
-        try:
-            constituents = self.source.read(self.indices[index])
-        except BadJetError as err:
-            if self.on_bad_file == "skip":
-                return {BAD_FILES: str(err)}
-            raise BadJetError(
-                f"{err}. Leave such jets out with --data.on_bad_file skip (they are counted)."
-            ) from None
-        return {
-            "constituents": constituents,
-            "label": self.labels[index],
-            "index": index,
-            "seed": seed,
-        }
-
-
-def index_seed(index: int) -> int:
-    """The seed of a sample read without one (evaluation, plain loops): its index."""
-    return int(index)
+    field, noun = "constituents", "jets"
+    source: JetSource
 
 
 def pad_jets(
@@ -158,17 +106,12 @@ class JetCollate:
                         op.max_particles = max_particles
 
     def __call__(self, items: list[dict[str, Any]]) -> dict[str, Any]:
-        good = [item for item in items if BAD_FILES not in item]
-        bad = [item[BAD_FILES] for item in items if BAD_FILES in item]
-        batch: dict[str, Any] = {}
-        if good:
-            cap = self.max_particles
-            jets = [item["constituents"][:cap] for item in good]
-            seeds = np.array([item["seed"] for item in good], dtype=np.int64)
-            out = self.transform(jets, seeds, cap if self.pad_to_max else None)
-            batch["views" if isinstance(out, list) else "image"] = out
-            batch["label"] = torch.tensor([item["label"] for item in good], dtype=torch.long)
-            batch["index"] = torch.tensor([item["index"] for item in good], dtype=torch.long)
-        if bad:
-            batch[BAD_FILES] = bad
-        return batch
+        return collate(items, self.batch)
+
+    def batch(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        """The batch of readable items: views (or ``image``), ``label``, ``index``."""
+        cap = self.max_particles
+        jets = [item["constituents"][:cap] for item in items]
+        seeds = np.array([item["seed"] for item in items], dtype=np.int64)
+        out = self.transform(jets, seeds, cap if self.pad_to_max else None)
+        return {"views" if isinstance(out, list) else "image": out, **labels_and_indices(items)}

@@ -13,11 +13,8 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from ssl_core.series.ts import BadSeriesError
-
-BAD_FILES = "bad_files"  # the batch field of skipped samples, as for images and jets
+from ssl_core.data.datasets import IndexedDataset, collate, labels_and_indices
 
 
 class SeriesSourceLike(Protocol):
@@ -32,59 +29,15 @@ class SeriesSourceLike(Protocol):
     def read(self, i: int) -> np.ndarray: ...
 
 
-class SeriesDataset(Dataset):
-    """Series of a source at ``indices``, as items for :class:`SeriesCollate`.
+class SeriesDataset(IndexedDataset):
+    """Series of a source at ``indices`` (the data layer's
+    :class:`~ssl_core.data.datasets.IndexedDataset`): items ``{"series": (C, T) float32,
+    "label", "index", "seed"}``; a bad series (NaN, inf, zero length:
+    :class:`BadSeriesError`) ends the run with one line, or with ``on_bad_file="skip"``
+    is left out and named under ``bad_files``."""
 
-    Args:
-        source: Lists and reads the series (``ids``, ``targets``, ``read(i)``).
-        indices: Positions in ``source`` (default: all).
-        labels: A label per index (default: the source's targets; ``-1``: unlabeled).
-        on_bad_file: ``"error"``: a bad series (NaN, inf, zero length) ends the run with
-            one line naming it; ``"skip"``: it is left out of its batch and named under
-            ``bad_files``.
-
-    Items: ``{"series": (C, T) float32, "label", "index", "seed"}``; indexed with
-    ``(index, seed)`` (the sampler's augmentation seed) or a plain index (seed = index).
-    """
-
-    def __init__(
-        self,
-        source: SeriesSourceLike,
-        indices: Sequence[int] | None = None,
-        labels: Sequence[int] | None = None,
-        on_bad_file: str = "error",
-    ) -> None:
-        if on_bad_file not in ("error", "skip"):
-            raise ValueError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
-        self.source = source
-        self.indices = list(range(len(source))) if indices is None else list(indices)
-        targets = source.targets
-        self.labels = [int(targets[i]) for i in self.indices] if labels is None else list(labels)
-        self.on_bad_file = on_bad_file
-
-    @property
-    def paths(self) -> list[str]:
-        """Sample ids, the names embeddings and split files use."""
-        return [self.source.ids[i] for i in self.indices]
-
-    @property
-    def targets(self) -> list[int]:
-        return self.labels
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, Any]:
-        index, seed = item if isinstance(item, tuple) else (item, item)
-        try:
-            series = self.source.read(self.indices[index])
-        except BadSeriesError as err:
-            if self.on_bad_file == "skip":
-                return {BAD_FILES: str(err)}
-            raise BadSeriesError(
-                f"{err}. Leave such series out with --data.on_bad_file skip (they are counted)."
-            ) from None
-        return {"series": series, "label": self.labels[index], "index": index, "seed": int(seed)}
+    field, noun = "series", "series"
+    source: SeriesSourceLike
 
 
 def pad_series(
@@ -155,20 +108,15 @@ class SeriesCollate:
         self.max_length = max_length
 
     def __call__(self, items: list[dict[str, Any]]) -> dict[str, Any]:
-        good = [item for item in items if BAD_FILES not in item]
-        bad = [item[BAD_FILES] for item in items if BAD_FILES in item]
-        batch: dict[str, Any] = {}
-        if good:
-            view = pad_series([item["series"] for item in good], self.max_length)
-            if self.transform is not None:
-                seeds = torch.tensor([item.get("seed", item["index"]) for item in good])
-                view = self.transform(view["series"], view["mask"], seeds)
-            batch["views" if isinstance(view, list) else "image"] = view
-            batch["label"] = torch.tensor([item["label"] for item in good], dtype=torch.long)
-            batch["index"] = torch.tensor([item["index"] for item in good], dtype=torch.long)
-        if bad:
-            batch[BAD_FILES] = bad
-        return batch
+        return collate(items, self.batch)
+
+    def batch(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        """The batch of readable items: views (or ``image``), ``label``, ``index``."""
+        view = pad_series([item["series"] for item in items], self.max_length)
+        if self.transform is not None:
+            seeds = torch.tensor([item.get("seed", item["index"]) for item in items])
+            view = self.transform(view["series"], view["mask"], seeds)
+        return {"views" if isinstance(view, list) else "image": view, **labels_and_indices(items)}
 
 
 def channel_statistics(series: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

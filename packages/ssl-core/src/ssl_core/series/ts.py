@@ -25,8 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ssl_core.data.sources import BadDataError
 
-class BadSeriesError(ValueError):
+
+class BadSeriesError(BadDataError, ValueError):
     """A series that cannot be used (NaN, inf, no values); the message names it."""
 
 
