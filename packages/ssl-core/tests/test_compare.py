@@ -196,7 +196,7 @@ def _random_init(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_random_init_baselines_are_evaluate_s_knn_and_probe_on_each_split_s_labels(tmp_path):
     emb, splits = _random_init(tmp_path)
-    runs = compare.random_init_runs(emb, splits, ["frac0.10-seed1", "frac0.01-seed0"] * 2)
+    runs = compare.frozen_runs(emb, splits, ["frac0.10-seed1", "frac0.01-seed0"] * 2)
     assert [(r.method, r.split) for r in runs] == [
         (compare.RANDOM_KNN, "frac0.01-seed0"),
         (compare.RANDOM_LINEAR, "frac0.01-seed0"),
@@ -218,11 +218,11 @@ def test_random_init_baselines_are_evaluate_s_knn_and_probe_on_each_split_s_labe
     split.labeled[0] = (path, (label + 1) % 3)  # embeddings of another class order
     split.save(splits / "frac0.10-seed1.json")
     with pytest.raises(ValueError, match="labels of frac0.10-seed1 differ"):
-        compare.random_init_runs(emb, splits, ["frac0.10-seed1"])
+        compare.frozen_runs(emb, splits, ["frac0.10-seed1"])
     split.labeled[0] = ("train/9999.png", 0)  # an image the embeddings do not hold
     split.save(splits / "frac0.10-seed1.json")
     with pytest.raises(ValueError, match="no row"):
-        compare.random_init_runs(emb, splits, ["frac0.10-seed1"])
+        compare.frozen_runs(emb, splits, ["frac0.10-seed1"])
 
 
 def test_report_puts_the_baselines_first_in_the_table_and_the_plot(tmp_path, capsys):
@@ -277,6 +277,72 @@ def test_at_budget_smoke_a_split_the_random_init_embeddings_lack_is_left_out_and
         (run / "metrics.json").write_text(json.dumps({**metrics, "budget": "cpu"}))
     with pytest.raises(ValueError, match="no row"):
         compare.report(results, random_init=emb, splits=splits)
+
+
+def test_two_class_runs_compare_their_roc_auc_or_rejection_with_frozen_space_rows(tmp_path, capsys):
+    """Jets-like data: runs whose headline is the classifier's ROC AUC; ``--metric``
+    compares their rejection instead; ``--frozen`` adds a pretrained space's kNN and
+    linear-probe rows scored on the same metric, from the signal class's score."""
+    emb, splits = _random_init(tmp_path)
+    for part in ("train", "test"):  # two classes: class 2 folds into 1, the signal
+        data = dict(np.load(emb / f"{part}.npz"))
+        data["labels"] = np.minimum(data["labels"], 1)
+        np.savez(emb / f"{part}.npz", **data)
+    meta = json.loads((emb / "meta.json").read_text())
+    meta.update(class_names=["qcd", "top"], signal_class=1)
+    (emb / "meta.json").write_text(json.dumps(meta))
+    train = np.load(emb / "train.npz")
+    label_of = dict(zip(train["ids"], train["labels"].tolist(), strict=True))
+    for name in ("frac0.01-seed0", "frac0.01-seed1"):
+        split = LabelSplit.load(splits / f"{name}.json")
+        split.labeled = [(p, label_of[p]) for p, _ in split.labeled]
+        split.save(splits / f"{name}.json")
+    results = tmp_path / "jets"
+    for seed, (auc, rejection) in enumerate(((0.90, 12.0), (0.92, 14.0))):
+        out = results / "compare" / f"supervised-frac0.01-seed{seed}"
+        out.mkdir(parents=True)
+        metrics = {
+            "test_roc_auc": auc,
+            "test_rejection_eff30": rejection,
+            "test_top1": 0.8,
+            "metric": "test_roc_auc",
+            "method": "supervised",
+            "split": f"frac0.01-seed{seed}",
+            "fraction": 0.01,
+            "seed": seed,
+            "num_labeled": 6,
+        }
+        (out / "metrics.json").write_text(json.dumps(metrics))
+
+    frozen = [("simclr", emb)]
+    text = compare.report(results, splits=splits, frozen=frozen).read_text()
+    assert "test ROC AUC (classifier)" in text
+    assert "| supervised | 0.910 ± 0.014 (2) |" in text
+    test = np.load(emb / "test.npz")
+    split = LabelSplit.load(splits / "frac0.01-seed0.json")
+    rows = [list(train["ids"]).index(p) for p, _ in split.labeled]
+    x, y = train["features"][rows], np.array([label for _, label in split.labeled])
+    probe = M.linear_probe(x, y, test["features"], test["labels"])
+    auc = M.two_class_scores(test["labels"], probe["proba"][:, 1], 1)["roc_auc"]
+    runs = compare.frozen_runs(emb, splits, ["frac0.01-seed0"], "simclr", "test_roc_auc")
+    assert [(r.method, r.metric) for r in runs] == [
+        ("simclr, kNN", "test_roc_auc"),
+        ("simclr, linear probe", "test_roc_auc"),
+    ]
+    assert runs[1].value == pytest.approx(auc) and 0.5 < auc <= 1.0
+    assert "| simclr, linear probe | " in text
+
+    compare.main(
+        [str(results), "--compare", "--params", "absent.yaml", "--metric", "test_rejection_eff30"]
+        + ["--frozen", f"simclr={emb}", "--splits", str(splits)]
+    )
+    text = (results / "compare.md").read_text()
+    assert "| supervised | 13.000 ± 1.414 (2) |" in text and "rejection" in text
+    with pytest.raises(SystemExit):
+        compare.main([str(results), "--compare", "--frozen", str(emb)])
+    assert "--frozen takes NAME=FOLDER" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="has no test_rejection_eff50"):
+        compare.report(results, metric="test_rejection_eff50")
 
 
 # ------------------------------------------------- a real --test-only run

@@ -122,3 +122,28 @@ def test_no_two_class_figures_with_more_classes(tmp_path):
     m = run(tmp_path)
     assert "roc_auc" not in m and "rejection_eff30" not in m
     assert not any("roc" in p for p in m["plots"])
+
+
+def test_online_two_class_figures_are_evaluate_s_on_the_same_scores():
+    """The classifier's ``val/roc_auc`` and rejections (a ``BinaryROC`` of every score,
+    what ``train test`` logs for the comparison) equal ``evaluate``'s of the same scores."""
+    import torch
+    from torchmetrics.classification import BinaryROC
+
+    from ssl_core.evaluate import metrics as M
+    from ssl_core.methods.base import BaseMethod
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 500)
+    scores = np.round(rng.random(500) * 0.8 + 0.2 * labels, 2)  # ties, as probabilities have
+    roc = BinaryROC()
+    roc.update(torch.from_numpy(scores).float(), torch.from_numpy(labels))
+    online = BaseMethod._two_class(*roc.compute()[:2])
+    offline = M.two_class_scores(labels, scores.astype(np.float32), positive=1)
+    assert online["roc_auc"] == pytest.approx(offline["roc_auc"], abs=1e-6)
+    for key in ("rejection_eff30", "rejection_eff50"):
+        assert offline[key] is not None and online[key] == pytest.approx(offline[key], rel=1e-4)
+    separated = np.r_[np.zeros(50), np.ones(50)]  # no background passes: no rejection logged
+    roc.reset()
+    roc.update(torch.from_numpy(separated).float(), torch.from_numpy(separated).long())
+    assert set(BaseMethod._two_class(*roc.compute()[:2])) == {"roc_auc"}

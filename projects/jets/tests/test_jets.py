@@ -80,6 +80,8 @@ def test_one_step_through_train(fake_root, tmp_path, config):
     )
     assert math.isfinite(run.trainer.callback_metrics["train/loss_step"].item())
     assert "val/knn_top1" in run.trainer.callback_metrics
+    if hasattr(run.model, "classifier"):  # two classes, top the signal: the field's figures
+        assert 0.0 <= run.trainer.callback_metrics["val/roc_auc"].item() <= 1.0
 
 
 def test_anomaly_space_of_qcd_jets_scores_top_as_the_anomaly(fake_root, tmp_path):
@@ -97,3 +99,26 @@ def test_anomaly_space_of_qcd_jets_scores_top_as_the_anomaly(fake_root, tmp_path
     metrics = evaluate(tmp_path, umap=False, k=5)
     assert metrics["held_out_classes"] == ["top"] and 0.0 <= metrics["anomaly_auroc"] <= 1.0
     assert "roc_auc" not in metrics  # one class in training: no two-class figures
+
+
+def test_mass_tagger_scores_the_fixed_test_set(fake_root, tmp_path, capsys):
+    """``python -m ssl_core.points.mass ROOT``: the test jets' masses, the two scores'
+    figures, nothing trained."""
+    import json
+
+    import numpy as np
+
+    from ssl_core.points.jets import jet_pt_mass
+    from ssl_core.points.mass import main, test_masses
+
+    masses, labels = test_masses(fake_root, Jets())
+    source = Jets().jets(fake_root)
+    test = Jets().list_samples(fake_root, "test")
+    by_hand = [jet_pt_mass(source.read(source.index(i))[None])[1][0] for i, _ in test]
+    np.testing.assert_allclose(masses, by_hand)
+    assert labels.tolist() == [t for _, t in test]
+    main([str(fake_root), "--out", str(tmp_path / "mass.json")])
+    figures = json.loads((tmp_path / "mass.json").read_text())
+    assert figures["num_test"] == 16 and figures["signal_class"] == 1
+    assert 0.0 <= figures["mass"]["roc_auc"] <= 1.0 and "mass_window" in figures
+    assert json.loads(capsys.readouterr().out) == figures

@@ -262,7 +262,7 @@ class EmbeddingWriter(BasePredictionWriter):
             "class_names": list(class_names) if class_names is not None else None,
             "shift": dm.shift if dm else None,
             # the positive class of two-class figures (ROC AUC, rejection), the source's
-            "signal_class": getattr(getattr(dm, "source", None), "signal_class", None),
+            "signal_class": dm.source.signal_class if dm else None,
             "world_size": trainer.world_size,
             "splits": splits,
         }

@@ -36,8 +36,10 @@ validation (the test set is what is reported; ``last.ckpt`` is written at every 
 end, so a killed run resumes), then ``train test`` with ``last.ckpt`` on the project's
 test set in place of steps 2 and 3 (no embeddings, probes or plots); ``OUT/metrics.json``
 holds the test metrics the task names (``TaskModule.test_metrics``: a classifier's
-``test_top1`` and the online kNN's ``test_knn_top1``; a segmentation task's ``test_iou``
-and ``test_dice``), which of them is the headline (``metric``), the split (``split``,
+``test_top1`` and the online kNN's ``test_knn_top1``, on two-class data also the
+classifier's ``test_roc_auc`` and ``test_rejection_eff30``; a segmentation task's
+``test_iou`` and ``test_dice``), which of them is the headline (``metric``: the first of
+them the run logged), the split (``split``,
 ``fraction``, ``seed``, ``num_labeled``), the steps trained and ``seconds`` (``start``,
 ``fit``, ``test``, ``total``).
 
@@ -539,7 +541,8 @@ def _test(
     logged = final_metrics(out / "test" / "metrics.csv")
     names = task_class(out / "test" / "config.yaml").test_metrics
     shutil.rmtree(out / "test", ignore_errors=True)  # its log is now in metrics.json
-    headline = next(iter(names), None)
+    # the first the run logged: a classifier's ROC AUC on two-class data, else its top-1
+    headline = next((key for key in names if key in logged), next(iter(names), None))
     if headline not in logged:
         raise SystemExit(
             f"pipeline: the method logged no {headline} under `train test`: --test-only needs "

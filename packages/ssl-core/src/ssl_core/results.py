@@ -56,7 +56,13 @@ import yaml
 RANDOM_INIT, SUPERVISED = "random-init", "supervised"
 RANDOM_KNN, RANDOM_LINEAR = f"{RANDOM_INIT}, kNN", f"{RANDOM_INIT}, linear probe"
 #: How a comparison's headline metrics read in tables and plots.
-METRIC_NAMES = {"test_top1": "test top-1 (classifier)", "test_iou": "test foreground IoU"}
+METRIC_NAMES = {
+    "test_top1": "test top-1 (classifier)",
+    "test_iou": "test foreground IoU",
+    "test_roc_auc": "test ROC AUC (classifier)",
+    "test_rejection_eff30": "test background rejection 1/eps_B at eps_S = 0.3",
+    "test_rejection_eff50": "test background rejection 1/eps_B at eps_S = 0.5",
+}
 
 
 def untrained(name: str) -> bool:
@@ -172,11 +178,16 @@ class Cell:
     num_labeled: int | None
 
 
-def load_runs(compare_dir: Path) -> list[Run]:
-    """Every ``compare_dir/*/metrics.json``."""
+def load_runs(compare_dir: Path, metric: str | None = None) -> list[Run]:
+    """Every ``compare_dir/*/metrics.json``, valued by ``metric`` (default: each run's
+    headline, ``metric`` in its ``metrics.json``)."""
     runs = []
     for path in sorted(Path(compare_dir).glob("*/metrics.json")):
         m = json.loads(path.read_text())
+        if metric is not None:
+            if m.get(metric) is None:
+                raise ValueError(f"{path} has no {metric}")
+            m["metric"] = metric
         runs.append(
             Run(
                 method=m["method"],
@@ -193,46 +204,63 @@ def load_runs(compare_dir: Path) -> list[Run]:
     return runs
 
 
-def random_init_runs(
+def frozen_runs(
     embeddings: Path,
     splits: Path,
     names: list[str],
+    label: str = RANDOM_INIT,
+    metric: str = "test_top1",
     k: int = 200,
     t: float = 0.1,
     skipped: list[str] | None = None,
 ) -> list[Run]:
-    """The no-training baselines of the label splits ``names``.
+    """Frozen features with the labels of the splits ``names``: a kNN vote and a linear
+    probe fit on each split's labeled samples, no training of the network.
 
-    The untrained network's train/test features (``embeddings``, written by
-    ``random-init@<project>``) classified by a kNN vote and by a linear probe fit on each
-    split's labeled images (``splits/<name>.json``), scored as ``evaluate`` scores a run:
-    the same functions and settings, on the test rows whose class the labeled images hold.
+    The train/test features of an embeddings folder (``random-init@<project>``'s: the
+    untrained network, the baseline every result is read against; or a pretrained
+    space, e.g. SimCLR's pair, for its linear-probe rows) scored as ``evaluate`` scores a
+    run: the same functions and settings, on the test rows whose class the labeled
+    samples hold.
 
     Args:
-        embeddings: An embeddings folder (``train.npz`` holding every labeled image).
+        embeddings: An embeddings folder (``train.npz`` holding every labeled sample).
         splits: The folder of the label splits.
         names: The splits' names (repeats are read once).
+        label: The rows' name before ``, kNN`` and ``, linear probe``.
+        metric: What to score, one of the comparison's metrics: ``test_top1``, or on
+            two-class embeddings (``meta.json``'s ``signal_class``) ``test_roc_auc``,
+            ``test_rejection_eff30`` or ``test_rejection_eff50`` of the vote share or
+            probe probability of the signal class.
         k: Neighbours of the kNN vote (``evaluate``'s default).
         t: Temperature of the kNN vote (``evaluate``'s default).
-        skipped: When given, a split whose labeled images are not all in the embeddings
+        skipped: When given, a split whose labeled samples are not all in the embeddings
             is named here and left out instead of raising (budget ``smoke``, whose
-            random-init stage embeds a few images per class).
+            random-init stage embeds a few samples per class).
 
     Returns:
-        Two runs per split (``RANDOM_KNN``, ``RANDOM_LINEAR``), without stage time.
+        Two runs per split (``<label>, kNN`` and ``<label>, linear probe``), without
+        stage time.
 
     Raises:
         FileNotFoundError: a split file is missing.
-        ValueError: a labeled image of a split has no row in the embeddings or another
-            label there (they were written for other splits, data or class order), or the
-            embeddings folder is malformed (``EmbeddingsError``).
+        ValueError: a labeled sample of a split has no row in the embeddings or another
+            label there (they were written for other splits, data or class order), a
+            two-class metric of embeddings without a signal class, or the embeddings
+            folder is malformed (``EmbeddingsError``).
     """
+    import torch
+
     from ssl_core.embeddings import load_embeddings
     from ssl_core.evaluate import metrics as M
+    from ssl_core.knn import knn_scores
     from ssl_core.splits import LabelSplit
 
     parts, meta = load_embeddings(embeddings)
     train, test = parts["train"], parts["test"]
+    signal = meta.get("signal_class")
+    if metric != "test_top1" and signal is None:
+        raise ValueError(f"{metric} needs two-class embeddings with a signal_class: {embeddings}")
     row = {name: i for i, name in enumerate(train.ids)}
     runs = []
     for name in sorted(set(names)):
@@ -243,27 +271,48 @@ def random_init_runs(
             continue
         if absent:
             raise ValueError(
-                f"{len(absent)} labeled images of {name} (e.g. {absent[0]}) have no row in "
-                f"{embeddings}: rerun the random-init stage with the current splits"
+                f"{len(absent)} labeled samples of {name} (e.g. {absent[0]}) have no row in "
+                f"{embeddings}: rerun its stage with the current splits"
             )
         idx = np.array([row[p] for p, _ in split.labeled])
         x, y = train.features[idx], np.array([label for _, label in split.labeled])
         if not np.array_equal(train.labels[idx], y):
             raise ValueError(
                 f"the labels of {name} differ from those in {embeddings}: embeddings of "
-                "other data or another class order; rerun the random-init stage"
+                "other data or another class order; rerun its stage"
             )
         num_classes = int(
             max(len(meta.get("class_names") or ()), test.labels.max() + 1, y.max() + 1)
         )
         known = np.isin(test.labels, np.unique(y))  # as evaluate: classes the bank holds
         xt, yt = test.features[known], test.labels[known]
-        knn = M.knn_scores(x, y, xt, yt, num_classes, k, t)["top1"]
-        linear = M.linear_probe(x, y, xt, yt)["top1"]
-        for method, top1 in ((RANDOM_KNN, knn), (RANDOM_LINEAR, linear)):
-            runs.append(
-                Run(method, name, split.fraction, split.seed, len(idx), top1, None, (None, 0))
-            )
+        if metric == "test_top1":
+            knn = M.knn_scores(x, y, xt, yt, num_classes, k, t)["top1"]
+            linear = M.linear_probe(x, y, xt, yt)["top1"]
+        else:
+            key = metric.removeprefix("test_")
+            votes = knn_scores(
+                torch.from_numpy(xt), torch.from_numpy(x), torch.from_numpy(y), num_classes, k, t
+            )[:, signal].numpy()
+            probe = M.linear_probe(x, y, xt, yt)
+            proba = probe["proba"][:, list(probe["classes"]).index(signal)]
+            knn = M.two_class_scores(yt, votes, signal)[key]
+            linear = M.two_class_scores(yt, proba, signal)[key]
+        for method, value in ((f"{label}, kNN", knn), (f"{label}, linear probe", linear)):
+            if value is not None:  # a rejection is None when no background passes
+                runs.append(
+                    Run(
+                        method,
+                        name,
+                        split.fraction,
+                        split.seed,
+                        len(idx),
+                        float(value),
+                        None,
+                        (None, 0),
+                        metric,
+                    )
+                )
     return runs
 
 
@@ -272,7 +321,7 @@ def baseline_runs(
 ) -> list[Run]:
     """The random-init rows of the splits ``runs`` used, from the folder of the
     ``random-init@<project>`` stage: classification (``embeddings/``, or an embeddings
-    folder itself) per split with :func:`random_init_runs`; segmentation (``metrics.json``
+    folder itself) per split with :func:`frozen_runs`; segmentation (``metrics.json``
     of the untrained network's masks) one value, the same at every split.
 
     Raises:
@@ -284,7 +333,10 @@ def baseline_runs(
     if (embeddings / "train.npz").is_file():
         if splits is None:
             raise ValueError("--random-init needs --splits (the folder of the runs' label splits)")
-        return random_init_runs(embeddings, splits, [r.split for r in runs], skipped=skipped)
+        metric = runs[0].metric if runs else "test_top1"
+        return frozen_runs(
+            embeddings, splits, [r.split for r in runs], metric=metric, skipped=skipped
+        )
     metrics_json = folder / "metrics.json"
     if not metrics_json.is_file():
         raise FileNotFoundError(f"no embeddings/ and no metrics.json under {folder}")
@@ -479,6 +531,8 @@ def report(
     out: Path | None = None,
     random_init: Path | None = None,
     splits: Path | None = None,
+    metric: str | None = None,
+    frozen: Sequence[tuple[str, Path]] = (),
 ) -> Path:
     """Write ``compare.md`` and ``compare.png`` of ``results/compare`` into ``out``
     (default ``results``); returns the path of ``compare.md``.
@@ -487,7 +541,10 @@ def report(
     longer names stays on disk: DVC keeps ``persist`` outputs). With ``random_init`` (the
     random-init stage's folder) and, for classification, ``splits`` (the label splits'
     folder), the no-training baselines of the runs' splits are added
-    (:func:`baseline_runs`).
+    (:func:`baseline_runs`). ``metric``: the runs' ``metrics.json`` key to compare
+    (default: their headline). ``frozen``: ``(name, folder)`` of pretrained spaces (a
+    pair's stage folder or its ``embeddings/``) whose kNN and linear-probe rows on each
+    split's labels are added (:func:`frozen_runs`; with ``splits``).
 
     Raises:
         FileNotFoundError: no ``compare/*/metrics.json`` under ``results``.
@@ -497,7 +554,7 @@ def report(
     """
     results = Path(results)
     out = Path(out) if out else results
-    runs = load_runs(results / "compare")
+    runs = load_runs(results / "compare", metric)
     if not runs:
         raise FileNotFoundError(
             f"no compare/*/metrics.json under {results}: run some compare@ stages first "
@@ -538,6 +595,12 @@ def report(
                 "images are not all in the random-init embeddings (budget smoke embeds a "
                 "few images per class)."
             )
+    for name, folder in frozen:
+        if splits is None:
+            raise ValueError("--frozen needs --splits (the folder of the runs' label splits)")
+        folder = Path(folder) / "embeddings" if (Path(folder) / "embeddings").is_dir() else folder
+        trained = [r for r in runs if not untrained(r.method)]
+        runs += frozen_runs(folder, splits, [r.split for r in trained], name, trained[0].metric)
     title = f"{project}: {metric_name(runs)} against the number of labels"
     png = plot(runs, out / "compare.png", title)
     md = out / "compare.md"
@@ -573,8 +636,30 @@ def main(args: list[str] | None = None) -> None:
         help="--compare: the random-init stage's folder (results/<p>/random-init): adds "
         "its baselines (classification: kNN and linear probe on each split's labels)",
     )
-    parser.add_argument("--splits", type=Path, help="the label splits' folder, with --random-init")
+    parser.add_argument(
+        "--frozen",
+        action="append",
+        default=[],
+        metavar="NAME=FOLDER",
+        help="--compare: a pretrained space (a pair's folder, e.g. simclr=results/jets/simclr) "
+        "whose kNN and linear probe on each split's labels become rows NAME, kNN and NAME, "
+        "linear probe (with --splits; repeatable)",
+    )
+    parser.add_argument(
+        "--metric",
+        help="--compare: the runs' metrics.json key to compare (default: their headline, "
+        "e.g. test_rejection_eff30 in place of test_roc_auc)",
+    )
+    parser.add_argument(
+        "--splits", type=Path, help="the label splits' folder, with --random-init or --frozen"
+    )
     ns = parser.parse_args(args)
+    frozen = []
+    for spec in ns.frozen:
+        name, sep, folder = spec.partition("=")
+        if not sep or not name or not folder:
+            parser.error(f"--frozen takes NAME=FOLDER, not {spec!r}")
+        frozen.append((name, Path(folder)))
     if not ns.compare:
         try:
             table = pairs_markdown(collect(ns.results))
@@ -585,7 +670,7 @@ def main(args: list[str] | None = None) -> None:
             ns.out.write_text(table)
         return
     try:
-        md = report(ns.results, ns.params, ns.out, ns.random_init, ns.splits)
+        md = report(ns.results, ns.params, ns.out, ns.random_init, ns.splits, ns.metric, frozen)
     except (FileNotFoundError, ValueError) as err:
         raise SystemExit(f"compare: {err}") from None
     print(md.read_text(), end="")

@@ -96,8 +96,9 @@ class TaskModule(LightningModule):
     train_on: str | None = None
 
     #: What ``train test`` logs that reports the task, as ``{logged key: metrics.json
-    #: key}``, the headline first: the label-fraction comparison
-    #: (``python -m ssl_core.pipeline --test-only``) writes these and compares the first.
+    #: key}``, in order of preference: the label-fraction comparison
+    #: (``python -m ssl_core.pipeline --test-only``) writes these and compares the first
+    #: one the run logged (its headline).
     test_metrics: dict[str, str] = {}
 
     def __init__(

@@ -88,6 +88,9 @@ class Source:
     default_root: Path | None = None
     #: The layout, as the message for missing data shows it.
     layout: str = "train/... and optionally test/..."
+    #: Two-class data: the class whose score is the positive one in ROC AUC and background
+    #: rejection (jets: top); ``None``: no two-class figures.
+    signal_class: int | None = None
 
     def __init__(
         self,

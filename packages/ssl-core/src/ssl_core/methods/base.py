@@ -11,7 +11,11 @@ segmentation methods share):
   images), dataloader 1 the queries (the validation split during ``fit``, the test set
   under ``train test``). It runs on every validation.
 - methods with a classifier (``classify`` returns logits) also log ``val/top1``, the
-  classifier's accuracy on the queries.
+  classifier's accuracy on the queries, and on two-class data whose source names a
+  ``signal_class`` (jets: top) the field's figures of its signal probability:
+  ``val/roc_auc``, ``val/rejection_eff30`` and ``val/rejection_eff50`` (background
+  rejection ``1 / eps_B`` at signal efficiency 0.3 and 0.5, as ``evaluate`` computes
+  them: :func:`ssl_core.evaluate.metrics.rejection_at`).
 
 Batches have named fields (see :mod:`ssl_core.data.datasets`): ``views`` (a list of
 ``(B, C, H, W)`` tensors) in training, ``image`` ``(B, C, H, W)`` in evaluation,
@@ -22,10 +26,11 @@ every sample once.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
-from torchmetrics.classification import MulticlassAccuracy
+from torchmetrics.classification import BinaryROC, MulticlassAccuracy
 from torchmetrics.utilities.distributed import gather_all_tensors
 
 from ssl_core.backbones import Backbone
@@ -47,8 +52,15 @@ class BaseMethod(TaskModule):
             lr_interval, lr_frequency, exclude_norm_bias_decay).
     """
 
-    #: the classifier's top-1 (methods with one), then the online kNN's (bank: the labeled images)
-    test_metrics = {"test/top1": "test_top1", "test/knn_top1": "test_knn_top1"}
+    #: two-class data with a signal class: the classifier's ROC AUC and rejection at
+    #: eps_S = 0.3; any data: the classifier's top-1 (methods with one), then the online
+    #: kNN's (bank: the labeled images). The first of them a run logs is its headline.
+    test_metrics = {
+        "test/roc_auc": "test_roc_auc",
+        "test/rejection_eff30": "test_rejection_eff30",
+        "test/top1": "test_top1",
+        "test/knn_top1": "test_knn_top1",
+    }
 
     def __init__(
         self,
@@ -155,13 +167,18 @@ class BaseMethod(TaskModule):
             self.knn_top1 = MulticlassAccuracy(n, top_k=1, average="micro")
             self.knn_top5 = MulticlassAccuracy(n, top_k=min(5, n), average="micro")
             self.cls_top1 = MulticlassAccuracy(n, top_k=1, average="micro")
+        dm = self.datamodule()
+        signal = dm.source.signal_class if dm is not None else None
+        if n == 2 and signal is not None and not hasattr(self, "cls_roc"):
+            self.signal_class = int(signal)
+            self.cls_roc = BinaryROC()  # every score kept (thresholds=None): the exact curve
 
     def _num_classes(self) -> int:
         return int(getattr(self.datamodule(), "num_classes", 0) or 0)
 
     def on_validation_epoch_start(self) -> None:
         self._knn_bank, self._knn_bank_labels = [], []
-        for name in ("knn_top1", "knn_top5", "cls_top1"):
+        for name in ("knn_top1", "knn_top5", "cls_top1", "cls_roc"):
             if hasattr(self, name):
                 getattr(self, name).reset()
 
@@ -182,6 +199,9 @@ class BaseMethod(TaskModule):
         logits = self.classify(images, features)
         if logits is not None:  # classifier accuracy on the queries
             self.cls_top1.update(logits, targets)
+            if hasattr(self, "cls_roc"):
+                signal = logits.float().softmax(dim=1)[:, self.signal_class]
+                self.cls_roc.update(signal, (targets == self.signal_class).long())
         if not self.hparams.online_knn or self._knn_bank is None:
             return features
         if isinstance(self._knn_bank, list):  # first query batch: gather the bank once
@@ -211,7 +231,25 @@ class BaseMethod(TaskModule):
             metric = getattr(self, metric, None)
             if metric is not None and metric.update_count > 0:
                 self.log(f"{stage}/{name}", metric.compute())
+        roc = getattr(self, "cls_roc", None)
+        if roc is not None and roc.update_count > 0:
+            for name, value in self._two_class(*roc.compute()[:2]).items():
+                self.log(f"{stage}/{name}", value)
         self._knn_bank, self._knn_bank_labels = None, None
+
+    @staticmethod
+    def _two_class(fpr: torch.Tensor, tpr: torch.Tensor) -> dict[str, float]:
+        """ROC AUC and the rejections of a ROC curve (those that are finite: none when
+        no background passes at that efficiency, see ``rejection_at``)."""
+        from ssl_core.evaluate.metrics import SIGNAL_EFFICIENCIES, rejection_at
+
+        fpr, tpr = fpr.double().cpu().numpy(), tpr.double().cpu().numpy()
+        out = {"roc_auc": float(np.trapezoid(tpr, fpr))}
+        for eff in SIGNAL_EFFICIENCIES:
+            rejection = rejection_at(fpr, tpr, eff)
+            if rejection is not None:
+                out[f"rejection_eff{round(eff * 100)}"] = rejection
+        return out
 
     def _gather(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` of every rank, concatenated; ranks may hold different numbers of rows
