@@ -137,6 +137,8 @@ def test_a_segmentation_comparison_reads_its_iou_and_its_random_init_row(tmp_pat
     rows = [r for r in text.splitlines() if r.startswith("| ") and "---" not in r]
     assert [r.split(" | ")[0] for r in rows[1:]] == ["| random-init", "| supervised", "| unimatch"]
     assert rows[1].startswith("| random-init | 0.120 (1) |")  # one measurement, not per seed
+    dice = compare.report(results, random_init=baseline, metric="test_dice").read_text()
+    assert "| random-init | 0.200 (1) |" in dice  # its Dice beside theirs, not its IoU
     # a comparison mixing metrics means nothing
     other = results / "compare" / "fixmatch-frac0.05-seed0"
     other.mkdir()
@@ -343,6 +345,8 @@ def test_two_class_runs_compare_their_roc_auc_or_rejection_with_frozen_space_row
     assert "--frozen takes NAME=FOLDER" in capsys.readouterr().err
     with pytest.raises(ValueError, match="has no test_rejection_eff50"):
         compare.report(results, metric="test_rejection_eff50")
+    with pytest.raises(ValueError, match="not test_knn_top1"):
+        compare.frozen_runs(emb, splits, ["frac0.01-seed0"], "simclr", "test_knn_top1")
 
 
 # ------------------------------------------------- a real --test-only run

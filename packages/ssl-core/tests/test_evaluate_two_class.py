@@ -115,6 +115,10 @@ def test_the_classifiers_logits_are_used_when_the_run_has_them(tmp_path):
     assert m["roc_auc"] == pytest.approx(phi(6 / math.sqrt(2)), abs=0.005)
     assert m["classifier"]["roc_auc"] == m["roc_auc"]
     assert m["spaces"]["features"]["roc_auc"] == pytest.approx(phi(3 / math.sqrt(2)), abs=0.02)
+    # an untrained head's logits (the random-init baseline, `--no-classifier`): the probe's
+    untrained = evaluate(tmp_path, umap=False, classifier=False)
+    assert untrained["two_class_score"] == "linear probe (features)"
+    assert untrained["roc_auc"] == untrained["spaces"]["features"]["roc_auc"]
 
 
 def test_no_two_class_figures_with_more_classes(tmp_path):

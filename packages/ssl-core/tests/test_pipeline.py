@@ -108,7 +108,7 @@ def test_no_fit_is_the_untrained_baseline_and_clears_an_earlier_fitted_run(stage
     assert [_subcommand(c) for c in calls] == ["predict", "evaluate"]
     predict, evaluate = calls
     assert "--ckpt_path" not in predict  # the network as its config builds it
-    assert evaluate[1:] == [str(out)]  # no training log to plot
+    assert evaluate[1:] == [str(out), "--no-classifier"]  # no log; an untrained head
     assert not any((out / p).exists() for p in ("train", "checkpoints", "curves.csv"))
     assert set(metrics["seconds"]) == {"start", "predict", "evaluate", "total"}
 
@@ -216,7 +216,7 @@ def test_test_only_refuses_a_method_without_classifier(stage, monkeypatch):
         return seconds
 
     monkeypatch.setattr(pipeline, "_run", no_top1)
-    with pytest.raises(SystemExit, match="no test/top1"):
+    with pytest.raises(SystemExit, match="no test/roc_auc or test/top1"):
         run("--test-only")
 
 

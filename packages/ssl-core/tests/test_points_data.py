@@ -94,6 +94,9 @@ def test_collate_pads_to_the_longest_jet_or_a_fixed_cap(jet_root):
     wide = JetCollate(max_particles=64, pad_to_max=True)(items)["image"]
     assert wide["points"].shape == (3, 64, 7)
     torch.testing.assert_close(wide["points"][:, : max(counts)], view["points"])
+    jets = Jets.from_list([source.read(i) for i in (0, 31)])
+    with pytest.raises(ValueError, match="does not fit a width of 3"):  # not into the next row
+        jets.pad(particle_features(jets), width=3)
 
 
 def test_features_match_a_per_particle_reference(jet_root):

@@ -108,17 +108,41 @@ def test_mass_tagger_scores_the_fixed_test_set(fake_root, tmp_path, capsys):
 
     import numpy as np
 
-    from ssl_core.points.jets import jet_pt_mass
     from ssl_core.points.mass import main, test_masses
 
     masses, labels = test_masses(fake_root, Jets())
-    source = Jets().jets(fake_root)
     test = Jets().list_samples(fake_root, "test")
-    by_hand = [jet_pt_mass(source.read(source.index(i))[None])[1][0] for i, _ in test]
-    np.testing.assert_allclose(masses, by_hand)
+    by_hand = []  # m^2 = E^2 - |p|^2 of the summed constituents, straight from the files
+    for sample_id, _ in test:
+        name, row = sample_id.split(":")
+        with np.load(fake_root / name) as data:
+            p4 = data["constituents"][int(row), : data["n_constituents"][int(row)]]
+        px, py, pz, e = p4.astype(np.float64).sum(0)
+        by_hand.append(np.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0)))
+    np.testing.assert_allclose(masses, by_hand, rtol=1e-6)
+    assert masses.std() > 0  # not one value for every jet
     assert labels.tolist() == [t for _, t in test]
     main([str(fake_root), "--out", str(tmp_path / "mass.json")])
     figures = json.loads((tmp_path / "mass.json").read_text())
     assert figures["num_test"] == 16 and figures["signal_class"] == 1
     assert 0.0 <= figures["mass"]["roc_auc"] <= 1.0 and "mass_window" in figures
     assert json.loads(capsys.readouterr().out) == figures
+    with pytest.raises(SystemExit, match="mass: No jet files"):  # one line, no traceback
+        main([str(tmp_path / "nowhere")])
+
+
+def test_a_space_without_top_jets_is_normalised_without_them(fake_root):
+    """``exclude_classes: [top]`` (the anomaly space): the feature statistics come from
+    the QCD training jets only, so nothing of the anomaly reaches training."""
+    dm = JetsDataModule(root=str(fake_root), num_workers=0, exclude_classes=["top"])
+    dm.setup("fit")
+    jets = dm.source.jets(fake_root)
+    train = dm.source.list_samples(fake_root, "train")
+    qcd = [jets.index(i) for i, t in train if t == 0]
+    mean, std = jets.feature_statistics(qcd)
+    assert torch.allclose(dm.mean, torch.from_numpy(mean)) and torch.allclose(
+        dm.std, torch.from_numpy(std)
+    )
+    both = JetsDataModule(root=str(fake_root), num_workers=0)
+    both.setup("fit")
+    assert not torch.allclose(both.mean, dm.mean)  # the top jets would have moved them

@@ -143,9 +143,10 @@ def write_split(
         table["class_name"] = names[np.where(arrays["labels"] >= 0, arrays["labels"], -1)]
     table["split"] = name
     table["labeled"] = labeled_arr
-    if "projection" in arrays:
-        for j in range(arrays["projection"].shape[1]):
-            table[f"proj_{j}"] = arrays["projection"][:, j]
+    if "projection" in arrays:  # one block of columns (one insert per column fragments it)
+        projection = arrays["projection"]
+        columns = [f"proj_{j}" for j in range(projection.shape[1])]
+        table = pd.concat([table, pd.DataFrame(projection, columns=columns)], axis=1)
     table.to_csv(directory / f"{name}.csv", index=False)
     return {
         "rows": n,

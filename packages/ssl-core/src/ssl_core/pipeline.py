@@ -39,7 +39,7 @@ holds the test metrics the task names (``TaskModule.test_metrics``: a classifier
 ``test_top1`` and the online kNN's ``test_knn_top1``, on two-class data also the
 classifier's ``test_roc_auc`` and ``test_rejection_eff30``; a segmentation task's
 ``test_iou`` and ``test_dice``), which of them is the headline (``metric``: the first of
-them the run logged), the split (``split``,
+its task's headlines the run logged), the split (``split``,
 ``fraction``, ``seed``, ``num_labeled``), the steps trained and ``seconds`` (``start``,
 ``fit``, ``test``, ``total``).
 
@@ -523,7 +523,8 @@ def _predict_evaluate(
     seconds["predict"] = _run("train", [*predict, *logger])
     shutil.rmtree(out / "predict", ignore_errors=True)  # only a copy of the config
     smoke = list(SMOKE_EVALUATE_ARGS if budget == "smoke" else ())
-    seconds["evaluate"] = _run("evaluate", evaluate + smoke)
+    untrained = [] if fit else ["--no-classifier"]  # a fresh head's logits are no result
+    seconds["evaluate"] = _run("evaluate", evaluate + smoke + untrained)
     return json.loads((out / "metrics.json").read_text())
 
 
@@ -539,13 +540,14 @@ def _test(
     logger = ["--trainer.default_root_dir", str(out), "--trainer.logger", _logger(out, "test")]
     seconds["test"] = _run("train", [*prefix, "test", *common, "--ckpt_path", str(last), *logger])
     logged = final_metrics(out / "test" / "metrics.csv")
-    names = task_class(out / "test" / "config.yaml").test_metrics
+    task = task_class(out / "test" / "config.yaml")
+    names = task.test_metrics
     shutil.rmtree(out / "test", ignore_errors=True)  # its log is now in metrics.json
-    # the first the run logged: a classifier's ROC AUC on two-class data, else its top-1
-    headline = next((key for key in names if key in logged), next(iter(names), None))
-    if headline not in logged:
+    headline = task.headline(logged)  # e.g. a classifier's ROC AUC on two classes, else top-1
+    if headline is None:
+        wanted = " or ".join(task.headlines or tuple(names)[:1])
         raise SystemExit(
-            f"pipeline: the method logged no {headline} under `train test`: --test-only needs "
+            f"pipeline: the method logged no {wanted} under `train test`: --test-only needs "
             "a method that predicts the task's targets (for classification a classifier "
             "head: supervised and the semi-supervised methods)"
         )

@@ -259,6 +259,11 @@ def frozen_runs(
     parts, meta = load_embeddings(embeddings)
     train, test = parts["train"], parts["test"]
     signal = meta.get("signal_class")
+    two_class = ("test_roc_auc", "test_rejection_eff30", "test_rejection_eff50")
+    if metric not in ("test_top1", *two_class):
+        raise ValueError(
+            f"frozen features are scored on test_top1 or {', '.join(two_class)}, not {metric}"
+        )
     if metric != "test_top1" and signal is None:
         raise ValueError(f"{metric} needs two-class embeddings with a signal_class: {embeddings}")
     row = {name: i for i, name in enumerate(train.ids)}
@@ -340,20 +345,14 @@ def baseline_runs(
     metrics_json = folder / "metrics.json"
     if not metrics_json.is_file():
         raise FileNotFoundError(f"no embeddings/ and no metrics.json under {folder}")
-    iou = float(json.loads(metrics_json.read_text())["iou"])
+    metric = runs[0].metric if runs else "test_iou"
+    scored = json.loads(metrics_json.read_text())  # evaluate's keys: iou, dice, ...
+    if metric.removeprefix("test_") not in scored:
+        raise ValueError(f"{metrics_json} has no {metric.removeprefix('test_')} for {metric}")
+    value = float(scored[metric.removeprefix("test_")])
     seen = {r.fraction: r for r in runs}  # one measurement: one row per fraction, n=1
     return [
-        Run(
-            RANDOM_INIT,
-            r.split,
-            r.fraction,
-            r.seed,
-            r.num_labeled,
-            iou,
-            None,
-            (None, 0),
-            "test_iou",
-        )
+        Run(RANDOM_INIT, r.split, r.fraction, r.seed, r.num_labeled, value, None, (None, 0), metric)
         for r in seen.values()
     ]
 

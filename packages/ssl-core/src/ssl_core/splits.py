@@ -123,7 +123,8 @@ class LabelSplit:
         known = set(paths)
         outside = [p for p, _ in self.labeled if p not in known]
         outside += [p for p in self.validation if p not in known]
-        outside += [p for p in self.unlabeled if p not in known and p not in set(unlabeled)]
+        free = set(unlabeled)
+        outside += [p for p in self.unlabeled if p not in known and p not in free]
         if outside:
             raise SplitMismatchError(
                 f"Label split {name} names {len(outside)} samples that are not in the "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Collection
 from typing import Literal
 
 import torch
@@ -96,10 +97,19 @@ class TaskModule(LightningModule):
     train_on: str | None = None
 
     #: What ``train test`` logs that reports the task, as ``{logged key: metrics.json
-    #: key}``, in order of preference: the label-fraction comparison
-    #: (``python -m ssl_core.pipeline --test-only``) writes these and compares the first
-    #: one the run logged (its headline).
+    #: key}``: the label-fraction comparison (``python -m ssl_core.pipeline --test-only``)
+    #: writes these and compares the first of :attr:`headlines` the run logged.
     test_metrics: dict[str, str] = {}
+    #: The logged keys that may head a comparison, in order of preference (default: the
+    #: first of ``test_metrics``); a run that logged none of them has nothing to compare.
+    headlines: tuple[str, ...] = ()
+
+    @classmethod
+    def headline(cls, logged: Collection[str]) -> str | None:
+        """The first of :attr:`headlines` (default: the first key of ``test_metrics``)
+        among the ``logged`` keys, ``None`` when there is none."""
+        candidates = cls.headlines or tuple(cls.test_metrics)[:1]
+        return next((key for key in candidates if key in logged), None)
 
     def __init__(
         self,

@@ -207,7 +207,8 @@ class IndexedDataset(Dataset):
     @property
     def paths(self) -> list[str]:
         """Sample ids, the names embeddings and split files use."""
-        return [self.source.ids[i] for i in self.indices]
+        ids = self.source.ids  # a property that may build the whole list: once
+        return [ids[i] for i in self.indices]
 
     @property
     def targets(self) -> list[int]:

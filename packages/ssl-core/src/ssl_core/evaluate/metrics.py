@@ -19,17 +19,13 @@ import torch
 from sklearn.cluster import KMeans
 from sklearn.covariance import LedoitWolf
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import (
-    adjusted_rand_score,
-    normalized_mutual_info_score,
-    roc_auc_score,
-    roc_curve,
-)
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler, normalize
 from sklearn.semi_supervised import LabelSpreading
 
 from ssl_core.knn import knn_classify, topk_accuracy
+from ssl_core.two_class import SIGNAL_EFFICIENCIES, rejection_at, two_class_scores  # noqa: F401
 
 
 def l2(x: np.ndarray) -> np.ndarray:
@@ -182,46 +178,3 @@ def auroc(scores_negative: np.ndarray, scores_positive: np.ndarray) -> float:
     """AUROC of telling positives (anomalies) from negatives by a higher score."""
     y = np.r_[np.zeros(len(scores_negative)), np.ones(len(scores_positive))]
     return float(roc_auc_score(y, np.r_[scores_negative, scores_positive]))
-
-
-# Signal efficiencies of the background rejections reported (top tagging's convention).
-SIGNAL_EFFICIENCIES = (0.3, 0.5)
-
-
-def rejection_at(fpr: np.ndarray, tpr: np.ndarray, efficiency: float) -> float | None:
-    """Background rejection ``1 / eps_B`` at signal efficiency ``eps_S = efficiency``,
-    the ROC curve ``(fpr = eps_B, tpr = eps_S)`` interpolated linearly between its
-    points (as the top-tagging comparison does). ``None`` when no background passes at
-    that efficiency: the rejection is then only known to exceed the number of
-    background rows, which a finite number would misstate.
-
-    Where the curve is flat in ``tpr`` (background passing, no signal gained) the lowest
-    ``fpr`` of that ``tpr`` counts: the working point a threshold just above the
-    background rows would give.
-    """
-    tpr, first = np.unique(np.asarray(tpr), return_index=True)  # curve's tpr is sorted
-    eps_b = float(np.interp(efficiency, tpr, np.asarray(fpr)[first]))
-    return 1.0 / eps_b if eps_b > 0 else None
-
-
-def two_class_scores(labels: np.ndarray, scores: np.ndarray, positive: int) -> dict:
-    """The field's figures of a two-class score: ROC AUC and background rejection
-    ``1 / eps_B`` at ``eps_S`` = 0.3 and 0.5 (``rejection_eff30``, ``rejection_eff50``),
-    with the ROC curve (``fpr``, ``tpr``) for the plot.
-
-    Args:
-        labels: True classes ``(N,)`` of the rows (two classes).
-        scores: Higher = more signal-like ``(N,)`` (a probe's or a classifier's
-            probability of ``positive``).
-        positive: The signal class (jets: top).
-
-    - [0] Kasieczka et al., The Machine Learning Landscape of Top Taggers, SciPost Phys.
-      7, 014 (2019), https://arxiv.org/abs/1902.09914 (AUC and 1/eps_B at eps_S = 0.3)
-    """
-    y = np.asarray(labels) == positive
-    fpr, tpr, _ = roc_curve(y, scores, drop_intermediate=False)
-    out: dict = {"roc_auc": float(roc_auc_score(y, scores))}
-    for eff in SIGNAL_EFFICIENCIES:
-        out[f"rejection_eff{round(eff * 100)}"] = rejection_at(fpr, tpr, eff)
-    out["fpr"], out["tpr"] = fpr, tpr
-    return out

@@ -208,9 +208,13 @@ def evaluate(
     max_plot_points: int = 5000,
     metrics_csv: str | Path | None = None,
     seed: int = 0,
+    classifier: bool = True,
     log: Callable[[str], None] = _log,
 ) -> dict:
     """Evaluate the embeddings of a run; write metrics.json, plots/ and report.md in ``out_dir``.
+
+    ``classifier=False`` ignores the embeddings' ``logits`` (an untrained head's, as the
+    random-init baseline's): the two-class figures are then the linear probe's.
 
     Returns:
         The content of ``metrics.json``.
@@ -261,7 +265,7 @@ def evaluate(
     head = per_space[space]
     two_class: dict = {}  # the headline two-class figures, and their curves
     if positive is not None:
-        logits = read_test_logits(emb_dir, len(test))
+        logits = read_test_logits(emb_dir, len(test)) if classifier else None
         if logits is not None and logits.shape[1] > positive:
             z = logits[in_dist] - logits[in_dist].max(axis=1, keepdims=True)
             proba = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
@@ -441,6 +445,13 @@ def parse_args(args: list[str] | None = None) -> argparse.Namespace:
         "--metrics-csv", type=Path, help="training log (default: newest metrics.csv under OUT)"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--no-classifier",
+        dest="classifier",
+        action="store_false",
+        help="ignore the embeddings' classifier logits (an untrained head's, e.g. the "
+        "random-init baseline's): two-class figures from the linear probe",
+    )
     return parser.parse_args(args)
 
 

@@ -15,7 +15,7 @@ segmentation methods share):
   ``signal_class`` (jets: top) the field's figures of its signal probability:
   ``val/roc_auc``, ``val/rejection_eff30`` and ``val/rejection_eff50`` (background
   rejection ``1 / eps_B`` at signal efficiency 0.3 and 0.5, as ``evaluate`` computes
-  them: :func:`ssl_core.evaluate.metrics.rejection_at`).
+  them: :func:`ssl_core.two_class.rejection_at`).
 
 Batches have named fields (see :mod:`ssl_core.data.datasets`): ``views`` (a list of
 ``(B, C, H, W)`` tensors) in training, ``image`` ``(B, C, H, W)`` in evaluation,
@@ -36,6 +36,7 @@ from torchmetrics.utilities.distributed import gather_all_tensors
 from ssl_core.backbones import Backbone
 from ssl_core.knn import knn_scores
 from ssl_core.task import TaskModule
+from ssl_core.two_class import SIGNAL_EFFICIENCIES, rejection_at
 
 
 class BaseMethod(TaskModule):
@@ -52,15 +53,17 @@ class BaseMethod(TaskModule):
             lr_interval, lr_frequency, exclude_norm_bias_decay).
     """
 
-    #: two-class data with a signal class: the classifier's ROC AUC and rejection at
-    #: eps_S = 0.3; any data: the classifier's top-1 (methods with one), then the online
-    #: kNN's (bank: the labeled images). The first of them a run logs is its headline.
+    #: the classifier's top-1 (methods with one) and, on two-class data with a signal
+    #: class, its ROC AUC and rejection at eps_S = 0.3; the online kNN's top-1 (bank:
+    #: the labeled images)
     test_metrics = {
         "test/roc_auc": "test_roc_auc",
         "test/rejection_eff30": "test_rejection_eff30",
         "test/top1": "test_top1",
         "test/knn_top1": "test_knn_top1",
     }
+    #: a comparison compares classifiers: their ROC AUC on two-class data, else top-1
+    headlines = ("test/roc_auc", "test/top1")
 
     def __init__(
         self,
@@ -241,8 +244,6 @@ class BaseMethod(TaskModule):
     def _two_class(fpr: torch.Tensor, tpr: torch.Tensor) -> dict[str, float]:
         """ROC AUC and the rejections of a ROC curve (those that are finite: none when
         no background passes at that efficiency, see ``rejection_at``)."""
-        from ssl_core.evaluate.metrics import SIGNAL_EFFICIENCIES, rejection_at
-
         fpr, tpr = fpr.double().cpu().numpy(), tpr.double().cpu().numpy()
         out = {"roc_auc": float(np.trapezoid(tpr, fpr))}
         for eff in SIGNAL_EFFICIENCIES:

@@ -32,7 +32,7 @@ with jets in place of images:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -79,7 +79,7 @@ class JetFiles(Source):
         self.signal_class = signal_class
         self.test_fraction, self.test_seed = test_fraction, test_seed
         self._cache: dict[Path, tuple[JetSource, dict[str, list[Sample]]]] = {}
-        self._statistics: dict[Path, tuple[np.ndarray, np.ndarray]] = {}
+        self._statistics: dict[tuple[Path, frozenset], tuple[np.ndarray, np.ndarray]] = {}
 
     def jets(self, root: Path) -> JetSource:
         """The jets under ``root`` (read once per root)."""
@@ -121,13 +121,18 @@ class JetFiles(Source):
         jets = self.jets(root)
         return jets.read(jets.index(path))
 
-    def statistics(self, root: Path) -> tuple[np.ndarray, np.ndarray]:
+    def statistics(
+        self, root: Path, excluded: Collection[int] = ()
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std ``(7,)`` of the features of the usable training jets (validation
-        included: input statistics, no labels), measured once per root."""
-        key = Path(root).resolve()
+        included: input statistics, no labels) but those of the ``excluded`` classes
+        (what training leaves out, e.g. the anomaly space's top jets: their statistics
+        would tell the space about them), measured once per root and exclusion."""
+        key = (Path(root).resolve(), frozenset(excluded))
         if key not in self._statistics:
             jets = self.jets(root)
-            indices = [jets.index(i) for i, _ in self.list_samples(root, "train")]
+            train = self.list_samples(root, "train")
+            indices = [jets.index(i) for i, t in train if t is None or t not in key[1]]
             self._statistics[key] = jets.feature_statistics(indices)
         return self._statistics[key]
 
@@ -224,9 +229,10 @@ class JetDataModule(ClassificationDataModule):
         return FEATURES
 
     def setup(self, stage: str | None = None) -> None:
-        """The data layer's setup, then the feature statistics of the training jets."""
+        """The data layer's setup, then the feature statistics of the training jets (of
+        the classes training keeps)."""
         super().setup(stage)
-        mean, std = self.source.statistics(self.root)
+        mean, std = self.source.statistics(self.root, self._excluded())
         self.mean, self.std = torch.from_numpy(mean), torch.from_numpy(std)
 
     def dataset(self, samples: list[Sample], transform: JetTransform) -> JetSet:

@@ -159,8 +159,16 @@ class Jets:
 
     def pad(self, x: np.ndarray, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """A particle quantity ``(N, ...)`` padded to ``(B, P, ...)`` with zeros, and
-        the mask ``(B, P)``; ``P`` is the longest jet's length, or ``width``."""
-        p = int(width if width is not None else self.counts.max())
+        the mask ``(B, P)``; ``P`` is the longest jet's length, or ``width``.
+
+        Raises:
+            ValueError: a jet longer than ``width`` (its particles would land in the
+                next jet's row).
+        """
+        longest = int(self.counts.max()) if len(self.counts) else 0
+        if width is not None and longest > width:
+            raise ValueError(f"a jet of {longest} particles does not fit a width of {width}")
+        p = int(width if width is not None else longest)
         b = len(self.counts)
         _, jet, slot = self.index
         mask = np.arange(p)[None, :] < self.counts[:, None]

@@ -5,7 +5,7 @@ read against.
 jets root (:class:`~ssl_core.points.datamodule.JetFiles`: 20% of every class, seed 0,
 the same jets every run is tested on) with the invariant mass of each jet's constituents
 (the E-scheme sum, :func:`~ssl_core.points.jets.jet_pt_mass`) and writes the field's
-figures (:func:`ssl_core.evaluate.metrics.two_class_scores`): ``roc_auc``,
+figures (:func:`ssl_core.two_class.two_class_scores`): ``roc_auc``,
 ``rejection_eff30``, ``rejection_eff50``; for two scores: the mass itself (top jets are
 heavier than QCD jets of the same pT) and the distance to the top mass,
 ``-|m - 172.5 GeV|`` (a mass window). No training, no labels used.
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ssl_core.evaluate.metrics import two_class_scores
 from ssl_core.points.datamodule import JetFiles
 from ssl_core.points.jets import jet_pt_mass
+from ssl_core.two_class import two_class_scores
 
 TOP_MASS = 172.5  # GeV
 
@@ -60,7 +60,11 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("root", type=Path, help="a jets root (top.npz, qcd.npz)")
     parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
     ns = parser.parse_args(args)
-    text = json.dumps(mass_tagger(ns.root), indent=2) + "\n"
+    try:
+        figures = mass_tagger(ns.root)
+    except FileNotFoundError as err:  # no jet files there
+        raise SystemExit(f"mass: {err}") from None
+    text = json.dumps(figures, indent=2) + "\n"
     print(text, end="")
     if ns.out:
         ns.out.write_text(text)

@@ -55,6 +55,11 @@ def signal_scores(directory: Path, signal: int) -> np.ndarray:
     splits, _ = load_embeddings(directory)
     train, test = splits["train"], splits["test"]
     fit = train.labeled & (train.labels >= 0)
+    if len(np.unique(train.labels[fit])) < 2:
+        raise ValueError(
+            f"{directory}: the run's labeled training jets hold one class (a space trained "
+            "without the signal, e.g. the anomaly space): no probe gives a signal score"
+        )
     scaler = StandardScaler().fit(train.features[fit])
     probe = LogisticRegression(max_iter=1000).fit(
         scaler.transform(train.features[fit]), train.labels[fit]
@@ -138,7 +143,11 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--root", type=Path, required=True, help="folder of the jet files")
     parser.add_argument("--top-like", type=float, default=0.1, help="share of QCD jets shown")
     ns = parser.parse_args(args)
-    for path in pictures(ns.out, ns.root, ns.top_like):
+    try:
+        paths = pictures(ns.out, ns.root, ns.top_like)
+    except (FileNotFoundError, ValueError) as err:  # EmbeddingsError is a ValueError
+        raise SystemExit(f"pictures: {err}") from None
+    for path in paths:
         print(path)
 
 

@@ -83,9 +83,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ssl_core.data.sources import BadDataError
+
 CLASSES = ("background", "glitch", "bbh", "sine_gaussian", "white_noise_burst")
 DETECTORS = ("H1", "L1")
 SOLAR_MASS_S = 4.925491025543576e-06  # G M_sun / c^3 in seconds
+
+
+class GeneratedDataMismatchError(BadDataError, ValueError):
+    """A folder of generated strain made with other parameters than asked (one line)."""
 
 
 @dataclass(frozen=True)
@@ -454,9 +460,11 @@ def ensure_dataset(
         write_dataset(root, n_per_class, seed, classes, config)
     elif (found := json.loads((root / "config.json").read_text())) != meta:
         differ = sorted(k for k in meta.keys() | found.keys() if meta.get(k) != found.get(k))
-        raise ValueError(
+        raise GeneratedDataMismatchError(
             f"{root} holds strain generated with other parameters ({', '.join(differ)}); "
-            "give another folder, or none (the cache keeps one per parameter set)."
+            "give another folder, or none (the cache keeps one per parameter set), or the "
+            "parameters it was made with (e.g. --data.n_train, --data.n_test, --data.seed "
+            "as in params.yaml's variant)."
         )
     return root
 

@@ -32,7 +32,7 @@ class BadSeriesError(BadDataError, ValueError):
     """A series that cannot be used (NaN, inf, no values); the message names it."""
 
 
-class TsFormatError(ValueError):
+class TsFormatError(BadDataError, ValueError):
     """A ``.ts`` file that does not follow the format; the message names file and line."""
 
 
