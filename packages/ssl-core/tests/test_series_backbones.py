@@ -90,3 +90,14 @@ def test_selected_by_class_path():
     net = parser.instantiate_classes(cfg).backbone
     assert isinstance(net, ResNet1d) and net.num_features == 128
     assert net(batch(channels=12)).shape == (3, 128)
+
+
+def test_sync_batchnorm_conversion_keeps_the_network_callable():
+    """``--trainer.sync_batchnorm true`` (multi-GPU runs) converts every batch norm to
+    torch's SyncBatchNorm, which takes no mask: the blocks call it without one."""
+    net = ResNet1d(in_channels=2, widths=(8, 8), downsample=2).eval()
+    view = {"series": torch.randn(3, 2, 64), "mask": torch.ones(3, 64, dtype=torch.bool)}
+    expected = net(view)
+    synced = nn.SyncBatchNorm.convert_sync_batchnorm(net).eval()
+    assert not any(isinstance(m, MaskedBatchNorm1d) for m in synced.modules())
+    torch.testing.assert_close(synced(view), expected)  # eval: the same running statistics

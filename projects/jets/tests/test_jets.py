@@ -146,3 +146,13 @@ def test_a_space_without_top_jets_is_normalised_without_them(fake_root):
     both = JetsDataModule(root=str(fake_root), num_workers=0)
     both.setup("fit")
     assert not torch.allclose(both.mean, dm.mean)  # the top jets would have moved them
+
+
+def test_a_backbone_for_other_particle_features_is_refused_in_one_line(fake_root, tmp_path):
+    """The set backbones' ``in_features`` is checked against the jets' 7 features, as an
+    image backbone's ``in_channels`` against the images' channels."""
+    args = ["fit", "--config", str(CONFIGS / "supervised-cpu.yaml"), "--data.root"]
+    args += [str(fake_root), "--data.num_workers", "0", "--data.split", "frac0.50-seed0"]
+    args += ["--trainer.fast_dev_run", "1", "--trainer.default_root_dir", str(tmp_path)]
+    with pytest.raises(SystemExit, match=r"in_features is 5 but the data has 7"):
+        cli([*args, "--model.backbone.init_args.in_features", "5"])

@@ -154,9 +154,14 @@ class BaseMethod(TaskModule):
         return head(features) if head is not None else None
 
     def input_channels(self) -> tuple[str, int | None]:
-        """The backbone's ``in_channels``, checked against the data's channels."""
-        setting = "model.init_args.backbone.init_args.in_channels"
-        return setting, getattr(self.backbone, "in_channels", None)
+        """The backbone's ``in_channels`` (images, series) or ``in_features`` (features per
+        particle of a set backbone), checked against the data's channels."""
+        # in_features only of a backbone of ours (num_features): nn.Linear has one too
+        ours = hasattr(self.backbone, "num_features")
+        for name in ("in_channels", "in_features") if ours else ("in_channels",):
+            if getattr(self.backbone, name, None) is not None:
+                return f"model.init_args.backbone.init_args.{name}", getattr(self.backbone, name)
+        return "model.init_args.backbone.init_args.in_channels", None
 
     # ---------------------------------------------------------- online probes
     def setup(self, stage: str) -> None:

@@ -77,7 +77,11 @@ class ConvNorm(nn.Module):
         self.norm = MaskedBatchNorm1d(c_out)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.norm(self.conv(x), mask) * mask[:, None, :]
+        h = self.conv(x)
+        # `--trainer.sync_batchnorm true` swaps the norm for torch's SyncBatchNorm, which
+        # takes no mask: its statistics then count the padding too
+        h = self.norm(h, mask) if isinstance(self.norm, MaskedBatchNorm1d) else self.norm(h)
+        return h * mask[:, None, :]
 
 
 class ResidualBlock1d(nn.Module):
