@@ -417,8 +417,12 @@ def markdown(
     labels = {
         f: next((c.num_labeled for (_, g), c in cells.items() if g == f), None) for f in fractions
     }
+    by_count = {f: all(r.split.startswith("n") for r in runs if r.fraction == f) for f in fractions}
     header = [
-        f"{f:.0%}" + (f" ({labels[f]} labels)" if labels[f] is not None else "") for f in fractions
+        f"{labels[f]} labels"  # a split by count (n100-seed0): its count is the column
+        if by_count[f] and labels[f] is not None
+        else f"{f:.0%}" + (f" ({labels[f]} labels)" if labels[f] is not None else "")
+        for f in fractions
     ]
     minutes: dict[str, float] = {}
     for run in runs:
@@ -435,7 +439,7 @@ def markdown(
             " The random-init rows train nothing: the untrained network"
             + (
                 "'s features, classified by a kNN vote or a linear probe fit on the same "
-                "labeled images."
+                "labeled samples."
                 if any(m != RANDOM_INIT and untrained(m) for m, _ in cells)
                 else "'s own predictions."
             )
@@ -450,13 +454,21 @@ def markdown(
         row = [_cell(cells.get((method, f))) for f in fractions]
         time = f"{minutes[method]:.1f}" if method in minutes else "–"
         lines.append(f"| {method} | " + " | ".join(row) + f" | {time} |")
-    trained = [r for r in runs if not untrained(r.method)]
-    total = sum(r.seconds or 0.0 for r in trained)
+    trained = [r for r in runs if r.seconds is not None]  # the compare@ runs: timed
+    total = sum(r.seconds for r in trained)
     lines += [
         "",
         f"{len(trained)} run{'s' * (len(trained) != 1)}, {total / 3600:.2f} h of stage time in all "
         f"({total:.0f} s: the sum of their `seconds.total`).",
     ]
+    frozen = sorted({m.split(",")[0] for m, _ in cells if "," in m and not untrained(m)})
+    if frozen:
+        lines += [
+            "",
+            f"Rows `{', '.join(frozen)}, kNN` and `..., linear probe`: that pretrained "
+            "space's frozen features with each split's labels (a kNN vote, a logistic "
+            "regression), scored on the same metric; its pretraining time is not counted.",
+        ]
     for note in notes:
         lines += ["", note]
     if missing:
