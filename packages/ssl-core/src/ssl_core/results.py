@@ -515,7 +515,7 @@ def plot(runs: list[Run], path: Path, title: str = "") -> Path:
                 label=method,
             )
         ceiling = cells.get((method, 1.0))
-        if ceiling is not None and not untrained(method):  # theirs: in the table only
+        if ceiling is not None and "," not in method:  # trained runs'; frozen rows: the table
             labels = f", {ceiling.num_labeled} labels" if ceiling.num_labeled else ""
             ax.axhline(
                 ceiling.mean,
@@ -527,7 +527,7 @@ def plot(runs: list[Run], path: Path, title: str = "") -> Path:
     ax.set_xscale("log")
     ax.set_xticks(sorted(ticks), [f"{v:g}" for v in sorted(ticks)])
     ax.minorticks_off()
-    ax.set_xlabel("labeled training images" if by_labels else "fraction of labeled images")
+    ax.set_xlabel("labeled training samples" if by_labels else "fraction of labeled samples")
     ax.set_ylabel(f"{metric_name(runs)}, last step")
     title = title or f"{metric_name(runs)} against the number of labels"
     ax.set_title(f"{title}\n(mean over split seeds, error bars: standard deviation)", fontsize=10)
