@@ -151,3 +151,26 @@ def test_online_two_class_figures_are_evaluate_s_on_the_same_scores():
     roc.reset()
     roc.update(torch.from_numpy(separated).float(), torch.from_numpy(separated).long())
     assert set(BaseMethod._two_class(*roc.compute()[:2])) == {"roc_auc"}
+
+
+def test_hold_out_makes_a_trained_class_the_anomaly(tmp_path):
+    """``evaluate --hold-out`` on a space that saw every class (e.g. the untrained
+    network's): the held-out class is not fitted and its test rows are the anomalies."""
+    from ssl_core.evaluate.run import main
+
+    def three_caps(seed):  # class c around 4 e_c: apart on the sphere the scorer works on
+        rng = np.random.default_rng(seed)
+        y = np.arange(900) % 3
+        x = rng.normal(size=(900, 8))
+        x[np.arange(900), y] += 4.0
+        return x.astype(np.float32), y
+
+    write_run(tmp_path, three_caps(0), three_caps(1))
+    m = run(tmp_path)
+    assert m["held_out_classes"] == [] and "anomaly_auroc" not in m
+    m = evaluate(tmp_path, log=lambda _: None, umap=False, k=20, hold_out=["2"])
+    assert m["held_out_labels"] == [2] and m["num_test_in_distribution"] == 600
+    assert m["anomaly_auroc"] > 0.95  # its own direction: far from both fitted means
+    assert "roc_auc" in m  # two classes left: the two-class figures of 0 against 1
+    with pytest.raises(SystemExit, match="hold-out"):
+        main([str(tmp_path), "--no-umap", "--hold-out", "nine"])

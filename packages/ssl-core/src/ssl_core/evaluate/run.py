@@ -40,7 +40,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -209,12 +209,16 @@ def evaluate(
     metrics_csv: str | Path | None = None,
     seed: int = 0,
     classifier: bool = True,
+    hold_out: Sequence[str] = (),
     log: Callable[[str], None] = _log,
 ) -> dict:
     """Evaluate the embeddings of a run; write metrics.json, plots/ and report.md in ``out_dir``.
 
     ``classifier=False`` ignores the embeddings' ``logits`` (an untrained head's, as the
     random-init baseline's): the two-class figures are then the linear probe's.
+    ``hold_out``: classes (names or numbers) treated as unseen, as if training had left
+    them out: no row of theirs is fitted, and the test rows of theirs are the anomalies
+    (the anomaly test on any space, e.g. the untrained network's).
 
     Returns:
         The content of ``metrics.json``.
@@ -242,9 +246,15 @@ def evaluate(
         "seed": seed,
     }
     class_names = meta.get("class_names")
+    names = list(class_names or [])
+    try:
+        hidden = [names.index(c) if c in names else int(c) for c in hold_out]
+    except ValueError:
+        raise EmbeddingsError(f"--hold-out {list(hold_out)}: classes are {names}") from None
     fit = (train.labels >= 0) & (train.labeled if split_aware else True)
+    fit &= ~np.isin(train.labels, hidden)
     fit_classes = np.unique(train.labels[fit])
-    seen = np.unique(train.labels[train.labels >= 0])
+    seen = np.setdiff1d(np.unique(train.labels[train.labels >= 0]), hidden)
     in_dist = np.isin(test.labels, fit_classes)
     held_out = sorted(int(c) for c in np.setdiff1d(np.unique(test.labels), seen))
     num_classes = int(max(len(class_names or ()), test.labels.max() + 1, train.labels.max() + 1))
@@ -445,6 +455,14 @@ def parse_args(args: list[str] | None = None) -> argparse.Namespace:
         "--metrics-csv", type=Path, help="training log (default: newest metrics.csv under OUT)"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--hold-out",
+        nargs="+",
+        default=(),
+        metavar="CLASS",
+        help="classes treated as unseen (not fitted; their test rows the anomalies): the "
+        "anomaly test on a space trained with them, e.g. the random-init baseline's",
+    )
     parser.add_argument(
         "--no-classifier",
         dest="classifier",
