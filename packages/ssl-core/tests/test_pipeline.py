@@ -32,6 +32,7 @@ def stage(tmp_path, monkeypatch):
         if name == "train" and "fit" in args:
             (out / "train" / "checkpoints").mkdir(parents=True, exist_ok=True)
             torch.save({"global_step": 10}, out / "train" / "checkpoints" / "last.ckpt")
+            torch.save({"global_step": 9}, out / "train" / "checkpoints" / "best-epoch=0.ckpt")
             (out / "train" / "metrics.csv").write_text("step,train/loss\n0,2.5\n9,1.5\n")
         elif name == "train" and "test" in args:  # Lightning's CSV log of `train test`
             (out / "test").mkdir(parents=True, exist_ok=True)
@@ -89,6 +90,7 @@ def test_a_stage_fits_then_predicts_its_last_checkpoint_then_evaluates(stage):
     assert predict[predict.index("--ckpt_path") + 1] == str(out / "checkpoints" / "last.ckpt")
     assert evaluate[1:] == [str(out), "--metrics-csv", str(out / "train" / "metrics.csv")]
     assert torch.load(out / "checkpoints" / "last.ckpt")["global_step"] == 10
+    assert [p.name for p in (out / "checkpoints").iterdir()] == ["last.ckpt"]  # final step only
     assert (out / "curves.csv").read_text().splitlines() == ["step,loss", "0,2.5", "9,1.5"]
     assert metrics["knn_top1"] == 0.5
     assert metrics["seconds"] == {
