@@ -120,7 +120,7 @@ def main(args: list[str] | None = None) -> None:
         raise SystemExit(f"ssl_core.acquire: {err}") from None
     print(
         f"{dataset.name} at {manifest['root']}: {manifest['train_images']} train, "
-        f"{manifest['test_images']} test images (fingerprint {manifest['fingerprint'][:12]})"
+        f"{manifest['test_images']} test samples (fingerprint {manifest['fingerprint'][:12]})"
     )
 
 
