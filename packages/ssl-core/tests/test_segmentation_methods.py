@@ -6,6 +6,7 @@ inference, IoU/Dice against hand computations. (Every method's training step run
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -167,6 +168,44 @@ def test_mask_ratio_counts_confident_non_padding_pixels(monkeypatch):
     model.training_step(batch, 0)
     # left half confident; the last 4 rows are padding: 16 * 28 / (32 * 28)
     assert float(logged["train/mask_ratio"]) == pytest.approx(0.5)
+
+
+def test_fixmatch_pseudo_labels_from_an_ema_teacher(monkeypatch):
+    assert not hasattr(FixMatchSegmentation(in_channels=1, **TINY), "teacher")  # as [0]
+    model = FixMatchSegmentation(in_channels=1, threshold=0.9, teacher_decay=0.99, **TINY)
+    optimized = {id(p) for g in model.parameter_groups() for p in g["params"]}
+    assert not optimized & {id(p) for p in model.teacher.parameters()}
+    assert model.ema_pairs() == [(model.network, model.teacher)]
+    assert model.momentum(step=0) == pytest.approx(0.5)  # the Mean Teachers' warmup
+    assert model.momentum(step=999) == pytest.approx(0.99)
+    assert model.inference_network() is model.network  # evaluated: the student
+    logged = {}
+    monkeypatch.setattr(model, "log", lambda name, value, **kw: logged.setdefault(name, value))
+    probs = torch.full((2, 2, 32, 32), 0.5)  # the teacher: confident nowhere
+
+    class Teacher(nn.Module):
+        def forward(self, x):
+            return probs.log()
+
+    model.teacher = Teacher()
+    model.training_step(_semi_batch(), 0)
+    assert float(logged["train/mask_ratio"]) == 0.0  # the teacher's, not the student's
+    assert float(logged["train/loss_unlabeled"].detach()) == 0.0
+
+
+def test_fixmatch_unlabeled_weight_ramps_up(monkeypatch):
+    torch.manual_seed(0)
+    model = FixMatchSegmentation(in_channels=1, threshold=0.0, rampup=0.5, **TINY)
+    model._trainer = SimpleNamespace(estimated_stepping_batches=100, global_step=0)
+    logged = {}
+    monkeypatch.setattr(model, "log", lambda name, value, **kw: logged.setdefault(name, value))
+    loss = model.training_step(_semi_batch(), 0)
+    weight = logged["train/unlabeled_weight"]
+    assert weight == pytest.approx(math.exp(-5))  # step 0 of a 50-step ramp
+    l_x, l_u = (float(logged[f"train/loss_{k}"].detach()) for k in ("labeled", "unlabeled"))
+    assert l_u > 0 and loss.item() == pytest.approx((l_x + weight * l_u) / 2, rel=1e-5)
+    model._trainer.global_step = 50
+    assert model.unlabeled_weight() == 1.0
 
 
 def test_unimatch_feature_perturbation_decodes_weak_features_in_the_same_pass():
