@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from ssl_core import cli as ssl_cli
@@ -410,7 +411,8 @@ def test_a_real_test_only_run_then_its_report(fake_root, tmp_path, monkeypatch):
     assert metrics["steps"] == 3  # --steps, whatever the config says
     assert (metrics["split"], metrics["fraction"], metrics["seed"]) == ("frac0.50-seed0", 0.5, 0)
     assert set(metrics["seconds"]) == {"start", "fit", "test", "total"}
-    assert (out / "checkpoints" / "last.ckpt").is_file()
+    last = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)
+    assert last["global_step"] == 3 and "optimizer_states" not in last  # weights only
     assert (out / "train" / "metrics.csv").is_file()
     assert not any((out / p).exists() for p in ("embeddings", "plots", "test", "report.md"))
     md = compare.report(tmp_path / "toy")

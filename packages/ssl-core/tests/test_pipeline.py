@@ -31,7 +31,10 @@ def stage(tmp_path, monkeypatch):
         calls.append([name, *args])
         if name == "train" and "fit" in args:
             (out / "train" / "checkpoints").mkdir(parents=True, exist_ok=True)
-            torch.save({"global_step": 10}, out / "train" / "checkpoints" / "last.ckpt")
+            torch.save(
+                {"global_step": 10, "state_dict": {"w": torch.ones(2)}, "optimizer_states": [{}]},
+                out / "train" / "checkpoints" / "last.ckpt",
+            )
             torch.save({"global_step": 9}, out / "train" / "checkpoints" / "best-epoch=0.ckpt")
             (out / "train" / "metrics.csv").write_text("step,train/loss\n0,2.5\n9,1.5\n")
         elif name == "train" and "test" in args:  # Lightning's CSV log of `train test`
@@ -89,7 +92,9 @@ def test_a_stage_fits_then_predicts_its_last_checkpoint_then_evaluates(stage):
         assert call[call.index("--model.x") + 1] == "1"  # what follows `--`
     assert predict[predict.index("--ckpt_path") + 1] == str(out / "checkpoints" / "last.ckpt")
     assert evaluate[1:] == [str(out), "--metrics-csv", str(out / "train" / "metrics.csv")]
-    assert torch.load(out / "checkpoints" / "last.ckpt")["global_step"] == 10
+    last = torch.load(out / "checkpoints" / "last.ckpt")
+    assert last["global_step"] == 10 and torch.equal(last["state_dict"]["w"], torch.ones(2))
+    assert "optimizer_states" not in last  # the finished stage keeps its weights only
     assert [p.name for p in (out / "checkpoints").iterdir()] == ["last.ckpt"]  # final step only
     assert (out / "curves.csv").read_text().splitlines() == ["step,loss", "0,2.5", "9,1.5"]
     assert metrics["knn_top1"] == 0.5

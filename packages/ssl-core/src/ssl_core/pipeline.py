@@ -11,7 +11,8 @@ runs, in one process, and prints the same commands anyone can run by hand:
    the project's own sizes) on the data root
    of the data stage's manifest with the label split ``SPLIT``. CSV logs and the config
    go to ``OUT/train/``, checkpoints to ``OUT/checkpoints/`` (``last.ckpt``: the final
-   epoch, the one to report); arguments after ``--`` are added to ``train fit`` and
+   epoch, the one to report; its optimizer state is dropped when the stage finishes,
+   :func:`weights_only`); arguments after ``--`` are added to ``train fit`` and
    ``train predict`` (e.g. the pretrained weights of a fine-tuning stage);
 2. ``train predict`` with ``last.ckpt``: ``OUT/embeddings/``;
 3. ``evaluate OUT``: ``OUT/metrics.json``, ``OUT/plots/*.png``, ``OUT/report.md``;
@@ -435,6 +436,26 @@ def _move_checkpoints(out: Path) -> Path:
     return checkpoints / "last.ckpt"
 
 
+def weights_only(checkpoint: Path) -> None:
+    """Drop the optimizer and scheduler states from a finished stage's ``checkpoint``
+    (rewritten in place): what a stage keeps is its final model, which ``train
+    predict``/``test``, ``--ckpt_path`` and fine-tuning read. AdamW's two moments made a
+    U-Net checkpoint three times its weights (172 MB), and DVC hashes and caches every
+    one. A killed stage still resumes: it does from ``OUT/train/checkpoints/last.ckpt``,
+    written by the fit before this runs. Continuing a finished run's training is a new
+    run from these weights."""
+    import torch
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)  # our own file
+    if not {"optimizer_states", "lr_schedulers"} & state.keys():
+        return
+    for key in ("optimizer_states", "lr_schedulers"):
+        state.pop(key, None)
+    partial = checkpoint.with_name(checkpoint.name + ".partial")
+    torch.save(state, partial)
+    partial.replace(checkpoint)
+
+
 def _seconds(parts: dict[str, float]) -> dict[str, float]:
     seconds = {key: round(value, 1) for key, value in parts.items()}
     seconds["total"] = round(sum(seconds.values()), 1)  # the parts as written add up
@@ -495,6 +516,8 @@ def run_stage(
         seconds = {"start": _start()}
         metrics = _predict_evaluate(out, prefix, common, project, manifest, fit, budget, seconds)
         what = f"{'' if fit else ', untrained'} ({budget}):"
+    if fit or test_only:
+        weights_only(out / "checkpoints" / "last.ckpt")
     metrics["seconds"] = _seconds(seconds)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(
