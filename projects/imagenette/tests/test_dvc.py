@@ -382,7 +382,7 @@ def test_push_wipe_pull_gives_back_identical_splits_and_checkpoints(pipeline, tm
         root / "results" / "imagenette" / m / "checkpoints" for m in OUTS
     ]
     before = {p: p.read_bytes() for d in kept for p in sorted(d.rglob("*")) if p.is_file()}
-    assert len(before) >= 2 + 2 * len(OUTS)
+    assert len(before) >= 2 + len(OUTS)  # the splits, each stage's last.ckpt
     shutil.rmtree(root / ".dvc" / "cache")
     for out in [*kept, root / "projects" / "imagenette" / "data" / "imagenette"]:
         shutil.rmtree(out)
