@@ -134,12 +134,13 @@ def test_batches_follow_the_contract(fake_root):
     assert torch.equal(moved["labeled"]["mask"], labeled["mask"])
 
 
-def test_one_step_through_train(fake_root, tmp_path):
+@pytest.mark.parametrize("recipe", ["supervised-cpu", "fixmatch-cpu"])
+def test_one_step_through_train(recipe, fake_root, tmp_path):
     run = cli(
         [
             "fit",
             "--config",
-            str(CONFIGS / "supervised-cpu.yaml"),
+            str(CONFIGS / f"{recipe}.yaml"),
             "--data.root",
             str(fake_root),
             "--data.split",
@@ -160,6 +161,11 @@ def test_one_step_through_train(fake_root, tmp_path):
         v.item() for k, v in run.trainer.callback_metrics.items() if k.startswith("train/loss")
     ]
     assert losses and all(math.isfinite(v) for v in losses)
+    if recipe == "fixmatch-cpu":  # the recipe chosen on validation: EMA-teacher pseudo-labels
+        teacher = dict(run.model.teacher.named_parameters())
+        trained = [n for n, p in run.model.network.named_parameters() if p.requires_grad]
+        assert trained and all(not teacher[n].requires_grad for n in trained)
+        assert "train/unlabeled_weight" in run.trainer.callback_metrics
 
 
 @pytest.mark.skipif(not REAL.is_dir(), reason=f"the real DSB2018 copy is not at {REAL.resolve()}")
