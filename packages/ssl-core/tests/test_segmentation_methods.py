@@ -181,7 +181,8 @@ def test_fixmatch_pseudo_labels_from_an_ema_teacher(monkeypatch):
     assert model.inference_network() is model.network  # evaluated: the student
     logged = {}
     monkeypatch.setattr(model, "log", lambda name, value, **kw: logged.setdefault(name, value))
-    probs = torch.full((2, 2, 32, 32), 0.5)  # the teacher: confident nowhere
+    probs = torch.zeros(2, 2, 32, 32)  # the teacher: class 1 at 0.99 everywhere
+    probs[:, 1], probs[:, 0] = 0.99, 0.01
 
     class Teacher(nn.Module):
         def forward(self, x):
@@ -189,8 +190,9 @@ def test_fixmatch_pseudo_labels_from_an_ema_teacher(monkeypatch):
 
     model.teacher = Teacher()
     model.training_step(_semi_batch(), 0)
-    assert float(logged["train/mask_ratio"]) == 0.0  # the teacher's, not the student's
-    assert float(logged["train/loss_unlabeled"].detach()) == 0.0
+    # every non-padding pixel passes: the teacher's confidences, not the untrained student's
+    assert float(logged["train/mask_ratio"]) == 1.0
+    assert float(logged["train/loss_unlabeled"].detach()) > 0
 
 
 def test_fixmatch_unlabeled_weight_ramps_up(monkeypatch):
