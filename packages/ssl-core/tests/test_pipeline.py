@@ -287,3 +287,15 @@ def test_the_resume_key_follows_the_code_the_run_uses_only(tmp_path, monkeypatch
     before = _key_of(tmp_path, dino)
     (copy / "methods/dino.py").write_text((copy / "methods/dino.py").read_text() + "\n# again\n")
     assert _key_of(tmp_path, dino) != before
+
+
+def test_a_linked_last_checkpoint_is_kept_as_the_file_it_names(tmp_path):
+    """``ModelCheckpoint(save_last="link")``: ``last.ckpt`` links to a checkpoint the
+    pruning removes; the stage keeps that file under the name ``last.ckpt``."""
+    saved = tmp_path / "train" / "checkpoints"
+    saved.mkdir(parents=True)
+    torch.save({"global_step": 4}, saved / "epoch=1-step=4.ckpt")
+    (saved / "last.ckpt").symlink_to("epoch=1-step=4.ckpt")
+    last = pipeline._move_checkpoints(tmp_path)
+    assert not last.is_symlink() and torch.load(last)["global_step"] == 4
+    assert [p.name for p in last.parent.iterdir()] == ["last.ckpt"]

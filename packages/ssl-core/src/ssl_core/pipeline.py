@@ -428,12 +428,17 @@ def _move_checkpoints(out: Path) -> Path:
     checkpoints = out / "checkpoints"
     shutil.rmtree(checkpoints, ignore_errors=True)
     shutil.move(out / "train" / "checkpoints", checkpoints)
+    last = checkpoints / "last.ckpt"
+    if last.is_symlink():  # ModelCheckpoint(save_last="link"): keep the file, not the link
+        target = last.resolve()
+        last.unlink()
+        shutil.move(target, last)
     for other in checkpoints.iterdir():
         if other.is_dir() and not other.is_symlink():
             shutil.rmtree(other)
         elif other.name != "last.ckpt":
             other.unlink()
-    return checkpoints / "last.ckpt"
+    return last
 
 
 def weights_only(checkpoint: Path) -> None:
