@@ -84,6 +84,19 @@ def test_one_step_through_train(fake_root, tmp_path, config):
         assert 0.0 <= run.trainer.callback_metrics["val/roc_auc"].item() <= 1.0
 
 
+def test_a_short_try_of_a_recipe_logs_its_val_metrics(fake_root, tmp_path):
+    """``--trainer.max_steps 2`` stops mid-epoch (64 training jets, batch 4) and before the
+    recipe's ``val_check_interval``: the trainer config's ``ValidateAtLastStep`` still
+    validates the last step."""
+    common = ["--data.root", str(fake_root), "--data.num_workers", "0", "--data.split"]
+    common += ["frac0.50-seed0", "--data.batch_size", "4", "--trainer.default_root_dir"]
+    common += [str(tmp_path)]
+    run = cli(["fit", "--config", str(CONFIGS / "supervised-cpu.yaml"), *common,
+               "--trainer.max_steps", "2"])
+    assert run.trainer.global_step == 2 and run.trainer.num_training_batches > 2
+    assert "val/knn_top1" in next(tmp_path.rglob("metrics.csv")).read_text()
+
+
 def test_anomaly_space_of_qcd_jets_scores_top_as_the_anomaly(fake_root, tmp_path):
     """``anomaly-cpu``: trained without top jets; predict + evaluate give anomaly_auroc."""
     from ssl_core.evaluate.run import evaluate
