@@ -83,6 +83,19 @@ def test_short_fit_logs_knn_and_steps_lr_every_step(tiny_config, fake_root, tmp_
     assert len(lrs) == 3 and len(set(lrs)) == 3  # a new LR at every optimizer step
 
 
+def test_a_fit_stopped_mid_epoch_by_max_steps_validates_its_last_step(
+    tiny_config, fake_root, tmp_path
+):
+    """``--trainer.max_steps 2`` (a short try of a recipe) ends before the epoch's end,
+    where the tiny config validates: ``train fit`` adds ``ValidateAtLastStep`` to every
+    run, so the last step's val metrics are logged, once."""
+    run_dir = tmp_path / "run"
+    trainer = cli(_args(tiny_config, fake_root, run_dir, "--trainer.max_steps", "2")).trainer
+    assert trainer.global_step == 2 and trainer.num_training_batches > 2
+    knn = [r["val/knn_top1"] for r in _metrics(run_dir) if r.get("val/knn_top1")]
+    assert len(knn) == 1
+
+
 def test_epoch_interval_steps_once_per_epoch(tiny_config, fake_root, tmp_path):
     run_dir = tmp_path / "run"
     result = cli(

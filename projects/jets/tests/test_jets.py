@@ -86,7 +86,7 @@ def test_one_step_through_train(fake_root, tmp_path, config):
 
 def test_a_short_try_of_a_recipe_logs_its_val_metrics(fake_root, tmp_path):
     """``--trainer.max_steps 2`` stops mid-epoch (batch 4; asserted below) and before the
-    recipe's ``val_check_interval``: the trainer config's ``ValidateAtLastStep`` still
+    recipe's ``val_check_interval``: the ``ValidateAtLastStep`` that ``train fit`` adds still
     validates the last step."""
     common = ["--data.root", str(fake_root), "--data.num_workers", "0", "--data.split"]
     common += ["frac0.50-seed0", "--data.batch_size", "4", "--trainer.default_root_dir"]

@@ -125,7 +125,8 @@ def with_project_config(
 
 
 class SSLCLI(LightningCLI):
-    """LightningCLI with project defaults: CSV logging and a run directory per config."""
+    """LightningCLI with project defaults: CSV logging, a run directory per config, a
+    validation at every fit's last step and a writer for every predict."""
 
     def __init__(self, project: Project | None, config_name: str, **kwargs) -> None:
         self.project = project
@@ -163,6 +164,8 @@ class SSLCLI(LightningCLI):
                     f"On a CPU try `--config {self.config_name}-cpu` if the project has it "
                     f"(configs in {self.project.config_dir})."
                 )
+        if self.subcommand == "fit":  # every recipe's final step is validated and logged
+            _add_callback(config, "ssl_core.final_validation.ValidateAtLastStep")
         if self.subcommand == "predict":
             self._add_embedding_writer(config)
         if self.subcommand == "fit" and config.ckpt_path == "last":
@@ -207,13 +210,30 @@ class SSLCLI(LightningCLI):
             name, class_path = "MaskWriter", "ssl_core.segmentation.writer.MaskWriter"
         else:
             name, class_path = "EmbeddingWriter", "ssl_core.embeddings.EmbeddingWriter"
-        callbacks = config.trainer.callbacks or []
-        callbacks = list(callbacks) if isinstance(callbacks, list) else [callbacks]
-        if any(name in str(getattr(c, "class_path", c)) for c in callbacks):
+        if _has_callback(config, name):
             return
         text = self._parser(self.subcommand).dump(config, skip_none=False)
-        writer = Namespace(class_path=class_path, init_args=Namespace(config=text))
-        config.trainer.callbacks = [*callbacks, writer]
+        _add_callback(config, class_path, Namespace(config=text))
+
+
+def _callbacks(config) -> list:
+    callbacks = config.trainer.callbacks or []
+    return list(callbacks) if isinstance(callbacks, list) else [callbacks]
+
+
+def _has_callback(config, name: str) -> bool:
+    """Whether the trainer config already lists a callback whose class path has ``name``."""
+    return any(name in str(getattr(c, "class_path", c)) for c in _callbacks(config))
+
+
+def _add_callback(config, class_path: str, init_args=None) -> None:
+    """Append the callback ``class_path`` to the trainer config unless it is there."""
+    from jsonargparse import Namespace
+
+    if _has_callback(config, class_path):
+        return
+    callback = Namespace(class_path=class_path, init_args=init_args or Namespace())
+    config.trainer.callbacks = [*_callbacks(config), callback]
 
 
 def _is_segmentation(class_path: str) -> bool:

@@ -5,6 +5,8 @@ stopped by ``max_steps`` in between (``--trainer.max_steps 4`` to try a recipe) 
 ``val/...`` metric at all. :class:`ValidateAtLastStep` asks the trainer to stop after the
 last step, which Lightning answers with a validation first: the final-step numbers are
 always logged, and exactly once (a last step that is also a check step validates once).
+
+``train fit`` adds it to every run (:class:`ssl_core.cli.SSLCLI`): a recipe need not list it.
 """
 
 from __future__ import annotations
