@@ -41,7 +41,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from ssl_core.manifest import cache_dir, fingerprint, write_atomic
 
@@ -143,6 +142,11 @@ def _draw(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``size`` of ``indices`` (stratified by ``labels`` where every class can keep a
     share) and the rest, with scikit-learn's ``train_test_split``."""
+    # imported here: every training process imports this module (the datamodules read
+    # splits), and scikit-learn with SciPy takes ~0.7 s to import, paid by each of a
+    # pipeline's stages that never draws a split
+    from sklearn.model_selection import train_test_split
+
     if size >= len(indices) or size == 0:
         return (indices, indices[:0]) if size else (indices[:0], indices)
     stratify = None
