@@ -68,6 +68,7 @@ import re
 import shlex
 import shutil
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterable, Sequence
@@ -640,13 +641,16 @@ def exit_without_teardown() -> None:
     A process that imported torch and Lightning (~4,600 modules) spends 1.3-1.8 s at exit
     freeing them one by one; over a pipeline's ~110 stage processes that was ~3 minutes
     of the smoke budget's 30. Everything a stage writes is closed by now; what else the
-    normal exit does still runs here: a garbage collection (a DataLoader iterator's
-    finalizer stops its worker processes), the ``atexit`` handlers (multiprocessing's
-    joins its children; the standard library has no public call for them, hence
-    ``atexit._run_exitfuncs``) and the flush of stdout and stderr. Only what is left to
-    free is left to the operating system, with ``os._exit``. Written here because no
-    library offers it; only the command-line entry point calls it (tests call
-    :func:`main`)."""
+    normal exit does still runs here, in its order: the wait for non-daemon threads, a
+    garbage collection (a DataLoader iterator's finalizer stops its worker processes),
+    the ``atexit`` handlers (multiprocessing's joins its children; the standard library
+    has no public call for them, hence ``atexit._run_exitfuncs``) and the flush of stdout
+    and stderr. Only what is left to free is left to the operating system, with
+    ``os._exit``. Written here because no library offers it; only the command-line entry
+    point calls it (tests call :func:`main`)."""
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
     gc.collect()
     atexit._run_exitfuncs()
     sys.stdout.flush()
