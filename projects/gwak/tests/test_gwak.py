@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from gwak import GWAK, TRAIN_CLASSES, GWAKDataModule
+from gwak.figures import main as main_figures
+from gwak.figures import plot_embedding_snr
+from gwak.strain import CLASSES as GWAK_CLASSES
 from ssl_core.cli import main
-from ssl_core.series import GWAK_CLASSES
-from ssl_core.series.figures import main as main_figures
-from ssl_core.series.figures import plot_embedding_snr
 
 TINY = ["--data.n_train", "8", "--data.n_test", "6", "--data.batch_size", "8"]
 
@@ -29,7 +29,7 @@ def cache(tmp_path, monkeypatch):
 def test_source_lists_training_classes_and_every_test_class(cache):
     source = GWAK(n_train=8, n_test=6)
     assert source.default_root.parent == cache / "gwak"
-    root = source.generate()
+    root = source.prepare()
     assert root == source.default_root and (root / "config.json").is_file()
     train = source.list_samples(root, "train")
     test = source.list_samples(root, "test")

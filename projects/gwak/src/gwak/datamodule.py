@@ -1,26 +1,22 @@
-"""GWAK's datamodule: the generated strain with strain augmentations (time shift,
-detector shift <= 10 ms and swap, sign flip, one scale, jitter)."""
+"""GWAK's datamodule: the generic one with the generated strain as its source."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from gwak.dataset import GWAK
-from ssl_core.series.datamodule import SeriesDataModule
+from ssl_core.data import ClassificationDataModule
 
 
-class GWAKDataModule(SeriesDataModule):
+class GWAKDataModule(ClassificationDataModule):
     """Generated strain, written on first use under ``$SSL_CORE_CACHE`` (no ``root``
-    needed); see :class:`~ssl_core.series.datamodule.SeriesDataModule` for the rest.
+    needed); see :class:`~ssl_core.data.ClassificationDataModule` for the rest.
 
     Args:
         n_train: Training windows per class.
         n_test: Test windows per class.
         seed: The generator's seed.
         train_classes: Classes training sees (default: background, glitch, bbh).
-        kind: The views' augmentations (``strain``: two detectors).
-        **kwargs: :class:`~ssl_core.series.datamodule.SeriesDataModule` arguments
-            (``root``, ``split``, ``train_on``, ``train_views``, ``batch_size``, ...).
+        **kwargs: :class:`~ssl_core.data.ClassificationDataModule` arguments (``root``,
+            ``split``, ``train_on``, ``modality``, transforms, ``batch_size``, ...).
     """
 
     def __init__(
@@ -29,7 +25,6 @@ class GWAKDataModule(SeriesDataModule):
         n_test: int = 1000,
         seed: int = 0,
         train_classes: list[str] | None = None,
-        kind: Literal["sensor", "strain"] = "strain",
         **kwargs,
     ) -> None:
-        super().__init__(source=GWAK(n_train, n_test, seed, train_classes), kind=kind, **kwargs)
+        super().__init__(source=GWAK(n_train, n_test, seed, train_classes), **kwargs)

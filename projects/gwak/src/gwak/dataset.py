@@ -1,24 +1,68 @@
-"""GWAK-style strain for this project: :class:`~ssl_core.series.datamodule.GWAKStrain`
-with the anomaly test's training classes (background, glitches, binary black holes) and
-the project's splits folder. Sine-Gaussians and white-noise bursts are only in the test
-set: the unseen anomalies (Raikman et al. 2023, arXiv:2309.11537).
+"""GWAK-style strain as an ssl-core source: generated on first use (:mod:`gwak.strain`)
+under ``$SSL_CORE_CACHE``, training on the anomaly test's classes (background, glitches,
+binary black holes); sine-Gaussians and white-noise bursts are only in the test set: the
+unseen anomalies (Raikman et al. 2023, arXiv:2309.11537).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from ssl_core.series.datamodule import GWAKStrain
+import numpy as np
+
+from gwak.augment import Strain
+from gwak.strain import CLASSES, GWConfig, StrainArrays, dataset_key, ensure_dataset
+from ssl_core.data.sources import ArrayData, ArraySource
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 TRAIN_CLASSES = ("background", "glitch", "bbh")
 
 
-class GWAK(GWAKStrain):
-    """The generated strain (see :class:`~ssl_core.series.datamodule.GWAKStrain` for the
-    arguments), training on :data:`TRAIN_CLASSES` unless told otherwise."""
+def parse_parameters(text: str | None) -> dict:
+    """``"n_train=1000,seed=0"`` -> ``{"n_train": 1000, "seed": 0}`` (integers, floats or
+    words); ``""``/``None`` -> ``{}``: a generated source's parameters in ``params.yaml``."""
+    out: dict = {}
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise ValueError(f"expected key=value, got {part!r} in {text!r}")
+        out[key.strip()] = _number(value.strip())
+    return out
 
-    splits_dir = PROJECT_DIR / "splits"
+
+def _number(text: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+class GWAK(ArraySource):
+    """Generated GWAK-style strain (:mod:`gwak.strain`: H1/L1 whitened windows of
+    background, glitches, BBH chirps, sine-Gaussians, white-noise bursts), written on first
+    use under ``$SSL_CORE_CACHE/gwak/<hash of the parameters>`` (the default root).
+
+    Rows ``0 .. n_train - 1`` of each class file are training windows, the next ``n_test``
+    the test set; sample ``i`` of a class is the same whatever ``n_train + n_test`` is.
+
+    Args:
+        n_train: Training windows per class.
+        n_test: Test windows per class (1,000 background windows resolve a false-alarm
+            rate of 1e-3).
+        seed: The generator's base seed.
+        train_classes: Classes listed for training (default: background, glitch, bbh);
+            the test set holds every class, so the others are unseen anomalies.
+    """
+
+    name = "gwak"
+    channels = 2
+    modality = Strain
+    splits_dir = PROJECT_DIR / "splits"  # the DVC stage's label splits
+    layout = "config.json and <class>.npz files written by gwak.strain.write_dataset"
+    evaluators = ("gwak.efficiency:EfficiencyVsSNR",)
 
     def __init__(
         self,
@@ -27,4 +71,43 @@ class GWAK(GWAKStrain):
         seed: int = 0,
         train_classes: list[str] | None = None,
     ) -> None:
-        super().__init__(n_train, n_test, seed, list(train_classes or TRAIN_CLASSES))
+        super().__init__(CLASSES, 2)
+        self.n_train, self.n_test, self.seed = n_train, n_test, seed
+        self.train_classes = tuple(train_classes or TRAIN_CLASSES)
+        unknown = set(self.train_classes) - set(CLASSES)
+        if unknown:
+            raise ValueError(f"Unknown classes {sorted(unknown)}; choose from {list(CLASSES)}")
+        self.held_out = tuple(c for c in CLASSES if c not in self.train_classes)
+        self.config = GWConfig()
+        cache = os.environ.get("SSL_CORE_CACHE") or Path.home() / ".cache" / "ssl-core"
+        key = dataset_key(n_train + n_test, seed, CLASSES, self.config)
+        self.default_root = Path(cache) / "gwak" / key
+
+    def exists(self, root: Path) -> bool:
+        return (Path(root) / "config.json").is_file()
+
+    def prepare(self, root: str | Path | None = None) -> Path:
+        """Write the strain to ``root`` (default: :attr:`default_root`) unless it is there."""
+        root = self.default_root if root is None else root
+        return ensure_dataset(root, self.n_train + self.n_test, self.seed, CLASSES, self.config)
+
+    def generated(self, variant: str | None) -> tuple[GWAK, Path]:
+        """The data stage (``source: generate``): the source with the parameters of
+        ``variant`` and its data, written under ``$SSL_CORE_CACHE``."""
+        source = type(self)(**parse_parameters(variant))
+        return source, source.prepare()
+
+    def open(self, root: Path) -> StrainArrays:
+        return StrainArrays(self.prepare(root), CLASSES)
+
+    def split_of(self, data: ArrayData) -> list[str | None]:
+        rows = [int(i.rsplit(":", 1)[1]) for i in data.ids]
+        return [
+            "test" if row >= self.n_train else "train" if CLASSES[t] in self.train_classes else None
+            for row, t in zip(rows, data.targets.tolist(), strict=True)
+        ]
+
+    def columns(self, root: Path, paths: list[str]) -> dict[str, np.ndarray]:
+        """``snr``: each window's network SNR (0: background), for efficiency vs SNR."""
+        data = self.load(root)
+        return {"snr": data.snr[[data.index(p) for p in paths]].astype(np.float32)}

@@ -1,6 +1,6 @@
 """Pictures a physicist looks at, from a jets run's embeddings and the jets themselves.
 
-``python -m ssl_core.points.pictures OUT --root DATA`` reads ``OUT/embeddings`` (written
+``python -m jets.pictures OUT --root DATA`` reads ``OUT/embeddings`` (written
 by ``train predict`` of a jets run) and the jet files under ``DATA``; writes
 
 - ``OUT/plots/jet_images.png``: the average jet image (each particle's share of the jet's
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ssl_core.embeddings import load_embeddings
+from ssl_core.points import JetFiles
 from ssl_core.points.features import Jets
 from ssl_core.points.jets import jet_pt_mass
 
@@ -70,14 +71,10 @@ def signal_scores(directory: Path, signal: int) -> np.ndarray:
 
 def pictures(out: str | Path, root: str | Path, top_like: float = 0.1) -> list[Path]:
     """Write ``plots/jet_images.png`` and ``plots/embedding_mass.png`` under ``out``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
-    from sklearn.decomposition import PCA
 
-    from ssl_core.points.datamodule import JetFiles
+    from ssl_core.evaluate.plots import embedding_by_value, save
 
     out, root = Path(out), Path(root)
     directory = out / "embeddings"
@@ -85,7 +82,7 @@ def pictures(out: str | Path, root: str | Path, top_like: float = 0.1) -> list[P
     test = splits["test"]
     signal = int(meta.get("signal_class") if meta.get("signal_class") is not None else 1)
     names = meta.get("class_names") or ["qcd", "top"]
-    jets = JetFiles().jets(root)
+    jets = JetFiles().load(root)
     constituents = [jets.read(jets.index(i)) for i in test.ids]
     background = np.flatnonzero(test.labels != signal)
     score = signal_scores(directory, signal)
@@ -112,28 +109,17 @@ def pictures(out: str | Path, root: str | Path, top_like: float = 0.1) -> list[P
         )
         ax.set(title=title, xlabel=r"$\Delta\phi$", ylabel=r"$\Delta\eta$")
     fig.colorbar(shown, ax=axes, label="average pT share per bin")
-    images = plots / "jet_images.png"
-    fig.savefig(images, dpi=110)
-    plt.close(fig)
+    images = save(fig, plots / "jet_images.png", tight=False)
 
     p4 = np.zeros((len(constituents), max(len(c) for c in constituents), 4))
     mask = np.zeros(p4.shape[:2], bool)
     for i, c in enumerate(constituents):
         p4[i, : len(c)], mask[i, : len(c)] = c, True
     _, mass = jet_pt_mass(p4, mask)
-    xy = PCA(2, random_state=0).fit_transform(test.features)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    for label in np.unique(test.labels):
-        rows = test.labels == label
-        axes[0].scatter(*xy[rows].T, s=3, alpha=0.5, label=names[label])
-    axes[0].legend(markerscale=4)
-    axes[0].set(title="test embeddings (PCA) by class", xlabel="PC 1", ylabel="PC 2")
-    shown = axes[1].scatter(*xy.T, s=3, c=mass, cmap="plasma", vmin=0, vmax=300)
-    fig.colorbar(shown, ax=axes[1], label="jet mass (GeV)")
-    axes[1].set(title="by jet mass", xlabel="PC 1", ylabel="PC 2")
-    embedding = plots / "embedding_mass.png"
-    fig.savefig(embedding, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    embedding = embedding_by_value(
+        test.features, test.labels, mass, plots / "embedding_mass.png", names,
+        "jet mass (GeV)", vmin=0, vmax=300,
+    )  # fmt: skip
     return [images, embedding]
 
 

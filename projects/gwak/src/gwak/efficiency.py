@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ssl_core.evaluate.evaluators import Evaluator
+
 
 @dataclass
 class Efficiency:
@@ -221,3 +223,23 @@ def held_out_efficiency(
     }
     title = f"held-out classes; FAR {far:g} on {background.size} noise windows"
     return entry, plot_efficiency(curves, folder, title=title)
+
+
+class EfficiencyVsSNR(Evaluator):
+    """``evaluate``'s figure of a GWAK run (the source names it in its ``evaluators``):
+    each held-out class's efficiency against SNR from the headline space's anomaly scores
+    (:func:`held_out_efficiency`), into ``metrics.json``'s ``efficiency`` and
+    ``plots/efficiency_vs_snr.png``."""
+
+    needs = ("embeddings", "held_out", "column:snr")
+
+    def __call__(self, run) -> tuple[dict, dict[str, Path]]:
+        entry, plot = held_out_efficiency(
+            run.arrays[run.space]["scores_test"],
+            run.test.labels,
+            run.column("snr"),
+            run.held_out,
+            run.class_names,
+            run.plot_dir,
+        )
+        return {"efficiency": entry}, {"Efficiency vs SNR": plot}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ssl_core.series.efficiency import efficiency_vs_snr, plot_efficiency, threshold_at_far
+from gwak.efficiency import efficiency_vs_snr, plot_efficiency, threshold_at_far
 
 
 def test_threshold_lets_through_at_most_far_of_background():

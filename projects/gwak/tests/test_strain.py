@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy.signal import welch
 
-from ssl_core.series import gw
+from gwak import strain as gw
+from ssl_core.data.modality import mean_std
 
 CONFIG = gw.GWConfig()
 
@@ -140,9 +141,10 @@ def test_write_and_ensure_dataset(tmp_path, monkeypatch):
         gw.ensure_dataset(root, n_per_class=2, classes=("background", "bbh"))
 
 
-def test_source_lists_samples_with_ids(tmp_path):
-    src = gw.GWAKSource(tmp_path / "g", n_per_class=3, classes=("background", "glitch", "bbh"))
-    assert len(src) == 9 and src.channels == 2
+def test_arrays_list_samples_with_ids(tmp_path):
+    root = gw.ensure_dataset(tmp_path / "g", n_per_class=3)
+    src = gw.StrainArrays(root, classes=("background", "glitch", "bbh"))
+    assert len(src) == 9
     assert src.ids[:4] == [
         "background.npz:0",
         "background.npz:1",
@@ -152,9 +154,9 @@ def test_source_lists_samples_with_ids(tmp_path):
     assert src.targets.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     assert src.read(src.index("bbh.npz:1")).shape == (2, CONFIG.length)
     assert src.bad_samples() == {}
-    mean, std = src.statistics()
+    mean, std = mean_std([src.read(i) for i in range(len(src))], axis=1)
     assert mean.shape == (2,) and np.abs(mean).max() < 0.1 and ((std > 0.8) & (std < 1.5)).all()
     assert (src.snr[3:] >= 5).all() and (src.glitch_detector[3:6] >= 0).all()
     # All five classes were written; another listing reads the same files.
-    held_out = gw.GWAKSource(tmp_path / "g", n_per_class=3, classes=("sine_gaussian",))
+    held_out = gw.StrainArrays(root, classes=("sine_gaussian",))
     assert held_out.targets.tolist() == [3, 3, 3] and held_out.ids[0] == "sine_gaussian.npz:0"

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from ssl_core.series.compare import compare, main
+from gwak.compare import compare, main
 
 
 def _run(folder, auroc, sine, burst, far=1e-3):

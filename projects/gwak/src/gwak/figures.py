@@ -2,8 +2,8 @@
 2023): one whitened window per class in both detectors, a spectrogram of a chirp, and the
 test embeddings (first two principal components) coloured by class and by SNR.
 
-``python -m ssl_core.series.figures OUT [--data ROOT] [--embeddings DIR]``: ``ROOT`` is a
-folder written by :func:`ssl_core.series.write_dataset` (default: GWAKStrain's under
+``python -m gwak.figures OUT [--data ROOT] [--embeddings DIR]``: ``ROOT`` is a folder
+written by :func:`gwak.strain.write_dataset` (default: the GWAK source's under
 ``$SSL_CORE_CACHE``), ``DIR`` a run's ``embeddings/`` with ``snr`` in ``test.npz``.
 """
 
@@ -14,13 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ssl_core.series.gw import CLASSES, DETECTORS, GWConfig, load_dataset
+from gwak.strain import CLASSES, DETECTORS, GWConfig, load_dataset
+from ssl_core.evaluate.plots import embedding_by_value, save
 
 
 def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
@@ -45,7 +43,7 @@ def plot_strain_examples(root: str | Path, out: str | Path, config: GWConfig | N
     axes[0].legend(fontsize=7, loc="upper right")
     axes[-1].set_xlabel("time (s)")
     fig.tight_layout()
-    return _save(fig, out)
+    return save(fig, Path(out))
 
 
 def plot_spectrogram(
@@ -66,40 +64,15 @@ def plot_spectrogram(
     ax.set_ylabel("frequency (Hz)")
     ax.set_title(f"{kind}, H1, SNR {data['snr'][i]:.1f}", fontsize=9)
     fig.tight_layout()
-    return _save(fig, out)
+    return save(fig, Path(out))
 
 
 def plot_embedding_snr(embeddings: str | Path, out: str | Path, space: str = "features") -> Path:
     """Test embeddings ``(N, D)`` on their first two principal components, coloured by
     class (left) and by SNR (right; background has SNR 0)."""
-    plt = _pyplot()
     with np.load(Path(embeddings) / "test.npz") as data:
-        x, labels, snr = data[space].astype(np.float64), data["labels"], data["snr"]
-    x = x - x.mean(axis=0)
-    _, _, vt = np.linalg.svd(x, full_matrices=False)
-    xy = x @ vt[:2].T
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
-    for k in np.unique(labels):
-        pick = labels == k
-        name = CLASSES[k] if k < len(CLASSES) else str(k)
-        left.scatter(*xy[pick].T, s=3, alpha=0.6, label=name)
-    left.legend(fontsize=7, markerscale=3)
-    left.set_title(f"test {space} by class (PCA)", fontsize=9)
-    points = right.scatter(*xy.T, c=snr, s=3, cmap="viridis")
-    fig.colorbar(points, ax=right, label="network SNR")
-    right.set_title("by SNR", fontsize=9)
-    fig.tight_layout()
-    return _save(fig, out)
-
-
-def _save(fig, out: str | Path) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return out
+        x, labels, snr = data[space], data["labels"], data["snr"]
+    return embedding_by_value(x, labels, snr, Path(out), CLASSES, "network SNR", f"test {space}")
 
 
 def main(args: list[str] | None = None) -> None:
@@ -109,9 +82,9 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--embeddings", type=Path, help="a run's embeddings/ (with snr)")
     ns = parser.parse_args(args)
     if ns.data is None:
-        from ssl_core.series.datamodule import GWAKStrain
+        from gwak.dataset import GWAK
 
-        ns.data = GWAKStrain().generate()
+        ns.data = GWAK().prepare()
     print(plot_strain_examples(ns.data, ns.out / "strain_examples.png"))
     print(plot_spectrogram(ns.data, ns.out / "spectrogram_bbh.png"))
     if ns.embeddings is not None:

@@ -1,6 +1,6 @@
 """GWAK's anomaly test over several runs: spaces side by side, seeds pooled.
 
-``python -m ssl_core.series.compare OUT NAME=RUN[,RUN...] [NAME=...]`` reads each run
+``python -m gwak.compare OUT NAME=RUN[,RUN...] [NAME=...]`` reads each run
 folder's ``metrics.json`` (written by ``evaluate`` on a space trained without the
 anomaly classes: ``anomaly_auroc`` and ``efficiency``, the held-out classes' detection
 efficiency per SNR bin at a fixed false-alarm rate) and writes
@@ -26,6 +26,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from ssl_core.evaluate.plots import save
+from ssl_core.results import cell_text, spread
 
 
 def load(runs: Sequence[str | Path]) -> list[dict]:
@@ -56,14 +59,8 @@ def load(runs: Sequence[str | Path]) -> list[dict]:
     return out
 
 
-def _mean_std(values: Sequence[float]) -> tuple[float, float | None]:
-    values = np.asarray(values, dtype=float)
-    return float(values.mean()), (float(values.std(ddof=1)) if len(values) > 1 else None)
-
-
 def _cell(values: Sequence[float]) -> str:
-    mean, std = _mean_std(values)
-    return f"{mean:.3f}" + (f" ± {std:.3f}" if std is not None else "") + f" ({len(values)})"
+    return cell_text(spread([float(v) for v in values]))
 
 
 def summarize(spaces: Mapping[str, list[dict]]) -> tuple[str, dict]:
@@ -100,9 +97,6 @@ def summarize(spaces: Mapping[str, list[dict]]) -> tuple[str, dict]:
 
 def plot(curves: dict, bins: Sequence[float], far: float, path: Path) -> Path:
     """One panel per held-out class: efficiency against SNR, a line per space."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     classes = list(next(iter(curves.values())))
@@ -128,11 +122,7 @@ def plot(curves: dict, bins: Sequence[float], far: float, path: Path) -> Path:
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(f"detection efficiency at FAR {far:g}")
     axes[0][-1].legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def compare(out: str | Path, spaces: Mapping[str, Sequence[str | Path]]) -> Path:
@@ -150,7 +140,7 @@ def compare(out: str | Path, spaces: Mapping[str, Sequence[str | Path]]) -> Path
 
 def main(args: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m ssl_core.series.compare", description=__doc__.splitlines()[0]
+        prog="python -m gwak.compare", description=__doc__.splitlines()[0]
     )
     parser.add_argument("out", type=Path, help="folder of anomaly.md and the plot")
     parser.add_argument(

@@ -1,8 +1,8 @@
 """The jet mass alone as a tagger: the one-number baseline every learned top tagger is
 read against.
 
-``python -m ssl_core.points.mass ROOT [--out mass.json]`` scores the fixed test set of a
-jets root (:class:`~ssl_core.points.datamodule.JetFiles`: 20% of every class, seed 0,
+``python -m jets.mass ROOT [--out mass.json]`` scores the fixed test set of a
+jets root (:class:`~ssl_core.points.JetFiles`: 20% of every class, seed 0,
 the same jets every run is tested on) with the invariant mass of each jet's constituents
 (the E-scheme sum, :func:`~ssl_core.points.jets.jet_pt_mass`) and writes the field's
 figures (:func:`ssl_core.two_class.two_class_scores`): ``roc_auc``,
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ssl_core.points.datamodule import JetFiles
+from ssl_core.points import JetFiles
 from ssl_core.points.jets import jet_pt_mass
 from ssl_core.two_class import two_class_scores
 
@@ -32,7 +32,7 @@ TOP_MASS = 172.5  # GeV
 def test_masses(root: str | Path, source: JetFiles | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mass (GeV) and class of every jet of the fixed test set of ``root``: ``(N,)``, ``(N,)``."""
     source = source or JetFiles()
-    jets = source.jets(Path(root))
+    jets = source.load(Path(root))
     samples = source.list_samples(Path(root), "test")
     masses = np.empty(len(samples))
     for k, (sample_id, _) in enumerate(samples):
@@ -55,7 +55,7 @@ def mass_tagger(root: str | Path, source: JetFiles | None = None) -> dict:
 
 def main(args: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m ssl_core.points.mass", description=__doc__.splitlines()[0]
+        prog="python -m jets.mass", description=__doc__.splitlines()[0]
     )
     parser.add_argument("root", type=Path, help="a jets root (top.npz, qcd.npz)")
     parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")

@@ -1,5 +1,6 @@
 """Generated gravitational-wave strain, GWAK-style: two detectors, coloured noise,
-whitening, and five classes of windows. Seeded and deterministic, no download.
+whitening, and five classes of windows. Seeded and deterministic, no download: the
+project's simulator (a simplified model, see below; not LIGO data).
 
 The model (every number a default of :class:`GWConfig`):
 
@@ -83,7 +84,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ssl_core.data.sources import BadDataError
+from ssl_core.data.sources import ArrayData, BadDataError
+from ssl_core.series.ts import BadSeriesError, series_problem
 
 CLASSES = ("background", "glitch", "bbh", "sine_gaussian", "white_noise_burst")
 DETECTORS = ("H1", "L1")
@@ -483,84 +485,41 @@ def load_dataset(
     return out
 
 
-class GWAKSource:
-    """The generated strain as a source: samples with stable ids, classes and SNRs,
-    written on first use (:func:`ensure_dataset`).
+class StrainArrays(ArrayData):
+    """A written dataset's windows in memory, with stable ids (``bbh.npz:17``: class file
+    and row), classes and SNRs (the data of :class:`gwak.dataset.GWAK`).
 
     Args:
-        root: The dataset's folder (default: under ``$SSL_CORE_CACHE``, see
-            :func:`ensure_dataset`).
-        n_per_class: Windows per class.
-        seed: Base seed.
-        classes: The classes to list (all are written). GWAK's anomaly test trains on
-            ``("background", "glitch", "bbh")`` and holds out the other two.
-        config: The generator's parameters.
-
-    A sample's id is its class file and row (``bbh.npz:17``); ``read(i)`` gives the
-    whitened strain ``(2, T)`` float32 (H1, L1).
+        root: The dataset's folder (written by :func:`ensure_dataset`).
+        classes: The classes to list (all are written).
     """
 
-    channels = len(DETECTORS)
-    class_names = CLASSES
+    error = BadSeriesError
 
-    def __init__(
-        self,
-        root: str | Path | None = None,
-        n_per_class: int = 1000,
-        seed: int = 0,
-        classes: tuple[str, ...] = CLASSES,
-        config: GWConfig | None = None,
-    ) -> None:
-        self.config = config or GWConfig()
-        self.root = ensure_dataset(root, n_per_class, seed, CLASSES, self.config)
-        data = load_dataset(self.root, tuple(classes))
+    def __init__(self, root: str | Path, classes: tuple[str, ...] = CLASSES) -> None:
+        data = load_dataset(root, tuple(classes))
         self.strain = data["strain"]
-        self.targets = data["label"]
         self.snr = data["snr"]
         self.offset = data["offset"]
         self.glitch_detector = data["glitch_detector"]
-        rows = np.concatenate(
-            [np.arange(np.sum(self.targets == k)) for k in np.unique(self.targets)]
+        targets = data["label"]
+        rows = np.concatenate([np.arange(np.sum(targets == k)) for k in np.unique(targets)])
+        super().__init__(
+            [f"{CLASSES[k]}.npz:{r}" for k, r in zip(targets, rows, strict=True)], targets
         )
-        self.ids = [f"{CLASSES[k]}.npz:{r}" for k, r in zip(self.targets, rows, strict=True)]
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.full(len(self), self.config.length, dtype=np.int64)
-
-    def index(self, sample_id: str) -> int:
-        """Position of the sample with id ``sample_id``."""
-        if not hasattr(self, "_index"):
-            self._index = {s: i for i, s in enumerate(self.ids)}
-        return self._index[sample_id]
-
-    def read(self, i: int) -> np.ndarray:
-        """Whitened strain ``(2, T)`` float32 of sample ``i``."""
+    def get(self, i: int) -> np.ndarray:
+        """Whitened strain ``(2, T)`` float32 (H1, L1) of window ``i``."""
         return self.strain[i]
 
-    def statistics(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per-detector mean and std ``(2,)`` of the whitened strain listed (near 0 and 1:
-        whitening is strain's normalisation; kept for the same interface as files)."""
-        x = self.strain.astype(np.float64)
-        return x.mean(axis=(0, 2)), x.std(axis=(0, 2))
-
-    def bad_samples(self) -> dict[str, str]:
-        """Every unusable window: ``{id: problem}`` (none, unless a file was damaged)."""
-        from ssl_core.series.ts import series_problem
-
-        found = {}
-        for sample_id, series in zip(self.ids, self.strain, strict=True):
-            problem = series_problem(series)
-            if problem:
-                found[sample_id] = problem
-        return found
+    def problems(self) -> dict[int, str]:
+        """Windows with NaN or inf values (none, unless a file was damaged)."""
+        broken = np.flatnonzero(~np.isfinite(self.strain).all(axis=(1, 2)))
+        return {int(i): series_problem(self.strain[i]) for i in broken}
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m ssl_core.series FOLDER [--n-per-class N] [--seed S]``: write the
+    """``python -m gwak.strain FOLDER [--n-per-class N] [--seed S]``: write the
     dataset with the default model and print, per class, the SNRs and offsets written,
     and the noise's Welch PSD against the model (the check docs/series.md quotes)."""
     import argparse
@@ -595,3 +554,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"noise Welch PSD / model over 30-900 Hz (256 windows, 4 Hz bins): mean {ratio.mean():.3f}, range {ratio.min():.3f}-{ratio.max():.3f}"
     )
+
+
+if __name__ == "__main__":
+    main()
