@@ -16,7 +16,9 @@ import yaml
 from ssl_core import cli as ssl_cli
 from ssl_core import pipeline
 from ssl_core import results as compare
+from ssl_core.evaluate import evaluate
 from ssl_core.evaluate import metrics as M
+from ssl_core.knn import knn_accuracy
 from ssl_core.splits import LabelSplit
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -162,16 +164,20 @@ def test_report_without_params_lists_nothing_missing_and_without_runs_says_so(tm
 
 
 # ------------------------------------------------- the no-training baselines
-def _random_init(tmp_path: Path) -> tuple[Path, Path]:
-    """An embeddings folder as random-init@ writes it (train rows in shuffled order) and
-    a folder with the two label splits of RUNS at 1% and 10%."""
+def _random_init(tmp_path: Path, two_classes: bool = False) -> tuple[Path, Path]:
+    """A stage folder as random-init@ writes it: embeddings (train rows in shuffled
+    order), the two label splits of RUNS at 1% and 10% in a folder, and ``evaluate
+    --splits`` run on it (``metrics.json`` with the probes on each split's labels)."""
     rng = np.random.default_rng(0)
     n_train, n_test, dim, classes = 300, 120, 16, 3
     centers = rng.normal(size=(classes, dim))
     y_train = rng.integers(0, classes, n_train)
     y_test = rng.integers(0, classes, n_test)
-    emb = tmp_path / "embeddings"
-    emb.mkdir()
+    if two_classes:  # jets-like: class 2 folds into 1, the signal
+        y_train, y_test = np.minimum(y_train, 1), np.minimum(y_test, 1)
+    run = tmp_path / "random-init"
+    emb = run / "embeddings"
+    emb.mkdir(parents=True)
     parts = {
         "train": (centers[y_train] + rng.normal(scale=2.0, size=(n_train, dim)), y_train),
         "test": (centers[y_test] + rng.normal(scale=2.0, size=(n_test, dim)), y_test),
@@ -186,7 +192,8 @@ def _random_init(tmp_path: Path) -> tuple[Path, Path]:
             ids=ids[order],
         )
     meta = {"splits": {name: {"rows": len(y)} for name, (_, y) in parts.items()}}
-    (emb / "meta.json").write_text(json.dumps({**meta, "class_names": ["a", "b", "c"]}))
+    names = {"class_names": ["qcd", "top"], "signal_class": 1} if two_classes else {}
+    (emb / "meta.json").write_text(json.dumps({**meta, "class_names": ["a", "b", "c"], **names}))
     splits = tmp_path / "splits"
     for fraction, count in ((0.01, 6), (0.1, 60)):
         for seed in (0, 1):
@@ -194,38 +201,46 @@ def _random_init(tmp_path: Path) -> tuple[Path, Path]:
             labeled = [(f"train/{i:04d}.png", int(y_train[i])) for i in pick]
             split = LabelSplit("toy", fraction, seed, "x", n_train, labeled=labeled)
             split.save(splits / f"frac{fraction:.2f}-seed{seed}.json")
-    return emb, splits
+    evaluate(run, splits=splits, umap=False, k=20, log=lambda _: None)
+    return run, splits
 
 
 def test_random_init_baselines_are_evaluate_s_knn_and_probe_on_each_split_s_labels(tmp_path):
-    emb, splits = _random_init(tmp_path)
-    runs = compare.frozen_runs(emb, splits, ["frac0.10-seed1", "frac0.01-seed0"] * 2)
+    run, splits = _random_init(tmp_path)
+    runs = compare.frozen_runs(run, ["frac0.10-seed1", "frac0.01-seed0"] * 2)
     assert [(r.method, r.split) for r in runs] == [
         (compare.RANDOM_KNN, "frac0.01-seed0"),
         (compare.RANDOM_LINEAR, "frac0.01-seed0"),
         (compare.RANDOM_KNN, "frac0.10-seed1"),
         (compare.RANDOM_LINEAR, "frac0.10-seed1"),
     ]
+    emb = run / "embeddings"
     train, test = np.load(emb / "train.npz"), np.load(emb / "test.npz")
     split = LabelSplit.load(splits / "frac0.10-seed1.json")
     rows = [list(train["ids"]).index(p) for p, _ in split.labeled]
     x, y = train["features"][rows], np.array([label for _, label in split.labeled])
-    knn = M.knn_scores(x, y, test["features"], test["labels"], 3)["top1"]
+    knn = knn_accuracy(x, y, test["features"], test["labels"], 3, k=20)["top1"]
     linear = M.linear_probe(x, y, test["features"], test["labels"])["top1"]
     assert (runs[2].value, runs[3].value) == (knn, linear)
     assert (runs[2].fraction, runs[2].seed, runs[2].num_labeled) == (0.1, 1, 60)
     assert runs[2].seconds is None  # nothing trained: no stage time
     assert knn > 0.5 and linear > 0.5  # the clusters are real: 60 labels beat chance (1/3)
+    assert compare.frozen_runs(run / "embeddings", ["frac0.10-seed1"]) == runs[2:]
 
     path, label = split.labeled[0]
     split.labeled[0] = (path, (label + 1) % 3)  # embeddings of another class order
     split.save(splits / "frac0.10-seed1.json")
-    with pytest.raises(ValueError, match="labels of frac0.10-seed1 differ"):
-        compare.frozen_runs(emb, splits, ["frac0.10-seed1"])
-    split.labeled[0] = ("train/9999.png", 0)  # an image the embeddings do not hold
+    with pytest.raises(ValueError, match="labels of .*frac0.10-seed1.json differ"):
+        evaluate(run, splits=splits, umap=False, log=lambda _: None)
+    split.labeled[0] = ("train/9999.png", 0)  # a sample the embeddings do not hold
     split.save(splits / "frac0.10-seed1.json")
-    with pytest.raises(ValueError, match="no row"):
-        compare.frozen_runs(emb, splits, ["frac0.10-seed1"])
+    metrics = evaluate(run, splits=splits, umap=False, log=lambda _: None)
+    assert metrics["split_probes"]["skipped"] == ["frac0.10-seed1"]
+    with pytest.raises(ValueError, match="no probes of split frac0.10-seed1"):
+        compare.frozen_runs(run, ["frac0.10-seed1"])
+    evaluate(run, umap=False, log=lambda _: None)  # without --splits: nothing to read
+    with pytest.raises(ValueError, match="no split_probes: run `evaluate"):
+        compare.frozen_runs(run, ["frac0.01-seed0"])
 
 
 def test_report_puts_the_baselines_first_in_the_table_and_the_plot(tmp_path, capsys):
@@ -234,10 +249,9 @@ def test_report_puts_the_baselines_first_in_the_table_and_the_plot(tmp_path, cap
     for run in (results / "compare").iterdir():  # keep the two splits _random_init writes
         if run.name.split("-", 1)[1] not in {"frac0.01-seed0", "frac0.01-seed1"}:
             shutil.rmtree(run)
-    emb, splits = _random_init(tmp_path)
+    baseline, _ = _random_init(tmp_path)
     compare.main(
-        [str(results), "--compare", "--params", "absent.yaml", "--random-init", str(emb)]
-        + ["--splits", str(splits)]
+        [str(results), "--compare", "--params", "absent.yaml", "--random-init", str(baseline)]
     )
     text = capsys.readouterr().out
     rows = [r.split(" | ")[0] for r in text.splitlines() if r.startswith("| ") and "---" not in r]
@@ -251,8 +265,8 @@ def test_report_puts_the_baselines_first_in_the_table_and_the_plot(tmp_path, cap
     assert " ± " in baseline_row and "(2)" in baseline_row  # over the two seeds' splits
     assert baseline_row.endswith("| – |")  # no stage time
     assert "4 runs, " in text  # the trained runs only
-    with pytest.raises(SystemExit, match="--random-init needs --splits"):
-        compare.main([str(results), "--compare", "--random-init", str(emb)])
+    with pytest.raises(SystemExit, match="no metrics.json"):
+        compare.main([str(results), "--compare", "--random-init", str(tmp_path / "none")])
 
 
 def test_at_budget_smoke_a_split_the_random_init_embeddings_lack_is_left_out_and_said(tmp_path):
@@ -267,39 +281,27 @@ def test_at_budget_smoke_a_split_the_random_init_embeddings_lack_is_left_out_and
         else:
             metrics = json.loads((run / "metrics.json").read_text())
             (run / "metrics.json").write_text(json.dumps({**metrics, "budget": "smoke"}))
-    emb, splits = _random_init(tmp_path)
+    baseline, splits = _random_init(tmp_path)
     split = LabelSplit.load(splits / "frac0.01-seed1.json")
     split.labeled[0] = ("train/9999.png", split.labeled[0][1])  # not embedded
     split.save(splits / "frac0.01-seed1.json")
-    text = compare.report(results, random_init=emb, splits=splits).read_text()
+    evaluate(baseline, splits=splits, umap=False, log=lambda _: None)
+    text = compare.report(results, random_init=baseline).read_text()
     assert "No random-init baseline for frac0.01-seed1: their labeled images" in text
     knn = next(r for r in text.splitlines() if r.startswith("| random-init, kNN"))
     assert "(1) |" in knn  # seed 0's split only
     for run in (results / "compare").iterdir():  # the same runs at budget cpu: refused
         metrics = json.loads((run / "metrics.json").read_text())
         (run / "metrics.json").write_text(json.dumps({**metrics, "budget": "cpu"}))
-    with pytest.raises(ValueError, match="no row"):
-        compare.report(results, random_init=emb, splits=splits)
+    with pytest.raises(ValueError, match="no probes of split frac0.01-seed1"):
+        compare.report(results, random_init=baseline)
 
 
 def test_two_class_runs_compare_their_roc_auc_or_rejection_with_frozen_space_rows(tmp_path, capsys):
     """Jets-like data: runs whose headline is the classifier's ROC AUC; ``--metric``
     compares their rejection instead; ``--frozen`` adds a pretrained space's kNN and
     linear-probe rows scored on the same metric, from the signal class's score."""
-    emb, splits = _random_init(tmp_path)
-    for part in ("train", "test"):  # two classes: class 2 folds into 1, the signal
-        data = dict(np.load(emb / f"{part}.npz"))
-        data["labels"] = np.minimum(data["labels"], 1)
-        np.savez(emb / f"{part}.npz", **data)
-    meta = json.loads((emb / "meta.json").read_text())
-    meta.update(class_names=["qcd", "top"], signal_class=1)
-    (emb / "meta.json").write_text(json.dumps(meta))
-    train = np.load(emb / "train.npz")
-    label_of = dict(zip(train["ids"], train["labels"].tolist(), strict=True))
-    for name in ("frac0.01-seed0", "frac0.01-seed1"):
-        split = LabelSplit.load(splits / f"{name}.json")
-        split.labeled = [(p, label_of[p]) for p, _ in split.labeled]
-        split.save(splits / f"{name}.json")
+    space, splits = _random_init(tmp_path, two_classes=True)
     results = tmp_path / "jets"
     for seed, (auc, rejection) in enumerate(((0.90, 12.0), (0.92, 14.0))):
         out = results / "compare" / f"supervised-frac0.01-seed{seed}"
@@ -317,17 +319,18 @@ def test_two_class_runs_compare_their_roc_auc_or_rejection_with_frozen_space_row
         }
         (out / "metrics.json").write_text(json.dumps(metrics))
 
-    frozen = [("simclr", emb)]
-    text = compare.report(results, splits=splits, frozen=frozen).read_text()
+    frozen = [("simclr", space)]
+    text = compare.report(results, frozen=frozen).read_text()
     assert "test ROC AUC (classifier)" in text
     assert "| supervised | 0.910 ± 0.014 (2) |" in text
-    test = np.load(emb / "test.npz")
+    emb = space / "embeddings"
+    train, test = np.load(emb / "train.npz"), np.load(emb / "test.npz")
     split = LabelSplit.load(splits / "frac0.01-seed0.json")
     rows = [list(train["ids"]).index(p) for p, _ in split.labeled]
     x, y = train["features"][rows], np.array([label for _, label in split.labeled])
     probe = M.linear_probe(x, y, test["features"], test["labels"])
     auc = M.two_class_scores(test["labels"], probe["proba"][:, 1], 1)["roc_auc"]
-    runs = compare.frozen_runs(emb, splits, ["frac0.01-seed0"], "simclr", "test_roc_auc")
+    runs = compare.frozen_runs(space, ["frac0.01-seed0"], "simclr", "test_roc_auc")
     assert [(r.method, r.metric) for r in runs] == [
         ("simclr, kNN", "test_roc_auc"),
         ("simclr, linear probe", "test_roc_auc"),
@@ -337,17 +340,17 @@ def test_two_class_runs_compare_their_roc_auc_or_rejection_with_frozen_space_row
 
     compare.main(
         [str(results), "--compare", "--params", "absent.yaml", "--metric", "test_rejection_eff30"]
-        + ["--frozen", f"simclr={emb}", "--splits", str(splits)]
+        + ["--frozen", f"simclr={space}"]
     )
     text = (results / "compare.md").read_text()
     assert "| supervised | 13.000 ± 1.414 (2) |" in text and "rejection" in text
     with pytest.raises(SystemExit):
-        compare.main([str(results), "--compare", "--frozen", str(emb)])
+        compare.main([str(results), "--compare", "--frozen", str(space)])
     assert "--frozen takes NAME=FOLDER" in capsys.readouterr().err
     with pytest.raises(ValueError, match="has no test_rejection_eff50"):
         compare.report(results, metric="test_rejection_eff50")
-    with pytest.raises(ValueError, match="not test_knn_top1"):
-        compare.frozen_runs(emb, splits, ["frac0.01-seed0"], "simclr", "test_knn_top1")
+    with pytest.raises(ValueError, match="has no knn_top1"):
+        compare.frozen_runs(space, ["frac0.01-seed0"], "simclr", "test_knn_top1")
 
 
 # ------------------------------------------------- a real --test-only run
@@ -381,7 +384,7 @@ data:
     source:
       class_path: ssl_core.data.ImageFolder
     train_on: labeled
-    image_size: 32
+    modality: {class_path: ssl_core.data.Images, init_args: {size: 32}}
     labeled_transform:
       class_path: ssl_core.transforms.WeakStrongTransform
       init_args: {size: 32, weak_views: 1, strong_views: 0}

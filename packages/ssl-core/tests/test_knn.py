@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from ssl_core.knn import knn_classify, knn_scores, topk_accuracy
+from ssl_core.knn import knn_accuracy, knn_scores, topk_accuracy
+
+
+def knn_classify(queries, bank, labels, num_classes, **kwargs):
+    """Classes ranked by vote, most voted first."""
+    return knn_scores(queries, bank, labels, num_classes, **kwargs).argsort(dim=1, descending=True)
 
 
 def knn_scores_reference(queries, bank, labels, num_classes, k, t):
@@ -76,3 +82,18 @@ def test_ranking_matches_lightlys_knn_predict():
     assert torch.equal(ours[:, 0], theirs[:, 0])
     scores = knn_scores(queries, bank, labels, 6, k=15, t=0.1)
     assert torch.allclose(scores.sum(dim=1), torch.ones(40))
+
+
+def test_numpy_in_numpy_out_and_accuracy_of_a_labeled_query_set():
+    rng = np.random.default_rng(0)
+    centers = np.eye(3, 8) * 10
+    bank = np.repeat(centers, 5, axis=0) + rng.normal(0, 0.1, (15, 8))
+    labels = np.repeat(np.arange(3), 5)
+    queries = centers + rng.normal(0, 0.1, (3, 8))
+    scores = knn_scores(queries, bank, labels, 3, k=5)
+    assert isinstance(scores, np.ndarray) and scores.shape == (3, 3)
+    np.testing.assert_allclose(
+        scores, knn_scores(*map(torch.tensor, (queries, bank, labels)), 3, k=5)
+    )
+    got = knn_accuracy(bank, labels, queries, np.array([0, 1, 1]), 3, k=5)
+    assert got["top1"] == pytest.approx(2 / 3) and got["predictions"].tolist() == [0, 1, 2]

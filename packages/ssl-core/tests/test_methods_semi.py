@@ -9,10 +9,12 @@ import torch
 import torch.nn.functional as F
 
 from ssl_core.backbones import Backbone
+from ssl_core.evaluate.metrics import spread_labels
+from ssl_core.knn import knn_scores
 from ssl_core.methods import FineTune, MeanTeacher
 from ssl_core.methods.ema import update_ema
 from ssl_core.methods.fixmatch import FixMatchLoss
-from ssl_core.pseudolabels import knn_vote, pseudo_label_split, spread_labels
+from ssl_core.pseudolabels import pseudo_label_split
 from ssl_core.splits import make_split
 from ssl_core.transforms import WeakStrongTransform
 
@@ -120,12 +122,12 @@ def _clusters(n_per_class: int = 20, num_classes: int = 3, seed: int = 0):
     return x, y, ids
 
 
-def test_knn_vote_and_spreading_recover_clustered_labels():
+def test_knn_votes_and_spreading_recover_clustered_labels():
     x, y, _ = _clusters()
-    probs = knn_vote(x, x[::5], y[::5], 3, k=3)
+    probs = knn_scores(x, x[::5], y[::5], 3, k=3)
     assert np.allclose(probs.sum(1), 1) and (probs.argmax(1) == y).all()
     labels = np.where(np.arange(len(y)) % 5 == 0, y, -1)
-    dist = spread_labels(x, labels, 3, k=5)
+    dist = spread_labels(x, labels, 3, n_neighbors=5)
     assert (dist.argmax(1) == y).all()
 
 

@@ -1,31 +1,22 @@
 """Embeddings on disk: what ``train predict`` writes and ``evaluate`` reads.
 
-Layout of ``OUT/embeddings/`` (one file pair per split: ``train``, ``test`` (the project's
-test set) and, with a shift, ``test_shifted``)::
+Layout of ``OUT/embeddings/`` (one file pair per split: ``train``, ``test`` and, with a
+shift, ``test_shifted``)::
 
-    meta.json        checkpoint, config file, label split, held-out classes, class names,
-                     shift, widths and row counts of every split
+    meta.json        provenance (checkpoint, config, model, label split), held-out
+                     classes, class names, shift, the dataset's evaluators, row counts
     config.yaml      the full config of the predict run
-    <split>.npz      features (N, D) float32   backbone features
-                     projection (N, P) float32 the contrastive space (methods with a head)
-                     logits (N, C) float32     the classifier's (methods with one)
-                     labels (N,) int64         true labels (-1: none)
-                     ids (N,) str              sample ids (relative paths)
-                     indices (N,) int64        position in the dataset (= row number)
-                     labeled (N,) bool         in the labeled part of the label split
-    <split>.csv      the same rows for pandas: index, id, label, class_name, labeled,
-                     proj_0 ... proj_{P-1} (features stay in the .npz: too wide for text)
-
-Read in one line: ``np.load("OUT/embeddings/test.npz")`` or
-``pandas.read_csv("OUT/embeddings/test.csv")``; :func:`load_embeddings` also checks them.
+    <split>.npz      features (N, D) float32, projection (N, P) float32 (methods with a
+                     head), logits (N, C) float32 (methods with a classifier), labels (N,)
+                     int64 (-1: none), ids (N,) str, indices (N,) int64 (dataset position),
+                     labeled (N,) bool (in the split's labeled part), a dataset's columns
+    <split>.csv      the same rows for pandas (features stay in the .npz: too wide)
 
 Every sample exactly once, in dataset order, under DDP and with dataloader workers:
-Lightning's ``batch_indices`` are not trusted (they are not sample positions with
-workers/samplers, and DistributedSampler pads ranks with duplicates). Instead every
-batch carries the dataset position of each sample (the ``index`` field of
-:mod:`ssl_core.data.datasets`); each rank writes a shard of its rows with their positions, and rank 0 merges
-the shards, drops duplicates by position, sorts, and refuses any gap. Shards go under
-the output directory, so DDP across nodes needs it on a shared filesystem.
+every batch carries each sample's dataset position (``index``), each rank writes a shard
+of its rows, and rank 0 merges them, drops duplicates by position, sorts, and refuses
+any gap (Lightning's ``batch_indices`` are no sample positions with samplers, and
+DistributedSampler pads ranks with duplicates). Shards go under the output directory.
 """
 
 from __future__ import annotations
@@ -48,7 +39,6 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 DEFAULT_SPLITS = ("train", "test", "test_shifted")
-ARRAYS = ("features", "projection", "labels", "ids", "indices", "labeled")
 REQUIRED = ("features", "labels", "ids")
 
 
@@ -244,18 +234,8 @@ class EmbeddingWriter(BasePredictionWriter):
         test_labels = (
             set(np.load(out / "test.npz")["labels"].tolist()) if "test" in splits else set()
         )
-        config_file = None
-        if self.config:
-            (out / "config.yaml").write_text(self.config)
-            config_file = "config.yaml"
         meta = {
-            "format_version": FORMAT_VERSION,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "checkpoint": str(trainer.ckpt_path) if trainer.ckpt_path else None,
-            "config": config_file,
-            "model": f"{type(pl_module).__module__}.{type(pl_module).__qualname__}",
-            "datamodule": f"{type(dm).__module__}.{type(dm).__qualname__}" if dm else None,
-            "label_split": dm.split if dm else None,
+            **provenance(trainer, pl_module, out, self.config),
             "label_split_fraction": label_split.fraction if label_split is not None else None,
             "exclude_classes": list(dm.exclude_classes) if dm else [],
             # classes of the test set that training never saw: the anomalies of evaluate
@@ -264,10 +244,30 @@ class EmbeddingWriter(BasePredictionWriter):
             "shift": dm.shift if dm else None,
             # the positive class of two-class figures (ROC AUC, rejection), the source's
             "signal_class": dm.source.signal_class if dm else None,
-            "world_size": trainer.world_size,
+            # the dataset's own evaluators (``module:Class``), which evaluate runs too
+            "evaluators": list(dm.source.evaluators) if dm else [],
             "splits": splits,
         }
         (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def provenance(trainer, pl_module, out: Path, config: str | None) -> dict[str, Any]:
+    """What every predict writer records of its run (and the run's config as
+    ``out/config.yaml`` when the ``train`` CLI gave it)."""
+    dm = trainer.datamodule
+    if config:
+        (out / "config.yaml").write_text(config)
+    name = f"{type(dm).__module__}.{type(dm).__qualname__}" if dm else None
+    return {
+        "format_version": FORMAT_VERSION,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "checkpoint": str(trainer.ckpt_path) if trainer.ckpt_path else None,
+        "config": "config.yaml" if config else None,
+        "model": f"{type(pl_module).__module__}.{type(pl_module).__qualname__}",
+        "datamodule": name,
+        "label_split": dm.split if dm else None,
+        "world_size": trainer.world_size,
+    }
 
 
 # ----------------------------------------------------------------------------- reading

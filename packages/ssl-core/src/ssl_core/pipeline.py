@@ -1,55 +1,35 @@
-"""One training stage of the DVC pipeline: fit, embed and evaluate a method on a dataset.
+"""One training stage of the DVC pipeline: fit, embed and evaluate a method on a dataset
+(the stages and their outputs: ``docs/pipelines.md``).
 
 ``python -m ssl_core.pipeline --project P --method M --budget full|cpu|smoke
 --configs projects/P/configs --manifest DATA/manifest.json --split SPLIT.json --out OUT
-[--no-fit | --classifier-only] [--steps N] [-- EXTRA TRAIN ARGS]``
+[--no-fit | --test-only] [--steps N] [-- EXTRA TRAIN ARGS]`` runs, in one process, the
+commands anyone can run by hand (each printed first):
 
-runs, in one process, and prints the same commands anyone can run by hand:
-
-1. ``train fit``: ``CONFIGS/M.yaml`` (budget ``full``) or ``CONFIGS/M-cpu.yaml`` (``cpu``,
-   and ``smoke``, which adds the project's ``CONFIGS/smoke.yaml``: a few small batches,
-   the project's own sizes) on the data root
-   of the data stage's manifest with the label split ``SPLIT``. CSV logs and the config
-   go to ``OUT/train/``, checkpoints to ``OUT/checkpoints/`` (``last.ckpt``: the final
-   epoch, the one to report; its optimizer state is dropped when the stage finishes,
-   :func:`weights_only`); arguments after ``--`` are added to ``train fit`` and
-   ``train predict`` (e.g. the pretrained weights of a fine-tuning stage);
-2. ``train predict`` with ``last.ckpt``: ``OUT/embeddings/``;
+1. ``train fit`` of ``CONFIGS/M.yaml`` (budget ``full``) or ``CONFIGS/M-cpu.yaml``
+   (``cpu``; ``smoke`` adds the project's ``smoke.yaml``) on the manifest's data root with
+   the split: logs to ``OUT/train/``, ``OUT/checkpoints/last.ckpt`` (the final step, the
+   one to report; weights only once the stage ends, :func:`weights_only`); arguments after
+   ``--`` go to ``fit`` and ``predict`` (e.g. a fine-tuning stage's pretrained weights);
+2. ``train predict`` with ``last.ckpt``: ``OUT/embeddings/`` (or a segmentation task's
+   masks);
 3. ``evaluate OUT``: ``OUT/metrics.json``, ``OUT/plots/*.png``, ``OUT/report.md``;
 
-and writes ``OUT/curves.csv`` (``step,loss``: the training loss, for ``dvc plots``).
-``--no-fit`` is the random-init baseline every result is read against: no step 1, and
-``train predict`` embeds with the config's network as seeded at construction (no
-checkpoint, no curves; what an earlier run with fitting left in ``OUT`` is removed first).
-The wall time of each part goes into ``metrics.json`` as ``seconds``: ``start`` (importing
-torch, Lightning and the evaluation libraries, once), ``fit`` (absent with ``--no-fit``),
-``predict``, ``evaluate`` (UMAP, imported only to draw, counts here) and ``total`` (their
-sum), so ``dvc metrics show`` gives each pair's cost beside its results, and the sum over
-the pairs is what a budget takes.
+and ``OUT/curves.csv`` (``step,loss`` for ``dvc plots``). ``--no-fit`` is the random-init
+baseline: no step 1, the config's network as seeded, and ``evaluate --splits`` probes its
+frozen features with every label split's labels. ``--test-only`` is a run of the
+label-fraction comparison: step 1 without validation, then ``train test`` with
+``last.ckpt``; ``metrics.json`` holds the task's test metrics
+(``TaskModule.test_metrics``), its headline (``metric``), the split and the steps.
+``--steps N`` trains N optimizer steps whatever the config says (budget ``smoke``:
+:data:`SMOKE_STEPS`). Each part's wall time goes into ``metrics.json`` as ``seconds``.
 Output paths are fixed (no ``version_N``) so that DVC can declare them.
 
-``--steps N`` trains ``N`` optimizer steps whatever the config says, the same budget for
-every method of a comparison (under budget ``smoke``: :data:`SMOKE_STEPS`, the smoke
-overlay's two batches, for every method: a method whose epoch is one labeled batch would
-otherwise stop after one step and the others after two). ``--test-only`` is a run of the
-label-fraction comparison (the ``compare@`` stages), for any task: step 1 without
-validation (the test set is what is reported; ``last.ckpt`` is written at every epoch
-end, so a killed run resumes), then ``train test`` with ``last.ckpt`` on the project's
-test set in place of steps 2 and 3 (no embeddings, probes or plots); ``OUT/metrics.json``
-holds the test metrics the task names (``TaskModule.test_metrics``: a classifier's
-``test_top1`` and the online kNN's ``test_knn_top1``, on two-class data also the
-classifier's ``test_roc_auc`` and ``test_rejection_eff30``; a segmentation task's
-``test_iou`` and ``test_dice``), which of them is the headline (``metric``: the first of
-its task's headlines the run logged), the split (``split``,
-``fraction``, ``seed``, ``num_labeled``), the steps trained and ``seconds`` (``start``,
-``fit``, ``test``, ``total``).
-
-A stage killed during ``fit`` (a job's time limit, a lost node) resumes when rerun:
-``OUT/train`` and ``OUT/checkpoints`` are DVC ``persist`` outputs, ``OUT/train/stage.json``
-records the stage's key (:func:`stage_key`: arguments, config, split and data files, the
-code the run uses) and whether the fit finished; the same key and an unfinished fit continue from
-``OUT/train/checkpoints/last.ckpt`` (equal to an uninterrupted run, see
-:mod:`ssl_core.resume`), anything else starts fresh.
+A stage killed during ``fit`` resumes when rerun: ``OUT/train`` and ``OUT/checkpoints``
+are DVC ``persist`` outputs, ``OUT/train/stage.json`` records the stage's key
+(:func:`stage_key`: arguments, configs, split, data, the code the run uses) and whether
+the fit finished; the same key and an unfinished fit continue from
+``OUT/train/checkpoints/last.ckpt`` (equal to an uninterrupted run, :mod:`ssl_core.resume`).
 """
 
 from __future__ import annotations
@@ -73,6 +53,8 @@ import time
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from ssl_core.manifest import data_root
 
 BUDGETS = ("full", "cpu", "smoke")
 SMOKE_CONFIG = "smoke.yaml"  # a project's overlay of its CPU recipes for budget smoke
@@ -101,11 +83,6 @@ def config_path(configs: Path, method: str, budget: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"No config {path} for method {method!r} (budget {budget})")
     return path
-
-
-def data_root(manifest: Path) -> str:
-    """The data root a data stage recorded in its ``manifest.json``."""
-    return json.loads(Path(manifest).read_text())["root"]
 
 
 def train_args(
@@ -141,24 +118,12 @@ def train_args(
 
 
 def _logger(out: Path, version: str, keep_before_step: int | None = None) -> str:
+    """A CSV logger into ``out/version`` (resumed: keeping the rows before the step)."""
+    init = {"save_dir": str(out), "name": "", "version": version}
     if keep_before_step is None:
-        return json.dumps(
-            {
-                "class_path": "lightning.pytorch.loggers.CSVLogger",
-                "init_args": {"save_dir": str(out), "name": "", "version": version},
-            }
-        )
-    return json.dumps(
-        {
-            "class_path": "ssl_core.resume.ResumableCSVLogger",
-            "init_args": {
-                "save_dir": str(out),
-                "name": "",
-                "version": version,
-                "keep_before_step": keep_before_step,
-            },
-        }
-    )
+        return json.dumps({"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": init})
+    init["keep_before_step"] = keep_before_step
+    return json.dumps({"class_path": "ssl_core.resume.ResumableCSVLogger", "init_args": init})
 
 
 def _start(
@@ -502,7 +467,7 @@ def run_stage(
     Returns the content of ``out/metrics.json``."""
     out = Path(out)
     prefix, common = train_args(
-        project, method, budget, Path(configs), data_root(manifest), split, extra, steps
+        project, method, budget, Path(configs), str(data_root(manifest)), split, extra, steps
     )
     if test_only:
         from ssl_core.splits import describe
@@ -523,7 +488,9 @@ def run_stage(
         what += f" after {metrics['steps']} steps;"
     else:
         seconds = {"start": _start()}
-        metrics = _predict_evaluate(out, prefix, common, project, manifest, fit, budget, seconds)
+        metrics = _predict_evaluate(
+            out, prefix, common, project, manifest, fit, budget, seconds, split
+        )
         what = f"{'' if fit else ', untrained'} ({budget}):"
     if fit or test_only:
         weights_only(out / "checkpoints" / "last.ckpt")
@@ -546,9 +513,13 @@ def _predict_evaluate(
     fit: bool,
     budget: str,
     seconds: dict[str, float],
+    split: str | None = None,
 ) -> dict:
     """Fit (``fit``), ``train predict`` and ``evaluate``; the time of each into
-    ``seconds``. Returns what ``evaluate`` wrote to ``out/metrics.json``."""
+    ``seconds``. Without ``fit`` (the random-init baseline) ``evaluate`` also probes the
+    frozen features with the labels of every split beside ``split`` (``--splits``: the
+    label-fraction comparison's no-training rows). Returns what ``evaluate`` wrote to
+    ``out/metrics.json``."""
     predict, evaluate = [*prefix, "predict", *common], [str(out)]
     if fit:
         seconds["fit"] = _fit(out, prefix, common, stage_key(project, common, manifest))
@@ -565,6 +536,8 @@ def _predict_evaluate(
     shutil.rmtree(out / "predict", ignore_errors=True)  # only a copy of the config
     smoke = list(SMOKE_EVALUATE_ARGS if budget == "smoke" else ())
     untrained = [] if fit else ["--no-classifier"]  # a fresh head's logits are no result
+    if not fit and split and Path(split).is_file():
+        untrained += ["--splits", str(Path(split).parent)]
     seconds["evaluate"] = _run("evaluate", evaluate + smoke + untrained)
     return json.loads((out / "metrics.json").read_text())
 

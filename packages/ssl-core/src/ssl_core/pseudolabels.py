@@ -36,55 +36,11 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import torch
 
 from ssl_core.embeddings import load_embeddings
+from ssl_core.evaluate.metrics import spread_labels
 from ssl_core.knn import knn_scores
 from ssl_core.splits import LabelSplit
-
-
-def knn_vote(
-    queries: np.ndarray,
-    bank: np.ndarray,
-    bank_labels: np.ndarray,
-    num_classes: int,
-    k: int = 20,
-    t: float = 0.1,
-) -> np.ndarray:
-    """Class vote shares ``(Q, C)`` of queries by weighted kNN vote of labeled bank
-    samples (:func:`ssl_core.knn.knn_scores` on numpy arrays)."""
-    scores = knn_scores(
-        torch.from_numpy(np.asarray(queries)),
-        torch.from_numpy(np.asarray(bank)),
-        torch.from_numpy(np.asarray(bank_labels, np.int64)),
-        num_classes,
-        k,
-        t,
-    )
-    return scores.numpy()
-
-
-def spread_labels(
-    embeddings: np.ndarray, labels: np.ndarray, num_classes: int, k: int = 20, alpha: float = 0.2
-) -> np.ndarray:
-    """Label distributions ``(N, C)`` of all rows by label spreading on a kNN graph.
-
-    Args:
-        embeddings: ``(N, D)``, all images (labeled and not); L2-normalized here, so
-            that the graph's Euclidean neighbours are the cosine ones.
-        labels: ``(N,)`` labels, ``-1`` for unlabeled rows.
-        num_classes: Number of classes C (columns of the result).
-        k: Neighbours of the graph.
-        alpha: Clamping factor of ``LabelSpreading`` (share of a label that may change).
-    """
-    from sklearn.semi_supervised import LabelSpreading
-
-    x = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True).clip(min=1e-12)
-    model = LabelSpreading(kernel="knn", n_neighbors=k, alpha=alpha, max_iter=100)
-    model.fit(x, labels)
-    dist = np.zeros((len(x), num_classes))
-    dist[:, model.classes_] = np.nan_to_num(model.label_distributions_)
-    return dist / dist.sum(axis=1, keepdims=True).clip(min=1e-12)
 
 
 def pseudo_label_split(
@@ -132,7 +88,7 @@ def pseudo_label_split(
     if not len(pool):
         probs = np.zeros((0, num_classes))
     elif method == "knn":
-        probs = knn_vote(embeddings[pool_rows], embeddings[lab_rows], lab_y, num_classes, k, t)
+        probs = knn_scores(embeddings[pool_rows], embeddings[lab_rows], lab_y, num_classes, k, t)
     elif method == "spreading":
         rows = np.concatenate([lab_rows, pool_rows])
         y = np.concatenate([lab_y, np.full(len(pool_rows), -1)])

@@ -1,39 +1,25 @@
-"""Many runs of a project side by side, baselines first: the one reporting module.
+"""Many runs of a project side by side, baselines first: the one reporting module. It
+reads numbers the stages wrote (``metrics.json``, training logs) and fits nothing.
 
 Two views, one definition of the baselines every number is read against
 (:data:`RANDOM_INIT`: the same network untrained; :data:`SUPERVISED`: the same labels
 without the unlabeled data), which come first in every table and plot:
 
-- **The pairs** (``python -m ssl_core.results results/<project> [--out table.md]``): each
-  stage folder's ``metrics.json`` (written by ``evaluate`` and :mod:`ssl_core.pipeline`)
-  and the final ``val/knn_top1`` and (methods with a classifier) ``val/top1`` of its
-  training log (the validation split carved from the training data); one Markdown row per
-  pair: minutes per part of the stage, kNN and linear-probe top-1 of the backbone
-  features (test set), the fit's last online kNN and classifier top-1 (validation split:
-  what recipe choices read); the last line sums the stages' minutes. ``dvc metrics show``
-  gives every key of every pair, too wide to read as a comparison; this is the short view.
+- **The pairs** (``python -m ssl_core.results results/<project> [--out table.md]``): a
+  Markdown row per stage folder: minutes per part, kNN and linear-probe top-1 on the test
+  set, the fit's last online kNN and classifier top-1 on the validation split (what
+  recipe choices read); ``dvc metrics show`` gives every key, too wide to compare.
 - **The label-fraction comparison** (``python -m ssl_core.results results/<project>
-  --compare [--params params.yaml] [--out DIR] [--random-init RUN --splits DIR]``):
-  ``results/<project>/compare/*/metrics.json`` (one per ``compare@`` stage,
-  ``python -m ssl_core.pipeline --test-only``: a method trained on one label split, the
-  task's headline test metric, e.g. ``test_top1`` or ``test_iou``), written into ``DIR``
-  (default ``results/<project>``) as ``compare.md``: a table method x label fraction,
-  each cell the mean ± standard deviation over the split seeds and their number (sample
-  standard deviation, ``ddof=1``; none with one seed), the labeled images per fraction,
-  each method's stage time, the sum of every run's ``seconds.total`` and the runs
-  ``params.yaml``'s ``comparison`` asks for that have no ``metrics.json`` yet (so the
-  command can be run on a comparison done in parts); and ``compare.png``: the metric
-  against the number of labeled images (log axis), a line per method with the standard
-  deviation as error bars, each run on all labels (fraction 1.0) as a horizontal line,
-  the ceiling (Oliver et al. 2018, arXiv:1804.09170, figure 4).
-
-  ``--random-init RUN`` (the ``random-init@<project>`` stage's folder) adds the
-  no-training baseline: for classification (``RUN/embeddings``) the untrained network's
-  features classified by a kNN vote (k=200, t=0.1) and by a linear probe fit on each
-  split's labeled images (``--splits``), the functions and settings of ``evaluate``;
-  for segmentation the untrained network's test IoU (``RUN/metrics.json``), the same at
-  every fraction. Frozen random features with the labels, not chance, are what training
-  must beat.
+  --compare [--params params.yaml] [--out DIR] [--random-init RUN] [--frozen NAME=RUN]``):
+  the ``compare@`` stages' ``compare/*/metrics.json`` as ``compare.md`` (method x label
+  fraction, mean ± sample standard deviation over the split seeds and their number, the
+  labeled samples per fraction, stage times, the runs ``params.yaml`` asks for that are
+  not done yet) and ``compare.png`` (the metric against the number of labels, log axis,
+  runs on all labels as the ceiling; Oliver et al. 2018, arXiv:1804.09170, figure 4).
+  ``--random-init RUN`` adds the no-training baseline: for classification a kNN vote and
+  a linear probe of the untrained features on each split's labels, which that stage's
+  ``evaluate --splits`` wrote (``split_probes``); for segmentation its test IoU. Frozen
+  random features with the labels, not chance, are what training must beat.
 
 Final-step numbers only (``last.ckpt``): nothing is picked by its test score.
 """
@@ -47,7 +33,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
 
@@ -205,149 +190,98 @@ def load_runs(compare_dir: Path, metric: str | None = None) -> list[Run]:
 
 
 def frozen_runs(
-    embeddings: Path,
-    splits: Path,
+    folder: Path,
     names: list[str],
     label: str = RANDOM_INIT,
     metric: str = "test_top1",
-    k: int = 200,
-    t: float = 0.1,
     skipped: list[str] | None = None,
 ) -> list[Run]:
-    """Frozen features with the labels of the splits ``names``: a kNN vote and a linear
-    probe fit on each split's labeled samples, no training of the network.
-
-    The train/test features of an embeddings folder (``random-init@<project>``'s: the
-    untrained network, the baseline every result is read against; or a pretrained
-    space, e.g. SimCLR's pair, for its linear-probe rows) scored as ``evaluate`` scores a
-    run: the same functions and settings, on the test rows whose class the labeled
-    samples hold.
+    """Frozen features with the labels of the splits ``names``: the kNN vote and linear
+    probe fit on each split's labeled samples that ``evaluate --splits`` wrote into
+    ``folder/metrics.json`` (``split_probes``; the ``random-init@<project>`` stage's: the
+    untrained network, the baseline every result is read against; or a pretrained space,
+    e.g. SimCLR's pair, for its frozen rows). Nothing is fitted here.
 
     Args:
-        embeddings: An embeddings folder (``train.npz`` holding every labeled sample).
-        splits: The folder of the label splits.
+        folder: A stage folder (or its ``embeddings/``: its parent is read).
         names: The splits' names (repeats are read once).
         label: The rows' name before ``, kNN`` and ``, linear probe``.
-        metric: What to score, one of the comparison's metrics: ``test_top1``, or on
-            two-class embeddings (``meta.json``'s ``signal_class``) ``test_roc_auc``,
-            ``test_rejection_eff30`` or ``test_rejection_eff50`` of the vote share or
-            probe probability of the signal class.
-        k: Neighbours of the kNN vote (``evaluate``'s default).
-        t: Temperature of the kNN vote (``evaluate``'s default).
-        skipped: When given, a split whose labeled samples are not all in the embeddings
-            is named here and left out instead of raising (budget ``smoke``, whose
-            random-init stage embeds a few samples per class).
+        metric: ``test_top1``, or on two-class data ``test_roc_auc``,
+            ``test_rejection_eff30`` or ``test_rejection_eff50``.
+        skipped: When given, a split ``evaluate`` skipped (its labeled samples are not
+            all in the embeddings: budget ``smoke`` embeds a few per class) is named here
+            and left out instead of raising.
 
     Returns:
-        Two runs per split (``<label>, kNN`` and ``<label>, linear probe``), without
-        stage time.
+        Two runs per split (``<label>, kNN`` and ``<label>, linear probe``), no stage time.
 
     Raises:
-        FileNotFoundError: a split file is missing.
-        ValueError: a labeled sample of a split has no row in the embeddings or another
-            label there (they were written for other splits, data or class order), a
-            two-class metric of embeddings without a signal class, or the embeddings
-            folder is malformed (``EmbeddingsError``).
+        FileNotFoundError: no ``metrics.json`` in ``folder``.
+        ValueError: no probes of a split (``evaluate`` ran without ``--splits``, or
+            skipped it), or not the metric.
     """
-    import torch
-
-    from ssl_core.embeddings import load_embeddings
-    from ssl_core.evaluate import metrics as M
-    from ssl_core.knn import knn_scores
-    from ssl_core.splits import LabelSplit
-
-    parts, meta = load_embeddings(embeddings)
-    train, test = parts["train"], parts["test"]
-    signal = meta.get("signal_class")
-    two_class = ("test_roc_auc", "test_rejection_eff30", "test_rejection_eff50")
-    if metric not in ("test_top1", *two_class):
-        raise ValueError(
-            f"frozen features are scored on test_top1 or {', '.join(two_class)}, not {metric}"
-        )
-    if metric != "test_top1" and signal is None:
-        raise ValueError(f"{metric} needs two-class embeddings with a signal_class: {embeddings}")
-    row = {name: i for i, name in enumerate(train.ids)}
+    folder = Path(folder)
+    folder = folder.parent if folder.name == "embeddings" else folder
+    path = folder / "metrics.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no metrics.json in {folder}: run its stage first")
+    probes = json.loads(path.read_text()).get("split_probes")
+    hint = (
+        f"run `evaluate {folder} --splits projects/<project>/splits` (the random-init stage does)"
+    )
+    if probes is None:
+        raise ValueError(f"{path} has no split_probes: {hint}")
+    key = "top1" if metric == "test_top1" else metric.removeprefix("test_")
     runs = []
     for name in sorted(set(names)):
-        split = LabelSplit.load(Path(splits) / f"{name}.json")
-        absent = [p for p, _ in split.labeled if p not in row]
-        if absent and skipped is not None:
-            skipped.append(name)
-            continue
-        if absent:
-            raise ValueError(
-                f"{len(absent)} labeled samples of {name} (e.g. {absent[0]}) have no row in "
-                f"{embeddings}: rerun its stage with the current splits"
-            )
-        idx = np.array([row[p] for p, _ in split.labeled])
-        x, y = train.features[idx], np.array([label for _, label in split.labeled])
-        if not np.array_equal(train.labels[idx], y):
-            raise ValueError(
-                f"the labels of {name} differ from those in {embeddings}: embeddings of "
-                "other data or another class order; rerun its stage"
-            )
-        num_classes = int(
-            max(len(meta.get("class_names") or ()), test.labels.max() + 1, y.max() + 1)
-        )
-        known = np.isin(test.labels, np.unique(y))  # as evaluate: classes the bank holds
-        xt, yt = test.features[known], test.labels[known]
-        if metric == "test_top1":
-            knn = M.knn_scores(x, y, xt, yt, num_classes, k, t)["top1"]
-            linear = M.linear_probe(x, y, xt, yt)["top1"]
-        else:
-            key = metric.removeprefix("test_")
-            votes = knn_scores(
-                torch.from_numpy(xt), torch.from_numpy(x), torch.from_numpy(y), num_classes, k, t
-            )[:, signal].numpy()
-            probe = M.linear_probe(x, y, xt, yt)
-            proba = probe["proba"][:, list(probe["classes"]).index(signal)]
-            knn = M.two_class_scores(yt, votes, signal)[key]
-            linear = M.two_class_scores(yt, proba, signal)[key]
-        for method, value in ((f"{label}, kNN", knn), (f"{label}, linear probe", linear)):
+        if name not in probes:
+            if skipped is not None and name in probes.get("skipped", []):
+                skipped.append(name)
+                continue
+            raise ValueError(f"{path} has no probes of split {name}: {hint}")
+        entry = probes[name]
+        for how, method in (("knn", f"{label}, kNN"), ("linear", f"{label}, linear probe")):
+            if key not in entry[how]:
+                raise ValueError(f"{path}: split {name} has no {key} (two-class data only)")
+            value = entry[how][key]
             if value is not None:  # a rejection is None when no background passes
                 runs.append(
                     Run(
                         method,
                         name,
-                        split.fraction,
-                        split.seed,
-                        len(idx),
+                        entry["fraction"],
+                        entry["seed"],
+                        entry["num_labeled"],
                         float(value),
                         None,
                         (None, 0),
                         metric,
-                    )
+                    )  # fmt: skip
                 )
     return runs
 
 
 def baseline_runs(
-    random_init: Path, splits: Path | None, runs: list[Run], skipped: list[str] | None = None
+    random_init: Path, runs: list[Run], skipped: list[str] | None = None
 ) -> list[Run]:
     """The random-init rows of the splits ``runs`` used, from the folder of the
-    ``random-init@<project>`` stage: classification (``embeddings/``, or an embeddings
-    folder itself) per split with :func:`frozen_runs`; segmentation (``metrics.json``
-    of the untrained network's masks) one value, the same at every split.
+    ``random-init@<project>`` stage: classification (its ``split_probes``) per split with
+    :func:`frozen_runs`; segmentation (``metrics.json`` of the untrained network's masks)
+    one value, the same at every split.
 
     Raises:
-        ValueError: classification baselines without ``splits``.
-        FileNotFoundError: neither embeddings nor a ``metrics.json`` in ``random_init``.
+        FileNotFoundError: no ``metrics.json`` in ``random_init``.
     """
     folder = Path(random_init)
-    embeddings = folder / "embeddings" if (folder / "embeddings").is_dir() else folder
-    if (embeddings / "train.npz").is_file():
-        if splits is None:
-            raise ValueError("--random-init needs --splits (the folder of the runs' label splits)")
-        metric = runs[0].metric if runs else "test_top1"
-        return frozen_runs(
-            embeddings, splits, [r.split for r in runs], metric=metric, skipped=skipped
-        )
     metrics_json = folder / "metrics.json"
     if not metrics_json.is_file():
-        raise FileNotFoundError(f"no embeddings/ and no metrics.json under {folder}")
+        raise FileNotFoundError(f"no metrics.json under {folder}: run the random-init stage")
+    scored = json.loads(metrics_json.read_text())
+    if "split_probes" in scored or (folder / "embeddings").is_dir():
+        metric = runs[0].metric if runs else "test_top1"
+        return frozen_runs(folder, [r.split for r in runs], metric=metric, skipped=skipped)
     metric = runs[0].metric if runs else "test_iou"
-    scored = json.loads(metrics_json.read_text())  # evaluate's keys: iou, dice, ...
-    if metric.removeprefix("test_") not in scored:
+    if metric.removeprefix("test_") not in scored:  # evaluate's keys: iou, dice, ...
         raise ValueError(f"{metrics_json} has no {metric.removeprefix('test_')} for {metric}")
     value = float(scored[metric.removeprefix("test_")])
     seen = {r.fraction: r for r in runs}  # one measurement: one row per fraction, n=1
@@ -365,6 +299,16 @@ def expected_runs(params: Path, project: str) -> dict[str, tuple[str, str]]:
     }
 
 
+def spread(values: Sequence[float], num_labeled: int | None = None) -> Cell:
+    """Mean, sample standard deviation (``ddof=1``; none with one value) and count."""
+    return Cell(
+        mean=statistics.fmean(values),
+        std=statistics.stdev(values) if len(values) > 1 else None,
+        n=len(values),
+        num_labeled=num_labeled,
+    )
+
+
 def summarize(runs: list[Run]) -> dict[tuple[str, float], Cell]:
     """Mean, sample standard deviation and count of the metric per method and fraction."""
     groups: dict[tuple[str, float], list[Run]] = {}
@@ -372,13 +316,9 @@ def summarize(runs: list[Run]) -> dict[tuple[str, float], Cell]:
         groups.setdefault((run.method, run.fraction), []).append(run)
     cells = {}
     for key, group in groups.items():
-        values = [r.value for r in group]
         labeled = [r.num_labeled for r in group if r.num_labeled is not None]
-        cells[key] = Cell(
-            mean=statistics.fmean(values),
-            std=statistics.stdev(values) if len(values) > 1 else None,
-            n=len(values),
-            num_labeled=round(statistics.fmean(labeled)) if labeled else None,
+        cells[key] = spread(
+            [r.value for r in group], round(statistics.fmean(labeled)) if labeled else None
         )
     return cells
 
@@ -389,11 +329,12 @@ def methods_of(cells: dict[tuple[str, float], Cell]) -> list[str]:
     return sorted(names, key=baseline_order)
 
 
-def _cell(cell: Cell | None) -> str:
+def cell_text(cell: Cell | None) -> str:
+    """``mean ± std (n)``, the cell of every table of many runs; ``–`` for none."""
     if cell is None:
         return "–"
-    spread = f" ± {cell.std:.3f}" if cell.std is not None else ""
-    return f"{cell.mean:.3f}{spread} ({cell.n})"
+    std = f" ± {cell.std:.3f}" if cell.std is not None else ""
+    return f"{cell.mean:.3f}{std} ({cell.n})"
 
 
 def metric_name(runs: list[Run]) -> str:
@@ -451,7 +392,7 @@ def markdown(
         "|---|" + "---|" * (len(fractions) + 1),
     ]
     for method in methods_of(cells):
-        row = [_cell(cells.get((method, f))) for f in fractions]
+        row = [cell_text(cells.get((method, f))) for f in fractions]
         time = f"{minutes[method]:.1f}" if method in minutes else "–"
         lines.append(f"| {method} | " + " | ".join(row) + f" | {time} |")
     trained = [r for r in runs if r.seconds is not None]  # the compare@ runs: timed
@@ -541,7 +482,6 @@ def report(
     params: Path | None = None,
     out: Path | None = None,
     random_init: Path | None = None,
-    splits: Path | None = None,
     metric: str | None = None,
     frozen: Sequence[tuple[str, Path]] = (),
 ) -> Path:
@@ -550,12 +490,11 @@ def report(
 
     With ``params``, only the runs its ``comparison`` asks for are read (a run it no
     longer names stays on disk: DVC keeps ``persist`` outputs). With ``random_init`` (the
-    random-init stage's folder) and, for classification, ``splits`` (the label splits'
-    folder), the no-training baselines of the runs' splits are added
+    random-init stage's folder) the no-training baselines of the runs' splits are added
     (:func:`baseline_runs`). ``metric``: the runs' ``metrics.json`` key to compare
     (default: their headline). ``frozen``: ``(name, folder)`` of pretrained spaces (a
-    pair's stage folder or its ``embeddings/``) whose kNN and linear-probe rows on each
-    split's labels are added (:func:`frozen_runs`; with ``splits``).
+    pair's stage folder, evaluated with ``--splits``) whose kNN and linear-probe rows on
+    each split's labels are added (:func:`frozen_runs`).
 
     Raises:
         FileNotFoundError: no ``compare/*/metrics.json`` under ``results``.
@@ -599,7 +538,7 @@ def report(
         # at budget smoke the random-init stage embeds a few images per class, too few
         # for the splits' labeled images: those baselines are left out, and said so
         skipped: list[str] | None = [] if {r.budget[0] for r in runs} == {"smoke"} else None
-        runs = baseline_runs(random_init, splits, runs, skipped) + runs
+        runs = baseline_runs(random_init, runs, skipped) + runs
         if skipped:
             notes.append(
                 f"No random-init baseline for {', '.join(sorted(set(skipped)))}: their labeled "
@@ -607,11 +546,8 @@ def report(
                 "few images per class)."
             )
     for name, folder in frozen:
-        if splits is None:
-            raise ValueError("--frozen needs --splits (the folder of the runs' label splits)")
-        folder = Path(folder) / "embeddings" if (Path(folder) / "embeddings").is_dir() else folder
         trained = [r for r in runs if not untrained(r.method)]
-        runs += frozen_runs(folder, splits, [r.split for r in trained], name, trained[0].metric)
+        runs += frozen_runs(folder, [r.split for r in trained], name, trained[0].metric)
     title = f"{project}: {metric_name(runs)} against the number of labels"
     png = plot(runs, out / "compare.png", title)
     md = out / "compare.md"
@@ -645,24 +581,20 @@ def main(args: list[str] | None = None) -> None:
         "--random-init",
         type=Path,
         help="--compare: the random-init stage's folder (results/<p>/random-init): adds "
-        "its baselines (classification: kNN and linear probe on each split's labels)",
+        "its baselines (kNN and linear probe on each split's labels, from its metrics.json)",
     )
     parser.add_argument(
         "--frozen",
         action="append",
         default=[],
         metavar="NAME=FOLDER",
-        help="--compare: a pretrained space (a pair's folder, e.g. simclr=results/jets/simclr) "
-        "whose kNN and linear probe on each split's labels become rows NAME, kNN and NAME, "
-        "linear probe (with --splits; repeatable)",
+        help="--compare: a pretrained space (a pair's folder evaluated with --splits, e.g. "
+        "simclr=results/jets/simclr): rows NAME, kNN and NAME, linear probe (repeatable)",
     )
     parser.add_argument(
         "--metric",
         help="--compare: the runs' metrics.json key to compare (default: their headline, "
         "e.g. test_rejection_eff30 in place of test_roc_auc)",
-    )
-    parser.add_argument(
-        "--splits", type=Path, help="the label splits' folder, with --random-init or --frozen"
     )
     ns = parser.parse_args(args)
     frozen = []
@@ -681,7 +613,7 @@ def main(args: list[str] | None = None) -> None:
             ns.out.write_text(table)
         return
     try:
-        md = report(ns.results, ns.params, ns.out, ns.random_init, ns.splits, ns.metric, frozen)
+        md = report(ns.results, ns.params, ns.out, ns.random_init, ns.metric, frozen)
     except (FileNotFoundError, ValueError) as err:
         raise SystemExit(f"compare: {err}") from None
     print(md.read_text(), end="")

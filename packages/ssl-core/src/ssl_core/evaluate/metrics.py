@@ -5,7 +5,8 @@ compare cosine similarities, so the sphere is the space they shape. The linear p
 standardizes the raw embeddings instead (the usual protocol).
 
 scikit-learn does the fitting (logistic regression, k-means, label spreading, Ledoit-Wolf
-covariance, ROC); the weighted kNN vote is lightly's, batched in :mod:`ssl_core.knn`;
+covariance, ROC); the weighted kNN vote is lightly's, batched in :mod:`ssl_core.knn`
+(:func:`~ssl_core.knn.knn_accuracy`);
 the collapse check's spread is lightly's ``std_of_l2_normalized``. Written by hand: RankMe
 (a few lines of NumPy) and the class-conditional Gaussian scorer (a few lines on top of
 scikit-learn's covariance estimators, which have no class-conditional variant; LDA fits
@@ -24,7 +25,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler, normalize
 from sklearn.semi_supervised import LabelSpreading
 
-from ssl_core.knn import knn_classify, topk_accuracy
 from ssl_core.two_class import SIGNAL_EFFICIENCIES, rejection_at, two_class_scores  # noqa: F401
 
 
@@ -36,45 +36,6 @@ def l2(x: np.ndarray) -> np.ndarray:
 def _topk(ranked: np.ndarray, labels: np.ndarray, k: int) -> float:
     k = min(k, ranked.shape[1])
     return float((ranked[:, :k] == labels[:, None]).any(axis=1).mean())
-
-
-def knn_predict(
-    bank: np.ndarray,
-    bank_labels: np.ndarray,
-    queries: np.ndarray,
-    num_classes: int,
-    k: int = 200,
-    t: float = 0.1,
-) -> np.ndarray:
-    """Classes ranked by weighted kNN vote, ``(Q, C)`` (see :mod:`ssl_core.knn`)."""
-    ranked = knn_classify(
-        torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32)),
-        torch.from_numpy(np.ascontiguousarray(bank, dtype=np.float32)),
-        torch.from_numpy(np.asarray(bank_labels, dtype=np.int64)),
-        num_classes,
-        k=k,
-        t=t,
-    )
-    return ranked.numpy()
-
-
-def knn_scores(
-    bank: np.ndarray,
-    bank_labels: np.ndarray,
-    queries: np.ndarray,
-    labels: np.ndarray,
-    num_classes: int,
-    k: int = 200,
-    t: float = 0.1,
-) -> dict:
-    """Top-1/top-5 accuracy of the weighted kNN vote and its top-1 predictions."""
-    ranked = knn_predict(bank, bank_labels, queries, num_classes, k, t)
-    ranked_t, labels_t = torch.from_numpy(ranked), torch.from_numpy(np.asarray(labels, np.int64))
-    return {
-        "top1": topk_accuracy(ranked_t, labels_t, 1),
-        "top5": topk_accuracy(ranked_t, labels_t, min(5, num_classes)),
-        "predictions": ranked[:, 0],
-    }
 
 
 def collapse_scores(x: np.ndarray) -> dict:
@@ -136,6 +97,11 @@ def kmeans_scores(x: np.ndarray, labels: np.ndarray, k: int | None = None, seed:
     }
 
 
+def _spreading(x: np.ndarray, y: np.ndarray, n_neighbors: int, alpha: float) -> LabelSpreading:
+    spreading = LabelSpreading(kernel="knn", n_neighbors=n_neighbors, alpha=alpha, max_iter=100)
+    return spreading.fit(l2(x), y)
+
+
 def label_propagation(
     x: np.ndarray,
     labels: np.ndarray,
@@ -145,10 +111,19 @@ def label_propagation(
 ) -> np.ndarray:
     """Labels for every row spread from the ``known`` rows over a kNN graph
     (scikit-learn's ``LabelSpreading``, Zhou et al. 2004)."""
-    y = np.where(known, labels, -1)
-    spreading = LabelSpreading(kernel="knn", n_neighbors=n_neighbors, alpha=alpha, max_iter=100)
-    spreading.fit(l2(x), y)
-    return spreading.transduction_
+    return _spreading(x, np.where(known, labels, -1), n_neighbors, alpha).transduction_
+
+
+def spread_labels(
+    x: np.ndarray, labels: np.ndarray, num_classes: int, n_neighbors: int = 20, alpha: float = 0.2
+) -> np.ndarray:
+    """Label distributions ``(N, C)`` of all rows ``x`` ``(N, D)`` spread from those with
+    a label (``labels`` ``(N,)``, ``-1`` for none) over the kNN graph of
+    :func:`label_propagation` (``alpha``: the share of a known label that may change)."""
+    spreading = _spreading(x, labels, n_neighbors, alpha)
+    dist = np.zeros((len(x), num_classes))
+    dist[:, spreading.classes_] = np.nan_to_num(spreading.label_distributions_)
+    return dist / dist.sum(axis=1, keepdims=True).clip(min=1e-12)
 
 
 class GaussianScorer:

@@ -201,6 +201,34 @@ def score_histogram(scores: dict[str, np.ndarray], path: Path, title: str = "") 
     return save(fig, path)
 
 
+def embedding_by_value(
+    x: np.ndarray,
+    labels: np.ndarray,
+    values: np.ndarray,
+    path: Path,
+    class_names=None,
+    value_name: str = "value",
+    title: str = "test embeddings",
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> Path:
+    """Embeddings ``(N, D)`` on their first two principal components, coloured by class
+    (left) and by a per-sample value ``(N,)`` (right: a jet's mass, a signal's SNR):
+    whether the space has found a quantity of the physics."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x - x.mean(axis=0)
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    xy = x @ vt[:2].T
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    _scatter_by_class(left, xy, np.asarray(labels), class_names, s=3)
+    left.legend(fontsize=7, markerscale=3)
+    left.set(title=f"{title} (PCA) by class", xlabel="PC 1", ylabel="PC 2")
+    shown = right.scatter(*xy.T, s=3, c=values, cmap="viridis", vmin=vmin, vmax=vmax)
+    fig.colorbar(shown, ax=right, label=value_name)
+    right.set(title=f"by {value_name}", xlabel="PC 1", ylabel="PC 2")
+    return save(fig, path)
+
+
 def training_curves(metrics_csv: Path, path: Path) -> Path | None:
     """One panel per logged quantity of a Lightning ``metrics.csv`` (CSVLogger), by step."""
     table = pd.read_csv(metrics_csv)
@@ -224,11 +252,13 @@ def training_curves(metrics_csv: Path, path: Path) -> Path | None:
     return save(fig, path)
 
 
-def save(fig, path: Path) -> Path:
-    """Write ``fig`` to ``path`` (its folder made), the size and DPI of every plot here."""
+def save(fig, path: Path, tight: bool = True) -> Path:
+    """Write ``fig`` to ``path`` (its folder made), the size and DPI of every plot here
+    (``tight``: laid out tight first; not for a colour bar shared by several axes)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path

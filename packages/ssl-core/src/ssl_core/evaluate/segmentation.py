@@ -1,4 +1,5 @@
-"""``evaluate RUN`` for segmentation runs: scores and pictures from the written masks.
+"""What ``evaluate RUN`` measures of a segmentation run: scores and pictures of the
+written masks (the :class:`~ssl_core.evaluate.evaluators.MaskScores` evaluator).
 
 Reads ``RUN/masks/`` (written by ``train predict``, see
 :mod:`ssl_core.segmentation.writer`): each prediction ``<id>.png`` against its true mask
@@ -14,15 +15,14 @@ Reads ``RUN/masks/`` (written by ``train predict``, see
   the true mask, the prediction, and the errors (true positives light grey, false
   positives orange, missed foreground blue; Okabe-Ito colours, safe for colour-blind
   readers); ``RUN/plots/training_curves.png`` when the training log is found;
-- ``RUN/report.md``: the numbers and the pictures on one page.
+- ``RUN/report.md`` (:mod:`ssl_core.evaluate.report`): the numbers and the pictures on
+  one page.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -39,15 +39,6 @@ WRONG_CLASS_COLOUR = (204, 121, 167)  # reddish purple: foreground of another cl
 
 class MasksError(ValueError):
     """A masks directory is missing, malformed, or its parts do not match."""
-
-
-def _log(message: str) -> None:
-    print(f"evaluate: {message}", file=sys.stderr, flush=True)
-
-
-def is_segmentation_run(out: str | Path) -> bool:
-    """Whether ``out`` holds masks written by :class:`~ssl_core.segmentation.writer.MaskWriter`."""
-    return (Path(out) / "masks" / "index.json").is_file()
 
 
 def load_index(masks: Path) -> dict:
@@ -209,56 +200,23 @@ def score_masks(masks: Path, index: dict) -> tuple[dict, list[dict]]:
     return metrics, rows
 
 
-def _report(out: Path, metrics: dict, plots: dict[str, Path]) -> Path:
-    run = metrics["run"]
-    lines = [
-        f"# Evaluation of {out.name} (segmentation)",
-        "",
-        f"- checkpoint: `{run.get('checkpoint')}`"
-        if run.get("checkpoint")
-        else "- checkpoint: none: **the network as its config builds it** (untrained)",
-        f"- model: `{run.get('model')}`; label split: `{run.get('label_split')}`",
-        f"- test images: {metrics['num_images']}",
-        "",
-        "| metric | value |",
-        "|---|---|",
-        f"| foreground IoU (dataset-level) | {metrics['iou']:.4f} |",
-        f"| foreground Dice (dataset-level) | {metrics['dice']:.4f} |",
-        f"| mean per-image IoU | {metrics['image_iou']:.4f} |",
-        f"| median per-image IoU | {metrics['image_iou_median']:.4f} |",
-        f"| mean per-image Dice | {metrics['image_dice']:.4f} |",
-        "",
-    ]
-    for title, path in plots.items():
-        lines += [f"## {title}", "", f"![{title}]({path.relative_to(out).as_posix()})", ""]
-    report = out / "report.md"
-    report.write_text("\n".join(lines))
-    return report
+def load_masks(run, masks: Path) -> dict:
+    """Point ``run`` (:class:`ssl_core.evaluate.run.Run`) at a segmentation run's masks
+    (its ``meta`` the masks' ``index.json``); returns the run's first metrics (none)."""
+    run.masks, run.meta = masks, load_index(masks)
+    run.class_names = run.meta.get("class_names")
+    if run.meta.get("complete") is False:
+        run.log(
+            f"masks cover {len(run.meta['masks'])} of {run.meta.get('dataset_size')} test images"
+        )
+    return {}
 
 
-def evaluate_segmentation(
-    out_dir: str | Path,
-    masks: str | Path | None = None,
-    metrics_csv: str | Path | None = None,
-    examples: int = 3,
-    log: Callable[[str], None] = _log,
-) -> dict:
-    """Score the masks of a run; write metrics.json, per_image.csv, plots/ and report.md
-    in ``out_dir``. Returns the content of ``metrics.json``.
-
-    Raises:
-        MasksError: the masks directory is missing, malformed or inconsistent.
-    """
-    from ssl_core.evaluate import plots as P
-    from ssl_core.evaluate.run import find_metrics_csv
-
-    out = Path(out_dir)
-    masks = Path(masks) if masks else out / "masks"
-    index = load_index(masks)
-    if index.get("complete") is False:
-        log(f"masks cover {len(index['masks'])} of {index.get('dataset_size')} test images")
+def mask_scores(run) -> tuple[dict, dict[str, Path]]:
+    """The masks' scores (``metrics.json``), ``per_image.csv`` and the best/worst figure."""
+    masks, index, out = run.masks, run.meta, run.out
     metrics, rows = score_masks(masks, index)
-    log(
+    run.log(
         f"{metrics['num_images']} images: IoU {metrics['iou']:.4f}, Dice {metrics['dice']:.4f}, "
         f"mean per-image IoU {metrics['image_iou']:.4f}"
     )
@@ -272,51 +230,7 @@ def evaluate_segmentation(
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-
-    plots = {
-        "Best and worst test images": best_worst_plot(
-            rows, masks, index, out / "plots" / "best_worst.png", examples
-        )
-    }
-    found = Path(metrics_csv) if metrics_csv else find_metrics_csv(out)
-    if found is not None and found.is_file():
-        curve = P.training_curves(found, out / "plots" / "training_curves.png")
-        if curve is not None:
-            plots["Training curves"] = curve
-        metrics["run"]["metrics_csv"] = str(found)
-    metrics["plots"] = [p.relative_to(out).as_posix() for p in plots.values()]
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    report = _report(out, metrics, plots)
-    log(f"wrote {out / 'metrics.json'}, {report} and {len(plots)} plots in {out / 'plots'}")
-    return metrics
-
-
-def main(args: list[str] | None = None) -> None:
-    """``evaluate RUN`` of a segmentation run; ``--metrics-csv`` as for embeddings, other
-    options of the embeddings evaluation (``--no-umap``, ``--k``, ...) are accepted and
-    ignored."""
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="evaluate",
-        description="Scores and pictures of a segmentation run's masks (RUN/masks/, written "
-        "by `train predict`): writes RUN/metrics.json, RUN/per_image.csv, RUN/plots/*.png "
-        "and RUN/report.md.",
+    plot = best_worst_plot(
+        rows, masks, index, run.plot_dir / "best_worst.png", run.settings["examples"]
     )
-    parser.add_argument("out", type=Path, help="run directory (trainer.default_root_dir)")
-    parser.add_argument("--masks", type=Path, help="masks directory (default RUN/masks)")
-    parser.add_argument(
-        "--metrics-csv", type=Path, help="training log (default: newest metrics.csv under RUN)"
-    )
-    parser.add_argument(
-        "--examples", type=int, default=3, help="best and worst images shown (default 3 each)"
-    )
-    ns, ignored = parser.parse_known_args(args)
-    if ignored:
-        _log(f"ignored for a segmentation run: {' '.join(ignored)}")
-    try:
-        metrics = evaluate_segmentation(ns.out, ns.masks, ns.metrics_csv, ns.examples)
-    except MasksError as err:
-        raise SystemExit(f"evaluate: {err}") from None
-    keys = ("iou", "dice", "image_iou", "image_dice", "num_images")
-    print(json.dumps({k: metrics[k] for k in keys}, indent=1))
+    return metrics, {"Best and worst test images": plot}

@@ -17,6 +17,7 @@ Pixels whose truth is ``ignore_index`` (padding) count nowhere.
 from __future__ import annotations
 
 import torch
+from segmentation_models_pytorch import metrics as smp_metrics
 from torchmetrics import Metric
 
 
@@ -24,19 +25,11 @@ def class_counts(
     pred: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int = 255
 ) -> torch.Tensor:
     """Per image and class ``(B, K, 3)`` counts ``(TP, FP, FN)`` of class ids ``pred``
-    and ``target`` ``(B, H, W)``."""
-    valid = target != ignore_index
-    b = pred.shape[0]
-    pred = torch.where(valid, pred, num_classes).reshape(b, -1).long()
-    target = torch.where(valid, target, num_classes).reshape(b, -1).long()
-    # confusion counts per image: row = target, column = prediction (K+1: ignored)
-    k1 = num_classes + 1
-    flat = target * k1 + pred + torch.arange(b, device=pred.device).unsqueeze(1) * k1 * k1
-    conf = torch.bincount(flat.reshape(-1), minlength=b * k1 * k1).reshape(b, k1, k1)
-    conf = conf[:, :num_classes, :num_classes]
-    tp = conf.diagonal(dim1=1, dim2=2)
-    fp = conf.sum(1) - tp  # predicted as the class, truth another (valid) class
-    fn = conf.sum(2) - tp
+    and ``target`` ``(B, H, W)`` (SMP's ``get_stats``; pixels of ``ignore_index`` left out)."""
+    tp, fp, fn, _ = smp_metrics.get_stats(
+        pred.long(), target.long(), mode="multiclass", num_classes=num_classes,
+        ignore_index=ignore_index,
+    )  # fmt: skip
     return torch.stack([tp, fp, fn], dim=-1)
 
 

@@ -26,7 +26,6 @@ import json
 import os
 import shutil
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,10 +34,10 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+from ssl_core.embeddings import provenance
+
 if TYPE_CHECKING:
     from ssl_core.data import DataModule
-
-FORMAT_VERSION = 1
 
 
 def write_png(path: Path, array: np.ndarray) -> None:
@@ -221,15 +220,10 @@ class MaskWriter(BasePredictionWriter):
         for entry in entries:
             if samples is not None:
                 entry["source"] = str(samples[entry["index"]][0])
-        config_file = None
-        if self.config:
-            (out / "config.yaml").write_text(self.config)
-            config_file = "config.yaml"
         num_classes = int(getattr(pl_module, "num_classes", 2))
         class_names = dm.class_names if dm else None
         index = {
-            "format_version": FORMAT_VERSION,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            **provenance(trainer, pl_module, out, self.config),
             "split": split,
             "num_classes": num_classes,
             "class_names": list(class_names) if class_names is not None else None,
@@ -243,12 +237,6 @@ class MaskWriter(BasePredictionWriter):
             "complete": len(entries) == len(dataset) if hasattr(dataset, "__len__") else None,
             "dataset_size": len(dataset) if hasattr(dataset, "__len__") else None,
             "root": str(root) if root is not None else None,
-            "checkpoint": str(trainer.ckpt_path) if trainer.ckpt_path else None,
-            "config": config_file,
-            "model": f"{type(pl_module).__module__}.{type(pl_module).__qualname__}",
-            "datamodule": f"{type(dm).__module__}.{type(dm).__qualname__}" if dm else None,
-            "label_split": dm.split if dm else None,
-            "world_size": trainer.world_size,
             "masks": entries,
         }
         (out / "index.json").write_text(json.dumps(index, indent=2) + "\n")
