@@ -4,7 +4,7 @@ What is measured: images per second, one process, one thread, for turning a JPEG
 into two SimCLR views, on the same fixed sample of real Imagenette training JPEGs
 (``../shared/data/imagenette2-224/train``; 300 files, 30 per class, sorted) for both:
 
-- ours: exactly the dataloader's path, ``ssl_core.data.ImageDataset.__getitem__((index,
+- ours: exactly the dataloader's path, ``ssl_core.data.SampleDataset.__getitem__((index,
   seed))`` with Imagenette's reader and ``ssl_core.transforms.SimCLRTransform(size=128)``:
   the per-sample reseeding of the views, OpenCV decode once, two views, each a ``uint8``
   ``(3, 128, 128)`` tensor.
@@ -107,14 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
     from imagenette.dataset import Imagenette
-    from ssl_core.data import ImageDataset
+    from ssl_core.data import SampleDataset
     from ssl_core.transforms import SimCLRTransform
 
     paths = sample_paths(root, args.n)
     n = len(paths)
     torch.manual_seed(0)
 
-    dataset = ImageDataset(
+    dataset = SampleDataset(
         root, [(p, 0) for p in paths], Imagenette().read, SimCLRTransform(size=args.size)
     )
     seeds = torch.randint(2**31, (n,)).tolist()

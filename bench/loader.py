@@ -22,6 +22,7 @@ import argparse
 import time
 
 from imagenette import ImagenetteDataModule
+from ssl_core.data import Images
 
 
 def images_per_second(
@@ -31,7 +32,7 @@ def images_per_second(
     dm = ImagenetteDataModule(
         root=root,
         download=False,
-        image_size=image_size,
+        modality=Images(image_size),
         batch_size=batch_size,
         num_workers=workers,
     )

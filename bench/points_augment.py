@@ -5,7 +5,7 @@ What is measured: jets per second, one process, one thread, for turning a batch 
 ``n/2`` top and the first ``n/2`` QCD jets) into two JetCLR views, each
 ``{"points": (B, P, 7) float32, "mask": (B, P) bool}``, in batches of ``--batch``:
 
-- ours: the loader's path, :class:`ssl_core.points.JetDataset` items collated by
+- ours: the loader's path, :class:`ssl_core.data.IndexedDataset` items collated by
   :class:`ssl_core.points.JetCollate` with :class:`ssl_core.points.JetCLRTransform`
   (rotation, collinear splitting, soft smearing, translation, then the 7 ParT features),
   the whole batch at once, each jet's numbers from its own seed.
@@ -160,7 +160,6 @@ def step_rate(
     from ssl_core.points import (
         JetCLRTransform,
         JetCollate,
-        JetDataset,
         ParticleFlowNetwork,
         ParticleTransformer,
     )
@@ -175,7 +174,7 @@ def step_rate(
     criterion = NTXentLoss(temperature=0.5)
     params = list(backbone.parameters()) + list(head.parameters())
     optimizer = torch.optim.AdamW(params, lr=1e-4)
-    dataset = JetDataset(source)
+    dataset = jet_set(source, range(len(source)))
     items = [dataset[(i, i)] for i in range(0, 2 * batch, 2)]
     x0, x1 = JetCollate(JetCLRTransform(), max_particles=cap)(items)["views"]
     times = []
@@ -188,6 +187,14 @@ def step_rate(
         times.append(time.perf_counter() - start)
     torch.set_num_threads(1)
     return batch / statistics.median(times[1:])
+
+
+def jet_set(source, rows):
+    """The jets at ``rows`` as the datamodule's dataset holds them."""
+    from ssl_core.data import IndexedDataset
+
+    samples = [(source.ids[i], int(source.targets[i])) for i in rows]
+    return IndexedDataset(source, samples, "constituents")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,12 +215,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"SKIP: no jets at {args.root} (needs ../shared/data/jets-pythia8-top-qcd)")
         return 0
     torch.set_num_threads(1)
-    from ssl_core.points import JetCLRTransform, JetCollate, JetDataset, JetSource
+    from ssl_core.points import JetArrays, JetCLRTransform, JetCollate
 
-    source = JetSource(args.root)
+    source = JetArrays(args.root)
     half = args.n // 2
-    indices = list(range(half)) + list(range(10000, 10000 + half))
-    dataset = JetDataset(source, indices)
+    dataset = jet_set(source, list(range(half)) + list(range(10000, 10000 + half)))
     seeds = np.random.default_rng(0).integers(0, 2**31, len(dataset))
     items = [dataset[(i, int(seeds[i]))] for i in range(len(dataset))]
     ours = JetCollate(JetCLRTransform(), max_particles=args.cap)

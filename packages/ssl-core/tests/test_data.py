@@ -1,10 +1,18 @@
-"""normalize_batch: the ``image``/``views`` fields become normalized float, nothing else."""
+"""Normalization of image batches: the ``image``/``views`` fields become normalized float,
+nothing else."""
 
 from __future__ import annotations
 
 import torch
 
-from ssl_core.data import ClassificationDataModule, ImageFolder, normalize_batch
+from ssl_core.data import ClassificationDataModule, ImageFolder, Images
+from ssl_core.data.views import map_views
+
+
+def normalize_batch(batch, mean, std):
+    """What a datamodule of images does on the device."""
+    return map_views(batch, lambda view: Images.normalize(view, mean, std))
+
 
 MEAN, STD = torch.tensor([0.5, 0.0, 1.0]), torch.tensor([0.25, 1.0, 0.5])
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from ssl_core.data import ClassificationDataModule, ImageFolder, read_image
+from ssl_core.data import ClassificationDataModule, ImageFolder, Images, read_image
 from ssl_core.data.fake import write_image
 from ssl_core.splits import LabelSplit, SplitMismatchError, cache_dir, make_split, write_splits
 
@@ -20,7 +20,7 @@ def datamodule(root, **kwargs) -> ClassificationDataModule:
     from ssl_core.transforms import WeakStrongTransform
 
     kwargs.setdefault("train_transform", WeakStrongTransform(size=24, weak_views=1, strong_views=1))
-    dm = ClassificationDataModule(ImageFolder(), root=str(root), image_size=24, **kwargs)
+    dm = ClassificationDataModule(ImageFolder(), root=str(root), modality=Images(24), **kwargs)
     dm.setup("fit")
     return dm
 

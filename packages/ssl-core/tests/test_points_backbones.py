@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ssl_core.points import ParticleFlowNetwork, ParticleTransformer, cat_views, pad_points
+from ssl_core.data.views import cat, pad_to
+from ssl_core.points import ParticleFlowNetwork, ParticleTransformer
+
+
+def pad_points(view: dict, width: int) -> dict:
+    """A view padded with zeros to ``width`` particles."""
+    return {k: pad_to(v, (len(v), width, *v.shape[2:])) for k, v in view.items()}
+
 
 BACKBONES = {
     "transformer": lambda: ParticleTransformer(embed_dim=32, num_heads=4, num_layers=2),
@@ -46,7 +53,7 @@ def test_backbone_trains_and_loads_its_weights(name, tmp_path):
     torch.manual_seed(0)
     net = BACKBONES[name]()
     views = [batch(seed=1), pad_points(batch(seed=2), 20)]
-    both = cat_views(views)
+    both = cat(views)
     assert both["points"].shape == (8, 20, 7) and both["mask"].shape == (8, 20)
     z = net(both)
     z.pow(2).mean().backward()

@@ -34,7 +34,7 @@ def test_a_grey_crop_as_one_plane_gives_the_same_strong_views():
     """The shortcut for images of equal channels is exact: same seeds, same pixels."""
     grey = colour(channels=1)[:, :, 0]
     rgb = np.repeat(grey[:, :, None], 3, axis=2)
-    strong = T.StrongPhotometric(cj_prob=0.9, gray_prob=0.3, blur_prob=0.5)
+    strong = aug.Photometric(0.9, 0.5, 0.25, gray_prob=0.3, blur_prob=0.5, blur_sigma=(0.1, 2.0))
     for seed in range(40):
         from_plane = strong(grey, random.Random(seed))
         from_rgb = strong(rgb, random.Random(seed))

@@ -8,9 +8,15 @@ import torch
 from jsonargparse import ArgumentParser
 from torch import nn
 
-from ssl_core.series import PatchTransformer1d, ResNet1d
+from ssl_core.data.views import pad_to
+from ssl_core.series import PatchTransformer1d, ResNet1d, pad_series
 from ssl_core.series.backbones import MaskedBatchNorm1d
-from ssl_core.series.collate import pad_series, pad_view
+
+
+def pad_view(view: dict, length: int) -> dict:
+    """A view padded with zeros (mask False) to ``length`` steps."""
+    return {k: pad_to(v, (*v.shape[:-1], length)) for k, v in view.items()}
+
 
 BACKBONES = {
     "resnet": lambda c: ResNet1d(c, widths=(8, 16), kernels=(7, 5, 3)),

@@ -8,14 +8,10 @@ import torch
 from lightly.loss import NTXentLoss
 from torch.utils.data import DataLoader
 
-from ssl_core.series import (
-    ResNet1d,
-    SeriesCollate,
-    SeriesDataset,
-    TsSource,
-    contrastive_transform,
-    normalize_series_batch,
-)
+from ssl_core.data import IndexedDataset
+from ssl_core.data.modality import mean_std
+from ssl_core.data.views import map_views
+from ssl_core.series import ResNet1d, Series, SeriesCollate, SeriesContrastiveTransform, TsArrays
 
 
 def test_one_contrastive_step_on_a_ts_file(tmp_path):
@@ -29,14 +25,16 @@ def test_one_contrastive_step_on_a_ts_file(tmp_path):
     path.write_text(
         "@dimensions 3\n@equalLength false\n@classLabel true a b\n@data\n" + "\n".join(lines) + "\n"
     )
-    source = TsSource([path])
-    mean, std = (torch.tensor(a, dtype=torch.float32) for a in source.statistics())
+    source = TsArrays([path])
+    series = [source.read(i) for i in range(len(source))]
+    mean, std = (torch.tensor(a, dtype=torch.float32) for a in mean_std(series, axis=1))
     sampler = [(i, 1000 + i) for i in range(len(source))]  # (index, seed), as SeededSampler yields
+    samples = list(zip(source.ids, source.targets.tolist(), strict=True))
     loader = DataLoader(
-        SeriesDataset(source),
+        IndexedDataset(source, samples, "series"),
         batch_size=6,
         sampler=sampler,
-        collate_fn=SeriesCollate(contrastive_transform("sensor")),
+        collate_fn=SeriesCollate(SeriesContrastiveTransform()),
     )
     net = ResNet1d(3, widths=(8, 8))
     head = torch.nn.Linear(net.num_features, 4)
@@ -45,7 +43,8 @@ def test_one_contrastive_step_on_a_ts_file(tmp_path):
     batches = list(loader)
     assert [b["index"].tolist() for b in batches] == [list(range(6)), list(range(6, 12))]
     for batch in batches:
-        batch = normalize_series_batch(batch, mean, std)  # what on_after_batch_transfer would do
+        # what on_after_batch_transfer does
+        batch = map_views(batch, lambda view: Series().normalize(view, mean, std))
         v0, v1 = batch["views"]
         loss = criterion(head(net(v0)), head(net(v1)))
         optimizer.zero_grad()
@@ -54,10 +53,10 @@ def test_one_contrastive_step_on_a_ts_file(tmp_path):
         assert torch.isfinite(loss)
     # The same seeds give the same views in another loader of other batch size.
     again = DataLoader(
-        SeriesDataset(source),
+        IndexedDataset(source, samples, "series"),
         batch_size=4,
         sampler=sampler,
-        collate_fn=SeriesCollate(contrastive_transform("sensor")),
+        collate_fn=SeriesCollate(SeriesContrastiveTransform()),
     )
     first = next(iter(again))["views"][0]
     n = int(first["mask"][0].sum())

@@ -8,14 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ssl_core.series.ts import (
-    BadSeriesError,
-    TsFormatError,
-    TsSource,
-    UEASource,
-    describe_bad,
-    read_ts,
-)
+from ssl_core.data.datamodule import describe_bad
+from ssl_core.series.ts import BadSeriesError, TsArrays, TsFormatError, UEASeries, read_ts
 
 HEADER = """# A fake dataset
 #
@@ -54,7 +48,7 @@ def test_read_ts_values_labels_lines(tmp_path):
 
 def test_source_ids_targets_and_bad_samples(tmp_path):
     bad = "1,?,3:4,5,6:a\n1,inf:2,3:b\n::c\n"
-    src = TsSource([write(tmp_path / "Fake_TRAIN.ts", HEADER + DATA + bad)])
+    src = TsArrays([write(tmp_path / "Fake_TRAIN.ts", HEADER + DATA + bad)])
     assert len(src) == 6
     assert src.ids[:3] == ["Fake_TRAIN.ts:11", "Fake_TRAIN.ts:12", "Fake_TRAIN.ts:14"]
     assert src.targets.tolist() == [1, 0, 2, 0, 1, 2]
@@ -70,7 +64,7 @@ def test_source_ids_targets_and_bad_samples(tmp_path):
     }
     with pytest.raises(BadSeriesError, match=r"Fake_TRAIN.ts:15: 1 NaN values"):
         src.read(3)
-    line = describe_bad(found)
+    line = describe_bad(found, "series")
     assert "\n" not in line and line.startswith("3 bad series: Fake_TRAIN.ts:15 (1 NaN values)")
 
 
@@ -86,7 +80,7 @@ def test_source_ids_targets_and_bad_samples(tmp_path):
 def test_format_errors_name_the_line(tmp_path, data, message):
     path = write(tmp_path / "Fake_TRAIN.ts", HEADER + data)
     with pytest.raises(TsFormatError, match=message):
-        TsSource([path])
+        TsArrays([path])
 
 
 def test_no_data_line_and_timestamps(tmp_path):
@@ -98,7 +92,7 @@ def test_no_data_line_and_timestamps(tmp_path):
 
 def test_unlabeled_file(tmp_path):
     path = write(tmp_path / "U.ts", "@dimensions 1\n@classLabel false\n@data\n1,2,3\n4,5\n")
-    src = TsSource([path])
+    src = TsArrays([path])
     assert src.targets.tolist() == [-1, -1]
     assert src.lengths.tolist() == [3, 2]
 
@@ -106,10 +100,13 @@ def test_unlabeled_file(tmp_path):
 def test_uea_source_test_split_uses_training_class_order(tmp_path):
     write(tmp_path / "Fake_TRAIN.ts", HEADER + DATA)
     write(tmp_path / "Fake_TEST.ts", HEADER.replace("a b c", "c b a") + "1:2:a\n")
-    test = UEASource(tmp_path, "Fake", "test")
-    assert test.class_names == ["a", "b", "c"] and test.targets.tolist() == [0]
-    with pytest.raises(FileNotFoundError, match="Other_TRAIN.ts"):
-        UEASource(tmp_path, "Other")
+    source = UEASeries("Fake")
+    assert source.list_samples(tmp_path, "test") == [("Fake_TEST.ts:11", 0)]
+    assert source.class_names == ("a", "b", "c")
+    assert [t for _, t in source.list_samples(tmp_path, "train")] == [1, 0, 2]
+    assert UEASeries("Other").list_samples(tmp_path, "train") == []
+    with pytest.raises(Exception, match="Other_TRAIN.ts"):
+        UEASeries("Other").training_samples(tmp_path)
 
 
 VOWELS = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "uea-japanesevowels"
@@ -120,13 +117,14 @@ VOWELS = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "uea-j
     reason=f"real JapaneseVowels not found at {VOWELS.resolve()} (../shared/data absent)",
 )
 def test_real_japanese_vowels():
-    train, test = UEASource(VOWELS, split="train"), UEASource(VOWELS, split="test")
+    source = UEASeries()
+    train, test = source.list_samples(VOWELS, "train"), source.list_samples(VOWELS, "test")
     assert (len(train), len(test)) == (270, 370)
-    assert train.channels == test.channels == 12
-    assert train.class_names == [str(i) for i in range(1, 10)]
-    lengths = np.concatenate([train.lengths, test.lengths])
-    assert (lengths.min(), lengths.max()) == (7, 29)
-    assert np.bincount(train.targets).tolist() == [30] * 9
-    assert train.ids[0] == "JapaneseVowels_TRAIN.ts:16"
-    assert train.bad_samples() == {} and test.bad_samples() == {}
-    assert train.read(0).shape == (12, train.lengths[0])
+    data = source.load(VOWELS)
+    assert data.channels == source.channels == 12
+    assert source.class_names == tuple(str(i) for i in range(1, 10))
+    assert (data.lengths.min(), data.lengths.max()) == (7, 29)
+    assert np.bincount([t for _, t in train]).tolist() == [30] * 9
+    assert train[0][0] == "JapaneseVowels_TRAIN.ts:16"
+    assert data.bad_samples() == {}
+    assert source.read(VOWELS, train[0][0]).shape == (12, data.lengths[0])

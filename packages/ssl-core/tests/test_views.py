@@ -1,11 +1,12 @@
-"""``ssl_core.methods.views``: the one place methods concatenate and count views of any modality."""
+"""``ssl_core.data.views``: how methods concatenate and count views of any modality, and
+how a batch's views are walked, without knowing the modality."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from ssl_core.methods.views import cat, size
+from ssl_core.data.views import Views, cat, map_views, size
 
 
 def test_image_views_are_torch_cat():
@@ -31,6 +32,23 @@ def test_padded_views_are_padded_to_the_longest_then_stacked(field, shape, axis)
     assert torch.count_nonzero(padded) == 0
 
 
-def test_unknown_views_are_refused():
-    with pytest.raises(TypeError, match="cannot concatenate"):
+def test_dict_views_without_a_mask_are_refused():
+    with pytest.raises(TypeError, match="no 'mask'"):
         cat([{"graph": torch.zeros(1)}])
+
+
+def test_map_views_reaches_every_view_and_nothing_else():
+    image, views = torch.zeros(2, 3), [torch.ones(2, 3), torch.ones(2, 3)]
+    batch = {"labeled": {"image": image, "label": torch.ones(2)}, "unlabeled": {"views": views}}
+    out = map_views(batch, lambda v: v + 1)
+    assert torch.equal(out["labeled"]["image"], image + 1)
+    assert all(torch.equal(v, torch.full((2, 3), 2.0)) for v in out["unlabeled"]["views"])
+    assert out["labeled"]["label"] is batch["labeled"]["label"]  # labels pass untouched
+
+
+def test_views_return_a_list_or_the_one_view():
+    assert Views([len, len]).output([1, 2]) == [1, 2] and Views([len]).field == "views"
+    single = Views([len], single=True)
+    assert single.output([1]) == 1 and single.field == "image"
+    with pytest.raises(ValueError, match="exactly one view"):
+        Views([len, len], single=True)

@@ -168,7 +168,7 @@ def test_without_a_gpu_the_default_is_the_cpu_recipe_said_in_one_line(capsys, mo
     captured = capsys.readouterr()
     recipe = yaml.safe_load(PROJECT.config("simclr-cpu").read_text())
     assert f"max_epochs: {recipe['trainer']['max_epochs']}" in captured.out
-    assert f"image_size: {recipe['data']['init_args']['image_size']}" in captured.out
+    assert f"size: {recipe['data']['init_args']['modality']['init_args']['size']}" in captured.out
     said = [line for line in captured.err.splitlines() if "CPU recipe" in line]
     assert said == [
         "train: no GPU found: running imagenette's CPU recipe simclr-cpu.yaml "
@@ -189,7 +189,7 @@ def test_config_by_name(capsys, form):
     printed = capsys.readouterr().out
     recipe = yaml.safe_load(PROJECT.config("simclr-cpu").read_text())  # what it must print
     assert f"max_epochs: {recipe['trainer']['max_epochs']}" in printed
-    assert f"image_size: {recipe['data']['init_args']['image_size']}" in printed
+    assert f"size: {recipe['data']['init_args']['modality']['init_args']['size']}" in printed
 
 
 def test_unknown_config_name_is_a_clear_error():

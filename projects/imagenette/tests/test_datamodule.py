@@ -9,12 +9,18 @@ import torch
 
 from imagenette.datamodule import ImagenetteDataModule
 from imagenette.dataset import Imagenette
-from ssl_core.data import DataNotFoundError
+from ssl_core.data import DataNotFoundError, Images
 from ssl_core.splits import SplitMismatchError, make_split
 
 
 def _datamodule(root, **kwargs) -> ImagenetteDataModule:
-    kwargs = {"image_size": 32, "batch_size": 8, "eval_batch_size": 16, "num_workers": 0, **kwargs}
+    kwargs = {
+        "modality": Images(32),
+        "batch_size": 8,
+        "eval_batch_size": 16,
+        "num_workers": 0,
+        **kwargs,
+    }
     dm = ImagenetteDataModule(root=str(root), download=False, **kwargs)
     dm.prepare_data()
     dm.setup("fit")

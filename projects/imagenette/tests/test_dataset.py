@@ -10,13 +10,13 @@ import torch
 
 from imagenette.datamodule import ImagenetteDataModule
 from imagenette.dataset import CLASS_NAMES, WNIDS, Imagenette
-from ssl_core.data import DataNotFoundError, ImageDataset
+from ssl_core.data import DataNotFoundError, Images, SampleDataset
 from ssl_core.data.download import ensure_data
 from ssl_core.splits import make_split
 
 
 def _datamodule(root, **kwargs) -> ImagenetteDataModule:
-    kwargs = {"image_size": 32, "batch_size": 8, "num_workers": 0, **kwargs}
+    kwargs = {"modality": Images(32), "batch_size": 8, "num_workers": 0, **kwargs}
     dm = ImagenetteDataModule(root=str(root), download=False, **kwargs)
     dm.setup("fit")
     return dm
@@ -38,7 +38,7 @@ def test_lengths_and_labels_follow_folders(fake_root):
 
 def test_items_are_rgb_uint8_even_for_grayscale_files(fake_root):
     source = Imagenette()
-    train = ImageDataset(fake_root, source.list_samples(fake_root, "train"), source.read)
+    train = SampleDataset(fake_root, source.list_samples(fake_root, "train"), source.read)
     index = train.paths.index("train/n01440764/n01440764_0001.JPEG")  # written grayscale
     item = train[index]
     assert (item["label"], item["index"]) == (0, index)

@@ -24,9 +24,9 @@ import imagenette.dataset
 from imagenette.datamodule import ImagenetteDataModule
 from imagenette.fake import make_fake_imagenette
 from ssl_core.acquire import main as ssl_acquire_main
-from ssl_core.acquire import splits_main as ssl_splits_main
 from ssl_core.results import collect
 from ssl_core.splits import LabelSplit, SplitMismatchError, fingerprint
+from ssl_core.splits import main as ssl_splits_main
 
 from .conftest import REPO_ROOT
 

@@ -23,7 +23,7 @@ TINY = [
     "--trainer.accelerator", "cpu",
     "--data.num_workers", "0",
     "--data.batch_size", "8",
-    "--data.image_size", "32",
+    "--data.modality.size", "32",
     "--data.eval_batch_size", "32",
     "--model.init_args.knn_k", "5",
 ]  # fmt: skip

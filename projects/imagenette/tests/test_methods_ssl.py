@@ -69,7 +69,7 @@ def train_args(method: str, root: Path, run_dir: Path, *extra: str) -> list[str]
         "0",
         "--data.batch_size",
         "8",
-        "--data.image_size",
+        "--data.modality.size",
         "32",
         "--data.eval_batch_size",
         "32",

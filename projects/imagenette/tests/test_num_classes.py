@@ -39,7 +39,7 @@ def data_config(path: Path, root: Path, train_on: str) -> Path:
             "root": str(root),
             "split": "frac0.50-seed0",
             "train_on": train_on,
-            "image_size": 32,
+            "modality": {"class_path": "ssl_core.data.Images", "init_args": {"size": 32}},
             "batch_size": 4,
             "eval_batch_size": 8,
             "unlabeled_ratio": 1,

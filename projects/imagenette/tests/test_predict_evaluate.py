@@ -33,7 +33,7 @@ model:
     optimizer: {class_path: torch.optim.SGD, init_args: {lr: 0.1, momentum: 0.9}}
 data:
   class_path: imagenette.ImagenetteDataModule
-  init_args: {image_size: 32, batch_size: 8, eval_batch_size: 8, num_workers: 0, download: false}
+  init_args: {modality: {class_path: ssl_core.data.Images, init_args: {size: 32}}, batch_size: 8, eval_batch_size: 8, num_workers: 0, download: false}
 """
 HELD_OUT = "n03888257"  # parachute, label 9
 

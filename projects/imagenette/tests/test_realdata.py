@@ -54,7 +54,7 @@ def test_short_fit_on_real_images(real_root, tiny_config, tmp_path):
             str(real_root),
             "--trainer.default_root_dir",
             str(tmp_path),
-            "--data.image_size",
+            "--data.modality.size",
             "48",
             "--data.batch_size",
             "16",

@@ -12,6 +12,7 @@ import torch
 from imagenette.datamodule import ImagenetteDataModule
 from imagenette.dataset import Imagenette
 from ssl_core.cli import cli
+from ssl_core.data import Images
 from ssl_core.pseudolabels import main as pseudolabels_main
 from ssl_core.splits import LabelSplit, make_split
 
@@ -39,7 +40,7 @@ def _fit_args(config: str, root: Path, split: Path, out: Path, *extra: str) -> l
 def test_semi_loaders_never_show_a_val_image(fake_root, split_path):
     split = LabelSplit.load(split_path)
     dm = ImagenetteDataModule(
-        root=str(fake_root), download=False, image_size=32, split=str(split_path),
+        root=str(fake_root), download=False, modality=Images(32), split=str(split_path),
         train_on="semi", unlabeled_ratio=3, batch_size=4, num_workers=0,
     )  # fmt: skip
     dm.setup("fit")
@@ -56,9 +57,9 @@ def test_semi_loaders_never_show_a_val_image(fake_root, split_path):
         labeled, unlabeled = batch["labeled"], batch["unlabeled"]
         views, labels, indices = labeled["views"], labeled["label"], labeled["index"]
         u_views, u_labels, u_indices = unlabeled["views"], unlabeled["label"], unlabeled["index"]
-        assert (
-            len(views) == len(u_views) == 2 and views[0].dtype == torch.uint8
-        )  # uint8 to the device
+        # the semi defaults: a weak view of a labeled image, a weak and a strong one of an
+        # unlabeled image; uint8 to the device
+        assert len(views) == 1 and len(u_views) == 2 and views[0].dtype == torch.uint8
         assert len(u_indices) == 3 * len(indices)  # mu
         assert (u_labels == -1).all()  # the pool's true labels never reach a method
         for i, y in zip(indices.tolist(), labels.tolist(), strict=True):

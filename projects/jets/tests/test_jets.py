@@ -11,6 +11,8 @@ import torch
 from jets import Jets, JetsDataModule
 from jets.fake import make_fake
 from ssl_core.cli import cli
+from ssl_core.points import Points
+from ssl_core.points.features import jet_feature_statistics
 from ssl_core.testing import isolated_split_cache  # noqa: F401 (splits made on first use go to tmp)
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -32,7 +34,9 @@ def test_source_lists_jets_with_a_fixed_test_set(fake_root):
 
 
 def test_datamodule_batches(fake_root):
-    dm = JetsDataModule(root=str(fake_root), batch_size=4, num_workers=0, max_particles=32)
+    dm = JetsDataModule(
+        root=str(fake_root), batch_size=4, num_workers=0, modality=Points(max_particles=32)
+    )
     dm.setup("fit")
     batch = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
     assert len(batch["views"]) == 2  # two JetCLR views
@@ -91,8 +95,16 @@ def test_a_short_try_of_a_recipe_logs_its_val_metrics(fake_root, tmp_path):
     common = ["--data.root", str(fake_root), "--data.num_workers", "0", "--data.split"]
     common += ["frac0.50-seed0", "--data.batch_size", "4", "--trainer.default_root_dir"]
     common += [str(tmp_path)]
-    run = cli(["fit", "--config", str(CONFIGS / "supervised-cpu.yaml"), *common,
-               "--trainer.max_steps", "2"])
+    run = cli(
+        [
+            "fit",
+            "--config",
+            str(CONFIGS / "supervised-cpu.yaml"),
+            *common,
+            "--trainer.max_steps",
+            "2",
+        ]
+    )
     assert run.trainer.global_step == 2 and run.trainer.num_training_batches > 2
     assert "val/knn_top1" in next(tmp_path.rglob("metrics.csv")).read_text()
 
@@ -115,13 +127,13 @@ def test_anomaly_space_of_qcd_jets_scores_top_as_the_anomaly(fake_root, tmp_path
 
 
 def test_mass_tagger_scores_the_fixed_test_set(fake_root, tmp_path, capsys):
-    """``python -m ssl_core.points.mass ROOT``: the test jets' masses, the two scores'
+    """``python -m jets.mass ROOT``: the test jets' masses, the two scores'
     figures, nothing trained."""
     import json
 
     import numpy as np
 
-    from ssl_core.points.mass import main, test_masses
+    from jets.mass import main, test_masses
 
     masses, labels = test_masses(fake_root, Jets())
     test = Jets().list_samples(fake_root, "test")
@@ -149,10 +161,9 @@ def test_a_space_without_top_jets_is_normalised_without_them(fake_root):
     the QCD training jets only, so nothing of the anomaly reaches training."""
     dm = JetsDataModule(root=str(fake_root), num_workers=0, exclude_classes=["top"])
     dm.setup("fit")
-    jets = dm.source.jets(fake_root)
+    jets = dm.source.load(fake_root)
     train = dm.source.list_samples(fake_root, "train")
-    qcd = [jets.index(i) for i, t in train if t == 0]
-    mean, std = jets.feature_statistics(qcd)
+    mean, std = jet_feature_statistics([jets.read(jets.index(i)) for i, t in train if t == 0])
     assert torch.allclose(dm.mean, torch.from_numpy(mean)) and torch.allclose(
         dm.std, torch.from_numpy(std)
     )
@@ -169,3 +180,50 @@ def test_a_backbone_for_other_particle_features_is_refused_in_one_line(fake_root
     args += ["--trainer.fast_dev_run", "1", "--trainer.default_root_dir", str(tmp_path)]
     with pytest.raises(SystemExit, match=r"in_features is 5 but the data has 7"):
         cli([*args, "--model.backbone.init_args.in_features", "5"])
+
+
+def test_jet_image_is_the_pt_share_around_the_axis():
+    import numpy as np
+
+    from jets.pictures import jet_image
+    from ssl_core.points.jets import to_p4
+
+    pt = np.array([300.0, 100.0])  # massless, 0.2 apart in eta, at phi 0
+    p4 = to_p4(pt, np.array([0.05, -0.15]), np.zeros(2), np.zeros(2)).astype(np.float32)
+    image = jet_image([p4], bins=9, extent=0.45)  # bins 0.1 wide
+    assert image.sum() == pytest.approx(1.0, abs=1e-6)
+    # the axis is the pT-weighted centre (eta 0.0): particles at +0.05 and -0.15
+    rows = np.flatnonzero(image.sum(1))
+    assert image.sum(1)[rows].tolist() == pytest.approx([0.25, 0.75], abs=1e-3)
+    assert np.flatnonzero(image.sum(0)).tolist() == [4]  # phi 0: the middle column
+
+
+def test_pictures_of_a_run_show_jet_images_and_the_space_by_mass(fake_root, tmp_path):
+    """``python -m jets.pictures OUT --root DATA``: from a run's embeddings (here written by
+    hand, with a classifier's logits) and the jets of its test ids."""
+    import json
+
+    import numpy as np
+
+    from jets.pictures import main
+
+    test = Jets().list_samples(fake_root, "test")
+    train = Jets().list_samples(fake_root, "train")
+    rng = np.random.default_rng(0)
+    emb = tmp_path / "run" / "embeddings"
+    emb.mkdir(parents=True)
+    for name, rows in (("train", train), ("test", test)):
+        labels = np.array([t for _, t in rows])
+        np.savez(
+            emb / f"{name}.npz",
+            features=rng.normal(size=(len(rows), 8)).astype(np.float32) + labels[:, None],
+            labels=labels,
+            ids=np.array([i for i, _ in rows]),
+            logits=np.stack([-labels, labels], axis=1).astype(np.float32),
+        )
+    splits = {"train": {"rows": len(train)}, "test": {"rows": len(test)}}
+    meta = {"splits": splits, "class_names": ["qcd", "top"], "signal_class": 1}
+    (emb / "meta.json").write_text(json.dumps(meta))
+    main([str(tmp_path / "run"), "--root", str(fake_root)])
+    for name in ("jet_images.png", "embedding_mass.png"):
+        assert (tmp_path / "run" / "plots" / name).stat().st_size > 1000

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from jets import Jets, JetsDataModule
+from ssl_core.points import Points
 from ssl_core.splits import make_split
 
 pytestmark = pytest.mark.realdata
@@ -30,14 +31,16 @@ def test_counts_test_set_and_count_splits(real_root):
     train, test = source.list_samples(real_root, "train"), source.list_samples(real_root, "test")
     assert (len(train), len(test)) == (16000, 4000)  # 10,000 jets per class, 20% test
     assert sum(t for _, t in test) == 2000  # stratified: half top
-    assert not source.jets(real_root).bad_samples()  # no NaN, inf or empty jet
+    assert not source.bad_samples(real_root)  # no NaN, inf or empty jet
     paths, labels = [p for p, _ in train], [t for _, t in train]
     split = make_split("jets", paths, labels, count=100, seed=0)
     assert len(split.labeled) == 100 and {t for _, t in split.labeled} == {0, 1}
 
 
 def test_real_batches_are_normalized_by_training_statistics(real_root):
-    dm = JetsDataModule(root=str(real_root), batch_size=64, num_workers=0, max_particles=64)
+    dm = JetsDataModule(
+        root=str(real_root), batch_size=64, num_workers=0, modality=Points(max_particles=64)
+    )
     dm.setup("fit")
     batch = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
     view = batch["views"][0]
@@ -51,7 +54,7 @@ def test_real_batches_are_normalized_by_training_statistics(real_root):
 def test_the_jet_mass_alone_tags_tops_at_the_data_s_stated_auc(real_root):
     """The one-number baseline: the constituents' invariant mass is the file's jet mass,
     and as a tagger on the fixed test set its AUC is about 0.93 (the data's README)."""
-    from ssl_core.points.mass import mass_tagger, test_masses
+    from jets.mass import mass_tagger, test_masses
 
     masses, labels = test_masses(real_root, Jets())
     test = Jets().list_samples(real_root, "test")

@@ -1,15 +1,16 @@
-"""The DVC data stages of any project: its data where the pipeline's
-``projects.<project>.source`` says (``python -m ssl_core.acquire``), and its label splits
-(``python -m ssl_core.splits``, whose entry point :func:`splits_main` is here too).
+"""The DVC data stage of any project: its data where the pipeline's
+``projects.<project>.source`` says (``python -m ssl_core.acquire``); the splits stage that
+reads it is :mod:`ssl_core.splits`.
 
 ``python -m ssl_core.acquire --project P --source SOURCE --out projects/P/data/P``
 
 - ``--source download``: the project's archive (``--variant``; md5 checked) is
   extracted into ``OUT/<archive folder>/``. OUT is a DVC output, so the data is cached
   and ``dvc push``/``dvc pull`` share it.
-- ``--source generate``: a generated dataset (its source's ``generate``), written with
-  the parameters of ``--variant`` (``n_train=1000,seed=0``) under ``$SSL_CORE_CACHE``;
-  OUT holds only ``manifest.json`` naming that folder.
+- ``--source generate``: a source that makes its data (a simulation; its source's
+  :meth:`~ssl_core.data.sources.Source.generated`), written with the parameters of
+  ``--variant`` (``n_train=1000,seed=0``) under ``$SSL_CORE_CACHE``; OUT holds only
+  ``manifest.json`` naming that folder.
 - ``--source PATH``: an existing copy in the project's layout, used in place: nothing
   is downloaded, copied, linked or cached. A relative PATH is relative to ``--base``, the
   repository root (where ``params.yaml`` is and where DVC runs the stage).
@@ -31,8 +32,7 @@ from pathlib import Path
 
 from ssl_core.data.download import download_archive
 from ssl_core.data.sources import Archive, DataNotFoundError, Source
-from ssl_core.manifest import MANIFEST, data_root, fingerprint
-from ssl_core.splits import write_splits
+from ssl_core.manifest import MANIFEST, fingerprint
 
 
 def resolve_source(source: str, base: Path) -> Path:
@@ -72,10 +72,8 @@ def acquire(
             name = archive.url.rsplit("/", 1)[-1]
             archive = Archive(f"{mirror.rstrip('/')}/{name}", archive.md5, archive.folder)
         root = download_archive(dataset, archive, out / archive.folder)
-    elif source == "generate":  # a generated dataset: under $SSL_CORE_CACHE, not in OUT
-        from ssl_core.series.datamodule import generated_source
-
-        dataset, root = generated_source(dataset, variant)
+    elif source == "generate":  # a source that makes its data: under $SSL_CORE_CACHE, not OUT
+        dataset, root = dataset.generated(variant)
     else:
         root = resolve_source(source, base)
         if not dataset.is_root(root):
@@ -122,47 +120,6 @@ def main(args: list[str] | None = None) -> None:
         f"{dataset.name} at {manifest['root']}: {manifest['train_images']} train, "
         f"{manifest['test_images']} test samples (fingerprint {manifest['fingerprint'][:12]})"
     )
-
-
-def splits_main(args: list[str] | None = None) -> None:
-    """``python -m ssl_core.splits --project P (--root DATA | --manifest M) --out DIR``
-    ``[--fractions F ...] [--counts K ...] [--seeds S ...]``: the splits stage of any
-    project (``params.yaml``: ``projects.<p>.splits: {fractions: [...], counts: [...],
-    seeds: [...]}``)."""
-    from ssl_core.project import project_source, resolve_project
-
-    parser = argparse.ArgumentParser(description="Write a project's seeded label splits.")
-    parser.add_argument("--project", required=True)
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--root", type=Path, help="the data root")
-    where.add_argument("--manifest", type=Path, help="manifest.json of the data stage")
-    parser.add_argument("--fractions", type=float, nargs="*", default=[0.01, 0.1, 1.0])
-    parser.add_argument("--counts", type=int, nargs="*", default=[], help="labeled samples")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--val-fraction", type=float, default=0.1)
-    parser.add_argument("--val-seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, required=True)
-    ns = parser.parse_args(args)
-    source = project_source(resolve_project(ns.project))
-    root = ns.root if ns.root is not None else data_root(ns.manifest)
-    samples = source.training_samples(root)
-    targeted = [s for s in samples if s[1] is not None]
-    try:
-        written = write_splits(
-            source.name,
-            [p for p, _ in targeted],
-            source.strata(root, targeted),
-            ns.out,
-            ns.fractions,
-            ns.seeds,
-            ns.val_fraction,
-            ns.val_seed,
-            ns.counts,
-            [p for p, t in samples if t is None],
-        )
-    except ValueError as err:
-        raise SystemExit(f"ssl_core.splits: {err}") from None
-    print(f"{len(written)} label splits of {root} written to {ns.out}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Used by both tasks' transforms (:mod:`ssl_core.transforms`, views of images;
 :mod:`ssl_core.segmentation.transforms`, images with masks) and by the shift corruptions
-(:mod:`ssl_core.evaluate.shift`). An image is a ``uint8`` ``(H, W, C)`` array with any
+(:class:`ssl_core.transforms.ShiftTransform`). An image is a ``uint8`` ``(H, W, C)`` array with any
 ``C`` (science images have 1, 4, 13 ...), or an ``(H, W)`` plane standing for an image
 whose channels are all equal. Every operation returns a ``uint8`` array (the input
 itself where it has nothing to do; inputs are never written) in one or two OpenCV
@@ -252,3 +252,33 @@ def to_chw(x: np.ndarray, channels: int) -> torch.Tensor:
     if cv2.split(x, planes)[0] is not planes[0]:
         out[:] = x.transpose(2, 0, 1)  # OpenCV wrote elsewhere: copy ourselves
     return torch.from_numpy(out)
+
+
+class Photometric:
+    """Colour jitter (brightness, contrast, saturation ``cj``, hue ``hue``), greyscale and a
+    Gaussian blur (sigma in ``blur_sigma``, kernel at most ``blur_kernel``), each with its
+    probability, drawn from the caller's random stream in that order: the photometric
+    part of SimCLR's views and of UniMatch's strong views. On ``(H, W, C)`` or a plane."""
+
+    def __init__(
+        self,
+        cj_prob: float,
+        cj: float,
+        hue: float,
+        gray_prob: float,
+        blur_prob: float,
+        blur_sigma: tuple[float, float],
+        blur_kernel: int | None = None,
+    ) -> None:
+        self.cj_prob, self.cj, self.hue = cj_prob, cj, hue
+        self.gray_prob, self.blur_prob = gray_prob, blur_prob
+        self.blur_sigma, self.blur_kernel = tuple(blur_sigma), blur_kernel
+
+    def __call__(self, x: np.ndarray, rng: random.Random) -> np.ndarray:
+        if self.cj_prob > 0 and rng.random() < self.cj_prob:
+            x = color_jitter(x, rng, self.cj, self.cj, self.cj, self.hue)
+        if self.gray_prob > 0 and rng.random() < self.gray_prob:
+            x = to_grey(x)  # a plane (RGB only): a blur then does a third of the work
+        if self.blur_prob > 0 and rng.random() < self.blur_prob:
+            x = gaussian_blur(x, rng.uniform(*self.blur_sigma), self.blur_kernel)
+        return x

@@ -22,7 +22,7 @@ Modalities (:data:`MODALITIES`: the template of each, and what writes its exampl
 ``image`` (the default) and ``points`` (particle jets, :mod:`ssl_core.points`:
 ``classification-points``, fake jets in the real ``top.npz``/``qcd.npz`` layout);
 ``series`` (classification: series in the UEA/UCR ``.ts`` format,
-``classification-series``, :mod:`ssl_core.series.datamodule`; the example two ``.ts``
+``classification-series``, :mod:`ssl_core.series`; the example two ``.ts``
 files of variable-length series).
 
 Rendering is plain ``{{key}}`` substitution (no template engine to learn); the

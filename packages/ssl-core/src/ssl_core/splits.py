@@ -34,6 +34,7 @@ File format (JSON), samples named by their path relative to the data root::
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from collections.abc import Sequence
@@ -42,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ssl_core.manifest import cache_dir, fingerprint, write_atomic
+from ssl_core.manifest import cache_dir, data_root, fingerprint, write_atomic
 
 __all__ = ["LabelSplit", "SplitMismatchError", "cache_dir", "fingerprint", "make_split"]
 
@@ -369,7 +370,46 @@ def write_splits(
     return [s.save(out / f"{split_name(s.fraction, s.seed, s.count)}.json") for s in splits]
 
 
-if __name__ == "__main__":  # the splits stage; its entry point is with the data stage's
-    from ssl_core.acquire import splits_main
+def main(args: list[str] | None = None) -> None:
+    """``python -m ssl_core.splits --project P (--root DATA | --manifest M) --out DIR``
+    ``[--fractions F ...] [--counts K ...] [--seeds S ...]``: the splits stage of any
+    project (``params.yaml``: ``projects.<p>.splits: {fractions: [...], counts: [...],
+    seeds: [...]}``)."""
+    from ssl_core.project import project_source, resolve_project
 
-    splits_main()
+    parser = argparse.ArgumentParser(description="Write a project's seeded label splits.")
+    parser.add_argument("--project", required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--root", type=Path, help="the data root")
+    where.add_argument("--manifest", type=Path, help="manifest.json of the data stage")
+    parser.add_argument("--fractions", type=float, nargs="*", default=[0.01, 0.1, 1.0])
+    parser.add_argument("--counts", type=int, nargs="*", default=[], help="labeled samples")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--val-fraction", type=float, default=0.1)
+    parser.add_argument("--val-seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, required=True)
+    ns = parser.parse_args(args)
+    source = project_source(resolve_project(ns.project))
+    root = ns.root if ns.root is not None else data_root(ns.manifest)
+    samples = source.training_samples(root)
+    targeted = [s for s in samples if s[1] is not None]
+    try:
+        written = write_splits(
+            source.name,
+            [p for p, _ in targeted],
+            source.strata(root, targeted),
+            ns.out,
+            ns.fractions,
+            ns.seeds,
+            ns.val_fraction,
+            ns.val_seed,
+            ns.counts,
+            [p for p, t in samples if t is None],
+        )
+    except ValueError as err:
+        raise SystemExit(f"ssl_core.splits: {err}") from None
+    print(f"{len(written)} label splits of {root} written to {ns.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -10,6 +10,9 @@ imports them by name: ``from ssl_core.testing import isolated_split_cache, ...``
   one intra-op torch thread while the module's tests run. Tiny training steps gain
   nothing from two, and on a few shared cores OpenMP's spinning threads made them
   several times slower.
+
+And checks a modality's tests share: :func:`check_series_views_from_seeds` (a series
+recipe's view of a sample depends on its seed alone).
 """
 
 from __future__ import annotations
@@ -48,3 +51,30 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def check_series_views_from_seeds(transform, series: list[torch.Tensor], seeds: torch.Tensor):
+    """Assert that a series recipe (``transform(series, mask, seeds)``, a
+    :class:`~ssl_core.series.augment.SeriesTransform`) gives each sample the same views
+    alone, in a batch, and in the batch reversed with more padding, and other views for
+    other seeds; the views of one sample differ from one another."""
+    from ssl_core.series.modality import pad_series
+
+    view = pad_series(series)
+    batch_views = transform(view["series"], view["mask"], seeds)
+    reversed_view = pad_series(series[::-1])
+    rx = torch.nn.functional.pad(reversed_view["series"], (0, 9))
+    rmask = torch.nn.functional.pad(reversed_view["mask"], (0, 9))
+    rev_views = transform(rx, rmask, seeds.flip(0))
+    for i in range(len(series)):
+        one_mask = torch.ones(1, series[i].shape[1], dtype=torch.bool)
+        alone = transform(series[i][None], one_mask, seeds[i : i + 1])
+        j = len(series) - 1 - i
+        for got, rev, one in zip(batch_views, rev_views, alone, strict=True):
+            n = int(got["mask"][i].sum())
+            assert n >= 1 and int(one["mask"][0].sum()) == n == int(rev["mask"][j].sum())
+            assert torch.equal(got["series"][i, :, :n], one["series"][0, :, :n])
+            assert torch.equal(got["series"][i, :, :n], rev["series"][j, :, :n])
+    assert not torch.equal(batch_views[0]["series"], batch_views[1]["series"])
+    other = transform(view["series"], view["mask"], seeds + 1)
+    assert not torch.equal(other[0]["series"], batch_views[0]["series"])

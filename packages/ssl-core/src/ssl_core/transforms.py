@@ -27,17 +27,10 @@ import torch
 
 from ssl_core import augment as aug
 from ssl_core.augment import to_tensor
+from ssl_core.data.views import Views, seed_transform
 
 __all__ = ["EvalTransform", "MultiViewTransform", "SimCLRTransform", "SimCLRView"]
-__all__ += ["WeakStrongTransform", "seed_transform", "to_tensor"]
-
-
-def seed_transform(transform, seed: int | None) -> None:
-    """Seed a transform's random draws if it has any (``set_random_seed``, as
-    albumentations' ``Compose`` and this module's transforms have); others are left."""
-    setter = getattr(transform, "set_random_seed", None)
-    if callable(setter):
-        setter(seed)
+__all__ += ["ShiftTransform", "WeakStrongTransform", "parse_shift", "seed_transform", "to_tensor"]
 
 
 class ImageTransform:
@@ -56,24 +49,29 @@ class ImageTransform:
         return to_tensor(image)
 
 
-class MultiViewTransform:
-    """Make several views of one image, each with its own transform.
+class MultiViewTransform(Views):
+    """Make several views of one image, each with its own transform (a
+    :class:`~ssl_core.data.views.Views`).
 
     Args:
         transforms: One callable per view, each mapping an ``(H, W, C)`` array to a view.
     """
 
     def __init__(self, transforms: Sequence[Callable[[np.ndarray], torch.Tensor]]) -> None:
-        self.transforms = list(transforms)
+        super().__init__(transforms)
+
+    @property
+    def transforms(self) -> list[Callable[[np.ndarray], torch.Tensor]]:
+        return self.views
 
     def set_random_seed(self, seed: int | None) -> None:
         """Seed view ``i`` with ``seed * views + i``: a seed of its own per sample."""
-        n = len(self.transforms)
-        for i, transform in enumerate(self.transforms):
+        n = len(self.views)
+        for i, transform in enumerate(self.views):
             seed_transform(transform, None if seed is None else seed * n + i)
 
     def __call__(self, image: np.ndarray) -> list[torch.Tensor]:
-        return [t(image) for t in self.transforms]
+        return [t(image) for t in self.views]
 
 
 class SimCLRView:
@@ -109,13 +107,15 @@ class SimCLRView:
     ) -> None:
         self.size = size
         self.scale = (min_scale, 1.0)
-        self.cj_prob = cj_prob
-        self.cj = 0.8 * cj_strength  # brightness, contrast and saturation (SimCLR: 0.8 s)
-        self.cj_hue = min(cj_hue * cj_strength, 0.5)
-        self.gray_prob = gray_prob
-        self.blur_prob = blur_prob
-        self.blur_sigma = tuple(blur_sigma)
-        self.blur_kernel = int(0.1 * size) // 2 * 2 + 1  # ~10% of the side (13 px at 128)
+        self.photometric = aug.Photometric(
+            cj_prob,
+            0.8 * cj_strength,  # brightness, contrast and saturation (SimCLR: 0.8 s)
+            min(cj_hue * cj_strength, 0.5),
+            gray_prob,
+            blur_prob,
+            blur_sigma,
+            int(0.1 * size) // 2 * 2 + 1,  # blur kernel ~10% of the side (13 px at 128)
+        )
         self.flips = (hflip_prob, vflip_prob, rotate90_prob)
         self.rng = random.Random()
 
@@ -132,15 +132,8 @@ class SimCLRView:
         return aug.orient(view, *flips) if any(flips) else view
 
     def __call__(self, image: np.ndarray) -> torch.Tensor:
-        rng, view = self.rng, self.crop(image)
-        channels = view.shape[2]
-        if self.cj_prob > 0 and rng.random() < self.cj_prob:
-            view = aug.color_jitter(view, rng, self.cj, self.cj, self.cj, self.cj_hue)
-        if self.gray_prob > 0 and rng.random() < self.gray_prob:
-            view = aug.to_grey(view)  # a plane (RGB only): the blur does a third of the work
-        if self.blur_prob > 0 and rng.random() < self.blur_prob:
-            view = aug.gaussian_blur(view, rng.uniform(*self.blur_sigma), self.blur_kernel)
-        return aug.to_chw(view, channels)
+        view = self.crop(image)
+        return aug.to_chw(self.photometric(view, self.rng), view.shape[2])
 
 
 class SimCLRTransform(MultiViewTransform):
@@ -272,3 +265,71 @@ class WeakStrongTransform(MultiViewTransform):
 
     def __call__(self, image: np.ndarray) -> list[torch.Tensor]:
         return super().__call__(aug.check_image(image, self.channels))
+
+
+# ------------------------------------------------------------------------ domain shift
+# A fixed corruption of evaluation images standing for a shifted instrument, given as
+# ``KIND:AMOUNT`` (a datamodule's ``shift`` option):
+#
+# - ``noise:S``: additive Gaussian noise, standard deviation S in units of the full range
+#   (``noise:0.1`` = 25.5 grey levels on ``uint8``), independent per value;
+# - ``hue:H``: hue rotated by H of the full circle (``hue:0.1`` = 36 degrees; RGB only);
+# - ``blur:S``: Gaussian blur of sigma S pixels.
+#
+# Each is the :mod:`ssl_core.augment` operation the training views use, applied to the
+# *final* evaluation view (after resize and crop), so its size means the same whatever the
+# source resolution. Noise is random per image (reseeded per sample); the others are
+# deterministic.
+
+KINDS = ("noise", "hue", "blur")
+
+
+def parse_shift(spec: str) -> tuple[str, float]:
+    """``"noise:0.1"`` -> ``("noise", 0.1)``; a clear error for anything else."""
+    kind, sep, amount = spec.partition(":")
+    kind = kind.strip().lower()
+    try:
+        value = float(amount)
+    except ValueError:
+        value = None
+    if not sep or kind not in KINDS or value is None or value < 0:
+        raise ValueError(
+            f"Bad shift {spec!r}: expected KIND:AMOUNT with KIND one of {KINDS} and AMOUNT >= 0, "
+            "e.g. 'noise:0.1' (sigma, fraction of the range), 'hue:0.1' (fraction of the hue "
+            "circle) or 'blur:2' (sigma in pixels)."
+        )
+    return kind, value
+
+
+class ShiftTransform:
+    """Apply a shift after another image transform.
+
+    Args:
+        base: The evaluation transform, mapping ``uint8`` ``(H, W, C)`` arrays to ``uint8``
+            ``(C, H, W)`` tensors (e.g. :class:`ssl_core.transforms.EvalTransform`).
+        spec: ``KIND:AMOUNT`` (see :func:`parse_shift`: noise, hue or blur).
+    """
+
+    def __init__(self, base: Callable[[np.ndarray], torch.Tensor], spec: str) -> None:
+        self.base = base
+        self.spec = spec
+        self.kind, self.amount = parse_shift(spec)
+        self.rng = random.Random()
+
+    def set_random_seed(self, seed: int | None) -> None:
+        seed_transform(self.base, seed)
+        self.rng.seed(seed)
+
+    def __call__(self, image: np.ndarray) -> torch.Tensor:
+        view = self.base(image)
+        array = np.ascontiguousarray(view.numpy().transpose(1, 2, 0))
+        if self.kind == "noise":
+            return aug.to_tensor(aug.gaussian_noise(array, self.amount, self.rng))
+        if self.kind == "blur":
+            return aug.to_tensor(aug.gaussian_blur(array, self.amount))
+        if not aug.is_rgb(array):
+            raise ValueError(f"Shift {self.spec!r} needs RGB images, not {array.shape[2]} channels")
+        return aug.to_tensor(aug.adjust_hue(array, self.amount))
+
+    def __repr__(self) -> str:
+        return f"ShiftTransform({self.base!r}, {self.spec!r})"

@@ -1,14 +1,14 @@
 """Jets: what ssl-core needs to know about these jets, and nothing more.
 
 Everything else (test, label and validation splits, loaders, batched augmentations,
-normalization) is ssl-core's (:mod:`ssl_core.points.datamodule`).
+normalization) is ssl-core's (:mod:`ssl_core.data` with the :class:`~ssl_core.points.Points` modality).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ssl_core.points.datamodule import JetFiles
+from ssl_core.points import JetFiles
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 

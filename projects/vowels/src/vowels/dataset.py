@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ssl_core.series.datamodule import UEASeries
+from ssl_core.series import UEASeries
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 

@@ -1,38 +1,33 @@
-"""The data layer's datamodules: :class:`DataModule` owns what every task shares, the
-task datamodules add what differs (:class:`ClassificationDataModule` here, the
-segmentation one in :mod:`ssl_core.segmentation.data`).
+"""The data layer's datamodules: :class:`DataModule` owns what every task shares,
+:class:`ClassificationDataModule` serves classification of every kind of data (the
+segmentation one is :mod:`ssl_core.segmentation.data`).
 
 A project gives a *source* (:class:`~ssl_core.data.sources.Source`: how to list and read
-its samples, each with a target or ``None``); everything here is generic:
+its samples, each with a target or ``None``), which names its *modality*
+(:class:`~ssl_core.data.modality.Modality`: datasets, default views, normalization);
+everything here is generic:
 
 - ``setup``: the samples with targets are split (:mod:`ssl_core.splits`) into a
   validation split, a labeled set and the rest; samples without targets join the
-  unlabeled pool and never reach validation, the labeled set or a kNN bank.
-- ``train_dataloader``: what a method trains on, chosen by ``train_on``:
+  unlabeled pool and never reach validation, the labeled set or a kNN bank. A sample the
+  source knows to be unusable (an array source's NaN row) stops ``setup`` with one line
+  naming it, or with ``on_bad_file: skip`` is left out.
+- ``train_dataloader`` by ``train_on``: ``"all"`` (self-supervised: every training
+  sample outside validation), ``"labeled"`` (the split's labeled samples with the
+  split's labels; without a split every sample with a target outside validation) or
+  ``"semi"`` (``{"labeled": batch, "unlabeled": batch}`` per step from Lightning's
+  ``CombinedLoader``, ``max_size_cycle``; the unlabeled batch ``unlabeled_ratio`` (mu)
+  times the labeled one, its labels ``-1``). Every sample's views come from its own seed
+  (:class:`~ssl_core.data.datasets.SeededSampler`), whatever worker makes them.
+- Classification's evaluation loaders: ``val_dataloader`` ``[bank, queries]`` for the
+  online kNN probe (labeled samples, validation split), ``test_dataloader`` the same bank
+  with the test set, ``predict_dataloader`` ``[train, test]`` (plus the shifted test set
+  with ``shift``), named by ``predict_split_names``.
 
-  - ``"all"`` (self-supervised: SimCLR, BYOL, ...): every training sample outside the
-    validation split, with or without a target, through ``train_transform``.
-  - ``"labeled"`` (Supervised, SupCon, fine-tuning, supervised segmentation): the
-    split's labeled samples with the split's labels (which may be pseudo-labels), through
-    ``labeled_transform``. Without a split: every sample with a target outside validation.
-  - ``"semi"`` (FixMatch, Mean Teacher, UniMatch, ...): a dict ``{"labeled": batch,
-    "unlabeled": batch}`` per step, from Lightning's ``CombinedLoader`` in
-    ``max_size_cycle`` mode: the shorter loader restarts until the longer one (usually
-    the unlabeled pool) is exhausted. The unlabeled batch is ``unlabeled_ratio`` (mu)
-    times the labeled one; classification labels there are ``-1``.
-
-  Every sample's views come from its own seed
-  (:class:`~ssl_core.data.datasets.SeededSampler`), so each dataloader worker draws its
-  own augmentations; a training batch is never larger than its set.
-- Classification's evaluation loaders: ``val_dataloader`` is ``[bank, queries]`` for the
-  online kNN probe (the labeled samples and the validation split, through a
-  deterministic resize + center crop, field ``image``); ``test_dataloader`` the same
-  bank with the test set (``train test`` only); ``predict_dataloader`` ``[train, test]``
-  (the samples with targets outside validation, and the test set) plus the test set
-  through ``shift`` when set, named by ``predict_split_names``.
-
-Images stay ``uint8`` until they reach the device; ``on_after_batch_transfer``
-normalizes the ``image``/``views`` fields only.
+Samples stay as read (images ``uint8``) until they reach the device, where
+``on_after_batch_transfer`` normalizes the views of the ``image``/``views`` fields only,
+with the modality's statistics (images: the source's mean/std; jets and series: measured
+on the training samples at ``setup``).
 """
 
 from __future__ import annotations
@@ -40,47 +35,27 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import torch
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
-from lightning.pytorch.utilities import CombinedLoader
+from lightning.pytorch.utilities import CombinedLoader, rank_zero_warn
 from torch.utils.data import DataLoader
 
 from ssl_core.data.datasets import SampleDataset, SeededSampler, collate
 from ssl_core.data.download import ensure_data
+from ssl_core.data.modality import Images, Modality
 from ssl_core.data.sources import BadDataError, DataNotFoundError, ImageFolder, Sample, Source
-from ssl_core.evaluate.shift import ShiftTransform, parse_shift
+from ssl_core.data.views import Views, map_views
 from ssl_core.splits import LabelSplit, SplitMismatchError, make_split, resolve_split
-from ssl_core.transforms import EvalTransform, MultiViewTransform, SimCLRTransform
-
-IMAGE_KEYS = ("image", "views")
 
 
-def normalize_images(x: Any, mean: torch.Tensor, std: torch.Tensor) -> Any:
-    """Normalize a ``uint8`` ``(B, C, H, W)`` tensor, or each of a list of them."""
-    if isinstance(x, list | tuple):
-        return type(x)(normalize_images(v, mean, std) for v in x)
-    if isinstance(x, torch.Tensor) and x.dtype == torch.uint8 and x.ndim == 4:
-        m = mean.to(x.device).view(1, -1, 1, 1)
-        s = std.to(x.device).view(1, -1, 1, 1)
-        return (x.float().div_(255.0) - m) / s
-    return x
-
-
-def normalize_batch(batch: Any, mean: torch.Tensor, std: torch.Tensor) -> Any:
-    """Normalize the ``image`` and ``views`` fields of a batch (also inside the
-    ``labeled``/``unlabeled`` parts of a semi-supervised batch); nothing else, so masks,
-    labels and indices pass untouched."""
-    if not isinstance(batch, dict):
-        return batch
-    return {
-        k: normalize_images(v, mean, std)
-        if k in IMAGE_KEYS
-        else (normalize_batch(v, mean, std) if isinstance(v, dict) else v)
-        for k, v in batch.items()
-    }
+def describe_bad(bad: dict[str, str], noun: str = "samples", limit: int = 5) -> str:
+    """One line naming bad samples: ``"3 bad series: a.ts:17 (zero length), ..."``."""
+    shown = ", ".join(f"{k} ({v})" for k, v in list(bad.items())[:limit])
+    more = f" and {len(bad) - limit} more" if len(bad) > limit else ""
+    return f"{len(bad)} bad {noun}: {shown}{more}"
 
 
 def limit(samples: list[Sample], listing: list[Sample], per_class: int | None) -> list[Sample]:
@@ -142,6 +117,7 @@ class DataModule(LightningDataModule):
 
     Attributes:
         source: The dataset (how to list and read its samples).
+        modality: What kind of data (its datasets, views, normalization).
         root: The data root.
         train_on: ``all``, ``labeled`` or ``semi`` (see the module docstring).
         split: The label split asked for (a name or a path), or ``None``.
@@ -155,6 +131,8 @@ class DataModule(LightningDataModule):
 
     Args:
         source: See above.
+        modality: See above (default: the source's, :attr:`Source.modality
+            <ssl_core.data.sources.Source.modality>`; images when it names none).
         root: The data root (default: the source's ``default_root`` for ``variant``).
         download: Download the source's archive when ``root`` holds no data.
         variant: Which of the source's archives (default: its first).
@@ -191,9 +169,11 @@ class DataModule(LightningDataModule):
         batch_size: int = 256,
         num_workers: int = 8,
         on_bad_file: Literal["error", "skip"] = "error",
+        modality: Modality | None = None,
     ) -> None:
         super().__init__()
         self.source = source
+        self.modality = modality if modality is not None else (source.modality or Images)()
         archives = source.archives
         if variant is not None and variant not in archives:
             raise ValueError(f"Unknown variant {variant!r}; choose from {list(archives)}")
@@ -220,7 +200,7 @@ class DataModule(LightningDataModule):
         self.val_fraction, self.val_seed = val_fraction, val_seed
         self.unlabeled_ratio, self.batch_size = unlabeled_ratio, batch_size
         self.num_workers, self.on_bad_file = num_workers, on_bad_file
-        self.mean = torch.tensor(source.mean, dtype=torch.float32)
+        self.mean = torch.tensor(source.mean, dtype=torch.float32)  # until setup measures
         self.std = torch.tensor(source.std, dtype=torch.float32)
         self.label_split: LabelSplit | None = None
 
@@ -243,11 +223,14 @@ class DataModule(LightningDataModule):
 
     # ------------------------------------------------------------------ setup
     def prepare_data(self) -> None:
+        """Make the data where the source makes its own, then check the root (or
+        download it, with ``download``)."""
+        self.source.prepare(self.root)
         ensure_data(self.source, self.root, self.download, self.archive)
 
     def dataset(self, samples: list[Sample], transform) -> SampleDataset:
-        """A dataset of ``samples`` through ``transform`` (the task's reading)."""
-        return SampleDataset(self.root, samples, self.source.read, transform, self.on_bad_file)
+        """A dataset of ``samples`` through ``transform`` (the modality's)."""
+        return self.modality.dataset(self, samples, transform)
 
     def setup(self, stage: str | None = None) -> None:
         """List the samples once and split them: sets ``listing`` (every training
@@ -281,6 +264,7 @@ class DataModule(LightningDataModule):
         self.labeled_samples = list(parts.labeled)
         self.unlabeled_samples = [(p, None) for p in parts.unlabeled]
         self.test_samples = self.source.list_samples(self.root, "test")
+        self.bad = self._leave_out_bad()
         self.build(stage)
         if self.train_on == "semi" and not self.unlabeled_set:
             raise BadDataError(f"Split {self.split} has no unlabeled samples for train_on='semi'")
@@ -290,6 +274,24 @@ class DataModule(LightningDataModule):
             raise BadDataError(
                 f"The validation split of {self.root} is empty (val_fraction={self.val_fraction})"
             )
+
+    def _leave_out_bad(self) -> dict[str, str]:
+        """The samples the source knows to be unusable (NaN rows of an array source):
+        one line naming them, or with ``on_bad_file: skip`` out of the evaluation sets
+        (training meets them, counts them and leaves them out of its batches)."""
+        bad = self.source.bad_samples(self.root)
+        if not bad:
+            return bad
+        what = describe_bad(bad, self.modality.noun)
+        if self.on_bad_file == "error":
+            raise BadDataError(
+                f"{what} in {self.root}: fix them, or leave them out with "
+                "--data.on_bad_file skip (they are counted)"
+            )
+        rank_zero_warn(f"{what}: left out (on_bad_file skip)")
+        for name in ("val_samples", "pool_samples", "test_samples"):
+            setattr(self, name, [s for s in getattr(self, name) if s[0] not in bad])
+        return bad
 
     def build(self, stage: str | None) -> None:
         """Make ``train_set``, ``labeled_set``, ``unlabeled_set`` from the sample lists."""
@@ -326,12 +328,13 @@ class DataModule(LightningDataModule):
         return CombinedLoader(loaders, mode="max_size_cycle")
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        return normalize_batch(batch, self.mean, self.std)
+        """The views normalized on the device (the modality's normalization)."""
+        return map_views(batch, lambda view: self.modality.normalize(view, self.mean, self.std))
 
 
 class ClassificationDataModule(DataModule):
-    """Any classification project's data for ssl-core methods (see the module docstring;
-    :class:`DataModule` for the arguments not listed here).
+    """Any classification project's data for ssl-core methods, of any modality (see the
+    module docstring; :class:`DataModule` for the arguments not listed here).
 
     A source that is no :class:`~ssl_core.data.sources.ImageFolder` (e.g. a segmentation
     source, for self-supervised pretraining on its images) is classified by its strata
@@ -339,16 +342,21 @@ class ClassificationDataModule(DataModule):
 
     Args:
         source: The dataset (default: :class:`~ssl_core.data.sources.ImageFolder`).
-        image_size: Side of training views and evaluation crops.
-        train_transform: Views of a training image in ``train_on="all"`` (default:
-            :class:`SimCLRTransform`, two views).
-        labeled_transform: Views of a labeled image (default: ``train_transform``).
-        unlabeled_transform: Views of an unlabeled image (default: ``train_transform``).
+        modality: The kind of data (default: the source's; e.g.
+            ``{class_path: ssl_core.points.Points, init_args: {max_particles: 64}}``).
+        train_transform: Views of a training sample in ``train_on="all"`` (default: the
+            modality's ``contrastive`` recipe, two views).
+        labeled_transform: Views of a labeled sample (default: the ``weak`` recipe under
+            ``semi``, else ``train_transform``).
+        unlabeled_transform: Views of an unlabeled sample (default: ``weak_strong`` under
+            ``semi``, else ``train_transform``).
         eval_batch_size: Batch size of evaluation/prediction loaders.
-        exclude_classes: Classes (folder names or class names) left out of training.
-        shift: Domain shift for prediction (``noise:0.1``, ``hue:0.1``, ``blur:2``; see
-            :mod:`ssl_core.evaluate.shift`): adds a shifted copy of the test set.
-        limit_per_class: Use only the first N images of each class (and N unlabeled
+        exclude_classes: Classes (folder names or class names) left out of training
+            (besides the source's :attr:`~ssl_core.data.sources.Source.held_out` ones).
+        shift: Domain shift for prediction (images: ``noise:0.1``, ``hue:0.1``,
+            ``blur:2``, see :func:`ssl_core.transforms.parse_shift`): adds a shifted copy
+            of the test set.
+        limit_per_class: Use only the first N samples of each class (and N unlabeled
             ones; splits are made from the full list): smoke runs of a pipeline.
     """
 
@@ -360,11 +368,11 @@ class ClassificationDataModule(DataModule):
         root: str | None = None,
         download: bool = False,
         variant: str | None = None,
-        image_size: int = 128,
+        modality: Modality | None = None,
         train_on: Literal["all", "labeled", "semi"] = "all",
-        train_transform: MultiViewTransform | None = None,
-        labeled_transform: MultiViewTransform | None = None,
-        unlabeled_transform: MultiViewTransform | None = None,
+        train_transform: Views | None = None,
+        labeled_transform: Views | None = None,
+        unlabeled_transform: Views | None = None,
         unlabeled_ratio: int = 1,
         batch_size: int = 256,
         eval_batch_size: int = 512,
@@ -380,18 +388,21 @@ class ClassificationDataModule(DataModule):
         source = source if source is not None else ImageFolder()
         super().__init__(
             source, root, download, variant, train_on, split, val_fraction, val_seed,
-            unlabeled_ratio, batch_size, num_workers, on_bad_file,
+            unlabeled_ratio, batch_size, num_workers, on_bad_file, modality,
         )  # fmt: skip
-        if shift:
-            parse_shift(shift)  # fail at config time, not after the model has loaded
-        self.image_size, self.eval_batch_size = image_size, eval_batch_size
-        self.train_transform = train_transform or SimCLRTransform(
-            image_size, channels=source.channels
+        semi = train_on == "semi"
+        self.eval_batch_size = eval_batch_size
+        self.train_transform = train_transform or self.modality.recipe("contrastive", self)
+        self.labeled_transform = labeled_transform or (
+            self.modality.recipe("weak", self) if semi else self.train_transform
         )
-        self.labeled_transform = labeled_transform or self.train_transform
-        self.unlabeled_transform = unlabeled_transform or self.train_transform
-        self.eval_transform = EvalTransform(size=image_size)
-        self.exclude_classes = list(exclude_classes or [])
+        self.unlabeled_transform = unlabeled_transform or (
+            self.modality.recipe("weak_strong", self) if semi else self.train_transform
+        )
+        self.eval_transform = self.modality.recipe("eval", self)
+        if shift:  # fail at config time, not after the model has loaded
+            self.modality.shift(self.eval_transform, shift)
+        self.exclude_classes = list(exclude_classes or []) + list(source.held_out)
         self.shift, self.limit_per_class = shift, limit_per_class
 
     # ----------------------------------------------------------------- facts
@@ -461,6 +472,7 @@ class ClassificationDataModule(DataModule):
         self.unlabeled_set = self.dataset(unlabeled, self.unlabeled_transform)
         if self.train_on != "all":
             self.train_set = self.labeled_set
+        self.mean, self.std = self.modality.statistics(self)
 
     # ---------------------------------------------------------------- loaders
     def val_dataloader(self) -> list[DataLoader]:
@@ -479,6 +491,6 @@ class ClassificationDataModule(DataModule):
             self.dataset(self.test_samples, self.eval_transform),
         ]
         if self.shift:
-            shifted = ShiftTransform(self.eval_transform, self.shift)
+            shifted = self.modality.shift(self.eval_transform, self.shift)
             sets.append(self.dataset(self.test_samples, shifted))
         return [self.loader(s, self.eval_batch_size) for s in sets]

@@ -4,7 +4,7 @@ A dataset item is a dict (:class:`SampleDataset`): ``{"image": (C, H, W) uint8}`
 deterministic view or ``{"views": [(C, H, W) uint8, ...]}`` for augmented views, plus
 ``"label"`` (``-1`` for an unlabeled sample) and ``"index"`` (its position in the
 dataset); a task whose targets are files (segmentation masks) makes its own fields. Only the
-``image``/``views`` fields are ever normalized (:func:`ssl_core.data.normalize_batch`),
+``image``/``views`` fields are ever normalized (the modality's, on the device),
 so a segmentation ``mask`` can never be normalized as if it were an image.
 
 Augmentation seeds. albumentations 2.0.8 copies one random generator into every
@@ -27,8 +27,9 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset, Sampler, default_collate
 
+from ssl_core.augment import to_tensor
 from ssl_core.data.images import BadImageError
-from ssl_core.transforms import seed_transform, to_tensor
+from ssl_core.data.views import seed_transform
 
 BAD_FILES = "bad_files"  # batch field: paths skipped in this batch (on_bad_file="skip")
 
@@ -147,9 +148,6 @@ class SampleDataset(Dataset):
         return {"views" if isinstance(out, list) else "image": out, "label": label, "index": index}
 
 
-ImageDataset = SampleDataset  # the name of earlier releases
-
-
 def collate(
     items: list[dict[str, Any]], batch: Callable[[list[dict[str, Any]]], dict] = default_collate
 ) -> dict[str, Any]:
@@ -164,70 +162,92 @@ def collate(
     return out
 
 
-def labels_and_indices(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-    """``label`` and ``index`` ``(B,)`` of items (for a modality's own batching)."""
-    return {
-        k: torch.tensor([item[k] for item in items], dtype=torch.long) for k in ("label", "index")
-    }
-
-
 class IndexedDataset(Dataset):
-    """Samples a source reads by position (``source.read(i)``), for data that is not one
-    file per sample (jets in arrays, series in a text file); items
-    ``{<field>: sample, "label", "index", "seed"}``, indexed with the sampler's
+    """Samples of an :class:`~ssl_core.data.sources.ArraySource`'s data, read by position
+    (``data.read(i)``: jets in arrays, series in a text file), listed as ``(id, target)``;
+    items ``{<field>: sample, "label", "index", "seed"}``, indexed with the sampler's
     ``(index, seed)`` or a plain index (seed = index); the bad-sample rule of
-    :class:`SampleDataset` (the source raises :class:`~ssl_core.data.sources.BadDataError`).
+    :class:`SampleDataset` (``data.read`` raises
+    :class:`~ssl_core.data.sources.BadDataError`).
 
     Args:
-        source: Has ``read(i)``, ``ids`` and ``targets``.
-        indices: Positions in ``source`` (default: all).
-        labels: A label per index (default: the source's targets; ``-1``: unlabeled).
+        data: The opened data (``read(i)``, ``index(id)``).
+        samples: ``(id, target)`` pairs; target ``None`` for an unlabeled sample.
+        field: The item's field holding what ``read`` returned.
         on_bad_file: ``"error"``: a bad sample ends the run with one line naming it;
             ``"skip"``: it is left out of its batch and named under ``bad_files``.
+        collate_fn: How the loader batches the items (a modality's :class:`BatchCollate`).
+        columns: Per-sample values by position (e.g. a window's SNR), for the embeddings.
     """
-
-    field = "sample"  # the item's field holding what ``read`` returned
-    noun = "samples"  # what the error message calls them
 
     def __init__(
         self,
-        source: Any,
-        indices: Sequence[int] | None = None,
-        labels: Sequence[int] | None = None,
+        data: Any,
+        samples: Sequence[tuple[str, Any]],
+        field: str = "sample",
         on_bad_file: str = "error",
+        collate_fn: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
+        columns: dict[str, Any] | None = None,
     ) -> None:
         if on_bad_file not in ("error", "skip"):
             raise ValueError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
-        self.source = source
-        self.indices = list(range(len(source))) if indices is None else list(indices)
-        targets = source.targets
-        self.labels = [int(targets[i]) for i in self.indices] if labels is None else list(labels)
+        self.data, self.samples, self.field = data, list(samples), field
+        self.indices = [data.index(p) for p, _ in self.samples]
+        self.labels = [-1 if t is None else int(t) for _, t in self.samples]
         self.on_bad_file = on_bad_file
+        self.collate_fn = collate_fn or collate
+        self.columns = columns or {}
 
     @property
     def paths(self) -> list[str]:
         """Sample ids, the names embeddings and split files use."""
-        ids = self.source.ids  # a property that may build the whole list: once
-        return [ids[i] for i in self.indices]
+        return [p for p, _ in self.samples]
 
     @property
     def targets(self) -> list[int]:
         return self.labels
 
     def __len__(self) -> int:
-        return len(self.indices)
+        return len(self.samples)
 
     def __getitem__(self, item: int | tuple[int, int]) -> dict[str, Any]:
         from ssl_core.data.sources import BadDataError
 
         index, seed = item if isinstance(item, tuple) else (item, item)
         try:
-            sample = self.source.read(self.indices[index])
+            sample = self.data.read(self.indices[index])
         except BadDataError as err:
             if self.on_bad_file == "skip":
                 return {BAD_FILES: str(err)}
             raise type(err)(
-                f"{err}. Leave such {self.noun} out with --data.on_bad_file skip (they are "
-                "counted)."
+                f"{err}. Leave such samples out with --data.on_bad_file skip (they are counted)."
             ) from None
         return {self.field: sample, "label": self.labels[index], "index": index, "seed": int(seed)}
+
+
+class BatchCollate:
+    """Collation that makes the views of a whole batch at once (jets, series): the
+    readable items' samples and seeds go through :meth:`views_of` together; skipped items
+    are named under ``bad_files`` (:func:`collate`).
+
+    Args:
+        views: The recipe (a :class:`~ssl_core.data.views.Views`): its views go to the
+            batch field ``views``, or ``image`` for a single one.
+        field: The items' field holding the sample.
+    """
+
+    def __init__(self, views: Any, field: str) -> None:
+        self.views, self.field = views, field
+
+    def __call__(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        return collate(items, self.batch)
+
+    def views_of(self, samples: list[Any], seeds: list[int]) -> Any:
+        """The views of ``samples``, each from its seed (the modality's)."""
+        raise NotImplementedError
+
+    def batch(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        """The batch of readable items: the views, ``label`` and ``index``."""
+        out = self.views_of([item[self.field] for item in items], [item["seed"] for item in items])
+        fields = {k: torch.tensor([item[k] for item in items]) for k in ("label", "index")}
+        return {self.views.field: out, **fields}

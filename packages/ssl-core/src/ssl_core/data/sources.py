@@ -91,6 +91,16 @@ class Source:
     #: Two-class data: the class whose score is the positive one in ROC AUC and background
     #: rejection (jets: top); ``None``: no two-class figures.
     signal_class: int | None = None
+    #: The kind of data (:class:`~ssl_core.data.modality.Modality` subclass) a datamodule
+    #: uses unless told otherwise (``None``: images).
+    modality: type | None = None
+    #: Classes the source lists only in its test set (an anomaly test's unseen classes):
+    #: left out of training as ``exclude_classes`` are.
+    held_out: tuple[str, ...] = ()
+    #: Evaluators of this dataset's own (``module:Class`` of
+    #: :class:`~ssl_core.evaluate.evaluators.Evaluator` subclasses, e.g. a project's
+    #: figure): ``evaluate`` runs them beside its own on this source's runs.
+    evaluators: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -163,6 +173,29 @@ class Source:
     def is_root(self, root: Path) -> bool:
         """Whether ``root`` holds this dataset (at least one training sample)."""
         return bool(self.training_samples(root, required=False))
+
+    def prepare(self, root: Path) -> None:
+        """Make the data at ``root`` when the source makes its own (a simulation) and it is
+        not there yet; the default source reads files and makes nothing."""
+
+    def generated(self, variant: str | None) -> tuple[Source, Path]:
+        """The data stage of ``source: generate``: this source with the parameters of
+        ``variant`` (``"n_train=1000,seed=0"``, the source's defaults for the others) and the
+        folder it wrote its data to (never a DVC output)."""
+        raise DataNotFoundError(
+            f"{self.name} does not make its data: give its source as 'download' or a path"
+        )
+
+    def bad_samples(self, root: Path) -> dict[str, str]:
+        """``{id: problem}`` of the samples that cannot be used, where the source knows
+        them before reading (default: none known; a file that cannot be read is named
+        when it is read)."""
+        return {}
+
+    def columns(self, root: Path, paths: list[str]) -> dict[str, np.ndarray]:
+        """Per-sample values the embeddings carry beside the labels (e.g. a simulated
+        signal's SNR), by sample; none by default."""
+        return {}
 
     def how_to_provide(self, root: Path, reason: str = "") -> str:
         """The message for data that is not at ``root``."""
@@ -262,3 +295,124 @@ class ImageFolder(Source):
             )
             samples += [(f"{folder}/{name}/{f}", label) for f in files]
         return samples
+
+
+# ----------------------------------------------------------------- array sources
+class ArrayData:
+    """The samples of an :class:`ArraySource` once opened, in memory: ids, targets and
+    ``read(i)``. A subclass gives the arrays (:meth:`get`) and what makes a sample
+    unusable (:meth:`problems`); reading a bad one raises :attr:`error` naming it.
+
+    Args:
+        ids: One stable id per sample (``file:row``).
+        targets: Class of every sample (``-1``: none).
+    """
+
+    error: type[BadDataError] = BadDataError
+
+    def __init__(self, ids: Sequence[str], targets: Sequence[int] | np.ndarray) -> None:
+        self.ids = list(ids)
+        self.targets = np.asarray(targets, dtype=np.int64)
+        self._index = {sample_id: i for i, sample_id in enumerate(self.ids)}
+        self._bad: dict[int, str] | None = None
+        #: The split of every sample (``"train"``, ``"test"``, ``None``), set by the source.
+        self.splits: list[str | None] = []
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def index(self, sample_id: str) -> int:
+        """Position of the sample with id ``sample_id``."""
+        return self._index[sample_id]
+
+    def get(self, i: int) -> np.ndarray:
+        """Sample ``i`` as it is stored."""
+        raise NotImplementedError
+
+    def problems(self) -> dict[int, str]:
+        """``{position: problem}`` of every unusable sample (checked on all at once)."""
+        return {}
+
+    def usable(self, i: int) -> bool:
+        if self._bad is None:
+            self._bad = self.problems()
+        return i not in self._bad
+
+    def read(self, i: int) -> np.ndarray:
+        """Sample ``i``.
+
+        Raises:
+            BadDataError: (:attr:`error`) one line naming it and its problem.
+        """
+        if not self.usable(i):
+            raise self.error(f"{self.ids[i]}: {self._bad[i]}")
+        return self.get(i)
+
+    def bad_samples(self) -> dict[str, str]:
+        """``{id: problem}`` of every unusable sample."""
+        self.usable(0)
+        return {self.ids[i]: problem for i, problem in sorted(self._bad.items())}
+
+
+class ArraySource(Source):
+    """A source whose samples are rows of arrays rather than one file each (jets in
+    ``.npz`` files, series in a text file, generated strain): samples are named by id
+    (``top.npz:17``), listed from the opened data (:meth:`open`: an :class:`ArrayData`,
+    opened once per root) with the split each is in (:meth:`split_of`). A sample with
+    target ``-1`` is unlabeled. Splits are stratified by class.
+    """
+
+    extensions = ()  # nothing in an unlabeled/ folder is a sample
+    strata_names = ()
+
+    def __init__(self, class_names: Sequence[str] | None = None, channels: int | None = None):
+        super().__init__(class_names, channels, mean=(0.0,), std=(1.0,))
+        self._opened: dict[Path, ArrayData] = {}
+
+    def exists(self, root: Path) -> bool:
+        """Whether ``root`` holds the data."""
+        raise NotImplementedError
+
+    def open(self, root: Path) -> ArrayData:
+        raise NotImplementedError
+
+    def split_of(self, data: ArrayData) -> list[str | None]:
+        """``"train"``, ``"test"`` or ``None`` (listed in neither) for every sample."""
+        raise NotImplementedError
+
+    def load(self, root: Path) -> ArrayData:
+        """The opened data of ``root`` (opened once per root)."""
+        key = Path(root).resolve()
+        if key not in self._opened:
+            data = self.open(Path(root))
+            data.splits = self.split_of(data)
+            self._opened[key] = data
+        return self._opened[key]
+
+    def list_samples(self, root: Path, split: str) -> list[Sample]:
+        self.split_dir(split)  # refuses anything but train/test
+        if not self.exists(Path(root)):
+            return []
+        data = self.load(root)
+        return [
+            (i, None if t < 0 else int(t))
+            for i, t, where in zip(data.ids, data.targets.tolist(), data.splits, strict=True)
+            if where == split
+        ]
+
+    def list_unlabeled(self, root: Path) -> list[str]:
+        return []
+
+    def strata(self, root: Path, samples: Sequence[Sample]) -> list[int]:
+        """The class of each sample: splits are stratified by class."""
+        return [int(t) for _, t in samples]
+
+    def class_list(self, root: Path) -> tuple[str, ...]:
+        return tuple(self.class_names)
+
+    def read(self, root: Path, path: str) -> np.ndarray:
+        data = self.load(root)
+        return data.read(data.index(path))
+
+    def bad_samples(self, root: Path) -> dict[str, str]:
+        return self.load(root).bad_samples()

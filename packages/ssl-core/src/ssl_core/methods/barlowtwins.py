@@ -12,8 +12,8 @@ import torch
 from lightly.loss import BarlowTwinsLoss
 from lightly.models.modules import BarlowTwinsProjectionHead
 
+from ssl_core.data.views import size
 from ssl_core.methods.base import BaseMethod
-from ssl_core.methods.views import size
 
 
 class BarlowTwins(BaseMethod):

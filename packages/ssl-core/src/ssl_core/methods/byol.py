@@ -13,9 +13,9 @@ import torch
 from lightly.loss import NegativeCosineSimilarity
 from lightly.models.modules import BYOLPredictionHead, BYOLProjectionHead
 
+from ssl_core.data.views import size
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.ema import MomentumCopiesMixin, frozen_copy
-from ssl_core.methods.views import size
 
 
 class BYOL(MomentumCopiesMixin, BaseMethod):

@@ -14,9 +14,9 @@ from lightly.loss import DINOLoss
 from lightly.models.modules import DINOProjectionHead
 from lightly.models.utils import deactivate_requires_grad
 
+from ssl_core.data.views import size
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.ema import MomentumCopiesMixin, frozen_copy
-from ssl_core.methods.views import size
 
 
 class DINO(MomentumCopiesMixin, BaseMethod):

@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ssl_core.data.views import cat, size
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.classifier import ClassifierMixin
-from ssl_core.methods.views import cat, size
 
 
 class FixMatchLoss(nn.Module):

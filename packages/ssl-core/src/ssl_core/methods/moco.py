@@ -15,9 +15,9 @@ import torch
 from lightly.loss import NTXentLoss
 from lightly.models.modules import MoCoProjectionHead
 
+from ssl_core.data.views import size
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.ema import MomentumCopiesMixin, frozen_copy
-from ssl_core.methods.views import size
 
 
 class MoCo(MomentumCopiesMixin, BaseMethod):

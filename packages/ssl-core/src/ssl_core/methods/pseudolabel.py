@@ -21,10 +21,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ssl_core.data.views import cat, size
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.classifier import ClassifierMixin
 from ssl_core.methods.rampups import linear_rampup
-from ssl_core.methods.views import cat, size
 
 
 class PseudoLabel(ClassifierMixin, BaseMethod):

@@ -25,10 +25,10 @@ import torch.nn.functional as F
 from lightly.loss import NTXentLoss
 from lightly.models.modules import SimCLRProjectionHead
 
+from ssl_core.data.views import cat, size
 from ssl_core.losses.supcon import SupConLoss
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.classifier import ClassifierMixin
-from ssl_core.methods.views import cat, size
 
 
 class SemiSupCon(ClassifierMixin, BaseMethod):

@@ -14,8 +14,8 @@ import torch
 from lightly.loss import NTXentLoss
 from lightly.models.modules import SimCLRProjectionHead
 
+from ssl_core.data.views import size
 from ssl_core.methods.base import BaseMethod
-from ssl_core.methods.views import size
 
 
 class SimCLR(BaseMethod):

@@ -13,9 +13,9 @@ from __future__ import annotations
 import torch
 from lightly.models.modules import SimCLRProjectionHead
 
+from ssl_core.data.views import cat
 from ssl_core.losses import SupConLoss
 from ssl_core.methods.base import BaseMethod
-from ssl_core.methods.views import cat
 
 
 class SupCon(BaseMethod):

@@ -29,10 +29,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ssl_core.data.views import cat
 from ssl_core.losses import SupConLoss
 from ssl_core.methods.classifier import ClassifierMixin
 from ssl_core.methods.supcon import SupCon
-from ssl_core.methods.views import cat
 
 
 class SupConClassifier(ClassifierMixin, SupCon):

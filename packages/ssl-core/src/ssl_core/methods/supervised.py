@@ -14,9 +14,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ssl_core.data.views import cat
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.classifier import ClassifierMixin
-from ssl_core.methods.views import cat
 
 
 class Supervised(ClassifierMixin, BaseMethod):

@@ -13,8 +13,8 @@ import torch
 from lightly.loss import VICRegLoss
 from lightly.models.modules.heads import VICRegProjectionHead
 
+from ssl_core.data.views import size
 from ssl_core.methods.base import BaseMethod
-from ssl_core.methods.views import size
 
 
 class VICReg(BaseMethod):

@@ -1,9 +1,10 @@
 """JetCLR's augmentations of particle jets, vectorised over a batch.
 
 Each augmentation is a small callable ``op(jets, rand) -> jets`` on a :class:`Jets`
-batch (particles packed jet after jet: no work on padding); ``rand`` is the batch's :class:`~ssl_core.points.random.SampleRandom`, so every
-jet draws from its own seed and gets the same view whatever batch it is in. A view
-(:class:`JetView`) is a list of them followed by the features of
+batch (particles packed jet after jet: no work on padding); ``rand`` is the batch's
+:class:`~ssl_core.data.seeds.SampleRandom`, so every jet draws from its own seed and gets
+the same view whatever batch it is in. A view (:class:`JetView`) is a list of them
+followed by the features of
 :mod:`ssl_core.points.features`; :class:`JetCLRTransform` makes two views (contrastive
 methods), :class:`JetWeakStrongTransform` weak and strong ones (FixMatch, Mean Teacher,
 Pseudo-Label), :class:`JetEvalTransform` none (evaluation).
@@ -38,8 +39,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from ssl_core.data.seeds import SampleRandom, as_words, derive
+from ssl_core.data.views import Views
 from ssl_core.points.features import Jets, particle_features
-from ssl_core.points.random import SampleRandom, derive_seeds
 
 # Every op draws from its own streams, so adding or removing an op leaves the others'
 # numbers as they were.
@@ -103,7 +105,7 @@ class SoftSmear:
     def __call__(self, jets: Jets, rand: SampleRandom) -> Jets:
         _, jet, slot = jets.index
         width = np.float32(self.strength) / np.maximum(jets.pt, np.float32(self.pt_clip))
-        n_eta, n_phi = rand.particle_normal2(_STREAM_SOFT, jet, slot)
+        n_eta, n_phi = rand.normal_pair(_STREAM_SOFT, jet, slot)
         return jets.replace(deta=jets.deta + width * n_eta, dphi=jets.dphi + width * n_phi)
 
 
@@ -125,7 +127,7 @@ class CollinearSplit:
 
     def __call__(self, jets: Jets, rand: SampleRandom) -> Jets:
         starts, jet, slot = jets.index
-        u, r = rand.particle_uniform2(_STREAM_SPLIT, jet, slot)
+        u, r = rand.uniform_pair(_STREAM_SPLIT, jet, slot)
         split = u < self.prob
         if self.max_particles is not None:
             # the split's number within its jet: a running count made per jet
@@ -176,7 +178,7 @@ class SmearPt:
 
     def __call__(self, jets: Jets, rand: SampleRandom) -> Jets:
         _, jet, slot = jets.index
-        factor = np.exp(np.float32(self.sigma) * rand.particle_normal2(_STREAM_PT, jet, slot)[0])
+        factor = np.exp(np.float32(self.sigma) * rand.normal_pair(_STREAM_PT, jet, slot)[0])
         return jets.replace(pt=jets.pt * factor, m=jets.m * factor)
 
 
@@ -189,7 +191,7 @@ class Dropout:
 
     def __call__(self, jets: Jets, rand: SampleRandom) -> Jets:
         _, jet, slot = jets.index
-        keep = (rand.particle_uniform2(_STREAM_DROP, jet, slot)[0] >= self.prob) | (slot == 0)
+        keep = (rand.uniform_pair(_STREAM_DROP, jet, slot)[0] >= self.prob) | (slot == 0)
         return Jets(
             jets.pt[keep],
             jets.deta[keep],
@@ -230,20 +232,16 @@ class JetView:
         return {"points": torch.from_numpy(points), "mask": torch.from_numpy(mask)}
 
 
-class JetTransform:
-    """Several views of a batch of jets, or one (:attr:`single`).
+class JetTransform(Views):
+    """Several views of a batch of jets, or one (``single``).
 
-    Called by :class:`ssl_core.points.collate.JetCollate` with the batch's jets (a list
+    Called by :class:`ssl_core.points.modality.JetCollate` with the batch's jets (a list
     of ``(n_i, 4)`` four-momenta px, py, pz, E) and one seed per jet ``(B,)``; returns a
     list of views (field ``views``) or, when ``single``, one view (field ``image``).
-    View ``v`` of a jet with seed ``k`` draws from seed ``derive_seeds(k, v)``.
+    View ``v`` of a jet with seed ``k`` draws from seed ``derive(k, v)``.
     """
 
-    def __init__(self, views: Sequence[JetView], single: bool = False) -> None:
-        if single and len(views) != 1:
-            raise ValueError("single=True takes exactly one view")
-        self.views = list(views)
-        self.single = single
+    views: list[JetView]
 
     def __call__(
         self, jets: Sequence[np.ndarray] | Jets, seeds: np.ndarray, width: int | None = None
@@ -252,9 +250,10 @@ class JetTransform:
         longest jet or to ``width``."""
         if not isinstance(jets, Jets):
             jets = Jets.from_list(list(jets))
-        seeds = np.asarray(seeds, dtype=np.int64).astype(np.uint64)
-        out = [view(jets, derive_seeds(seeds, v), width) for v, view in enumerate(self.views)]
-        return out[0] if self.single else out
+        keys = as_words(np.asarray(seeds))
+        return self.output(
+            [view(jets, derive(keys, v), width) for v, view in enumerate(self.views)]
+        )
 
 
 def jetclr_ops(

@@ -21,13 +21,8 @@ import torch
 from torch import nn
 
 from ssl_core.backbones import load_weights
+from ssl_core.data.views import masked_mean
 from ssl_core.points.features import NUM_FEATURES
-
-
-def masked_mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean over real particles: ``h`` ``(B, P, D)``, ``mask`` ``(B, P)`` -> ``(B, D)``."""
-    m = mask.unsqueeze(-1).to(h.dtype)
-    return (h * m).sum(1) / m.sum(1).clamp(min=1.0)
 
 
 def masked_sum(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -95,7 +90,7 @@ class ParticleTransformer(nn.Module):
         """Embeddings ``(B, num_features)`` of ``{"points": (B, P, F), "mask": (B, P)}``."""
         points, mask = x["points"], x["mask"]
         h = self.encoder(self.embed(points), src_key_padding_mask=~mask)
-        return masked_mean(self.norm(h), mask)
+        return masked_mean(self.norm(h), mask.unsqueeze(-1), dim=1)
 
 
 class ParticleFlowNetwork(nn.Module):

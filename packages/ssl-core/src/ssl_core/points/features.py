@@ -26,7 +26,8 @@ and ``E_jet`` are those of the (augmented) constituents' sum. Padding slots hold
 Computed in float32 (but for masses from ``E^2 - p^2``, in float64).
 
 Normalization (per feature, from statistics of the training jets, like an image's
-per-channel mean and std) is applied on the device by :func:`normalize_points`.
+per-channel mean and std) is applied on the device by
+:class:`~ssl_core.points.modality.Points`.
 
 - [0] Qu, Li, Qian, Particle Transformer for Jet Tagging, ICML 2022,
   https://arxiv.org/abs/2202.03772 (and weaver-core's top-tagging data configs)
@@ -37,14 +38,13 @@ per-channel mean and std) is applied on the device by :func:`normalize_points`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
-import torch
+
+from ssl_core.data.modality import mean_std
 
 FEATURES = ("deta", "dphi", "log_pt", "log_e", "log_pt_rel", "log_e_rel", "delta_r")
 NUM_FEATURES = len(FEATURES)
-POINTS_KEYS = ("image", "views")  # batch fields whose entries are {"points", "mask"}
 
 
 def _wrap(phi: np.ndarray) -> np.ndarray:
@@ -198,58 +198,15 @@ def particle_features(jets: Jets) -> np.ndarray:
     return out
 
 
-def feature_statistics(
-    features: np.ndarray, mask: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation ``(F,)`` float32 of particle features: packed
-    ``(N, F)``, or padded ``(B, P, F)`` with their ``mask`` ``(B, P)`` (real particles
-    only). What :func:`normalize_points` takes."""
-    values = np.asarray(features, np.float64)
-    if mask is not None:
-        values = values[np.asarray(mask, bool)]
-    std = values.std(axis=0)
-    return values.mean(axis=0).astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
-
-
 def jet_feature_statistics(
     jets: list[np.ndarray], batch: int = 4096
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and std ``(F,)`` of the features of ``jets`` (``[(n_i, 4)]``
-    four-momenta) as read, no augmentation: measure them on the training jets (as image
-    means on training images), keep them with the source, normalize on the device."""
-    total = np.zeros(NUM_FEATURES)
-    squares = np.zeros(NUM_FEATURES)
-    count = 0
-    for i in range(0, len(jets), batch):
-        x = particle_features(Jets.from_list(jets[i : i + batch])).astype(np.float64)
-        total += x.sum(0)
-        squares += (x * x).sum(0)
-        count += len(x)
-    mean = total / count
-    std = np.sqrt(np.maximum(squares / count - mean * mean, 0.0))
-    return mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
-
-
-def normalize_points(batch: Any, mean: torch.Tensor, std: torch.Tensor) -> Any:
-    """``(points - mean) / std`` per feature on every ``{"points", "mask"}`` of a batch
-    (in ``image``, ``views``, and inside ``labeled``/``unlabeled`` parts); padding stays 0.
-
-    Meant for ``on_after_batch_transfer`` (on the device), as images' ``normalize_batch``.
-
-    Args:
-        batch: A collated batch, or one ``{"points": (B, P, F), "mask": (B, P)}``.
-        mean: ``(F,)`` tensor.
-        std: ``(F,)`` tensor.
-    """
-    if isinstance(batch, list | tuple):
-        return type(batch)(normalize_points(v, mean, std) for v in batch)
-    if not isinstance(batch, dict):
-        return batch
-    if "points" in batch and "mask" in batch:
-        x, mask = batch["points"], batch["mask"]
-        m, s = mean.to(x.device, x.dtype), std.to(x.device, x.dtype)
-        return {**batch, "points": (x - m) / s * mask.unsqueeze(-1)}
-    return {
-        k: normalize_points(v, mean, std) if k in POINTS_KEYS or isinstance(v, dict) else v
-        for k, v in batch.items()
-    }
+    """Per-feature mean and std ``(F,)`` float32 of the features of ``jets`` (``[(n_i,
+    4)]`` four-momenta) as read, no augmentation: measure them on the training jets (as
+    image means on training images) and normalize on the device
+    (:class:`~ssl_core.points.modality.Points`)."""
+    features = (
+        particle_features(Jets.from_list(jets[i : i + batch])) for i in range(0, len(jets), batch)
+    )
+    mean, std = mean_std(features)
+    return mean.astype(np.float32), std.astype(np.float32)

@@ -25,7 +25,6 @@ Batches (the contract every segmentation method reads):
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,17 +80,6 @@ class SegmentationSource(Source):
         "train/images/<id>.png, train/masks/<id>.png (an image without a mask is "
         "unlabeled), optionally unlabeled/**/<image> and the same under test/"
     )
-
-    def __init__(
-        self,
-        class_names: Sequence[str] | None = None,
-        channels: int | None = None,
-        mean: Sequence[float] | None = None,
-        std: Sequence[float] | None = None,
-    ) -> None:
-        super().__init__(class_names, channels, mean, std)
-        if len(self.class_names) < 2:
-            raise ValueError(f"A segmentation needs >= 2 classes, not {self.class_names}")
 
     @property
     def num_classes(self) -> int:
@@ -193,6 +181,8 @@ class SegmentationDataModule(DataModule):
         on_bad_file: Literal["error", "skip"] = "error",
     ) -> None:
         source = source if source is not None else SegmentationSource()
+        if source.num_classes < 2:
+            raise ValueError(f"A segmentation needs >= 2 classes, not {source.class_names}")
         super().__init__(
             source, root, download, variant, train_on, split, val_fraction, val_seed,
             unlabeled_ratio, batch_size, num_workers, on_bad_file,

@@ -124,44 +124,6 @@ def draw_geometry(
     return Geometry(size, factor, y, x, h, w, top, left, *flips)
 
 
-class StrongPhotometric:
-    """UniMatch's strong photometric view of a crop (see the module docstring), drawn
-    from the caller's random stream.
-
-    Args:
-        cj_prob: Probability of colour jitter.
-        cj_strength: Scale of the jitter ranges (0.5, 0.5, 0.5, 0.25 at 1).
-        gray_prob: Probability of greyscale (RGB only).
-        blur_prob: Probability of Gaussian blur.
-        blur_sigma: Range of the blur's sigma in px.
-    """
-
-    def __init__(
-        self,
-        cj_prob: float = 0.8,
-        cj_strength: float = 1.0,
-        gray_prob: float = 0.2,
-        blur_prob: float = 0.5,
-        blur_sigma: tuple[float, float] = (0.1, 2.0),
-    ) -> None:
-        self.cj_prob = cj_prob
-        self.cj, self.hue = 0.5 * cj_strength, min(0.25 * cj_strength, 0.5)
-        self.gray_prob = gray_prob
-        self.blur_prob = blur_prob
-        self.blur_sigma = tuple(blur_sigma)
-
-    def __call__(self, x: np.ndarray, rng: random.Random) -> np.ndarray:
-        """A strong view of ``x``: ``(H, W, C)``, or the ``(H, W)`` plane of an image
-        whose channels are equal (the view is then a plane too, or an RGB image)."""
-        if self.cj_prob > 0 and rng.random() < self.cj_prob:
-            x = aug.color_jitter(x, rng, self.cj, self.cj, self.cj, self.hue)
-        if self.gray_prob > 0 and rng.random() < self.gray_prob:
-            x = aug.to_grey(x)
-        if self.blur_prob > 0 and rng.random() < self.blur_prob:
-            x = aug.gaussian_blur(x, rng.uniform(*self.blur_sigma))
-        return x
-
-
 class SegTrainTransform:
     """A labeled training sample: random crop, flips, rot90 of image and mask together.
 
@@ -223,7 +185,8 @@ class SegWeakStrongTransform(SegTrainTransform):
         hflip_prob, vflip_prob, rotate90_prob: Probabilities of the weak geometry's flips
             and turns.
         cj_prob, cj_strength, gray_prob, blur_prob, blur_sigma: The strong views'
-            photometry (:class:`StrongPhotometric`).
+            photometry (:class:`ssl_core.augment.Photometric`; jitter 0.5, 0.5, 0.5, 0.25
+            at strength 1).
     """
 
     def __init__(
@@ -245,7 +208,8 @@ class SegWeakStrongTransform(SegTrainTransform):
             raise ValueError(f"strong_views must be >= 0, not {strong_views}")
         super().__init__(size, channels, scale, hflip_prob, vflip_prob, rotate90_prob)
         self.strong_views = strong_views
-        self.strong = StrongPhotometric(cj_prob, cj_strength, gray_prob, blur_prob, blur_sigma)
+        jitter, hue = 0.5 * cj_strength, min(0.25 * cj_strength, 0.5)
+        self.strong = aug.Photometric(cj_prob, jitter, hue, gray_prob, blur_prob, blur_sigma)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray | None = None) -> dict[str, Any]:
         # The mask of an unlabeled image is never read: padding is known from the geometry.

@@ -1,27 +1,28 @@
-"""Augmentations of time series (TS2Vec / TS-TCC set, and strain's own), vectorised over a
-padded batch.
+"""Augmentations of time series (the TS2Vec / TS-TCC set), vectorised over a padded batch.
 
 Every op is a small callable ``op(series, mask, rand) -> (series, mask)`` on a batch
 ``series`` ``(B, C, T)`` float with its length mask ``(B, T)`` (True on real steps, a
 prefix of each row; zeros in the padding) and the batch's
-:class:`~ssl_core.series.random.SampleRandom`: every sample draws from its own seed, so a
+:class:`~ssl_core.data.seeds.SampleRandom`: every sample draws from its own seed, so a
 sample's view does not depend on the batch it is in, its position there or the batch's
 padding. Ops keep padding as padding (zeros, mask False) and only :class:`RandomCrop`
 shortens a mask.
 
 A view (:class:`SeriesView`) is a list of ops, each drawing from its own stream (derived
-from the view's number and the op's position). :class:`SeriesTransform` makes several views
-(``(series, mask, seeds) -> [{"series", "mask"}, ...]``): :func:`contrastive_transform`
-two for contrastive methods, :func:`weak_strong_transform` weak and strong ones for
-FixMatch; :class:`SeriesEvalTransform` none. They run on torch tensors on any device: in
-the collation (:class:`~ssl_core.series.collate.SeriesCollate`) or after standardisation on
-the device. Jitter and the time mask's fill are relative to the sample's own per-channel
+from the view's number and the op's position). A recipe (:class:`SeriesTransform`, a
+:class:`~ssl_core.data.views.Views`) makes several views (``(series, mask, seeds) ->
+[{"series", "mask"}, ...]``): :class:`SeriesContrastiveTransform` two for contrastive
+methods, :class:`SeriesWeakStrongTransform` weak and strong ones for FixMatch & co.,
+:class:`SeriesEvalTransform` the series as they are. A dataset with other physics
+subclasses them with its own ops (GWAK's strain in ``projects/gwak``). They run on torch
+tensors on any device: in the collation (:class:`~ssl_core.series.modality.SeriesCollate`)
+or after standardisation on the device. Jitter and the time mask's fill are relative to the sample's own per-channel
 statistics, so they mean the same in raw and in standardised units.
 
 What each op keeps (checked in ``tests/test_series_augment.py``): :class:`TimeShift` and
-:class:`ChannelShift` / :class:`DetectorShift` move values in time (circularly within the
-series' length) without changing them; :class:`SignFlip` twice is the identity;
-:class:`DetectorSwap` permutes channels; :class:`Scale` keeps the shape up to a factor;
+:class:`ChannelShift` move values in time (circularly within the series' length) without
+changing them; :class:`SignFlip` twice is the identity; :class:`Scale` keeps the shape up
+to a factor;
 :class:`RandomCrop` keeps a contiguous piece; :class:`Jitter` and :class:`TimeMask` keep
 the length.
 
@@ -30,9 +31,7 @@ the length.
 - [1] Eldele et al., Time-series representation learning via temporal and contextual
   contrasting (TS-TCC), IJCAI 2021, https://arxiv.org/abs/2106.14112 (weak: jitter and
   scaling; strong: permutation and jitter)
-- [2] Raikman et al., GWAK, Mach. Learn.: Sci. Technol. 5 (2024),
-  https://arxiv.org/abs/2309.11537 (strain: two detectors, offsets <= 10 ms)
-- [3] Sohn et al., FixMatch, NeurIPS 2020, https://arxiv.org/abs/2001.07685
+- [2] Sohn et al., FixMatch, NeurIPS 2020, https://arxiv.org/abs/2001.07685
 """
 
 from __future__ import annotations
@@ -41,7 +40,8 @@ from collections.abc import Sequence
 
 import torch
 
-from ssl_core.series.random import SampleRandom
+from ssl_core.data.seeds import SampleRandom
+from ssl_core.data.views import Views
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -133,36 +133,6 @@ class ChannelShift:
         return roll_within(series, mask, s), mask
 
 
-class DetectorShift:
-    """Strain: move channels ``1..C-1`` (L1) against channel 0 (H1) by one shift uniform in
-    ``[-max_seconds, max_seconds]`` (GWAK: signals reach the detectors <= 10 ms apart),
-    rounded to whole samples, circular within the window.
-
-    Args:
-        max_seconds: Largest shift (s).
-        sample_rate: Samples per second.
-    """
-
-    def __init__(self, max_seconds: float = 0.01, sample_rate: float = 2048.0) -> None:
-        self.max_steps = max_seconds * sample_rate
-
-    def __call__(self, series: torch.Tensor, mask: torch.Tensor, rand: SampleRandom) -> Batch:
-        s = ((2 * rand.uniform(0, 1) - 1) * self.max_steps).round().long()  # (B, 1)
-        shift = torch.cat([torch.zeros_like(s), s.expand(-1, series.shape[1] - 1)], dim=1)
-        return roll_within(series, mask, shift), mask
-
-
-class DetectorSwap:
-    """Strain: reverse the channel order (H1 <-> L1) of a sample with probability ``p``."""
-
-    def __init__(self, p: float = 0.5) -> None:
-        self.p = p
-
-    def __call__(self, series: torch.Tensor, mask: torch.Tensor, rand: SampleRandom) -> Batch:
-        swap = rand.uniform(0, 1)[:, :, None] < self.p  # (B, 1, 1)
-        return torch.where(swap, series.flip(1), series), mask
-
-
 class SignFlip:
     """Multiply a sample by -1 with probability ``p`` (strain: a polarisation angle
     turned by 90 degrees; use only where the physics is symmetric)."""
@@ -240,30 +210,27 @@ class SeriesView:
         return {"series": series * mask[:, None, :], "mask": mask}
 
 
-class SeriesTransform:
-    """Several views of a padded batch, each sample's from its own seed.
+class SeriesTransform(Views):
+    """Several views of a padded batch (or one: ``single``), each sample's from its own
+    seed: view ``i`` draws from ``derive(seeds, i)``.
 
     Args:
         views: One :class:`SeriesView` per view.
+        single: One view, field ``image``.
 
     Call: ``transform(series (B, C, T), mask (B, T), seeds (B,))`` -> ``[{"series":
     (B, C, T'), "mask": (B, T')}, ...]``, one dict per view (``T' <= T``: trailing steps
     that are padding in every row are dropped).
     """
 
-    def __init__(self, views: Sequence[SeriesView]) -> None:
-        self.views = list(views)
+    views: list[SeriesView]
 
-    def __call__(self, series: torch.Tensor, mask: torch.Tensor, seeds) -> list[dict]:
+    def __call__(self, series: torch.Tensor, mask: torch.Tensor, seeds=None) -> list[dict] | dict:
+        seeds = torch.zeros(len(series), dtype=torch.int64) if seeds is None else seeds
         rand = SampleRandom(torch.as_tensor(seeds, device=series.device))
-        return [trim(view(series, mask, rand.derive(i))) for i, view in enumerate(self.views)]
-
-
-class SeriesEvalTransform:
-    """No augmentation: the padded batch as one view (evaluation, prediction)."""
-
-    def __call__(self, series: torch.Tensor, mask: torch.Tensor, seeds=None) -> dict:
-        return {"series": series * mask[:, None, :], "mask": mask}
+        return self.output(
+            [trim(view(series, mask, rand.derive(i))) for i, view in enumerate(self.views)]
+        )
 
 
 def trim(view: dict) -> dict:
@@ -272,63 +239,42 @@ def trim(view: dict) -> dict:
     return {"series": view["series"][:, :, :t], "mask": view["mask"][:, :t]}
 
 
-def contrastive_ops(kind: str = "sensor", sample_rate: float = 2048.0) -> list:
-    """One contrastive view's ops.
+class SeriesContrastiveTransform(SeriesTransform):
+    """``views`` contrastive views (SimCLR, SupCon, BYOL, ...) of sensor series: TS2Vec's
+    crop to 50-100% with TS-TCC's per-channel scaling (sigma 0.2) and jitter (0.1 std), and
+    a time mask of up to 20%. A subclass gives other ops (:meth:`ops`)."""
 
-    ``"sensor"`` (TS2Vec's crop with TS-TCC's scaling and jitter, plus time masking): crop
-    to 50-100%, per-channel scaling (sigma 0.2), jitter (0.1 std), a time mask of up to 20%.
-    ``"strain"`` (whitened H1/L1): a time shift of up to half the window (the transient
-    may be anywhere), detector shift (<= 10 ms) and swap, sign flip, one scale for both
-    detectors (sigma 0.1: a distance change), jitter (0.1 std).
-    """
-    if kind == "sensor":
+    def __init__(self, views: int = 2) -> None:
+        super().__init__([SeriesView(self.ops()) for _ in range(views)])
+
+    def ops(self) -> list:
         return [RandomCrop(0.5), Scale(0.2), Jitter(0.1), TimeMask(0.2)]
-    if kind == "strain":
-        return [
-            TimeShift(0.5),
-            DetectorShift(0.01, sample_rate),
-            DetectorSwap(0.5),
-            SignFlip(0.5),
-            Scale(0.1, per_channel=False),
-            Jitter(0.1),
-        ]
-    raise ValueError(f"kind must be 'sensor' or 'strain', not {kind!r}")
 
 
-def weak_ops(kind: str = "sensor", sample_rate: float = 2048.0) -> list:
-    """FixMatch's weak view: TS-TCC's weak augmentation (scaling and jitter), and for
-    strain the symmetries (detector swap, sign flip) too."""
-    if kind == "sensor":
+class SeriesWeakStrongTransform(SeriesTransform):
+    """``weak_views`` weak views, then ``strong_views`` strong views (FixMatch: 1 and 1;
+    Mean Teacher: 2 and 0; supervised and Pseudo-Label: 1 and 0).
+
+    Weak: TS-TCC's weak augmentation (scaling, jitter). Strong: the contrastive view's ops
+    plus channel-wise shifts, stronger; TS-TCC's segment permutation is left out (it breaks
+    the time order the physics is in). A subclass gives other ops (:meth:`weak_ops`,
+    :meth:`strong_ops`)."""
+
+    def __init__(self, weak_views: int = 1, strong_views: int = 1) -> None:
+        super().__init__(
+            [SeriesView(self.weak_ops()) for _ in range(weak_views)]
+            + [SeriesView(self.strong_ops()) for _ in range(strong_views)]
+        )
+
+    def weak_ops(self) -> list:
         return [Scale(0.1), Jitter(0.05)]
-    if kind == "strain":
-        return [DetectorSwap(0.5), SignFlip(0.5), Scale(0.05, per_channel=False), Jitter(0.05)]
-    raise ValueError(f"kind must be 'sensor' or 'strain', not {kind!r}")
 
-
-def strong_ops(kind: str = "sensor", sample_rate: float = 2048.0) -> list:
-    """FixMatch's strong view: the contrastive view plus channel-wise shifts (sensor) or a
-    stronger jitter and a time mask (strain). TS-TCC's segment permutation is left out:
-    it breaks the time order the physics is in."""
-    if kind == "sensor":
+    def strong_ops(self) -> list:
         return [RandomCrop(0.5), Scale(0.3), ChannelShift(0.1), Jitter(0.2), TimeMask(0.3)]
-    if kind == "strain":
-        return [*contrastive_ops("strain", sample_rate)[:-1], Jitter(0.3), TimeMask(0.1)]
-    raise ValueError(f"kind must be 'sensor' or 'strain', not {kind!r}")
 
 
-def contrastive_transform(
-    kind: str = "sensor", views: int = 2, sample_rate: float = 2048.0
-) -> SeriesTransform:
-    """``views`` contrastive views (SimCLR, SupCon, BYOL, ...); see :func:`contrastive_ops`."""
-    return SeriesTransform([SeriesView(contrastive_ops(kind, sample_rate)) for _ in range(views)])
+class SeriesEvalTransform(SeriesTransform):
+    """No augmentation: the padded batch as one view (evaluation, prediction)."""
 
-
-def weak_strong_transform(
-    kind: str = "sensor", weak_views: int = 1, strong_views: int = 1, sample_rate: float = 2048.0
-) -> SeriesTransform:
-    """``weak_views`` weak views then ``strong_views`` strong views (FixMatch: 1 and 1;
-    Mean Teacher: 2 and 0; supervised and Pseudo-Label: 1 and 0)."""
-    return SeriesTransform(
-        [SeriesView(weak_ops(kind, sample_rate)) for _ in range(weak_views)]
-        + [SeriesView(strong_ops(kind, sample_rate)) for _ in range(strong_views)]
-    )
+    def __init__(self) -> None:
+        super().__init__([SeriesView([])], single=True)

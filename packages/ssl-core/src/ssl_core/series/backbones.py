@@ -28,18 +28,14 @@ import math
 import torch
 from torch import nn
 
+from ssl_core.data.views import masked_mean
+
 
 def as_view(x: dict[str, torch.Tensor] | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(series (B, C, T), mask (B, T) bool)`` of a view dict or a plain tensor."""
     if isinstance(x, dict):
         return x["series"], x["mask"].to(torch.bool)
     return x, torch.ones(x.shape[0], x.shape[-1], dtype=torch.bool, device=x.device)
-
-
-def masked_mean(h: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
-    """Mean of ``h`` over the real positions of ``dim`` (``mask`` broadcasts to ``h``)."""
-    m = mask.to(h.dtype)
-    return (h * m).sum(dim) / m.sum(dim).clamp(min=1)
 
 
 class MaskedBatchNorm1d(nn.BatchNorm1d):

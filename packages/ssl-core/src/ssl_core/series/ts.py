@@ -1,4 +1,4 @@
-"""Series in the UEA/UCR ``.ts`` text format, and a source that lists them.
+"""Series in the UEA/UCR ``.ts`` text format, and the source of a UEA/UCR dataset.
 
 The format (the archive's own description, as in the files' headers): ``#`` comment
 lines; ``@`` header lines (``@problemName``, ``@timeStamps``, ``@missing``,
@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ssl_core.data.sources import BadDataError
+from ssl_core.data.sources import ArrayData, ArraySource, BadDataError
+from ssl_core.series.modality import Series
 
 
 class BadSeriesError(BadDataError, ValueError):
@@ -147,24 +148,9 @@ def series_problem(series: np.ndarray) -> str:
     return ", ".join(problems)
 
 
-def describe_bad(bad: dict[str, str], limit: int = 5) -> str:
-    """One line naming bad samples: ``"3 bad series: a.ts:17 (zero length), ..."``."""
-    shown = ", ".join(f"{k} ({v})" for k, v in list(bad.items())[:limit])
-    more = f" and {len(bad) - limit} more" if len(bad) > limit else ""
-    return f"{len(bad)} bad series: {shown}{more}"
-
-
-@dataclass(frozen=True)
-class SeriesSample:
-    """One series: its id (``file:line``), class (``-1`` when unknown) and length."""
-
-    id: str
-    target: int
-    length: int
-
-
-class TsSource:
-    """The series of one or more ``.ts`` files, each with a stable id and a class.
+class TsArrays(ArrayData):
+    """The series of one or more ``.ts`` files, each with a stable id (``file:line``) and
+    a class.
 
     Args:
         files: The ``.ts`` files, read in order.
@@ -177,6 +163,8 @@ class TsSource:
             not among ``class_names``.
     """
 
+    error = BadSeriesError
+
     def __init__(self, files: Sequence[str | Path], class_names: Sequence[str] | None = None):
         self.files = [Path(f) for f in files]
         for f in self.files:
@@ -186,96 +174,63 @@ class TsSource:
         self.class_names = list(class_names or (parsed[0].class_names if parsed else []))
         lookup = {name: i for i, name in enumerate(self.class_names)}
         self._series: list[np.ndarray] = []
-        self.samples: list[SeriesSample] = []
+        ids, targets = [], []
         for ts in parsed:
             for array, label, line in zip(ts.series, ts.labels, ts.lines, strict=True):
                 sample_id = f"{ts.path.name}:{line}"
                 if label is not None and label not in lookup:
                     raise TsFormatError(f"{sample_id}: label {label!r} not in {self.class_names}")
-                target = -1 if label is None else lookup[label]
                 self._series.append(array)
-                self.samples.append(SeriesSample(sample_id, target, int(array.shape[-1])))
-        widths = {a.shape[0] for a in self._series if a.size}
-        self.channels = max(widths, default=0)
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    @property
-    def ids(self) -> list[str]:
-        return [s.id for s in self.samples]
-
-    @property
-    def targets(self) -> np.ndarray:
-        """Class of every sample ``(N,)`` int64 (``-1``: unlabeled)."""
-        return np.array([s.target for s in self.samples], dtype=np.int64)
+                ids.append(sample_id)
+                targets.append(-1 if label is None else lookup[label])
+        super().__init__(ids, targets)
+        self.channels = max((a.shape[0] for a in self._series if a.size), default=0)
 
     @property
     def lengths(self) -> np.ndarray:
-        return np.array([s.length for s in self.samples], dtype=np.int64)
+        return np.array([s.shape[-1] for s in self._series], dtype=np.int64)
 
-    def index(self, sample_id: str) -> int:
-        """Position of the sample with id ``sample_id``."""
-        if not hasattr(self, "_index"):
-            self._index = {s.id: i for i, s in enumerate(self.samples)}
-        return self._index[sample_id]
+    def get(self, i: int) -> np.ndarray:
+        """Series ``i`` as a float32 array ``(C, T)``."""
+        return self._series[i]
 
-    def read(self, i: int) -> np.ndarray:
-        """Series ``i`` as a float32 array ``(C, T)``.
-
-        Raises:
-            BadSeriesError: It holds NaN or inf values or none at all (the message
-                names it: ``JapaneseVowels_TRAIN.ts:17: 2 NaN values``).
-        """
-        series = self._series[i]
-        problem = series_problem(series)
-        if problem:
-            raise BadSeriesError(f"{self.samples[i].id}: {problem}")
-        return series
-
-    def statistics(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per-channel mean and std ``(C,)`` over every real step of the usable series
-        (for standardisation on the device; measure them on training data)."""
-        from ssl_core.series.collate import channel_statistics
-
-        return channel_statistics(s for s in self._series if not series_problem(s))
-
-    def bad_samples(self) -> dict[str, str]:
-        """Every unusable sample: ``{id: problem}``."""
-        found = {}
-        for sample, series in zip(self.samples, self._series, strict=True):
-            problem = series_problem(series)
-            if problem:
-                found[sample.id] = problem
-        return found
+    def problems(self) -> dict[int, str]:
+        """Series with NaN or inf values, or none at all (a ``.ts`` file's ``?``)."""
+        found = {i: series_problem(s) for i, s in enumerate(self._series)}
+        return {i: problem for i, problem in found.items() if problem}
 
 
-class UEASource(TsSource):
-    """A UEA/UCR archive dataset as the archive distributes it: ``<name>_TRAIN.ts`` and
-    ``<name>_TEST.ts`` in ``root`` (JapaneseVowels by default: 12 LPC channels, lengths
-    7-29, 9 speakers; 270 training and 370 test series).
+class UEASeries(ArraySource):
+    """A UEA/UCR archive dataset: ``<name>_TRAIN.ts`` (training, labels optional) and
+    ``<name>_TEST.ts`` (the test set) in the data root (Bagnall et al. 2018); a series
+    without a label is an unlabeled training sample. Both files take their class indices
+    from the training file's ``@classLabel`` list.
 
     Args:
-        root: The folder holding the files (e.g. ``../shared/data/uea-japanesevowels``).
-        name: The dataset's name, the files' prefix.
-        split: ``"train"`` or ``"test"``.
-
-    Both splits take their class names from the training file, so a test file that
-    lists its labels in another order still gets the training file's class indices.
+        dataset: The files' prefix (``JapaneseVowels``: 12 LPC channels, lengths 7-29,
+            9 speakers, 270 training and 370 test series; Kudo et al. 1999).
+        class_names: Class names in label order (default: the training file's
+            ``@classLabel`` list).
     """
 
-    def __init__(
-        self, root: str | Path, name: str = "JapaneseVowels", split: str = "train"
-    ) -> None:
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-        self.root, self.name, self.split = Path(root), name, split
-        train = self.root / f"{name}_TRAIN.ts"
-        if not train.is_file():
-            raise FileNotFoundError(
-                f"No {train.name} in {self.root.resolve()}: give the folder that holds "
-                f"{name}_TRAIN.ts and {name}_TEST.ts (the UEA/UCR archive's files)."
-            )
-        names = read_ts(train).class_names if split == "test" else None
-        files = [train] if split == "train" else [self.root / f"{name}_TEST.ts"]
-        super().__init__(files, class_names=names)
+    modality = Series
+
+    def __init__(self, dataset: str = "JapaneseVowels", class_names: list[str] | None = None):
+        super().__init__(class_names)
+        self.name, self.dataset = dataset, dataset
+        self.layout = f"{dataset}_TRAIN.ts and {dataset}_TEST.ts"
+
+    def exists(self, root: Path) -> bool:
+        return (Path(root) / f"{self.dataset}_TRAIN.ts").is_file()
+
+    def open(self, root: Path) -> TsArrays:
+        train = Path(root) / f"{self.dataset}_TRAIN.ts"
+        test = Path(root) / f"{self.dataset}_TEST.ts"
+        names = self.class_names or tuple(read_ts(train).class_names)
+        data = TsArrays([train] + ([test] if test.is_file() else []), class_names=names)
+        self.class_names, self.channels = tuple(names), data.channels
+        return data
+
+    def split_of(self, data: ArrayData) -> list[str | None]:
+        train = f"{self.dataset}_TRAIN.ts:"
+        return ["train" if i.startswith(train) else "test" for i in data.ids]

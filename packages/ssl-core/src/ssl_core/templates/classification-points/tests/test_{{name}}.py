@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from ssl_core.cli import cli
+from ssl_core.points import Points
 from ssl_core.testing import isolated_split_cache  # noqa: F401 (splits made on first use go to tmp)
 from {{name}} import {{Name}}, {{Name}}DataModule
 from {{name}}.fake import make_fake
@@ -32,7 +33,9 @@ def test_source_lists_jets_with_a_fixed_test_set(fake_root):
 
 
 def test_datamodule_batches(fake_root):
-    dm = {{Name}}DataModule(root=str(fake_root), batch_size=4, num_workers=0, max_particles=32)
+    dm = {{Name}}DataModule(
+        root=str(fake_root), batch_size=4, num_workers=0, modality=Points(max_particles=32)
+    )
     dm.setup("fit")
     batch = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
     assert len(batch["views"]) == 2  # two JetCLR views

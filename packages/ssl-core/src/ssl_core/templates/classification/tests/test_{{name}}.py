@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from ssl_core.cli import cli
+from ssl_core.data import Images
 from ssl_core.testing import isolated_split_cache  # noqa: F401 (splits made on first use go to tmp)
 from {{name}} import {{Name}}, {{Name}}DataModule
 from {{name}}.fake import make_fake
@@ -35,7 +36,7 @@ def test_dataset_lists_and_reads_the_fake_data(fake_root):
 
 def test_datamodule_batches(fake_root):
     dm = {{Name}}DataModule(
-        root=str(fake_root), split="all", image_size=32, batch_size=4, num_workers=0
+        root=str(fake_root), split="all", modality=Images(32), batch_size=4, num_workers=0
     )
     dm.setup("fit")
     unlabeled = set({{Name}}().list_unlabeled(fake_root))
@@ -66,7 +67,7 @@ def test_one_step_through_train(fake_root, tmp_path):
             "0",
             "--data.batch_size",
             "8",
-            "--data.image_size",
+            "--data.modality.size",
             "32",
         ]
     )

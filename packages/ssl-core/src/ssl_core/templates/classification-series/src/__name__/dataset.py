@@ -3,14 +3,14 @@
 Series in the UEA/UCR ``.ts`` text format: ``<root>/{{name}}_TRAIN.ts`` (training; a
 series without a label is unlabeled) and ``<root>/{{name}}_TEST.ts`` (the test set).
 Samples are named ``{{name}}_TRAIN.ts:<line>``. Everything else (splits, loaders, views,
-standardisation) is ssl-core's (:mod:`ssl_core.series.datamodule`).
+standardisation) is ssl-core's (:mod:`ssl_core.data`, :mod:`ssl_core.series`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ssl_core.series.datamodule import UEASeries
+from ssl_core.series import UEASeries
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 

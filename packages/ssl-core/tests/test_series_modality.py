@@ -1,4 +1,4 @@
-"""Padding, collation and per-channel standardisation of series batches."""
+"""The series modality: padding, collation and per-channel standardisation of batches."""
 
 from __future__ import annotations
 
@@ -6,17 +6,19 @@ import numpy as np
 import pytest
 import torch
 
-from ssl_core.series.augment import contrastive_transform
-from ssl_core.series.collate import (
-    SeriesCollate,
-    SeriesDataset,
-    cat_views,
-    channel_statistics,
-    normalize_series_batch,
-    pad_series,
-    standardize,
-)
-from ssl_core.series.ts import BadSeriesError, TsSource
+from ssl_core.data import IndexedDataset
+from ssl_core.data.modality import mean_std
+from ssl_core.data.views import cat, map_views
+from ssl_core.series import Series, SeriesCollate, SeriesContrastiveTransform, pad_series
+from ssl_core.series.ts import BadSeriesError, TsArrays
+
+
+def channel_statistics(series):
+    return mean_std(series, axis=1)
+
+
+def standardize(view, mean, std):
+    return Series().normalize(view, mean, std)
 
 
 def series_list(lengths=(3, 7, 5), channels=2):
@@ -41,7 +43,7 @@ def test_collate_with_views_and_bad_samples():
         for i, s in enumerate(series_list())
     ]
     items.insert(1, {"bad_files": "x.ts:3: 2 NaN values"})
-    batch = SeriesCollate(contrastive_transform("sensor"))(items)
+    batch = SeriesCollate(SeriesContrastiveTransform())(items)
     assert batch["label"].tolist() == [0, 1, 2] and batch["index"].tolist() == [10, 11, 12]
     assert batch["bad_files"] == ["x.ts:3: 2 NaN values"]
     assert len(batch["views"]) == 2
@@ -49,7 +51,7 @@ def test_collate_with_views_and_bad_samples():
         assert view["series"].shape[:2] == (3, 2) and view["mask"].shape[0] == 3
     plain = SeriesCollate()(items)
     assert set(plain["image"]) == {"series", "mask"}
-    both = cat_views(batch["views"])
+    both = cat(batch["views"])
     assert both["series"].shape[0] == 6 and both["mask"].shape[1] == both["series"].shape[2]
 
 
@@ -72,7 +74,7 @@ def test_standardize_keeps_padding_zero():
     torch.testing.assert_close(real.std(1, unbiased=False), torch.ones(2), atol=1e-5, rtol=0)
     assert (view["series"][0, :, 3:] == 0).all()
     semi = {"labeled": {"image": pad_series(series), "label": torch.zeros(3)}, "index": 1}
-    out = normalize_series_batch(semi, mean, std)
+    out = map_views(semi, lambda view: standardize(view, mean, std))
     torch.testing.assert_close(out["labeled"]["image"]["series"], view["series"])
     assert out["index"] == 1 and torch.equal(out["labeled"]["label"], torch.zeros(3))
 
@@ -82,8 +84,9 @@ def test_dataset_items_seeds_and_bad_series(tmp_path):
     path.write_text(
         "@dimensions 2\n@classLabel true a b\n@data\n1,2:3,4:a\n1,nan:3,4:b\n5,6,7:8,9,10:b\n"
     )
-    source = TsSource([path])
-    data = SeriesDataset(source, indices=[0, 1, 2], labels=[0, -1, 1], on_bad_file="skip")
+    source = TsArrays([path])
+    samples = list(zip(source.ids, [0, None, 1], strict=True))
+    data = IndexedDataset(source, samples, "series", on_bad_file="skip")
     assert data.paths == ["F_TRAIN.ts:4", "F_TRAIN.ts:5", "F_TRAIN.ts:6"]
     item = data[(2, 99)]
     assert item["seed"] == 99 and item["label"] == 1 and item["series"].shape == (2, 3)
@@ -94,6 +97,4 @@ def test_dataset_items_seeds_and_bad_series(tmp_path):
         "F_TRAIN.ts:5: 1 NaN values"
     ]
     with pytest.raises(BadSeriesError, match="F_TRAIN.ts:5: 1 NaN values. Leave"):
-        SeriesDataset(source)[1]
-    mean, std = source.statistics()  # the bad series left out
-    np.testing.assert_allclose(mean, [(1 + 2 + 5 + 6 + 7) / 5, (3 + 4 + 8 + 9 + 10) / 5])
+        IndexedDataset(source, samples, "series")[1]

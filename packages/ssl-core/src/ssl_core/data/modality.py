@@ -1,0 +1,164 @@
+"""What differs between kinds of data: a *modality*. The datamodules of
+:mod:`ssl_core.data` are the same for every kind (splits, pools, samplers, loaders, bad
+samples, limits); a :class:`Modality` says how a batch of samples is made
+(:meth:`~Modality.dataset`), which views a method's data gets by default
+(:meth:`~Modality.recipe`, :data:`RECIPES`) and how inputs are normalized on the device
+(:meth:`~Modality.statistics`, :meth:`~Modality.normalize`). A new modality is a subclass,
+its augmentation ops and a backbone; a source names its modality
+(:attr:`ssl_core.data.sources.Source.modality`). :class:`Images` is here; jets are
+:class:`ssl_core.points.Points`, series :class:`ssl_core.series.Series`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+
+from ssl_core.data.datasets import SampleDataset
+from ssl_core.data.views import View, Views
+
+Sample = tuple[str, Any]  # (id or path relative to the data root, target or None)
+DataModule = Any  # ssl_core.data.datamodule.DataModule (which imports this module)
+
+#: Recipe names: two contrastive views (SimCLR, SupCon, BYOL, ...); one weak view
+#: (supervised, Pseudo-Label); a weak and a strong view (FixMatch's unlabeled); two weak
+#: views (Mean Teacher); the sample as it is (evaluation, embeddings).
+RECIPES = ("contrastive", "weak", "weak_strong", "two_weak", "eval")
+#: (weak, strong) views of the weak/strong recipes.
+WEAK_STRONG = {"weak": (1, 0), "weak_strong": (1, 1), "two_weak": (2, 0)}
+
+
+def mean_std(arrays: Iterable[np.ndarray], axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation over ``axis`` of all ``arrays`` together (the rows of
+    particle features ``(n_i, F)`` with ``axis=0``, the steps of series ``(C, T_i)`` with
+    ``axis=1``), float64; a feature that never varies gets standard deviation 1.
+
+    Raises:
+        ValueError: no values (no samples, or only empty ones).
+    """
+    total = squares = 0.0
+    count = 0
+    for array in arrays:
+        x = np.asarray(array, dtype=np.float64)
+        total = total + x.sum(axis=axis)
+        squares = squares + (x * x).sum(axis=axis)
+        count += x.shape[axis]
+    if not count:
+        raise ValueError("no samples (or only empty ones) to measure")
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean * mean, 0.0))
+    return mean, np.where(std > 0, std, 1.0)
+
+
+class Modality:
+    """What a datamodule needs of a kind of data (see the module docstring)."""
+
+    #: What the samples are called in messages.
+    noun = "samples"
+    #: The recipes' classes: ``contrastive(views=2)``, ``weak_strong(weak_views,
+    #: strong_views)``, ``evaluation()`` (a modality whose recipes take the data's
+    #: settings overrides :meth:`recipe`).
+    contrastive: type | None = None
+    weak_strong: type | None = None
+    evaluation: type | None = None
+
+    def dataset(self, dm: DataModule, samples: list[Sample], transform: Any) -> Any:
+        """The dataset of ``samples`` (``(id, target)``) of ``dm``'s source through
+        ``transform``."""
+        raise NotImplementedError
+
+    def recipe(self, name: str, dm: DataModule) -> Views:
+        """The views of recipe ``name`` (:data:`RECIPES`) for ``dm``'s data."""
+        self.check_recipe(name)
+        if name == "contrastive":
+            return self.contrastive()
+        if name == "eval":
+            return self.evaluation()
+        return self.weak_strong(*WEAK_STRONG[name])
+
+    def statistics(self, dm: DataModule) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and standard deviation of the inputs, for :meth:`normalize` (default:
+        the source's fixed ``mean``/``std``)."""
+        return (
+            torch.tensor(dm.source.mean, dtype=torch.float32),
+            torch.tensor(dm.source.std, dtype=torch.float32),
+        )
+
+    def normalize(self, view: View, mean: torch.Tensor, std: torch.Tensor) -> View:
+        """One view normalized on the device."""
+        raise NotImplementedError
+
+    def shift(self, transform: Any, spec: str) -> Any:
+        """``transform`` followed by the domain shift ``spec`` (``KIND:AMOUNT``)."""
+        raise ValueError(f"{type(self).__name__} data has no domain shifts; got {spec!r}")
+
+    @staticmethod
+    def check_recipe(name: str) -> None:
+        if name not in RECIPES:
+            raise ValueError(f"Unknown recipe {name!r}; one of {list(RECIPES)}")
+
+
+class ArrayModality(Modality):
+    """A modality of :class:`~ssl_core.data.sources.ArraySource` data whose views are
+    made a batch at a time in the collation (:meth:`collate`)."""
+
+    #: The dataset items' field holding a sample.
+    field = "sample"
+
+    def collate(self, transform: Views) -> Any:
+        """The loader's collation of items into views of ``transform``."""
+        raise NotImplementedError
+
+    def dataset(self, dm: DataModule, samples: list[Sample], transform: Views) -> Any:
+        from ssl_core.data.datasets import IndexedDataset
+
+        columns = dm.source.columns(dm.root, [p for p, _ in samples])
+        data, collate = dm.source.load(dm.root), self.collate(transform)
+        return IndexedDataset(data, samples, self.field, dm.on_bad_file, collate, columns)
+
+
+class Images(Modality):
+    """Images of any channel count, ``uint8`` until they reach the device.
+
+    Args:
+        size: Side of the default recipes' views (training crops and the evaluation
+            crop, :class:`~ssl_core.transforms.EvalTransform`).
+    """
+
+    noun = "images"
+
+    def __init__(self, size: int = 128) -> None:
+        self.size = size
+
+    def dataset(self, dm: DataModule, samples: list[Sample], transform: Any) -> SampleDataset:
+        return SampleDataset(dm.root, samples, dm.source.read, transform, dm.on_bad_file)
+
+    def recipe(self, name: str, dm: DataModule) -> Views:
+        """SimCLR's views, FixMatch's weak/strong views, or the evaluation crop."""
+        from ssl_core.transforms import EvalTransform, SimCLRTransform, WeakStrongTransform
+
+        self.check_recipe(name)
+        channels = dm.source.channels
+        if name == "contrastive":
+            return SimCLRTransform(self.size, channels=channels)
+        if name == "eval":
+            return EvalTransform(size=self.size)
+        return WeakStrongTransform(self.size, channels, *WEAK_STRONG[name])
+
+    @staticmethod
+    def normalize(view: View, mean: torch.Tensor, std: torch.Tensor) -> View:
+        """A ``uint8`` ``(B, C, H, W)`` batch to float, ``(x / 255 - mean) / std`` per
+        channel; anything else (a float tensor, one image) is left as it is."""
+        if isinstance(view, torch.Tensor) and view.dtype == torch.uint8 and view.ndim == 4:
+            m = mean.to(view.device).view(1, -1, 1, 1)
+            s = std.to(view.device).view(1, -1, 1, 1)
+            return (view.float().div_(255.0) - m) / s
+        return view
+
+    def shift(self, transform: Any, spec: str) -> Any:
+        from ssl_core.transforms import ShiftTransform
+
+        return ShiftTransform(transform, spec)

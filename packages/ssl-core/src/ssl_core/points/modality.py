@@ -1,0 +1,103 @@
+"""Sets of particles (jets) as a modality: :class:`JetCollate` packs a batch's jets
+(items ``{"constituents": (n, 4), "label", "index", "seed"}``), augments them all at once,
+each from its own seed (:mod:`ssl_core.points.augment`), computes the features and pads
+(views ``{"points": (B, P, 7), "mask": (B, P)}``); default recipes JetCLR views and
+weak/strong views; normalization per feature with the training jets' statistics (of the
+classes training keeps, validation included: input statistics, no labels).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ssl_core.data.datasets import BatchCollate
+from ssl_core.data.modality import ArrayModality
+from ssl_core.points.augment import (
+    CollinearSplit,
+    JetCLRTransform,
+    JetEvalTransform,
+    JetTransform,
+    JetWeakStrongTransform,
+)
+from ssl_core.points.features import jet_feature_statistics
+
+
+class JetCollate(BatchCollate):
+    """Collate jet items into a batch: pad, augment, features.
+
+    Args:
+        views: Views of the padded batch (default: the jets as they are, field ``image``).
+        max_particles: Keep at most this many particles per jet (the hardest); collinear
+            splittings without a cap of their own are capped here too.
+        pad_to_max: Pad every view to exactly ``max_particles`` (fixed shapes) instead of
+            the batch's longest jet.
+
+    Returns (when called on items): ``{"views": [{"points": (B, P, F), "mask": (B, P)},
+    ...]}`` or ``{"image": {...}}``, with ``label`` ``(B,)``, ``index`` ``(B,)`` and, when
+    some were skipped, ``bad_files``.
+    """
+
+    def __init__(
+        self,
+        views: JetTransform | None = None,
+        max_particles: int | None = None,
+        pad_to_max: bool = False,
+    ) -> None:
+        if pad_to_max and max_particles is None:
+            raise ValueError("pad_to_max needs max_particles")
+        super().__init__(views if views is not None else JetEvalTransform(), "constituents")
+        self.max_particles, self.pad_to_max = max_particles, pad_to_max
+        if max_particles is not None:
+            for view in self.views.views:
+                for op in view.ops:
+                    if isinstance(op, CollinearSplit) and op.max_particles is None:
+                        op.max_particles = max_particles
+
+    def views_of(self, samples: list[np.ndarray], seeds: list[int]) -> Any:
+        cap = self.max_particles
+        jets = [jet[:cap] for jet in samples]
+        return self.views(jets, np.array(seeds, dtype=np.int64), cap if self.pad_to_max else None)
+
+
+class Points(ArrayModality):
+    """Particle jets (see the module docstring).
+
+    Args:
+        max_particles: Keep at most this many particles per jet (the hardest).
+        pad_to_max: Pad every batch to ``max_particles`` (fixed shapes) instead of its
+            longest jet.
+    """
+
+    noun, field = "jets", "constituents"
+    contrastive, weak_strong, evaluation = JetCLRTransform, JetWeakStrongTransform, JetEvalTransform
+
+    def __init__(self, max_particles: int | None = 128, pad_to_max: bool = False) -> None:
+        self.max_particles, self.pad_to_max = max_particles, pad_to_max
+        self._statistics: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def collate(self, transform: JetTransform) -> JetCollate:
+        return JetCollate(transform, self.max_particles, self.pad_to_max)
+
+    def statistics(self, dm: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and std ``(7,)`` of the features of the usable training jets (validation
+        included) but those of the classes training leaves out (e.g. the anomaly space's
+        top jets: their statistics would tell the space about them), once per root."""
+        excluded = frozenset(dm._excluded())
+        key = (dm.root.resolve(), excluded)
+        if key not in self._statistics:
+            data = dm.source.load(dm.root)
+            train = dm.source.list_samples(dm.root, "train")
+            rows = [data.index(i) for i, t in train if t is None or t not in excluded]
+            mean, std = jet_feature_statistics([data.get(i) for i in rows if data.usable(i)])
+            self._statistics[key] = torch.from_numpy(mean), torch.from_numpy(std)
+        return self._statistics[key]
+
+    def normalize(self, view: Any, mean: torch.Tensor, std: torch.Tensor) -> Any:
+        """``(points - mean) / std`` per feature of a view ``{"points": (B, P, F), "mask":
+        (B, P)}``; padding stays 0."""
+        x, mask = view["points"], view["mask"]
+        m, s = mean.to(x.device, x.dtype), std.to(x.device, x.dtype)
+        return {**view, "points": (x - m) / s * mask.unsqueeze(-1)}
