@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import pickle
 
 import pytest
 import torch
 import torchvision
 
 from ssl_core.backbones import Backbone, load_weights
+from ssl_core.errors import BadInputError
 
 
 @pytest.mark.parametrize("name,width", [("resnet18", 512), ("resnet50", 2048)])
@@ -113,5 +113,5 @@ def test_weights_are_loaded_with_weights_only(tmp_path):
     # A file that pickles an arbitrary object loads with weights_only=False only.
     state = Backbone("resnet18").net.state_dict()
     torch.save({"state_dict": state, "made": datetime.date(2020, 1, 1)}, tmp_path / "obj.ckpt")
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(BadInputError, match="obj.ckpt cannot be loaded: Weights only load failed"):
         Backbone("resnet18", weights=str(tmp_path / "obj.ckpt"))

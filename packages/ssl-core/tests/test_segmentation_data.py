@@ -1,14 +1,24 @@
 """The data side of segmentation: joint transforms keep image, mask and views aligned;
-the generic source, dataset and datamodule on fake data (any channel count)."""
+the generic source, dataset and datamodule on fake data (any channel count); masks'
+values and colours checked when read and, for every mask, at setup (cached)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from jsonargparse import ArgumentParser
 
+from ssl_core.cli import cli
 from ssl_core.data import SampleDataset
+from ssl_core.data.fake import write_image
+from ssl_core.data.images import BadImageError, read_image
+from ssl_core.data.sources import BadDataError
+from ssl_core.errors import BadInputError
 from ssl_core.segmentation.data import (
+    BadMaskError,
     MaskMismatchError,
     SegmentationDataModule,
     SegmentationSource,
@@ -19,7 +29,7 @@ from ssl_core.segmentation.transforms import (
     SegTrainTransform,
     SegWeakStrongTransform,
 )
-from ssl_core.testing import isolated_split_cache  # noqa: F401
+from ssl_core.testing import isolated_split_cache, one_torch_thread  # noqa: F401
 
 
 def blobs(channels: int, height: int = 90, width: int = 70, seed: int = 0):
@@ -159,3 +169,171 @@ def test_supervised_without_split_and_a_refused_mask(fake4, tmp_path):
     )
     with pytest.raises(MaskMismatchError, match="4x3 px"):
         dataset[0]
+
+
+# ------------------------------------------------------------------- masks
+def write_mask(folder, name: str, mask: np.ndarray) -> str:
+    """Write ``mask`` (``(H, W)`` grey or ``(H, W, C)`` RGB(A)) as ``folder/name``."""
+    write_image(folder / name, mask if mask.ndim == 3 else mask[:, :, None])
+    return name
+
+
+def red_on_black() -> np.ndarray:
+    """An RGB mask: red (255, 0, 0) foreground on black, and where it is."""
+    rgb = np.zeros((6, 8, 3), np.uint8)
+    rgb[2:4, 3:6] = (255, 0, 0)
+    return rgb
+
+
+def test_a_red_on_black_mask_is_refused_without_a_palette(tmp_path):
+    ref = write_mask(tmp_path, "red.png", red_on_black())
+    with pytest.raises(BadMaskError) as error:
+        SegmentationSource().read_mask(tmp_path, ref)
+    message = str(error.value)
+    assert "red.png is a colour mask" in message and "\n" not in message
+    assert """palette '{"0,0,0": 0, "255,0,0": 1}'""" in message  # the colours found
+
+
+def test_a_palette_maps_rgb_colours_to_class_ids(tmp_path):
+    rgb = red_on_black()
+    rgb[0, 0] = (0, 255, 0)  # green: ignore
+    ref = write_mask(tmp_path, "red.png", rgb)
+    source = SegmentationSource(palette={"0,0,0": 0, "#ff0000": 1, "0,255,0": 255})
+    expected = np.zeros((6, 8), np.uint8)
+    expected[2:4, 3:6] = 1
+    expected[0, 0] = 255
+    assert np.array_equal(source.read_mask(tmp_path, ref), expected)
+    blue = write_mask(tmp_path, "blue.png", red_on_black()[:, :, ::-1])  # (0, 0, 255)
+    with pytest.raises(BadMaskError, match=r"blue\.png holds colours that are not in .* 0,0,255"):
+        source.read_mask(tmp_path, blue)
+
+
+def test_the_palette_is_set_from_yaml_and_checked():
+    parser = ArgumentParser()
+    parser.add_class_arguments(SegmentationSource, "source")
+    config = parser.parse_string('source: {palette: {"0,0,0": 0, "255,0,0": 1}}')
+    source = parser.instantiate_classes(config).source
+    assert source.palette == {"0,0,0": 0, "255,0,0": 1}
+    with pytest.raises(BadInputError, match="'255,0' is not 'R,G,B'"):
+        SegmentationSource(palette={"255,0": 1})
+    with pytest.raises(BadInputError, match="maps to 2: segmentation has class ids 0-1"):
+        SegmentationSource(palette={"255,0,0": 2})
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [([0, 1], [0, 1]), ([0, 255], [0, 1]), ([255, 255], [1, 1]), ([0, 0], [0, 0])],
+)
+def test_two_class_masks_hold_0_1_or_0_255(tmp_path, values, expected):
+    grey = np.array([values] * 3, np.uint8)
+    ref = write_mask(tmp_path, "m.png", grey)
+    assert SegmentationSource().read_mask(tmp_path, ref).tolist() == [expected] * 3
+    rgba = np.concatenate([np.repeat(grey[:, :, None], 3, axis=2), grey[:, :, None] // 2], axis=2)
+    ref = write_mask(tmp_path, "rgba.png", rgba)  # a grey mask saved RGBA: alpha dropped
+    assert SegmentationSource().read_mask(tmp_path, ref).tolist() == [expected] * 3
+
+
+@pytest.mark.parametrize("values", [[0, 1, 7], [0, 1, 255], [0, 7]])
+def test_other_values_of_a_two_class_mask_are_refused(tmp_path, values):
+    ref = write_mask(tmp_path, "seven.png", np.array([values], np.uint8))
+    with pytest.raises(BadMaskError) as error:
+        SegmentationSource().read_mask(tmp_path, ref)
+    message = str(error.value)
+    assert f"seven.png holds values {values}: a mask of 2 classes" in message
+
+
+def test_ids_of_more_classes_are_checked_and_255_is_ignore(tmp_path):
+    source = SegmentationSource(class_names=["background", "cell", "border"])
+    ref = write_mask(tmp_path, "ok.png", np.array([[0, 1, 2, 255]], np.uint8))
+    assert source.read_mask(tmp_path, ref).tolist() == [[0, 1, 2, 255]]
+    ref = write_mask(tmp_path, "three.png", np.array([[0, 1, 3, 255]], np.uint8))
+    with pytest.raises(
+        BadMaskError, match=r"three\.png holds values \[0, 1, 3, 255\], of which \[3\]"
+    ):
+        source.read_mask(tmp_path, ref)
+
+
+def test_an_empty_mask_file_is_named(tmp_path):
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(BadImageError, match=r"empty\.png: the file is empty \(0 bytes\)"):
+        SegmentationSource().read_mask(tmp_path, "empty.png")
+
+
+# ------------------------------------------------------ bad samples at setup
+def mask_shape(root: Path, name: str) -> tuple[int, int]:
+    """``(H, W)`` of the training image ``name`` (what its mask must have)."""
+    return read_image(root / "train" / "images" / name, channels=1).shape[:2]
+
+
+@pytest.fixture
+def broken(tmp_path):
+    """Fake data with a mask holding 7, an empty test mask and an empty training image."""
+    root = make_fake_segmentation(tmp_path / "data", {"train": 10, "test": 2}, 32, 1)
+    seven = np.zeros(mask_shape(root, "img_0001.png"), np.uint8)
+    seven[3, 3] = 7
+    write_mask(root / "train" / "masks", "img_0001.png", seven)
+    (root / "test" / "masks" / "img_0000.png").write_bytes(b"")
+    (root / "train" / "images" / "img_0004.png").write_bytes(b"")
+    return root
+
+
+BROKEN = ("train/images/img_0001.png", "train/images/img_0004.png", "test/images/img_0000.png")
+
+
+def test_bad_masks_and_images_end_setup_in_one_line(broken):
+    dm = SegmentationDataModule(SegmentationSource(channels=1), root=str(broken), num_workers=0)
+    with pytest.raises(BadDataError) as error:
+        dm.setup("fit")  # before any batch
+    message = str(error.value)
+    assert message.startswith("3 bad images: ") and "\n" not in message
+    assert all(sample in message for sample in BROKEN)
+    assert "holds values [0, 7]" in message and "--data.on_bad_file skip" in message
+
+
+def test_with_skip_bad_samples_are_left_out_and_counted(broken):
+    dm = SegmentationDataModule(
+        SegmentationSource(channels=1), root=str(broken), num_workers=0, on_bad_file="skip"
+    )
+    with pytest.warns(UserWarning, match="3 bad images: .* left out"):
+        dm.setup("fit")
+    assert sorted(dm.bad) == sorted(BROKEN)
+    kept = {p for p, _ in dm.val_samples + dm.pool_samples + dm.test_samples}
+    assert not kept & set(BROKEN) and len(kept) == 12 - 3
+
+
+def test_the_mask_scan_is_cached_until_a_mask_changes(broken, monkeypatch):
+    reads = []
+    read = SegmentationSource.read_mask_file
+    monkeypatch.setattr(
+        SegmentationSource,
+        "read_mask_file",
+        lambda self, path: reads.append(path) or read(self, path),
+    )
+    first = SegmentationSource(channels=1).bad_samples(broken)
+    assert len(reads) == 11 and sorted(first) == sorted(BROKEN)  # 12 masks, one image empty
+    reads.clear()
+    assert SegmentationSource(channels=1).bad_samples(broken) == first and not reads
+    eight = SegmentationSource(class_names=[str(i) for i in range(8)], channels=1)
+    assert "train/images/img_0001.png" not in eight.bad_samples(broken)  # 7 is a class there
+    empty = np.zeros(mask_shape(broken, "img_0001.png"), np.uint8)
+    write_mask(broken / "train" / "masks", "img_0001.png", empty)
+    reads.clear()
+    assert "train/images/img_0001.png" not in SegmentationSource(channels=1).bad_samples(broken)
+    assert len(reads) == 11
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_an_empty_image_through_train(broken, tmp_path):
+    """The real command line: one line naming the bad samples, or with ``skip`` a run."""
+    config = Path(__file__).parent / "configs" / "segmentation-tiny.yaml"
+    args = ["fit", "--config", str(config), "--data.root", str(broken)]
+    args += ["--trainer.default_root_dir", str(tmp_path / "run"), "--model.in_channels", "1"]
+    args += ["--data.source.init_args.channels", "1"]
+    with pytest.raises(SystemExit) as exit_info:
+        cli(args)
+    message = str(exit_info.value.code)
+    assert message.startswith("train: 3 bad images: ") and "\n" not in message
+    assert "train/images/img_0004.png (Image train/images/img_0004.png is empty" in message
+    with pytest.warns(UserWarning, match="3 bad images"):
+        run = cli([*args, "--data.on_bad_file", "skip", "--trainer.fast_dev_run", "1"])
+    assert "train/loss" in run.trainer.callback_metrics and len(run.datamodule.bad) == 3

@@ -6,7 +6,17 @@ from collections import Counter
 
 import pytest
 
-from ssl_core.splits import LabelSplit, SplitMismatchError, fingerprint, make_split, split_name
+from ssl_core.errors import BadInputError, MissingInputError
+from ssl_core.manifest import cache_dir
+from ssl_core.splits import (
+    LabelSplit,
+    SplitMismatchError,
+    fingerprint,
+    make_split,
+    resolve_split,
+    split_name,
+    write_splits,
+)
 
 PATHS = [f"train/c{c}/img{i:03d}.JPEG" for c in range(5) for i in range(40)]
 LABELS = [c for c in range(5) for _ in range(40)]
@@ -86,3 +96,87 @@ def test_split_of_another_dataset_is_refused():
 def test_missing_split_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="No label split"):
         LabelSplit.load(tmp_path / "nope.json")
+
+
+# ------------------------------------------------- a name means one draw (per root)
+def test_a_name_stays_bound_to_its_draw_at_a_root(tmp_path):
+    said = []
+    first = resolve_split("n8-seed0", "bound", PATHS, LABELS, root=tmp_path, say=said.append)
+    again = resolve_split("n8-seed0", "bound", PATHS, LABELS, root=tmp_path, say=said.append)
+    assert again == first and not said  # the bound draw, nothing to say
+
+    grown = [*PATHS, "train/c0/new1.JPEG", "train/c1/new2.JPEG"]
+    with pytest.raises(SplitMismatchError) as info:
+        resolve_split("n8-seed0", "bound", grown, [*LABELS, 0, 1], root=tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and str(tmp_path.resolve()) in message
+    assert "200 samples with targets then, 202 now: 2 added (e.g. train/c0/new1.JPEG" in message
+    assert "n8-seed0-v2" in message and "--data.redraw_split true" in message
+    smaller = PATHS[1:]
+    with pytest.raises(SplitMismatchError, match="1 removed or without a target now"):
+        resolve_split("n8-seed0", "bound", smaller, LABELS[1:], root=tmp_path)
+
+    tagged = resolve_split("n8-seed0-v2", "bound", grown, [*LABELS, 0, 1], root=tmp_path)
+    redrawn = resolve_split(
+        "n8-seed0", "bound", grown, [*LABELS, 0, 1], root=tmp_path, redraw=True, say=said.append
+    )
+    assert redrawn == tagged != first  # same rule, the data it was drawn from differs
+    assert said == [f"split n8-seed0: redrawn at {tmp_path.resolve()} (200 samples with "
+                    "targets then, 202 now: 2 added (e.g. train/c0/new1.JPEG, train/c1/new2.JPEG))"]  # fmt: skip
+    assert resolve_split("n8-seed0", "bound", grown, [*LABELS, 0, 1], root=tmp_path) == redrawn
+
+
+def test_unlabeled_samples_added_keep_the_binding(tmp_path):
+    first = resolve_split("frac0.10-seed1", "bound", PATHS, LABELS, root=tmp_path)
+    more = resolve_split(
+        "frac0.10-seed1", "bound", PATHS, LABELS, root=tmp_path, unlabeled=["unlabeled/u.png"]
+    )
+    assert more.labeled == first.labeled and more.validation == first.validation
+    assert "unlabeled/u.png" in more.unlabeled
+
+
+def test_another_root_gets_its_own_draw_said_in_one_line(tmp_path):
+    said = []
+    resolve_split("n8-seed0", "roots", PATHS, LABELS, root=tmp_path / "a", say=said.append)
+    other = PATHS[:150]
+    split = resolve_split(
+        "n8-seed0", "roots", other, LABELS[:150], root=tmp_path / "b", say=said.append
+    )
+    assert split.fingerprint == fingerprint(other)
+    assert said == [
+        f"split n8-seed0: another root has its own; {(tmp_path / 'b').resolve()} gets its "
+        "own draw (150 samples with targets)"
+    ]
+    all_split = resolve_split("all", "roots", other, LABELS[:150], root=tmp_path / "a")
+    assert len(all_split.labeled) + len(all_split.validation) == 150  # never bound
+
+
+def test_the_projects_split_file_is_the_record_where_it_matches(tmp_path):
+    (written,) = write_splits("bound", PATHS, LABELS, tmp_path / "splits", [0.1], [0])
+    said = []
+    split = resolve_split(
+        "frac0.10-seed0",
+        "bound",
+        PATHS,
+        LABELS,
+        tmp_path / "splits",
+        root=tmp_path,
+        say=said.append,
+    )
+    assert split == LabelSplit.load(written) and not said
+    assert not list(cache_dir().rglob("frac0.10-seed0.json"))  # nothing bound: DVC's file
+    other = PATHS[:100]
+    split = resolve_split(
+        "frac0.10-seed0", "bound", other, LABELS[:100], tmp_path / "splits", root=tmp_path,
+        say=said.append,
+    )  # fmt: skip
+    assert split.fingerprint == fingerprint(other)
+    assert len(said) == 1 and "frac0.10-seed0.json was made from other data (200" in said[0]
+    assert "100 removed or without a target now" in said[0]
+
+
+def test_unknown_or_impossible_split_names_are_one_line_input_errors(tmp_path):
+    with pytest.raises(MissingInputError, match="No label split 'n8-sed0'"):
+        resolve_split("n8-sed0", "bound", PATHS, LABELS, root=tmp_path)
+    with pytest.raises(BadInputError, match="fraction must be in"):
+        resolve_split("frac2-seed0", "bound", PATHS, LABELS, root=tmp_path)

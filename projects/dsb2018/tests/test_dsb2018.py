@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from dsb2018.dataset import IMAGE_TYPES
 from dsb2018.fake import COUNTS, make_fake
 from ssl_core.cli import cli
 from ssl_core.data import SampleDataset
+from ssl_core.data.images import BadImageError
 from ssl_core.segmentation.data import MaskMismatchError
 from ssl_core.segmentation.transforms import SegEvalTransform
 from ssl_core.testing import isolated_split_cache  # noqa: F401 (splits made on first use go to tmp)
@@ -88,6 +90,23 @@ def test_a_mask_of_another_size_is_refused(fake_root, tmp_path):
     )  # fmt: skip
     with pytest.raises(MaskMismatchError, match="7x5 px"):
         dataset[0]
+
+
+def test_a_bad_nucleus_mask_is_named_at_setup_by_its_image(fake_root, tmp_path):
+    root = shutil.copytree(fake_root, tmp_path / "data")
+    path, ref = DSB2018().list_samples(root, "train")[0]
+    DSB2018().read_mask(root, ref)  # its union is cached
+    nucleus = sorted((root / ref).glob("*.png"))[0]
+    values = cv2.imread(str(nucleus), cv2.IMREAD_GRAYSCALE)
+    cv2.imwrite(str(nucleus), np.where(values > 0, 7, 0).astype(np.uint8))
+    bad = DSB2018().bad_samples(root)
+    assert list(bad) == [path] and f"{nucleus.name} holds values [0, 7]" in bad[path]
+    with pytest.raises(BadImageError, match="holds values"):
+        DSB2018().read_mask(root, ref)  # not the union cached before
+    dm = DSB2018DataModule(root=str(root), num_workers=0, on_bad_file="skip")
+    with pytest.warns(UserWarning, match="1 bad images"):
+        dm.setup("fit")
+    assert path not in {p for p, _ in dm.val_samples + dm.pool_samples + dm.test_samples}
 
 
 def test_splits_are_disjoint(fake_root):

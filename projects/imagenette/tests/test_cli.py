@@ -193,7 +193,7 @@ def test_config_by_name(capsys, form):
 
 
 def test_unknown_config_name_is_a_clear_error():
-    with pytest.raises(FileNotFoundError, match="No config .*nope.yaml.*simclr-cpu.yaml"):
+    with pytest.raises(SystemExit, match="train: No config .*nope.yaml.*simclr-cpu.yaml"):
         main(["--project", "imagenette", "fit", "--config", "nope"])
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ssl_core.data.download import download_archive
 from ssl_core.data.sources import Archive, DataNotFoundError, Source
+from ssl_core.errors import exits_on_input_errors
 from ssl_core.manifest import MANIFEST, fingerprint
 
 
@@ -112,10 +113,8 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--mirror", help="URL folder serving the archive under its file name")
     ns = parser.parse_args(args)
     dataset = project_source(resolve_project(ns.project))
-    try:
+    with exits_on_input_errors("ssl_core.acquire"):
         manifest = acquire(dataset, ns.source, ns.out, ns.variant or None, ns.base, ns.mirror)
-    except DataNotFoundError as err:
-        raise SystemExit(f"ssl_core.acquire: {err}") from None
     print(
         f"{dataset.name} at {manifest['root']}: {manifest['train_images']} train, "
         f"{manifest['test_images']} test samples (fingerprint {manifest['fingerprint'][:12]})"

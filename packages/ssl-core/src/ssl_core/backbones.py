@@ -7,12 +7,15 @@ converted to a torchvision state dict.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import timm
 import torch
 import torchvision
 from torch import nn
+
+from ssl_core.errors import BadInputError, MissingInputError
 
 TORCHVISION_RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
 
@@ -89,16 +92,19 @@ def read_state_dict(path: str | Path, what: str = "Backbone weights") -> dict[st
     :mod:`ssl_core.segmentation.weights`)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"{what} file not found: {path.resolve()}. Give a local file (a state dict, a "
             "torchvision ResNet or an ssl-core checkpoint); nothing is downloaded."
         )
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as err:
+        raise BadInputError(f"{what} file {path} cannot be loaded: {err}") from None
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{path} does not hold a state dict of tensors.")
+        raise BadInputError(f"{path} does not hold a state dict of tensors.")
     return state
 
 
@@ -117,7 +123,7 @@ def fc_width(state: dict[str, torch.Tensor], path: str | Path) -> int:
     ``path``, for ``Backbone(keep_fc=True)``."""
     weight = state.get("fc.weight")
     if weight is None or weight.ndim != 2:
-        raise ValueError(
+        raise BadInputError(
             f"keep_fc=True but {path} holds no linear fc layer (fc.weight of shape (out, in))."
         )
     return int(weight.shape[0])
@@ -142,7 +148,7 @@ def load_weights(
     unexpected = sorted(set(state) - set(own))
     shape = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
     if missing or unexpected or shape:
-        raise ValueError(
+        raise BadInputError(
             f"Weights in {path} do not fit the backbone: "
             f"{len(missing)} missing (e.g. {missing[:3]}), "
             f"{len(unexpected)} unexpected (e.g. {unexpected[:3]}), "

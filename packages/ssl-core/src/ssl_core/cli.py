@@ -16,6 +16,10 @@
 - With only config *paths*, no project is needed (``train fit --config my.yaml``).
 - Unless the config says otherwise, runs log to CSV under ``trainer.default_root_dir``
   (default ``runs/<project>/<config>``).
+- Every ``fit`` with checkpointing on writes ``version_N/checkpoints/last.ckpt`` at every
+  epoch end, whatever its validation schedule (:class:`ssl_core.resume.LastCheckpoint`,
+  added unless the config lists one; ``--checkpoint_every_n_train_steps N`` also every
+  N steps), and ``--ckpt_path last`` resumes from it.
 
 Tests and scripts call :func:`main` with a list, exactly as on the command line.
 """
@@ -28,12 +32,12 @@ import warnings
 from pathlib import Path
 
 from lightning.pytorch import LightningDataModule
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities import rank_zero_warn
 
-from ssl_core.data import BadImageError, DataNotFoundError
+from ssl_core.errors import MissingInputError, exits_on_input_errors
 from ssl_core.project import Project, ProjectResolutionError, resolve_project
-from ssl_core.task import DataMismatchError, TaskModule
+from ssl_core.task import TaskModule
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
@@ -70,7 +74,7 @@ def extended(config: Path) -> list[str]:
             if match:
                 base = Path(config).parent / match[1]
                 if not base.is_file():
-                    raise FileNotFoundError(f"{config} extends {base}, which does not exist")
+                    raise MissingInputError(f"{config} extends {base}, which does not exist")
                 bases += extended(base)
     return [*bases, "--config", str(config)]
 
@@ -126,7 +130,8 @@ def with_project_config(
 
 class SSLCLI(LightningCLI):
     """LightningCLI with project defaults: CSV logging, a run directory per config, a
-    validation at every fit's last step and a writer for every predict."""
+    validation at every fit's last step, a ``last.ckpt`` at every fit's epoch ends and a
+    writer for every predict."""
 
     def __init__(self, project: Project | None, config_name: str, **kwargs) -> None:
         self.project = project
@@ -139,6 +144,17 @@ class SSLCLI(LightningCLI):
             auto_configure_optimizers=False,  # the module builds them from its callables
             save_config_kwargs={"overwrite": True},
             **kwargs,
+        )
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        """``--checkpoint_every_n_train_steps`` (see :class:`ssl_core.resume.LastCheckpoint`)."""
+        parser.add_argument(
+            "--checkpoint_every_n_train_steps",
+            type=int | None,
+            default=None,
+            help="fit: also write last.ckpt every N optimizer steps, not only at epoch "
+            "ends (for long epochs; resuming from a mid-epoch checkpoint is not exact, "
+            "see ssl_core.resume)",
         )
 
     def before_instantiate_classes(self) -> None:
@@ -166,6 +182,7 @@ class SSLCLI(LightningCLI):
                 )
         if self.subcommand == "fit":  # every recipe's final step is validated and logged
             _add_callback(config, "ssl_core.final_validation.ValidateAtLastStep")
+            _ensure_last_checkpoint(config)
         if self.subcommand == "predict":
             self._add_embedding_writer(config)
         if self.subcommand == "fit" and config.ckpt_path == "last":
@@ -236,6 +253,35 @@ def _add_callback(config, class_path: str, init_args=None) -> None:
     config.trainer.callbacks = [*_callbacks(config), callback]
 
 
+def _ensure_last_checkpoint(config) -> None:
+    """Give a fit a :class:`~ssl_core.resume.LastCheckpoint` (``last.ckpt`` at every epoch
+    end) unless it lists one, with ``checkpoint_every_n_train_steps`` where set.
+
+    The config's own ``ModelCheckpoint`` callbacks keep their monitor, top-k files and
+    schedule; those writing into the run's ``checkpoints/`` folder (no ``dirpath``) leave
+    ``last.ckpt`` to it (their ``save_last`` off: Lightning would otherwise write a second
+    ``last-v1.ckpt``). A fit with ``trainer.enable_checkpointing: false`` gets nothing.
+    """
+    from jsonargparse import Namespace
+
+    if config.trainer.enable_checkpointing is False:
+        return
+    for callback in _callbacks(config):
+        init_args = getattr(callback, "init_args", None)
+        if (
+            "ModelCheckpoint" in str(getattr(callback, "class_path", ""))
+            and init_args is not None
+            and init_args.get("dirpath") is None
+        ):
+            init_args.save_last = False
+    name = "ssl_core.resume.LastCheckpoint"
+    _add_callback(config, name, Namespace(every_n_train_steps=None, dirpath=None))
+    steps = config.get("checkpoint_every_n_train_steps")
+    for callback in _callbacks(config):
+        if steps is not None and name in str(getattr(callback, "class_path", "")):
+            callback.init_args.every_n_train_steps = steps
+
+
 def _is_segmentation(class_path: str) -> bool:
     """Whether the model class ``class_path`` is a segmentation task."""
     from jsonargparse.typing import import_object
@@ -254,32 +300,19 @@ def cli(args: list[str] | None = None) -> SSLCLI:
     if args is None:  # we hand the command line to LightningCLI ourselves, amended
         args = sys.argv[1:]
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
-    args = list(args)
-    explicit, args = _pop_option(args, "--project")
-    try:
-        project = resolve_project(explicit)
-    except ProjectResolutionError as err:
-        if explicit or not _config_paths_only(args):
-            raise SystemExit(f"train: {err}") from None
-        project = None  # `train fit --config path/to/experiment.yaml` needs no project
-    config, _ = _pop_option(list(args), "--config")  # the experiment, as the user named it
-    if config is None and project is not None and not _pop_option(list(args), "-c")[0]:
-        config = default_recipe(project)
-    args = with_project_config(args, project, config)
-    try:
+    with exits_on_input_errors("train"):  # a bad input: one line, exit 1
+        explicit, args = _pop_option(list(args), "--project")
+        try:
+            project = resolve_project(explicit)
+        except ProjectResolutionError:
+            if explicit or not _config_paths_only(args):
+                raise
+            project = None  # `train fit --config path/to/experiment.yaml` needs no project
+        config, _ = _pop_option(list(args), "--config")  # the experiment, as the user named it
+        if config is None and project is not None and not _pop_option(list(args), "-c")[0]:
+            config = default_recipe(project)
+        args = with_project_config(args, project, config)
         return SSLCLI(project, Path(config).stem if config else "cli", args=args)
-    except (DataNotFoundError, BadImageError, DataMismatchError) as err:  # one line
-        raise SystemExit(f"train: {_own_message(err)}") from None
-
-
-def _own_message(err: Exception) -> str:
-    """The error's own message: a dataloader worker's exception comes back wrapped in
-    "Caught X in DataLoader worker process N. Original Traceback ...: X: message"."""
-    text = str(err)
-    marker = f"{type(err).__name__}: "
-    if "Original Traceback" in text and marker in text:
-        return text.rsplit(marker, 1)[1].strip()
-    return text
 
 
 def main(args: list[str] | None = None) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +35,8 @@ import pandas as pd
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+from ssl_core.errors import InputError
+
 if TYPE_CHECKING:
     from ssl_core.data import DataModule
 
@@ -42,7 +45,7 @@ DEFAULT_SPLITS = ("train", "test", "test_shifted")
 REQUIRED = ("features", "labels", "ids")
 
 
-class EmbeddingsError(ValueError):
+class EmbeddingsError(InputError, ValueError):
     """An embeddings directory is missing, malformed, or its parts do not match."""
 
 
@@ -276,8 +279,10 @@ def _load_split(directory: Path, name: str) -> SplitEmbeddings:
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as err:
-        raise EmbeddingsError(f"Cannot read {path}: {err}") from None
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
+        raise EmbeddingsError(
+            f"Cannot read {path}: {err}; write it again (train predict)"
+        ) from None
     missing = [k for k in REQUIRED if k not in arrays]
     if missing:
         raise EmbeddingsError(f"{path} lacks arrays {missing} (has {sorted(arrays)})")

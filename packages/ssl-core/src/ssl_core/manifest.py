@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 MANIFEST = "manifest.json"
@@ -24,10 +24,28 @@ def fingerprint(paths: Sequence[str]) -> str:
     return h.hexdigest()
 
 
-def cache_dir() -> Path:
-    """Where splits made on first use are kept (``$SSL_CORE_CACHE/splits``)."""
+def cache_dir(kind: str = "splits") -> Path:
+    """Where ssl-core keeps what it made from the data (``$SSL_CORE_CACHE/<kind>``, default
+    ``~/.cache/ssl-core``): splits made on first use, scans of every file; never inside
+    a DVC output."""
     root = os.environ.get("SSL_CORE_CACHE") or Path.home() / ".cache" / "ssl-core"
-    return Path(root) / "splits"
+    return Path(root) / kind
+
+
+def cached_scan(name: str, root: Path, files: Sequence[str], scan: Callable[[], dict]) -> dict:
+    """``scan()`` (a JSON-able dict, e.g. ``{file: problem}``), cached by the files'
+    names, sizes and modification times under ``root``: a check that must read every
+    file runs once per state of the data, and again after any file changes."""
+    h = hashlib.sha256(f"{name}\n{Path(root).resolve()}\n".encode())
+    for f in sorted(files):
+        stat = os.stat(Path(root) / f)
+        h.update(f"{f}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+    path = cache_dir("scans") / f"{name}-{h.hexdigest()[:24]}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    result = scan()
+    write_atomic(path, json.dumps(result))
+    return result
 
 
 def write_atomic(path: str | Path, text: str) -> Path:

@@ -35,6 +35,8 @@ import argparse
 import re
 from pathlib import Path
 
+from ssl_core.errors import InputError, exits_on_input_errors
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TASKS = ("classification", "segmentation")
 #: The DVC pairs (``train@`` or ``segment@NAME-<method>``) a new project of each task gets.
@@ -52,7 +54,7 @@ MODALITIES = {
 }
 
 
-class NewProjectError(ValueError):
+class NewProjectError(InputError, ValueError):
     """The project cannot be created as asked."""
 
 
@@ -253,10 +255,8 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--classes", nargs="+", help="class names (default: two examples)")
     parser.add_argument("--repo", type=Path, default=Path("."), help="workspace root")
     ns = parser.parse_args(args)
-    try:
+    with exits_on_input_errors("new-project"):
         target = new_project(ns.name, ns.task, ns.channels, ns.classes, ns.repo, ns.modality)
-    except NewProjectError as err:
-        raise SystemExit(f"new-project: {err}") from None
     first = PAIRS[ns.task][0]
     detail = f"{ns.channels} channels" if ns.modality == "image" else f"{ns.modality} data"
     stage = "train" if ns.task == "classification" else "segment"

@@ -63,8 +63,8 @@ SMOKE_EVALUATE_ARGS = ("--no-umap",)  # UMAP's first run compiles for a minute
 # Budget smoke's optimizer steps for a --steps run, every method alike: the smoke overlays'
 # two batches (an epoch of one labeled batch would otherwise stop after one step)
 SMOKE_STEPS = 2
-# --test-only fits without validation: no validation, so Lightning's ModelCheckpoint
-# writes last.ckpt at every epoch end (what a killed stage resumes from, see ssl_core.resume)
+# --test-only fits without validation (the test set is scored once, after the fit); the
+# CLI's LastCheckpoint still writes last.ckpt at every epoch end (see ssl_core.resume)
 TEST_ONLY_FIT_ARGS = (
     "--trainer.limit_val_batches",
     "0",

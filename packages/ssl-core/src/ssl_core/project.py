@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from ssl_core.errors import InputError, MissingInputError
+
 ENTRY_POINT_GROUP = "ssl_core.projects"
 
 
@@ -59,13 +61,13 @@ class Project:
         path = self.config_dir / (name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
         if not path.is_file():
             if not self.config_dir.is_dir():  # seen with a wheel installed outside the repo
-                raise FileNotFoundError(
+                raise MissingInputError(
                     f"No config {path}: {self.config_dir} does not exist. A project's configs "
                     f"live in its source folder (projects/{self.name}/configs); install it from "
                     "the workspace (`uv sync`, editable) or pass --config PATH/TO/CONFIG.yaml"
                 )
             available = sorted(p.name for p in self.config_dir.glob("*.yaml"))
-            raise FileNotFoundError(f"No config {path}. {self.name} has: {available}")
+            raise MissingInputError(f"No config {path}. {self.name} has: {available}")
         return path
 
 
@@ -76,7 +78,7 @@ def project_source(project: Project):
     return project.source()
 
 
-class ProjectResolutionError(RuntimeError):
+class ProjectResolutionError(InputError, RuntimeError):
     """No project, or more than one, fits the invocation."""
 
 

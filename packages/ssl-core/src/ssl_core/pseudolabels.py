@@ -38,9 +38,10 @@ from typing import Literal
 import numpy as np
 
 from ssl_core.embeddings import load_embeddings
+from ssl_core.errors import exits_on_input_errors
 from ssl_core.evaluate.metrics import spread_labels
 from ssl_core.knn import knn_scores
-from ssl_core.splits import LabelSplit
+from ssl_core.splits import LabelSplit, SplitMismatchError
 
 
 def pseudo_label_split(
@@ -75,7 +76,7 @@ def pseudo_label_split(
     row = {str(p): i for i, p in enumerate(ids)}
     missing = [p for p, _ in split.labeled if p not in row]
     if missing:
-        raise ValueError(
+        raise SplitMismatchError(
             f"{len(missing)} labeled images of the split have no embedding (e.g. {missing[:3]}): "
             "the embeddings come from another training set, or its predict run left "
             "classes out."
@@ -155,23 +156,25 @@ def main(args: list[str] | None = None) -> LabelSplit:
     parser.add_argument("--alpha", type=float, default=0.2, help="label spreading clamping")
     opts = parser.parse_args(args)
 
-    splits, meta = load_embeddings(opts.embeddings)
-    train = splits["train"]
-    split = LabelSplit.load(opts.split)
-    class_names = meta.get("class_names")
-    num_classes = max(len(class_names or []), max(y for _, y in split.labeled) + 1)
-    new, stats = pseudo_label_split(
-        split,
-        train.ids,
-        train.space(opts.space),
-        opts.method,
-        opts.threshold,
-        opts.k,
-        opts.t,
-        opts.alpha,
-        num_classes,
-        source=f"{opts.space} of {meta.get('model')} ({opts.embeddings}, checkpoint {meta.get('checkpoint')})",
-    )
+    with exits_on_input_errors("ssl_core.pseudolabels"):
+        splits, meta = load_embeddings(opts.embeddings)
+        split = LabelSplit.load(opts.split)
+        train = splits["train"]
+        class_names = meta.get("class_names")
+        num_classes = max(len(class_names or []), max(y for _, y in split.labeled) + 1)
+        new, stats = pseudo_label_split(
+            split,
+            train.ids,
+            train.space(opts.space),
+            opts.method,
+            opts.threshold,
+            opts.k,
+            opts.t,
+            opts.alpha,
+            num_classes,
+            source=f"{opts.space} of {meta.get('model')} ({opts.embeddings}, "
+            f"checkpoint {meta.get('checkpoint')})",
+        )
     new.save(opts.out)
 
     print(json.dumps(stats, indent=1))

@@ -36,6 +36,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from ssl_core.errors import BadInputError, MissingInputError, exits_on_input_errors
+
 #: The baselines every other row is read against, by name: the untrained network (rows
 #: named ``random-init`` or ``random-init, <how>``) and the supervised method.
 RANDOM_INIT, SUPERVISED = "random-init", "supervised"
@@ -113,7 +115,7 @@ def collect(results: Path) -> list[Row]:
             )
         )
     if not rows:
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"no */metrics.json under {results}: run `dvc repro` (or `dvc pull`) first"
         )
     return sorted(rows, key=lambda r: baseline_order(r.name))
@@ -171,7 +173,7 @@ def load_runs(compare_dir: Path, metric: str | None = None) -> list[Run]:
         m = json.loads(path.read_text())
         if metric is not None:
             if m.get(metric) is None:
-                raise ValueError(f"{path} has no {metric}")
+                raise BadInputError(f"{path} has no {metric}")
             m["metric"] = metric
         runs.append(
             Run(
@@ -224,13 +226,13 @@ def frozen_runs(
     folder = folder.parent if folder.name == "embeddings" else folder
     path = folder / "metrics.json"
     if not path.is_file():
-        raise FileNotFoundError(f"no metrics.json in {folder}: run its stage first")
+        raise MissingInputError(f"no metrics.json in {folder}: run its stage first")
     probes = json.loads(path.read_text()).get("split_probes")
     hint = (
         f"run `evaluate {folder} --splits projects/<project>/splits` (the random-init stage does)"
     )
     if probes is None:
-        raise ValueError(f"{path} has no split_probes: {hint}")
+        raise BadInputError(f"{path} has no split_probes: {hint}")
     key = "top1" if metric == "test_top1" else metric.removeprefix("test_")
     runs = []
     for name in sorted(set(names)):
@@ -238,11 +240,11 @@ def frozen_runs(
             if skipped is not None and name in probes.get("skipped", []):
                 skipped.append(name)
                 continue
-            raise ValueError(f"{path} has no probes of split {name}: {hint}")
+            raise BadInputError(f"{path} has no probes of split {name}: {hint}")
         entry = probes[name]
         for how, method in (("knn", f"{label}, kNN"), ("linear", f"{label}, linear probe")):
             if key not in entry[how]:
-                raise ValueError(f"{path}: split {name} has no {key} (two-class data only)")
+                raise BadInputError(f"{path}: split {name} has no {key} (two-class data only)")
             value = entry[how][key]
             if value is not None:  # a rejection is None when no background passes
                 runs.append(
@@ -275,14 +277,14 @@ def baseline_runs(
     folder = Path(random_init)
     metrics_json = folder / "metrics.json"
     if not metrics_json.is_file():
-        raise FileNotFoundError(f"no metrics.json under {folder}: run the random-init stage")
+        raise MissingInputError(f"no metrics.json under {folder}: run the random-init stage")
     scored = json.loads(metrics_json.read_text())
     if "split_probes" in scored or (folder / "embeddings").is_dir():
         metric = runs[0].metric if runs else "test_top1"
         return frozen_runs(folder, [r.split for r in runs], metric=metric, skipped=skipped)
     metric = runs[0].metric if runs else "test_iou"
     if metric.removeprefix("test_") not in scored:  # evaluate's keys: iou, dice, ...
-        raise ValueError(f"{metrics_json} has no {metric.removeprefix('test_')} for {metric}")
+        raise BadInputError(f"{metrics_json} has no {metric.removeprefix('test_')} for {metric}")
     value = float(scored[metric.removeprefix("test_")])
     seen = {r.fraction: r for r in runs}  # one measurement: one row per fraction, n=1
     return [
@@ -506,7 +508,7 @@ def report(
     out = Path(out) if out else results
     runs = load_runs(results / "compare", metric)
     if not runs:
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"no compare/*/metrics.json under {results}: run some compare@ stages first "
             "(`dvc repro --glob 'compare@*'`)"
         )
@@ -515,15 +517,15 @@ def report(
     if expected:
         runs = [r for r in runs if (r.method, r.split) in set(expected.values())]
         if not runs:
-            raise FileNotFoundError(f"none of the runs {params} asks for is under {results}")
+            raise MissingInputError(f"none of the runs {params} asks for is under {results}")
     budgets = sorted({r.budget for r in runs}, key=str)
     metrics = sorted({r.metric for r in runs})
     if len(metrics) > 1:
-        raise ValueError(
+        raise BadInputError(
             f"the runs under {results / 'compare'} report different metrics: {metrics}"
         )
     if len(budgets) > 1:
-        raise ValueError(
+        raise BadInputError(
             f"the runs under {results / 'compare'} were trained at different (budget, "
             f"steps): {budgets}; rerun the stale ones (`dvc repro --glob 'compare@*'`)"
         )
@@ -604,18 +606,14 @@ def main(args: list[str] | None = None) -> None:
             parser.error(f"--frozen takes NAME=FOLDER, not {spec!r}")
         frozen.append((name, Path(folder)))
     if not ns.compare:
-        try:
+        with exits_on_input_errors("results"):
             table = pairs_markdown(collect(ns.results))
-        except FileNotFoundError as err:
-            raise SystemExit(f"results: {err}") from None
         print(table, end="")
         if ns.out:
             ns.out.write_text(table)
         return
-    try:
+    with exits_on_input_errors("compare"):
         md = report(ns.results, ns.params, ns.out, ns.random_init, ns.metric, frozen)
-    except (FileNotFoundError, ValueError) as err:
-        raise SystemExit(f"compare: {err}") from None
     print(md.read_text(), end="")
     print(f"wrote {md} and {md.with_suffix('.png')}")
 

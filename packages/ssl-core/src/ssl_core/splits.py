@@ -16,12 +16,21 @@ the training samples are divided once per split into three disjoint parts:
 
 A split is determined by the list of samples with targets, its name, ``val_fraction``
 and ``val_seed``: the DVC stage (``python -m ssl_core.splits``) writes
-``frac{f:.2f}-seed{s}.json`` and ``n{k}-seed{s}.json`` files, and a datamodule asked for
-such a name that the project has not written makes the identical split on first use and
-caches it under ``$SSL_CORE_CACHE`` (default ``~/.cache/ssl-core``), keyed by the data's
-fingerprint: never inside a DVC output. The fingerprint covers the samples with targets
-only: adding unlabeled samples leaves a split valid (the datamodule adds them to the
-pool). A split file made from other data is refused.
+``frac{f:.2f}-seed{s}.json`` and ``n{k}-seed{s}.json`` files, the record DVC tracks and
+the split of that name wherever they match the data. A datamodule asked for such a name
+that the project has not written for this data makes the identical split on first use.
+
+**A name means one draw.** A split made on first use is bound to (dataset, resolved data
+root, name, validation settings) and cached under ``$SSL_CORE_CACHE/splits`` (default
+``~/.cache/ssl-core``; never inside a DVC output). Asked for again at the same root, it
+is the same split, or, when the samples with targets have changed since, refused in one
+line saying what changed (added and removed samples); go on with a new name (a tag after
+the seed, ``n8-seed0-v2``: the same draw rule, its own binding) or redraw the name for the
+current data (``redraw_split``; runs on the old draw are then not comparable with new
+ones). Another root gets its own draw, said in one line. ``all`` is exempt (every sample
+with a target). The binding covers the samples with targets only: adding unlabeled
+samples leaves every split valid (the datamodule adds them to the pool). A split file
+given by path that was made from other data is refused.
 
 File format (JSON), samples named by their path relative to the data root::
 
@@ -35,25 +44,46 @@ File format (JSON), samples named by their path relative to the data root::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ssl_core.errors import BadInputError, MissingInputError, exits_on_input_errors
 from ssl_core.manifest import cache_dir, data_root, fingerprint, write_atomic
 
 __all__ = ["LabelSplit", "SplitMismatchError", "cache_dir", "fingerprint", "make_split"]
 
 MADE_ON_USE = re.compile(
-    r"^(?:frac(?P<fraction>\d+(?:\.\d+)?)|n(?P<count>\d+))-seed(?P<seed>\d+)$|^(?P<all>all)$"
+    r"^(?:frac(?P<fraction>\d+(?:\.\d+)?)|n(?P<count>\d+))-seed(?P<seed>\d+)"
+    r"(?:-(?P<tag>[A-Za-z0-9_.]+))?$|^(?P<all>all)$"
 )
 
 
-class SplitMismatchError(ValueError):
+class SplitMismatchError(BadInputError):
     """A split does not belong to the dataset it is used with."""
+
+
+def changes(old: LabelSplit, paths: Sequence[str], free: Sequence[str] = ()) -> str:
+    """What differs between the samples with targets ``old`` was drawn from and
+    ``paths`` (today's; ``free``: today's samples without targets), in a few words."""
+    known = {p for p, _ in old.labeled} | set(old.validation) | set(old.unlabeled)
+    now, free = set(paths), set(free)
+    drawn_from = known - (free - now)  # old.unlabeled also held the samples without targets
+    added, removed = sorted(now - drawn_from), sorted(drawn_from - now)
+    parts = [
+        f"{len(found)} {what} (e.g. {', '.join(found[:3])})"
+        for found, what in ((added, "added"), (removed, "removed or without a target now"))
+        if found
+    ]
+    return (
+        f"{old.num_images} samples with targets then, {len(paths)} now: "
+        f"{'; '.join(parts) or 'targets changed'}"
+    )
 
 
 @dataclass
@@ -97,8 +127,11 @@ class LabelSplit:
     def load(cls, path: str | Path) -> LabelSplit:
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"No label split file {path}")
-        data = json.loads(path.read_text())
+            raise MissingInputError(f"No label split file {path}")
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise SplitMismatchError(f"Label split {path} is not JSON ({err}): remake it") from None
         if "validation" not in data:
             raise SplitMismatchError(
                 f"Label split {path} predates validation splits (its labeled and unlabeled "
@@ -115,10 +148,10 @@ class LabelSplit:
         actual = fingerprint(paths)
         if actual != self.fingerprint:
             raise SplitMismatchError(
-                f"Label split {name} was made from another dataset: its fingerprint "
-                f"{self.fingerprint[:12]}... ({self.num_images} samples with targets) does "
-                f"not match this data's {actual[:12]}... ({len(paths)}). Remake the splits "
-                "for this data (dvc repro) or point to the data they were made from."
+                f"Label split {name} was made from another dataset (fingerprint "
+                f"{self.fingerprint[:12]}, this data's {actual[:12]}; "
+                f"{changes(self, paths, unlabeled)}). Remake the splits for this data "
+                "(dvc repro) or point to the data they were made from."
             )
         known = set(paths)
         outside = [p for p, _ in self.labeled if p not in known]
@@ -165,7 +198,7 @@ def make_validation(
     """The validation split: a seeded, stratified ``fraction`` of ``paths`` (the samples
     with targets; at least one per class where the data allows), sorted."""
     if not 0 <= fraction < 1:
-        raise ValueError(f"val_fraction must be in [0, 1), not {fraction}")
+        raise BadInputError(f"val_fraction must be in [0, 1), not {fraction}")
     order = np.argsort(paths)
     paths = [paths[i] for i in order]
     y = None if labels is None else np.asarray(labels)[order]
@@ -206,7 +239,7 @@ def make_split(
         ValueError: a fraction outside (0, 1], or more labeled samples than there are.
     """
     if count is None and not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be in (0, 1], not {fraction}")
+        raise BadInputError(f"fraction must be in (0, 1], not {fraction}")
     order = np.argsort(paths)
     paths = [paths[i] for i in order]
     y = np.asarray([int(labels[i]) for i in order], dtype=np.int64)
@@ -215,7 +248,7 @@ def make_split(
     n_classes = len(np.unique(y[pool])) if len(pool) else 0
     if count is not None:
         if not 0 < count <= len(pool):
-            raise ValueError(
+            raise BadInputError(
                 f"Split {split_name(fraction, seed, count)} asks for {count} labeled samples; "
                 f"{dataset} has {len(pool)} with targets outside the validation split"
             )
@@ -241,7 +274,8 @@ def make_split(
 
 def parse_split_name(name: str) -> dict | None:
     """``make_split``'s ``fraction``/``count``/``seed`` of a split name that is made on
-    first use (``frac0.10-seed0``, ``n50-seed0``, ``all``); ``None`` for other names."""
+    first use (``frac0.10-seed0``, ``n50-seed0``, ``all``; a tag after the seed,
+    ``n50-seed0-v2``, names another binding of the same rule); ``None`` for other names."""
     match = MADE_ON_USE.match(name)
     if not match:
         return None
@@ -261,57 +295,95 @@ def resolve_split(
     val_fraction: float = 0.1,
     val_seed: int = 0,
     unlabeled: Sequence[str] = (),
+    root: Path | None = None,
+    redraw: bool = False,
+    say: Callable[[str], None] = print,
 ) -> LabelSplit:
     """The label split ``split`` of the samples with targets ``paths``, checked against it.
 
     ``split`` is a path to a split file, or a name: ``splits_dir/<name>.json`` when the
     project has written it for this data, else a ``frac<F>-seed<S>`` / ``n<K>-seed<S>``
-    name is made now and cached (see the module docstring), and ``all`` is made now.
-    ``unlabeled`` (the samples without targets) are added to its unlabeled pool.
+    name is made on first use and bound to ``root`` (see the module docstring), and
+    ``all`` is made now. ``unlabeled`` (the samples without targets) are added to its
+    unlabeled pool. ``say`` is told (one line) when the data gets its own draw.
 
     Raises:
-        SplitMismatchError: an explicit file made from other data.
-        FileNotFoundError: an unknown name.
-        ValueError: more labeled samples asked for than there are (nothing is written).
+        SplitMismatchError: an explicit file made from other data, or a name bound at
+            ``root`` to a draw from other samples with targets (unless ``redraw``).
+        MissingInputError: an unknown name.
+        BadInputError: more labeled samples asked for than there are (nothing is written).
     """
     path = Path(split)
     explicit = path.suffix == ".json" or path.exists()
     if not explicit and splits_dir is not None:
         path = Path(splits_dir) / f"{split}.json"
     made = parse_split_name(split) if not explicit else None
-    label_split = None
+    drawn = {"val_fraction": val_fraction, "val_seed": val_seed}
+    label_split, other = None, ""
     if path.is_file() and split != "all":
         label_split = LabelSplit.load(path)
-        if made and label_split.fingerprint != fingerprint(paths):
-            label_split = None  # the project's file is for other data: make it for this
+        if made and label_split.fingerprint != fingerprint(paths):  # for other data
+            other = f"{path} was made from other data ({changes(label_split, paths, unlabeled)})"
+            label_split = None
         else:
             label_split.check(paths, unlabeled, name=str(path))
     if label_split is None and made is None:
         available = sorted(p.stem for p in Path(splits_dir).glob("*.json")) if splits_dir else []
-        raise FileNotFoundError(
-            f"No label split {split!r} ({path}). Available: {available or 'none'}; a split "
-            "named all, frac<F>-seed<S> or n<K>-seed<S> (e.g. frac0.10-seed0) is made on "
-            "first use."
+        where = f" ({path})" if str(path) != split else ""
+        raise MissingInputError(
+            f"No label split {split!r}{where}. Available: {available or 'none'}; a split "
+            "named all, frac<F>-seed<S> or n<K>-seed<S> (e.g. frac0.10-seed0; a tag after "
+            "it, n8-seed0-v2, for another draw of the same rule) is made on first use."
         )
-    if label_split is None:
-        key = f"{fingerprint(paths)[:16]}-val{val_fraction:g}-{val_seed}"
-        cached = cache_dir() / dataset / key / f"{split}.json"
-        if cached.is_file():
-            label_split = LabelSplit.load(cached)
-        else:
-            label_split = make_split(
-                dataset,
-                paths,
-                labels,
-                **made,
-                val_fraction=val_fraction,
-                val_seed=val_seed,
-                unlabeled=unlabeled,
-            )
-            if split != "all":
-                label_split.save(cached)
+    if label_split is None and split == "all":
+        label_split = make_split(dataset, paths, labels, **made, **drawn, unlabeled=unlabeled)
+    elif label_split is None:
+        label_split = _bound_split(
+            split, dataset, paths, labels, made, drawn, unlabeled, root, redraw, say, other
+        )
     known = set(label_split.unlabeled)
     label_split.unlabeled += [p for p in unlabeled if p not in known]
+    return label_split
+
+
+def _bound_split(
+    split: str,
+    dataset: str,
+    paths: Sequence[str],
+    labels: Sequence[int],
+    made: dict,
+    drawn: dict,
+    unlabeled: Sequence[str],
+    root: Path | None,
+    redraw: bool,
+    say: Callable[[str], None],
+    other: str = "",
+) -> LabelSplit:
+    """The split ``split`` made on first use at ``root`` and kept under its binding
+    (dataset, root, name, validation settings); see :func:`resolve_split`. ``other``
+    says why the project's own file of that name was not used."""
+    where = str(Path(root).resolve()) if root is not None else "(no root)"
+    key = hashlib.sha256(where.encode()).hexdigest()[:16]
+    folder = f"{key}-val{drawn['val_fraction']:g}-{drawn['val_seed']}"
+    cached = cache_dir() / dataset / folder / f"{split}.json"
+    now = fingerprint(paths)
+    if cached.is_file():
+        bound = LabelSplit.load(cached)
+        if bound.fingerprint == now:
+            return bound
+        if not redraw:
+            raise SplitMismatchError(
+                f"Split {split} of {dataset} at {where} was drawn from other samples with "
+                f"targets ({changes(bound, paths, unlabeled)}): a name means one draw. Use "
+                f"a new name (e.g. {split}-v2) or redraw {split} for this data with "
+                "--data.redraw_split true (runs on the old draw are then not comparable)."
+            )
+        say(f"split {split}: redrawn at {where} ({changes(bound, paths, unlabeled)})")
+    elif other or (root is not None and any((cache_dir() / dataset).glob(f"*/{split}.json"))):
+        other = f"{other}; " if other else "another root has its own; "
+        say(f"split {split}: {other}{where} gets its own draw ({len(paths)} samples with targets)")
+    label_split = make_split(dataset, paths, labels, **made, **drawn, unlabeled=unlabeled)
+    label_split.save(cached)
     return label_split
 
 
@@ -393,7 +465,7 @@ def main(args: list[str] | None = None) -> None:
     root = ns.root if ns.root is not None else data_root(ns.manifest)
     samples = source.training_samples(root)
     targeted = [s for s in samples if s[1] is not None]
-    try:
+    with exits_on_input_errors("ssl_core.splits"):
         written = write_splits(
             source.name,
             [p for p, _ in targeted],
@@ -406,8 +478,6 @@ def main(args: list[str] | None = None) -> None:
             ns.counts,
             [p for p, t in samples if t is None],
         )
-    except ValueError as err:
-        raise SystemExit(f"ssl_core.splits: {err}") from None
     print(f"{len(written)} label splits of {root} written to {ns.out}")
 
 

@@ -21,10 +21,11 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
+from ssl_core.errors import InputError
 from ssl_core.resume import seed_epoch
 
 
-class DataMismatchError(ValueError):
+class DataMismatchError(InputError, ValueError):
     """A model setting that contradicts the data (classes, channels, ignore index).
 
     Raised before anything is written (:meth:`TaskModule.prepare_data`); ``train``
@@ -173,23 +174,39 @@ class TaskModule(LightningModule):
         it (a classifier sized from the data) after ``super().setup(stage)``."""
         self.check_data(self.datamodule())
 
-    def on_train_epoch_start(self) -> None:
-        """Reseed the global generators from ``(seed, epoch)``: a run resumed at an epoch
-        boundary draws what the uninterrupted run drew (see :mod:`ssl_core.resume`)."""
-        seed_epoch(self.current_epoch)
-
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
-        """Count the files a ``skip`` datamodule left out of this batch (``bad_files``
-        fields, see :func:`ssl_core.data.datasets.collate`) and name them once."""
-        skipped = list(_bad_files(batch))
-        if not skipped:
-            return
-        self._skipped_files = getattr(self, "_skipped_files", set())
-        new = [p for p in skipped if p not in self._skipped_files]
-        self._skipped_files.update(skipped)
+        """At an epoch's first batch, reseed the global generators from ``(seed,
+        epoch)``: a run resumed at an epoch boundary draws what the uninterrupted run
+        drew (after the epoch's loader has drawn its base seed in both; see
+        :mod:`ssl_core.resume`). Then count what the datamodule left out."""
+        if batch_idx == 0:
+            seed_epoch(self.current_epoch)
+        self.count_skipped(batch)
+        self.log_skipped()
+
+    def on_validation_batch_start(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self.count_skipped(batch)
+
+    def on_validation_epoch_end(self) -> None:
+        """Log what validation left out (subclasses call this first)."""
+        self.log_skipped()
+
+    def count_skipped(self, batch) -> None:
+        """Note what a ``skip`` datamodule left out: the samples it knew to be bad at
+        setup (its ``bad``, named there) and the files left out of this batch
+        (``bad_files`` fields, see :func:`ssl_core.data.datasets.collate`; named once),
+        wherever a training or validation batch met them."""
+        if not hasattr(self, "_skipped_files"):
+            self._skipped_files = set(getattr(self.datamodule(), "bad", None) or ())
+        new = [p for p in _bad_files(batch) if p not in self._skipped_files]
         if new:
             rank_zero_warn(f"Skipped unreadable files: {', '.join(new)}")
-        self.log("train/skipped_files", float(len(self._skipped_files)), reduce_fx="max")
+            self._skipped_files.update(new)
+
+    def log_skipped(self) -> None:
+        """Log the count of left-out samples so far as ``train/skipped_files``."""
+        if getattr(self, "_skipped_files", None):
+            self.log("train/skipped_files", float(len(self._skipped_files)), reduce_fx="max")
 
     # ------------------------------------------------------------- optimizers
     def parameter_groups(self) -> list[dict]:

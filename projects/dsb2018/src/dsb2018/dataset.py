@@ -6,7 +6,11 @@ Layout (Kaggle's, with the community mask fixes applied)::
     root/stage1_train/<id>/images/<id>.png   RGBA (alpha dropped; some images are grey)
     root/stage1_train/<id>/masks/<mask>.png  one binary PNG per nucleus (0/255)
 
-The semantic mask of an image is the union of its nuclei (background 0, nucleus 1).
+The semantic mask of an image is the union of its nuclei (background 0, nucleus 1). Every
+nucleus file is checked as a 2-class mask (0/1 or 0/255, one channel or equal channels:
+:meth:`~ssl_core.segmentation.data.SegmentationSource.read_mask_file`); at setup all of
+them are read once per state of the files (``bad_samples``), which also caches the
+unions that training reads.
 
 The dataset ships no test masks, so the test split is carved here, once and for all: a
 fixed, seeded (``TEST_SEED``), stratified ``TEST_FRACTION`` of the images, stratified by
@@ -36,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -149,25 +154,50 @@ class DSB2018(SegmentationSource):
 
     # ---------------------------------------------------------------- reading
     def read_mask(self, root: Path, ref: str) -> np.ndarray:
-        """The union of the nucleus masks in the folder ``ref``: ``uint8`` 0/1 ``(H, W)``."""
+        """The union of the nucleus masks in the folder ``ref``: ``uint8`` 0/1 ``(H, W)``
+        (from the cache when it has it)."""
         folder = Path(root) / ref
-        files = sorted((e.name, e.stat().st_size) for e in os.scandir(folder))
-        files = [(n, s) for n, s in files if n.lower().endswith(".png")]
+        files = self._nucleus_files(folder)
+        cached = self._cached_union(folder, files)
+        if cached is not None and cached.is_file():
+            union = cv2.imread(str(cached), cv2.IMREAD_GRAYSCALE)
+            if union is not None:
+                return union
+        return self._union(folder, files, cached)
+
+    def mask_files(self, root: Path, ref: str) -> list[str]:
+        """The nucleus PNGs of the masks folder ``ref`` (relative to ``root``)."""
+        return [f"{ref}/{name}" for name, *_ in self._nucleus_files(Path(root) / ref)]
+
+    def check_mask(self, root: Path, ref: str) -> tuple[int, int]:
+        """Read and check every nucleus mask of ``ref`` (never the cached union), cache
+        their union for training and return its ``(H, W)``."""
+        folder = Path(root) / ref
+        files = self._nucleus_files(folder)
+        return self._union(folder, files, self._cached_union(folder, files)).shape[:2]
+
+    def _nucleus_files(self, folder: Path) -> list[tuple[str, int, int]]:
+        """``(name, size, modification time)`` of the nucleus PNGs in ``folder``, sorted."""
+        files = [e for e in os.scandir(folder) if e.name.lower().endswith(".png")]
+        return sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in files)
+
+    def _cached_union(self, folder: Path, files: list[tuple[str, int, int]]) -> Path | None:
+        """Where the union of ``files`` is cached (``None`` without ``cache_masks``)."""
+        if not self.cache_masks:
+            return None
+        key = hashlib.sha256(repr(files).encode()).hexdigest()[:16]
+        return cache_dir().parent / self.name / "masks" / f"{folder.parent.name}-{key}.png"
+
+    def _union(
+        self, folder: Path, files: list[tuple[str, int, int]], cached: Path | None
+    ) -> np.ndarray:
+        """The union of the nucleus masks ``files`` of ``folder``, each read and checked
+        as a 2-class mask (0/255 or 0/1: :meth:`read_mask_file`), written to ``cached``."""
         if not files:
             raise BadImageError(f"No nucleus masks in {folder}")
-        cached = None
-        if self.cache_masks:
-            key = hashlib.sha256(repr(files).encode()).hexdigest()[:16]
-            cached = cache_dir().parent / self.name / "masks" / f"{folder.parent.name}-{key}.png"
-            if cached.is_file():
-                union = cv2.imread(str(cached), cv2.IMREAD_GRAYSCALE)
-                if union is not None:
-                    return union
         union = None
-        for name, _ in files:
-            mask = cv2.imread(str(folder / name), cv2.IMREAD_GRAYSCALE)
-            if mask is None:
-                raise BadImageError(f"Cannot decode mask {folder / name}")
+        for name, *_ in files:
+            mask = self.read_mask_file(folder / name)
             if union is None:
                 union = np.zeros(mask.shape, np.uint8)
             if mask.shape != union.shape:
@@ -175,10 +205,10 @@ class DSB2018(SegmentationSource):
                     f"Masks of {folder} differ in size: {name} is {mask.shape}, others "
                     f"{union.shape}"
                 )
-            union[mask > 0] = 1
+            union |= mask
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_name(f"tmp{os.getpid()}-{cached.name}")
+            tmp = cached.with_name(f"tmp{os.getpid()}-{threading.get_ident()}-{cached.name}")
             # light compression: decodes in about half the time of the default (level 3)
             cv2.imwrite(str(tmp), union, [cv2.IMWRITE_PNG_COMPRESSION, 1])
             tmp.replace(cached)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ssl_core.errors import BadInputError, MissingInputError, exits_on_input_errors
 from ssl_core.evaluate.plots import save
 from ssl_core.results import cell_text, spread
 
@@ -43,10 +44,10 @@ def load(runs: Sequence[str | Path]) -> list[dict]:
     for run in runs:
         path = Path(run) / "metrics.json"
         if not path.is_file():
-            raise FileNotFoundError(f"no metrics.json in {run}: run `evaluate` there first")
+            raise MissingInputError(f"no metrics.json in {run}: run `evaluate` there first")
         metrics = json.loads(path.read_text())
         if "anomaly_auroc" not in metrics or "efficiency" not in metrics:
-            raise ValueError(
+            raise BadInputError(
                 f"{path} has no anomaly_auroc and efficiency: a space trained without the "
                 "anomaly classes, evaluated on data with each window's snr, has them"
             )
@@ -55,7 +56,7 @@ def load(runs: Sequence[str | Path]) -> list[dict]:
     for run, metrics in zip(runs, out, strict=True):
         e = metrics["efficiency"]
         if (e["far"], e["snr_bins"]) != (first["far"], first["snr_bins"]):
-            raise ValueError(f"{run}: another false-alarm rate or SNR bins than {runs[0]}")
+            raise BadInputError(f"{run}: another false-alarm rate or SNR bins than {runs[0]}")
     return out
 
 
@@ -156,10 +157,8 @@ def main(args: list[str] | None = None) -> None:
         if not sep or not name or not runs:
             parser.error(f"expected NAME=RUN[,RUN...], not {spec!r}")
         spaces[name] = runs.split(",")
-    try:
+    with exits_on_input_errors("compare"):
         md = compare(ns.out, spaces)
-    except (FileNotFoundError, ValueError) as err:
-        raise SystemExit(f"compare: {err}") from None
     print(md.read_text(), end="")
 
 

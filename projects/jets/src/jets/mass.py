@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ssl_core.errors import exits_on_input_errors
 from ssl_core.points import JetFiles
 from ssl_core.points.jets import jet_pt_mass
 from ssl_core.two_class import two_class_scores
@@ -60,10 +61,8 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("root", type=Path, help="a jets root (top.npz, qcd.npz)")
     parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
     ns = parser.parse_args(args)
-    try:
+    with exits_on_input_errors("mass"):  # e.g. no jet files there
         figures = mass_tagger(ns.root)
-    except FileNotFoundError as err:  # no jet files there
-        raise SystemExit(f"mass: {err}") from None
     text = json.dumps(figures, indent=2) + "\n"
     print(text, end="")
     if ns.out:

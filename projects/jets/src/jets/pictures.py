@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ssl_core.embeddings import load_embeddings
+from ssl_core.errors import BadInputError, exits_on_input_errors
 from ssl_core.points import JetFiles
 from ssl_core.points.features import Jets
 from ssl_core.points.jets import jet_pt_mass
@@ -57,7 +58,7 @@ def signal_scores(directory: Path, signal: int) -> np.ndarray:
     train, test = splits["train"], splits["test"]
     fit = train.labeled & (train.labels >= 0)
     if len(np.unique(train.labels[fit])) < 2:
-        raise ValueError(
+        raise BadInputError(
             f"{directory}: the run's labeled training jets hold one class (a space trained "
             "without the signal, e.g. the anomaly space): no probe gives a signal score"
         )
@@ -129,10 +130,8 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--root", type=Path, required=True, help="folder of the jet files")
     parser.add_argument("--top-like", type=float, default=0.1, help="share of QCD jets shown")
     ns = parser.parse_args(args)
-    try:
+    with exits_on_input_errors("pictures"):
         paths = pictures(ns.out, ns.root, ns.top_like)
-    except (FileNotFoundError, ValueError) as err:  # EmbeddingsError is a ValueError
-        raise SystemExit(f"pictures: {err}") from None
     for path in paths:
         print(path)
 

@@ -40,7 +40,7 @@ from typing import ClassVar, Literal
 import torch
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
-from lightning.pytorch.utilities import CombinedLoader, rank_zero_warn
+from lightning.pytorch.utilities import CombinedLoader, rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader
 
 from ssl_core.data.datasets import SampleDataset, SeededSampler, collate
@@ -48,7 +48,17 @@ from ssl_core.data.download import ensure_data
 from ssl_core.data.modality import Images, Modality
 from ssl_core.data.sources import BadDataError, DataNotFoundError, ImageFolder, Sample, Source
 from ssl_core.data.views import Views, map_views
-from ssl_core.splits import LabelSplit, SplitMismatchError, make_split, resolve_split
+from ssl_core.errors import BadInputError
+from ssl_core.splits import LabelSplit, make_split, resolve_split
+
+#: The sample lists ``setup`` makes (and the task's ``build`` turns into datasets).
+SAMPLE_LISTS = (
+    "val_samples",
+    "pool_samples",
+    "labeled_samples",
+    "unlabeled_samples",
+    "test_samples",
+)
 
 
 def describe_bad(bad: dict[str, str], noun: str = "samples", limit: int = 5) -> str:
@@ -138,7 +148,11 @@ class DataModule(LightningDataModule):
         variant: Which of the source's archives (default: its first).
         train_on: See above; a task allows some (``train_modes``).
         split: Label split: a name (``frac0.10-seed0``, ``n50-seed0``, ``all``: the
-            project's file, or made on first use) or a path.
+            project's file, or made on first use and bound to this data root: see
+            :mod:`ssl_core.splits`) or a path. The data layer checks it at ``setup``.
+        redraw_split: Draw a split made on first use again when the samples with targets
+            at this root have changed since its name was bound (default: refused);
+            runs on the old draw are then not comparable with new ones.
         val_fraction: Share of the samples with targets in the validation split.
         val_seed: Seed of the validation split.
         unlabeled_ratio: Unlabeled samples per labeled sample in a ``semi`` step (mu).
@@ -152,6 +166,8 @@ class DataModule(LightningDataModule):
     train_modes: ClassVar[tuple[str, ...]] = ("all", "labeled", "semi")
     #: What a target is, in messages.
     target_name: ClassVar[str] = "target"
+    #: How to train on data without targets, in messages.
+    without_targets: ClassVar[str] = "--data.train_on all trains a self-supervised method without"
     shift: str | None = None
     exclude_classes: tuple[str, ...] | list[str] = ()
 
@@ -170,13 +186,14 @@ class DataModule(LightningDataModule):
         num_workers: int = 8,
         on_bad_file: Literal["error", "skip"] = "error",
         modality: Modality | None = None,
+        redraw_split: bool = False,
     ) -> None:
         super().__init__()
         self.source = source
         self.modality = modality if modality is not None else (source.modality or Images)()
         archives = source.archives
         if variant is not None and variant not in archives:
-            raise ValueError(f"Unknown variant {variant!r}; choose from {list(archives)}")
+            raise BadInputError(f"Unknown variant {variant!r}; choose from {list(archives)}")
         self.archive = (
             (archives.get(variant) or next(iter(archives.values()))) if archives else None
         )
@@ -185,18 +202,19 @@ class DataModule(LightningDataModule):
         elif source.default_root is not None:
             self.root = Path(source.default_root) / (self.archive.folder if self.archive else "")
         else:
-            raise ValueError(f"{source.name} needs a data root: --data.root PATH")
+            raise BadInputError(f"{source.name} needs a data root: --data.root PATH")
         if train_on not in self.train_modes:
-            raise ValueError(f"train_on must be one of {self.train_modes}, not {train_on!r}")
+            raise BadInputError(f"train_on must be one of {self.train_modes}, not {train_on!r}")
         if train_on == "semi" and not split:
-            raise ValueError(
+            raise BadInputError(
                 "train_on='semi' needs a label split (--data.split all, or frac0.10-seed0)"
             )
         if unlabeled_ratio < 1:
-            raise ValueError(f"unlabeled_ratio must be >= 1, not {unlabeled_ratio}")
+            raise BadInputError(f"unlabeled_ratio must be >= 1, not {unlabeled_ratio}")
         if on_bad_file not in ("error", "skip"):
-            raise ValueError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
+            raise BadInputError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
         self.download, self.train_on, self.split = download, train_on, split
+        self.redraw_split = redraw_split
         self.val_fraction, self.val_seed = val_fraction, val_seed
         self.unlabeled_ratio, self.batch_size = unlabeled_ratio, batch_size
         self.num_workers, self.on_bad_file = num_workers, on_bad_file
@@ -243,21 +261,18 @@ class DataModule(LightningDataModule):
         if not targeted and self.train_on != "all":
             raise BadDataError(
                 f"No training sample of {self.root} has a {self.target_name}: train_on="
-                f"{self.train_on!r} needs labeled samples (train_on 'all' trains without)"
+                f"{self.train_on!r} needs labeled samples ({self.without_targets})"
             )
         paths, strata = [p for p, _ in targeted], self.source.strata(self.root, targeted)
         args = (self.source.name, paths, strata)
         val = {"val_fraction": self.val_fraction, "val_seed": self.val_seed, "unlabeled": free}
-        try:
-            if self.split:
-                splits_dir = self.source.splits_dir
-                parts = self.label_split = resolve_split(self.split, *args, splits_dir, **val)
-            else:
-                parts = make_split(*args, **val)
-        except SplitMismatchError:
-            raise
-        except ValueError as err:  # e.g. more labeled samples asked for than there are
-            raise BadDataError(str(err)) from None
+        if self.split:
+            splits_dir, bind = self.source.splits_dir, {"root": self.root, "say": rank_zero_info}
+            parts = self.label_split = resolve_split(
+                self.split, *args, splits_dir, **val, **bind, redraw=self.redraw_split
+            )
+        else:
+            parts = make_split(*args, **val)
         target_of, validation = dict(targeted), set(parts.validation)
         self.val_samples = [(p, target_of[p]) for p in parts.validation]
         self.pool_samples = [s for s in targeted if s[0] not in validation]
@@ -276,9 +291,10 @@ class DataModule(LightningDataModule):
             )
 
     def _leave_out_bad(self) -> dict[str, str]:
-        """The samples the source knows to be unusable (NaN rows of an array source):
-        one line naming them, or with ``on_bad_file: skip`` out of the evaluation sets
-        (training meets them, counts them and leaves them out of its batches)."""
+        """The samples the source knows to be unusable at setup (NaN rows of an array
+        source, masks with values outside the classes): one line naming them, or with
+        ``on_bad_file: skip`` out of every set (the task counts them in
+        ``train/skipped_files`` although no batch meets them)."""
         bad = self.source.bad_samples(self.root)
         if not bad:
             return bad
@@ -289,7 +305,7 @@ class DataModule(LightningDataModule):
                 "--data.on_bad_file skip (they are counted)"
             )
         rank_zero_warn(f"{what}: left out (on_bad_file skip)")
-        for name in ("val_samples", "pool_samples", "test_samples"):
+        for name in SAMPLE_LISTS:
             setattr(self, name, [s for s in getattr(self, name) if s[0] not in bad])
         return bad
 
@@ -379,6 +395,7 @@ class ClassificationDataModule(DataModule):
         num_workers: int = 8,
         exclude_classes: list[str] | None = None,
         split: str | None = None,
+        redraw_split: bool = False,
         val_fraction: float = 0.1,
         val_seed: int = 0,
         shift: str | None = None,
@@ -388,7 +405,7 @@ class ClassificationDataModule(DataModule):
         source = source if source is not None else ImageFolder()
         super().__init__(
             source, root, download, variant, train_on, split, val_fraction, val_seed,
-            unlabeled_ratio, batch_size, num_workers, on_bad_file, modality,
+            unlabeled_ratio, batch_size, num_workers, on_bad_file, modality, redraw_split,
         )  # fmt: skip
         semi = train_on == "semi"
         self.eval_batch_size = eval_batch_size
@@ -433,7 +450,8 @@ class ClassificationDataModule(DataModule):
             elif c in names:
                 out.add(names.index(c))
             else:
-                raise ValueError(f"Unknown class {c!r}; use one of {list(ids)} or {list(names)}")
+                known = list(ids) + [n for n in names if n not in ids]
+                raise BadInputError(f"Unknown class {c!r} to leave out; the classes: {known}")
         return out
 
     def _classes(self, samples: list[Sample]) -> list[Sample]:

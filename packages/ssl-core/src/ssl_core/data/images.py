@@ -20,12 +20,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ssl_core.errors import InputError
+
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp")
 _TIFF = (".tif", ".tiff")
 _IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.11
 
 
-class BadImageError(OSError):
+class BadImageError(InputError, OSError):
     """An image file cannot be decoded or has the wrong number of channels."""
 
 
@@ -54,7 +56,7 @@ def _fit_channels(image: np.ndarray, channels: int, path: str) -> np.ndarray:
     raise BadImageError(f"{path} has {have} channels, expected {channels}")
 
 
-def _read_bytes(path: str) -> np.ndarray:
+def read_bytes(path: str) -> np.ndarray:
     """The file's bytes; a JPEG cut short is refused here, because OpenCV decodes what
     there is of it (grey below the cut) with only a warning on stderr."""
     try:
@@ -62,9 +64,26 @@ def _read_bytes(path: str) -> np.ndarray:
             data = np.frombuffer(f.read(), dtype=np.uint8)
     except OSError as err:
         raise BadImageError(f"Cannot read image {path}: {err}") from None
+    if not data.size:  # OpenCV 5 raises cv2.error on an empty buffer
+        raise BadImageError(f"Cannot decode image {path}: the file is empty (0 bytes)")
     if data[:2].tobytes() == b"\xff\xd8" and b"\xff\xd9" not in data[-16:].tobytes():
         raise BadImageError(f"Cannot decode image {path}: the JPEG is truncated (no end marker)")
     return data
+
+
+def decode(data: np.ndarray, path: str, rgb: bool = True) -> np.ndarray | None:
+    """OpenCV's decoding of a file's bytes (``None`` where it cannot): RGB(A) order with
+    ``rgb``, else the file's own channels (colour still RGB-ordered; OpenCV's is BGR)."""
+    try:
+        if rgb and _IMREAD_RGB is not None:
+            return cv2.imdecode(data, _IMREAD_RGB | cv2.IMREAD_ANYDEPTH)  # RGB, 8/16 bit
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as err:
+        raise BadImageError(f"Cannot decode image {path}: {err}") from None
+    if image is not None and image.ndim == 3 and image.shape[2] in (3, 4):
+        code = cv2.COLOR_BGR2RGB if image.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
+        image = cv2.cvtColor(image, code)
+    return image
 
 
 def read_image(path: str | Path, channels: int = 3) -> np.ndarray:
@@ -87,14 +106,7 @@ def read_image(path: str | Path, channels: int = 3) -> np.ndarray:
         if image.ndim == 3 and image.shape[0] < min(image.shape[1:]) and image.shape[0] <= 16:
             image = np.moveaxis(image, 0, -1)  # (C, H, W) stacks -> (H, W, C)
     else:
-        data = _read_bytes(path)
-        if channels == 3 and _IMREAD_RGB is not None:
-            image = cv2.imdecode(data, _IMREAD_RGB | cv2.IMREAD_ANYDEPTH)  # RGB, 8/16 bit
-        else:
-            image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-            if image is not None and image.ndim == 3 and image.shape[2] in (3, 4):
-                code = cv2.COLOR_BGR2RGB if image.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
-                image = cv2.cvtColor(image, code)
+        image = decode(read_bytes(path), path, rgb=channels == 3)
     if image is None:
         raise BadImageError(f"Cannot decode image {path}")
     if image.ndim == 2:

@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from ssl_core.data.images import IMAGE_EXTENSIONS, read_image
+from ssl_core.errors import MissingInputError
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(MissingInputError):
     """A dataset is not where it is expected and could not be had; the message says
     where it is expected and how to provide it (``train`` prints it without a traceback)."""
 
@@ -198,20 +199,20 @@ class Source:
         return {}
 
     def how_to_provide(self, root: Path, reason: str = "") -> str:
-        """The message for data that is not at ``root``."""
-        lines = [
-            f"{self.name} not found at {Path(root).resolve()}{': ' + reason if reason else ''}.",
-            "Provide it in one of these ways:",
-            f"  - point to an existing copy: --data.root PATH (a folder with {self.layout});",
-            "  - get the team's copy: dvc pull (see docs/pipelines.md);",
+        """The one-line message for data that is not at ``root``."""
+        ways = [
+            f"point --data.root to a copy (a folder with {self.layout})",
+            "get the team's copy with dvc pull (docs/pipelines.md)",
         ]
         if self.archives:
-            variants = "|".join(self.archives)
-            lines.append(
-                "  - download the official archive: --data.download true (needs internet; "
-                f"--data.variant {variants})."
+            ways.append(
+                "download the official archive with --data.download true (needs internet; "
+                f"--data.variant {'|'.join(self.archives)})"
             )
-        return "\n".join(lines)
+        return (
+            f"{self.name} not found at {Path(root).resolve()}{': ' + reason if reason else ''}. "
+            f"Provide it: {'; or '.join(ways)}."
+        )
 
 
 class ImageFolder(Source):
@@ -266,7 +267,7 @@ class ImageFolder(Source):
         folder = Path(root) / self.train_dir
         found = sorted(e.name for e in os.scandir(folder) if e.is_dir()) if folder.is_dir() else []
         if self.unlabeled_dir in found:
-            raise ValueError(
+            raise BadDataError(
                 f"{folder / self.unlabeled_dir} would be a class: images without a class go "
                 f"in {Path(root) / self.unlabeled_dir}/ (at the data root, beside "
                 f"{self.train_dir}/)"
@@ -301,7 +302,8 @@ class ImageFolder(Source):
 class ArrayData:
     """The samples of an :class:`ArraySource` once opened, in memory: ids, targets and
     ``read(i)``. A subclass gives the arrays (:meth:`get`) and what makes a sample
-    unusable (:meth:`problems`); reading a bad one raises :attr:`error` naming it.
+    unusable (:meth:`problems`); a target outside the source's classes makes one too.
+    Reading a bad one raises :attr:`error` naming it.
 
     Args:
         ids: One stable id per sample (``file:row``).
@@ -317,6 +319,8 @@ class ArrayData:
         self._bad: dict[int, str] | None = None
         #: The split of every sample (``"train"``, ``"test"``, ``None``), set by the source.
         self.splits: list[str | None] = []
+        #: The source's classes (targets ``0..len-1``; ``-1`` unlabeled), set by the source.
+        self.declared_classes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -336,6 +340,10 @@ class ArrayData:
     def usable(self, i: int) -> bool:
         if self._bad is None:
             self._bad = self.problems()
+            if self.declared_classes:
+                n, names = len(self.declared_classes), list(self.declared_classes)
+                for j in np.flatnonzero((self.targets < -1) | (self.targets >= n)).tolist():
+                    self._bad.setdefault(j, f"label {self.targets[j]} outside the classes {names}")
         return i not in self._bad
 
     def read(self, i: int) -> np.ndarray:
@@ -385,6 +393,7 @@ class ArraySource(Source):
         key = Path(root).resolve()
         if key not in self._opened:
             data = self.open(Path(root))
+            data.declared_classes = tuple(self.class_names)
             data.splits = self.split_of(data)
             self._opened[key] = data
         return self._opened[key]

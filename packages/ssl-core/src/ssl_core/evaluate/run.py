@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ssl_core.embeddings import EmbeddingsError, SplitEmbeddings, load_embeddings
+from ssl_core.errors import exits_on_input_errors
 from ssl_core.evaluate.evaluators import EVALUATORS, LAST, dataset_evaluators
 
 
@@ -311,14 +312,11 @@ def parse_args(args: list[str] | None = None) -> argparse.Namespace:
 def main(args: list[str] | None = None) -> None:
     """Console entry point of ``evaluate``; exits with a message on a bad directory."""
     from ssl_core.evaluate.evaluators import TWO_CLASS_KEYS
-    from ssl_core.evaluate.segmentation import MasksError
 
     ns = vars(parse_args(args))
     out = ns.pop("out")
-    try:
+    with exits_on_input_errors("evaluate"):
         metrics = evaluate(out, **ns)
-    except (EmbeddingsError, MasksError) as err:
-        raise SystemExit(f"evaluate: {err}") from None
     keys = ("knn_top1", "knn_top5", "linear_top1", "kmeans_nmi", "kmeans_ari", "anomaly_auroc")
     keys += TWO_CLASS_KEYS + ("iou", "dice", "image_iou", "image_dice", "num_images")
     print(json.dumps({k: metrics[k] for k in keys if k in metrics}, indent=1))

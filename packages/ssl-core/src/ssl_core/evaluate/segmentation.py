@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ssl_core.errors import InputError
 from ssl_core.segmentation.metrics import class_counts, dataset_scores, image_scores, iou_dice
 from ssl_core.segmentation.writer import decode_prediction, read_png
 
@@ -37,7 +38,7 @@ FN_COLOUR = (0, 114, 178)  # blue
 WRONG_CLASS_COLOUR = (204, 121, 167)  # reddish purple: foreground of another class
 
 
-class MasksError(ValueError):
+class MasksError(InputError, ValueError):
     """A masks directory is missing, malformed, or its parts do not match."""
 
 

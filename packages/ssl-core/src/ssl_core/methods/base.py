@@ -230,6 +230,7 @@ class BaseMethod(TaskModule):
         return features
 
     def on_validation_epoch_end(self) -> None:
+        super().on_validation_epoch_end()
         stage = "test" if self.trainer.testing else "val"
         for name, metric in (
             ("top1", "cls_top1"),

@@ -16,12 +16,13 @@ manifests and the pipeline see ``train`` and ``test`` as they do for image folde
 from __future__ import annotations
 
 import bisect
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ssl_core.data.sources import ArrayData, ArraySource, BadDataError
+from ssl_core.data.sources import ArrayData, ArraySource, BadDataError, DataNotFoundError
 from ssl_core.points.features import NUM_FEATURES
 from ssl_core.points.modality import Points
 
@@ -49,24 +50,13 @@ class JetArrays(ArrayData):
         self.root, self.files = Path(root), list(files)
         missing = [f for f in self.files if not (self.root / f).is_file()]
         if missing:
-            raise FileNotFoundError(f"No jet files {missing} under {self.root.resolve()}")
+            raise DataNotFoundError(f"No jet files {missing} under {self.root.resolve()}")
         self._constituents: list[np.ndarray] = []
         self._counts: list[np.ndarray] = []
         self._offsets = [0]  # first sample of every file
         ids, targets = [], []
         for name in self.files:
-            with np.load(self.root / name, allow_pickle=False) as data:
-                constituents = np.asarray(data["constituents"], dtype=np.float32)
-                counts = np.asarray(data["n_constituents"], dtype=np.int64)
-                labels = (
-                    np.asarray(data["label"], dtype=np.int64)
-                    if "label" in data.files
-                    else np.full(len(counts), -1)
-                )
-            if constituents.ndim != 3 or constituents.shape[2] != 4:
-                raise ValueError(
-                    f"{name}: constituents must be (N, P, 4) px, py, pz, E, not {constituents.shape}"
-                )
+            constituents, counts, labels = read_jet_file(self.root / name)
             self._constituents.append(constituents)
             self._counts.append(counts)
             ids += [f"{name}:{row}" for row in range(len(counts))]
@@ -93,10 +83,54 @@ class JetArrays(ArrayData):
         ):
             slots = np.arange(constituents.shape[1])[None, :] < counts[:, None]
             broken = (~np.isfinite(constituents).all(axis=2) & slots).any(axis=1)
+            overfull = counts > constituents.shape[1]
+            for row in np.flatnonzero(overfull):
+                out[self._offsets[f] + int(row)] = (
+                    f"n_constituents {counts[row]} > the file's {constituents.shape[1]} slots"
+                )
             for row in np.flatnonzero(broken | (counts <= 0)):
                 i = self._offsets[f] + int(row)
                 out[i] = jet_problem(constituents[row, : max(int(counts[row]), 0)])
         return out
+
+
+def read_jet_file(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``constituents`` ``(N, P, 4)`` float32, ``n_constituents`` ``(N,)`` and ``label``
+    ``(N,)`` (``-1`` where the file has none) of a jet file, refused in one line naming
+    it where it is no readable ``.npz`` of that layout. Rows are checked later
+    (:meth:`JetArrays.problems`)."""
+    fix = "re-fetch or regenerate it (dvc pull, or the data stage)"
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            for key in ("constituents", "n_constituents", "label"):
+                if key in data.files:
+                    arrays[key] = np.asarray(data[key])
+            names = data.files
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
+        raise BadDataError(f"{path} cannot be read as a .npz file ({err}): {fix}") from None
+    missing = [k for k in ("constituents", "n_constituents") if k not in arrays]
+    if missing:
+        raise BadDataError(
+            f"{path} has no {' or '.join(missing)} array (it has {names}): a jet file holds "
+            f"constituents (N, P, 4), n_constituents (N,) and label (N,); {fix}"
+        )
+    constituents = arrays["constituents"].astype(np.float32, copy=False)
+    counts, labels = arrays["n_constituents"].astype(np.int64), arrays.get("label")
+    if constituents.ndim != 3 or constituents.shape[2] != 4 or counts.ndim != 1:
+        raise BadDataError(
+            f"{path}: constituents must be (N, P, 4) (px, py, pz, E) and n_constituents "
+            f"(N,), not {constituents.shape} and {counts.shape}; {fix}"
+        )
+    labels = np.full(len(counts), -1) if labels is None else labels
+    if not len(constituents) == len(counts) == len(labels):
+        raise BadDataError(
+            f"{path}: {len(constituents)} jets of constituents but {len(counts)} counts and "
+            f"{len(labels)} labels; {fix}"
+        )
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise BadDataError(f"{path}: labels must be integers (class ids), not {labels.dtype}")
+    return constituents, counts, labels.astype(np.int64)
 
 
 def jet_problem(particles: np.ndarray) -> str:

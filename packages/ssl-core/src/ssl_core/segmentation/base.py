@@ -280,6 +280,7 @@ class SegmentationTask(TaskModule):
         self.scores.update(probs.argmax(1), target)
 
     def on_validation_epoch_end(self) -> None:
+        super().on_validation_epoch_end()
         if self.scores.update_count == 0:
             return
         stage = "test" if self.trainer.testing else "val"

@@ -24,17 +24,23 @@ Batches (the contract every segmentation method reads):
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
-import cv2
 import numpy as np
+import PIL.Image
 
 from ssl_core.data.datamodule import DataModule
 from ssl_core.data.datasets import SampleDataset
-from ssl_core.data.images import BadImageError
+from ssl_core.data.images import BadImageError, decode, read_bytes
 from ssl_core.data.sources import DataNotFoundError, Sample, Source
+from ssl_core.errors import BadInputError, one_line
+from ssl_core.manifest import cached_scan
 from ssl_core.segmentation.transforms import (
     IGNORE_INDEX,
     SegEvalTransform,
@@ -49,6 +55,57 @@ class MaskMismatchError(BadImageError):
     """A mask does not have its image's size."""
 
 
+class BadMaskError(BadImageError):
+    """A mask holds values or colours that are not class ids of its source."""
+
+
+def parse_colour(key: str) -> tuple[int, int, int]:
+    """The RGB colour of a palette key: ``"255,0,0"`` or ``"#ff0000"``.
+
+    Raises:
+        BadInputError: the key is neither form, or a component is outside 0-255.
+    """
+    text = str(key).strip()
+    try:
+        if text.startswith("#") and len(text) == 7:
+            rgb = tuple(int(text[i : i + 2], 16) for i in (1, 3, 5))
+        else:
+            rgb = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        rgb = ()
+    if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
+        raise BadInputError(
+            f"Palette colour {key!r} is not 'R,G,B' (0-255 each, e.g. '255,0,0') or '#rrggbb'"
+        )
+    return rgb
+
+
+def _codes(rgb: np.ndarray) -> np.ndarray:
+    """One ``uint32`` per pixel of a ``uint8`` ``(..., 3)`` RGB array: ``R << 16 | G << 8 | B``."""
+    rgb = rgb.astype(np.uint32)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
+def _colour_names(codes: np.ndarray, limit: int = 5) -> str:
+    """``"0,0,0; 255,0,0"``: the colours of sorted unique ``codes``, at most ``limit``."""
+    names = [f"{c >> 16},{(c >> 8) & 255},{c & 255}" for c in codes[:limit].tolist()]
+    more = f" and {len(codes) - limit} more" if len(codes) > limit else ""
+    return "; ".join(names) + more
+
+
+def _values_found(values: np.ndarray) -> list[int]:
+    """The distinct values of a mask, sorted (a histogram for ``uint8``: no sort)."""
+    if values.dtype == np.uint8:
+        return np.flatnonzero(np.bincount(values.ravel(), minlength=256)).tolist()
+    return np.unique(values).tolist()
+
+
+def _show(values: list[int], limit: int = 8) -> str:
+    """``"[0, 1, 7]"``: the values, at most ``limit`` of them, for a message."""
+    shown = ", ".join(map(str, values[:limit]))
+    return f"[{shown}{f', ... ({len(values)} values)' if len(values) > limit else ''}]"
+
+
 class SegmentationSource(Source):
     """Images and masks of a segmentation dataset: what a project implements.
 
@@ -58,17 +115,25 @@ class SegmentationSource(Source):
         root/unlabeled/**/<image>    (more images without masks, optional)
         root/test/images/<id>.png    root/test/masks/<id>.png
 
-    Masks are single-channel images of class ids (0 = background). With two classes
-    (binary: background + foreground) any non-zero value is foreground, so 0/255 masks
-    work as they are. A subclass overrides the class attributes, :meth:`list_samples` for
-    another layout, :meth:`read_mask` for other masks (e.g. one file per object, whose
-    union is the foreground) and :meth:`strata` to stratify the splits.
+    Masks hold class ids in one channel (0 = background); a file saved in colour whose
+    channels are equal is read as grey, and alpha is dropped. With two classes (binary:
+    background, foreground) a mask holds 0/1 or 0/255 (255 is foreground there); with
+    more, class ids below the class count and 255 (ignore). Anything else is refused
+    naming the file (docs/segmentation.md, "Masks"). Colour masks (red nuclei on black)
+    need a ``palette``. A subclass overrides the class attributes, :meth:`list_samples`
+    for another layout, :meth:`read_mask` (with :meth:`mask_files` and
+    :meth:`check_mask`) for other masks (e.g. one file per object, whose union is the
+    foreground) and :meth:`strata` to stratify the splits.
 
     Args:
         class_names: Names of the classes in id order (default: background, foreground).
         channels: Channels the network sees (1 grey, 3 RGB, or the files' own count).
         mean: Per-channel mean in [0, 1] units (normalization on the device).
         std: Per-channel standard deviation in [0, 1] units.
+        palette: Colour masks: ``{colour: class id}``, the colour ``"R,G,B"`` (RGB order,
+            0-255) or ``"#rrggbb"``, the id a class id or 255 (ignore), e.g. ``{"0,0,0":
+            0, "255,0,0": 1}``. With a palette every mask pixel's colour must be in it
+            (a grey value ``v`` is the colour ``v,v,v``); without one, masks hold ids.
     """
 
     name: str = "segmentation"
@@ -80,6 +145,32 @@ class SegmentationSource(Source):
         "train/images/<id>.png, train/masks/<id>.png (an image without a mask is "
         "unlabeled), optionally unlabeled/**/<image> and the same under test/"
     )
+    #: Colours of colour masks to class ids (see ``palette`` above); ``None``: none.
+    palette: dict[str, int] | None = None
+
+    def __init__(
+        self,
+        class_names: Sequence[str] | None = None,
+        channels: int | None = None,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        palette: dict[str, int] | None = None,
+    ) -> None:
+        super().__init__(class_names, channels, mean, std)
+        if palette is not None:
+            self.palette = dict(palette)
+        self._palette_codes = self._palette_ids = None
+        if self.palette:
+            by_code = {}
+            for key, class_id in self.palette.items():
+                if not (0 <= int(class_id) < self.num_classes or class_id == IGNORE_INDEX):
+                    raise BadInputError(
+                        f"Palette colour {key!r} maps to {class_id}: {self.name} has class ids "
+                        f"0-{self.num_classes - 1} {list(self.class_names)} (255 = ignore)"
+                    )
+                by_code[int(_codes(np.array(parse_colour(key), np.uint8)))] = int(class_id)
+            self._palette_codes = np.array(sorted(by_code), np.uint32)
+            self._palette_ids = np.array([by_code[c] for c in sorted(by_code)], np.uint8)
 
     @property
     def num_classes(self) -> int:
@@ -108,21 +199,103 @@ class SegmentationSource(Source):
 
     # ---------------------------------------------------------------- reading
     def read_mask(self, root: Path, ref: str) -> np.ndarray:
-        """The mask ``ref`` as ``uint8`` ``(H, W)`` class ids (binary: 0/1)."""
-        path = Path(root) / ref
-        mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        """The mask ``ref`` as ``uint8`` ``(H, W)`` class ids (255: ignore)."""
+        return self.read_mask_file(Path(root) / ref)
+
+    def read_mask_file(self, path: Path) -> np.ndarray:
+        """The mask file ``path`` as ``uint8`` ``(H, W)`` class ids: grey values checked
+        by :meth:`class_ids`, colours mapped by the palette.
+
+        Raises:
+            BadImageError: the file is empty or cannot be decoded.
+            BadMaskError: a colour mask without a palette, a colour the palette lacks,
+                or values that are no class ids.
+        """
+        mask = decode(read_bytes(str(path)), str(path), rgb=False)  # colour in RGB order
         if mask is None:
-            raise BadImageError(f"Cannot decode mask {path}")
-        if mask.ndim == 3:  # a colour-saved grey mask: its channels are equal
+            raise BadImageError(f"Cannot decode mask {path}: not an image OpenCV reads")
+        if mask.ndim == 3 and mask.shape[2] in (2, 4):  # grey + alpha, RGBA: alpha dropped
+            mask = mask[:, :, :-1]
+        if mask.ndim == 3 and mask.shape[2] == 1:
             mask = mask[:, :, 0]
+        if mask.ndim == 3 and mask.shape[2] != 3:
+            raise BadMaskError(f"Mask {path} has {mask.shape[2]} channels: save one (class ids)")
+        if self._palette_codes is not None:
+            return self._map_palette(mask, path)
+        if mask.ndim == 3:
+            if not (
+                np.array_equal(mask[:, :, 0], mask[:, :, 1])
+                and np.array_equal(mask[:, :, 1], mask[:, :, 2])
+            ):
+                raise self._colour_mask_error(mask, path)
+            mask = mask[:, :, 0]  # a grey mask saved in colour
+        return self.class_ids(mask, path)
+
+    def class_ids(self, values: np.ndarray, path: Path | str) -> np.ndarray:
+        """A grey mask's values as ``uint8`` class ids. Two classes: 0/1 as they are, 0/255
+        with 255 as foreground. More: ids below the class count, 255 = ignore.
+
+        Raises:
+            BadMaskError: other values (naming the file and the values found).
+        """
+        if not np.issubdtype(values.dtype, np.integer):
+            raise BadMaskError(f"Mask {path} holds {values.dtype} values: save integer class ids")
+        # min and max first: a pass over every value is needed only when they are off
+        low, high = int(values.min()), int(values.max())
+        names = ", ".join(self.class_names)
         if self.num_classes == 2:
-            return (mask > 0).astype(np.uint8)
-        if mask.max() >= self.num_classes and mask.max() != IGNORE_INDEX:
-            raise BadImageError(
-                f"Mask {path} holds class id {int(mask.max())}; {self.name} has "
-                f"{self.num_classes} classes {list(self.class_names)} (255 = ignore)"
+            if low >= 0 and high <= 1:
+                return values.astype(np.uint8, copy=False)
+            if high == 255 and not np.count_nonzero((values != 0) & (values != 255)):
+                return (values == 255).astype(np.uint8)
+            raise BadMaskError(
+                f"Mask {path} holds values {_show(_values_found(values))}: a mask of 2 "
+                f"classes ({names}) holds 0/1 or 0/255 (255 = foreground), not both and "
+                "nothing else: fix the mask, or name more classes in the source's class_names"
             )
-        return mask.astype(np.uint8)
+        if low < 0 or high >= self.num_classes:
+            found = _values_found(values)
+            wrong = [v for v in found if v < 0 or (v >= self.num_classes and v != IGNORE_INDEX)]
+            if wrong:
+                raise BadMaskError(
+                    f"Mask {path} holds values {_show(found)}, of which {_show(wrong)} are no "
+                    f"class id: {self.name} has {self.num_classes} classes (ids 0-"
+                    f"{self.num_classes - 1}: {names}) and 255 = ignore: fix the mask, or "
+                    "name the missing classes in the source's class_names"
+                )
+        return values.astype(np.uint8, copy=False)
+
+    def _map_palette(self, mask: np.ndarray, path: Path) -> np.ndarray:
+        """The class ids of a colour (or grey) ``uint8`` mask by the palette."""
+        if mask.dtype != np.uint8:
+            raise BadMaskError(f"Mask {path} is {mask.dtype}: a palette maps 8-bit colours")
+        rgb = mask if mask.ndim == 3 else np.repeat(mask[:, :, None], 3, axis=2)
+        codes = _codes(rgb)
+        where = np.searchsorted(self._palette_codes, codes)
+        where = np.minimum(where, len(self._palette_codes) - 1)
+        known = self._palette_codes[where] == codes
+        if not known.all():
+            unknown = np.unique(codes[~known])
+            raise BadMaskError(
+                f"Mask {path} holds colours that are not in the palette: RGB "
+                f"{_colour_names(unknown)} ({int((~known).sum())} px): add them to the "
+                f"source's palette {json.dumps(self.palette)} or fix the mask"
+            )
+        return self._palette_ids[where]
+
+    def _colour_mask_error(self, rgb: np.ndarray, path: Path) -> BadMaskError:
+        """The error for a colour mask without a palette, with a palette to start from."""
+        colours = np.unique(_codes(rgb))
+        example = {
+            f"{c >> 16},{(c >> 8) & 255},{c & 255}": i
+            for i, c in enumerate(colours[: self.num_classes].tolist())
+        }
+        return BadMaskError(
+            f"Mask {path} is a colour mask (its channels differ; RGB colours "
+            f"{_colour_names(colours)}): save class ids in one channel, or declare the "
+            "source's palette of RGB colours to class ids, e.g. --data.source.init_args."
+            f"palette '{json.dumps(example)}' (docs/segmentation.md, Masks)"
+        )
 
     def read_target(self, root: Path, ref: str, image: np.ndarray) -> np.ndarray:
         """The mask ``ref`` of ``image``, refused when its size differs from the image's."""
@@ -133,6 +306,64 @@ class SegmentationSource(Source):
                 f"{image.shape[1]}x{image.shape[0]} px: fix or remove the pair"
             )
         return mask
+
+    # --------------------------------------------------------- checks at setup
+    def mask_files(self, root: Path, ref: str) -> list[str]:
+        """The files (relative to ``root``) the mask ``ref`` is made of: a change to any
+        of them makes :meth:`bad_samples` read the masks again."""
+        return [ref]
+
+    def check_mask(self, root: Path, ref: str) -> tuple[int, int]:
+        """Read the mask ``ref`` as training does and return its ``(H, W)``; raise what
+        reading it raises."""
+        return self.read_mask(root, ref).shape[:2]
+
+    def sample_problem(self, root: Path, path: str, ref: str | None) -> str | None:
+        """Why the sample ``(path, ref)`` cannot be used (its image file is empty, its
+        mask is refused by :meth:`check_mask` or has another size than the image, read
+        from the image file's header), or ``None``."""
+        if os.path.getsize(Path(root) / path) == 0:
+            return f"Image {path} is empty (0 bytes)"
+        if ref is None:
+            return None
+        try:
+            height, width = self.check_mask(root, ref)
+        except BadImageError as err:
+            return one_line(err)
+        try:
+            with PIL.Image.open(Path(root) / path) as image:  # reads the header only
+                size = image.size
+        except (OSError, SyntaxError, ValueError):
+            return None  # not PIL's to read: the size is checked when the image is read
+        if size != (width, height):
+            return (
+                f"Mask {ref} is {width}x{height} px (WxH) but its image is {size[0]}x{size[1]} "
+                "px: fix or remove the pair"
+            )
+        return None
+
+    def bad_samples(self, root: Path) -> dict[str, str]:
+        """``{image path: problem}`` of the train and test samples that cannot be used:
+        an empty image file, or a mask that cannot be read or holds values that are no
+        class ids (:meth:`read_mask_file`). Every mask is read once per state of the
+        files (their names, sizes and modification times) and the answer cached
+        (:func:`~ssl_core.manifest.cached_scan`): a second setup on the same data reads
+        none. Images are not decoded here (only their sizes are looked at)."""
+        samples = self.training_samples(root, required=False) + self.list_samples(root, "test")
+        if not samples:
+            return {}
+        files = [path for path, _ in samples]
+        for _, ref in samples:
+            files += self.mask_files(root, ref) if ref is not None else []
+
+        def scan() -> dict[str, str]:
+            with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:  # decoding frees the GIL
+                problems = pool.map(lambda sample: self.sample_problem(root, *sample), samples)
+            return {path: p for (path, _), p in zip(samples, problems, strict=True) if p}
+
+        settings = json.dumps([type(self).__qualname__, self.class_names, self.palette])
+        name = f"{self.name}-masks-{hashlib.sha256(settings.encode()).hexdigest()[:12]}"
+        return cached_scan(name, root, files, scan)
 
 
 class SegmentationDataModule(DataModule):
@@ -158,6 +389,11 @@ class SegmentationDataModule(DataModule):
 
     ignore_index: int = IGNORE_INDEX
     train_modes = ("labeled", "semi")
+    without_targets = (
+        "a segmentation needs masks for some images; without any, pretrain an encoder "
+        "self-supervised on the images (ssl_core.data.ClassificationDataModule with "
+        "train_on all, as dsb2018's simclr-cpu recipe does)"
+    )
     target_name = "mask"
 
     def __init__(
@@ -175,6 +411,7 @@ class SegmentationDataModule(DataModule):
         batch_size: int = 8,
         num_workers: int = 2,
         split: str | None = None,
+        redraw_split: bool = False,
         val_fraction: float = 0.1,
         val_seed: int = 0,
         limit_images: int | None = None,
@@ -182,10 +419,10 @@ class SegmentationDataModule(DataModule):
     ) -> None:
         source = source if source is not None else SegmentationSource()
         if source.num_classes < 2:
-            raise ValueError(f"A segmentation needs >= 2 classes, not {source.class_names}")
+            raise BadInputError(f"A segmentation needs >= 2 classes, not {source.class_names}")
         super().__init__(
             source, root, download, variant, train_on, split, val_fraction, val_seed,
-            unlabeled_ratio, batch_size, num_workers, on_bad_file,
+            unlabeled_ratio, batch_size, num_workers, on_bad_file, None, redraw_split,
         )  # fmt: skip
         channels = source.channels
         self.crop_size, self.limit_images = crop_size, limit_images

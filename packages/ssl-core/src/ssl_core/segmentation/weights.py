@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ssl_core import backbones
+from ssl_core.errors import InputError
 
 #: Prefixes under which a file may hold the encoder, most specific first.
 PREFIXES = (
@@ -42,7 +43,7 @@ PREFIXES = (
 HEAD_PREFIXES = ("fc.", "head.", "classifier.", "conv_head.", "bn2.", "norm.", "fc_norm.")
 
 
-class EncoderWeightsError(ValueError):
+class EncoderWeightsError(InputError, ValueError):
     """A weights file that does not fit the encoder."""
 
 

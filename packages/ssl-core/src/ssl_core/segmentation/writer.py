@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+from ssl_core.data.images import BadImageError, decode, read_bytes
 from ssl_core.embeddings import provenance
 
 if TYPE_CHECKING:
@@ -55,12 +56,11 @@ def write_png(path: Path, array: np.ndarray) -> None:
 
 
 def read_png(path: Path) -> np.ndarray:
-    """A PNG as written by :func:`write_png` (RGB order for colour images)."""
-    array = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    """A PNG as written by :func:`write_png` (RGB order for colour images); one that
+    cannot be read is a :class:`~ssl_core.data.images.BadImageError` naming it."""
+    array = decode(read_bytes(str(path)), str(path), rgb=False)
     if array is None:
-        raise FileNotFoundError(f"Cannot read {path}")
-    if array.ndim == 3:
-        array = cv2.cvtColor(array, cv2.COLOR_BGR2RGB)
+        raise BadImageError(f"Cannot decode {path}: write the masks again (train predict)")
     return array
 
 

@@ -5,7 +5,13 @@ lines; ``@`` header lines (``@problemName``, ``@timeStamps``, ``@missing``,
 ``@univariate``, ``@dimensions``, ``@equalLength``, ``@seriesLength``, ``@classLabel true
 <labels...>`` or ``@targetLabel true``); then, after ``@data``, one series a line:
 channels separated by ``:``, values by ``,``, the label last when the file has one. Series
-may differ in length (``@equalLength false``); ``?`` is a missing value (read as NaN).
+may differ in length (``@equalLength false``); ``?`` is a missing value.
+
+Loading checks a file against its headers (:func:`read_ts`): a series that contradicts
+them (``@dimensions``, ``@univariate``, ``@equalLength``, ``@seriesLength``, a label
+outside ``@classLabel``, a ``?`` without ``@missing true``) is a format error naming file
+and line. Missing values are not imputed: under ``@missing true`` a series with ``?`` is a
+bad sample (``--data.on_bad_file skip`` leaves it out and counts it).
 Our own reader: aeon's would pin numba < 0.64, pandas < 3.1, scipy < 1.18, numpy < 2.5.
 
 A sample's id is its file and line number (``JapaneseVowels_TRAIN.ts:17``): stable as long
@@ -26,15 +32,31 @@ from pathlib import Path
 import numpy as np
 
 from ssl_core.data.sources import ArrayData, ArraySource, BadDataError
+from ssl_core.errors import MissingInputError
 from ssl_core.series.modality import Series
 
 
 class BadSeriesError(BadDataError, ValueError):
-    """A series that cannot be used (NaN, inf, no values); the message names it."""
+    """A series that cannot be used (NaN, inf, missing values, no values); the message
+    names it."""
 
 
 class TsFormatError(BadDataError, ValueError):
-    """A ``.ts`` file that does not follow the format; the message names file and line."""
+    """A ``.ts`` file that does not follow the format, or whose series contradict its
+    headers; the message names file and line and what to fix."""
+
+
+#: How the archive spells the headers this reader checks (keys are read in lower case).
+HEADER_NAMES = {
+    "timestamps": "timeStamps",
+    "missing": "missing",
+    "univariate": "univariate",
+    "dimensions": "dimensions",
+    "equallength": "equalLength",
+    "serieslength": "seriesLength",
+    "classlabel": "classLabel",
+    "targetlabel": "targetLabel",
+}
 
 
 @dataclass
@@ -44,33 +66,222 @@ class TsFile:
     Attributes:
         path: The file.
         header: ``@`` headers by lower-case name (``"dimensions": "12"``, ...).
+        header_lines: The 1-based line of each header, by the same names.
         class_names: The labels ``@classLabel`` declares, in its order (empty without).
-        series: One float32 array ``(C, T_i)`` per series.
+        series: One float32 array ``(C, T_i)`` per series (``?`` read as NaN).
         labels: The label text of each series (``None`` for a file without labels).
         lines: The 1-based line number of each series in the file.
+        missing: The number of ``?`` (missing) values of each series.
     """
 
     path: Path
     header: dict[str, str] = field(default_factory=dict)
+    header_lines: dict[str, int] = field(default_factory=dict)
     class_names: list[str] = field(default_factory=list)
     series: list[np.ndarray] = field(default_factory=list)
     labels: list[str | None] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
+    missing: list[int] = field(default_factory=list)
+
+    def said(self, key: str) -> str:
+        """``"@equalLength true (line 8)"``: a header as the file says it, for messages."""
+        return f"@{HEADER_NAMES.get(key, key)} {self.header[key]} (line {self.header_lines[key]})"
 
 
-def _parse_values(text: str) -> np.ndarray:
-    """``"1.0,2,?"`` -> float32 array (``?`` and ``NaN`` as NaN); ``""`` -> empty."""
+def _parse_values(text: str, where: str) -> tuple[np.ndarray, int]:
+    """``"1.0,2,?"`` -> a float32 array (``?`` and ``NaN`` as NaN) and its number of
+    ``?``; ``""`` -> an empty array.
+
+    Raises:
+        TsFormatError: An empty value between commas, or a value that is not a number.
+    """
     text = text.strip()
     if not text:
-        return np.zeros(0, np.float32)
-    return np.array(
-        [np.nan if v.strip() in ("?", "") else float(v) for v in text.split(",")],
-        dtype=np.float32,
-    )
+        return np.zeros(0, np.float32), 0
+    values, missing = [], 0
+    for value in text.split(","):
+        value = value.strip()
+        if value == "?":
+            values.append(np.nan)
+            missing += 1
+            continue
+        if not value:
+            raise TsFormatError(
+                f"{where}: an empty value (',,' or a ',' at the end of a dimension); write "
+                "the number, or '?' for a missing value under @missing true"
+            )
+        try:
+            values.append(float(value))
+        except ValueError:
+            raise TsFormatError(
+                f"{where}: {value[:20]!r} is not a number (values are separated by ',', "
+                "dimensions by ':', the label comes last); fix the value"
+            ) from None
+    return np.array(values, dtype=np.float32), missing
+
+
+class _Claims:
+    """What a file's headers say of its series, checked on each series as it is read.
+
+    Args:
+        ts: The file, its headers read (up to ``@data``).
+
+    Raises:
+        TsFormatError: A header whose value is not what it should be (``true``/``false``,
+            a whole number), headers that contradict each other, ``@timeStamps true``, or
+            ``@classLabel true`` without classes; the message names file and line.
+    """
+
+    def __init__(self, ts: TsFile):
+        self.ts = ts
+        if self._flag("timestamps"):
+            raise TsFormatError(
+                f"{self._at('timestamps')}: @timeStamps true is not supported; write the "
+                "values without time stamps"
+            )
+        self.missing = bool(self._flag("missing"))
+        self.univariate = self._flag("univariate")
+        self.equal_length = self._flag("equallength")
+        self.dimensions = self._count("dimensions")
+        self.series_length = self._count("serieslength")
+        self.has_labels = bool(self._flag("classlabel") or self._flag("targetlabel"))
+        if self._flag("classlabel"):
+            ts.class_names = ts.header["classlabel"].split()[1:]
+            if not ts.class_names:
+                raise TsFormatError(
+                    f"{self._at('classlabel')}: @classLabel true lists no classes; list "
+                    "them (@classLabel true a b c)"
+                )
+        if self.univariate and self.dimensions not in (None, 1):
+            raise TsFormatError(
+                f"{self._at('dimensions')}: @dimensions {self.dimensions}, but "
+                f"{ts.said('univariate')} means 1; fix one of them"
+            )
+        self.first: tuple[int, int, int] | None = None  # line, dimensions, length (>0)
+
+    def _at(self, key: str) -> str:
+        return f"{self.ts.path}:{self.ts.header_lines[key]}"
+
+    def _written(self, key: str) -> str:
+        return f"@{HEADER_NAMES[key]} {self.ts.header[key]}"
+
+    def _flag(self, key: str) -> bool | None:
+        """A ``true``/``false`` header (``@classLabel true a b`` counts as ``true``)."""
+        if key not in self.ts.header:
+            return None
+        word = (self.ts.header[key].split() or [""])[0].lower()
+        if word not in ("true", "false"):
+            raise TsFormatError(f"{self._at(key)}: {self._written(key)} must be true or false")
+        return word == "true"
+
+    def _count(self, key: str) -> int | None:
+        """A header that is a whole number above zero (``@dimensions 12``)."""
+        if key not in self.ts.header:
+            return None
+        text = self.ts.header[key]
+        if not text.isdigit() or int(text) == 0:
+            raise TsFormatError(
+                f"{self._at(key)}: {self._written(key)} must be a whole number above 0"
+            )
+        return int(text)
+
+    def check(self, line: int, values: list[np.ndarray], missing: int, label: str | None) -> None:
+        """Refuse a series that contradicts the headers (or the file's first series).
+
+        Args:
+            line: The 1-based line of the series.
+            values: Its dimensions, one 1-d array each.
+            missing: Its number of ``?`` values.
+            label: Its label text (``None`` in a file without labels).
+
+        Raises:
+            TsFormatError: The message names file and line, what the header says and
+                what the series has.
+        """
+        ts, where = self.ts, f"{self.ts.path}:{line}"
+        if missing and not self.missing:
+            says = (
+                f"says {ts.said('missing')}"
+                if "missing" in ts.header
+                else "does not say @missing true"
+            )
+            raise TsFormatError(
+                f"{where}: a '?' (missing value), but the header {says}; fill in the "
+                "value, or declare @missing true (series with '?' are then bad samples, "
+                "left out by --data.on_bad_file skip)"
+            )
+        count = len(values)
+        if self.dimensions is not None and count != self.dimensions:
+            raise TsFormatError(
+                f"{where}: {count} dimensions, but {ts.said('dimensions')}; fix the series "
+                "or the header"
+            )
+        if self.univariate and count != 1:
+            raise TsFormatError(
+                f"{where}: {count} dimensions, but {ts.said('univariate')}; fix the series, "
+                f"or write @univariate false and @dimensions {count}"
+            )
+        if self.first is not None and count != self.first[1]:
+            raise TsFormatError(
+                f"{where}: {count} dimensions, but the first series (line {self.first[0]}) "
+                f"has {self.first[1]}; every series needs the same dimensions"
+            )
+        lengths = sorted({len(v) for v in values})
+        if len(lengths) > 1:
+            raise TsFormatError(
+                f"{where}: the dimensions of one series have different lengths {lengths}; "
+                "give each one value per time step"
+            )
+        length = lengths[0] if lengths else 0
+        if length:  # an empty series is a bad sample (zero length), not a format error
+            self._check_length(where, length)
+            if self.first is None:
+                self.first = (line, count, length)
+        if self.has_labels and not label:
+            raise TsFormatError(
+                f"{where}: no label at the end of the line (':<label>'), but "
+                f"{ts.said('classlabel' if 'classlabel' in ts.header else 'targetlabel')}; "
+                "add it"
+            )
+        if ts.class_names and label not in ts.class_names:
+            raise TsFormatError(
+                f"{where}: label {label!r} is not one of the classes of "
+                f"@classLabel (line {ts.header_lines['classlabel']}): "
+                f"{' '.join(ts.class_names)}; fix the label, or add it to @classLabel"
+            )
+
+    def _check_length(self, where: str, length: int) -> None:
+        """Refuse a length that ``@equalLength`` or ``@seriesLength`` rules out."""
+        ts, wanted = self.ts, self.series_length
+        if wanted is not None and self.equal_length is False and length > wanted:
+            raise TsFormatError(
+                f"{where}: {length} time steps, more than {ts.said('serieslength')}, the "
+                "longest with @equalLength false; fix the series or the header"
+            )
+        if wanted is not None and self.equal_length is not False and length != wanted:
+            raise TsFormatError(
+                f"{where}: {length} time steps, but {ts.said('serieslength')}; fix the "
+                "series or the header"
+            )
+        if self.equal_length and self.first is not None and length != self.first[2]:
+            raise TsFormatError(
+                f"{where}: {length} time steps, but {ts.said('equallength')} and the first "
+                f"series (line {self.first[0]}) has {self.first[2]}; fix the series, or "
+                "write @equalLength false"
+            )
 
 
 def read_ts(path: str | Path) -> TsFile:
-    """Read a ``.ts`` file.
+    """Read a ``.ts`` file and check its series against its headers.
+
+    Every claim of the headers is checked on every series, at the first series that
+    breaks it: ``@dimensions`` and ``@univariate true`` (the number of dimensions; without
+    them every series has the first one's), ``@equalLength true`` (every series as long
+    as the first), ``@seriesLength N`` (every series N long; with ``@equalLength false``
+    none longer than N), ``@classLabel true <classes>`` (every label among them),
+    ``@missing`` (``?`` only under ``@missing true``). A series with ``?`` values under
+    ``@missing true`` is read (its ``?`` as NaN, counted in :attr:`TsFile.missing`): it is
+    a bad sample, not a format error (see :class:`TsArrays`).
 
     Args:
         path: The file.
@@ -80,77 +291,79 @@ def read_ts(path: str | Path) -> TsFile:
 
     Raises:
         TsFormatError: No ``@data`` line, time stamps (``@timeStamps true``, not
-            supported), a series whose channel count differs from ``@dimensions`` or
-            from the first series', channels of one series with different lengths, or
-            a value that is not a number; the message names file and line.
+            supported), a header with a value it cannot have, a series that contradicts
+            a header or the first series, dimensions of one series with different
+            lengths, an empty value or one that is not a number; the message names file
+            and line and what to fix.
     """
     path = Path(path)
     out = TsFile(path=path)
-    has_labels = False
-    in_data = False
-    channels: int | None = None
+    claims: _Claims | None = None
     with path.open(encoding="utf-8") as f:
         for number, raw in enumerate(f, start=1):
             line = raw.strip()
-            where = f"{path.name}:{number}"
+            where = f"{path}:{number}"
             if not line or line.startswith("#"):
                 continue
-            if not in_data:
+            if claims is None:
                 if not line.startswith("@"):
                     raise TsFormatError(
                         f"{where}: expected a '@' header or '@data', got {line[:40]!r}"
                     )
-                key, _, value = line[1:].partition(" ")
-                key, value = key.lower(), value.strip()
+                words = line[1:].split(None, 1)
+                key = words[0].lower() if words else ""
                 if key == "data":
-                    in_data = True
+                    claims = _Claims(out)
                     continue
-                out.header[key] = value
-                words = value.split()
-                if key == "timestamps" and words[:1] == ["true"]:
-                    raise TsFormatError(f"{where}: @timeStamps true is not supported")
-                if key == "classlabel" and words[:1] == ["true"]:
-                    has_labels, out.class_names = True, words[1:]
-                if key == "targetlabel" and words[:1] == ["true"]:
-                    has_labels = True
-                if key == "dimensions":
-                    channels = int(value)
+                out.header[key] = words[1].strip() if len(words) > 1 else ""
+                out.header_lines[key] = number
                 continue
             parts = line.split(":")
-            label = parts.pop().strip() if has_labels else None
-            try:
-                values = [_parse_values(p) for p in parts]
-            except ValueError as err:
-                raise TsFormatError(f"{where}: {err}") from None
-            if channels is None:
-                channels = len(values)
-            if len(values) != channels:
-                raise TsFormatError(f"{where}: {len(values)} channels, expected {channels}")
-            lengths = {len(v) for v in values}
-            if len(lengths) > 1:
-                raise TsFormatError(
-                    f"{where}: channels of one series have different lengths {sorted(lengths)}"
-                )
+            label = parts.pop().strip() if claims.has_labels and len(parts) > 1 else None
+            parsed = [_parse_values(p, where) for p in parts]
+            values = [v for v, _ in parsed]
+            missing = sum(n for _, n in parsed)
+            claims.check(number, values, missing, label)
             out.series.append(np.stack(values) if values else np.zeros((0, 0), np.float32))
             out.labels.append(label)
             out.lines.append(number)
-    if not in_data:
-        raise TsFormatError(f"{path}: no '@data' line")
+            out.missing.append(missing)
+    if claims is None:
+        raise TsFormatError(
+            f"{path}: no '@data' line; a .ts file needs its '@' headers, then '@data', then "
+            "one series a line"
+        )
     return out
 
 
-def series_problem(series: np.ndarray) -> str:
-    """What makes a series ``(C, T)`` unusable (``""`` when nothing does)."""
+def series_problem(series: np.ndarray, missing: int = 0) -> str:
+    """What makes a series ``(C, T)`` unusable (``""`` when nothing does).
+
+    Args:
+        series: The series.
+        missing: How many of its NaN values are a ``.ts`` file's declared missing
+            values (``?`` under ``@missing true``), named apart from other NaN values.
+    """
     if series.ndim != 2 or series.shape[1] == 0:
         return "zero length"
-    nan, inf = int(np.isnan(series).sum()), int(np.isinf(series).sum())
+    nan, inf = int(np.isnan(series).sum()) - missing, int(np.isinf(series).sum())
     problems = [f"{n} {what} values" for n, what in ((nan, "NaN"), (inf, "inf")) if n]
+    if missing:
+        problems.insert(
+            0,
+            f"{missing} missing values ('?'): the file declares @missing true and ssl-core "
+            "does not impute them",
+        )
     return ", ".join(problems)
 
 
 class TsArrays(ArrayData):
     """The series of one or more ``.ts`` files, each with a stable id (``file:line``) and
-    a class.
+    a class. Everything is checked here, when the files are loaded: the format and the
+    headers' claims (:func:`read_ts`), labels against ``class_names``, and the same
+    dimensions in every file; the unusable series (NaN, inf, ``?`` under ``@missing
+    true``, zero length) are :meth:`problems`, bad samples that ``--data.on_bad_file
+    skip`` leaves out.
 
     Args:
         files: The ``.ts`` files, read in order.
@@ -158,9 +371,10 @@ class TsArrays(ArrayData):
             ``@classLabel`` list; a file without labels gives targets ``-1``).
 
     Raises:
-        FileNotFoundError: A file is missing (the message names it).
-        TsFormatError: A file does not follow the format, or holds a label that is
-            not among ``class_names``.
+        MissingInputError: A file is missing (the message names it).
+        TsFormatError: A file does not follow the format or contradicts its headers,
+            holds regression targets (``@targetLabel true``), a label that is not among
+            ``class_names``, or series with other dimensions than the first file's.
     """
 
     error = BadSeriesError
@@ -169,22 +383,46 @@ class TsArrays(ArrayData):
         self.files = [Path(f) for f in files]
         for f in self.files:
             if not f.is_file():
-                raise FileNotFoundError(f"No .ts file at {f.resolve()}")
+                raise MissingInputError(f"No .ts file at {f.resolve()}")
         parsed = [read_ts(f) for f in self.files]
         self.class_names = list(class_names or (parsed[0].class_names if parsed else []))
+        names_from = (
+            "the class_names given" if class_names else f"{self.files[0].name}'s @classLabel"
+        )
         lookup = {name: i for i, name in enumerate(self.class_names)}
         self._series: list[np.ndarray] = []
+        self._missing: list[int] = []
         ids, targets = [], []
+        first: tuple[str, int] | None = None  # id and dimensions of the first series
         for ts in parsed:
-            for array, label, line in zip(ts.series, ts.labels, ts.lines, strict=True):
-                sample_id = f"{ts.path.name}:{line}"
+            targets_only = ts.header.get("targetlabel", "").lower().split()[:1] == ["true"]
+            if targets_only and not ts.class_names:
+                raise TsFormatError(
+                    f"{ts.path}:{ts.header_lines['targetlabel']}: @targetLabel true "
+                    "(regression targets) is not supported; a series dataset needs classes "
+                    "(@classLabel true a b c)"
+                )
+            rows = zip(ts.series, ts.labels, ts.lines, ts.missing, strict=True)
+            for array, label, line, missing in rows:
+                where = f"{ts.path}:{line}"
                 if label is not None and label not in lookup:
-                    raise TsFormatError(f"{sample_id}: label {label!r} not in {self.class_names}")
+                    raise TsFormatError(
+                        f"{where}: label {label!r} is not one of the classes of {names_from} "
+                        f"({' '.join(self.class_names)}); use the same classes in every file"
+                    )
+                if first is None and array.size:
+                    first = (f"{ts.path.name}:{line}", array.shape[0])
+                if first is not None and array.size and array.shape[0] != first[1]:
+                    raise TsFormatError(
+                        f"{where}: {array.shape[0]} dimensions, but {first[0]} has "
+                        f"{first[1]}; every file of a dataset needs the same dimensions"
+                    )
                 self._series.append(array)
-                ids.append(sample_id)
+                self._missing.append(missing)
+                ids.append(f"{ts.path.name}:{line}")
                 targets.append(-1 if label is None else lookup[label])
         super().__init__(ids, targets)
-        self.channels = max((a.shape[0] for a in self._series if a.size), default=0)
+        self.channels = first[1] if first else 0
 
     @property
     def lengths(self) -> np.ndarray:
@@ -195,8 +433,11 @@ class TsArrays(ArrayData):
         return self._series[i]
 
     def problems(self) -> dict[int, str]:
-        """Series with NaN or inf values, or none at all (a ``.ts`` file's ``?``)."""
-        found = {i: series_problem(s) for i, s in enumerate(self._series)}
+        """Series with missing (``?``), NaN or inf values, or none at all."""
+        found = {
+            i: series_problem(s, missing)
+            for i, (s, missing) in enumerate(zip(self._series, self._missing, strict=True))
+        }
         return {i: problem for i, problem in found.items() if problem}
 
 
@@ -226,9 +467,9 @@ class UEASeries(ArraySource):
     def open(self, root: Path) -> TsArrays:
         train = Path(root) / f"{self.dataset}_TRAIN.ts"
         test = Path(root) / f"{self.dataset}_TEST.ts"
-        names = self.class_names or tuple(read_ts(train).class_names)
-        data = TsArrays([train] + ([test] if test.is_file() else []), class_names=names)
-        self.class_names, self.channels = tuple(names), data.channels
+        files = [train] + ([test] if test.is_file() else [])
+        data = TsArrays(files, class_names=self.class_names or None)
+        self.class_names, self.channels = tuple(data.class_names), data.channels
         return data
 
     def split_of(self, data: ArrayData) -> list[str | None]:
