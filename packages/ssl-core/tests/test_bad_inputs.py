@@ -127,7 +127,7 @@ IMAGES = [
         r"in_channels is 1 but the data has 3 channels",
         ("--model.init_args.backbone.init_args.in_channels", "1")),
     Row("a weights file that does not exist", lambda r: None, r"weights file not found: .*nothing\.pt",
-        ("--model.init_args.backbone.init_args.weights", "nothing.pt")),
+        ("--model.init_args.backbone.init_args.weights", "{root}/nothing.pt")),
     Row("an unknown class to leave out", lambda r: None, r"Unknown class 'eel' to leave out; the classes: \['ant', 'bee', 'cat'\]",
         ("--data.exclude_classes", "[eel]")),
 ]  # fmt: skip
@@ -135,6 +135,9 @@ IMAGES = [
 SPLITS = [
     Row("an unknown split name", lambda r: None, r"No label split 'n4-sed0'",
         ("--data.split", "n4-sed0")),
+    Row("fewer labeled samples than classes", lambda r: None,
+        r"Split n2-seed0 asks for 2 labeled samples but the data has 3 classes: some class "
+        r"would have no label; use a count >= 3 \(n3-seed0\)", ("--data.split", "n2-seed0")),
     Row("more labeled samples than there are", lambda r: None,
         r"Split n500-seed0 asks for 500 labeled samples; images has 15",
         ("--data.split", "n500-seed0")),

@@ -12,11 +12,14 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
 
 from ssl_core.project import (
+    ENTRY_POINT_GROUP,
+    BrokenProjectError,
     Project,
     ProjectResolutionError,
     installed_projects,
@@ -30,12 +33,12 @@ TRAIN = Path(sys.executable).parent / "train"
 
 def write_other_project(site: Path) -> Path:
     """Install-like layout of a project ``otherproj`` under ``site``; returns its root."""
-    root = site / "otherproj"
-    (root / "configs").mkdir(parents=True)
-    (root / "__init__.py").write_text(
+    root = install(
+        site,
+        "otherproj",
         "from pathlib import Path\n"
         "from ssl_core.project import Project\n"
-        "PROJECT = Project(name='otherproj', root=Path(__file__).resolve().parent)\n"
+        "PROJECT = Project(name='otherproj', root=Path(__file__).resolve().parent)\n",
     )
     # Its default config differs from imagenette's in max_epochs (7 vs 200).
     (root / "configs" / "simclr.yaml").write_text(
@@ -43,10 +46,20 @@ def write_other_project(site: Path) -> Path:
         .read_text()
         .replace("max_epochs: 200", "max_epochs: 7")
     )
-    info = site / "otherproj-0.1.dist-info"
+    shutil.copy(REPO_ROOT / "projects/imagenette/configs/trainer-gpu.yaml", root / "configs")
+    return root
+
+
+def install(site: Path, name: str, init: str) -> Path:
+    """Package ``name`` in ``site`` (``__init__.py`` = ``init``, an empty ``configs/``),
+    installed as a project: its ``ssl_core.projects`` entry point ``name:PROJECT``."""
+    root = site / name
+    (root / "configs").mkdir(parents=True)
+    (root / "__init__.py").write_text(init)
+    info = site / f"{name}-0.1.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: otherproj\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[ssl_core.projects]\notherproj = otherproj:PROJECT\n")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[ssl_core.projects]\n{name} = {name}:PROJECT\n")
     return root
 
 
@@ -58,6 +71,28 @@ def other_root(tmp_path, monkeypatch) -> Path:
     monkeypatch.syspath_prepend(str(site))
     yield root
     sys.modules.pop("otherproj", None)
+
+
+def write_broken_project(site: Path) -> Path:
+    """A third installed project, ``brokenproj``, whose ``dataset.py`` has a syntax
+    error; importing its package first touches ``imported`` beside it."""
+    root = install(
+        site,
+        "brokenproj",
+        "from pathlib import Path\n"
+        "(Path(__file__).parent / 'imported').touch()\n"
+        "from brokenproj.dataset import Broken\n",
+    )
+    (root / "dataset.py").write_text("class Broken:\n    def read(self)\n        pass\n")
+    return root
+
+
+@pytest.fixture
+def broken_root(other_root) -> Path:
+    """``brokenproj`` installed beside ``otherproj`` and the workspace's projects."""
+    yield write_broken_project(other_root.parent)
+    for name in ("brokenproj", "brokenproj.dataset"):
+        sys.modules.pop(name, None)
 
 
 @pytest.fixture
@@ -137,6 +172,54 @@ def test_single_project_and_none():
         resolve_project(projects={}, cwd=Path("/"), invoking_argv=[])
 
 
+def test_a_broken_project_never_stops_another(broken_root, other_root, neutral_dir):
+    said = []
+    found = resolve_project("otherproj", cwd=neutral_dir, invoking_argv=[], say=said.append)
+    assert found.name == "otherproj"
+    by_cwd = resolve_project(cwd=other_root / "configs", invoking_argv=["bash"], say=said.append)
+    assert by_cwd.name == "otherproj"
+    argv = ["uv", "run", "--package", "otherproj", "train"]
+    assert resolve_project(cwd=neutral_dir, invoking_argv=argv).name == "otherproj"
+    assert not (broken_root / "imported").exists() and not said  # never even imported
+    with pytest.raises(ProjectResolutionError, match="Which project") as err:
+        resolve_project(cwd=neutral_dir, invoking_argv=["bash"])
+    assert "brokenproj" in str(err.value)  # listed by name, not imported
+    assert not (broken_root / "imported").exists()
+
+
+def test_the_broken_project_asked_for_is_one_line_naming_its_file(broken_root, neutral_dir):
+    with pytest.raises(BrokenProjectError) as err:
+        resolve_project("brokenproj", cwd=neutral_dir, invoking_argv=[])
+    assert str(err.value) == (
+        f"Project brokenproj cannot be imported ({broken_root / 'dataset.py'}:2: SyntaxError: "
+        "expected ':'): fix it, or run another project with `train --project NAME`"
+    )
+    with pytest.raises(BrokenProjectError, match="dataset.py:2: SyntaxError"):
+        resolve_project(cwd=broken_root / "configs", invoking_argv=["bash"])  # its folder
+    said = []
+    assert "otherproj" in installed_projects(say=said.append)  # the others are listed
+    assert len(said) == 1 and said[0].startswith("left out: Project brokenproj cannot be")
+
+
+def test_an_entry_point_that_is_no_project_is_one_line():
+    odd = EntryPoint(name="odd", value="os:sep", group=ENTRY_POINT_GROUP)
+    with pytest.raises(BrokenProjectError, match="its entry point os:sep is a str, not an ssl"):
+        resolve_project("odd", projects={"odd": odd}, cwd=Path("/"), invoking_argv=[])
+
+
+def test_train_runs_a_project_beside_a_broken_one(broken_root, neutral_dir, monkeypatch, capsys):
+    from ssl_core.cli import cli
+
+    monkeypatch.chdir(neutral_dir)
+    with pytest.raises(SystemExit) as done:
+        cli(["--project", "otherproj", "--print_config"])
+    assert done.value.code in (None, 0) and "max_epochs: 7" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stopped:
+        cli(["--project", "brokenproj", "fit"])
+    assert str(stopped.value).startswith("train: Project brokenproj cannot be imported (")
+    assert f"{broken_root / 'dataset.py'}:2: SyntaxError" in str(stopped.value)
+
+
 def test_config_by_name(other_root):
     project = installed_projects()["imagenette"]
     assert project.config("simclr-cpu") == project.config("simclr-cpu.yaml")
@@ -172,6 +255,8 @@ def test_real_uv_run_package_picks_imagenette(other_root):
             "--package",
             "imagenette",
             "train",
+            "--config",
+            "simclr",  # by name: imagenette's (without it a CPU machine picks simclr-cpu)
             "--print_config",
         ],
         cwd=REPO_ROOT,

@@ -180,3 +180,20 @@ def test_unknown_or_impossible_split_names_are_one_line_input_errors(tmp_path):
         resolve_split("n8-sed0", "bound", PATHS, LABELS, root=tmp_path)
     with pytest.raises(BadInputError, match="fraction must be in"):
         resolve_split("frac2-seed0", "bound", PATHS, LABELS, root=tmp_path)
+
+
+def test_a_count_below_the_class_count_is_refused_in_one_line(tmp_path):
+    # 5 classes: n4 would leave a class without a label (the draw cannot be stratified)
+    with pytest.raises(BadInputError) as info:
+        resolve_split("n4-seed1", "bound", PATHS, LABELS, root=tmp_path)
+    assert str(info.value) == (
+        "Split n4-seed1 asks for 4 labeled samples but the data has 5 classes: some class "
+        "would have no label; use a count >= 5 (n5-seed1) or a frac split (e.g. "
+        "frac0.10-seed1: at least one label per class)"
+    )
+    assert not list(cache_dir().rglob("n4-seed1.json"))  # nothing bound
+    with pytest.raises(BadInputError, match="n2-seed0 asks for 2 labeled samples but"):
+        write_splits("bound", PATHS, LABELS, tmp_path / "splits", [0.1], [0], counts=[2])
+    assert not (tmp_path / "splits").exists()  # the stage writes nothing
+    split = make_split("toy", PATHS, LABELS, seed=1, count=5)
+    assert sorted(y for _, y in split.labeled) == list(range(5))  # one per class

@@ -112,8 +112,8 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--base", type=Path, default=Path("."), help="repository root")
     parser.add_argument("--mirror", help="URL folder serving the archive under its file name")
     ns = parser.parse_args(args)
-    dataset = project_source(resolve_project(ns.project))
     with exits_on_input_errors("ssl_core.acquire"):
+        dataset = project_source(resolve_project(ns.project))
         manifest = acquire(dataset, ns.source, ns.out, ns.variant or None, ns.base, ns.mirror)
     print(
         f"{dataset.name} at {manifest['root']}: {manifest['train_images']} train, "

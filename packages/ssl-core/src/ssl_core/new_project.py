@@ -1,7 +1,7 @@
 """``new-project``: a new dataset project package in a few seconds.
 
-``uv run new-project NAME [--task classification] [--modality image|points|series] [--channels N]``
-``[--classes a b ...]``
+``uv run new-project NAME [--task classification|segmentation] [--modality image|points|series]``
+``[--channels N] [--classes A B ...] [--dataset STEM] [--files F.npz ...] [--signal-class C]``
 
 writes ``projects/NAME`` from the template of the task (``ssl_core/templates/<task>``:
 package with its entry point, a source with one marked function to adapt, a fake-data
@@ -19,11 +19,15 @@ Tasks: ``classification`` (a folder per class; SimCLR and the supervised baselin
 baseline, FixMatch, Mean Teacher and UniMatch on SMP networks).
 
 Modalities (:data:`MODALITIES`: the template of each, and what writes its example):
-``image`` (the default) and ``points`` (particle jets, :mod:`ssl_core.points`:
-``classification-points``, fake jets in the real ``top.npz``/``qcd.npz`` layout);
-``series`` (classification: series in the UEA/UCR ``.ts`` format,
-``classification-series``, :mod:`ssl_core.series`; the example two ``.ts``
-files of variable-length series).
+``image`` (the default); ``points`` (particle jets, :mod:`ssl_core.points`:
+``classification-points``; ``--files`` names the ``.npz`` files, ``--classes`` the
+labels 0, 1, ... and ``--signal-class`` the positive one; the example is fake jets in
+those files); ``series`` (classification: series in the UEA/UCR ``.ts`` format,
+``classification-series``, :mod:`ssl_core.series`; ``--dataset STEM`` names the files,
+``STEM_TRAIN.ts`` and ``STEM_TEST.ts``, ``--channels`` their dimensions; the example is
+those two files, of variable-length series). The generated source, fake data and tests
+read these names from the package's ``dataset.py``: pointing the project at other files
+is an edit of one line there, never of the tests.
 
 Rendering is plain ``{{key}}`` substitution (no template engine to learn); the
 template files are ordinary files of the package, readable as they are.
@@ -32,6 +36,7 @@ template files are ordinary files of the package, readable as they are.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 
@@ -45,13 +50,28 @@ PAIRS = {
     "segmentation": ("supervised", "fixmatch", "meanteacher", "unimatch"),
 }
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-#: Modality -> (template folder, ``module:function`` writing the example into a folder;
-#: ``None``: the task's image example). A modality is one line here plus its template.
+#: Modality -> (template folder, ``module:function`` writing the example into a folder:
+#: ``f(folder, classes, channels, **layout)``, ``layout`` the modality's file names of
+#: :func:`layout_of`; ``None``: the task's image example). A modality is one line here,
+#: its template and its options in :func:`layout_of`.
 MODALITIES = {
     "image": ("{task}", None),
     "points": ("{task}-points", "ssl_core.points.fake:write_fake_example"),
     "series": ("{task}-series", "ssl_core.series.fake:write_fake_example"),
 }
+#: ``--channels`` without the option: image channels, series dimensions (points take
+#: none: a particle's features are computed from its four-momentum).
+DEFAULT_CHANNELS = {"image": 3, "series": 1}
+#: The classes a project gets without ``--classes``: of its task, else of its modality.
+DEFAULT_CLASSES = {
+    "segmentation": ["background", "foreground"],  # binary: softmax over two
+    "points": ["qcd", "top"],
+    "image": ["class_a", "class_b"],
+    "series": ["class_a", "class_b"],  # the example's; the source reads @classLabel
+}
+JET_FILES = ["top.npz", "qcd.npz"]
+#: A UEA/UCR archive stem (``BasicMotions``, ``PEMS-SF``) and a file name.
+STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class NewProjectError(InputError, ValueError):
@@ -72,6 +92,11 @@ def render(text: str, values: dict[str, str]) -> str:
 def python_tuple(items: list[str]) -> str:
     """A tuple literal as ruff format writes it: ``("a", "b")``, ``("a",)``."""
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def strings(items: list[str]) -> str:
+    """A tuple literal of strings, quoted as ruff format writes them."""
+    return python_tuple([json.dumps(item, ensure_ascii=False) for item in items])
 
 
 def _insert_into_block(text: str, key: str, lines: list[str]) -> str:
@@ -138,16 +163,16 @@ def registered(repo: Path, name: str, task: str = "classification") -> dict[Path
 
 def write_example(
     project_dir: Path,
-    name: str,
     classes: list[str],
     channels: int,
     task: str = "classification",
     modality: str = "image",
+    layout: dict | None = None,
 ) -> Path:
     """The tiny example dataset, labeled and unlabeled as real data is: 8 train and 3
     test images per class and 20 images without a class under ``unlabeled/``, PNG
     (segmentation: 16 train images with masks, 16 without, 4 test images with masks;
-    another modality: its writer of :data:`MODALITIES`)."""
+    another modality: its writer of :data:`MODALITIES`, given ``layout``)."""
     from ssl_core.data.fake import make_fake_image_folder
 
     writer = MODALITIES[modality][1]
@@ -156,7 +181,7 @@ def write_example(
 
         module, function = writer.split(":")
         return getattr(importlib.import_module(module), function)(
-            project_dir / "example", name, classes, channels
+            project_dir / "example", classes, channels, **(layout or {})
         )
 
     if task == "segmentation":
@@ -169,15 +194,88 @@ def write_example(
     return make_fake_image_folder(example, classes, splits, 40, channels, unlabeled=20)
 
 
+def check_classes(classes: list[str], task: str) -> None:
+    """Refuse class names that a folder, a ``.ts`` label or a tuple cannot hold, repeated
+    names, and fewer than two classes."""
+    if len(classes) < 2:
+        raise NewProjectError(
+            f"--classes: a {task} project tells 2 classes apart at least, not {classes}"
+        )
+    for c in classes:
+        if not c or re.search(r"[\s/:,]", c):
+            raise NewProjectError(f"class name {c!r}: no spaces, '/', ':' or ','")
+    repeated = sorted({c for c in classes if classes.count(c) > 1})
+    if repeated:
+        raise NewProjectError(f"--classes names {repeated} more than once")
+
+
+def layout_of(
+    name: str,
+    modality: str,
+    classes: list[str],
+    dataset: str | None = None,
+    files: list[str] | None = None,
+    signal_class: str | None = None,
+) -> dict:
+    """The file names of a modality's data, checked: series ``{"dataset": STEM}`` (its
+    files ``STEM_TRAIN.ts``, ``STEM_TEST.ts``; default ``name``), points ``{"files":
+    [...]}`` (default ``top.npz qcd.npz``); images ``{}``. An option of another
+    modality is refused, as is a signal class that is none of ``classes``."""
+    given = {"--dataset": dataset, "--files": files, "--signal-class": signal_class}
+    own = {"series": ("--dataset",), "points": ("--files", "--signal-class")}.get(modality, ())
+    for option, value in given.items():
+        if value is not None and option not in own:
+            users = "series" if option == "--dataset" else "points"
+            raise NewProjectError(f"{option} is for --modality {users}, not {modality}")
+    if modality == "series":
+        dataset = name if dataset is None else dataset
+        if not STEM.match(dataset) or re.search(r"_(TRAIN|TEST)(\.ts)?$", dataset):
+            raise NewProjectError(
+                f"--dataset {dataset!r}: the files' stem, e.g. BasicMotions for "
+                "BasicMotions_TRAIN.ts and BasicMotions_TEST.ts (letters, digits, '_', '-', '.')"
+            )
+        return {"dataset": dataset}
+    if modality == "points":
+        files = list(files or JET_FILES)
+        for f in files:
+            if not STEM.match(f) or not f.endswith(".npz"):
+                raise NewProjectError(f"--files: {f!r} is no .npz file name (e.g. top.npz)")
+        if len(set(files)) < len(files):
+            raise NewProjectError(f"--files names a file twice: {files}")
+        if signal_class is not None and signal_class not in classes:
+            raise NewProjectError(
+                f"--signal-class {signal_class!r} is none of the classes {classes}"
+            )
+        return {"files": files}
+    return {}
+
+
 def new_project(
     name: str,
     task: str = "classification",
-    channels: int = 3,
+    channels: int | None = None,
     classes: list[str] | None = None,
     repo: Path = Path("."),
     modality: str = "image",
+    dataset: str | None = None,
+    files: list[str] | None = None,
+    signal_class: str | None = None,
 ) -> Path:
-    """Create ``repo/projects/name``; return its folder (see the module docstring)."""
+    """Create ``repo/projects/name``; return its folder (see the module docstring).
+
+    Args:
+        name: The package's import and distribution name.
+        task: ``classification`` or ``segmentation``.
+        channels: Image channels (default 3) or series dimensions (default 1); points
+            take none (a particle's features are fixed).
+        classes: Class names in label order (default :data:`DEFAULT_CLASSES`; series:
+            the training file's ``@classLabel`` list, the example two classes).
+        repo: The workspace root.
+        modality: ``image``, ``points`` or ``series`` (:data:`MODALITIES`).
+        dataset: Series: the ``.ts`` files' stem (default ``name``).
+        files: Points: the ``.npz`` files (default ``top.npz qcd.npz``).
+        signal_class: Points: the positive class (default the last of ``classes``).
+    """
     if not NAME.match(name):
         raise NewProjectError(
             f"{name!r}: use lowercase letters, digits and '_', starting with a letter "
@@ -190,8 +288,18 @@ def new_project(
     template = TEMPLATES / MODALITIES[modality][0].format(task=task)
     if not template.is_dir():
         raise NewProjectError(f"no {task} template for {modality} data ({template.name})")
-    if channels < 1:
+    if modality not in DEFAULT_CHANNELS and channels is not None:
+        raise NewProjectError(
+            f"--channels does not apply to --modality {modality}: every particle has the "
+            "features ssl_core.points computes from its four-momentum"
+        )
+    channels = DEFAULT_CHANNELS.get(modality) if channels is None else channels
+    if channels is not None and channels < 1:
         raise NewProjectError(f"channels must be >= 1, not {channels}")
+    pinned = list(classes) if classes else None  # series: else the file's @classLabel list
+    classes = pinned or DEFAULT_CLASSES["segmentation" if task == "segmentation" else modality]
+    check_classes(classes, task)
+    layout = layout_of(name, modality, classes, dataset, files, signal_class)
     repo = Path(repo)
     if not (repo / "pyproject.toml").is_file() or not (repo / "params.yaml").is_file():
         raise NewProjectError(
@@ -201,47 +309,54 @@ def new_project(
     if target.exists():
         raise NewProjectError(f"{target} exists already")
     updates = registered(repo, name, task)
-    if task == "segmentation":  # binary: background + foreground (softmax over two)
-        classes = list(classes or ["background", "foreground"])
-    classes = list(classes or ["class_a", "class_b"])
-    values = {
-        "name": name,
-        "Name": camel(name),
-        "channels": str(channels),
-        "num_classes": str(len(classes)),
-        "classes": python_tuple([f'"{c}"' for c in classes]),
-        "mean": python_tuple(["0.5"] * channels),
-        "std": python_tuple(["0.25"] * channels),
-    }
+    values = {"name": name, "Name": camel(name), "classes": strings(classes)}
+    if channels is not None:
+        values["channels"] = str(channels)
+        values["mean"] = python_tuple(["0.5"] * channels)
+        values["std"] = python_tuple(["0.25"] * channels)
+    if modality == "series":
+        values["dataset"] = layout["dataset"]
+        values["series_classes"] = strings(pinned) if pinned else "None"
+    if modality == "points":
+        values["files"] = strings(layout["files"])
+        values["signal"] = json.dumps(signal_class or classes[-1], ensure_ascii=False)
+    rendered = {}
     for path in sorted(template.rglob("*")):
         if path.is_dir() or "__pycache__" in path.parts:
             continue
+        text = path.read_text()
+        unknown = set(re.findall(r"\{\{(\w+)\}\}", text)) - set(values)
+        if unknown:  # a bug of the template, not the user's input: keep its traceback
+            raise RuntimeError(f"{path} has keys {sorted(unknown)} that {modality} does not fill")
         relative = render(str(path.relative_to(template)).replace("__name__", name), values)
-        out = target / relative
+        rendered[target / relative] = render(text, values)
+    for out, text in rendered.items():
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render(path.read_text(), values))
-    write_example(target, name, classes, channels, task, modality)
+        out.write_text(text)
+    write_example(target, classes, channels, task, modality, layout)
     for path, text in updates.items():
         path.write_text(text)
-    sort_imports(target, repo)
+    tidy(target, repo)
     return target
 
 
-def sort_imports(target: Path, repo: Path) -> None:
-    """Order the rendered imports as the workspace's ruff wants them: where the project's
-    name sorts against ``ssl_core`` depends on the name. Skipped if ruff is absent."""
+def tidy(target: Path, repo: Path) -> None:
+    """Order the rendered imports and format the files as the workspace's ruff wants
+    them: where the project's name sorts against ``ssl_core`` depends on the name, and
+    long class lists wrap. Skipped if ruff is absent."""
     import shutil
     import subprocess
     import sys
 
     ruff = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))
     if ruff:
-        subprocess.run(
-            [ruff, "check", "--fix", "--select", "I", "--quiet", str(target)],
-            cwd=repo,
-            check=False,
-            capture_output=True,
-        )
+        for command in (["check", "--fix", "--select", "I"], ["format"]):
+            subprocess.run(
+                [ruff, *command, "--quiet", str(target)],
+                cwd=repo,
+                check=False,
+                capture_output=True,
+            )
 
 
 def main(args: list[str] | None = None) -> None:
@@ -251,15 +366,70 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("name", help="package name (lowercase, digits, _)")
     parser.add_argument("--task", default="classification", choices=TASKS)
     parser.add_argument("--modality", default="image", choices=tuple(MODALITIES))
-    parser.add_argument("--channels", type=int, default=3, help="image channels (1, 3, any)")
-    parser.add_argument("--classes", nargs="+", help="class names (default: two examples)")
+    parser.add_argument(
+        "--channels",
+        type=int,
+        help="image: channels per image (1, 3, any; default 3); series: dimensions per "
+        "series, the .ts files' @dimensions (default 1); points: does not apply (a "
+        "particle's features are computed from its four-momentum)",
+    )
+    parser.add_argument(
+        "--classes",
+        nargs="+",
+        help="class names in label order (image: the class folders, default class_a "
+        "class_b; segmentation: background foreground; series: the .ts labels, default "
+        "the training file's @classLabel list; points: the labels 0, 1, ... of the files, "
+        "default qcd top)",
+    )
+    parser.add_argument(
+        "--dataset",
+        metavar="STEM",
+        help="series: the UEA/UCR files' stem: the source reads STEM_TRAIN.ts and "
+        "STEM_TEST.ts (default: NAME)",
+    )
+    parser.add_argument(
+        "--files",
+        nargs="+",
+        metavar="FILE.npz",
+        help="points: the jet files under the data root (default: top.npz qcd.npz)",
+    )
+    parser.add_argument(
+        "--signal-class",
+        metavar="CLASS",
+        help="points: the positive class of ROC AUC and background rejection, one of "
+        "--classes (default: the last)",
+    )
     parser.add_argument("--repo", type=Path, default=Path("."), help="workspace root")
     ns = parser.parse_args(args)
     with exits_on_input_errors("new-project"):
-        target = new_project(ns.name, ns.task, ns.channels, ns.classes, ns.repo, ns.modality)
+        target = new_project(
+            ns.name,
+            ns.task,
+            ns.channels,
+            ns.classes,
+            ns.repo,
+            ns.modality,
+            ns.dataset,
+            ns.files,
+            ns.signal_class,
+        )
     first = PAIRS[ns.task][0]
-    detail = f"{ns.channels} channels" if ns.modality == "image" else f"{ns.modality} data"
+    dataset = target / "src" / ns.name / "dataset.py"
     stage = "train" if ns.task == "classification" else "segment"
+    if ns.modality == "image":
+        detail = f"{ns.channels or DEFAULT_CHANNELS['image']} channels"
+        adapt = f"Then adapt {dataset} to your files (list_samples)."
+    else:
+        if ns.modality == "series":
+            detail = f"series of {ns.channels or DEFAULT_CHANNELS['series']} dimensions"
+            stem = ns.dataset or ns.name
+            files = f"{stem}_TRAIN.ts and {stem}_TEST.ts"
+        else:
+            detail, files = "jets", " ".join(ns.files or JET_FILES)
+        adapt = (
+            f"Then point --data.root (and projects.{ns.name}.source in params.yaml) at the "
+            f"folder of {files}; {dataset} names them."
+        )
     print(
         f"Created {target} ({ns.task}, {detail}) with a tiny example dataset "
         f"in {target / 'example'}, and registered it in pyproject.toml and params.yaml.\n"
@@ -268,8 +438,7 @@ def main(args: list[str] | None = None) -> None:
         f"  uv run --package {ns.name} train fit --config {first}-cpu --trainer.fast_dev_run 1\n"
         f"  uv run pytest projects/{ns.name}\n"
         f"  dvc stage list      # data@{ns.name}, splits@{ns.name}, {stage}@{ns.name}-{first}, ...\n"
-        f"Then adapt {target / 'src' / ns.name / 'dataset.py'} to your files"
-        f"{' (list_samples)' if ns.modality == 'image' else ''}."
+        f"{adapt}"
     )
 
 

@@ -17,16 +17,25 @@ The project of a ``train`` run is, in this order:
 3. the project whose directory contains the current directory;
 4. the only installed project.
 
-Anything else is an error that lists the installed projects.
+Anything else is an error that lists the installed projects. Only the project found is
+imported (the others are entry points until then; the folder of one is found without
+importing it), so a project that cannot be imported (a syntax error in its
+``dataset.py``) stops only a run of that project, in one line naming its file and the
+error (:class:`BrokenProjectError`).
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import shlex
 import subprocess
+import sys
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 from ssl_core.errors import InputError, MissingInputError
@@ -82,15 +91,94 @@ class ProjectResolutionError(InputError, RuntimeError):
     """No project, or more than one, fits the invocation."""
 
 
-def installed_projects() -> dict[str, Project]:
-    """All projects declared through the ``ssl_core.projects`` entry point group."""
-    projects = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+class BrokenProjectError(ProjectResolutionError):
+    """A project package that cannot be imported (a syntax error in its ``dataset.py``,
+    a missing dependency) or whose entry point is no :class:`Project`."""
+
+
+def declared_projects() -> dict[str, EntryPoint]:
+    """The projects of the ``ssl_core.projects`` entry point group by name, none of them
+    imported (an entry point's name is its project's name)."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _failure(err: Exception) -> str:
+    """Where an import failed and why, in one line: ``file:line: Type: message``."""
+    if isinstance(err, SyntaxError) and err.filename:
+        return f"{err.filename}:{err.lineno}: {type(err).__name__}: {err.msg}"
+    machinery = Path(importlib.__file__).resolve().parent  # importlib's own frames say nothing
+    frames = [
+        frame
+        for frame in traceback.extract_tb(err.__traceback__)
+        if not frame.filename.startswith("<") and machinery not in Path(frame.filename).parents
+    ]
+    where = f"{frames[-1].filename}:{frames[-1].lineno}: " if frames else ""
+    return f"{where}{type(err).__name__}: {' '.join(str(err).split())}"
+
+
+def load_project(ep: EntryPoint) -> Project:
+    """Import the project of one entry point (and nothing else).
+
+    Raises:
+        BrokenProjectError: its package raises on import, or the entry point names no
+            :class:`Project`; one line naming the file and the error.
+    """
+    try:
         project = ep.load()
-        if not isinstance(project, Project):
-            raise TypeError(f"Entry point {ep.value} is not an ssl_core Project")
-        projects[project.name] = project
+    except Exception as err:  # the project's own code: whatever it raises on import
+        raise BrokenProjectError(
+            f"Project {ep.name} cannot be imported ({_failure(err)}): fix it, or run another "
+            "project with `train --project NAME`"
+        ) from None
+    if not isinstance(project, Project):
+        raise BrokenProjectError(
+            f"Project {ep.name}: its entry point {ep.value} is a {type(project).__name__}, "
+            "not an ssl_core.project.Project"
+        )
+    return project
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def installed_projects(say: Callable[[str], None] = _stderr) -> dict[str, Project]:
+    """Every declared project, imported; one that cannot be is left out and ``say`` is
+    told in one line (``train`` never calls this: it imports only its own project)."""
+    projects = {}
+    for name, ep in declared_projects().items():
+        try:
+            projects[name] = load_project(ep)
+        except BrokenProjectError as err:
+            say(f"left out: {err}")
     return projects
+
+
+def _load(item: Project | EntryPoint) -> Project:
+    return item if isinstance(item, Project) else load_project(item)
+
+
+def _folder(item: Project | EntryPoint) -> Path | None:
+    """Where a project lives, found without importing it: its root if loaded; else the
+    nearest folder above its package that holds a ``pyproject.toml`` (a workspace member:
+    ``projects/NAME``), or the package's folder (an installed wheel)."""
+    if isinstance(item, Project):
+        return item.root.resolve()
+    try:
+        spec = importlib.util.find_spec(item.module.split(".")[0])  # finds, runs nothing
+    except (ImportError, ValueError):
+        return None
+    origin = spec and (spec.origin or next(iter(spec.submodule_search_locations or []), None))
+    if not origin or origin in ("built-in", "frozen"):
+        return None
+    package = Path(origin).resolve()
+    package = package.parent if package.is_file() else package
+    for folder in (package, *package.parents):
+        if folder.name in ("site-packages", "dist-packages"):
+            break  # an installed copy: the workspace around the venv is not its folder
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return package
 
 
 def _normalize(name: str) -> str:
@@ -131,12 +219,29 @@ def parent_argv(pid: int | None = None) -> list[str]:
 
 def resolve_project(
     explicit: str | None = None,
-    projects: dict[str, Project] | None = None,
+    projects: dict[str, Project | EntryPoint] | None = None,
     cwd: Path | None = None,
     invoking_argv: list[str] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> Project:
-    """Find the project of this run (see the module docstring for the order)."""
-    projects = installed_projects() if projects is None else projects
+    """Find the project of this run (see the module docstring for the order) and import
+    only it: another project that cannot be imported never stops this one.
+
+    Args:
+        explicit: ``--project NAME`` (else ``SSL_PROJECT``).
+        projects: The projects by name, as entry points (imported when chosen) or
+            :class:`Project` (default: :func:`declared_projects`).
+        cwd: The current directory.
+        invoking_argv: The parent process's command line (default: read from the OS).
+        say: Told in one line about a broken project left out while looking for the
+            one that holds ``cwd`` (default: stderr).
+
+    Raises:
+        ProjectResolutionError: No project, or more than one, fits.
+        BrokenProjectError: The project found cannot be imported (one line naming its
+            file and the error).
+    """
+    projects = declared_projects() if projects is None else projects
     by_name = {_normalize(n): p for n, p in projects.items()}
     listing = ", ".join(sorted(projects)) or "none"
     hint = (
@@ -150,23 +255,48 @@ def resolve_project(
         )
 
     def pick(name: str, source: str) -> Project:
-        try:
-            return by_name[_normalize(name)]
-        except KeyError:
-            raise ProjectResolutionError(
-                f"{source} names '{name}', which is no project. {hint}"
-            ) from None
+        if _normalize(name) not in by_name:
+            raise ProjectResolutionError(f"{source} names '{name}', which is no project. {hint}")
+        return _load(by_name[_normalize(name)])
 
     explicit = explicit or os.environ.get("SSL_PROJECT")
     if explicit:
         return pick(explicit, "--project")
     invoking = uv_package_from_argv(parent_argv() if invoking_argv is None else invoking_argv)
     if invoking and _normalize(invoking) in by_name:
-        return by_name[_normalize(invoking)]
-    cwd = (cwd or Path.cwd()).resolve()
-    for project in projects.values():
-        if cwd == project.root.resolve() or project.root.resolve() in cwd.parents:
-            return project
+        return pick(invoking, "uv run --package")
+    found = _project_of_folder(projects, (cwd or Path.cwd()).resolve(), say or _stderr)
+    if found is not None:
+        return found
     if len(projects) == 1:
-        return next(iter(projects.values()))
+        return _load(next(iter(projects.values())))
     raise ProjectResolutionError(f"Which project should `train` run? {hint}")
+
+
+def _project_of_folder(
+    projects: dict[str, Project | EntryPoint], cwd: Path, say: Callable[[str], None]
+) -> Project | None:
+    """The project whose root holds ``cwd``, importing only the projects whose folder
+    (:func:`_folder`) holds it, innermost first. If one of them cannot be imported and
+    no other holds ``cwd``, that one is the project of this folder: its error is raised;
+    otherwise it is only said."""
+    inside = []
+    for item in projects.values():
+        folder = _folder(item)
+        if folder is not None and (cwd == folder or folder in cwd.parents):
+            inside.append((len(folder.parts), item))
+    broken: list[BrokenProjectError] = []
+    for _, item in sorted(inside, key=lambda pair: -pair[0]):
+        try:
+            project = _load(item)
+        except BrokenProjectError as err:
+            broken.append(err)
+            continue
+        root = project.root.resolve()
+        if cwd == root or root in cwd.parents:
+            for err in broken:
+                say(f"left out: {err}")
+            return project
+    if broken:
+        raise broken[0]
+    return None

@@ -236,7 +236,8 @@ def make_split(
         unlabeled: The samples without targets: always in the unlabeled pool.
 
     Raises:
-        ValueError: a fraction outside (0, 1], or more labeled samples than there are.
+        BadInputError: a fraction outside (0, 1], more labeled samples than there are, or
+            a count smaller than the number of classes (some class would get no label).
     """
     if count is None and not 0 < fraction <= 1:
         raise BadInputError(f"fraction must be in (0, 1], not {fraction}")
@@ -251,6 +252,13 @@ def make_split(
             raise BadInputError(
                 f"Split {split_name(fraction, seed, count)} asks for {count} labeled samples; "
                 f"{dataset} has {len(pool)} with targets outside the validation split"
+            )
+        if count < n_classes:  # a draw this small cannot label every class
+            raise BadInputError(
+                f"Split {split_name(fraction, seed, count)} asks for {count} labeled samples "
+                f"but the data has {n_classes} classes: some class would have no label; use "
+                f"a count >= {n_classes} (n{n_classes}-seed{seed}) or a frac split (e.g. "
+                f"frac0.10-seed{seed}: at least one label per class)"
             )
         size = count
     else:
@@ -311,7 +319,8 @@ def resolve_split(
         SplitMismatchError: an explicit file made from other data, or a name bound at
             ``root`` to a draw from other samples with targets (unless ``redraw``).
         MissingInputError: an unknown name.
-        BadInputError: more labeled samples asked for than there are (nothing is written).
+        BadInputError: more labeled samples asked for than there are, or fewer than the
+            classes (nothing is written).
     """
     path = Path(split)
     explicit = path.suffix == ".json" or path.exists()
@@ -461,11 +470,11 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--val-seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     ns = parser.parse_args(args)
-    source = project_source(resolve_project(ns.project))
-    root = ns.root if ns.root is not None else data_root(ns.manifest)
-    samples = source.training_samples(root)
-    targeted = [s for s in samples if s[1] is not None]
     with exits_on_input_errors("ssl_core.splits"):
+        source = project_source(resolve_project(ns.project))
+        root = ns.root if ns.root is not None else data_root(ns.manifest)
+        samples = source.training_samples(root)
+        targeted = [s for s in samples if s[1] is not None]
         written = write_splits(
             source.name,
             [p for p, _ in targeted],

@@ -12,6 +12,7 @@ from ssl_core.cli import cli
 from ssl_core.points import Points
 from ssl_core.testing import isolated_split_cache  # noqa: F401 (splits made on first use go to tmp)
 from {{name}} import {{Name}}, {{Name}}DataModule
+from {{name}}.dataset import CLASSES, FILES
 from {{name}}.fake import make_fake
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -25,10 +26,12 @@ def fake_root(tmp_path_factory) -> Path:
 def test_source_lists_jets_with_a_fixed_test_set(fake_root):
     source = {{Name}}()
     train, test = source.list_samples(fake_root, "train"), source.list_samples(fake_root, "test")
-    assert len(train) + len(test) == 80 and len(test) == 16  # 20% of every class
-    assert {label for _, label in test} == {0, 1}
+    assert len(train) + len(test) == 40 * len(CLASSES)
+    assert len(test) == 8 * len(CLASSES)  # 20% of every class
+    assert {label for _, label in test} == set(range(len(CLASSES)))
     assert not {p for p, _ in train} & {p for p, _ in test}
-    jet = source.read(fake_root, train[0][0])  # id "top.npz:<row>" or "qcd.npz:<row>"
+    assert {p.split(":")[0] for p, _ in train + test} <= set(FILES)  # ids "<file>:<row>"
+    jet = source.read(fake_root, train[0][0])
     assert jet.ndim == 2 and jet.shape[1] == 4 and jet.shape[0] > 0
 
 

@@ -10,7 +10,8 @@ import pytest
 from ssl_core.cli import cli
 from ssl_core.testing import isolated_split_cache  # noqa: F401 (splits made on first use go to tmp)
 from {{name}} import {{Name}}, {{Name}}DataModule
-from {{name}}.fake import CLASSES, make_fake
+from {{name}}.dataset import DATASET
+from {{name}}.fake import CLASSES, DIMENSIONS, make_fake
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -25,9 +26,10 @@ def test_source_lists_and_reads_the_fake_series(fake_root):
     train = source.list_samples(fake_root, "train")
     assert len(train) == 12 * len(CLASSES)
     assert {label for _, label in train} == set(range(len(CLASSES)))
-    assert train[0][0].startswith("{{name}}_TRAIN.ts:")
+    assert train[0][0].startswith(f"{DATASET}_TRAIN.ts:")
+    assert len(source.list_samples(fake_root, "test")) == 4 * len(CLASSES)
     series = source.read(fake_root, train[0][0])
-    assert series.shape[0] == {{channels}} == source.channels and series.dtype.name == "float32"
+    assert series.shape[0] == DIMENSIONS == source.channels and series.dtype.name == "float32"
 
 
 def test_datamodule_batches_are_padded_views(fake_root):
@@ -35,7 +37,7 @@ def test_datamodule_batches_are_padded_views(fake_root):
     dm.setup("fit")
     batch = next(iter(dm.train_dataloader()))
     view = batch["views"][0]
-    assert len(batch["views"]) == 2 and view["series"].shape[:2] == (8, {{channels}})
+    assert len(batch["views"]) == 2 and view["series"].shape[:2] == (8, DIMENSIONS)
     assert view["mask"].shape == (8, view["series"].shape[2])
     moved = dm.on_after_batch_transfer(batch, 0)
     assert (moved["views"][0]["series"][~view["mask"][:, None, :].expand_as(view["series"])] == 0).all()

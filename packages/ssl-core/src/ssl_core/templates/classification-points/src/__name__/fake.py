@@ -1,7 +1,8 @@
 """Fake {{Name}} jets in the real layout, for the tests (``python -m {{name}}.fake ROOT``).
 
-Not physics (1 or 3 Gaussian prongs, see :mod:`ssl_core.points.fake`): the arrays the
-real files hold, so that the code sees what it will read.
+Not physics (class ``k`` has ``2k + 1`` Gaussian prongs, see :mod:`ssl_core.points.fake`):
+the arrays the real files hold, in the files and with the classes of
+:mod:`{{name}}.dataset`, so that the code sees what it will read.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import sys
 from pathlib import Path
 
 from ssl_core.points.fake import write_fake_jet_files
+from {{name}}.dataset import CLASSES, FILES
 
 
 def make_fake(root: str | Path, per_class: int = 60, seed: int = 0) -> Path:
-    """Write ``root/top.npz`` and ``root/qcd.npz`` with ``per_class`` jets each."""
-    return write_fake_jet_files(root, per_class=per_class, seed=seed)
+    """Write ``FILES`` under ``root`` with ``per_class`` jets of every class in all."""
+    return write_fake_jet_files(root, per_class=per_class, seed=seed, files=FILES, classes=CLASSES)
 
 
 if __name__ == "__main__":
