@@ -15,7 +15,15 @@
   ``--config`` in order; ``--print_config`` shows the result).
 - With only config *paths*, no project is needed (``train fit --config my.yaml``).
 - Unless the config says otherwise, runs log to CSV under ``trainer.default_root_dir``
-  (default ``runs/<project>/<config>``).
+  (default ``runs/<project>/<config>``): a ``fit`` into a new ``version_N``; ``validate``,
+  ``test`` and ``predict`` of a checkpoint ``version_N/checkpoints/*.ckpt`` there into
+  ``version_N-test`` (``-validate``, ``-predict``) beside it, of any other checkpoint
+  into ``test`` (:func:`ssl_core.resume.evaluation_folder`); ``--ckpt_path last``
+  evaluates the newest fit's ``last.ckpt``.
+- ``validate`` and ``test`` print their metrics as one table (:func:`print_metrics`), by
+  the names they are logged with (``test/top1``, ``test/knn_top1``, ``test/iou``...).
+- ``fit`` shows the optimizer steps against ``max_steps`` in its progress bar
+  (:class:`ssl_core.progress.StepProgressBar`).
 - Every ``fit`` with checkpointing on writes ``version_N/checkpoints/last.ckpt`` at every
   epoch end, whatever its validation schedule (:class:`ssl_core.resume.LastCheckpoint`,
   added unless the config lists one; ``--checkpoint_every_n_train_steps N`` also every
@@ -26,20 +34,28 @@ Tests and scripts call :func:`main` with a list, exactly as on the command line.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from lightning.pytorch import LightningDataModule
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities import rank_zero_warn
 
 from ssl_core.errors import MissingInputError, exits_on_input_errors
 from ssl_core.project import Project, ProjectResolutionError, resolve_project
 from ssl_core.task import TaskModule
+from ssl_core.threads import CpuThreads, CpuThreadsSetting
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
+EVALUATIONS = ("validate", "test", "predict")  # a checkpoint's evaluations: they log beside it
+# Lightning's warning of callback states in a checkpoint that no callback takes
+MISSING_CALLBACKS_WARNING = "Be aware that when using `ckpt_path`, callbacks used to create"
 
 
 def _pop_option(args: list[str], name: str) -> tuple[str | None, list[str]]:
@@ -147,7 +163,8 @@ class SSLCLI(LightningCLI):
         )
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        """``--checkpoint_every_n_train_steps`` (see :class:`ssl_core.resume.LastCheckpoint`)."""
+        """``--checkpoint_every_n_train_steps`` (see :class:`ssl_core.resume.LastCheckpoint`)
+        and ``--cpu_threads`` (see :mod:`ssl_core.threads`)."""
         parser.add_argument(
             "--checkpoint_every_n_train_steps",
             type=int | None,
@@ -156,6 +173,19 @@ class SSLCLI(LightningCLI):
             "ends (for long epochs; resuming from a mid-epoch checkpoint is not exact, "
             "see ssl_core.resume)",
         )
+        parser.add_argument(
+            "--cpu_threads",
+            type=CpuThreadsSetting,
+            default="auto",
+            help="a CPU run's torch intra-op threads: auto (the cores other programs leave, "
+            "see ssl_core.threads), torch (leave torch's count: one per core) or N",
+        )
+
+    def after_instantiate_classes(self) -> None:
+        """Apply ``--cpu_threads`` to a CPU run, in each of its processes (see
+        :class:`ssl_core.threads.CpuThreads`)."""
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        self.trainer.callbacks.append(CpuThreads(config.get("cpu_threads", "auto")))
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -163,12 +193,21 @@ class SSLCLI(LightningCLI):
         if trainer.default_root_dir is None:
             project = self.project.name if self.project else ""
             trainer.default_root_dir = str(Path("runs") / project / self.config_name)
+        if self.subcommand in EVALUATIONS and config.ckpt_path == "last":
+            config.ckpt_path = self._last_checkpoint(trainer.default_root_dir)
         if trainer.logger in (None, True):
             from jsonargparse import Namespace
 
+            from ssl_core.resume import evaluation_folder
+
+            version = None  # a fit: the next version_N
+            if self.subcommand in EVALUATIONS:  # beside the fit it evaluates
+                version = evaluation_folder(
+                    trainer.default_root_dir, config.ckpt_path, self.subcommand
+                )
             trainer.logger = Namespace(
                 class_path="lightning.pytorch.loggers.CSVLogger",
-                init_args=Namespace(save_dir=trainer.default_root_dir, name="", version=None),
+                init_args=Namespace(save_dir=trainer.default_root_dir, name="", version=version),
             )
         if self.subcommand == "fit" and trainer.accelerator in ("auto", "gpu", "cuda"):
             import torch
@@ -182,6 +221,7 @@ class SSLCLI(LightningCLI):
                 )
         if self.subcommand == "fit":  # every recipe's final step is validated and logged
             _add_callback(config, "ssl_core.final_validation.ValidateAtLastStep")
+            _add_progress_bar(config)
             _ensure_last_checkpoint(config)
         if self.subcommand == "predict":
             self._add_embedding_writer(config)
@@ -214,6 +254,66 @@ class SSLCLI(LightningCLI):
                 save_dir=save_dir, name="", version=version, keep_before_step=checkpoint_step(ckpt)
             ),
         )
+
+    def _last_checkpoint(self, root: str) -> str:
+        """``validate|test|predict --ckpt_path last``: the newest fit's ``last.ckpt``
+        under ``root`` (Lightning would look among this run's own checkpoints, find
+        none and evaluate the untrained network with only a warning)."""
+        from ssl_core.resume import last_run
+
+        found = last_run(root)
+        if found is None:
+            raise MissingInputError(
+                f"--ckpt_path last: no run with a last.ckpt under {root} "
+                "(fit first, or give the checkpoint's path)"
+            )
+        print(f"train: {self.subcommand} of {found[0]}")
+        return str(found[0])
+
+    # ---------------------------------------------------------------- evaluations
+    def validate(self, verbose: bool = True, **kwargs) -> None:
+        """``trainer.validate`` of the checkpoint (:meth:`_evaluate`), its metrics
+        printed as one table (:func:`print_metrics`)."""
+        results = self._evaluate(self.trainer.validate, verbose=False, **kwargs)
+        if verbose and self.trainer.is_global_zero:
+            print_metrics(results, "validate")
+
+    def test(self, verbose: bool = True, **kwargs) -> None:
+        """``trainer.test`` of the checkpoint (:meth:`_evaluate`), its metrics printed
+        as one table (:func:`print_metrics`)."""
+        results = self._evaluate(self.trainer.test, verbose=False, **kwargs)
+        if verbose and self.trainer.is_global_zero:
+            print_metrics(results, "test")
+
+    def predict(self, **kwargs) -> None:
+        """``trainer.predict`` of the checkpoint (:meth:`_evaluate`)."""
+        self._evaluate(self.trainer.predict, **kwargs)
+
+    def _evaluate(self, run, ckpt_path: str | None = None, **kwargs):
+        """``run(ckpt_path=ckpt_path, **kwargs)`` (``trainer.validate|test|predict``)
+        without the warnings of restoring the fit's callbacks.
+
+        Lightning restores every callback's state from the checkpoint, which only a
+        resumed fit uses, and warns of what an evaluation always differs in from the fit:
+        its callbacks (the fit's :class:`~ssl_core.resume.LastCheckpoint` is not added
+        to it) and its log folder (a ``ModelCheckpoint`` without a ``dirpath``, as the
+        recipes list, would warn that "the dirpath has changed": the evaluation does not
+        log into the fit's folder). Here the checkpoint callbacks are pointed at the
+        folder each wrote into during the fit (as the checkpoint says; nothing is saved
+        there, only ``fit`` saves), and the missing callbacks are not warned of. A
+        resumed fit still warns of both.
+        """
+        callbacks = [c for c in self.trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)]
+        if ckpt_path and Path(ckpt_path).is_file() and callbacks:
+            from ssl_core.resume import checkpoint_folders
+
+            folders = checkpoint_folders(ckpt_path)
+            for callback in callbacks:
+                if callback.dirpath is None and callback.state_key in folders:
+                    callback.dirpath = folders[callback.state_key]
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=MISSING_CALLBACKS_WARNING)
+            return run(ckpt_path=ckpt_path, **kwargs)
 
     def _add_embedding_writer(self, config) -> None:
         """``predict`` writes embeddings to ``<default_root_dir>/embeddings`` (see
@@ -282,6 +382,74 @@ def _ensure_last_checkpoint(config) -> None:
             callback.init_args.every_n_train_steps = steps
 
 
+def _add_progress_bar(config) -> None:
+    """Give a fit the :class:`~ssl_core.progress.StepProgressBar` (steps against
+    ``max_steps``) unless the config turns the bar off or lists its own."""
+    if config.trainer.enable_progress_bar is False or _has_callback(config, "ProgressBar"):
+        return
+    _add_callback(config, "ssl_core.progress.StepProgressBar")
+
+
+def print_metrics(results: list[dict], stage: str) -> None:
+    """Print the metrics of ``train validate|test`` as one table, a row per metric.
+
+    Lightning prints a column per dataloader and repeats in each the metrics logged at
+    the epoch's end: the classification methods' two loaders (the kNN's memory bank and
+    the images scored, :class:`ssl_core.methods.base.BaseMethod`) made two identical
+    columns. The names are those logged (``metrics.csv``): ``test/top1``,
+    ``test/knn_top1``, ``test/iou``...; a metric logged per batch of one of several
+    loaders keeps Lightning's ``/dataloader_idx_N`` suffix there and here.
+
+    Args:
+        results: What ``trainer.validate``/``trainer.test`` returns: the metrics of
+            each dataloader.
+        stage: ``validate`` or ``test``.
+    """
+    metrics = {key: value for result in results for key, value in result.items()}
+    if not metrics:
+        return
+    from rich.console import Console
+    from rich.table import Column, Table
+
+    name = "Validation metric" if stage == "validate" else "Test metric"
+    table = Table(Column(name, style="cyan"), Column("Value", justify="right"))
+    for key in sorted(metrics):
+        table.add_row(key, f"{float(metrics[key]):.6g}")
+    Console().print(table)
+
+
+# What Lightning prints at every run that a user of `train` can do nothing about, kept
+# off the screen by `known_noise_silenced`, each by its own message:
+# - torch deprecates `LeafSpec`, which Lightning 2.6's utilities/_pytree.py still builds
+#   (a FutureWarning for Lightning to fix, not for a user);
+# - Lightning's adverts for its cloud services ("💡 Tip: For seamless cloud logging ...
+#   litlogger", "... uploads and versioning ... litmodels"), logged as information.
+LEAFSPEC_WARNING = r"`isinstance\(treespec, LeafSpec\)` is deprecated"
+ADVERTS = ("💡 Tip: For seamless cloud",)
+
+
+class _DropAdverts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(ADVERTS)
+
+
+@contextmanager
+def known_noise_silenced() -> Iterator[None]:
+    """Within it, Lightning's deprecation warning of torch's ``LeafSpec`` and its cloud
+    adverts are not shown (see :data:`ADVERTS`); every other warning and message is."""
+    from lightning.pytorch.utilities.rank_zero import rank_zero_module
+
+    log = rank_zero_module.log  # the logger of Lightning's rank_zero_info
+    adverts = _DropAdverts()
+    log.addFilter(adverts)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=LEAFSPEC_WARNING, category=FutureWarning)
+            yield
+    finally:
+        log.removeFilter(adverts)
+
+
 def _is_segmentation(class_path: str) -> bool:
     """Whether the model class ``class_path`` is a segmentation task."""
     from jsonargparse.typing import import_object
@@ -300,7 +468,8 @@ def cli(args: list[str] | None = None) -> SSLCLI:
     if args is None:  # we hand the command line to LightningCLI ourselves, amended
         args = sys.argv[1:]
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
-    with exits_on_input_errors("train"):  # a bad input: one line, exit 1
+    # a bad input: one line, exit 1; Lightning's noise that no user can act on: not shown
+    with exits_on_input_errors("train"), known_noise_silenced():
         explicit, args = _pop_option(list(args), "--project")
         try:
             project = resolve_project(explicit)

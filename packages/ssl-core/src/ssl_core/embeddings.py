@@ -269,6 +269,9 @@ def provenance(trainer, pl_module, out: Path, config: str | None) -> dict[str, A
         "model": f"{type(pl_module).__module__}.{type(pl_module).__qualname__}",
         "datamodule": name,
         "label_split": dm.split if dm else None,
+        # the data the run read: which root, and what of it was scored
+        "data_root": str(Path(dm.root).resolve()) if dm else None,
+        "test_on": getattr(dm, "test_on", "test") if dm else None,
         "world_size": trainer.world_size,
     }
 
@@ -312,8 +315,16 @@ def _load_split(directory: Path, name: str) -> SplitEmbeddings:
     )
 
 
-def load_embeddings(directory: str | Path) -> tuple[dict[str, SplitEmbeddings], dict[str, Any]]:
+def load_embeddings(
+    directory: str | Path, scored_only: bool = False
+) -> tuple[dict[str, SplitEmbeddings], dict[str, Any]]:
     """Read and check an embeddings directory; return ``({split: rows}, meta)``.
+
+    Args:
+        directory: The ``embeddings`` folder of a predict run.
+        scored_only: Read a run that scored data without fitting anything on it (a
+            model applied to another root, ``--data.test_on all``): no ``train`` split
+            needed, and ``test`` rows may lack labels (real data).
 
     Raises:
         EmbeddingsError: with what is wrong and how to get a good directory.
@@ -338,15 +349,22 @@ def load_embeddings(directory: str | Path) -> tuple[dict[str, SplitEmbeddings], 
         raise EmbeddingsError(
             f"{meta_path} has format {meta['format_version']}, newer than this ssl-core"
         )
-    for name in ("train", "test"):
+    required = ("test",) if scored_only else ("train", "test")
+    if "train" in required and meta.get("test_on") == "all":
+        raise EmbeddingsError(
+            f"{directory} scored every sample of {meta.get('data_root')} (test_on all) and "
+            "fits nothing there: compare it with the run it transfers from, `python -m "
+            f"ssl_core.evaluate.shift REFERENCE_RUN {directory.parent}`"
+        )
+    for name in required:
         if name not in meta["splits"] or not (directory / f"{name}.npz").is_file():
             raise EmbeddingsError(f"{directory} lacks the {name} split ({name}.npz). {hint}")
     splits = {
         name: _load_split(directory, name)
         for name in meta["splits"]
-        if name in ("train", "test") or (directory / f"{name}.npz").is_file()
+        if name in required or (directory / f"{name}.npz").is_file()
     }
-    train = splits["train"]
+    train = splits.get("train", splits["test"])
     for name, split in splits.items():
         expected = meta["splits"][name].get("rows")
         if expected is not None and expected != len(split):
@@ -368,6 +386,8 @@ def load_embeddings(directory: str | Path) -> tuple[dict[str, SplitEmbeddings], 
         raise EmbeddingsError(
             "test_shifted.npz does not hold the same samples as test.npz, in the same order"
         )
+    if scored_only:
+        return splits, meta
     if (splits["test"].labels < 0).any():
         raise EmbeddingsError(
             "test.npz has unlabeled rows (label -1): evaluation needs test labels"

@@ -80,6 +80,41 @@ def last_run(root: str | Path) -> tuple[Path, int] | None:
     return ckpt, version
 
 
+def evaluation_folder(root: str | Path, ckpt: str | Path | None, subcommand: str) -> str:
+    """The log folder, under ``root``, of ``train validate|test|predict`` of ``ckpt``.
+
+    Beside the fit it evaluates, never a ``version_N`` of its own (which would read as
+    another fit): ``version_N-test`` for ``root/version_N/checkpoints/*.ckpt``, else
+    (a checkpoint from elsewhere, or none: the random init) ``test``; likewise
+    ``-validate`` and ``-predict``. :func:`last_run` and Lightning's version counter
+    skip both, so the next fit is still ``version_N+1`` and ``--ckpt_path last`` still
+    finds the newest fit. Evaluating the same checkpoint again replaces the folder's log.
+    """
+    if ckpt is not None and Path(ckpt).is_file():
+        checkpoints = Path(ckpt).resolve().parent
+        run = checkpoints.parent
+        if (
+            checkpoints.name == "checkpoints"
+            and VERSION.match(run.name)
+            and run.parent == Path(root).resolve()
+        ):
+            return f"{run.name}-{subcommand}"
+    return subcommand
+
+
+def checkpoint_folders(ckpt: str | Path) -> dict[str, str]:
+    """``{state key: dirpath}`` of the checkpoint callbacks a checkpoint holds the state
+    of: the folder each wrote into during the fit. Only the file's index is read (the
+    tensors are memory-mapped, not loaded)."""
+    state = torch.load(ckpt, map_location="cpu", weights_only=False, mmap=True)
+    callbacks = state.get("callbacks") or {}
+    return {
+        key: value["dirpath"]
+        for key, value in callbacks.items()
+        if isinstance(value, dict) and value.get("dirpath")
+    }
+
+
 def checkpoint_step(ckpt: str | Path) -> int:
     """The global step a checkpoint was saved at."""
     return int(torch.load(ckpt, map_location="cpu", weights_only=False)["global_step"])

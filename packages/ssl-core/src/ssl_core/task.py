@@ -21,7 +21,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
-from ssl_core.errors import InputError
+from ssl_core.errors import BadInputError, InputError
 from ssl_core.resume import seed_epoch
 
 
@@ -173,6 +173,76 @@ class TaskModule(LightningModule):
         """Check the data (every rank, every stage); subclasses build what depends on
         it (a classifier sized from the data) after ``super().setup(stage)``."""
         self.check_data(self.datamodule())
+
+    # -------------------------------------------------------------- checkpoints
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Keep in the checkpoint how the model reads data (the datamodule's
+        ``reading_state``: normalization, classes, channels, the modality's settings)
+        and how to build it again (the ``model`` section of the run's config):
+        ``train test|predict --ckpt_path`` on other data reads it as trained, and
+        :meth:`load_from_checkpoint` builds any method with its backbone. Subclasses
+        that keep more call this first."""
+        dm = self.datamodule()
+        if dm is not None and hasattr(dm, "reading_state"):
+            checkpoint["data_reading"] = dm.reading_state()
+        config = self._model_config()
+        if config is not None:
+            checkpoint["model_config"] = config
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Hand the checkpoint's ``data_reading`` to the datamodule (it normalizes as in
+        training, and refuses other classes or settings in one line); kept as
+        ``data_reading`` for a model loaded without one."""
+        self.data_reading = checkpoint.get("data_reading")
+        dm = self.datamodule()
+        if self.data_reading and dm is not None and hasattr(dm, "use_reading_state"):
+            dm.use_reading_state(self.data_reading)
+
+    def _model_config(self) -> dict | None:
+        """The ``model`` section of the run's config as LightningCLI parsed it (its
+        ``SaveConfigCallback`` holds it), as plain values; ``None`` outside ``train``."""
+        import json
+
+        from lightning.pytorch.cli import SaveConfigCallback
+
+        trainer = self._trainer
+        for callback in trainer.callbacks if trainer is not None else []:
+            if isinstance(callback, SaveConfigCallback) and "model" in callback.config:
+                model = callback.config["model"]
+                plain = model.as_dict() if hasattr(model, "as_dict") else model
+                return json.loads(json.dumps(plain, default=str))
+        return None
+
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, map_location=None, **kwargs) -> TaskModule:
+        """Any method from a checkpoint ``train`` wrote, backbone and heads included: the
+        ``model`` section of its config (kept in the checkpoint) is built again as
+        ``train`` built it, then the weights are loaded. Checkpoints without it (written
+        by other code) go to Lightning's loader, which needs the backbone given in
+        ``kwargs``. The checkpoint is unpickled: load only files you trust.
+
+        Raises:
+            BadInputError: the checkpoint holds another kind of model than ``cls``.
+        """
+        from jsonargparse import ArgumentParser
+
+        checkpoint = torch.load(checkpoint_path, map_location=map_location or "cpu",
+                                weights_only=False)  # fmt: skip
+        config = checkpoint.get("model_config")
+        if config is None:
+            return super().load_from_checkpoint(checkpoint_path, map_location, **kwargs)
+        for key, value in kwargs.items():
+            config.setdefault("init_args", {})[key] = value
+        parser = ArgumentParser(exit_on_error=False)
+        parser.add_subclass_arguments(TaskModule, "model")
+        model = parser.instantiate_classes(parser.parse_object({"model": config})).model
+        if not isinstance(model, cls):
+            raise BadInputError(
+                f"{checkpoint_path} holds a {type(model).__name__}, not a {cls.__name__}"
+            )
+        model.on_load_checkpoint(checkpoint)
+        model.load_state_dict(checkpoint["state_dict"])
+        return model
 
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
         """At an epoch's first batch, reseed the global generators from ``(seed,

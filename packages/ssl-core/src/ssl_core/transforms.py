@@ -28,6 +28,7 @@ import torch
 from ssl_core import augment as aug
 from ssl_core.augment import to_tensor
 from ssl_core.data.views import Views, seed_transform
+from ssl_core.errors import BadInputError
 
 __all__ = ["EvalTransform", "MultiViewTransform", "SimCLRTransform", "SimCLRView"]
 __all__ += ["ShiftTransform", "WeakStrongTransform", "parse_shift", "seed_transform", "to_tensor"]
@@ -281,23 +282,25 @@ class WeakStrongTransform(MultiViewTransform):
 # source resolution. Noise is random per image (reseeded per sample); the others are
 # deterministic.
 
-KINDS = ("noise", "hue", "blur")
+KINDS = {
+    "noise": "sigma, fraction of the range",
+    "hue": "fraction of the hue circle",
+    "blur": "sigma in pixels",
+}
 
 
-def parse_shift(spec: str) -> tuple[str, float]:
-    """``"noise:0.1"`` -> ``("noise", 0.1)``; a clear error for anything else."""
+def parse_shift(spec: str, kinds: dict[str, str] = KINDS) -> tuple[str, float]:
+    """``"noise:0.1"`` -> ``("noise", 0.1)``; one line for anything else (``kinds``: the
+    kinds a modality has, with what their amount means)."""
     kind, sep, amount = spec.partition(":")
     kind = kind.strip().lower()
     try:
         value = float(amount)
     except ValueError:
         value = None
-    if not sep or kind not in KINDS or value is None or value < 0:
-        raise ValueError(
-            f"Bad shift {spec!r}: expected KIND:AMOUNT with KIND one of {KINDS} and AMOUNT >= 0, "
-            "e.g. 'noise:0.1' (sigma, fraction of the range), 'hue:0.1' (fraction of the hue "
-            "circle) or 'blur:2' (sigma in pixels)."
-        )
+    if not sep or kind not in kinds or value is None or value < 0:
+        known = ", ".join(f"{k}:AMOUNT ({what})" for k, what in kinds.items())
+        raise BadInputError(f"Bad shift {spec!r}: expected one of {known}, AMOUNT >= 0")
     return kind, value
 
 

@@ -153,6 +153,15 @@ class DataModule(LightningDataModule):
         redraw_split: Draw a split made on first use again when the samples with targets
             at this root have changed since its name was bound (default: refused);
             runs on the old draw are then not comparable with new ones.
+        test_on: What ``test`` and ``predict`` score: ``"test"``, the root's test split
+            (default), or ``"all"``, every sample of the root (a trained model applied
+            to other data: the next detector run, another generator); with ``"all"`` no
+            label split is involved, predict writes only ``test``, and no kNN bank is
+            drawn from the samples scored (a probe fitted on the new labels would not
+            measure transfer).
+        remeasure_statistics: Normalize with statistics measured on this root's training
+            samples even when a checkpoint is loaded (default: the checkpoint's, those
+            the model was trained with; re-measuring adapts the inputs to the new data).
         val_fraction: Share of the samples with targets in the validation split.
         val_seed: Seed of the validation split.
         unlabeled_ratio: Unlabeled samples per labeled sample in a ``semi`` step (mu).
@@ -187,6 +196,8 @@ class DataModule(LightningDataModule):
         on_bad_file: Literal["error", "skip"] = "error",
         modality: Modality | None = None,
         redraw_split: bool = False,
+        test_on: Literal["test", "all"] = "test",
+        remeasure_statistics: bool = False,
     ) -> None:
         super().__init__()
         self.source = source
@@ -215,6 +226,9 @@ class DataModule(LightningDataModule):
             raise BadInputError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
         self.download, self.train_on, self.split = download, train_on, split
         self.redraw_split = redraw_split
+        if test_on not in ("test", "all"):
+            raise BadInputError(f"test_on must be 'test' or 'all', not {test_on!r}")
+        self.test_on, self.remeasure_statistics = test_on, remeasure_statistics
         self.val_fraction, self.val_seed = val_fraction, val_seed
         self.unlabeled_ratio, self.batch_size = unlabeled_ratio, batch_size
         self.num_workers, self.on_bad_file = num_workers, on_bad_file
@@ -266,7 +280,7 @@ class DataModule(LightningDataModule):
         paths, strata = [p for p, _ in targeted], self.source.strata(self.root, targeted)
         args = (self.source.name, paths, strata)
         val = {"val_fraction": self.val_fraction, "val_seed": self.val_seed, "unlabeled": free}
-        if self.split:
+        if self.split and self.test_on == "test":  # "all" scores the root: no label split
             splits_dir, bind = self.source.splits_dir, {"root": self.root, "say": rank_zero_info}
             parts = self.label_split = resolve_split(
                 self.split, *args, splits_dir, **val, **bind, redraw=self.redraw_split
@@ -279,6 +293,10 @@ class DataModule(LightningDataModule):
         self.labeled_samples = list(parts.labeled)
         self.unlabeled_samples = [(p, None) for p in parts.unlabeled]
         self.test_samples = self.source.list_samples(self.root, "test")
+        if self.test_on == "all":
+            if stage == "fit":
+                raise BadInputError("--data.test_on all is for test and predict, not fit")
+            self.test_samples = self.listing + self.test_samples
         self.bad = self._leave_out_bad()
         self.build(stage)
         if self.train_on == "semi" and not self.unlabeled_set:
@@ -312,6 +330,40 @@ class DataModule(LightningDataModule):
     def build(self, stage: str | None) -> None:
         """Make ``train_set``, ``labeled_set``, ``unlabeled_set`` from the sample lists."""
         raise NotImplementedError
+
+    # ------------------------------------------------ what a checkpoint keeps
+    def reading_state(self) -> dict:
+        """What a model needs to read data as it was trained to: the normalization
+        statistics, the class names, the channels and the modality's settings (e.g.
+        ``max_particles``). :class:`ssl_core.task.TaskModule` keeps it in every
+        checkpoint and hands it to :meth:`use_reading_state` when one is loaded."""
+        return {
+            "mean": self.mean.tolist(),
+            "std": self.std.tolist(),
+            "class_names": list(self.class_names),
+            "channels": self.in_channels,
+            "modality": type(self.modality).__name__,
+            "settings": self.modality.settings(),
+        }
+
+    def use_reading_state(self, state: dict) -> None:
+        """Read this data as the checkpoint's model was trained to (see
+        :meth:`reading_state`): its normalization (unless ``remeasure_statistics``);
+        other classes, channels or modality settings are refused in one line."""
+        ours = self.reading_state()
+        for key, what in (("class_names", "classes"), ("channels", "channels"),
+                          ("modality", "kind of data"), ("settings", "data settings")):  # fmt: skip
+            if key in state and state[key] != ours[key]:
+                raise BadInputError(
+                    f"The checkpoint's model was trained on {what} {state[key]}; this data "
+                    f"({self.root}) has {ours[key]}: give the same settings as its fit "
+                    "(its run folder's config.yaml), or data with those classes"
+                )
+        if self.remeasure_statistics:
+            rank_zero_info("Normalization measured on this root (--data.remeasure_statistics)")
+            return
+        self.mean = torch.tensor(state["mean"], dtype=torch.float32)
+        self.std = torch.tensor(state["std"], dtype=torch.float32)
 
     def checked_test_samples(self) -> list[Sample]:
         """The test samples, refused when there are none or one has no target."""
@@ -401,11 +453,14 @@ class ClassificationDataModule(DataModule):
         shift: str | None = None,
         limit_per_class: int | None = None,
         on_bad_file: Literal["error", "skip"] = "error",
+        test_on: Literal["test", "all"] = "test",
+        remeasure_statistics: bool = False,
     ) -> None:
         source = source if source is not None else ImageFolder()
         super().__init__(
             source, root, download, variant, train_on, split, val_fraction, val_seed,
             unlabeled_ratio, batch_size, num_workers, on_bad_file, modality, redraw_split,
+            test_on, remeasure_statistics,
         )  # fmt: skip
         semi = train_on == "semi"
         self.eval_batch_size = eval_batch_size
@@ -438,7 +493,8 @@ class ClassificationDataModule(DataModule):
 
     @property
     def predict_split_names(self) -> list[str]:
-        return ["train", "test"] + (["test_shifted"] if self.shift else [])
+        train = ["train"] if self.test_on == "test" else []  # "all": only what is scored
+        return [*train, "test"] + (["test_shifted"] if self.shift else [])
 
     # ------------------------------------------------------------------ setup
     def _excluded(self) -> set[int]:
@@ -499,15 +555,19 @@ class ClassificationDataModule(DataModule):
         return [bank, self.loader(queries, self.eval_batch_size)]
 
     def test_dataloader(self) -> list[DataLoader]:
+        """``[bank, test]``: the online kNN's bank (labeled training samples of this
+        root; none with ``test_on: all``, whose samples are all scored) and the test set."""
         test = self.dataset(self.checked_test_samples(), self.eval_transform)
-        bank = self.loader(self.bank_set, self.eval_batch_size)
+        if self.test_on == "all":
+            bank = DataLoader(self.dataset([], self.eval_transform))  # no batch
+        else:
+            bank = self.loader(self.bank_set, self.eval_batch_size)
         return [bank, self.loader(test, self.eval_batch_size)]
 
     def predict_dataloader(self) -> list[DataLoader]:
-        sets = [
-            self.dataset(self.pool_samples, self.eval_transform),
-            self.dataset(self.test_samples, self.eval_transform),
-        ]
+        sets = [self.dataset(self.test_samples, self.eval_transform)]
+        if self.test_on == "test":
+            sets.insert(0, self.dataset(self.pool_samples, self.eval_transform))
         if self.shift:
             shifted = self.modality.shift(self.eval_transform, self.shift)
             sets.append(self.dataset(self.test_samples, shifted))

@@ -11,6 +11,7 @@ its augmentation ops and a backbone; a source names its modality
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +20,7 @@ import torch
 
 from ssl_core.data.datasets import SampleDataset
 from ssl_core.data.views import View, Views
+from ssl_core.errors import BadInputError
 
 Sample = tuple[str, Any]  # (id or path relative to the data root, target or None)
 DataModule = Any  # ssl_core.data.datamodule.DataModule (which imports this module)
@@ -93,7 +95,13 @@ class Modality:
 
     def shift(self, transform: Any, spec: str) -> Any:
         """``transform`` followed by the domain shift ``spec`` (``KIND:AMOUNT``)."""
-        raise ValueError(f"{type(self).__name__} data has no domain shifts; got {spec!r}")
+        raise BadInputError(f"{type(self).__name__} data has no domain shifts; got {spec!r}")
+
+    def settings(self) -> dict[str, Any]:
+        """The modality's constructor arguments as set (e.g. ``{"max_particles": 64}``):
+        what a checkpoint records of how its model read the data."""
+        names = inspect.signature(type(self).__init__).parameters
+        return {n: getattr(self, n) for n in names if n != "self" and hasattr(self, n)}
 
     @staticmethod
     def check_recipe(name: str) -> None:

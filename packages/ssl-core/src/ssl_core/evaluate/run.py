@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -35,8 +36,14 @@ def _log(message: str) -> None:
 
 
 def find_metrics_csv(out: Path) -> Path | None:
-    """The newest Lightning ``metrics.csv`` under ``out`` (the training run's log)."""
-    found = [p for p in out.rglob("metrics.csv") if "embeddings" not in p.parts]
+    """The newest Lightning ``metrics.csv`` of a fit under ``out`` (the training run's
+    log; not an evaluation's ``version_N-test``, ``test``, ... folder)."""
+    found = [
+        p
+        for p in out.rglob("metrics.csv")
+        if "embeddings" not in p.parts
+        and not re.search(r"-(test|validate|predict)$|^test$", p.parent.name)
+    ]
     return max(found, key=lambda p: p.stat().st_mtime) if found else None
 
 

@@ -16,6 +16,9 @@ segmentation methods share):
   ``val/roc_auc``, ``val/rejection_eff30`` and ``val/rejection_eff50`` (background
   rejection ``1 / eps_B`` at signal efficiency 0.3 and 0.5, as ``evaluate`` computes
   them: :func:`ssl_core.two_class.rejection_at`).
+- every probe's metric is logged once, at the evaluation's end (``test/...`` under
+  ``train test``): none carries a ``/dataloader_idx_N`` suffix, and ``train test`` prints
+  one value of each (:func:`ssl_core.cli.print_metrics`).
 
 Batches have named fields (see :mod:`ssl_core.data.datasets`): ``views`` (a list of
 ``(B, C, H, W)`` tensors) in training, ``image`` ``(B, C, H, W)`` in evaluation,

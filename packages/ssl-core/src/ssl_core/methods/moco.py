@@ -87,10 +87,12 @@ class MoCo(MomentumCopiesMixin, BaseMethod):
     # lightly registers the queue and its pointer as non-persistent buffers: without
     # these hooks a resumed run would restart from a random queue.
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        super().on_save_checkpoint(checkpoint)
         bank = self.criterion.memory_bank
         checkpoint["moco_queue"] = {"bank": bank.bank.clone(), "bank_ptr": bank.bank_ptr.clone()}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        super().on_load_checkpoint(checkpoint)
         saved = checkpoint.get("moco_queue")  # absent in checkpoints of older versions
         if saved is None:
             return

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ssl_core.points.jets import to_p4
+from ssl_core.points.jets import JET_FILES, to_p4
 
 PION_MASS = 0.1396
 
@@ -36,38 +36,80 @@ def fake_jets(
     return constituents, counts
 
 
-def write_fake_jet_files(root: str | Path, per_class: int = 50, seed: int = 0) -> Path:
-    """``root/top.npz`` (3 prongs, label 1) and ``root/qcd.npz`` (1 prong, label 0) with
-    the arrays of the shared files: ``constituents``, ``n_constituents``, ``jet`` (pT,
-    eta, phi, mass of the constituents' sum) and ``label``."""
+def write_fake_jet_files(
+    root: str | Path,
+    per_class: int = 50,
+    seed: int = 0,
+    files: Sequence[str] = JET_FILES,
+    classes: Sequence[str] = ("qcd", "top"),
+) -> Path:
+    """Jet files under ``root`` with the arrays of the shared files: ``constituents``,
+    ``n_constituents``, ``jet`` (pT, eta, phi, mass of the constituents' sum) and
+    ``label``. By default ``top.npz`` (3 prongs, label 1) and ``qcd.npz`` (1 prong,
+    label 0).
+
+    Args:
+        root: The folder (made if missing).
+        per_class: Jets of every class, over all files.
+        seed: Seed of the draws.
+        files: ``.npz`` file names. A file named after a class (``top.npz``: ``top``)
+            holds that class only; the other classes are shared out over the other files
+            (over every file where each is named after a class).
+        classes: Names of labels 0, 1, ...; class ``k`` has ``2k + 1`` prongs.
+    """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    for name, prongs, label in (("top.npz", 3, 1), ("qcd.npz", 1, 0)):
-        constituents, counts = fake_jets(per_class, prongs, seed + label, max_particles=64)
-        total = constituents.astype(np.float64).sum(axis=1)
-        pt = np.hypot(total[:, 0], total[:, 1])
-        jet = np.stack(
-            [
-                pt,
-                np.arcsinh(total[:, 2] / pt),
-                np.arctan2(total[:, 1], total[:, 0]),
-                np.sqrt(np.clip(total[:, 3] ** 2 - (total[:, :3] ** 2).sum(1), 0, None)),
-            ],
-            axis=1,
-        )
+    owner = {f: classes.index(Path(f).stem) for f in files if Path(f).stem in classes}
+    shared = [f for f in files if f not in owner] or list(files)
+    holders = {k: [f for f, c in owner.items() if c == k] for k in range(len(classes))}
+    rows: dict[str, list[tuple[np.ndarray, np.ndarray, int]]] = {f: [] for f in files}
+    for k in range(len(classes)):
+        where = holders[k] or shared
+        for j, (f, n) in enumerate(zip(where, _share(per_class, len(where)), strict=True)):
+            # a class's own file draws with seed + label, as the shared files' fakes did
+            draw = seed + k if f in owner else seed + k + len(classes) * (j + 1)
+            rows[f].append((*fake_jets(n, 2 * k + 1, draw, max_particles=64), k))
+    for name, parts in rows.items():
+        constituents = np.concatenate([c for c, _, _ in parts]) if parts else np.zeros((0, 64, 4))
+        counts = np.concatenate([n for _, n, _ in parts]) if parts else np.zeros(0, np.int64)
+        labels = np.concatenate([np.full(len(n), k) for _, n, k in parts]) if parts else counts
         np.savez(
             root / name,
-            constituents=constituents,
+            constituents=constituents.astype(np.float32),
             n_constituents=counts.astype(np.int16),
-            jet=jet.astype(np.float32),
-            label=np.full(per_class, label, np.int8),
+            jet=jet_features(constituents).astype(np.float32),
+            label=labels.astype(np.int8),
         )
     return root
 
 
+def _share(total: int, parts: int) -> list[int]:
+    """``total`` in ``parts`` near-equal whole shares, the larger first."""
+    return [total // parts + (i < total % parts) for i in range(parts)]
+
+
+def jet_features(constituents: np.ndarray) -> np.ndarray:
+    """pT, eta, phi and mass ``(N, 4)`` of the sum of every jet's constituents ``(N, P, 4)``."""
+    total = constituents.astype(np.float64).sum(axis=1)
+    pt = np.hypot(total[:, 0], total[:, 1])
+    return np.stack(
+        [
+            pt,
+            np.arcsinh(total[:, 2] / np.maximum(pt, 1e-12)),
+            np.arctan2(total[:, 1], total[:, 0]),
+            np.sqrt(np.clip(total[:, 3] ** 2 - (total[:, :3] ** 2).sum(1), 0, None)),
+        ],
+        axis=1,
+    )
+
+
 def write_fake_example(
-    folder: str | Path, name: str, classes: Sequence[str], channels: int
+    folder: str | Path,
+    classes: Sequence[str],
+    channels: int | None = None,
+    files: Sequence[str] = JET_FILES,
 ) -> Path:
-    """``new-project --modality points``'s example: fake jet files in ``folder`` (the
-    project's name, classes and channels are the jets' own: top against QCD)."""
-    return write_fake_jet_files(folder)
+    """``new-project --modality points``'s example: fake jets of ``classes`` in ``files``
+    under ``folder`` (:func:`write_fake_jet_files`, 50 jets per class; ``channels`` is
+    the particles' own, not asked)."""
+    return write_fake_jet_files(folder, files=files, classes=classes)

@@ -416,13 +416,14 @@ class SegmentationDataModule(DataModule):
         val_seed: int = 0,
         limit_images: int | None = None,
         on_bad_file: Literal["error", "skip"] = "error",
+        test_on: Literal["test", "all"] = "test",
     ) -> None:
         source = source if source is not None else SegmentationSource()
         if source.num_classes < 2:
             raise BadInputError(f"A segmentation needs >= 2 classes, not {source.class_names}")
         super().__init__(
             source, root, download, variant, train_on, split, val_fraction, val_seed,
-            unlabeled_ratio, batch_size, num_workers, on_bad_file, None, redraw_split,
+            unlabeled_ratio, batch_size, num_workers, on_bad_file, None, redraw_split, test_on,
         )  # fmt: skip
         channels = source.channels
         self.crop_size, self.limit_images = crop_size, limit_images

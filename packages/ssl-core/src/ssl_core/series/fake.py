@@ -64,10 +64,10 @@ def write_fake_ts(
 
 
 def write_fake_example(
-    folder: str | Path, name: str, classes: Sequence[str], channels: int
+    folder: str | Path, classes: Sequence[str], channels: int, dataset: str
 ) -> Path:
-    """``new-project --modality series``'s example: ``<name>_TRAIN.ts`` (8 series per
-    class) and ``<name>_TEST.ts`` (3 per class) in ``folder``; returns ``folder``."""
+    """``new-project --modality series``'s example: ``<dataset>_TRAIN.ts`` (8 series per
+    class) and ``<dataset>_TEST.ts`` (3 per class) in ``folder``; returns ``folder``."""
     for split, n, seed in (("TRAIN", 8, 0), ("TEST", 3, 1)):
-        write_fake_ts(Path(folder) / f"{name}_{split}.ts", classes, n, channels, seed=seed)
+        write_fake_ts(Path(folder) / f"{dataset}_{split}.ts", classes, n, channels, seed=seed)
     return Path(folder)

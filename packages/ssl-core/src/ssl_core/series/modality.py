@@ -105,6 +105,19 @@ class Series(ArrayModality):
         mean, std = mean_std((data.get(i) for i in rows), axis=1)
         return torch.as_tensor(mean, dtype=torch.float32), torch.as_tensor(std, dtype=torch.float32)
 
+    def shift(self, transform: Any, spec: str) -> SeriesTransform:
+        """The evaluation view with a domain shift standing in for another instrument
+        where no second data set exists: ``noise:S`` adds Gaussian noise of S times each
+        channel's standard deviation over the series (:class:`~ssl_core.series.augment.
+        Jitter`), ``scale:S`` multiplies each channel by ``exp(S N(0, 1))``
+        (:class:`~ssl_core.series.augment.Scale`); drawn from each sample's seed."""
+        from ssl_core.series.augment import Jitter, Scale, SeriesView
+        from ssl_core.transforms import parse_shift
+
+        kind, amount = parse_shift(spec, {"noise": "S x the channel's std", "scale": "log-sigma"})
+        op = Jitter(amount) if kind == "noise" else Scale(amount)
+        return SeriesTransform([SeriesView([op])], single=True)
+
     def normalize(self, view: Any, mean: torch.Tensor, std: torch.Tensor) -> Any:
         """``(series - mean) / std`` per channel of a view ``{"series": (B, C, T), "mask":
         (B, T)}``; padding stays zero and the mask is kept."""

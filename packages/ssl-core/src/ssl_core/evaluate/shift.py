@@ -1,0 +1,449 @@
+"""One trained model on two data sets: how much of what it learned carries over.
+
+``python -m ssl_core.evaluate.shift REFERENCE SHIFTED --out DIR`` compares the
+embeddings ``train predict`` wrote of a *reference* data set (the data the model was
+trained on: ``REFERENCE/embeddings``, train and test) with those of a *shifted* one:
+another root scored whole by the same checkpoint (``--data.test_on all``: the next
+detector run, another generator or tune, another instrument), or the reference run's own
+corrupted copy of its test set (``REFERENCE:test_shifted``, ``--data.shift``; a stand-in
+where no second data set exists). Nothing is fitted on the shifted data's labels except
+the rows named *refit*. The report (``DIR/shift.json``, ``DIR/shift.md``, plots):
+
+- **the task, transferred**: the model's score on both sets, from the classifier's
+  logits when the run has a classifier head, else from a logistic-regression probe
+  fitted on the reference training embeddings only. Two classes of which the source
+  names a signal (jets: top): ROC AUC and background rejection ``1/eps_B`` at ``eps_S``
+  = 0.3 and 0.5 (with the number of background rows behind them); otherwise top-1
+  accuracy. Each with a bootstrap standard error
+  (rows resampled within each class, ``--bootstrap`` times).
+- **the working point carried over** (two classes): the score threshold that gives
+  ``eps_S`` = 0.3 on the reference test set, applied unchanged to the shifted set: its
+  ``eps_S`` and ``eps_B`` there (what an analysis that froze its cut would get).
+- **score two-sample tests**, per true class: the Kolmogorov-Smirnov distance between
+  the reference and shifted score distributions and its p-value (SciPy's ``ks_2samp``);
+  on data without labels, one test over all rows.
+- **an embedding two-sample test**: a domain classifier (logistic regression on
+  standardized embeddings, 5-fold cross-validated, equal numbers of rows from both
+  sets) telling reference from shifted test rows: AUC 0.5 when the model sees no
+  difference, 1 when it separates them completely (Lopez-Paz and Oquab 2017).
+- **refit on the shifted labels** (named as such): the same probe fitted on half of the
+  shifted rows and scored on the other half: how separable the classes still are in the
+  embedding when one is allowed to retrain on the new domain, which transfer is not.
+
+- [0] Lopez-Paz, Oquab, Revisiting Classifier Two-Sample Tests, ICLR 2017,
+  https://arxiv.org/abs/1610.06545
+- [1] Kasieczka et al., The Machine Learning Landscape of Top Taggers, SciPost Phys. 7,
+  014 (2019) (ROC AUC, 1/eps_B at eps_S = 0.3)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ssl_core.embeddings import EmbeddingsError, SplitEmbeddings, load_embeddings
+from ssl_core.errors import exits_on_input_errors
+from ssl_core.two_class import SIGNAL_EFFICIENCIES, rejection_at
+
+#: The working point carried from the reference to the shifted set.
+WORKING_EFFICIENCY = 0.3
+
+
+@dataclass
+class Scored:
+    """The rows of one set with the model's scores.
+
+    Attributes:
+        name: ``reference`` or ``shifted``.
+        rows: The embeddings of the scored split.
+        proba: Class probabilities ``(N, C)`` (the classifier's or the reference probe's).
+        root: The data root the rows come from (``meta.json``'s ``data_root``).
+        source: What made ``proba``: ``classifier`` or ``probe fitted on the reference``.
+    """
+
+    name: str
+    rows: SplitEmbeddings
+    proba: np.ndarray
+    root: str | None
+    source: str
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.rows.labels
+
+    @property
+    def labeled(self) -> np.ndarray:
+        return self.rows.labels >= 0
+
+
+def read_run(spec: str, scored_only: bool) -> tuple[Path, str, dict, dict]:
+    """``RUN`` or ``RUN:SPLIT`` -> (embeddings folder, split name, splits, meta)."""
+    run, _, split = spec.partition(":")
+    directory = Path(run) / "embeddings"
+    splits, meta = load_embeddings(directory, scored_only=scored_only)
+    split = split or "test"
+    if split not in splits:
+        raise EmbeddingsError(f"{directory} has no {split} split (it has {sorted(splits)})")
+    return directory, split, splits, meta
+
+
+def logits_of(directory: Path, split: str) -> np.ndarray | None:
+    """The classifier's logits of ``split`` when the run wrote them."""
+    with np.load(directory / f"{split}.npz", allow_pickle=False) as data:
+        return np.asarray(data["logits"], dtype=np.float64) if "logits" in data.files else None
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def standardized_probe(x: np.ndarray, y: np.ndarray, seed: int = 0):
+    """Logistic regression on standardized rows (scikit-learn), fitted."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
+    return probe.fit(x, y)
+
+
+def score_both(reference: str, shifted: str, space: str) -> tuple[Scored, Scored, dict]:
+    """Both sets' class probabilities from the same model (see the module docstring);
+    also the reference run's ``meta.json``."""
+    ref_dir, ref_split, ref_splits, ref_meta = read_run(reference, scored_only=False)
+    new_dir, new_split, new_splits, new_meta = read_run(shifted, scored_only=True)
+    ref_rows, new_rows = ref_splits[ref_split], new_splits[new_split]
+    ref_logits, new_logits = logits_of(ref_dir, ref_split), logits_of(new_dir, new_split)
+    if ref_logits is not None and new_logits is not None:
+        proba = softmax(ref_logits), softmax(new_logits)
+        source = "classifier"
+    else:
+        train = ref_splits["train"]
+        fit = train.labeled & (train.labels >= 0)
+        probe = standardized_probe(train.space(space)[fit], train.labels[fit])
+        classes = probe.classes_
+        proba = tuple(
+            _full(probe.predict_proba(rows.space(space)), classes) for rows in (ref_rows, new_rows)
+        )
+        source = f"linear probe on the reference training {space}"
+    return (
+        Scored("reference", ref_rows, proba[0], ref_meta.get("data_root"), source),
+        Scored("shifted", new_rows, proba[1], new_meta.get("data_root"), source),
+        ref_meta,
+    )
+
+
+def _full(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """A probe's probabilities ``(N, len(classes))`` as ``(N, max(classes) + 1)``."""
+    out = np.zeros((len(proba), int(classes.max()) + 1))
+    out[:, classes] = proba
+    return out
+
+
+# -------------------------------------------------------------------- task metrics
+def task_metrics(labels: np.ndarray, proba: np.ndarray, signal: int | None) -> dict:
+    """Two classes (``signal`` given): ROC AUC, ``1/eps_B`` at ``eps_S`` = 0.3, 0.5 and
+    the number of background rows; else top-1 accuracy."""
+    if signal is None:
+        return {"accuracy": float(np.mean(proba.argmax(axis=1) == labels))}
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    y = labels == signal
+    score = proba[:, signal]
+    fpr, tpr, _ = roc_curve(y, score, drop_intermediate=False)
+    out = {"roc_auc": float(roc_auc_score(y, score)), "n_background": int((~y).sum())}
+    for eff in SIGNAL_EFFICIENCIES:
+        out[f"rejection_eff{round(eff * 100)}"] = rejection_at(fpr, tpr, eff)
+    return out
+
+
+def bootstrap(
+    labels: np.ndarray, metric: Callable[[np.ndarray], dict], times: int, seed: int = 0
+) -> dict[str, float | None]:
+    """Standard errors of ``metric(rows)``'s values over ``times`` resamples of the rows
+    with replacement within each class; ``None`` where a resample had no finite value."""
+    rng = np.random.default_rng(seed)
+    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    draws: dict[str, list[float]] = {}
+    for _ in range(times):
+        rows = np.concatenate([rng.choice(idx, len(idx)) for idx in by_class])
+        for key, value in metric(rows).items():
+            draws.setdefault(key, []).append(np.nan if value is None else float(value))
+    return {
+        k: (float(np.std(v, ddof=1)) if np.isfinite(v).all() and len(v) > 1 else None)
+        for k, v in draws.items()
+    }
+
+
+def with_errors(scored: Scored, signal: int | None, times: int) -> dict:
+    """:func:`task_metrics` of the labeled rows and their bootstrap errors (``_err``)."""
+    keep = scored.labeled
+    labels, proba = scored.labels[keep], scored.proba[keep]
+    if len(np.unique(labels)) < (2 if signal is not None else 1):
+        return {"rows": int(keep.sum())}
+    values = task_metrics(labels, proba, signal)
+    errors = bootstrap(labels, lambda r: task_metrics(labels[r], proba[r], signal), times)
+    out = {"rows": int(keep.sum()), **values}
+    out |= {f"{k}_err": v for k, v in errors.items() if k != "n_background"}
+    return out
+
+
+def carried_working_point(reference: Scored, shifted: Scored, signal: int) -> dict:
+    """The reference's cut at ``eps_S`` = 0.3 applied unchanged to the shifted rows."""
+    ref_signal = reference.proba[reference.labels == signal, signal]
+    cut = float(np.quantile(ref_signal, 1 - WORKING_EFFICIENCY))
+    keep = shifted.labeled
+    score, y = shifted.proba[keep, signal], shifted.labels[keep] == signal
+    eps_s = float(np.mean(score[y] > cut)) if y.any() else None
+    eps_b = float(np.mean(score[~y] > cut)) if (~y).any() else None
+    ref_b = reference.proba[reference.labels != signal, signal]
+    return {
+        "cut": cut,
+        "reference_eps_s": float(np.mean(ref_signal > cut)),
+        "reference_eps_b": float(np.mean(ref_b > cut)),
+        "shifted_eps_s": eps_s,
+        "shifted_eps_b": eps_b,
+        "shifted_rejection": (1.0 / eps_b) if eps_b else None,
+        "shifted_passing_all": int((shifted.proba[:, signal] > cut).sum()),
+        "shifted_rows": len(shifted.proba),
+    }
+
+
+# ---------------------------------------------------------------- two-sample tests
+def score_of(scored: Scored, signal: int | None) -> np.ndarray:
+    """The signal class's probability (two classes), else the predicted class's."""
+    return scored.proba[:, signal] if signal is not None else scored.proba.max(axis=1)
+
+
+def score_tests(
+    reference: Scored, shifted: Scored, class_names: list[str], signal: int | None
+) -> list[dict]:
+    """Kolmogorov-Smirnov tests of the scores (:func:`score_of`) between the sets, per
+    true class (one over all rows when the shifted rows have no labels)."""
+    from scipy.stats import ks_2samp
+
+    groups = [(c, reference.labels == i, shifted.labels == i) for i, c in enumerate(class_names)]
+    if not shifted.labeled.any():
+        groups = [
+            ("all rows", np.ones(len(reference.labels), bool), np.ones(len(shifted.labels), bool))
+        ]
+    out = []
+    for name, ref_rows, new_rows in groups:
+        a, b = score_of(reference, signal)[ref_rows], score_of(shifted, signal)[new_rows]
+        if len(a) and len(b):
+            test = ks_2samp(a, b)
+            out.append({"class": name, "n_reference": len(a), "n_shifted": len(b),
+                        "ks": float(test.statistic), "p_value": float(test.pvalue)})  # fmt: skip
+    return out
+
+
+def domain_classifier(reference: Scored, shifted: Scored, space: str, seed: int = 0) -> dict:
+    """Cross-validated AUC of a logistic regression telling the two sets' embeddings
+    apart (equal numbers of rows of each, 5 folds), with its bootstrap error. Where both
+    sets are the same samples (a corrupted copy of the test set), a sample's two versions
+    stay in one fold: a classifier that saw one would otherwise score the other."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(seed)
+    n = min(len(reference.labels), len(shifted.labels))
+    rows = [rng.permutation(len(s.labels))[:n] for s in (reference, shifted)]
+    x = np.concatenate(
+        [s.rows.space(space)[r] for s, r in zip((reference, shifted), rows, strict=True)]
+    )
+    y = np.r_[np.zeros(n), np.ones(n)]
+    paired = reference.root == shifted.root
+    ids = [s.rows.ids[r] if paired else np.char.add(f"{s.name}:", s.rows.ids[r].astype(str))
+           for s, r in zip((reference, shifted), rows, strict=True)]  # fmt: skip
+    groups = np.unique(np.concatenate(ids), return_inverse=True)[1]
+    folds = StratifiedGroupKFold(5, shuffle=True, random_state=seed)
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    p = cross_val_predict(probe, x, y, groups=groups, cv=folds, method="predict_proba")[:, 1]
+    auc = float(roc_auc_score(y, p))
+    err = bootstrap(y, lambda r: {"auc": roc_auc_score(y[r], p[r])}, 200, seed)["auc"]
+    return {"auc": auc, "auc_err": err, "rows_each": n}
+
+
+def refit(shifted: Scored, space: str, signal: int | None, seed: int = 0) -> dict | None:
+    """A probe fitted on half the shifted labeled rows, scored on the other half
+    (stratified): separability after retraining on the new domain."""
+    from sklearn.model_selection import train_test_split
+
+    keep = np.flatnonzero(shifted.labeled)
+    labels = shifted.labels[keep]
+    if len(keep) < 20 or len(np.unique(labels)) < 2:
+        return None
+    fit, test = train_test_split(keep, test_size=0.5, stratify=labels, random_state=seed)
+    x = shifted.rows.space(space)
+    probe = standardized_probe(x[fit], shifted.labels[fit])
+    proba = _full(probe.predict_proba(x[test]), probe.classes_)
+    return {"rows": len(test), **task_metrics(shifted.labels[test], proba, signal)}
+
+
+# ------------------------------------------------------------------------- report
+def shift_report(
+    reference: str, shifted: str, out: str | Path, space: str = "features", times: int = 200
+) -> dict:
+    """Write ``out/shift.json``, ``out/shift.md`` and plots (see the module docstring);
+    return the figures."""
+    ref, new, meta = score_both(reference, shifted, space)
+    n_classes = ref.proba.shape[1]
+    names = list(meta.get("class_names") or [str(i) for i in range(n_classes)])
+    signal = meta.get("signal_class")  # two-class figures where the source names a signal
+    signal = int(signal) if signal is not None and n_classes == 2 else None
+    report: dict = {
+        "reference": {"run": reference, "data_root": ref.root},
+        "shifted": {"run": shifted, "data_root": new.root},
+        "score": ref.source,
+        "space": space,
+        "bootstrap": times,
+        "task": {s.name: with_errors(s, signal, times) for s in (ref, new)},
+        "score_tests": score_tests(ref, new, names, signal),
+        "domain_classifier": domain_classifier(ref, new, space),
+        "refit_on_shifted_labels": refit(new, space, signal),
+    }
+    if signal is not None and new.labeled.any():
+        report["working_point"] = carried_working_point(ref, new, signal)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    report["plots"] = [str(p) for p in plots(ref, new, signal, names, out)]
+    (out / "shift.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "shift.md").write_text(markdown(report))
+    return report
+
+
+def plots(ref: Scored, new: Scored, signal: int | None, names: list[str], out: Path) -> list[Path]:
+    """Score distributions of both sets per class (and their ROC curves on two classes)."""
+    import matplotlib.pyplot as plt
+
+    from ssl_core.evaluate.plots import save, two_class_roc_plot
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    bins = np.linspace(0, 1, 41)
+    for s, style in ((ref, "-"), (new, "--")):
+        score = score_of(s, signal)
+        classes = [(n, s.labels == i) for i, n in enumerate(names)] if s.labeled.any() else []
+        for name, rows in classes or [("all", np.ones(len(score), bool))]:
+            if rows.any():
+                ax.hist(score[rows], bins=bins, histtype="step", density=True, ls=style,
+                        label=f"{s.name}: {name} (n={rows.sum()})")  # fmt: skip
+    ax.set_xlabel(f"{names[signal]} probability" if signal is not None else "max probability")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=7)
+    paths = [save(fig, out / "shift_scores.png")]
+    if signal is not None and new.labeled.any():
+        from sklearn.metrics import roc_auc_score, roc_curve
+
+        curves = {}
+        for s in (ref, new):
+            keep = s.labeled
+            y, score = s.labels[keep] == signal, s.proba[keep, signal]
+            fpr, tpr, _ = roc_curve(y, score, drop_intermediate=False)
+            curves[s.name] = (fpr, tpr, float(roc_auc_score(y, score)))
+        paths.append(
+            two_class_roc_plot(curves, out / "shift_roc.png", "the same model on both sets")
+        )
+    return paths
+
+
+def _cell(value, err=None, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    text = f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+    return text + (f" ± {err:.{digits}f}" if err is not None else "")
+
+
+def markdown(report: dict) -> str:
+    """``shift.md``: the tables of :func:`shift_report`."""
+    ref, new = report["task"]["reference"], report["task"]["shifted"]
+    keys = [k for k in ("roc_auc", "rejection_eff30", "rejection_eff50", "accuracy") if k in ref]
+    lines = [
+        "# Domain shift: one model on two data sets",
+        "",
+        f"- reference: `{report['reference']['run']}` (data `{report['reference']['data_root']}`)",
+        f"- shifted: `{report['shifted']['run']}` (data `{report['shifted']['data_root']}`)",
+        f"- score: {report['score']}; errors: bootstrap standard errors "
+        f"({report['bootstrap']} resamples within each class)",
+        "",
+        "| | reference | shifted |",
+        "|---|---|---|",
+        f"| rows | {ref['rows']} | {new['rows']} |",
+    ]
+    if "n_background" in ref:
+        lines.append(
+            f"| background rows (1/eps_B) | {ref['n_background']} | {new.get('n_background', '-')} |"
+        )
+    for k in keys:
+        digits = 1 if k.startswith("rejection") else 4
+        cells = []
+        for side in (ref, new):
+            if side.get(k) is None and k.startswith("rejection") and side.get("n_background"):
+                cells.append(f"> {side['n_background']} (no background passes)")
+            else:
+                cells.append(_cell(side.get(k), side.get(k + "_err"), digits))
+        lines.append(f"| {k} | {cells[0]} | {cells[1]} |")
+    wp = report.get("working_point")
+    if wp:
+        lines += [
+            "",
+            f"Working point carried over: the cut at eps_S = {WORKING_EFFICIENCY} on the "
+            f"reference (score > {wp['cut']:.4f}) gives eps_S = {_cell(wp['shifted_eps_s'])}, "
+            f"eps_B = {_cell(wp['shifted_eps_b'], digits=4)} (1/eps_B = "
+            f"{_cell(wp['shifted_rejection'], digits=1)}) on the shifted set "
+            f"(reference: {_cell(wp['reference_eps_s'])}, {_cell(wp['reference_eps_b'], digits=4)}).",
+        ]
+    lines += ["", "| score two-sample test (KS) | n reference | n shifted | KS distance | p-value |",
+              "|---|---|---|---|---|"]  # fmt: skip
+    for t in report["score_tests"]:
+        lines.append(f"| {t['class']} | {t['n_reference']} | {t['n_shifted']} | "
+                     f"{t['ks']:.3f} | {t['p_value']:.2g} |")  # fmt: skip
+    dc = report["domain_classifier"]
+    lines += [
+        "",
+        f"Embedding two-sample test: a domain classifier on the {report['space']} tells "
+        f"the sets apart with AUC {_cell(dc['auc'], dc['auc_err'])} ({dc['rows_each']} rows "
+        "of each; 0.5 = no difference the model sees).",
+    ]
+    refit_rows = report.get("refit_on_shifted_labels")
+    if refit_rows:
+        shown = ", ".join(
+            f"{k} {_cell(v, digits=1 if k.startswith('rejection') else 4)}"
+            for k, v in refit_rows.items()
+            if k != "rows"
+        )
+        lines += ["", f"Refit on the shifted labels (a probe fitted on half the shifted rows, "
+                      f"scored on the other {refit_rows['rows']}; not transfer): {shown}."]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def main(args: list[str] | None = None) -> None:
+    """``python -m ssl_core.evaluate.shift REFERENCE SHIFTED --out DIR``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ssl_core.evaluate.shift", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("reference", help="the reference run folder (RUN, or RUN:SPLIT)")
+    parser.add_argument(
+        "shifted",
+        help="the shifted run folder (another root scored with --data.test_on all), or "
+        "REFERENCE:test_shifted (a --data.shift copy)",
+    )
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--space", choices=("features", "projection"), default="features")
+    parser.add_argument("--bootstrap", type=int, default=200, help="resamples for the errors")
+    ns = parser.parse_args(args)
+    with exits_on_input_errors("shift"):
+        shift_report(ns.reference, ns.shifted, ns.out, ns.space, ns.bootstrap)
+    print((ns.out / "shift.md").read_text(), end="")
+
+
+if __name__ == "__main__":
+    main()
