@@ -18,7 +18,7 @@ What is measured: jets per second, one process, one thread, for turning a batch 
 Both draw from the same distributions (not the same numbers); the printout shows the
 mean particle count and mean |delta eta| of the views of both as a check.
 
-Then the training step's demand: jets per second of a SimCLR step (ParticleTransformer,
+Then the training step's demand: jets per second of a SimCLR step (PlainParticleTransformer,
 by default 128-d, 4 layers, 8 heads, or the ParticleFlowNetwork; lightly's projection
 head and NT-Xent, AdamW) on a batch of ``--step-batch`` jets, two threads (the 2 cores),
 against the loader's jets per second on one thread (one dataloader worker).
@@ -161,13 +161,13 @@ def step_rate(
         JetCLRTransform,
         JetCollate,
         ParticleFlowNetwork,
-        ParticleTransformer,
+        PlainParticleTransformer,
     )
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     if backbone_name == "transformer":
-        backbone = ParticleTransformer(embed_dim=dim, num_layers=layers)
+        backbone = PlainParticleTransformer(embed_dim=dim, num_layers=layers)
     else:
         backbone = ParticleFlowNetwork()
     head = SimCLRProjectionHead(backbone.num_features, 2048, 128)
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             args.step_layers,
         )
         net = (
-            f"ParticleTransformer {args.step_dim}-d x {args.step_layers}"
+            f"PlainParticleTransformer {args.step_dim}-d x {args.step_layers}"
             if args.step_backbone == "transformer"
             else "ParticleFlowNetwork"
         )

@@ -17,7 +17,11 @@ modality is :class:`Points`)::
 """
 
 from ssl_core.points.augment import JetCLRTransform, JetEvalTransform, JetWeakStrongTransform
-from ssl_core.points.backbones import ParticleFlowNetwork, ParticleTransformer
+from ssl_core.points.backbones import (
+    ParticleFlowNetwork,
+    ParticleTransformer,
+    PlainParticleTransformer,
+)
 from ssl_core.points.jets import BadJetError, JetArrays, JetFiles
 from ssl_core.points.modality import JetCollate, Points
 
@@ -31,5 +35,6 @@ __all__ = [
     "JetWeakStrongTransform",
     "ParticleFlowNetwork",
     "ParticleTransformer",
+    "PlainParticleTransformer",
     "Points",
 ]

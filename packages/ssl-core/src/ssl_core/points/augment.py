@@ -41,7 +41,7 @@ import torch
 
 from ssl_core.data.seeds import SampleRandom, as_words, derive
 from ssl_core.data.views import Views
-from ssl_core.points.features import Jets, particle_features
+from ssl_core.points.features import Jets, particle_features, particle_vectors
 
 # Every op draws from its own streams, so adding or removing an op leaves the others'
 # numbers as they were.
@@ -223,13 +223,17 @@ class JetView:
         return jets
 
     def __call__(
-        self, jets: Jets, seeds: np.ndarray, width: int | None = None
+        self, jets: Jets, seeds: np.ndarray, width: int | None = None, vectors: bool = False
     ) -> dict[str, torch.Tensor]:
         """``{"points": (B, P, F) float32, "mask": (B, P) bool}`` of ``jets``, padded to
-        the longest jet or to ``width``."""
+        the longest jet or to ``width``; with ``vectors``, also the four-momenta
+        ``"vectors": (B, P, 4)`` (:func:`~ssl_core.points.features.particle_vectors`)."""
         jets = self.augment(jets, seeds)
         points, mask = jets.pad(particle_features(jets), width)
-        return {"points": torch.from_numpy(points), "mask": torch.from_numpy(mask)}
+        view = {"points": torch.from_numpy(points), "mask": torch.from_numpy(mask)}
+        if vectors:
+            view["vectors"] = torch.from_numpy(jets.pad(particle_vectors(jets), width)[0])
+        return view
 
 
 class JetTransform(Views):
@@ -244,15 +248,19 @@ class JetTransform(Views):
     views: list[JetView]
 
     def __call__(
-        self, jets: Sequence[np.ndarray] | Jets, seeds: np.ndarray, width: int | None = None
+        self,
+        jets: Sequence[np.ndarray] | Jets,
+        seeds: np.ndarray,
+        width: int | None = None,
+        vectors: bool = False,
     ) -> dict[str, torch.Tensor] | list[dict[str, torch.Tensor]]:
         """Views of ``jets`` (``[(n_i, 4)]`` or :class:`Jets`), each padded to its
-        longest jet or to ``width``."""
+        longest jet or to ``width`` (with the four-momenta too when ``vectors``)."""
         if not isinstance(jets, Jets):
             jets = Jets.from_list(list(jets))
         keys = as_words(np.asarray(seeds))
         return self.output(
-            [view(jets, derive(keys, v), width) for v, view in enumerate(self.views)]
+            [view(jets, derive(keys, v), width, vectors) for v, view in enumerate(self.views)]
         )
 
 

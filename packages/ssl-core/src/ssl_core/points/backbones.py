@@ -1,6 +1,14 @@
 """Backbones for sets of particles: ``{"points": (B, P, F), "mask": (B, P)}`` -> ``(B, D)``.
 
-Both are permutation invariant (no positional encoding, symmetric pooling) and ignore
+- :class:`ParticleTransformer`: the Particle Transformer (ParT) [0]: pairwise
+  interaction features of every particle pair as a bias of the attention, then
+  class-attention blocks. Also reads the view's four-momenta ``"vectors": (B, P, 4)``
+  (the modality adds them with ``Points(vectors=True)``).
+- :class:`PlainParticleTransformer`: a plain transformer encoder and mean pooling
+  (JetCLR's network [1]; ParT without its pair features and class tokens).
+- :class:`ParticleFlowNetwork`: Deep Sets [2].
+
+All are permutation invariant (no positional encoding, symmetric pooling) and ignore
 padding (attention keys and pooling masked), so shuffling a jet's particles or padding
 it further leaves its embedding unchanged. Like :class:`ssl_core.backbones.Backbone`
 they expose their output width as ``num_features`` (what methods size their heads by)
@@ -11,13 +19,20 @@ and load local weights with ``weights`` (e.g. a SimCLR checkpoint, for fine-tuni
 - [1] Dillon et al., JetCLR, SciPost Phys. 12, 188 (2022), https://arxiv.org/abs/2108.04253
 - [2] Komiske, Metodiev, Thaler, Energy Flow Networks: Deep Sets for Particle Jets,
   JHEP 01 (2019) 121, https://arxiv.org/abs/1810.05165
+- [3] Touvron et al., Going deeper with Image Transformers (CaiT), ICCV 2021,
+  https://arxiv.org/abs/2103.17239
+- [4] Shleifer, Weston, Ott, NormFormer: Improved Transformer Pretraining with Extra
+  Normalization, https://arxiv.org/abs/2110.09456
+- weaver-core's ``weaver/nn/model/ParticleTransformer.py`` (MIT), the paper's code.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ssl_core.backbones import load_weights
@@ -39,9 +54,11 @@ def _mlp(sizes: Sequence[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class ParticleTransformer(nn.Module):
-    """A transformer over a jet's particles, masked mean pooling (JetCLR's network; a
-    small Particle Transformer without its pairwise interaction terms and class tokens).
+class PlainParticleTransformer(nn.Module):
+    """A plain transformer encoder over a jet's particles, masked mean pooling (JetCLR's
+    network [1]): the :class:`ParticleTransformer` without its pairwise interaction
+    features and class-attention blocks, and with ``torch.nn.TransformerEncoder`` layers
+    (no NormFormer norms and scales). Needs only the per-particle features.
 
     Each particle's features go through an MLP embedding, then ``num_layers`` pre-norm
     encoder layers (``torch.nn.TransformerEncoder``) with the padding as
@@ -91,6 +108,303 @@ class ParticleTransformer(nn.Module):
         points, mask = x["points"], x["mask"]
         h = self.encoder(self.embed(points), src_key_padding_mask=~mask)
         return masked_mean(self.norm(h), mask.unsqueeze(-1), dim=1)
+
+
+def pair_features(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """ParT's pairwise interaction features [0] (Eq. 3) of particles ``a`` and ``b``.
+
+    ``(ln Delta, ln kT, ln z, ln m^2)`` with ``Delta = sqrt(Dy^2 + Dphi^2)`` (rapidity ``y``,
+    azimuth ``phi``), ``kT = min(pT_a, pT_b) Delta``, ``z = min(pT_a, pT_b) / (pT_a + pT_b)``
+    and ``m^2 = (E_a + E_b)^2 - |p_a + p_b|^2``; each argument of a log clamped at ``eps``
+    (as in weaver-core). Computed in float32 outside autocast. The pair mass is not taken
+    as the difference of Eq. 3 (which float32 loses for collinear pairs of hard particles)
+    but from the same quantities rewritten without cancellation:
+    ``m^2 = m_a^2 + m_b^2 + 2 [(mT_a mT_b - pT_a pT_b) cosh Dy
+    + 2 pT_a pT_b (sinh^2(Dy / 2) + sin^2(Dphi / 2))]``.
+
+    Args:
+        a: Four-momenta ``(..., 4)`` (px, py, pz, E), any frame reached by boosts along
+            the beam and rotations about it (the features do not change under those).
+        b: Four-momenta ``(..., 4)``, broadcastable against ``a``.
+        eps: Floor of every log's argument.
+
+    Returns:
+        ``(..., 4)`` float32 features of every pair, in the order above.
+    """
+    with torch.autocast(a.device.type, enabled=False):
+        (pt_a, y_a, phi_a, m2_a), (pt_b, y_b, phi_b, m2_b) = _pt_y_phi_m2(a), _pt_y_phi_m2(b)
+        dy = y_a - y_b
+        dphi = torch.remainder(phi_a - phi_b + math.pi, 2 * math.pi) - math.pi
+        delta = torch.sqrt(dy * dy + dphi * dphi)
+        pt_min = torch.minimum(pt_a, pt_b)
+        mt_a, mt_b = torch.sqrt(m2_a + pt_a * pt_a), torch.sqrt(m2_b + pt_b * pt_b)
+        # mT_a mT_b - pT_a pT_b, >= 0, without the difference
+        cross = (m2_a * pt_b * pt_b + m2_b * pt_a * pt_a + m2_a * m2_b) / (
+            mt_a * mt_b + pt_a * pt_b
+        ).clamp(min=eps)
+        angle = torch.sinh(dy / 2).square() + torch.sin(dphi / 2).square()
+        m2 = m2_a + m2_b + 2 * (cross * torch.cosh(dy) + 2 * pt_a * pt_b * angle)
+        out = [delta, pt_min * delta, pt_min / (pt_a + pt_b).clamp(min=eps), m2]
+        return torch.log(torch.stack(out, dim=-1).clamp(min=eps))
+
+
+def _pt_y_phi_m2(p: torch.Tensor, eps: float = 1e-8) -> tuple[torch.Tensor, ...]:
+    """pT, rapidity, azimuth and mass squared (>= 0) of four-momenta ``(..., 4)``."""
+    px, py, pz, e = p.float().unbind(-1)
+    pt2 = px * px + py * py
+    plus, minus = (e + pz).clamp(min=eps), (e - pz).clamp(min=eps)
+    m2 = (plus * minus - pt2).clamp(min=0.0)  # mT^2 - pT^2
+    return torch.sqrt(pt2).clamp(min=eps), 0.5 * torch.log(plus / minus), torch.atan2(py, px), m2
+
+
+class PairEmbedding(nn.Module):
+    """ParT's interaction embedding [0]: :func:`pair_features` of every pair of real
+    particles through a pointwise MLP (weaver-core's 1x1 convolutions: BatchNorm, then
+    Linear-BatchNorm-GELU per width, the last layer one output per head and no GELU), as
+    one attention bias per head.
+
+    Only the pairs of real particles with ``i <= j`` are embedded (the features are
+    symmetric; weaver-core's sparse path), so BatchNorm's statistics are those of real
+    pairs: shuffling or padding a jet changes nothing, in training too. Other entries of
+    the bias are 0 (padded keys are masked in the attention anyway).
+
+    Args:
+        dims: Hidden widths of the MLP (ParT: (64, 64, 64)).
+        num_heads: Outputs per pair, one bias per attention head.
+    """
+
+    def __init__(self, dims: Sequence[int], num_heads: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.BatchNorm1d(4)]
+        width = 4
+        for dim in [*dims, num_heads]:
+            layers += [nn.Linear(width, dim), nn.BatchNorm1d(dim), nn.GELU()]
+            width = dim
+        self.net = nn.Sequential(*layers[:-1])  # pre-activation bias: no last GELU
+        self.num_heads = num_heads
+
+    def forward(self, vectors: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Attention bias ``(B, H, P, P)`` of four-momenta ``(B, P, 4)`` with ``mask``
+        ``(B, P)``."""
+        b, p = mask.shape
+        pairs = (
+            mask[:, :, None]
+            & mask[:, None, :]
+            & torch.ones(p, p, dtype=torch.bool, device=mask.device).triu()
+        )
+        jet, i, j = pairs.nonzero(as_tuple=True)
+        h = self.net(pair_features(vectors[jet, i], vectors[jet, j]))  # (N, H)
+        bias = h.new_zeros(b, p, p, self.num_heads)
+        bias[jet, i, j] = h
+        bias[jet, j, i] = h
+        return bias.permute(0, 3, 1, 2)
+
+
+class ParticleAttentionBlock(nn.Module):
+    """A ParT block [0]: particle attention (P-MHA, with the pair bias added to its
+    logits) or class attention (a class token attends to itself and the particles, as in
+    CaiT [3]), then a feed-forward network; NormFormer's extra LayerNorms after the
+    attention and inside the FFN [4], learned scales of the attention output's head
+    slices and of the FFN's residual (weaver-core's ``c_attn`` and ``w_resid``).
+
+    Args:
+        embed_dim: Token width ``D``.
+        num_heads: Attention heads ``H``.
+        ffn_ratio: FFN hidden width over ``D``.
+        dropout: Dropout after the attention and the FFN, on the attention weights and
+            on the FFN's activations (ParT: 0.1 in particle blocks, 0 in class blocks).
+    """
+
+    def __init__(
+        self, embed_dim: int, num_heads: int, ffn_ratio: int = 4, dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        if embed_dim % num_heads:
+            raise ValueError(f"embed_dim {embed_dim} is not a multiple of num_heads {num_heads}")
+        self.num_heads, self.dropout = num_heads, dropout
+        self.pre_attn_norm = nn.LayerNorm(embed_dim)
+        self.qkv = nn.Linear(embed_dim, 3 * embed_dim)
+        self.out_proj = nn.Linear(embed_dim, embed_dim)
+        self.head_scale = nn.Parameter(torch.ones(num_heads))
+        self.post_attn_norm = nn.LayerNorm(embed_dim)
+        self.pre_fc_norm = nn.LayerNorm(embed_dim)
+        self.fc1 = nn.Linear(embed_dim, ffn_ratio * embed_dim)
+        self.post_fc_norm = nn.LayerNorm(ffn_ratio * embed_dim)
+        self.fc2 = nn.Linear(ffn_ratio * embed_dim, embed_dim)
+        self.resid_scale = nn.Parameter(torch.ones(embed_dim))
+        self.drop = nn.Dropout(dropout)
+
+    def attention(
+        self, query: torch.Tensor, keys: torch.Tensor, bias: torch.Tensor
+    ) -> torch.Tensor:
+        """Multi-head attention of ``query`` ``(B, Q, D)`` over ``keys`` ``(B, K, D)`` with
+        the additive logit ``bias`` ``(B, H or 1, Q or 1, K)``; ``(B, Q, D)`` out."""
+        (b, q, d), k, h = query.shape, keys.shape[1], self.num_heads
+        w, bi = self.qkv.weight, self.qkv.bias
+        query = F.linear(query, w[:d], bi[:d]).view(b, q, h, d // h).transpose(1, 2)
+        key, value = F.linear(keys, w[d:], bi[d:]).view(b, k, 2, h, d // h).unbind(2)
+        out = F.scaled_dot_product_attention(
+            query,
+            key.transpose(1, 2),
+            value.transpose(1, 2),
+            attn_mask=bias.to(query.dtype),
+            dropout_p=self.dropout if self.training else 0.0,
+        )  # (B, H, Q, D / H)
+        out = self.out_proj(out.transpose(1, 2).reshape(b, q, d))
+        # the per-head scale multiplies the H slices of the projected output, after
+        # out_proj (as weaver-core's code does; NormFormer scales the heads before it)
+        return (out.view(b, q, h, d // h) * self.head_scale.view(1, 1, h, 1)).view(b, q, d)
+
+    def forward(
+        self, x: torch.Tensor, bias: torch.Tensor, cls: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Particle tokens ``x`` ``(B, P, D)`` updated (P-MHA: ``bias`` ``(B, H, P, P)``,
+        pair bias plus ``-inf`` at padded keys), or with a class token ``cls``
+        ``(B, 1, D)`` that token updated (``bias`` ``(B, 1, 1, 1 + P)``)."""
+        if cls is None:
+            residual = x
+            u = self.pre_attn_norm(x)
+            h = self.attention(u, u, bias)
+        else:
+            residual = cls
+            u = self.pre_attn_norm(torch.cat([cls, x], dim=1))
+            h = self.attention(cls, u, bias)  # weaver-core: the query is the token unnormed
+        x = residual + self.drop(self.post_attn_norm(h))
+        h = self.drop(F.gelu(self.fc1(self.pre_fc_norm(x))))
+        h = self.drop(self.fc2(self.post_fc_norm(h)))
+        return self.resid_scale * x + h
+
+
+class ParticleTransformer(nn.Module):
+    """Particle Transformer (ParT) [0]: particle tokens attend to each other with the
+    embedded pairwise interaction features of every pair added to the attention logits
+    (P-MHA), then a class token attends to them (class attention); its final norm is the
+    jet's embedding.
+
+    What a step does, ``B`` jets of ``P`` particles:
+
+    1. every particle's features ``(B, P, F)`` through an MLP (LayerNorm-Linear-GELU per
+       width of ``embed_dims``) to tokens ``(B, P, D)``, padding set to 0;
+    2. :func:`pair_features` ``(ln Delta, ln kT, ln z, ln m^2)`` of every pair of real
+       particles, from their four-momenta, through :class:`PairEmbedding` to a bias
+       ``(B, H, P, P)``;
+    3. ``num_layers`` particle-attention blocks (:class:`ParticleAttentionBlock`), the
+       bias added to every block's logits and padded keys masked;
+    4. ``num_cls_layers`` class-attention blocks: a learned class token ``(B, 1, D)``
+       attends to itself and the real particles (the particles are not updated);
+    5. LayerNorm of the class token: ``(B, D)``.
+
+    Its inputs: the view's ``points`` (the per-particle features, normalized) and
+    ``mask``, and ``vectors`` ``(B, P, 4)``, the four-momenta (px, py, pz, E; GeV) that the
+    pair features are computed from: the features the network sees are derived and
+    normalized, so the jets modality adds the four-momenta themselves on request
+    (``Points(vectors=True)``; :func:`ssl_core.points.features.particle_vectors`)::
+
+        modality: {class_path: ssl_core.points.Points,
+                   init_args: {max_particles: 64, vectors: true}}
+
+    Departures from weaver-core's ``ParticleTransformer`` (the paper's version 1): no
+    input BatchNorm (the features arrive normalized), no sequence trimming (batches are
+    padded to their longest jet already), no classifier (methods add their heads), and
+    the pair features in the paper's order (weaver-core's is kT, z, Delta, m^2). With
+    weaver-core's weights copied in (that order permuted, its input BatchNorm the
+    identity) the two give the same embeddings in eval mode, to 4e-6 (checked once,
+    2026-12-06, weaver-core's code not being a dependency).
+    Initialization as weaver-core's: Xavier-uniform linear layers (query, key and value
+    separately), zero biases, each particle block's output projections scaled by
+    ``1 / sqrt(2 l)``, the class token drawn with std 0.02.
+
+    Args:
+        in_features: Features per particle ``F`` (7: :data:`~ssl_core.points.FEATURES`).
+        embed_dims: Widths of the particle embedding MLP; the last is the token width
+            ``D`` and ``num_features`` (ParT: (128, 512, 128)).
+        pair_embed_dims: Hidden widths of the pair-feature embedding (ParT: (64, 64,
+            64)); ``None``: no interaction features (the paper's "ParT (plain)"; then
+            ``vectors`` are not needed).
+        num_heads: Attention heads ``H`` (ParT: 8).
+        num_layers: Particle-attention blocks (ParT: 8).
+        num_cls_layers: Class-attention blocks (ParT: 2).
+        ffn_ratio: Feed-forward hidden width over ``D`` (ParT: 4).
+        dropout: Dropout in the particle blocks (ParT: 0.1; class blocks have none).
+        weights: Optional local checkpoint to load (see
+            :func:`ssl_core.backbones.load_weights`).
+    """
+
+    def __init__(
+        self,
+        in_features: int = NUM_FEATURES,
+        embed_dims: Sequence[int] = (128, 512, 128),
+        pair_embed_dims: Sequence[int] | None = (64, 64, 64),
+        num_heads: int = 8,
+        num_layers: int = 8,
+        num_cls_layers: int = 2,
+        ffn_ratio: int = 4,
+        dropout: float = 0.1,
+        weights: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.num_features = embed_dim = int(embed_dims[-1])
+        layers: list[nn.Module] = []
+        for a, b in zip([in_features, *embed_dims[:-1]], embed_dims, strict=True):
+            layers += [nn.LayerNorm(a), nn.Linear(a, b), nn.GELU()]
+        self.embed = nn.Sequential(*layers)
+        self.pair_embed = (
+            PairEmbedding(pair_embed_dims, num_heads) if pair_embed_dims is not None else None
+        )
+        self.blocks = nn.ModuleList(
+            ParticleAttentionBlock(embed_dim, num_heads, ffn_ratio, dropout)
+            for _ in range(num_layers)
+        )
+        self.cls_blocks = nn.ModuleList(
+            ParticleAttentionBlock(embed_dim, num_heads, ffn_ratio, 0.0)
+            for _ in range(num_cls_layers)
+        )
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self.norm = nn.LayerNorm(embed_dim)
+        self._init_weights()
+        if weights is not None:
+            load_weights(self, weights)
+
+    def _init_weights(self) -> None:
+        for name, module in self.named_modules():
+            if isinstance(module, nn.Linear):
+                if name.endswith("qkv"):  # query, key and value each its own fan
+                    bound = math.sqrt(6.0 / (module.out_features // 3 + module.in_features))
+                    nn.init.uniform_(module.weight, -bound, bound)
+                else:
+                    nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+        with torch.no_grad():
+            for layer, block in enumerate(self.blocks, start=1):
+                block.out_proj.weight.div_(math.sqrt(2.0 * layer))
+                block.fc2.weight.div_(math.sqrt(2.0 * layer))
+        nn.init.trunc_normal_(self.cls_token, std=0.02)
+
+    def forward(self, x: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Embeddings ``(B, num_features)`` of ``{"points": (B, P, F), "mask": (B, P),
+        "vectors": (B, P, 4)}``."""
+        points, mask = x["points"], x["mask"]
+        b = len(mask)
+        tokens = self.embed(points) * mask.unsqueeze(-1).to(points.dtype)
+        pad = torch.zeros(b, 1, 1, mask.shape[1], dtype=tokens.dtype, device=tokens.device)
+        pad = pad.masked_fill(~mask[:, None, None, :], float("-inf"))  # (B, 1, 1, P)
+        bias = pad
+        if self.pair_embed is not None:
+            if "vectors" not in x:
+                raise ValueError(
+                    "ParticleTransformer computes its pair features from the particles' "
+                    'four-momenta, the view\'s "vectors": give the jets modality '
+                    "vectors: true (ssl_core.points.Points)"
+                )
+            bias = self.pair_embed(x["vectors"], mask).to(tokens.dtype) + pad
+        for block in self.blocks:
+            tokens = block(tokens, bias)
+        cls = self.cls_token.expand(b, -1, -1)
+        cls_bias = F.pad(pad, (1, 0))  # the class token is a key of its own, never masked
+        for block in self.cls_blocks:
+            cls = block(tokens, cls_bias, cls=cls)
+        return self.norm(cls.squeeze(1))
 
 
 class ParticleFlowNetwork(nn.Module):

@@ -29,6 +29,12 @@ Normalization (per feature, from statistics of the training jets, like an image'
 per-channel mean and std) is applied on the device by
 :class:`~ssl_core.points.modality.Points`.
 
+Backbones that need the particles' four-momenta themselves (the Particle Transformer's
+pairwise interaction features, [0] Eq. 3) get them from :func:`particle_vectors`, as a
+view's ``vectors`` entry ``(B, P, 4)`` (px, py, pz, E in the lab frame, zeros in padding;
+weaver-core's ``pf_vectors``), when the modality is asked for them
+(``Points(vectors=True)``); normalization leaves them as they are.
+
 - [0] Qu, Li, Qian, Particle Transformer for Jet Tagging, ICML 2022,
   https://arxiv.org/abs/2202.03772 (and weaver-core's top-tagging data configs)
 - [1] Dillon et al., Symmetries, safety, and self-supervision (JetCLR), SciPost Phys.
@@ -196,6 +202,13 @@ def particle_features(jets: Jets) -> np.ndarray:
     out[:, 4], out[:, 5] = log_pt - log_pt_jet, log_e - log_e_jet
     out[:, 6] = np.sqrt(jets.deta * jets.deta + jets.dphi * jets.dphi)
     return out
+
+
+def particle_vectors(jets: Jets) -> np.ndarray:
+    """Four-momenta ``(N, 4)`` float32 (px, py, pz, E, GeV, lab frame) of every particle,
+    as augmented: what the Particle Transformer's pairwise features are computed from
+    (the features above are derived, and normalized before a backbone sees them)."""
+    return jets.p4().astype(np.float32)
 
 
 def jet_feature_statistics(

@@ -1,7 +1,7 @@
 """Sets of particles (jets) as a modality: :class:`JetCollate` packs a batch's jets
 (items ``{"constituents": (n, 4), "label", "index", "seed"}``), augments them all at once,
 each from its own seed (:mod:`ssl_core.points.augment`), computes the features and pads
-(views ``{"points": (B, P, 7), "mask": (B, P)}``); default recipes JetCLR views and
+(views ``{"points": (B, P, 7), "mask": (B, P)}``, and ``"vectors": (B, P, 4)`` on request); default recipes JetCLR views and
 weak/strong views; normalization per feature with the training jets' statistics (of the
 classes training keeps, validation included: input statistics, no labels).
 """
@@ -34,6 +34,8 @@ class JetCollate(BatchCollate):
             splittings without a cap of their own are capped here too.
         pad_to_max: Pad every view to exactly ``max_particles`` (fixed shapes) instead of
             the batch's longest jet.
+        vectors: Add the particles' four-momenta to every view, ``"vectors": (B, P, 4)``
+            (for :class:`~ssl_core.points.ParticleTransformer`'s pair features).
 
     Returns (when called on items): ``{"views": [{"points": (B, P, F), "mask": (B, P)},
     ...]}`` or ``{"image": {...}}``, with ``label`` ``(B,)``, ``index`` ``(B,)`` and, when
@@ -45,11 +47,12 @@ class JetCollate(BatchCollate):
         views: JetTransform | None = None,
         max_particles: int | None = None,
         pad_to_max: bool = False,
+        vectors: bool = False,
     ) -> None:
         if pad_to_max and max_particles is None:
             raise ValueError("pad_to_max needs max_particles")
         super().__init__(views if views is not None else JetEvalTransform(), "constituents")
-        self.max_particles, self.pad_to_max = max_particles, pad_to_max
+        self.max_particles, self.pad_to_max, self.vectors = max_particles, pad_to_max, vectors
         if max_particles is not None:
             for view in self.views.views:
                 for op in view.ops:
@@ -59,7 +62,8 @@ class JetCollate(BatchCollate):
     def views_of(self, samples: list[np.ndarray], seeds: list[int]) -> Any:
         cap = self.max_particles
         jets = [jet[:cap] for jet in samples]
-        return self.views(jets, np.array(seeds, dtype=np.int64), cap if self.pad_to_max else None)
+        width = cap if self.pad_to_max else None
+        return self.views(jets, np.array(seeds, dtype=np.int64), width, self.vectors)
 
 
 class Points(ArrayModality):
@@ -69,17 +73,23 @@ class Points(ArrayModality):
         max_particles: Keep at most this many particles per jet (the hardest).
         pad_to_max: Pad every batch to ``max_particles`` (fixed shapes) instead of its
             longest jet.
+        vectors: Views carry the particles' four-momenta too, ``"vectors": (B, P, 4)``
+            (px, py, pz, E; not normalized): what
+            :class:`~ssl_core.points.ParticleTransformer` computes its pairwise
+            interaction features from.
     """
 
     noun, field = "jets", "constituents"
     contrastive, weak_strong, evaluation = JetCLRTransform, JetWeakStrongTransform, JetEvalTransform
 
-    def __init__(self, max_particles: int | None = 128, pad_to_max: bool = False) -> None:
-        self.max_particles, self.pad_to_max = max_particles, pad_to_max
+    def __init__(
+        self, max_particles: int | None = 128, pad_to_max: bool = False, vectors: bool = False
+    ) -> None:
+        self.max_particles, self.pad_to_max, self.vectors = max_particles, pad_to_max, vectors
         self._statistics: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def collate(self, transform: JetTransform) -> JetCollate:
-        return JetCollate(transform, self.max_particles, self.pad_to_max)
+        return JetCollate(transform, self.max_particles, self.pad_to_max, self.vectors)
 
     def statistics(self, dm: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and std ``(7,)`` of the features of the usable training jets (validation
@@ -97,7 +107,7 @@ class Points(ArrayModality):
 
     def normalize(self, view: Any, mean: torch.Tensor, std: torch.Tensor) -> Any:
         """``(points - mean) / std`` per feature of a view ``{"points": (B, P, F), "mask":
-        (B, P)}``; padding stays 0."""
+        (B, P)}``; padding stays 0, other entries (``vectors``) are left as they are."""
         x, mask = view["points"], view["mask"]
         m, s = mean.to(x.device, x.dtype), std.to(x.device, x.dtype)
         return {**view, "points": (x - m) / s * mask.unsqueeze(-1)}
