@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gwak.efficiency import efficiency_vs_snr, plot_efficiency, threshold_at_far
+from gwak.efficiency import (
+    efficiency_vs_snr,
+    far_per_window,
+    plot_efficiency,
+    signal_efficiency,
+    threshold_at_far,
+)
 
 
 def test_threshold_lets_through_at_most_far_of_background():
@@ -70,3 +76,39 @@ def test_plot_writes_a_png_named_efficiency(tmp_path):
     assert path.name == "efficiency_vs_snr.png" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     other = plot_efficiency(curves["sine_gaussian"], tmp_path, filename="gwak_simclr")
     assert other.name == "efficiency_gwak_simclr.png" and other.is_file()
+
+
+def test_far_per_hour_counts_the_background_live_time():
+    # 2,000 windows of 0.5 s are 1,000 s: 10 false alarms an hour let floor(2.78) = 2 pass.
+    assert far_per_window(10.0, 0.5) * 2000 == pytest.approx(10.0 * 1000 / 3600)
+    names = ["background", "glitch", "sine_gaussian"]
+    rng = np.random.default_rng(3)
+    scores = np.r_[rng.normal(size=2000), 5 + rng.normal(size=100)]
+    labels = np.r_[np.zeros(1000, int), np.ones(1000, int), np.full(100, 2)]
+    snr = np.r_[np.zeros(2000), rng.uniform(5, 30, 100)]
+    entry, curves = signal_efficiency(scores, labels, snr, names, ["sine_gaussian"], 0.5, 10.0)
+    assert entry["false_alarms"] == 2
+    assert entry["threshold"] == np.sort(scores[:2000])[-3]
+    assert entry["measured_far_per_hour"] == pytest.approx(2 * 3600 / 1000)
+    assert entry["classes"]["sine_gaussian"]["auroc"] > 0.99
+    assert sum(entry["classes"]["sine_gaussian"]["counts"]) == 100
+
+
+def test_glitches_in_the_background_raise_the_threshold():
+    """A score that fires on glitches (they score 8, signals 5) detects every signal on a
+    noise-only background and none on GWAK's background of noise and glitches."""
+    names = ["background", "glitch", "bbh"]
+    rng = np.random.default_rng(4)
+    scores = np.r_[rng.normal(size=1000), np.full(1000, 8.0), np.full(200, 5.0)]
+    labels = np.r_[np.zeros(1000, int), np.ones(1000, int), np.full(200, 2)]
+    snr = np.r_[np.zeros(2000), rng.uniform(5, 30, 200)]
+    noise_only, _ = signal_efficiency(
+        scores, labels, snr, names, ["bbh"], 0.5, 10.0, background_classes=("background",)
+    )
+    gwak, _ = signal_efficiency(scores, labels, snr, names, ["bbh"], 0.5, 10.0)
+    assert noise_only["classes"]["bbh"]["efficiency"] == [1.0] * 5
+    assert gwak["classes"]["bbh"]["efficiency"] == [0.0] * 5
+    # above every noise window, below every glitch: half the pairs ordered right
+    assert gwak["classes"]["bbh"]["auroc"] == pytest.approx(0.5, abs=1e-3)
+    with pytest.raises(ValueError, match="no test window of the background"):
+        signal_efficiency(scores[2000:], labels[2000:], snr[2000:], names, ["bbh"], 0.5)

@@ -81,10 +81,18 @@ def test_fit_predict_evaluate_writes_anomaly_auroc_and_efficiency(cache, tmp_pat
     )
     meta = json.loads((run / "embeddings" / "meta.json").read_text())
     assert meta["held_out_labels"] == [3, 4]
+    assert test["excess_power"].shape == test["snr"].shape  # the baseline's score
     metrics = evaluate(run, umap=False)
-    assert 0.0 <= metrics["anomaly_auroc"] <= 1.0
-    assert set(metrics["efficiency"]["classes"]) == {"sine_gaussian", "white_noise_burst"}
-    assert metrics["efficiency"]["background_windows"] == 6
+    assert 0.0 <= metrics["anomaly_auroc"] <= 1.0  # the unseen-class test
+    e = metrics["efficiency"]
+    signals = {"bbh", "sine_gaussian", "white_noise_burst"}
+    assert set(e["classes"]) == signals and set(e["baseline"]["classes"]) == signals
+    assert e["held_out_classes"] == ["sine_gaussian", "white_noise_burst"]
+    assert e["background_classes"] == ["background", "glitch"]
+    assert e["background_windows"] == 12 and e["background_live_time_s"] == 6.0
+    assert e["far_per_hour"] == 10.0 and e["false_alarms"] == 0  # 6 s: under one an hour
+    for entry in (e, e["baseline"]):
+        assert all(0.0 <= c["auroc"] <= 1.0 for c in entry["classes"].values())
     assert any("efficiency" in p for p in metrics["plots"])
     assert (run / "plots" / "efficiency_vs_snr.png").is_file()
     figures = run / "figures"

@@ -1,4 +1,5 @@
-"""The generated GWAK-style strain: noise PSD, whitening, SNR, seeds, glitches, offsets."""
+"""The generated GWAK-style strain: noise PSD, whitening, SNR, seeds, glitches, the sites'
+antenna patterns and delays, the waveforms."""
 
 from __future__ import annotations
 
@@ -93,18 +94,77 @@ def test_glitch_in_one_detector_only():
         assert s.offset == 0.0
 
 
+def test_site_geometry_light_travel_time_and_antenna_patterns():
+    """The LIGO sites as the field knows them: 10.0 ms apart by light; over the sky
+    ``<F+^2> = <Fx^2> = 1/5`` for an interferometer with arms at right angles; H1 and L1
+    nearly opposite (their arms are nearly rotated by 90 degrees on the globe)."""
+    h1, tensor = gw.detector_geometry("H1")
+    l1, _ = gw.detector_geometry("L1")
+    assert np.linalg.norm(h1 - l1) / gw.SPEED_OF_LIGHT == pytest.approx(0.01001, abs=5e-5)
+    assert np.trace(tensor) == pytest.approx(0.0, abs=1e-12)
+    rng = np.random.default_rng(0)
+    drawn = [gw.antenna_response(*gw.random_sky(rng)) for _ in range(4000)]
+    f = np.array([a for a, _ in drawn])
+    delays = np.array([d for _, d in drawn])
+    assert np.abs(delays).max() <= 0.01002 and np.abs(delays).max() > 0.0095
+    np.testing.assert_allclose((f**2).mean(axis=0), 0.2, atol=0.02)
+    overlap = np.mean(np.sum(f[:, 0] * f[:, 1], 1)) / np.sqrt(
+        np.mean(np.sum(f[:, 0] ** 2, 1)) * np.mean(np.sum(f[:, 1] ** 2, 1))
+    )
+    assert -0.95 < overlap < -0.8
+    # A source beyond H1 on the line from L1 to H1: the wave reaches H1 first, then L1
+    # after the full light travel time.
+    n = (h1 - l1) / np.linalg.norm(h1 - l1)
+    _, delay = gw.antenna_response(np.arctan2(n[1], n[0]), np.arcsin(n[2]), 0.0)
+    assert delay == pytest.approx(np.linalg.norm(h1 - l1) / gw.SPEED_OF_LIGHT, rel=1e-9)
+
+
 @pytest.mark.parametrize("kind", ["bbh", "sine_gaussian", "white_noise_burst"])
 def test_offsets_within_light_travel_time(kind):
-    offsets = gw.generate_class(kind, 12, seed=1)["offset"]
-    assert np.abs(offsets).max() <= 0.01
-    assert np.abs(offsets).max() > 0.002  # drawn, not all zero
-    # The measured lag (cross-correlation peak of the noiseless injections) is the offset.
-    s = gw.make_sample(kind, np.random.default_rng((1, gw.CLASSES.index(kind), 0)), CONFIG)
-    h1, l1 = gw.whiten(s.signal, CONFIG)
-    lags = np.arange(-40, 41)
-    xc = [abs(np.dot(h1, np.roll(l1, -lag))) for lag in lags]
-    measured = lags[int(np.argmax(xc))] / CONFIG.sample_rate
-    assert measured == pytest.approx(s.offset, abs=1.5 / CONFIG.sample_rate)
+    data = gw.generate_class(kind, 12, seed=1)
+    assert np.abs(data["offset"]).max() <= 0.01002
+    assert np.abs(data["offset"]).max() > 0.002  # drawn, not all zero
+
+
+def test_both_detectors_see_one_circularly_polarized_source():
+    """A sine-Gaussian is circularly polarized, so a detector sees ``|F| env cos(...)``
+    with ``|F|^2 = F+^2 + Fx^2``: the detectors' SNRs stand in the ratio of their
+    antenna patterns' norms, and L1's waveform is H1's delayed by the offset and turned
+    in phase (its envelope's peak moves by the offset)."""
+    from scipy.signal import hilbert
+
+    for i in range(6):
+        s = gw.make_sample("sine_gaussian", np.random.default_rng((2, 3, i)), CONFIG)
+        rho = gw.whitened_snr(gw.whiten(s.signal, CONFIG))
+        norm = np.sqrt(np.sum(s.antenna**2, axis=1))
+        assert rho[1] / rho[0] == pytest.approx(norm[1] / norm[0], rel=0.05)
+        envelope = np.abs(hilbert(s.signal, axis=-1))
+        lag = (np.argmax(envelope[1]) - np.argmax(envelope[0])) / CONFIG.sample_rate
+        assert lag == pytest.approx(s.offset, abs=1.5 / CONFIG.sample_rate)
+
+
+def test_glitches_and_sine_gaussians_are_apart():
+    """GWAK's sine-Gaussian prior (Q 25-75, f0 64-512 Hz) and the blips (Q 2-5): the
+    glitches last 1-3 cycles, the sine-Gaussians many."""
+    assert CONFIG.sg_q_range == (25.0, 75.0) and CONFIG.sg_f0_range == (64.0, 512.0)
+    t = np.arange(CONFIG.length) / CONFIG.sample_rate
+    for i in range(5):
+        sg = gw.make_sample("sine_gaussian", np.random.default_rng((0, 3, i)), CONFIG).signal[0]
+        gl = gw.make_sample("glitch", np.random.default_rng((0, 1, i)), CONFIG).signal.sum(0)
+        # Time the energy takes: the spread of t weighted by h^2.
+        spread = [np.sqrt(np.cov(t, aweights=h**2)) for h in (sg, gl)]
+        assert spread[0] > 3 * spread[1]
+
+
+def test_bbh_amplitude_peaks_at_the_merger():
+    t = np.arange(CONFIG.length) / CONFIG.sample_rate
+    amplitude, _ = gw.bbh_amplitude_phase(t, 30.0, 30.0, t_merge=0.3)
+    assert amplitude.max() == pytest.approx(1.0, abs=0.01)
+    assert abs(t[np.argmax(amplitude)] - 0.3) <= 1.0 / CONFIG.sample_rate
+    # It rises through ISCO (f = f_ISCO ~73 Hz for 60 solar masses) to the peak.
+    rising = amplitude[(t > 0.25) & (t <= 0.3)]
+    assert (np.diff(rising) > 0).all()
+    assert (np.diff(amplitude[t > 0.301]) < 0).all()  # and rings down
 
 
 def test_bbh_chirp_frequency_rises():

@@ -1,7 +1,8 @@
 """GWAK-style gravitational-wave anomaly detection for ssl-core: the strain simulator
 (:mod:`gwak.strain`), its source (:mod:`gwak.dataset`), the strain views and modality
 (:mod:`gwak.augment`), the efficiency-vs-SNR evaluator (:mod:`gwak.efficiency`), the
-comparison of spaces (:mod:`gwak.compare`) and figures (:mod:`gwak.figures`)."""
+coincident excess-power baseline (:mod:`gwak.excess_power`), the comparison of spaces
+(:mod:`gwak.compare`) and figures (:mod:`gwak.figures`)."""
 
 from pathlib import Path
 

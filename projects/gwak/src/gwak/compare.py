@@ -1,18 +1,22 @@
-"""GWAK's anomaly test over several runs: spaces side by side, seeds pooled.
+"""GWAK's test over several runs: spaces side by side with the excess-power baseline,
+seeds pooled.
 
-``python -m gwak.compare OUT NAME=RUN[,RUN...] [NAME=...]`` reads each run
-folder's ``metrics.json`` (written by ``evaluate`` on a space trained without the
-anomaly classes: ``anomaly_auroc`` and ``efficiency``, the held-out classes' detection
-efficiency per SNR bin at a fixed false-alarm rate) and writes
+``python -m gwak.compare OUT NAME=RUN[,RUN...] [NAME=...]`` reads each run folder's
+``metrics.json`` (written by ``evaluate``: ``efficiency``, each signal class's detection
+efficiency per SNR bin at a false-alarm rate per hour on a background of noise and
+glitches, and its AUROC against that background, for the space and for the coincident
+excess-power baseline; ``anomaly_auroc``, the unseen-class test) and writes
 
-- ``OUT/anomaly.md``: per space the anomaly AUROC and (a row per held-out class) the
-  efficiency per SNR bin, mean ± sample standard deviation over its runs (the seeds) and
-  their number;
-- ``OUT/efficiency_vs_snr_compare.png``: one panel per held-out class, a line per space
-  (mean over its runs, error bars their standard deviation).
+- ``OUT/anomaly.md``: a row per space and signal class: the unseen-class AUROC, the
+  class's AUROC against the background, its efficiency per SNR bin; mean ± sample
+  standard deviation over the space's runs (the seeds) and their number. The
+  excess-power baseline's rows first (once per distinct set of numbers: runs on the same
+  test windows share them);
+- ``OUT/efficiency_vs_snr_compare.png``: one panel per signal class, a line per space
+  (mean over its runs, error bars their standard deviation), the baseline dashed.
 
-Names are the table's rows in the order given (put the baselines first: random init,
-supervised). Every run must share the false-alarm rate and SNR bins.
+Names are the table's rows in the order given (put the untrained network first). Every
+run must share the false-alarm rate, the background classes and the SNR bins.
 
 - [0] Raikman et al., GWAK, Mach. Learn.: Sci. Technol. 5 (2024),
   https://arxiv.org/abs/2309.11537 (efficiency vs SNR at a fixed false-alarm rate)
@@ -31,14 +35,18 @@ from ssl_core.errors import BadInputError, MissingInputError, exits_on_input_err
 from ssl_core.evaluate.plots import save
 from ssl_core.results import cell_text, spread
 
+BASELINE = "excess power (coincident)"
+SAME = ("far_per_hour", "background_classes", "snr_bins")
+
 
 def load(runs: Sequence[str | Path]) -> list[dict]:
     """The ``metrics.json`` of each run folder.
 
     Raises:
         FileNotFoundError: a folder without ``metrics.json``.
-        ValueError: a run without ``anomaly_auroc`` or ``efficiency`` (not a space
-            trained without the anomalies), or runs of other false-alarm rates or bins.
+        ValueError: a run without ``efficiency`` at a false-alarm rate per hour (not
+            evaluated on GWAK's windows, or by an older ``evaluate``), or runs of other
+            false-alarm rates, background classes or bins.
     """
     out = []
     for run in runs:
@@ -46,58 +54,86 @@ def load(runs: Sequence[str | Path]) -> list[dict]:
         if not path.is_file():
             raise MissingInputError(f"no metrics.json in {run}: run `evaluate` there first")
         metrics = json.loads(path.read_text())
-        if "anomaly_auroc" not in metrics or "efficiency" not in metrics:
+        if "far_per_hour" not in metrics.get("efficiency", {}):
             raise BadInputError(
-                f"{path} has no anomaly_auroc and efficiency: a space trained without the "
-                "anomaly classes, evaluated on data with each window's snr, has them"
+                f"{path} has no efficiency at a false-alarm rate per hour: `evaluate` "
+                "embeddings of GWAK's windows (predicted with their snr and excess_power)"
             )
         out.append(metrics)
     first = out[0]["efficiency"] if out else {}
     for run, metrics in zip(runs, out, strict=True):
         e = metrics["efficiency"]
-        if (e["far"], e["snr_bins"]) != (first["far"], first["snr_bins"]):
-            raise BadInputError(f"{run}: another false-alarm rate or SNR bins than {runs[0]}")
+        if [e[k] for k in SAME] != [first[k] for k in SAME]:
+            raise BadInputError(
+                f"{run}: another false-alarm rate, background or SNR bins than {runs[0]}"
+            )
     return out
 
 
-def _cell(values: Sequence[float]) -> str:
-    return cell_text(spread([float(v) for v in values]))
+def _cell(values: Sequence[float | None]) -> str:
+    kept = [float(v) for v in values if v is not None]
+    return cell_text(spread(kept)) if kept else "–"
 
 
 def summarize(spaces: Mapping[str, list[dict]]) -> tuple[str, dict]:
-    """The Markdown table and, per space and held-out class, the efficiencies
-    ``(runs, bins)``."""
-    names = list(spaces)
+    """The Markdown table and, per space (the baseline first, when the runs hold it)
+    and signal class, the efficiencies ``(runs, bins)``."""
     some = next(iter(spaces.values()))[0]["efficiency"]
     bins, classes = some["snr_bins"], list(some["classes"])
-    header = ["space", "anomaly AUROC", "held-out class"] + [
+    rows: dict[str, list[dict]] = {}
+    # The baseline scores the test windows, not a space: every run on the same windows
+    # holds the same numbers, kept once (several only for runs on other test windows).
+    found = {
+        json.dumps(m["efficiency"]["baseline"], sort_keys=True): m["efficiency"]["baseline"]
+        for runs in spaces.values()
+        for m in runs
+        if "baseline" in m["efficiency"]
+    }
+    if found:
+        rows[BASELINE] = [{"efficiency": b} for b in found.values()]
+    rows.update(
+        {
+            name: [{**m, "efficiency": m["efficiency"]} for m in runs]
+            for name, runs in spaces.items()
+        }
+    )
+    header = ["space", "unseen-class AUROC", "signal class", "AUROC vs background"] + [
         f"SNR {lo:g}-{hi:g}" for lo, hi in zip(bins[:-1], bins[1:], strict=True)
     ]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    held = set(some.get("held_out_classes", []))
     curves: dict = {}
-    for name in names:
-        runs = spaces[name]
-        auroc = _cell([m["anomaly_auroc"] for m in runs])
+    for name, runs in rows.items():
+        unseen = "–" if name == BASELINE else _cell([m.get("anomaly_auroc") for m in runs])
         curves[name] = {}
-        for i, c in enumerate(classes):  # a row per held-out class, the AUROC once
-            eff = np.array([m["efficiency"]["classes"][c]["efficiency"] for m in runs], float)
+        for i, c in enumerate(classes):
+            per = [m["efficiency"]["classes"][c] for m in runs]
+            eff = np.array([p["efficiency"] for p in per], float)
             curves[name][c] = eff
-            first = [name, auroc] if i == 0 else ["", ""]
-            cells = first + [c] + [_cell(eff[:, k]) for k in range(eff.shape[1])]
+            first = [name, unseen] if i == 0 else ["", ""]
+            label = f"{c} (unseen)" if c in held else c
+            cells = first + [label, _cell([p.get("auroc") for p in per])]
+            cells += [_cell(eff[:, k]) for k in range(eff.shape[1])]
             lines.append("| " + " | ".join(cells) + " |")
-    far = some["far"]
+    live = some["background_live_time_s"] / 3600
     lines += [
         "",
-        f"Anomaly AUROC: the held-out classes against the in-distribution test windows; "
-        f"efficiency: the share of a held-out class's windows in an SNR bin above the "
-        f"threshold that {far:g} of the noise-only test windows pass. Mean ± standard "
-        "deviation (sample) over the runs, their number in brackets.",
+        f"Efficiency: the share of a signal class's test windows in an SNR bin whose score "
+        f"passes the threshold of a false-alarm rate of {some['far_per_hour']:g} per hour on "
+        f"the {some['background_windows']} background test windows "
+        f"({', '.join(some['background_classes'])}; {live:.3f} h, "
+        f"{some['false_alarms']} false alarms allowed); AUROC vs background: the class "
+        "against those windows; the space's score is the Mahalanobis distance to the nearest "
+        "background class, the baseline's the coincident excess power. Unseen-class AUROC: "
+        "classes left out of training against every in-distribution test window, distance "
+        "to the nearest training class. Mean ± standard deviation (sample) over the runs, "
+        "their number in brackets.",
     ]
     return "\n".join(lines) + "\n", curves
 
 
-def plot(curves: dict, bins: Sequence[float], far: float, path: Path) -> Path:
-    """One panel per held-out class: efficiency against SNR, a line per space."""
+def plot(curves: dict, bins: Sequence[float], far_per_hour: float, path: Path) -> Path:
+    """One panel per signal class: efficiency against SNR, a line per space."""
     import matplotlib.pyplot as plt
 
     classes = list(next(iter(curves.values())))
@@ -115,13 +151,14 @@ def plot(curves: dict, bins: Sequence[float], far: float, path: Path) -> Path:
                 marker="o",
                 ms=3,
                 capsize=2,
+                ls="--" if name == BASELINE else "-",
                 label=f"{name} ({len(eff)})",
             )
-        ax.set_title(f"{c} (unseen in training)", fontsize=10)
+        ax.set_title(c, fontsize=10)
         ax.set_xlabel("network SNR")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel(f"detection efficiency at FAR {far:g}")
+    axes[0][0].set_ylabel(f"efficiency at FAR {far_per_hour:g}/h (noise + glitches)")
     axes[0][-1].legend(fontsize=8, loc="upper left")
     return save(fig, path)
 
@@ -133,7 +170,9 @@ def compare(out: str | Path, spaces: Mapping[str, Sequence[str | Path]]) -> Path
     loaded = {name: load(runs) for name, runs in spaces.items()}
     table, curves = summarize(loaded)
     some = next(iter(loaded.values()))[0]["efficiency"]
-    png = plot(curves, some["snr_bins"], some["far"], out / "efficiency_vs_snr_compare.png")
+    png = plot(
+        curves, some["snr_bins"], some["far_per_hour"], out / "efficiency_vs_snr_compare.png"
+    )
     md = out / "anomaly.md"
     md.write_text(table + f"\n![efficiency against SNR]({png.name})\n")
     return md

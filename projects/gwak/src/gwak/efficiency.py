@@ -1,12 +1,19 @@
 """Detection efficiency against SNR at a fixed false-alarm rate, GWAK's figure of merit.
 
-Scores are anomaly scores (higher = more anomalous, e.g. a Mahalanobis or kNN distance in
-the embedding). The threshold is set on background windows alone so that at most a
-fraction ``far`` of them pass (e.g. 1 per 1,000 windows); the efficiency in an SNR bin is
-the fraction of signal windows of that bin whose score passes it.
+Scores are anomaly scores (higher = more anomalous, e.g. a Mahalanobis distance in the
+embedding). The threshold is set on background windows alone: as in real strain and in
+GWAK, the background is noise and glitches (:data:`BACKGROUND_CLASSES`). A false-alarm
+rate (FAR) is stated per hour of background: ``N`` windows of ``window_s`` seconds are
+``N window_s / 3600`` hours, and a FAR of ``R`` per hour lets ``floor(R N window_s /
+3600)`` of them pass (1,000 windows of 0.5 s: 0.139 h, so one false alarm is 7.2 per
+hour, the smallest nonzero rate they resolve). The efficiency in an SNR bin is the
+fraction of signal windows of that bin whose score passes the threshold.
 
 - [0] Raikman et al., GWAK, Mach. Learn.: Sci. Technol. 5 (2024),
   https://arxiv.org/abs/2309.11537 (efficiency vs SNR at a fixed false-alarm rate)
+- [1] Lee et al., A simple unified framework for detecting out-of-distribution samples
+  and adversarial attacks, NeurIPS 2018, https://arxiv.org/abs/1807.03888 (the
+  Mahalanobis score)
 """
 
 from __future__ import annotations
@@ -18,6 +25,18 @@ from pathlib import Path
 import numpy as np
 
 from ssl_core.evaluate.evaluators import Evaluator
+
+#: The classes a detector must not fire on: noise alone and noise with a glitch.
+BACKGROUND_CLASSES = ("background", "glitch")
+#: The false-alarm rate of ``evaluate``'s figure, per hour of background: with 2,000
+#: background test windows of 0.5 s (1,000 noise, 1,000 glitch; 0.28 h) it lets 2 pass.
+FAR_PER_HOUR = 10.0
+SNR_BINS = (5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
+
+
+def far_per_window(far_per_hour: float, window_s: float) -> float:
+    """False alarms per background window of ``window_s`` seconds at ``far_per_hour``."""
+    return far_per_hour * window_s / 3600.0
 
 
 @dataclass
@@ -116,6 +135,7 @@ def plot_efficiency(
     folder: str | Path,
     filename: str = "efficiency_vs_snr.png",
     title: str | None = None,
+    dashed: tuple[str, ...] = (),
 ) -> Path:
     """Plot efficiency against SNR (one line with error bars per curve) to a PNG.
 
@@ -124,7 +144,8 @@ def plot_efficiency(
         folder: Where to write (made if missing).
         filename: The PNG's name; ``efficiency_`` is put in front of a name without
             ``efficiency`` in it, so the figure is always found by that word.
-        title: Title (default: the false-alarm rate).
+        title: Title (default: the false-alarm rate per window).
+        dashed: Labels drawn dashed (e.g. the baseline's curves).
 
     Returns:
         The PNG's path.
@@ -142,7 +163,7 @@ def plot_efficiency(
         filename += ".png"
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for label, curve in curves.items():
         ax.errorbar(
             curve.bin_centers,
@@ -151,16 +172,17 @@ def plot_efficiency(
             marker="o",
             ms=3,
             capsize=2,
+            ls="--" if label in dashed else "-",
             label=label,
         )
     far = next(iter(curves.values())).far if curves else None
-    ax.set_xlabel("optimal SNR")
+    ax.set_xlabel("network optimal SNR")
     ax.set_ylabel("detection efficiency")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
     ax.set_title(title or (f"false-alarm rate {far:g} per background window" if far else ""))
     if len(curves) > 1:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     path = folder / filename
     fig.savefig(path, dpi=120)
@@ -168,78 +190,154 @@ def plot_efficiency(
     return path
 
 
-def held_out_efficiency(
+def signal_efficiency(
     scores: np.ndarray,
     labels: np.ndarray,
     snr: np.ndarray,
-    held_out: list[int],
-    class_names: list[str] | None,
-    folder: str | Path,
-    far: float = 1e-3,
+    class_names: list[str],
+    signals: list[str],
+    window_s: float,
+    far_per_hour: float = FAR_PER_HOUR,
     bins: np.ndarray | None = None,
-) -> tuple[dict, Path]:
-    """GWAK's figure for ``evaluate``: each held-out class's efficiency against SNR at
-    false-alarm rate ``far``, the threshold set on the noise-only test windows (SNR 0).
+    background_classes: tuple[str, ...] = BACKGROUND_CLASSES,
+) -> tuple[dict, dict[str, Efficiency]]:
+    """Each signal class's efficiency against SNR at ``far_per_hour`` on a background of
+    ``background_classes``, and its AUROC against that background.
 
     Args:
-        scores: Anomaly scores of the test windows ``(N,)`` (higher: more anomalous).
+        scores: Scores of the test windows ``(N,)`` (higher: less like background).
         labels: Their classes ``(N,)``.
-        snr: Their SNRs ``(N,)`` (0: background).
-        held_out: Classes training never saw (the anomalies).
-        class_names: Names by label (``None``: the numbers).
-        folder: Where the plot goes (``efficiency_vs_snr.png``).
-        far: False alarms per background window.
-        bins: SNR bin edges (default: 5 bins of 5 from 5 to 30, the generator's range).
+        snr: Their network SNRs ``(N,)``.
+        class_names: Names by label.
+        signals: The signal classes to measure.
+        window_s: Length of a window (s): the background's live time is ``N_b window_s``.
+        far_per_hour: False alarms per hour of background.
+        bins: SNR bin edges (default :data:`SNR_BINS`).
+        background_classes: The background (default: noise and glitches).
 
     Returns:
-        ``metrics.json``'s ``efficiency`` entry (per class: SNR bin edges, efficiency,
-        counts; the threshold and measured false-alarm rate) and the plot's path.
+        The numbers (``threshold``, ``false_alarms`` allowed, ``measured_far_per_hour``;
+        per class ``efficiency``, ``counts``, ``auroc``) and the curves by class.
 
     Raises:
-        ValueError: No test window has SNR 0 (nothing to set the threshold on).
+        ValueError: No test window of the background classes.
     """
+    from ssl_core.evaluate.metrics import auroc
+
     scores, labels, snr = (np.asarray(a) for a in (scores, labels, snr))
-    background = scores[snr == 0]
-    bins = np.array([5.0, 10.0, 15.0, 20.0, 25.0, 30.0]) if bins is None else bins
-    curves = {}
-    for c in held_out:
-        pick = labels == c
-        name = class_names[c] if class_names and c < len(class_names) else str(c)
-        curves[name] = efficiency_vs_snr(background, scores[pick], snr[pick], far, bins)
-    first = next(iter(curves.values()))
+    is_bg = np.isin(labels, [class_names.index(c) for c in background_classes])
+    if not is_bg.any():
+        raise ValueError(f"no test window of the background classes {background_classes}")
+    background = scores[is_bg]
+    bins = np.asarray(SNR_BINS if bins is None else bins, dtype=float)
+    far = far_per_window(far_per_hour, window_s)
+    curves, classes = {}, {}
+    for name in signals:
+        pick = labels == class_names.index(name)
+        curve = efficiency_vs_snr(background, scores[pick], snr[pick], far, bins)
+        curves[name] = curve
+        classes[name] = {
+            "efficiency": [None if np.isnan(e) else float(e) for e in curve.efficiency],
+            "counts": curve.counts.tolist(),
+            "auroc": auroc(background, scores[pick]) if pick.any() else None,
+        }
+    threshold = threshold_at_far(background, far)
     entry = {
-        "far": far,
-        "threshold": first.threshold,
-        "measured_far": first.measured_far,
-        "background_windows": int(background.size),
-        "snr_bins": first.bin_edges.tolist(),
-        "classes": {
-            name: {
-                "efficiency": [None if np.isnan(e) else float(e) for e in c.efficiency],
-                "counts": c.counts.tolist(),
-            }
-            for name, c in curves.items()
-        },
+        "threshold": threshold,
+        "false_alarms": int(np.floor(far * background.size)),
+        "measured_far_per_hour": float(
+            np.sum(background > threshold) / (background.size * window_s / 3600.0)
+        ),
+        "classes": classes,
     }
-    title = f"held-out classes; FAR {far:g} on {background.size} noise windows"
-    return entry, plot_efficiency(curves, folder, title=title)
+    return entry, curves
+
+
+def background_distance(
+    run, space: str, class_names: list[str], background_classes=BACKGROUND_CLASSES
+) -> np.ndarray:
+    """Test windows' Mahalanobis distance ``(N,)`` to the nearest background class
+    (Gaussians with a tied covariance fit on the labeled training windows of
+    ``background_classes``, :class:`~ssl_core.evaluate.metrics.GaussianScorer`): how
+    unlike noise and glitches a window is, GWAK's question.
+
+    Args:
+        run: ``evaluate``'s run (:class:`ssl_core.evaluate.run.Run`): its training rows
+            ``run.fit`` (labeled) and the embeddings of ``space``.
+        space: ``features`` or ``projection``.
+        class_names: Names by label.
+        background_classes: The classes to fit (default: noise and glitches).
+
+    Returns:
+        ``(N_test,)`` distances (higher: less like background).
+    """
+    from ssl_core.evaluate.metrics import GaussianScorer
+
+    names = list(class_names)
+    fit = run.fit & np.isin(run.train.labels, [names.index(c) for c in background_classes])
+    if not fit.any():
+        raise ValueError(f"no labeled training window of {background_classes} to fit on")
+    x = run.train.space(space)
+    scorer = GaussianScorer().fit(x[fit], run.train.labels[fit])
+    return scorer.score(run.test.space(space))
 
 
 class EfficiencyVsSNR(Evaluator):
     """``evaluate``'s figure of a GWAK run (the source names it in its ``evaluators``):
-    each held-out class's efficiency against SNR from the headline space's anomaly scores
-    (:func:`held_out_efficiency`), into ``metrics.json``'s ``efficiency`` and
-    ``plots/efficiency_vs_snr.png``."""
+    GWAK's test, signals against a background of noise and glitches.
 
-    needs = ("embeddings", "held_out", "column:snr")
+    The space's score is :func:`background_distance`; the baseline's the coincident
+    excess power (:mod:`gwak.excess_power`, the test windows' ``excess_power`` column).
+    Both are thresholded at :data:`FAR_PER_HOUR` on the same background test windows
+    (noise and glitches), and each signal class (BBH, sine-Gaussian, white-noise burst)
+    gets its efficiency per SNR bin and its AUROC against that background
+    (:func:`signal_efficiency`). Written to ``metrics.json``'s ``efficiency``
+    (``far_per_hour``, ``window_s``, ``background_classes``, ``background_windows``,
+    ``background_live_time_s``, ``snr_bins``, ``held_out_classes``, the space's
+    ``threshold``, ``false_alarms``, ``measured_far_per_hour``, ``classes``; and
+    ``baseline``, the excess power's) and ``plots/efficiency_vs_snr.png``. The
+    built-in ``anomaly_auroc`` is another test: unseen classes against every
+    in-distribution test window (BBH included), scored by the distance to the nearest
+    training class.
+    """
+
+    needs = ("embeddings", "column:snr")
 
     def __call__(self, run) -> tuple[dict, dict[str, Path]]:
-        entry, plot = held_out_efficiency(
-            run.arrays[run.space]["scores_test"],
-            run.test.labels,
-            run.column("snr"),
-            run.held_out,
-            run.class_names,
-            run.plot_dir,
+        from gwak.strain import CLASSES, GWConfig
+
+        names = list(run.class_names or CLASSES)
+        window_s = GWConfig().duration  # the GWAK source's windows
+        labels, snr = run.test.labels, run.column("snr")
+        signals = [
+            c for c in names if c not in BACKGROUND_CLASSES and np.any(labels == names.index(c))
+        ]
+        scores = background_distance(run, run.space, names)
+        space, curves = signal_efficiency(scores, labels, snr, names, signals, window_s)
+        n_bg = int(np.isin(labels, [names.index(c) for c in BACKGROUND_CLASSES]).sum())
+        entry = {
+            "far_per_hour": FAR_PER_HOUR,
+            "window_s": window_s,
+            "background_classes": list(BACKGROUND_CLASSES),
+            "background_windows": n_bg,
+            "background_live_time_s": n_bg * window_s,
+            "snr_bins": list(SNR_BINS),
+            "held_out_classes": [names[c] for c in run.held_out],
+            "score": f"Mahalanobis distance to the nearest of {list(BACKGROUND_CLASSES)} ({run.space})",
+            **space,
+        }
+        dashed = ()
+        baseline = run.column("excess_power")
+        if baseline is None:
+            run.log("no excess_power column in test.npz: no baseline (predict again)")
+        else:
+            base, base_curves = signal_efficiency(baseline, labels, snr, names, signals, window_s)
+            entry["baseline"] = {"name": "coincident excess power", **base}
+            dashed = tuple(f"excess power: {c}" for c in base_curves)
+            curves.update({f"excess power: {c}": v for c, v in base_curves.items()})
+        title = (
+            f"FAR {FAR_PER_HOUR:g}/h on {n_bg} noise+glitch windows "
+            f"({n_bg * window_s / 3600:.2f} h)"
         )
+        plot = plot_efficiency(curves, run.plot_dir, title=title, dashed=dashed)
         return {"efficiency": entry}, {"Efficiency vs SNR": plot}

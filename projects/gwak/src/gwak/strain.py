@@ -35,24 +35,39 @@ The model (every number a default of :class:`GWConfig`):
     quadrupole formula, e.g. Maggiore 2008, ch. 4): ``f(tau) = (1/pi) (5 / (256 tau))^(3/8)
     Mc^(-5/8)`` with ``tau = t_c - t`` and chirp mass ``Mc`` in seconds
     (``G Mc / c^3``), phase ``phi = phi0 - 2 (tau / (5 Mc))^(5/8)``, amplitude
-    ``~ f^(2/3)``; it ends where ``f`` reaches the innermost stable circular orbit's
-    ``f_ISCO = 1 / (6^(3/2) pi M)``. Merger taper (phenomenological, phase continuous):
-    after ``f_ISCO`` the frequency relaxes exponentially to the l = m = 2 ring-down
-    frequency and the amplitude decays with its damping time (Berti, Cardoso, Will 2006
-    fits, final spin 0.69, final mass 0.95 M). Component masses uniform in [10, 50]
-    solar masses, merger at 40-80% of the window. Not a calibrated waveform (no
+    ``~ f^(2/3)`` up to the innermost stable circular orbit's ``f_ISCO = 1 / (6^(3/2) pi
+    M)``. Merger and ring-down (phenomenological, phase continuous): after ``f_ISCO`` the
+    frequency relaxes exponentially to the l = m = 2 ring-down frequency ``f_rd`` with its
+    damping time ``tau_rd`` (Berti, Cardoso, Will 2006 fits, final spin 0.69, final mass
+    0.95 M), the amplitude ``(f / f_ISCO)^(2/3) exp(-(t - t_ISCO) / tau_rd)``: it keeps
+    rising past ISCO and peaks at the merger (0.23 ``tau_rd`` after ISCO), then rings
+    down. Component masses uniform in [10, 50] solar masses, merger (the amplitude's
+    peak) at 40-80% of the window, inclination isotropic (``cos i`` uniform): ``h+ = (1 +
+    cos^2 i) / 2 A cos(Phi)``, ``hx = cos i A sin(Phi)``. Not a calibrated waveform (no
     IMRPhenom / SEOBNR): a chirp with the right frequency evolution and a merger.
   - ``sine_gaussian``: ``exp(-(t - t0)^2 / (2 s^2)) sin(2 pi f0 (t - t0) + phi)``,
-    ``s = Q / (sqrt(2) pi f0)``, ``f0`` log-uniform in [64, 512] Hz, ``Q`` in [3, 20].
+    ``s = Q / (sqrt(2) pi f0)``, with GWAK's low-frequency prior (``data/sglf.prior`` of
+    katyagovorkova/gwak): ``Q`` uniform in [25, 75], ``f0`` uniform in [64, 512] Hz,
+    circularly polarized (``h+`` and ``hx`` in quadrature; GWAK's eccentricity is at
+    most 0.01). GWAK's high-frequency prior (``f0`` in [512, 1024] Hz) is left out: the
+    band ends at 1,000 Hz, below the 1,024 Hz Nyquist frequency of 2,048 Hz. The
+    envelope's width ``s`` reaches 0.26 s (``Q`` 75 at 64 Hz), so the 0.5-s window holds
+    the central part of the long ones, tapered, as a short analysis window does in real
+    data. No overlap with the glitches (``Q`` 2-5).
   - ``white_noise_burst``: white Gaussian noise band-passed to ``[f1, f1 + bw]``
     (``f1`` in [32, 256] Hz, ``bw`` in [32, 512] Hz) under a Gaussian envelope of width
-    5-50 ms.
+    5-50 ms, drawn independently for ``h+`` and ``hx``.
 
-  A signal (not a glitch) reaches L1 ``offset`` seconds after H1, ``offset`` uniform in
-  ``[-max_offset, max_offset]`` = 10 ms (the light travel time between the sites), with a
-  per-detector amplitude in [0.3, 1] of random sign (antenna patterns; H1's and L1's arms
-  are nearly at right angles, so signals often have opposite signs). Every injection is
-  tapered to zero at the window's ends (Tukey window, 5% each side).
+- **Two detectors, one source.** A signal (not a glitch) comes from one direction,
+  isotropic on the sky, with one polarization angle ``psi`` uniform (GWAK's priors: ra
+  uniform, dec cosine): each detector sees ``F+ h+ + Fx hx`` with its antenna patterns
+  ``F+ = D : e+``, ``Fx = D : ex`` (detector tensor ``D`` from the sites' positions and
+  arm directions, LIGO-T980044; the arms' tilts and the sites' heights left out;
+  :func:`antenna_response`), L1 ``offset = (r_H1 - r_L1) . n / c`` after H1 (at most
+  the 10.0 ms light travel time). H1's and L1's arms are nearly at right angles to each
+  other, so their responses are nearly opposite (over the sky, the correlation of the
+  two detectors' ``(F+, Fx)`` is -0.89). Every injection is tapered to zero at the
+  window's ends (Tukey window, 5% each side).
 - **Seeds.** Sample ``i`` of class ``k`` draws from ``numpy.random.default_rng((seed, k,
   i))``: the same whatever number of samples is written.
 
@@ -71,6 +86,10 @@ under ``$SSL_CORE_CACHE/gwak/<hash of the parameters>``.
   LISA, Phys. Rev. D 73 (2006), https://arxiv.org/abs/gr-qc/0512160 (ring-down fits)
 - [3] Cabero et al., Blip glitches in Advanced LIGO data, Class. Quantum Grav. 36 (2019),
   https://arxiv.org/abs/1901.05093
+- [4] Anderson et al., Excess power statistics for detection of burst sources of
+  gravitational radiation, Phys. Rev. D 63 (2001), https://arxiv.org/abs/gr-qc/0008066
+  (antenna patterns in the wave frame)
+- [5] Althouse et al., LIGO-T980044 (the sites' coordinates and arm directions)
 """
 
 from __future__ import annotations
@@ -106,9 +125,16 @@ class GWConfig:
         f_low: Lower edge of the band (Hz): noise, whitening and SNR.
         f_high: Upper edge of the band (Hz), below the Nyquist frequency.
         snr_range: Network optimal SNR of injections, drawn uniformly.
-        max_offset: Largest arrival-time difference between the detectors (s).
         mass_range: Component masses of the binary black holes (solar masses).
+        sg_q_range: Quality factor of the sine-Gaussians, drawn uniformly (GWAK's
+            low-frequency prior, ``data/sglf.prior``: [25, 75]).
+        sg_f0_range: Central frequency of the sine-Gaussians (Hz), drawn uniformly
+            (GWAK's low-frequency prior: [64, 512]).
         taper: Fraction of the window tapered at each end of an injection.
+        version: The simulator's model version, part of the cache key: raised when the
+            model changes with the same parameters (2: antenna patterns, GWAK's
+            sine-Gaussian prior, BBH amplitude peaking at merger), so an older model's
+            cached windows are never reused.
     """
 
     sample_rate: float = 2048.0
@@ -116,9 +142,11 @@ class GWConfig:
     f_low: float = 20.0
     f_high: float = 1000.0
     snr_range: tuple[float, float] = (5.0, 30.0)
-    max_offset: float = 0.01
     mass_range: tuple[float, float] = (10.0, 50.0)
+    sg_q_range: tuple[float, float] = (25.0, 75.0)
+    sg_f0_range: tuple[float, float] = (64.0, 512.0)
     taper: float = 0.05
+    version: int = 2
 
     @property
     def length(self) -> int:
@@ -217,19 +245,27 @@ def whitened_snr(w: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------- waveforms
 
 
-def bbh_chirp(t: np.ndarray, m1: float, m2: float, t_merge: float, phase: float) -> np.ndarray:
-    """Binary black-hole chirp (leading-order inspiral + phenomenological merger taper;
-    see the module docstring), unit amplitude at the merger.
+def bbh_amplitude_phase(
+    t: np.ndarray, m1: float, m2: float, t_merge: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Amplitude and phase of a binary black-hole chirp (leading-order inspiral, then a
+    phenomenological merger and ring-down; see the module docstring).
+
+    The inspiral's amplitude ``(f / f_ISCO)^(2/3)`` keeps its ``f^(2/3)`` growth after
+    ``f_ISCO`` while the frequency relaxes to the ring-down's, damped by the ring-down's
+    ``exp(-(t - t_ISCO) / tau_rd)``; the product peaks after ISCO, at the merger, where
+    it is 1. With ``r = f_rd / f_ISCO - 1`` the peak is ``tau_rd ln(5 r / (3 (1 + r)))``
+    after ISCO (0.23 ``tau_rd`` for the final spin 0.69 used here, 10% above the
+    amplitude at ISCO).
 
     Args:
         t: Times (s) ``(T,)``.
         m1: Component mass (solar masses).
         m2: Component mass (solar masses).
-        t_merge: Time at which the frequency reaches ``f_ISCO`` (s).
-        phase: Phase at the merger (rad).
+        t_merge: Time of the amplitude's peak, the merger (s).
 
     Returns:
-        ``(T,)`` waveform.
+        Amplitude ``(T,)`` (1 at the merger) and phase ``(T,)`` (rad, 0 at ISCO).
     """
     m = (m1 + m2) * SOLAR_MASS_S
     mc = (m1 * m2) ** 0.6 / (m1 + m2) ** 0.2 * SOLAR_MASS_S
@@ -240,21 +276,108 @@ def bbh_chirp(t: np.ndarray, m1: float, m2: float, t_merge: float, phase: float)
     f_rd = (1.5251 - 1.1568 * (1 - spin) ** 0.1292) / (2 * np.pi * m_final)
     q_rd = 0.7 + 1.4187 * (1 - spin) ** -0.4990
     tau_rd = q_rd / (np.pi * f_rd)
+    r = f_rd / f_isco - 1.0
+    u = min(1.0, 3.0 * (1.0 + r) / (5.0 * r))  # exp(-(t_peak - t_ISCO) / tau_rd)
+    t_isco = t_merge + tau_rd * np.log(u)
+    peak = (1.0 + r * (1.0 - u)) ** (2.0 / 3.0) * u
 
     def inspiral_phase(tau: np.ndarray) -> np.ndarray:
         return -2.0 * (tau / (5.0 * mc)) ** 0.625
 
-    out = np.zeros_like(t, dtype=np.float64)
-    before = t < t_merge
-    tau = t_merge - t[before] + tau_isco  # time to the Newtonian coalescence
+    amplitude = np.zeros_like(t, dtype=np.float64)
+    phase = np.zeros_like(t, dtype=np.float64)
+    before = t < t_isco
+    tau = t_isco - t[before] + tau_isco  # time to the Newtonian coalescence
     f = (5.0 / (256.0 * tau)) ** 0.375 * mc**-0.625 / np.pi
-    out[before] = (f / f_isco) ** (2.0 / 3.0) * np.cos(
-        phase + inspiral_phase(tau) - inspiral_phase(np.float64(tau_isco))
+    amplitude[before] = (f / f_isco) ** (2.0 / 3.0)
+    phase[before] = inspiral_phase(tau) - inspiral_phase(np.float64(tau_isco))
+    dt = t[~before] - t_isco
+    decay = np.exp(-dt / tau_rd)
+    f = f_rd - (f_rd - f_isco) * decay
+    amplitude[~before] = (f / f_isco) ** (2.0 / 3.0) * decay
+    phase[~before] = 2 * np.pi * (f_rd * dt - (f_rd - f_isco) * tau_rd * (1.0 - decay))
+    return amplitude / peak, phase
+
+
+def bbh_chirp(t: np.ndarray, m1: float, m2: float, t_merge: float, phase: float) -> np.ndarray:
+    """One polarization of a binary black-hole chirp, ``A(t) cos(Phi(t) + phase)``
+    (:func:`bbh_amplitude_phase`), unit amplitude at the merger ``t_merge``; ``(T,)``."""
+    amplitude, phi = bbh_amplitude_phase(t, m1, m2, t_merge)
+    return amplitude * np.cos(phi + phase)
+
+
+# ------------------------------------------------------------------------- detectors
+
+EARTH_A, EARTH_E2 = 6378137.0, 6.69437999014e-3  # WGS-84 semi-major axis (m), e^2
+SPEED_OF_LIGHT = 299792458.0
+#: Vertex latitude and longitude (degrees) and the X and Y arms' azimuths (degrees
+#: clockwise from North) of the LIGO sites (Althouse et al., LIGO-T980044; the values
+#: LIGO's software uses, rounded); the arms' small tilts and the sites' heights are left
+#: out.
+SITES = {
+    "H1": (46.45515, -119.40766, 324.0006, 234.0006),
+    "L1": (30.56289, -90.77424, 252.2835, 162.2835),
+}
+
+
+def detector_geometry(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Vertex position (m, Earth-fixed, WGS-84 ellipsoid at height 0) ``(3,)`` and
+    detector tensor ``D = (x x^T - y y^T) / 2`` ``(3, 3)`` of site ``name`` (``x``, ``y``:
+    the arms' unit vectors)."""
+    lat, lon, az_x, az_y = (np.radians(v) for v in SITES[name])
+    n = EARTH_A / np.sqrt(1.0 - EARTH_E2 * np.sin(lat) ** 2)
+    vertex = np.array(
+        [
+            n * np.cos(lat) * np.cos(lon),
+            n * np.cos(lat) * np.sin(lon),
+            n * (1.0 - EARTH_E2) * np.sin(lat),
+        ]
     )
-    dt = t[~before] - t_merge
-    ramp = (f_rd - f_isco) * tau_rd * (1.0 - np.exp(-dt / tau_rd))
-    out[~before] = np.exp(-dt / tau_rd) * np.cos(phase + 2 * np.pi * (f_rd * dt - ramp))
-    return out
+    east = np.array([-np.sin(lon), np.cos(lon), 0.0])
+    north = np.array([-np.sin(lat) * np.cos(lon), -np.sin(lat) * np.sin(lon), np.cos(lat)])
+    x = np.cos(az_x) * north + np.sin(az_x) * east
+    y = np.cos(az_y) * north + np.sin(az_y) * east
+    return vertex, 0.5 * (np.outer(x, x) - np.outer(y, y))
+
+
+def antenna_response(phi: float, dec: float, psi: float) -> tuple[np.ndarray, float]:
+    """The detectors' antenna patterns and L1's delay for a source at Earth-fixed
+    longitude ``phi`` and latitude ``dec`` (rad) with polarization angle ``psi``.
+
+    ``F+ = D : e+``, ``Fx = D : ex`` with ``e+ = X X^T - Y Y^T``, ``ex = X Y^T + Y X^T``,
+    ``X, Y`` the wave frame's axes turned by ``psi`` about the direction of the source
+    ``n`` (e.g. Anderson et al. 2001, arXiv:gr-qc/0008066). The wave reaches a site at
+    ``r`` at ``-r . n / c`` after the Earth's centre, so L1 ``(r_H1 - r_L1) . n / c``
+    after H1 (at most the light travel time between the sites, 10.0 ms).
+
+    Returns:
+        ``F`` ``(2, 2)`` (rows H1, L1; columns F+, Fx) and L1's delay after H1 (s).
+    """
+    n = np.array([np.cos(dec) * np.cos(phi), np.cos(dec) * np.sin(phi), np.sin(dec)])
+    p = np.array([np.sin(phi), -np.cos(phi), 0.0])
+    q = np.cross(n, p)
+    x_axis = np.cos(psi) * p + np.sin(psi) * q
+    y_axis = -np.sin(psi) * p + np.cos(psi) * q
+    e_plus = np.outer(x_axis, x_axis) - np.outer(y_axis, y_axis)
+    e_cross = np.outer(x_axis, y_axis) + np.outer(y_axis, x_axis)
+    out, vertices = np.zeros((2, 2)), []
+    for d, name in enumerate(DETECTORS):
+        vertex, tensor = detector_geometry(name)
+        out[d] = np.sum(tensor * e_plus), np.sum(tensor * e_cross)
+        vertices.append(vertex)
+    return out, float((vertices[0] - vertices[1]) @ n / SPEED_OF_LIGHT)
+
+
+def random_sky(rng: np.random.Generator) -> tuple[float, float, float]:
+    """An isotropic source direction and polarization: longitude uniform in
+    ``[0, 2 pi)``, ``sin(dec)`` uniform in ``[-1, 1]``, ``psi`` uniform in ``[0, pi)``
+    (GWAK's priors: ra uniform, dec cosine; a direction uniform in the Earth-fixed frame
+    is one uniform on the sky at a random sidereal time)."""
+    return (
+        float(rng.uniform(0, 2 * np.pi)),
+        float(np.arcsin(rng.uniform(-1.0, 1.0))),
+        float(rng.uniform(0, np.pi)),
+    )
 
 
 def sine_gaussian(t: np.ndarray, t0: float, f0: float, q: float, phase: float) -> np.ndarray:
@@ -308,6 +431,8 @@ class StrainSample:
         snr: Network optimal SNR asked for (0 for background).
         offset: L1's arrival time after H1's (s; 0 for background and glitches).
         glitch_detector: The glitch's detector (0 = H1, 1 = L1; -1 otherwise).
+        antenna: ``(F+, Fx)`` of H1 and L1 ``(2, 2)`` for the source (zeros for
+            background and glitches).
     """
 
     strain: np.ndarray
@@ -315,59 +440,79 @@ class StrainSample:
     snr: float
     offset: float
     glitch_detector: int
+    antenna: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((2, 2)))
 
 
 def injection(
     kind: str, rng: np.random.Generator, config: GWConfig
-) -> tuple[np.ndarray, float, int]:
-    """An unscaled injection of class ``kind``: ``((2, T) waveform, offset, glitch detector)``."""
+) -> tuple[np.ndarray, float, int, np.ndarray]:
+    """An unscaled injection of class ``kind``.
+
+    A signal (not a glitch) comes from one source: a direction and polarization angle
+    (:func:`random_sky`), its two polarizations ``h+``, ``hx`` projected on each
+    detector, ``h_d(t) = F+_d h+(t - t_d) + Fx_d hx(t - t_d)`` (:func:`antenna_response`),
+    ``t_H1 = 0`` and ``t_L1`` the light's delay.
+
+    Returns:
+        The waveform ``(2, T)``, L1's delay after H1 (s), the glitch's detector (-1: none)
+        and the antenna patterns ``(2, 2)`` (rows H1, L1; columns F+, Fx).
+    """
     t = np.arange(config.length) / config.sample_rate
     window = tukey(config.length, config.taper)
     h = np.zeros((2, config.length))
+    antenna = np.zeros((2, 2))
     if kind == "background":
-        return h, 0.0, -1
+        return h, 0.0, -1, antenna
     if kind == "glitch":
         detector = int(rng.integers(2))
         t0 = rng.uniform(0.3, 0.7) * config.duration
         f0, q = rng.uniform(30.0, 250.0), rng.uniform(2.0, 5.0)
         h[detector] = sine_gaussian(t, t0, f0, q, rng.uniform(0, 2 * np.pi)) * window
-        return h, 0.0, detector
-    offset = float(rng.uniform(-config.max_offset, config.max_offset))
-    amplitude = rng.uniform(0.3, 1.0, 2) * rng.choice([-1.0, 1.0], 2)
+        return h, 0.0, detector, antenna
+    if kind not in CLASSES:
+        raise ValueError(f"unknown class {kind!r}; one of {CLASSES}")
+    antenna, offset = antenna_response(*random_sky(rng))
+    delays = (0.0, offset)
     if kind == "bbh":
         m1, m2 = rng.uniform(*config.mass_range, 2)
         t_merge = rng.uniform(0.4, 0.8) * config.duration
         phase = rng.uniform(0, 2 * np.pi)
-        for d, delay in enumerate((0.0, offset)):
-            h[d] = amplitude[d] * bbh_chirp(t - delay, m1, m2, t_merge, phase)
+        cos_i = rng.uniform(-1.0, 1.0)  # inclination, isotropic
+        for d, delay in enumerate(delays):
+            amplitude, phi = bbh_amplitude_phase(t - delay, m1, m2, t_merge)
+            plus = 0.5 * (1 + cos_i**2) * amplitude * np.cos(phi + phase)
+            cross = cos_i * amplitude * np.sin(phi + phase)
+            h[d] = antenna[d, 0] * plus + antenna[d, 1] * cross
     elif kind == "sine_gaussian":
+        # GWAK's low-frequency prior (data/sglf.prior); eccentricity <= 0.01 there, so
+        # circular polarization: h+ and hx in quadrature with equal amplitudes.
         t0 = rng.uniform(0.3, 0.7) * config.duration
-        f0 = np.exp(rng.uniform(np.log(64.0), np.log(512.0)))
-        q, phase = rng.uniform(3.0, 20.0), rng.uniform(0, 2 * np.pi)
-        for d, delay in enumerate((0.0, offset)):
-            h[d] = amplitude[d] * sine_gaussian(t - delay, t0, f0, q, phase)
-    elif kind == "white_noise_burst":
+        f0, q = rng.uniform(*config.sg_f0_range), rng.uniform(*config.sg_q_range)
+        phase = rng.uniform(0, 2 * np.pi)
+        for d, delay in enumerate(delays):
+            plus = sine_gaussian(t - delay, t0, f0, q, phase + np.pi / 2)
+            cross = sine_gaussian(t - delay, t0, f0, q, phase)
+            h[d] = antenna[d, 0] * plus + antenna[d, 1] * cross
+    else:  # white_noise_burst: independent band-limited noise in each polarization
         t0 = rng.uniform(0.3, 0.7) * config.duration
         f1 = rng.uniform(32.0, 256.0)
-        burst = white_noise_burst(
-            rng, config, t0, rng.uniform(0.005, 0.05), f1, f1 + rng.uniform(32.0, 512.0)
-        )
-        h[0], h[1] = amplitude[0] * burst, amplitude[1] * shift(burst, offset, config)
-    else:
-        raise ValueError(f"unknown class {kind!r}; one of {CLASSES}")
-    return h * window, offset, -1
+        width, f2 = rng.uniform(0.005, 0.05), f1 + rng.uniform(32.0, 512.0)
+        plus, cross = (white_noise_burst(rng, config, t0, width, f1, f2) for _ in range(2))
+        h[0] = antenna[0, 0] * plus + antenna[0, 1] * cross
+        h[1] = shift(antenna[1, 0] * plus + antenna[1, 1] * cross, offset, config)
+    return h * window, offset, -1, antenna
 
 
 def make_sample(kind: str, rng: np.random.Generator, config: GWConfig) -> StrainSample:
     """Noise in both detectors plus an injection of class ``kind`` scaled to a network
     SNR drawn from ``config.snr_range``."""
     noise = colored_noise(rng, config, (2,))
-    h, offset, detector = injection(kind, rng, config)
+    h, offset, detector, antenna = injection(kind, rng, config)
     snr = 0.0
     if kind != "background":
         snr = float(rng.uniform(*config.snr_range))
         h = h * (snr / float(np.sqrt(np.sum(optimal_snr(h, config) ** 2))))
-    return StrainSample(noise + h, h, snr, offset, detector)
+    return StrainSample(noise + h, h, snr, offset, detector, antenna)
 
 
 def generate_class(
