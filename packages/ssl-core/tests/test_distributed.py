@@ -55,17 +55,11 @@ def test_two_processes_validate_exactly_as_one(tiny_args, fake_root, tmp_path):
         assert two[key].item() == pytest.approx(one[key].item(), abs=0), key
 
 
-def test_two_process_fit_runs_end_to_end(tiny_args, fake_root, tmp_path):
-    args = tiny_args(fake_root, tmp_path, *SMALL, *TWO, "--trainer.max_epochs", "1")
-    args += ["--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "2"]
-    run = cli(args)
-    assert run.trainer.state.finished and run.trainer.world_size == 2
-    assert "val/knn_top1" in run.trainer.callback_metrics
-
-
 def test_two_process_fit_sizes_the_classifier_from_the_data(tiny_args, fake_root, tmp_path):
-    """Each rank builds the head from the data at setup (before DDP wraps the model);
-    ddp_spawn's main process, which never ran setup, gets it with the trained weights."""
+    """A 2-process fit runs end to end (the losses' gathering across ranks:
+    ``test_ddp_losses.py``). Each rank builds the head from the data at setup (before DDP
+    wraps the model); ddp_spawn's main process, which never ran setup, gets it with the
+    trained weights."""
     args = tiny_args(fake_root, tmp_path, *SMALL, *TWO, "--model", "ssl_core.methods.Supervised")
     args += ["--data.split", "frac0.50-seed0", "--data.train_on", "labeled"]
     args += ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2"]
