@@ -19,7 +19,10 @@ without the unlabeled data), which come first in every table and plot:
   ``--random-init RUN`` adds the no-training baseline: for classification a kNN vote and
   a linear probe of the untrained features on each split's labels, which that stage's
   ``evaluate --splits`` wrote (``split_probes``); for segmentation its test IoU. Frozen
-  random features with the labels, not chance, are what training must beat.
+  random features with the labels, not chance, are what training must beat. On series
+  (UEA/UCR sources) the same stage also wrote :data:`MINIROCKET`'s row: MiniRocket
+  features and a ridge classifier on each split's labeled series, no network
+  (:mod:`ssl_core.series.minirocket`).
 
 Final-step numbers only (``last.ckpt``): nothing is picked by its test score.
 """
@@ -42,6 +45,9 @@ from ssl_core.errors import BadInputError, MissingInputError, exits_on_input_err
 #: named ``random-init`` or ``random-init, <how>``) and the supervised method.
 RANDOM_INIT, SUPERVISED = "random-init", "supervised"
 RANDOM_KNN, RANDOM_LINEAR = f"{RANDOM_INIT}, kNN", f"{RANDOM_INIT}, linear probe"
+#: The series baseline without deep learning (``minirocket`` of the random-init stage's
+#: ``metrics.json``; :mod:`ssl_core.series.minirocket`), listed with the baselines.
+MINIROCKET = "MiniRocket (no deep learning)"
 #: How a comparison's headline metrics read in tables and plots.
 METRIC_NAMES = {
     "test_top1": "test top-1 (classifier)",
@@ -58,8 +64,9 @@ def untrained(name: str) -> bool:
 
 
 def baseline_order(name: str) -> tuple[int, str]:
-    """Sort key: the random-init rows, then supervised, then the rest by name."""
-    return (0 if untrained(name) else 1 if name == SUPERVISED else 2, name)
+    """Sort key: the random-init and MiniRocket rows, then supervised, then the rest by
+    name."""
+    return (0 if untrained(name) or name == MINIROCKET else 1 if name == SUPERVISED else 2, name)
 
 
 def _number(value: float | None, fmt: str = ".3f") -> str:
@@ -268,8 +275,9 @@ def baseline_runs(
 ) -> list[Run]:
     """The random-init rows of the splits ``runs`` used, from the folder of the
     ``random-init@<project>`` stage: classification (its ``split_probes``) per split with
-    :func:`frozen_runs`; segmentation (``metrics.json`` of the untrained network's masks)
-    one value, the same at every split.
+    :func:`frozen_runs`, and the :data:`MINIROCKET` row per split where the stage wrote
+    one (``minirocket``: series); segmentation (``metrics.json`` of the untrained
+    network's masks) one value, the same at every split.
 
     Raises:
         FileNotFoundError: no ``metrics.json`` in ``random_init``.
@@ -281,7 +289,16 @@ def baseline_runs(
     scored = json.loads(metrics_json.read_text())
     if "split_probes" in scored or (folder / "embeddings").is_dir():
         metric = runs[0].metric if runs else "test_top1"
-        return frozen_runs(folder, [r.split for r in runs], metric=metric, skipped=skipped)
+        rows = frozen_runs(folder, [r.split for r in runs], metric=metric, skipped=skipped)
+        scored_splits = scored.get("minirocket") or {}
+        if metric == "test_top1":  # MiniRocket scores top-1 only
+            for name in sorted({r.split for r in runs} & set(scored_splits)):
+                e = scored_splits[name]
+                rows.append(
+                    Run(MINIROCKET, name, e["fraction"], e["seed"], e["num_labeled"],
+                        float(e["top1"]), None, (None, 0), metric)
+                )  # fmt: skip
+        return rows
     metric = runs[0].metric if runs else "test_iou"
     if metric.removeprefix("test_") not in scored:  # evaluate's keys: iou, dice, ...
         raise BadInputError(f"{metrics_json} has no {metric.removeprefix('test_')} for {metric}")
@@ -547,8 +564,14 @@ def report(
                 "images are not all in the random-init embeddings (budget smoke embeds a "
                 "few images per class)."
             )
+    if any(r.method == MINIROCKET for r in runs):
+        notes.append(
+            f"{MINIROCKET}: MiniRocket features (Dempster et al. 2021) and a ridge classifier "
+            "with cross-validated alpha, fit on each split's labeled series "
+            "(`ssl_core.series.minirocket`, in the random-init stage); no stage time."
+        )
     for name, folder in frozen:
-        trained = [r for r in runs if not untrained(r.method)]
+        trained = [r for r in runs if not untrained(r.method) and r.method != MINIROCKET]
         runs += frozen_runs(folder, [r.split for r in trained], name, trained[0].metric)
     title = f"{project}: {metric_name(runs)} against the number of labels"
     png = plot(runs, out / "compare.png", title)

@@ -455,6 +455,9 @@ class UEASeries(ArraySource):
     """
 
     modality = Series
+    #: ``evaluate --splits`` also fits MiniRocket on each split's labels (the comparison's
+    #: "MiniRocket (no deep learning)" row; ssl_core.series.minirocket, no extra packages)
+    evaluators = ("ssl_core.series.minirocket:MiniRocketProbes",)
 
     def __init__(self, dataset: str = "JapaneseVowels", class_names: list[str] | None = None):
         super().__init__(class_names)
