@@ -72,11 +72,15 @@ def check_new_project():
 
 def _check_new_project(workspace: Path, project: Path, passed: int = 3) -> str:
     """Run a rendered project's checks on this venv (its package on ``PYTHONPATH``): ``dvc
-    stage list`` (returned), ruff when installed, and the project's own tests (``passed``
+    stage list --all`` (returned), ruff when installed, and the project's own tests (``passed``
     pass)."""
     env = {**os.environ, "PYTHONPATH": str(project / "src"), "PATH": f"{BIN}:{os.environ['PATH']}"}
     stages = subprocess.run(
-        [str(BIN / "dvc"), "stage", "list"], cwd=workspace, env=env, capture_output=True, text=True
+        [str(BIN / "dvc"), "stage", "list", "--all"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert stages.returncode == 0, stages.stderr
     if shutil.which("ruff", path=str(BIN)):

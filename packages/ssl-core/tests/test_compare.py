@@ -1,5 +1,6 @@
 """The label-fraction comparison: the report on hand-written runs, one real
-``--test-only`` run on ssl-core's fake data, and its stages in ``dvc.yaml``."""
+``--test-only`` run on ssl-core's fake data, and its stages in each project's
+``projects/<p>/dvc.yaml`` (written from its ``params.yaml``)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,11 @@ from ssl_core import results as compare
 from ssl_core.evaluate import evaluate
 from ssl_core.evaluate import metrics as M
 from ssl_core.knn import knn_accuracy
-from ssl_core.splits import LabelSplit
+from ssl_core.splits import LabelSplit, split_name
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
-# method -> split -> test top-1 (what the compare@ stages would have written)
+# method -> split -> test top-1 (what the compare-<method> stages would have written)
 RUNS = {
     "supervised": {
         "frac0.01-seed0": 0.20,
@@ -56,17 +57,13 @@ def _write_runs(results: Path) -> None:
 
 
 def _params(path: Path) -> Path:
-    entries = {
-        f"toy-{m}-{s}": {"project": "toy", "method": m, "split": s}
-        for m, splits in RUNS.items()
-        for s in [*splits, "frac0.01-seed2"]
-    }
-    entries["other-fixmatch-frac0.01-seed2"] = {  # another project's: not this one's
-        "project": "other",
-        "method": "fixmatch",
-        "split": "frac0.01-seed2",
-    }
-    path.write_text(yaml.safe_dump({"comparison": entries}))
+    """A project's params.yaml whose comparison asks for RUNS and frac0.01-seed2 of each
+    method (fixmatch's not done yet)."""
+    runs = {m: list(dict.fromkeys([*splits, "frac0.01-seed2"])) for m, splits in RUNS.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        yaml.safe_dump({"source": "download", "comparison": {"steps": 200, "runs": runs}})
+    )
     return path
 
 
@@ -99,8 +96,8 @@ def test_report_writes_the_table_the_plot_and_the_missing_runs(tmp_path):
     assert "| fixmatch | 0.430 ± 0.042 (2) | 0.610 (1) | – | 5.0 |" in text
     assert "8 runs, 0.22 h of stage time in all (800 s" in text
     missing = text.split("Missing", 1)[1]
-    assert "fixmatch frac0.01-seed2 (`dvc repro compare@toy-fixmatch-frac0.01-seed2`)" in missing
-    assert "supervised" not in missing and "other-" not in missing
+    assert "fixmatch frac0.01-seed2 (`dvc repro projects/toy/dvc.yaml:compare-fixmatch`)" in missing
+    assert "supervised" not in missing and missing.count("frac") == 1  # the one run not done
 
 
 def test_report_reads_only_the_runs_params_asks_for_and_refuses_mixed_budgets(tmp_path):
@@ -154,18 +151,26 @@ def test_a_segmentation_comparison_reads_its_iou_and_its_random_init_row(tmp_pat
         compare.report(results)
 
 
-def test_report_without_params_lists_nothing_missing_and_without_runs_says_so(tmp_path, capsys):
-    results = tmp_path / "toy"
+def test_report_without_params_lists_nothing_missing_and_without_runs_says_so(
+    tmp_path, capsys, monkeypatch
+):
+    results = tmp_path / "results" / "toy"
     _write_runs(results)
     compare.main([str(results), "--compare", "--params", str(tmp_path / "absent.yaml")])
     assert "Missing" not in capsys.readouterr().out
-    with pytest.raises(SystemExit, match="compare@"):
+    monkeypatch.chdir(tmp_path)  # the repository root: --params is projects/toy/params.yaml
+    compare.main(["results/toy", "--compare"])
+    assert "Missing" not in capsys.readouterr().out  # none there
+    _params(tmp_path / "projects" / "toy" / "params.yaml")
+    compare.main(["results/toy", "--compare"])
+    assert "fixmatch frac0.01-seed2 (`dvc repro projects/toy" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match=r"dvc repro --glob 'projects/empty/dvc\.yaml:compare-\*'"):
         compare.main([str(tmp_path / "empty"), "--compare"])
 
 
 # ------------------------------------------------- the no-training baselines
 def _random_init(tmp_path: Path, two_classes: bool = False) -> tuple[Path, Path]:
-    """A stage folder as random-init@ writes it: embeddings (train rows in shuffled
+    """A stage folder as the random-init stage writes it: embeddings (train rows in shuffled
     order), the two label splits of RUNS at 1% and 10% in a folder, and ``evaluate
     --splits`` run on it (``metrics.json`` with the probes on each split's labels)."""
     rng = np.random.default_rng(0)
@@ -422,24 +427,91 @@ def test_a_real_test_only_run_then_its_report(fake_root, tmp_path, monkeypatch):
     assert "| supervised | " in md.read_text() and (tmp_path / "toy" / "compare.png").is_file()
 
 
-# ------------------------------------------------- the stages in dvc.yaml
-PARAMS = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+# ------------------------------------------------- the stages in projects/<p>/dvc.yaml
+def _comparisons() -> list[str]:
+    """The projects whose params.yaml asks for a comparison."""
+    return [
+        path.parent.name
+        for path in sorted((REPO_ROOT / "projects").glob("*/params.yaml"))
+        if (yaml.safe_load(path.read_text()).get("comparison") or {}).get("runs")
+    ]
 
 
-def test_the_comparison_is_methods_x_fractions_x_seeds_plus_the_ceiling():
-    entries = PARAMS["comparison"]
-    runs = {(e["project"], e["method"], e["split"]) for e in entries.values()}
-    assert len(runs) == len(entries)  # one output folder each (DVC: outputs are unique)
-    steps: dict[str, set[int]] = {}
-    for entry in entries.values():  # the splits stage writes it, the method has configs
-        project, method, split = entry["project"], entry["method"], entry["split"]
-        splits = PARAMS["projects"][project]["splits"]
-        fraction, seed = float(split[4:8]), int(split.split("seed")[1])
-        assert fraction in splits["fractions"] and seed in splits["seeds"]
-        configs = REPO_ROOT / "projects" / project / "configs"
+def _project(project: str) -> tuple[dict, dict]:
+    """A project's params.yaml and the stages of its generated dvc.yaml."""
+    folder = REPO_ROOT / "projects" / project
+    entries = yaml.safe_load((folder / "params.yaml").read_text())
+    return entries, yaml.safe_load((folder / "dvc.yaml").read_text())["stages"]
+
+
+def _option(cmd: str, flag: str) -> list[str]:
+    """The words after ``flag`` in a stage's command, up to the next option."""
+    words = cmd.split()
+    values = words[words.index(flag) + 1 :]
+    return values[: next((i for i, w in enumerate(values) if w.startswith("--")), len(values))]
+
+
+def _paths(entries: list) -> list[str]:
+    """The paths of a stage's deps, outs or metrics (a string, or a one-key mapping)."""
+    return [e if isinstance(e, str) else next(iter(e)) for e in entries]
+
+
+def test_the_projects_with_a_comparison_are_found():  # the tests below run on each
+    assert {"imagenette", "vowels"} <= set(_comparisons())
+
+
+@pytest.mark.parametrize("project", _comparisons())
+def test_the_comparison_is_methods_x_fractions_x_seeds_plus_the_ceiling(project):
+    entries, _ = _project(project)
+    comparison = entries["comparison"]
+    assert isinstance(comparison["steps"], int) and comparison["steps"] > 0  # one for all runs
+    splits, seeds = entries["splits"], entries["splits"]["seeds"]
+    written = {split_name(f, s) for f in splits.get("fractions", []) for s in seeds}  # its splits
+    written |= {split_name(0.0, s, count=c) for c in splits.get("counts", []) for s in seeds}
+    configs = REPO_ROOT / "projects" / project / "configs"
+    for method, names in comparison["runs"].items():
+        assert len(set(names)) == len(names) > 0  # one output folder each (DVC: unique outputs)
         assert (configs / f"{method}-cpu.yaml").is_file() and (configs / f"{method}.yaml").is_file()
-        steps.setdefault(project, set()).add(entry["steps"])
-    assert all(len(s) == 1 and min(s) > 0 for s in steps.values())  # one budget per project
-    assert set(PARAMS["compare"]["projects"]) == {e["project"] for e in entries.values()}
-    baselines = {**PARAMS["random_init"], **PARAMS["segmentation_random_init"]}
-    assert set(PARAMS["compare"]["projects"]) <= set(baselines)  # compare-report reads one
+        assert set(names) <= written, set(names) - written
+    assert entries["random_init"]["split"]  # compare-report reads the random-init baseline
+
+
+@pytest.mark.parametrize("project", _comparisons())
+def test_each_method_is_one_compare_stage_running_its_splits(project):
+    entries, stages = _project(project)
+    comparison = entries["comparison"]
+    compare_stages = {name for name in stages if name.startswith("compare-")}
+    assert compare_stages == {f"compare-{m}" for m in comparison["runs"]} | {"compare-report"}
+    for method, names in comparison["runs"].items():
+        stage = stages[f"compare-{method}"]
+        cmd = stage["cmd"]
+        assert cmd.split()[:6] == ["uv", "run", "--no-sync", "python", "-m", "ssl_core.pipeline"]
+        assert "--test-only" in cmd.split() and _option(cmd, "--method") == [method]
+        assert _option(cmd, "--steps") == [str(comparison["steps"])]
+        assert _option(cmd, "--split") == [f"projects/{project}/splits/{s}.json" for s in names]
+        assert _option(cmd, "--out") == [f"results/{project}/compare/{method}-{{split}}"]
+        outs = [f"results/{project}/compare/{method}-{s}" for s in names]
+        assert _paths(stage["metrics"]) == [f"{out}/metrics.json" for out in outs]
+        assert {f"{out}/checkpoints" for out in outs} <= set(_paths(stage["outs"]))
+        assert f"projects/{project}/splits" in stage["deps"]
+        params = {k: v for p in stage["params"] for k, v in p.items()}
+        assert params[f"projects/{project}/experiments.yaml"] == [f"{method}.${{budget}}"]
+
+
+@pytest.mark.parametrize("project", _comparisons())
+def test_compare_report_reads_every_compare_run_and_the_random_init_baseline(project):
+    entries, stages = _project(project)
+    report = stages["compare-report"]
+    runs = [
+        f"results/{project}/compare/{method}-{split}/metrics.json"
+        for method, names in entries["comparison"]["runs"].items()
+        for split in names
+    ]
+    baseline = f"results/{project}/random-init"
+    assert set(runs) | {f"{baseline}/metrics.json"} <= set(report["deps"])
+    assert f"{baseline}/metrics.json" in _paths(stages["random-init"]["metrics"])
+    cmd = report["cmd"]
+    assert _option(cmd, "--random-init") == [baseline] and "--compare" in cmd.split()
+    assert _option(cmd, "--params") == [f"projects/{project}/params.yaml"]
+    assert report["params"] == [{f"projects/{project}/params.yaml": ["comparison"]}]
+    assert _paths(report["outs"]) == [f"results/{project}/compare.md"]

@@ -1,6 +1,6 @@
 """``new-project``: rendered in-process into a copy of the workspace's root files, then
 the generated project's own tests run (a subprocess on this venv, the new package on
-PYTHONPATH), and DVC sees its stages without a change to dvc.yaml."""
+PYTHONPATH), and DVC sees its own pipeline, written beside it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ssl_core.new_project import NewProjectError, main, new_project
 def test_new_project_trains_passes_its_tests_and_joins_the_pipeline(
     workspace, capsys, check_new_project
 ):
-    dvc_yaml = (workspace / "dvc.yaml").read_text()
+    params = (workspace / "params.yaml").read_text()
     main(["demo", "--channels", "1", "--classes", "nucleus", "debris", "--repo", str(workspace)])
     assert "uv run --package demo train fit --config simclr-cpu" in capsys.readouterr().out
     project = workspace / "projects" / "demo"
@@ -23,10 +23,14 @@ def test_new_project_trains_passes_its_tests_and_joins_the_pipeline(
     ]
     assert len(list((project / "example" / "unlabeled").glob("*.png"))) == 20  # no class
     assert '"demo"' in (workspace / "pyproject.toml").read_text()  # uv sync installs it
-    assert (workspace / "dvc.yaml").read_text() == dvc_yaml  # stages are never copied
-    stages = check_new_project(workspace, project)
-    for stage in ("data@demo", "splits@demo", "random-init@demo", "train@demo-simclr"):
-        assert stage in stages
+    assert (workspace / "params.yaml").read_text() == params  # the budget only
+    assert "results/demo/simclr/metrics.json" in (workspace / "dvc.yaml").read_text()  # summary
+    # its tests: dataset, batches, and one step of SimCLR, FixMatch and SupCon, ssl-core's
+    # recipes on its data (configs/data-cpu.yaml) and network (model.yaml): no file added
+    assert not (project / "configs" / "fixmatch-cpu.yaml").exists()
+    stages = check_new_project(workspace, project, passed=5)
+    for stage in ("data", "splits", "experiments", "random-init", "simclr", "supervised"):
+        assert f"projects/demo/dvc.yaml:{stage} " in stages
 
 
 def test_refuses_bad_names_and_existing_projects(workspace):

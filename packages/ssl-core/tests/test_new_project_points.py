@@ -30,8 +30,8 @@ def test_points_project_trains_passes_its_tests_and_joins_the_pipeline(
     assert (project / "configs" / "fixmatch-cpu.yaml").is_file()
     assert "ssl_core.points" in (project / "configs" / "simclr-cpu.yaml").read_text()
     stages = check_new_project(workspace, project, passed=5)  # its fakes: wprime.npz, qcd.npz
-    for stage in ("data@wjets", "splits@wjets", "train@wjets-simclr"):
-        assert stage in stages
+    for stage in ("data", "splits", "simclr"):
+        assert f"projects/wjets/dvc.yaml:{stage} " in stages
 
 
 def test_the_default_is_the_shared_top_and_qcd_files(workspace):

@@ -38,7 +38,8 @@ def test_a_uea_set_named_otherwise_needs_no_code_edit(workspace, capsys, check_n
     assert "ssl_core.series.ResNet1d" in text and "in_channels: 6" in text
     assert "motions.MotionsDataModule" in text
     stages = check_new_project(workspace, project)  # its tests write BasicMotions_*.ts
-    assert "train@motions-simclr" in stages and "random-init@motions" in stages
+    assert "projects/motions/dvc.yaml:simclr " in stages
+    assert "projects/motions/dvc.yaml:random-init " in stages
 
 
 def test_by_default_the_stem_is_the_name_and_the_classes_the_files(workspace, monkeypatch):

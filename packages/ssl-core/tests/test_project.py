@@ -19,6 +19,7 @@ import pytest
 
 from ssl_core.project import (
     ENTRY_POINT_GROUP,
+    RECIPES,
     BrokenProjectError,
     Project,
     ProjectResolutionError,
@@ -40,13 +41,17 @@ def write_other_project(site: Path) -> Path:
         "from ssl_core.project import Project\n"
         "PROJECT = Project(name='otherproj', root=Path(__file__).resolve().parent)\n",
     )
-    # Its default config differs from imagenette's in max_epochs (7 vs 200).
+    # Its default config differs from imagenette's in max_epochs (7 vs 200): ssl-core's
+    # SimCLR recipe, edited, on imagenette's data and network (as net.yaml: no model.yaml,
+    # so ssl-core's recipes are not its own and its default stays this GPU recipe)
     (root / "configs" / "simclr.yaml").write_text(
-        (REPO_ROOT / "projects/imagenette/configs/simclr.yaml")
+        (RECIPES / "classification" / "simclr.yaml")
         .read_text()
         .replace("max_epochs: 200", "max_epochs: 7")
+        .replace("# then: model.yaml", "# then: net.yaml")
     )
-    shutil.copy(REPO_ROOT / "projects/imagenette/configs/trainer-gpu.yaml", root / "configs")
+    shutil.copy(REPO_ROOT / "projects/imagenette/configs/data.yaml", root / "configs")
+    shutil.copy(REPO_ROOT / "projects/imagenette/configs/model.yaml", root / "configs/net.yaml")
     return root
 
 

@@ -166,7 +166,7 @@ def test_without_a_gpu_the_default_is_the_cpu_recipe_said_in_one_line(capsys, mo
     with pytest.raises(SystemExit):
         main(["--project", "imagenette", "--print_config"])
     captured = capsys.readouterr()
-    recipe = yaml.safe_load(PROJECT.config("simclr-cpu").read_text())
+    recipe = _merged("simclr", "cpu")
     assert f"max_epochs: {recipe['trainer']['max_epochs']}" in captured.out
     assert f"size: {recipe['data']['init_args']['modality']['init_args']['size']}" in captured.out
     said = [line for line in captured.err.splitlines() if "CPU recipe" in line]
@@ -181,13 +181,20 @@ def test_without_a_gpu_the_default_is_the_cpu_recipe_said_in_one_line(capsys, mo
     assert "max_epochs: 200" in captured.out and "CPU recipe" not in captured.err
 
 
+def _merged(method: str, budget: str) -> dict:
+    """The experiment as the pipeline's snapshot holds it (projects/imagenette/experiments.yaml:
+    ssl-core's recipe, the project's parts and departures, merged)."""
+    experiments = yaml.safe_load((PROJECT.root / "experiments.yaml").read_text())
+    return experiments[method][budget]
+
+
 @pytest.mark.parametrize("form", ["separate", "equals"])
 def test_config_by_name(capsys, form):
     config = ["--config", "simclr-cpu"] if form == "separate" else ["--config=simclr-cpu"]
     with pytest.raises(SystemExit):
         main(["--project", "imagenette", "fit", *config, "--print_config"])
     printed = capsys.readouterr().out
-    recipe = yaml.safe_load(PROJECT.config("simclr-cpu").read_text())  # what it must print
+    recipe = _merged("simclr", "cpu")  # what it must print
     assert f"max_epochs: {recipe['trainer']['max_epochs']}" in printed
     assert f"size: {recipe['data']['init_args']['modality']['init_args']['size']}" in printed
 

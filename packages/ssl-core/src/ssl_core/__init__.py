@@ -1,0 +1,1 @@
+"""ssl-core: semi-supervised and contrastive learning pipelines for science (README.md)."""

@@ -1,5 +1,5 @@
 """The DVC data stage of any project: its data where the pipeline's
-``projects.<project>.source`` says (``python -m ssl_core.acquire``); the splits stage that
+``source`` in ``projects/<project>/params.yaml`` says (``python -m ssl_core.acquire``); the splits stage that
 reads it is :mod:`ssl_core.splits`.
 
 ``python -m ssl_core.acquire --project P --source SOURCE --out projects/P/data/P``
@@ -79,7 +79,9 @@ def acquire(
         root = resolve_source(source, base)
         if not dataset.is_root(root):
             raise DataNotFoundError(
-                dataset.how_to_provide(root, f"projects.{dataset.name}.source is {source!r}")
+                dataset.how_to_provide(
+                    root, f"source in projects/{dataset.name}/params.yaml is {source!r}"
+                )
             )
     # as the later stages reach it (from the repository root): relative stays relative
     shown = root if root.is_absolute() else Path(os.path.relpath(root))

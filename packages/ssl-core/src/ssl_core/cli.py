@@ -35,7 +35,6 @@ Tests and scripts call :func:`main` with a list, exactly as on the command line.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import warnings
 from collections.abc import Iterator
@@ -48,7 +47,13 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities import rank_zero_warn
 
 from ssl_core.errors import MissingInputError, exits_on_input_errors
-from ssl_core.project import Project, ProjectResolutionError, resolve_project
+from ssl_core.project import (
+    Project,
+    ProjectResolutionError,
+    extended,
+    recipe,
+    resolve_project,
+)
 from ssl_core.task import TaskModule
 from ssl_core.threads import CpuThreads, CpuThreadsSetting
 
@@ -75,26 +80,6 @@ def _config_paths_only(args: list[str]) -> bool:
     return bool(values) and all(Path(v).is_file() for v in values)
 
 
-EXTENDS = re.compile(r"^#\s*extends:\s*(\S+)\s*$")
-
-
-def extended(config: Path) -> list[str]:
-    """``--config`` arguments for ``config`` and, before it, what it extends (its
-    leading ``# extends: FILE`` comment lines, FILE relative to it, recursively)."""
-    bases = []
-    with Path(config).open() as f:
-        for line in f:
-            if not line.startswith("#"):
-                break
-            match = EXTENDS.match(line)
-            if match:
-                base = Path(config).parent / match[1]
-                if not base.is_file():
-                    raise MissingInputError(f"{config} extends {base}, which does not exist")
-                bases += extended(base)
-    return [*bases, "--config", str(config)]
-
-
 def default_recipe(project: Project) -> str:
     """The config ``train`` runs when given none: the project's default, or on a machine
     without a GPU its CPU recipe (``<default>-cpu.yaml``) where the project has one."""
@@ -102,7 +87,7 @@ def default_recipe(project: Project) -> str:
 
     name = project.default_config
     cpu = f"{Path(name).stem}-cpu.yaml"
-    if torch.cuda.is_available() or not (project.config_dir / cpu).is_file():
+    if torch.cuda.is_available() or recipe(project.config_dir, cpu) is None:
         return name
     print(
         f"train: no GPU found: running {project.name}'s CPU recipe {cpu} "
@@ -135,10 +120,11 @@ def with_project_config(
     for i, arg in enumerate(out):
         if arg in ("--config", "-c"):
             continue
+        search = project.config_dir if project is not None else None
         if i > 0 and out[i - 1] in ("--config", "-c"):
-            expanded += extended(Path(arg))
+            expanded += extended(Path(arg), search)
         elif arg.startswith("--config="):
-            expanded += extended(Path(arg.split("=", 1)[1]))
+            expanded += extended(Path(arg.split("=", 1)[1]), search)
         else:
             expanded.append(arg)
     return expanded
@@ -463,7 +449,17 @@ def _is_segmentation(class_path: str) -> bool:
     return isinstance(cls, type) and issubclass(cls, SegmentationTask)
 
 
-def cli(args: list[str] | None = None) -> SSLCLI:
+class FitOnlyCLI(SSLCLI):
+    """``train`` with the ``fit`` subcommand alone: a parser built in half the time, for
+    reading many experiments' merged configs (``fit --print_config``;
+    :func:`ssl_core.stages.merged_config`)."""
+
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        return {"fit": LightningCLI.subcommands()["fit"]}
+
+
+def cli(args: list[str] | None = None, cli_class: type[SSLCLI] = SSLCLI) -> SSLCLI:
     """Run ``train`` with ``args`` (default: ``sys.argv[1:]``); return the finished CLI."""
     if args is None:  # we hand the command line to LightningCLI ourselves, amended
         args = sys.argv[1:]
@@ -481,7 +477,7 @@ def cli(args: list[str] | None = None) -> SSLCLI:
         if config is None and project is not None and not _pop_option(list(args), "-c")[0]:
             config = default_recipe(project)
         args = with_project_config(args, project, config)
-        return SSLCLI(project, Path(config).stem if config else "cli", args=args)
+        return cli_class(project, Path(config).stem if config else "cli", args=args)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -8,11 +8,12 @@ package with its entry point, a source with one marked function to adapt, a fake
 writer, configs, tests), a tiny example dataset in the layout the user's files must
 take (``projects/NAME/example``: the default data root, so the first command works),
 and registers the project where the workspace needs it: the root ``pyproject.toml``
-(dev group and uv sources, so ``uv sync`` installs it) and ``params.yaml`` (its
-entries of the one DVC pipeline: ``data@NAME``, ``splits@NAME`` and a pair per method of
-the task, :data:`PAIRS`: classification ``random-init@NAME`` and ``train@NAME-<method>``,
-segmentation ``segment@NAME-<method>``). ``dvc.yaml``
-is not touched.
+(dev group and uv sources, so ``uv sync`` installs it); its pipeline is its own:
+``projects/NAME/params.yaml`` (the data source, label splits and a pair per method of the
+task, :data:`PAIRS`) and ``projects/NAME/dvc.yaml`` written from it by
+:mod:`ssl_core.stages` (stages ``data``, ``splits``, ``experiments``, ``random-init`` and
+one per pair), which the root ``dvc.yaml``'s ``summary`` then reads. No other project's
+file changes.
 
 Tasks: ``classification`` (a folder per class; SimCLR and the supervised baseline) and
 ``segmentation`` (images and masks, :mod:`ssl_core.segmentation.data`; the supervised
@@ -44,7 +45,7 @@ from ssl_core.errors import InputError, exits_on_input_errors
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TASKS = ("classification", "segmentation")
-#: The DVC pairs (``train@`` or ``segment@NAME-<method>``) a new project of each task gets.
+#: The pairs (stages of ``projects/NAME/dvc.yaml``, one per method) a new project gets.
 PAIRS = {
     "classification": ("simclr", "supervised"),
     "segmentation": ("supervised", "fixmatch", "meanteacher", "unimatch"),
@@ -116,8 +117,8 @@ def _insert_into_block(text: str, key: str, lines: list[str]) -> str:
 
 
 def registered(repo: Path, name: str, task: str = "classification") -> dict[Path, str]:
-    """The root ``pyproject.toml`` and ``params.yaml`` with the project added (not yet
-    written: a workspace they do not fit is refused before anything is created)."""
+    """The root ``pyproject.toml`` with the project added (not yet written: a workspace
+    it does not fit is refused before anything is created)."""
     out = {}
     pyproject = repo / "pyproject.toml"
     text = pyproject.read_text()
@@ -132,33 +133,28 @@ def registered(repo: Path, name: str, task: str = "classification") -> dict[Path
             text,
         )
     out[pyproject] = text
-    params = repo / "params.yaml"
-    text = params.read_text()
-    if not re.search(rf"^  {name}:", text, flags=re.M):
-        text = _insert_into_block(
-            text,
-            "projects:",
-            [
-                f"  {name}:",
-                f"    source: projects/{name}/example  # made by new-project: point it at your data",
-                '    variant: ""',
-                "    splits: {fractions: [0.5, 1.0], seeds: [0]}",
-            ],
-        )
-        split = "split: frac0.50-seed0"
-        # the untrained-network baseline: embeddings (classification) or masks
-        block = "random_init:" if task == "classification" else "segmentation_random_init:"
-        text = _insert_into_block(text, block, [f"  {name}: {{baseline: supervised, {split}}}"])
-        text = _insert_into_block(
-            text,
-            "pairs:" if task == "classification" else "segmentation_pairs:",
-            [
-                f"  {name}-{method}: {{project: {name}, method: {method}, {split}}}"
-                for method in PAIRS[task]
-            ],
-        )
-    out[params] = text
     return out
+
+
+def project_params(name: str, task: str = "classification") -> str:
+    """The new project's ``params.yaml``: its entries of the pipeline (the example data,
+    two label splits, the random-init baseline and a pair per method of :data:`PAIRS`),
+    from which ``ssl_core.stages`` writes its ``dvc.yaml``."""
+    split = "frac0.50-seed0"
+    lines = [
+        f"# {name}'s entries of the pipeline: projects/{name}/dvc.yaml is written from this file",
+        "# (`uv run python -m ssl_core.stages`). The budget is the root params.yaml's. Paths are",
+        "# relative to the repository root. Fields: docs/pipelines.md.",
+        *(["task: segmentation"] if task == "segmentation" else []),
+        f"source: projects/{name}/example  # made by new-project: point it at your data",
+        'variant: ""',
+        "splits: {fractions: [0.5, 1.0], seeds: [0]}",
+        "# the untrained network, embedded (classification) or its masks scored (segmentation)",
+        f"random_init: {{baseline: supervised, split: {split}}}",
+        "pairs:",
+        *[f"  {method}: {{split: {split}}}" for method in PAIRS[task]],
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def write_example(
@@ -309,6 +305,7 @@ def new_project(
     if target.exists():
         raise NewProjectError(f"{target} exists already")
     updates = registered(repo, name, task)
+    updates[target / "params.yaml"] = project_params(name, task)
     values = {"name": name, "Name": camel(name), "classes": strings(classes)}
     if channels is not None:
         values["channels"] = str(channels)
@@ -337,6 +334,11 @@ def new_project(
     for path, text in updates.items():
         path.write_text(text)
     tidy(target, repo)
+    # its pipeline, and the root summary that reads it (no other project's file changes)
+    from ssl_core.stages import PIPELINE, project_pipeline, root_pipeline
+
+    (target / PIPELINE).write_text(project_pipeline(repo, name))
+    (repo / PIPELINE).write_text(root_pipeline(repo))
     return target
 
 
@@ -415,7 +417,6 @@ def main(args: list[str] | None = None) -> None:
         )
     first = PAIRS[ns.task][0]
     dataset = target / "src" / ns.name / "dataset.py"
-    stage = "train" if ns.task == "classification" else "segment"
     if ns.modality == "image":
         detail = f"{ns.channels or DEFAULT_CHANNELS['image']} channels"
         adapt = f"Then adapt {dataset} to your files (list_samples)."
@@ -427,17 +428,18 @@ def main(args: list[str] | None = None) -> None:
         else:
             detail, files = "jets", " ".join(ns.files or JET_FILES)
         adapt = (
-            f"Then point --data.root (and projects.{ns.name}.source in params.yaml) at the "
+            f"Then point --data.root (and `source` in projects/{ns.name}/params.yaml) at the "
             f"folder of {files}; {dataset} names them."
         )
     print(
         f"Created {target} ({ns.task}, {detail}) with a tiny example dataset "
-        f"in {target / 'example'}, and registered it in pyproject.toml and params.yaml.\n"
+        f"in {target / 'example'}, its pipeline {target / 'dvc.yaml'}, and registered it in "
+        "pyproject.toml.\n"
         "Next:\n"
         "  uv sync\n"
         f"  uv run --package {ns.name} train fit --config {first}-cpu --trainer.fast_dev_run 1\n"
         f"  uv run pytest projects/{ns.name}\n"
-        f"  dvc stage list      # data@{ns.name}, splits@{ns.name}, {stage}@{ns.name}-{first}, ...\n"
+        f"  dvc stage list --all   # projects/{ns.name}/dvc.yaml:data, ...:splits, ...:{first}\n"
         f"{adapt}"
     )
 

@@ -20,7 +20,9 @@ baseline: no step 1, the config's network as seeded, and ``evaluate --splits`` p
 frozen features with every label split's labels. ``--test-only`` is a run of the
 label-fraction comparison: step 1 without validation, then ``train test`` with
 ``last.ckpt``; ``metrics.json`` holds the task's test metrics
-(``TaskModule.test_metrics``), its headline (``metric``), the split and the steps.
+(``TaskModule.test_metrics``), its headline (``metric``), the split and the steps;
+``--split A.json B.json ... --out DIR/M-{split}`` runs one method's comparison runs one
+after another in one process (a ``compare-<method>`` stage), each into its own folder.
 ``--steps N`` trains N optimizer steps whatever the config says (budget ``smoke``:
 :data:`SMOKE_STEPS`). Each part's wall time goes into ``metrics.json`` as ``seconds``.
 Output paths are fixed (no ``version_N``) so that DVC can declare them.
@@ -38,6 +40,7 @@ import argparse
 import ast
 import atexit
 import csv
+import functools
 import gc
 import hashlib
 import importlib
@@ -51,7 +54,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from ssl_core.manifest import data_root
@@ -79,9 +82,14 @@ def config_path(configs: Path, method: str, budget: str) -> Path:
     """The Lightning config of ``method`` for ``budget``."""
     if budget not in BUDGETS:
         raise ValueError(f"budget must be one of {BUDGETS}, not {budget!r}")
-    path = Path(configs) / (f"{method}.yaml" if budget == "full" else f"{method}-cpu.yaml")
-    if not path.is_file():
-        raise FileNotFoundError(f"No config {path} for method {method!r} (budget {budget})")
+    from ssl_core.project import recipe
+
+    name = f"{method}.yaml" if budget == "full" else f"{method}-cpu.yaml"
+    path = recipe(Path(configs), name)  # the project's own, else ssl-core's
+    if path is None:
+        raise FileNotFoundError(
+            f"No config {Path(configs) / name} for method {method!r} (budget {budget})"
+        )
     return path
 
 
@@ -174,21 +182,23 @@ def write_curves(metrics_csv: Path, curves: Path) -> None:
         writer.writerows(points)
 
 
-def stage_key(project: str, common: Sequence[str], manifest: Path) -> str:
+def stage_key(
+    project: str, common: Sequence[str], manifest: Path, configs_dir: Path | None = None
+) -> str:
     """What a stage's training depends on, hashed: its arguments, the content of every
     file they name (configs with what they extend, the split), the data's manifest and
     the code the run uses (:func:`used_files`: ``train`` and the classes
     its configs name, with what they import, in ssl-core and the project; a change to
     the docs, another method or ``evaluate/`` keeps the key). A killed stage resumes only
     under the same key."""
-    from ssl_core.cli import extended
+    from ssl_core.project import extended
 
     h = hashlib.sha256()
     files, configs = [Path(manifest)], []
     for i, arg in enumerate(common):
         h.update(arg.encode() + b"\0")
         if i > 0 and common[i - 1] == "--config":
-            configs += [Path(a) for a in extended(Path(arg)) if a != "--config"]
+            configs += [Path(a) for a in extended(Path(arg), configs_dir) if a != "--config"]
         elif Path(arg).is_file():
             files.append(Path(arg))
     entries = ["ssl_core.cli", *class_paths(configs)]
@@ -217,6 +227,64 @@ def stage_key(project: str, common: Sequence[str], manifest: Path) -> str:
 # The standard library does not do this (``modulefinder`` follows every import of an
 # ``__init__``, so one method's run would depend on all methods).
 CLASS_PATH = re.compile(r"class_path:\s*([A-Za-z_][\w.]*)")
+# an object named by a string and imported when used ("ssl_core.series.minirocket:MiniRocketProbes",
+# as a modality names its evaluators)
+IMPORT_STRING = re.compile(r"([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+):([A-Za-z_]\w*)")
+
+
+@functools.cache
+def _tree_of(path: Path, mtime_ns: int) -> ast.Module:
+    return ast.parse(path.read_text(), str(path))
+
+
+def _tree(path: Path) -> ast.Module:
+    """The parsed file (cached while the file is unchanged: a pipeline's stages walk the
+    same files)."""
+    return _tree_of(path, path.stat().st_mtime_ns)
+
+
+def _imports(path: Path, package: str) -> list[tuple[str, str | None]]:
+    """What the file imports, in order: ``(module, None)`` for ``import module``,
+    ``(module, name)`` for ``from module import name`` and for a string
+    ``"module:name"``; relative imports made absolute within ``package``."""
+    return _imports_of(path, path.stat().st_mtime_ns, package)
+
+
+@functools.cache
+def _imports_of(path: Path, mtime_ns: int, package: str) -> list[tuple[str, str | None]]:
+    found: list[tuple[str, str | None]] = []
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, None) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(node, package)
+            if base is not None:
+                found += [(base, alias.name) for alias in node.names]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if match := IMPORT_STRING.fullmatch(node.value):  # "pkg.module:Name"
+                found.append((match.group(1), match.group(2)))
+    return found
+
+
+def _absolute(node: ast.ImportFrom, package: str) -> str | None:
+    """The absolute module of ``from ... import`` inside ``package``."""
+    if node.level == 0:
+        return node.module
+    parts = package.split(".")
+    if node.level > 1:
+        parts = parts[: -(node.level - 1)]
+    return ".".join([*parts, node.module] if node.module else parts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _module_file(package_dir: Path, dotted: str) -> Path | None:
+    """The file of module ``dotted`` (``""``: the package itself) below ``package_dir``."""
+    path = package_dir.joinpath(*dotted.split(".")) if dotted else package_dir
+    if (path / "__init__.py").is_file():
+        return path / "__init__.py"
+    if path.with_suffix(".py").is_file():
+        return path.with_suffix(".py")
+    return None
 
 
 def _package_dir(top: str) -> Path | None:
@@ -230,22 +298,19 @@ def _package_dir(top: str) -> Path | None:
 class _Finder:
     """Resolves dotted names to files of the packages ``roots`` and walks imports."""
 
-    def __init__(self, roots: Iterable[str]) -> None:
-        self.dirs = {top: d for top in roots if (d := _package_dir(top)) is not None}
-        self.used: set[Path] = set()
+    def __init__(self, roots: Iterable[str] | Mapping[str, Path]) -> None:
+        if isinstance(roots, Mapping):  # where each package is (installed or not)
+            self.dirs = {top: Path(d) for top, d in roots.items()}
+        else:
+            self.dirs = {top: d for top in roots if (d := _package_dir(top)) is not None}
+        self.used: set[Path] = set()  # files the run executes
+        self.walked: set[Path] = set()  # files whose imports were followed
 
     # --------------------------------------------------------------- resolution
     def module_file(self, name: str) -> Path | None:
         """The file of module ``name`` (a package's ``__init__.py``), if one of ours."""
-        top, *rest = name.split(".")
-        if top not in self.dirs:
-            return None
-        path = self.dirs[top].joinpath(*rest)
-        if (path / "__init__.py").is_file():
-            return path / "__init__.py"
-        if path.with_suffix(".py").is_file():
-            return path.with_suffix(".py")
-        return None
+        top, _, rest = name.partition(".")
+        return _module_file(self.dirs[top], rest) if top in self.dirs else None
 
     def object_file(self, dotted: str) -> None:
         """Mark the module defining ``dotted`` (a module, or ``module.Name``)."""
@@ -260,19 +325,16 @@ class _Finder:
     def visit_module(self, module: str) -> None:
         """Use a whole module: it and every import in it."""
         path = self.module_file(module)
-        if path is None or path in self.used:
-            return
+        if path is None or path in self.walked:
+            return  # (a package's __init__ may be used, not yet walked: walk it now)
         self.used.add(path)
+        self.walked.add(path)
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    self._visit_prefixes(alias.name)
-            elif isinstance(node, ast.ImportFrom):
-                base = self._absolute(node, package)
-                if base is not None:
-                    for alias in node.names:
-                        self.visit_name(base, alias.name)
+        for module_name, name in _imports(path, package):
+            if name is None:
+                self._visit_prefixes(module_name)
+            else:
+                self.visit_name(module_name, name)
 
     def visit_name(self, module: str, name: str) -> None:
         """Use ``name`` of ``module``: a submodule, or what the module defines or
@@ -296,12 +358,12 @@ class _Finder:
 
     def _reexport(self, init: Path, package: str, name: str) -> tuple[str, str] | None:
         """Where ``package/__init__.py`` takes ``name`` from: ``(module, name)``."""
-        tree = ast.parse(init.read_text(), str(init))
+        tree = _tree(init)
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
                 for alias in node.names:
                     if (alias.asname or alias.name) == name:
-                        base = self._absolute(node, package)
+                        base = _absolute(node, package)
                         return (base, alias.name) if base else None
             elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
                 for key, value in zip(node.value.keys, node.value.values, strict=True):
@@ -313,14 +375,6 @@ class _Finder:
                     ):  # a lazy package: {"Name": "submodule"}
                         return f"{package}.{value.value}", name
         return None
-
-    def _absolute(self, node: ast.ImportFrom, package: str) -> str | None:
-        if node.level == 0:
-            return node.module
-        parts = package.split(".")
-        if node.level > 1:
-            parts = parts[: -(node.level - 1)]
-        return ".".join([*parts, node.module] if node.module else parts)
 
     def _visit_prefixes(self, dotted: str) -> None:
         """``import a.b.c`` runs ``a``, ``a.b`` and ``a.b.c``."""
@@ -347,14 +401,15 @@ def class_paths(configs: Iterable[Path]) -> list[str]:
     return found
 
 
-def used_files(entries: Iterable[str], packages: Iterable[str]) -> list[Path]:
+def used_files(entries: Iterable[str], packages: Iterable[str] | Mapping[str, Path]) -> list[Path]:
     """The source files of ``packages`` that the modules or objects ``entries`` (dotted
     names: ``ssl_core.cli``, ``ssl_core.methods.SimCLR``) use, sorted.
 
     Args:
         entries: Modules or ``module.Name`` objects a run starts from.
-        packages: Top-level packages whose files count (e.g. ``["ssl_core", "imagenette"]``);
-            imports of anything else (torch, lightly) are not followed.
+        packages: Top-level packages whose files count (e.g. ``["ssl_core", "imagenette"]``,
+            found where Python imports them, or ``{name: folder}``); imports of anything
+            else (torch, lightly) are not followed.
     """
     finder = _Finder(packages)
     for entry in entries:
@@ -383,8 +438,18 @@ def _fit(out: Path, prefix: list[str], common: list[str], key: str) -> float:
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({"key": key, "finished": False}) + "\n")
     seconds = _run("train", args)
-    marker.write_text(json.dumps({"key": key, "finished": True}) + "\n")
+    marker.write_text(json.dumps({"key": key, "finished": True, "seconds": seconds}) + "\n")
     return seconds
+
+
+def _finished(out: Path, key: str) -> Path | None:
+    """``out/checkpoints/last.ckpt`` when the fit of ``out`` finished under ``key`` (both
+    are ``persist`` outputs): a ``compare-<method>`` stage, killed and rerun, tests the
+    splits it had trained instead of training them again."""
+    marker, last = out / "train" / STAGE_MARKER, out / "checkpoints" / "last.ckpt"
+    state = json.loads(marker.read_text()) if marker.is_file() else {}
+    done = state.get("key") == key and state.get("finished") and "seconds" in state
+    return last if done and last.is_file() else None
 
 
 def _move_checkpoints(out: Path) -> Path:
@@ -474,8 +539,15 @@ def run_stage(
 
         seconds = {"start": _start(("ssl_core.cli", "ssl_core.results"))}  # no evaluate
         fit_args = common + list(TEST_ONLY_FIT_ARGS)
-        seconds["fit"] = _fit(out, prefix, fit_args, stage_key(project, fit_args, manifest))
-        tested = _test(out, prefix, common, _move_checkpoints(out), seconds)
+        key = stage_key(project, fit_args, manifest, Path(configs))
+        last = _finished(out, key)
+        if last is None:
+            seconds["fit"] = _fit(out, prefix, fit_args, key)
+            last = _move_checkpoints(out)
+        else:  # a comparison stage killed after this split: its fit is done
+            seconds["fit"] = json.loads((out / "train" / STAGE_MARKER).read_text())["seconds"]
+            print(f"stage: {out} finished its fit under the same key; testing {last}", flush=True)
+        tested = _test(out, prefix, common, last, seconds)
         metrics = {"project": project, "method": method, "budget": budget, **describe(split)}
         metrics = {
             **tested,
@@ -489,7 +561,7 @@ def run_stage(
     else:
         seconds = {"start": _start()}
         metrics = _predict_evaluate(
-            out, prefix, common, project, manifest, fit, budget, seconds, split
+            out, prefix, common, project, manifest, fit, budget, seconds, split, Path(configs)
         )
         what = f"{'' if fit else ', untrained'} ({budget}):"
     if fit or test_only:
@@ -514,6 +586,7 @@ def _predict_evaluate(
     budget: str,
     seconds: dict[str, float],
     split: str | None = None,
+    configs: Path | None = None,
 ) -> dict:
     """Fit (``fit``), ``train predict`` and ``evaluate``; the time of each into
     ``seconds``. Without ``fit`` (the random-init baseline) ``evaluate`` also probes the
@@ -522,7 +595,7 @@ def _predict_evaluate(
     ``out/metrics.json``."""
     predict, evaluate = [*prefix, "predict", *common], [str(out)]
     if fit:
-        seconds["fit"] = _fit(out, prefix, common, stage_key(project, common, manifest))
+        seconds["fit"] = _fit(out, prefix, common, stage_key(project, common, manifest, configs))
         last = _move_checkpoints(out)
         write_curves(out / "train" / "metrics.csv", out / "curves.csv")
         predict += ["--ckpt_path", str(last)]
@@ -580,7 +653,12 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--budget", required=True, choices=BUDGETS)
     parser.add_argument("--configs", type=Path, required=True, help="the project's configs/")
     parser.add_argument("--manifest", type=Path, required=True, help="data stage's manifest.json")
-    parser.add_argument("--split", help="label split (path or name)")
+    parser.add_argument(
+        "--split",
+        nargs="+",
+        help="label split (path or name); with --test-only several, run one after another in "
+        "this process, each into --out with {split} replaced by the split's name",
+    )
     parser.add_argument("--out", type=Path, required=True)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
@@ -604,8 +682,13 @@ def main(args: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if args is None else args)
     extra = args[args.index("--") + 1 :] if "--" in args else []
     ns = parser.parse_args(args[: args.index("--")] if "--" in args else args)
-    where = (ns.project, ns.method, ns.budget, ns.configs, ns.manifest, ns.split, ns.out, extra)
-    run_stage(*where, fit=ns.fit, steps=ns.steps, test_only=ns.test_only)
+    splits = ns.split or [None]
+    if len(splits) > 1 and not (ns.test_only and "{split}" in str(ns.out)):
+        parser.error("several --split need --test-only and an --out with {split} in it")
+    for split in splits:  # one process: the imports of a stage are paid once
+        out = Path(str(ns.out).replace("{split}", Path(split).stem if split else ""))
+        where = (ns.project, ns.method, ns.budget, ns.configs, ns.manifest, split, out, extra)
+        run_stage(*where, fit=ns.fit, steps=ns.steps, test_only=ns.test_only)
 
 
 def exit_without_teardown() -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -68,6 +69,8 @@ class Project:
         """Path of a config by file name or stem (``simclr`` or ``simclr.yaml``)."""
         name = name or self.default_config
         path = self.config_dir / (name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
+        if self.config_dir.is_dir() and (found := recipe(self.config_dir, name)) is not None:
+            return found
         if not path.is_file():
             if not self.config_dir.is_dir():  # seen with a wheel installed outside the repo
                 raise MissingInputError(
@@ -300,3 +303,90 @@ def _project_of_folder(
     if broken:
         raise broken[0]
     return None
+
+
+EXTENDS = re.compile(r"^#\s*extends:\s*(\S+)\s*$")
+THEN = re.compile(r"^#\s*then:\s*(\S+)\s*$")
+#: ssl-core's recipes, written once (see :func:`recipe`): ``<task>/<method>[-cpu].yaml``,
+#: and the defaults a project's configs extend unless it has its own (``trainer-cpu.yaml``).
+RECIPES = Path(__file__).resolve().parent / "recipes"
+#: ``# extends: ssl_core:fixmatch-cpu.yaml``: a project's file that departs from ssl-core's
+#: recipe of a method names it so.
+CORE_PREFIX = "ssl_core:"
+#: The file that makes a project's configs take ssl-core's recipes: its backbone.
+PROJECT_MODEL = "model.yaml"
+#: A project's own parts of every experiment (``data[-cpu].yaml``, ...): no method.
+PARTS = ("data", "model", "trainer", "smoke")
+
+
+def extended(config: Path, search: Path | None = None) -> list[str]:
+    """``--config`` arguments for ``config``, with what it extends before it (its leading
+    ``# extends: FILE`` comment lines) and what it is followed by after it (``# then:
+    FILE``), recursively. FILE is looked for in ``search`` (a project's configs folder:
+    where ssl-core's recipes find the project's own files), beside ``config``, then
+    among ssl-core's defaults (:data:`RECIPES`: ``trainer-cpu.yaml``, ...);
+    ``ssl_core:NAME`` is ssl-core's recipe NAME for the project's task."""
+    if search is None and RECIPES not in Path(config).resolve().parents:
+        search = Path(config).parent  # a project's file names its project's parts
+    before, after = [], []
+    with Path(config).open() as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            for pattern, into in ((EXTENDS, before), (THEN, after)):
+                match = pattern.match(line)
+                if match and match[1].startswith(CORE_PREFIX):  # ssl-core's recipe
+                    core = task_recipes(search or Path(config).parent)
+                    into += extended(core / match[1].removeprefix(CORE_PREFIX), search)
+                elif match:
+                    places = [Path(config).parent, RECIPES]
+                    if search is not None:  # the project's own file first
+                        places.insert(0, Path(search))
+                    base = next((d / match[1] for d in places if (d / match[1]).is_file()), None)
+                    if base is None:
+                        raise MissingInputError(
+                            f"{config} extends {match[1]}, which is in none of "
+                            + ", ".join(str(d) for d in places)
+                        )
+                    into += extended(base, search)
+    return [*before, "--config", str(config), *after]
+
+
+def task_recipes(configs: Path) -> Path:
+    """ssl-core's method recipes for the task of the project whose configs folder is
+    ``configs`` (``task`` in the project's ``params.yaml``; default ``classification``)."""
+    import yaml
+
+    params = Path(configs).parent / "params.yaml"
+    entries = (yaml.safe_load(params.read_text()) or {}) if params.is_file() else {}
+    return RECIPES / str(entries.get("task", "classification"))
+
+
+def recipe(configs: Path, name: str) -> Path | None:
+    """The config ``name`` (``fixmatch-cpu``) of a project's ``configs`` folder: its own
+    file, else ssl-core's recipe of that method for its task (:func:`task_recipes`) when
+    the project takes them (it has :data:`PROJECT_MODEL`: its backbone, and
+    ``data*.yaml``: its data); else ``None``. A method's recipe is written once in
+    ssl-core; a project writes a file of that name only to depart from it."""
+    file = name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"
+    own = Path(configs) / file
+    if own.is_file():
+        return own
+    core = task_recipes(configs) / file
+    if (Path(configs) / PROJECT_MODEL).is_file() and core.is_file():
+        return core
+    return None
+
+
+def recipe_methods(configs: Path) -> list[str]:
+    """The methods a project can run: its own ``<m>.yaml`` with ``<m>-cpu.yaml``, and
+    ssl-core's recipes of its task when it takes them."""
+    found = {
+        p.stem
+        for p in Path(configs).glob("*.yaml")
+        if (p.parent / f"{p.stem}-cpu.yaml").is_file() and p.stem not in PARTS
+    }
+    if (Path(configs) / PROJECT_MODEL).is_file():
+        core = task_recipes(configs)
+        found |= {p.stem for p in core.glob("*.yaml") if (core / f"{p.stem}-cpu.yaml").is_file()}
+    return sorted(found)

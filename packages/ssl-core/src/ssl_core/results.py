@@ -10,10 +10,10 @@ without the unlabeled data), which come first in every table and plot:
   set, the fit's last online kNN and classifier top-1 on the validation split (what
   recipe choices read); ``dvc metrics show`` gives every key, too wide to compare.
 - **The label-fraction comparison** (``python -m ssl_core.results results/<project>
-  --compare [--params params.yaml] [--out DIR] [--random-init RUN] [--frozen NAME=RUN]``):
-  the ``compare@`` stages' ``compare/*/metrics.json`` as ``compare.md`` (method x label
+  --compare [--params projects/<project>/params.yaml] [--out DIR] [--random-init RUN]
+  [--frozen NAME=RUN]``): the ``compare-<method>`` stages' ``compare/*/metrics.json`` as ``compare.md`` (method x label
   fraction, mean ± sample standard deviation over the split seeds and their number, the
-  labeled samples per fraction, stage times, the runs ``params.yaml`` asks for that are
+  labeled samples per fraction, stage times, the runs the project's ``params.yaml`` asks for that are
   not done yet) and ``compare.png`` (the metric against the number of labels, log axis,
   runs on all labels as the ceiling; Oliver et al. 2018, arXiv:1804.09170, figure 4).
   ``--random-init RUN`` adds the no-training baseline: for classification a kNN vote and
@@ -126,6 +126,21 @@ def collect(results: Path) -> list[Row]:
             f"no */metrics.json under {results}: run `dvc repro` (or `dvc pull`) first"
         )
     return sorted(rows, key=lambda r: baseline_order(r.name))
+
+
+def summary_markdown(folders: Sequence[Path]) -> str:
+    """Every project's pairs (:func:`pairs_markdown`), a section each, and its label-fraction
+    comparison's table when it has one (``compare.md``): the pipeline's summary."""
+    parts = ["# Results of the pipeline\n\nWritten by `python -m ssl_core.results` (root stage "
+             "`summary`) from the metrics the stages wrote; docs/results.md reads them.\n"]  # fmt: skip
+    for folder in folders:
+        parts.append(f"\n## {Path(folder).name}\n\n" + pairs_markdown(collect(folder)))
+        compare = Path(folder) / "compare.md"
+        if compare.is_file():
+            parts.append(
+                f"\nLabel-fraction comparison: [{compare.name}]({Path(folder).name}/{compare.name})\n"
+            )
+    return "".join(parts)
 
 
 def pairs_markdown(rows: list[Row]) -> str:
@@ -310,12 +325,12 @@ def baseline_runs(
     ]
 
 
-def expected_runs(params: Path, project: str) -> dict[str, tuple[str, str]]:
-    """The ``comparison`` entries of ``params`` for ``project``: stage key -> (method, split)."""
+def expected_runs(params: Path) -> list[tuple[str, str]]:
+    """The runs a project's ``params.yaml`` asks its comparison for (``comparison.runs``:
+    method -> splits): ``(method, split)`` pairs."""
     entries = (yaml.safe_load(Path(params).read_text()) or {}).get("comparison") or {}
-    return {
-        key: (e["method"], e["split"]) for key, e in entries.items() if e.get("project") == project
-    }
+    runs = entries.get("runs") or {}
+    return [(method, split) for method, splits in runs.items() for split in splits]
 
 
 def spread(values: Sequence[float], num_labeled: int | None = None) -> Cell:
@@ -414,7 +429,7 @@ def markdown(
         row = [cell_text(cells.get((method, f))) for f in fractions]
         time = f"{minutes[method]:.1f}" if method in minutes else "–"
         lines.append(f"| {method} | " + " | ".join(row) + f" | {time} |")
-    trained = [r for r in runs if r.seconds is not None]  # the compare@ runs: timed
+    trained = [r for r in runs if r.seconds is not None]  # the comparison's runs: timed
     total = sum(r.seconds for r in trained)
     lines += [
         "",
@@ -526,13 +541,13 @@ def report(
     runs = load_runs(results / "compare", metric)
     if not runs:
         raise MissingInputError(
-            f"no compare/*/metrics.json under {results}: run some compare@ stages first "
-            "(`dvc repro --glob 'compare@*'`)"
+            f"no compare/*/metrics.json under {results}: run its compare stages first "
+            f"(`dvc repro --glob 'projects/{results.name}/dvc.yaml:compare-*'`)"
         )
     project = results.name
-    expected = expected_runs(params, project) if params and Path(params).is_file() else {}
+    expected = expected_runs(params) if params and Path(params).is_file() else []
     if expected:
-        runs = [r for r in runs if (r.method, r.split) in set(expected.values())]
+        runs = [r for r in runs if (r.method, r.split) in set(expected)]
         if not runs:
             raise MissingInputError(f"none of the runs {params} asks for is under {results}")
     budgets = sorted({r.budget for r in runs}, key=str)
@@ -544,12 +559,13 @@ def report(
     if len(budgets) > 1:
         raise BadInputError(
             f"the runs under {results / 'compare'} were trained at different (budget, "
-            f"steps): {budgets}; rerun the stale ones (`dvc repro --glob 'compare@*'`)"
+            f"steps): {budgets}; rerun the stale ones (`dvc repro --glob "
+            f"'projects/{results.name}/dvc.yaml:compare-*'`)"
         )
     done = {(r.method, r.split) for r in runs}
     missing = [
-        f"{method} {split} (`dvc repro compare@{key}`)"
-        for key, (method, split) in expected.items()
+        f"{method} {split} (`dvc repro projects/{project}/dvc.yaml:compare-{method}`)"
+        for method, split in expected
         if (method, split) not in done
     ]
     notes = []
@@ -584,7 +600,18 @@ def main(args: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m ssl_core.results", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("results", type=Path, help="a project's results folder (results/<p>)")
+    parser.add_argument(
+        "results",
+        type=Path,
+        nargs="+",
+        help="a project's results folder (results/<p>); the pairs table takes several "
+        "(one section each: the pipeline's results/summary.md)",
+    )
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="the pipeline's summary: a section per results folder (implied by several)",
+    )
     parser.add_argument(
         "--compare",
         action="store_true",
@@ -599,8 +626,8 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument(
         "--params",
         type=Path,
-        default=Path("params.yaml"),
-        help="--compare: whose `comparison` entries say which runs are missing",
+        help="--compare: the project's params.yaml, whose `comparison` says which runs are "
+        "missing (default: projects/<project>/params.yaml when it exists)",
     )
     parser.add_argument(
         "--random-init",
@@ -630,13 +657,20 @@ def main(args: list[str] | None = None) -> None:
         frozen.append((name, Path(folder)))
     if not ns.compare:
         with exits_on_input_errors("results"):
-            table = pairs_markdown(collect(ns.results))
+            if len(ns.results) == 1 and not ns.summary:
+                table = pairs_markdown(collect(ns.results[0]))
+            else:
+                table = summary_markdown(ns.results)
         print(table, end="")
         if ns.out:
             ns.out.write_text(table)
         return
+    if len(ns.results) > 1:
+        parser.error("--compare takes one project's results folder")
+    results = ns.results[0]
+    params = ns.params or Path("projects") / results.name / "params.yaml"
     with exits_on_input_errors("compare"):
-        md = report(ns.results, ns.params, ns.out, ns.random_init, ns.metric, frozen)
+        md = report(results, params, ns.out, ns.random_init, ns.metric, frozen)
     print(md.read_text(), end="")
     print(f"wrote {md} and {md.with_suffix('.png')}")
 

@@ -454,7 +454,7 @@ def write_splits(
 def main(args: list[str] | None = None) -> None:
     """``python -m ssl_core.splits --project P (--root DATA | --manifest M) --out DIR``
     ``[--fractions F ...] [--counts K ...] [--seeds S ...]``: the splits stage of any
-    project (``params.yaml``: ``projects.<p>.splits: {fractions: [...], counts: [...],
+    project (``projects/<p>/params.yaml``: ``splits: {fractions: [...], counts: [...],
     seeds: [...]}``)."""
     from ssl_core.project import project_source, resolve_project
 

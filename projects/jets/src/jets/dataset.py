@@ -20,7 +20,7 @@ class Jets(JetFiles):
     name = "jets"
     class_names = ("qcd", "top")  # label order
     splits_dir = PROJECT_DIR / "splits"  # the DVC stage's label splits
-    # the shared Pythia 8 jets (params.yaml's projects.jets.source); example/ holds fake
+    # the shared Pythia 8 jets (source in projects/jets/params.yaml); example/ holds fake
     # jets in the same layout (--data.root projects/jets/example)
     default_root = PROJECT_DIR.parents[1] / ".." / "shared" / "data" / "jets-pythia8-top-qcd"
 

@@ -52,7 +52,7 @@ Departures from [0]:
 - Random draws from ``numpy.random.default_rng(seed)``, float32 as the reference.
 
 Two ways in: :class:`MiniRocketProbes`, an evaluator UEA/UCR sources name (``evaluate
-RUN --splits DIR``, which the ``random-init@<project>`` stage runs: its ``metrics.json``
+RUN --splits DIR``, which a project's ``random-init`` stage runs: its ``metrics.json``
 then holds ``minirocket``, the comparison's "MiniRocket (no deep learning)" row); and the
 command ``python -m ssl_core.series.minirocket --project vowels --data ROOT --splits
 DIR``, alone.
