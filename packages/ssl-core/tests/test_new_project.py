@@ -10,10 +10,11 @@ from ssl_core.new_project import NewProjectError, main, new_project
 
 
 def test_new_project_trains_passes_its_tests_and_joins_the_pipeline(
-    workspace, capsys, check_new_project
+    workspace, capsys, check_new_project, monkeypatch
 ):
     params = (workspace / "params.yaml").read_text()
-    main(["demo", "--channels", "1", "--classes", "nucleus", "debris", "--repo", str(workspace)])
+    monkeypatch.chdir(workspace)  # --repo as a user gives it: relative
+    main(["demo", "--channels", "1", "--classes", "nucleus", "debris", "--repo", "."])
     assert "uv run --package demo train fit --config simclr-cpu" in capsys.readouterr().out
     project = workspace / "projects" / "demo"
     assert (project / "src" / "demo" / "dataset.py").read_text().count("FILL IN") == 1

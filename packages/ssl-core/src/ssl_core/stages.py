@@ -169,6 +169,7 @@ def _run_outs(out: str, segmentation: bool, fitted: bool = True) -> tuple[list, 
 
 def project_stages(repo: Path, project: str) -> dict:
     """The ``stages`` of ``projects/<project>/dvc.yaml``."""
+    repo = Path(repo).resolve()
     entries = load_entries(repo, project)
     here = f"projects/{project}"
     configs = repo / here / "configs"
@@ -320,6 +321,7 @@ def project_pipeline(repo: Path, project: str) -> str:
 
 def root_pipeline(repo: Path) -> str:
     """The text of the root ``dvc.yaml``: ``summary``, after every project's results."""
+    repo = Path(repo).resolve()
     projects = project_names(repo)
     deps = []
     for project in projects:
