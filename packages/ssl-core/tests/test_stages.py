@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from ssl_core import stages
+from ssl_core.project import recipe_methods
 from ssl_core.stages import StagesError
 
 from .conftest import REPO_ROOT
@@ -29,7 +30,7 @@ def test_committed_experiments_are_the_merged_configs_of_every_method_and_budget
             f"{path} is out of date: `uv run python -m ssl_core.stages --experiments {project}`"
         )
         snapshot = yaml.safe_load(merged)
-        for method in stages.experiment_methods(path.parent / "configs"):
+        for method in recipe_methods(path.parent / "configs"):
             assert set(snapshot[method]) == {"full", "cpu", "smoke"}, method
             assert snapshot[method]["cpu"]["trainer"]["accelerator"] == "cpu"
 
@@ -89,7 +90,7 @@ def test_one_comparison_stage_per_method_runs_all_its_splits():
     assert len([d for d in report["deps"] if "/compare/" in d]) == sum(map(len, runs.values()))
 
 
-def test_root_summary_pulls_in_every_project(tmp_path):
+def test_root_summary_pulls_in_every_project():
     root = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]
     assert list(root) == ["summary"]
     deps = root["summary"]["deps"]

@@ -33,7 +33,7 @@ from pathlib import Path
 from ssl_core.data.download import download_archive
 from ssl_core.data.sources import Archive, DataNotFoundError, Source
 from ssl_core.errors import exits_on_input_errors
-from ssl_core.manifest import MANIFEST, fingerprint
+from ssl_core.manifest import MANIFEST, SOURCE_KEYWORDS, fingerprint
 
 
 def resolve_source(source: str, base: Path) -> Path:
@@ -91,7 +91,7 @@ def acquire(
     manifest = {
         "dataset": dataset.name,
         "source": source,
-        "variant": variant if source in ("download", "generate") else None,
+        "variant": variant if source in SOURCE_KEYWORDS else None,
         "root": shown.as_posix(),
         "train_images": len(train),
         "unlabeled_images": len(samples) - len(train),

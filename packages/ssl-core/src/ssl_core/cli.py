@@ -461,11 +461,13 @@ class FitOnlyCLI(SSLCLI):
 
 def cli(args: list[str] | None = None, cli_class: type[SSLCLI] = SSLCLI) -> SSLCLI:
     """Run ``train`` with ``args`` (default: ``sys.argv[1:]``); return the finished CLI."""
-    if args is None:  # we hand the command line to LightningCLI ourselves, amended
+    if args is None:
         args = sys.argv[1:]
-        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
     # a bad input: one line, exit 1; Lightning's noise that no user can act on: not shown
-    with exits_on_input_errors("train"), known_noise_silenced():
+    with exits_on_input_errors("train"), known_noise_silenced(), warnings.catch_warnings():
+        # we hand LightningCLI the command line ourselves, amended (or a caller's, as the
+        # pipeline's stages do): its warning that it differs from sys.argv says nothing
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
         explicit, args = _pop_option(list(args), "--project")
         try:
             project = resolve_project(explicit)

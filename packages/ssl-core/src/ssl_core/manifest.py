@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 MANIFEST = "manifest.json"
+#: A project's ``source`` that is no folder: its archive downloaded, or its generator run.
+SOURCE_KEYWORDS = ("download", "generate")
 
 
 def fingerprint(paths: Sequence[str]) -> str:

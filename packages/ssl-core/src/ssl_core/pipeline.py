@@ -53,7 +53,6 @@ import shutil
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -154,16 +153,14 @@ def _run(name: str, args: list[str]) -> float:
     it first. Returns the wall time in seconds."""
     print("+", shlex.join([name, *args]), flush=True)
     start = time.perf_counter()
-    with warnings.catch_warnings():  # the stage's own argv is not the command's
-        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
-        if name == "train":
-            from ssl_core.cli import cli
+    if name == "train":
+        from ssl_core.cli import cli
 
-            cli(args)
-        else:
-            from ssl_core.evaluate import main as evaluate
+        cli(args)
+    else:
+        from ssl_core.evaluate import main as evaluate
 
-            evaluate(args)
+        evaluate(args)
     return time.perf_counter() - start
 
 
@@ -442,14 +439,15 @@ def _fit(out: Path, prefix: list[str], common: list[str], key: str) -> float:
     return seconds
 
 
-def _finished(out: Path, key: str) -> Path | None:
-    """``out/checkpoints/last.ckpt`` when the fit of ``out`` finished under ``key`` (both
+def _finished(out: Path, key: str) -> tuple[Path, float] | None:
+    """``out/checkpoints/last.ckpt`` and the fit's seconds when the fit of ``out``
+    finished under ``key`` (both
     are ``persist`` outputs): a ``compare-<method>`` stage, killed and rerun, tests the
     splits it had trained instead of training them again."""
     marker, last = out / "train" / STAGE_MARKER, out / "checkpoints" / "last.ckpt"
     state = json.loads(marker.read_text()) if marker.is_file() else {}
     done = state.get("key") == key and state.get("finished") and "seconds" in state
-    return last if done and last.is_file() else None
+    return (last, state["seconds"]) if done and last.is_file() else None
 
 
 def _move_checkpoints(out: Path) -> Path:
@@ -540,12 +538,12 @@ def run_stage(
         seconds = {"start": _start(("ssl_core.cli", "ssl_core.results"))}  # no evaluate
         fit_args = common + list(TEST_ONLY_FIT_ARGS)
         key = stage_key(project, fit_args, manifest, Path(configs))
-        last = _finished(out, key)
-        if last is None:
+        done = _finished(out, key)
+        if done is None:
             seconds["fit"] = _fit(out, prefix, fit_args, key)
             last = _move_checkpoints(out)
         else:  # a comparison stage killed after this split: its fit is done
-            seconds["fit"] = json.loads((out / "train" / STAGE_MARKER).read_text())["seconds"]
+            last, seconds["fit"] = done
             print(f"stage: {out} finished its fit under the same key; testing {last}", flush=True)
         tested = _test(out, prefix, common, last, seconds)
         metrics = {"project": project, "method": method, "budget": budget, **describe(split)}

@@ -26,6 +26,7 @@ error (:class:`BrokenProjectError`).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import os
@@ -355,11 +356,18 @@ def extended(config: Path, search: Path | None = None) -> list[str]:
 def task_recipes(configs: Path) -> Path:
     """ssl-core's method recipes for the task of the project whose configs folder is
     ``configs`` (``task`` in the project's ``params.yaml``; default ``classification``)."""
+    params = Path(configs).parent / "params.yaml"
+    return RECIPES / _task(params, params.stat().st_mtime_ns if params.is_file() else 0)
+
+
+@functools.cache
+def _task(params: Path, mtime_ns: int) -> str:
+    """The ``task`` of a project's ``params.yaml`` (read once per version of the file:
+    every config a run names asks)."""
     import yaml
 
-    params = Path(configs).parent / "params.yaml"
-    entries = (yaml.safe_load(params.read_text()) or {}) if params.is_file() else {}
-    return RECIPES / str(entries.get("task", "classification"))
+    entries = (yaml.safe_load(params.read_text()) or {}) if mtime_ns else {}
+    return str(entries.get("task", "classification"))
 
 
 def recipe(configs: Path, name: str) -> Path | None:

@@ -34,13 +34,15 @@ import argparse
 import contextlib
 import io
 import sys
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
 
 from ssl_core.errors import InputError, exits_on_input_errors
+from ssl_core.manifest import SOURCE_KEYWORDS
+from ssl_core.pipeline import BUDGETS
+from ssl_core.project import recipe_methods
 
 PIPELINE = "dvc.yaml"
 PARAMS = "params.yaml"
@@ -53,7 +55,6 @@ HEADER = (
 )
 #: What each entry of a project's params.yaml may hold.
 PAIR_KEYS = {"method", "split", "from"}
-BUDGETS = ("full", "cpu", "smoke")
 
 
 class StagesError(InputError, ValueError):
@@ -97,7 +98,7 @@ def load_entries(repo: Path, project: str) -> dict:
 
 def local_source(source: str) -> bool:
     """Whether a ``source`` is a folder used in place (not ``download`` or ``generate``)."""
-    return source not in ("download", "generate")
+    return source not in SOURCE_KEYWORDS
 
 
 # ------------------------------------------------------------- code dependencies
@@ -117,16 +118,19 @@ def config_files(configs: Path, method: str) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
-def code_deps(repo: Path, project: str, entries: Iterable[str], configs: Iterable[Path] = ()):
-    """The files of ssl-core and of ``project`` that modules ``entries`` and the classes
-    named in ``configs`` use, relative to ``repo``."""
+def code_deps(
+    repo: Path, project: str | None, entries: Iterable[str], configs: Iterable[Path] = ()
+) -> list[str]:
+    """The files of ssl-core and of ``project`` that modules ``entries`` (the project's
+    package among them where the run imports it) and the classes named in ``configs``
+    use, relative to ``repo``."""
     from ssl_core.pipeline import class_paths, used_files
 
     packages = {"ssl_core": repo / CORE}
-    if project != "ssl_core":  # the project's package, installed or not (new-project)
+    if project is not None:  # the project's package, installed or not (new-project)
         packages[_package(project)] = repo / "projects" / project / "src" / _package(project)
-    entries = [*entries, *packages, *class_paths(configs)]
-    return [_relative(repo, f) for f in used_files(entries, packages)]
+    used = used_files([*entries, *class_paths(configs)], packages)
+    return [_relative(repo, f) for f in used]
 
 
 CORE = "packages/ssl-core/src/ssl_core"  # where ssl-core's files are in a workspace
@@ -177,6 +181,7 @@ def project_stages(repo: Path, project: str) -> dict:
     manifest = f"{data}/manifest.json"
     own = f"{here}/{PARAMS}"
     segmentation = entries.get("task", "classification") == "segmentation"
+    package = _package(project)  # what `--project` imports
     stages: dict[str, dict] = {}
 
     # a folder used in place: DVC hashes its content (the path is the params' own, so an
@@ -185,7 +190,7 @@ def project_stages(repo: Path, project: str) -> dict:
     stages["data"] = _stage(
         f"{RUN} ssl_core.acquire --project {project} --source '${{source}}' "
         f"--variant '${{variant}}' --out {data}",
-        [*code_deps(repo, project, ["ssl_core.acquire"]), *source_deps],
+        [*code_deps(repo, project, ["ssl_core.acquire", package]), *source_deps],
         [{own: ["source", "variant"]}],
         # the downloaded copy (source: download) or only manifest.json naming the data
         [data],
@@ -198,11 +203,11 @@ def project_stages(repo: Path, project: str) -> dict:
     stages["splits"] = _stage(
         f"{RUN} ssl_core.splits --project {project} --manifest {manifest} "
         f"--out {splits} {split_args}",
-        [data, *code_deps(repo, project, ["ssl_core.splits"])],
+        [data, *code_deps(repo, project, ["ssl_core.splits", package])],
         [{own: ["splits"]}],
         [splits],
     )
-    methods = experiment_methods(configs)
+    methods = recipe_methods(configs)
     recipes = [f for m in methods for f in config_files(configs, m)]
     core = sorted({_relative(repo, f) for f in recipes if f.parent != configs})
     stages["experiments"] = _stage(
@@ -213,7 +218,7 @@ def project_stages(repo: Path, project: str) -> dict:
             *code_deps(
                 repo,
                 project,
-                ["ssl_core.stages", "ssl_core.cli"],
+                ["ssl_core.stages", "ssl_core.cli", package],
                 recipes,
             ),
             lock,
@@ -234,7 +239,7 @@ def project_stages(repo: Path, project: str) -> dict:
             f"--budget ${{budget}} --configs {here}/configs --manifest {manifest} "
             f"--split {split} --out {out}{extra}"
         ).replace("pipeline  --", "pipeline --")
-        deps = [data, splits, *code_deps(repo, project, ["ssl_core.pipeline"], files)]
+        deps = [data, splits, *code_deps(repo, project, ["ssl_core.pipeline", package], files)]
         params = [{PARAMS: ["budget"]}, {f"{here}/{EXPERIMENTS}": [f"{method}.${{budget}}"]}]
         return {"cmd": cmd, "deps": [*deps, lock], "params": params}
 
@@ -308,35 +313,40 @@ def project_stages(repo: Path, project: str) -> dict:
     return stages
 
 
-def project_pipeline(repo: Path, project: str) -> str:
-    """The text of ``projects/<project>/dvc.yaml``."""
+def project_pipeline(repo: Path, project: str, stages: dict | None = None) -> str:
+    """The text of ``projects/<project>/dvc.yaml`` (of its ``stages``, if computed)."""
     body = {
         # the budget (root params.yaml) and this project's entries, for the commands
         "vars": [f"../../{PARAMS}:budget", PARAMS],
-        "stages": project_stages(repo, project),
+        "stages": stages if stages is not None else project_stages(repo, project),
     }
     text = yaml.safe_dump(body, sort_keys=False, width=100)
     return HEADER.format(params=f"projects/{project}/{PARAMS}") + text
 
 
-def root_pipeline(repo: Path) -> str:
-    """The text of the root ``dvc.yaml``: ``summary``, after every project's results."""
+def _path(item: str | dict) -> str:
+    """The path of a ``deps``/``outs``/``metrics`` item (``path`` or ``{path: options}``)."""
+    return item if isinstance(item, str) else next(iter(item))
+
+
+def root_pipeline(repo: Path, stages: dict[str, dict] | None = None) -> str:
+    """The text of the root ``dvc.yaml``: ``summary``, after every project's results
+    (``stages``: each project's, if computed)."""
     repo = Path(repo).resolve()
-    projects = project_names(repo)
+    if stages is None:
+        stages = {p: project_stages(repo, p) for p in project_names(repo)}
     deps = []
-    for project in projects:
-        for stage in project_stages(repo, project).values():
-            deps += [
-                next(iter(m)) for m in stage.get("metrics", []) if "/compare/" not in next(iter(m))
-            ]
-            deps += [
-                next(iter(o))
-                for o in stage.get("outs", [])
-                if str(next(iter(o))).endswith("compare.md")
-            ]
+    for pipeline in stages.values():
+        for name, stage in pipeline.items():
+            if name.startswith("compare-") and name != "compare-report":
+                continue  # its runs are read through compare-report's table
+            deps += [_path(m) for m in stage.get("metrics", [])]
+            if name == "compare-report":
+                deps += [_path(o) for o in stage["outs"]]
+    folders = " ".join(f"results/{p}" for p in stages)
     summary = {
-        "cmd": f"{RUN} ssl_core.results {' '.join(f'results/{p}' for p in projects)} --summary --out {SUMMARY}",
-        "deps": [*deps, *code_deps(repo, "ssl_core", ["ssl_core.results"])],
+        "cmd": f"{RUN} ssl_core.results {folders} --summary --out {SUMMARY}",
+        "deps": [*deps, *code_deps(repo, None, ["ssl_core.results"])],
         "outs": [{SUMMARY: {"cache": False}}],
     }
     text = yaml.safe_dump({"stages": {"summary": summary}}, sort_keys=False, width=100)
@@ -351,20 +361,13 @@ def root_pipeline(repo: Path) -> str:
 
 def pipelines(repo: Path) -> dict[Path, str]:
     """Every generated ``dvc.yaml``: path -> text."""
+    repo = Path(repo).resolve()
+    stages = {p: project_stages(repo, p) for p in project_names(repo)}
     files = {
-        repo / "projects" / p / PIPELINE: project_pipeline(repo, p) for p in project_names(repo)
+        repo / "projects" / p / PIPELINE: project_pipeline(repo, p, s) for p, s in stages.items()
     }
-    files[repo / PIPELINE] = root_pipeline(repo)
+    files[repo / PIPELINE] = root_pipeline(repo, stages)
     return files
-
-
-# ----------------------------------------------------------------- experiments
-def experiment_methods(configs: Path) -> list[str]:
-    """The methods of a project: each ``<method>.yaml`` with a ``<method>-cpu.yaml``, its
-    own or ssl-core's (:func:`ssl_core.project.recipe_methods`)."""
-    from ssl_core.project import recipe_methods
-
-    return recipe_methods(configs)
 
 
 def merged_config(project: str, configs: Path, method: str, budget: str) -> dict:
@@ -375,12 +378,7 @@ def merged_config(project: str, configs: Path, method: str, budget: str) -> dict
 
     prefix, common = train_args(project, method, budget, Path(configs), "DATA_ROOT", None)
     printed = io.StringIO()
-    with (
-        contextlib.redirect_stdout(printed),
-        contextlib.suppress(SystemExit),
-        warnings.catch_warnings(),
-    ):
-        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+    with contextlib.redirect_stdout(printed), contextlib.suppress(SystemExit):
         cli([*prefix, "fit", *common, "--print_config"], FitOnlyCLI)
     merged = yaml.safe_load(printed.getvalue())
     if not isinstance(merged, dict):
@@ -399,7 +397,7 @@ def experiments(repo: Path, project: str) -> str:
                 for budget in BUDGETS
                 if budget != "smoke" or (configs / "smoke.yaml").is_file()
             }
-            for method in experiment_methods(configs)
+            for method in recipe_methods(configs)
         }
     return (
         f"# Every experiment of {project}, merged as `train fit` reads it (method -> budget),\n"
