@@ -495,7 +495,7 @@ def test_each_method_is_one_compare_stage_running_its_splits(project):
         assert {f"{out}/checkpoints" for out in outs} <= set(_paths(stage["outs"]))
         assert f"projects/{project}/splits" in stage["deps"]
         params = {k: v for p in stage["params"] for k, v in p.items()}
-        assert params[f"projects/{project}/experiments.yaml"] == [f"{method}.${{budget}}"]
+        assert params[f"projects/{project}/experiments.json"] == [f"{method}.${{budget}}"]
 
 
 @pytest.mark.parametrize("project", _comparisons())

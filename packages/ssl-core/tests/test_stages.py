@@ -57,7 +57,7 @@ def test_params_are_the_budget_and_the_stages_own_experiment():
     simclr = _stages("imagenette")["simclr"]
     assert simclr["params"] == [
         {"params.yaml": ["budget"]},
-        {"projects/imagenette/experiments.yaml": ["simclr.${budget}"]},
+        {"projects/imagenette/experiments.json": ["simclr.${budget}"]},
     ]
     assert "--budget ${budget}" in simclr["cmd"] and simclr["wdir"] == "../.."
     finetune = _stages("imagenette")["finetune"]

@@ -4,12 +4,12 @@ and the LR scheduler's wiring (interval, frequency, total_steps from the trainer
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from imagenette import PROJECT
 from ssl_core.cli import cli, main
@@ -182,9 +182,9 @@ def test_without_a_gpu_the_default_is_the_cpu_recipe_said_in_one_line(capsys, mo
 
 
 def _merged(method: str, budget: str) -> dict:
-    """The experiment as the pipeline's snapshot holds it (projects/imagenette/experiments.yaml:
+    """The experiment as the pipeline's snapshot holds it (projects/imagenette/experiments.json:
     ssl-core's recipe, the project's parts and departures, merged)."""
-    experiments = yaml.safe_load((PROJECT.root / "experiments.yaml").read_text())
+    experiments = json.loads((PROJECT.root / "experiments.json").read_text())
     return experiments[method][budget]
 
 

@@ -337,7 +337,7 @@ def pipeline(tmp_path_factory) -> Pipeline:
     from its checkpoint."""
     tmp = tmp_path_factory.mktemp("dvc")
     pipeline = make_pipeline(tmp, ["simclr"])
-    # experiments.yaml as committed (the copy's configs are the repository's): recorded, not
+    # experiments.json as committed (the copy's configs are the repository's): recorded, not
     # merged again (~25 s on 2 cores). The config edit below runs the experiments stage, and
     # reruns no other pair only if the committed file was current.
     pipeline.dvc("commit", "--force", stage("experiments"))
@@ -412,8 +412,8 @@ def test_repro_runs_the_dag_then_nothing_then_only_the_changed_pair(pipeline):
         stage("finetune"),
         "summary",
     ]
-    experiments = pipeline.root / "projects" / "imagenette" / "experiments.yaml"
-    merged = yaml.safe_load(experiments.read_text())  # written anew by its stage
+    experiments = pipeline.root / "projects" / "imagenette" / "experiments.json"
+    merged = json.loads(experiments.read_text())  # written anew by its stage
     assert merged["finetune"]["smoke"]["seed_everything"] == 1
     assert merged["simclr"]["smoke"]["seed_everything"] == 0
     assert "up to date" in pipeline.dvc("status")
