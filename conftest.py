@@ -14,4 +14,7 @@ import os
 import torch
 
 os.environ["OMP_NUM_THREADS"] = "1"
+# A warm server that a test's pipeline started (ssl_core.warm) ends 20 s after its last
+# stage, not 5 min after the suite.
+os.environ.setdefault("SSL_CORE_WARM_IDLE", "20")
 torch.set_num_threads(1)

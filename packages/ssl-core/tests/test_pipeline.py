@@ -8,9 +8,6 @@ would, so these tests check the stage's own logic in milliseconds (the DVC tests
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -302,27 +299,3 @@ def test_a_linked_last_checkpoint_is_kept_as_the_file_it_names(tmp_path):
     last = pipeline._move_checkpoints(tmp_path)
     assert not last.is_symlink() and torch.load(last)["global_step"] == 4
     assert [p.name for p in last.parent.iterdir()] == ["last.ckpt"]
-
-
-def test_a_stage_process_ends_without_teardown_yet_flushes_and_runs_atexit(tmp_path):
-    """``python -m ssl_core.pipeline`` ends with :func:`pipeline.exit_without_teardown`:
-    a running non-daemon thread still finishes, buffered output still reaches the pipe,
-    ``atexit`` handlers still run, nothing after it runs, and the exit status is 0."""
-    ran, wrote = tmp_path / "atexit.txt", tmp_path / "thread.txt"
-    code = "\n".join(
-        [
-            "import atexit, sys, threading, time",
-            "from pathlib import Path",
-            f"atexit.register(Path({str(ran)!r}).write_text, 'ran')",
-            "def late(): time.sleep(0.3); Path(" + repr(str(wrote)) + ").write_text('done')",
-            "threading.Thread(target=late).start()",
-            "sys.stdout.write('buffered out'); sys.stderr.write('buffered err')",
-            "from ssl_core.pipeline import exit_without_teardown",
-            "exit_without_teardown()",
-            "print('after the exit')",
-        ]
-    )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # a pipe buffers
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert (done.returncode, done.stdout, done.stderr) == (0, "buffered out", "buffered err")
-    assert ran.read_text() == "ran" and wrote.read_text() == "done"

@@ -38,20 +38,16 @@ from __future__ import annotations
 
 import argparse
 import ast
-import atexit
 import csv
 import functools
-import gc
 import hashlib
 import importlib
 import importlib.util
 import json
-import os
 import re
 import shlex
 import shutil
 import sys
-import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -689,29 +685,5 @@ def main(args: list[str] | None = None) -> None:
         run_stage(*where, fit=ns.fit, steps=ns.steps, test_only=ns.test_only)
 
 
-def exit_without_teardown() -> None:
-    """End a finished stage's process without Python's module teardown.
-
-    A process that imported torch and Lightning (~4,600 modules) spends 1.3-1.8 s at exit
-    freeing them one by one; over a pipeline's ~110 stage processes that was ~3 minutes
-    of the smoke budget's 30. Everything a stage writes is closed by now; what else the
-    normal exit does still runs here, in its order: the wait for non-daemon threads, a
-    garbage collection (a DataLoader iterator's finalizer stops its worker processes),
-    the ``atexit`` handlers (multiprocessing's joins its children; the standard library
-    has no public call for them, hence ``atexit._run_exitfuncs``) and the flush of stdout
-    and stderr. Only what is left to free is left to the operating system, with
-    ``os._exit``. Written here because no library offers it; only the command-line entry
-    point calls it (tests call :func:`main`)."""
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join()
-    gc.collect()
-    atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
-
-
-if __name__ == "__main__":
+if __name__ == "__main__":  # stages run it through ssl_core.warm, which ends it fast
     main()
-    exit_without_teardown()

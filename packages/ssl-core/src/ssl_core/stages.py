@@ -52,7 +52,9 @@ PARAMS = "params.yaml"
 #: (about 2 min of a smoke run); ``json`` reads the same in 2 ms.
 EXPERIMENTS = "experiments.json"
 SUMMARY = "results/summary.md"
-RUN = "uv run --no-sync python -m"  # `uv run dvc repro` synced the venv once
+#: `uv run dvc repro` synced the venv once; ssl_core.warm forks the stage from a process that
+#: has imported torch and Lightning already (docs/pipelines.md, "Stages start warm").
+RUN = "uv run --no-sync python -m ssl_core.warm"
 HEADER = (
     "# Written by `uv run python -m ssl_core.stages` from {params}: edit that file, then\n"
     "# rerun the command (a test fails while this file is out of date). Docs: docs/pipelines.md\n"

@@ -1,0 +1,386 @@
+"""Start pipeline stages warm: fork each from a process that has already imported torch,
+Lightning and the other heavy libraries, instead of importing them again in every stage.
+
+``python -m ssl_core.warm MODULE [ARG ...]`` does what ``python -m MODULE ARG ...`` does, with
+the caller's working folder, environment, standard streams and exit status, in a child
+forked from a warm server. Every stage of the generated pipelines starts this way
+(``docs/pipelines.md``, "Stages start warm"). Why: a smoke ``dvc repro`` runs 67 stages of
+seconds each, and each paid 4-5 s of imports (the Lightning chain alone is 6.8 s cold): about
+5 of its 22 minutes.
+
+- The first call finds no server: it starts one in the background and runs its module in
+  its own process, as ``python -m`` would; calls made while the server imports do the same.
+  A server forks one child per call, so calls may overlap.
+- The server imports installed libraries only (:data:`PRELOAD`), never the workspace's code:
+  each stage imports ssl-core and its project from disk as they are when it starts, so an
+  edit between stages is seen exactly as with a fresh process.
+- A server serves only calls that would import the same libraries the same way: its address
+  is a hash of the interpreter, the modification times of ``site-packages`` (``uv sync``
+  changes it) and of this file, and the environment variables read at import time (thread counts, CUDA, Python
+  paths). Any other caller starts its own server.
+- It exits after ``SSL_CORE_WARM_IDLE`` seconds (default 300) with no stage running.
+- ``SSL_CORE_WARM=0`` runs every module in the caller's process (no server), e.g. where a
+  lingering process is unwelcome; ``SSL_CORE_WARM_PRELOAD`` (comma-separated modules)
+  replaces the list of libraries imported ahead.
+
+Python's :mod:`multiprocessing` forkserver forks warm workers too, but only to run a
+function of the parent's program: it cannot run a module as ``__main__`` with another
+process's streams, folder, environment and exit status, which is what a DVC stage needs.
+No library we know offers that, so it is written here (standard library only: this module
+is imported before anything heavy).
+
+Forking is safe here because the server has one thread and has not touched CUDA (importing
+torch does not initialize it); each child sets its streams, folder and environment before
+it imports anything of the workspace. Standard streams are passed as file descriptors
+(``SCM_RIGHTS``), so a terminal stays a terminal (progress bars) and DVC's pipes stay pipes.
+A signal the caller gets (Ctrl-C from DVC, a SLURM ``scancel``) is forwarded to the child,
+and a child whose caller disappears is terminated.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import gc
+import hashlib
+import json
+import os
+import runpy
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+#: The installed libraries a server imports before it serves: the import chain of a stage
+#: (``python -X importtime -m ssl_core.pipeline``) without the workspace's own packages.
+PRELOAD = (
+    "numpy",
+    "scipy.signal",
+    "torch",
+    "torchvision",
+    "torchmetrics",
+    "lightning.pytorch",
+    "jsonargparse",
+    "lightly.loss",
+    "lightly.models.modules",
+    "albumentations",
+    "segmentation_models_pytorch",
+    "sklearn.linear_model",
+    "sklearn.neighbors",
+    "sklearn.metrics",
+    "matplotlib",
+    "umap",
+    "PIL.Image",
+    "yaml",
+)
+#: Environment variables that libraries read when they are imported: a server serves only
+#: callers whose values of these equal its own.
+IMPORT_ENVIRONMENT = (
+    "OMP_",
+    "MKL_",
+    "OPENBLAS_",
+    "KMP_",
+    "CUDA_",
+    "NVIDIA_",
+    "TORCH",
+    "PYTORCH_",
+    "PYTHON",
+    "LD_",
+    "NUMBA_",
+    "MPL",
+    "SSL_CORE_WARM",
+)
+IDLE_SECONDS = 300.0
+
+
+def address() -> str:
+    """The socket path of the server that may serve this process."""
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(IMPORT_ENVIRONMENT))
+    site = sysconfig.get_paths()["purelib"]
+    installed = os.stat(site).st_mtime_ns, os.stat(__file__).st_mtime_ns  # and this launcher
+    key = repr((sys.executable, installed, env, _preload()))
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    folder = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return os.path.join(folder, f"ssl-core-warm-{os.getuid()}-{digest}")
+
+
+def _preload() -> tuple[str, ...]:
+    names = os.environ.get("SSL_CORE_WARM_PRELOAD")
+    return PRELOAD if names is None else tuple(n for n in names.split(",") if n)
+
+
+# ----------------------------------------------------------------------------- the caller
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m ssl_core.warm MODULE [ARG ...]`` (or ``--serve ADDRESS``, the server)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--serve"] and len(argv) == 2:
+        serve(argv[1])
+        return
+    if not argv or argv[0].startswith("-"):
+        print("usage: python -m ssl_core.warm MODULE [ARG ...]", file=sys.stderr)
+        raise SystemExit(2)
+    if os.environ.get("SSL_CORE_WARM", "1") != "0":
+        here = address()
+        code = run_warm(here, argv)
+        if code is not None:
+            raise SystemExit(code)
+        start_server(here)
+    finish(as_main(argv))
+
+
+def run_here(argv: Sequence[str]) -> None:
+    """Run ``argv[0]`` as ``__main__`` in this process, as ``python -m`` does."""
+    sys.argv = list(argv)
+    runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
+
+
+def run_warm(where: str, argv: Sequence[str]) -> int | None:
+    """Run the module in a child of the server at ``where``; its exit status, or None when
+    no server answers there."""
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.connect(where)
+    except OSError:
+        client.close()
+        return None
+    request = json.dumps({"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ)})
+    streams = [fd if _is_open(fd) else os.open(os.devnull, os.O_RDWR) for fd in (0, 1, 2)]
+    socket.send_fds(client, [b"R"], streams)
+    _send(client, request.encode())
+
+    forwarded: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        forwarded.append(signum)
+        with contextlib.suppress(OSError):
+            client.sendall(struct.pack("!i", signum))
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
+        signal.signal(signum, forward)
+    reply = b""
+    while len(reply) < 4:
+        try:
+            chunk = client.recv(4 - len(reply))
+        except InterruptedError:  # a forwarded signal; keep waiting for the status
+            continue
+        if not chunk:  # the child died of a signal
+            if forwarded:
+                return 128 + forwarded[-1]  # as a shell reports a process it killed
+            print("ssl_core.warm: the stage process was killed", file=sys.stderr)
+            return 1
+        reply += chunk
+    return struct.unpack("!i", reply)[0]
+
+
+def start_server(where: str) -> None:
+    """Start a server for ``where`` in the background, unless one is starting already."""
+    with open(where + ".lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # a server holds it: it is importing and will answer soon
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    with open(where + ".log", "w") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "ssl_core.warm", "--serve", where],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            cwd=tempfile.gettempdir(),
+            start_new_session=True,  # outlives the caller; the caller's Ctrl-C is not its
+        )
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def _send(sock: socket.socket, data: bytes) -> None:
+    sock.sendall(struct.pack("!I", len(data)) + data)
+
+
+def _receive(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("the caller went away")
+        data += chunk
+    return data
+
+
+# ----------------------------------------------------------------------------- the server
+def serve(where: str) -> None:
+    """Import :data:`PRELOAD`, then fork a child per call until idle."""
+    lock = open(where + ".lock", "a")  # held for the server's life: one server per address
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return
+    started = time.monotonic()
+    for name in _preload():
+        try:
+            __import__(name)
+        except Exception as error:  # an optional library missing: the stage imports its own
+            print(f"not preloaded: {name} ({type(error).__name__}: {error})", flush=True)
+    if threading.active_count() != 1:  # a fork would copy a half-held lock
+        print(f"not serving: {threading.active_count()} threads after imports", flush=True)
+        return
+    print(f"preloaded in {time.monotonic() - started:.1f} s; serving {where}", flush=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(where)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    mask = os.umask(0o177)  # the socket is this user's only
+    try:
+        server.bind(where)
+    finally:
+        os.umask(mask)
+    server.listen(16)
+    server.settimeout(1.0)
+    idle = float(os.environ.get("SSL_CORE_WARM_IDLE", IDLE_SECONDS))
+    children: set[int] = set()
+    last = time.monotonic()
+    try:
+        while children or time.monotonic() - last < idle:
+            for pid in list(children):
+                with contextlib.suppress(ChildProcessError):
+                    if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                        continue
+                children.discard(pid)
+                last = time.monotonic()
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            pid = os.fork()
+            if pid == 0:
+                server.close()
+                lock.close()
+                _child(connection)  # never returns
+            connection.close()
+            children.add(pid)
+            last = time.monotonic()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(where)
+        server.close()
+        lock.close()
+
+
+def _child(connection: socket.socket) -> None:
+    """Become the caller's ``python -m MODULE``; report its exit status; exit."""
+    code = 1
+    try:
+        connection.settimeout(None)
+        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGCHLD):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _, fds, _, _ = socket.recv_fds(connection, 1, 3)
+        (size,) = struct.unpack("!I", _receive(connection, 4))
+        request = json.loads(_receive(connection, size))
+        for target, fd in zip((0, 1, 2), fds, strict=True):
+            os.dup2(fd, target)
+            os.close(fd)
+        _reopen_streams()
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.path[0] = request["cwd"]  # as `python -m` run there would have it
+        for name in [m for m in sys.modules if m == "ssl_core" or m.startswith("ssl_core.")]:
+            del sys.modules[name]  # this server's copy of the launcher: the stage imports its own
+        threading.Thread(target=_watch, args=(connection,), daemon=True).start()
+        code = as_main(request["argv"])
+    finally:  # also when the request could not be read (status 1)
+        finish(code, report=lambda status: connection.sendall(struct.pack("!i", status)))
+
+
+def _reopen_streams() -> None:
+    """``sys.stdin/stdout/stderr`` on the new descriptors, buffered as a fresh process's."""
+    old = sys.stdout
+    sys.stdin = sys.__stdin__ = open(0, encoding=old.encoding, closefd=False)  # noqa: SIM115
+    sys.stdout = sys.__stdout__ = open(  # noqa: SIM115
+        1,
+        "w",
+        encoding=old.encoding,
+        errors=old.errors,
+        closefd=False,
+        buffering=1 if os.isatty(1) else -1,
+    )
+    sys.stderr = sys.__stderr__ = open(  # noqa: SIM115
+        2, "w", encoding=old.encoding, errors="backslashreplace", closefd=False, buffering=1
+    )
+
+
+def _watch(connection: socket.socket) -> None:
+    """Deliver the caller's forwarded signals; end the child if the caller is gone."""
+    while True:
+        try:
+            (signum,) = struct.unpack("!i", _receive(connection, 4))
+        except (OSError, ConnectionError):
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        os.kill(os.getpid(), signum)
+
+
+def as_main(argv: Sequence[str]) -> int:
+    """Run the module as ``python -m`` would; its exit status."""
+    try:
+        run_here(argv)
+        return 0
+    except SystemExit as stop:
+        if stop.code is None or isinstance(stop.code, int):
+            return stop.code or 0
+        print(stop.code, file=sys.stderr)
+        return 1
+    except BaseException as error:
+        # The traceback `python -m` prints: from the module's frame on, not this launcher's.
+        tb = error.__traceback__
+        launcher = (__file__, runpy.__file__, "<frozen runpy>")
+        while tb is not None and tb.tb_frame.f_code.co_filename in launcher:
+            tb = tb.tb_next
+        traceback.print_exception(type(error), error, tb)
+        return 128 + signal.SIGINT if isinstance(error, KeyboardInterrupt) else 1
+
+
+def finish(code: int, report: Callable[[int], object] | None = None) -> NoReturn:
+    """End a finished stage's process without Python's module teardown.
+
+    A process that imported torch and Lightning (~4,600 modules) spends 1.3-1.8 s at exit
+    freeing them one by one; over a pipeline's ~110 stage processes that was ~3 minutes
+    of the smoke budget's 30. Everything a stage writes is closed by now; what else the
+    normal exit does still runs here, in its order: the wait for non-daemon threads, a
+    garbage collection (a DataLoader iterator's finalizer stops its worker processes),
+    the ``atexit`` handlers (multiprocessing's joins its children; the standard library
+    has no public call for them, hence ``atexit._run_exitfuncs``) and the flush of stdout
+    and stderr; then ``report`` (a forked stage's status to its caller). Only what is left
+    to free is left to the operating system, with ``os._exit``. Written here because no
+    library offers it."""
+    try:
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread() and not thread.daemon:
+                thread.join()
+        gc.collect()
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if report is not None:
+            report(code)
+    finally:
+        os._exit(code)
+
+
+if __name__ == "__main__":
+    main()
