@@ -485,7 +485,8 @@ def test_each_method_is_one_compare_stage_running_its_splits(project):
     for method, names in comparison["runs"].items():
         stage = stages[f"compare-{method}"]
         cmd = stage["cmd"]
-        assert cmd.split()[:6] == ["uv", "run", "--no-sync", "python", "-m", "ssl_core.pipeline"]
+        warm = ["uv", "run", "--no-sync", "python", "-m", "ssl_core.warm", "ssl_core.pipeline"]
+        assert cmd.split()[:7] == warm
         assert "--test-only" in cmd.split() and _option(cmd, "--method") == [method]
         assert _option(cmd, "--steps") == [str(comparison["steps"])]
         assert _option(cmd, "--split") == [f"projects/{project}/splits/{s}.json" for s in names]
