@@ -34,8 +34,11 @@ import argparse
 import contextlib
 import io
 import json
+import multiprocessing
+import os
 import sys
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -393,18 +396,30 @@ def merged_config(project: str, configs: Path, method: str, budget: str) -> dict
     return merged
 
 
+def _merged_config(args: tuple[str, Path, str, str]) -> dict:
+    return merged_config(*args)
+
+
 def experiments(repo: Path, project: str) -> str:
-    """The text of ``projects/<project>/experiments.json``."""
+    """The text of ``projects/<project>/experiments.json``.
+
+    The merges (about 0.3 s each, 30-50 a project) run in one forked process per core:
+    each builds a LightningCLI parser and touches no tensor, so forking is safe."""
     configs = Path("projects", project, "configs")
     with contextlib.chdir(repo):  # the stage's working folder: paths as the stages give them
-        merged = {
-            method: {
-                budget: merged_config(project, configs, method, budget)
-                for budget in BUDGETS
-                if budget != "smoke" or (configs / "smoke.yaml").is_file()
-            }
+        runs = [
+            (project, configs, method, budget)
             for method in recipe_methods(configs)
-        }
+            for budget in BUDGETS
+            if budget != "smoke" or (configs / "smoke.yaml").is_file()
+        ]
+        workers = min(len(os.sched_getaffinity(0)), 4, len(runs))
+        fork = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=fork) as pool:
+            configs_merged = list(pool.map(_merged_config, runs, chunksize=4))
+    merged: dict[str, dict] = {}
+    for (_, _, method, budget), config in zip(runs, configs_merged, strict=True):
+        merged.setdefault(method, {})[budget] = config
     # Written by the project's `experiments` stage from configs/ (JSON holds no comment:
     # docs/pipelines.md explains the file); training stages track their entry as params.
     return json.dumps(merged, indent=1, allow_nan=False) + "\n"
