@@ -123,10 +123,10 @@ def test_without_warm_nothing_is_started(folder):
     assert not _serving(folder) and not list(folder.glob("*.log"))
 
 
-def test_a_signal_to_the_caller_reaches_the_stage_and_a_killed_caller_ends_it(folder):
+@pytest.mark.parametrize("end", ["SIGTERM to the caller", "the caller killed"])
+def test_a_signal_to_the_caller_reaches_the_stage_and_a_killed_caller_ends_it(folder, end):
     _warm(folder, "probe", "0")
     _wait_for(lambda: _serving(folder), 30)
-
     caller = subprocess.Popen(
         [sys.executable, "-m", "ssl_core.warm", "sleeps"],
         cwd=folder,
@@ -135,19 +135,12 @@ def test_a_signal_to_the_caller_reaches_the_stage_and_a_killed_caller_ends_it(fo
     )
     child = int(caller.stdout.readline())
     assert child != caller.pid  # forked by the server
-    caller.send_signal(signal.SIGTERM)
-    assert caller.wait(20) == 128 + signal.SIGTERM
-    _wait_for(lambda: not _alive(child), 10)
-
-    caller = subprocess.Popen(
-        [sys.executable, "-m", "ssl_core.warm", "sleeps"],
-        cwd=folder,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    child = int(caller.stdout.readline())
-    caller.kill()  # SIGKILL: nothing forwarded; the child sees its caller gone
-    caller.wait(20)
+    if end == "SIGTERM to the caller":
+        caller.send_signal(signal.SIGTERM)  # forwarded to the child
+        assert caller.wait(20) == 128 + signal.SIGTERM
+    else:
+        caller.kill()  # SIGKILL: nothing forwarded; the child sees its caller gone
+        caller.wait(20)
     _wait_for(lambda: not _alive(child), 10)
 
 
