@@ -239,6 +239,10 @@ def serve(where: str) -> None:
     if threading.active_count() != 1:  # a fork would copy a half-held lock
         print(f"not serving: {threading.active_count()} threads after imports", flush=True)
         return
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():  # a forked child could not use it
+        print("not serving: an import initialized CUDA", flush=True)
+        return
     print(f"preloaded in {time.monotonic() - started:.1f} s; serving {where}", flush=True)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(where)
