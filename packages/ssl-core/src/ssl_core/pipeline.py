@@ -436,10 +436,9 @@ def _fit(out: Path, prefix: list[str], common: list[str], key: str) -> float:
 
 
 def _finished(out: Path, key: str) -> tuple[Path, float] | None:
-    """``out/checkpoints/last.ckpt`` and the fit's seconds when the fit of ``out``
-    finished under ``key`` (both
-    are ``persist`` outputs): a ``compare-<method>`` stage, killed and rerun, tests the
-    splits it had trained instead of training them again."""
+    """``out/checkpoints/last.ckpt`` and the fit's seconds when the fit of ``out`` finished
+    under ``key`` (both are ``persist`` outputs): a ``compare-<method>`` stage, killed and
+    rerun, tests the splits it had trained instead of training them again."""
     marker, last = out / "train" / STAGE_MARKER, out / "checkpoints" / "last.ckpt"
     state = json.loads(marker.read_text()) if marker.is_file() else {}
     done = state.get("key") == key and state.get("finished") and "seconds" in state

@@ -413,7 +413,7 @@ def experiments(repo: Path, project: str) -> str:
             for budget in BUDGETS
             if budget != "smoke" or (configs / "smoke.yaml").is_file()
         ]
-        workers = min(len(os.sched_getaffinity(0)), 4, len(runs))
+        workers = max(1, min(len(os.sched_getaffinity(0)), 4, len(runs)))
         fork = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(workers, mp_context=fork) as pool:
             configs_merged = list(pool.map(_merged_config, runs, chunksize=4))
