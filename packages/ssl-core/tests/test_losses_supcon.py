@@ -46,16 +46,14 @@ def test_supcon_matches_reference(temperature, batch_size, views, with_labels):
     assert loss.item() == pytest.approx(expected, rel=1e-5, abs=1e-6)
 
 
-def test_list_of_views_and_mask_equal_labels():
+def test_list_of_views_equals_stack():
     torch.manual_seed(0)
     z0, z1, z2 = torch.randn(3, 6, 8).unbind(0)
     labels = torch.tensor([0, 1, 0, 2, 1, 1])
     loss_fn = SupConLoss(0.2)
     from_stack = loss_fn(torch.stack([z0, z1, z2], dim=1), labels)
     from_list = loss_fn([z0, z1, z2], labels)
-    from_mask = loss_fn([z0, z1, z2], mask=labels[:, None] == labels[None, :])
     torch.testing.assert_close(from_list, from_stack)
-    torch.testing.assert_close(from_mask, from_stack)
 
 
 @pytest.mark.parametrize("temperature", [0.1, 0.5, 2.0])
@@ -78,7 +76,5 @@ def test_gradient_is_finite_and_flows():
 def test_argument_errors():
     with pytest.raises(ValueError, match="temperature"):
         SupConLoss(0.0)
-    with pytest.raises(ValueError, match="not both"):
-        SupConLoss()(torch.randn(2, 2, 4), torch.tensor([0, 1]), torch.ones(2, 2, dtype=torch.bool))
-    with pytest.raises(ValueError, match="mask must be"):
-        SupConLoss()(torch.randn(2, 2, 4), mask=torch.ones(3, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="features must be"):
+        SupConLoss()(torch.randn(2, 4))

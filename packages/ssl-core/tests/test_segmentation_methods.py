@@ -22,8 +22,7 @@ from ssl_core.segmentation import (
     SupervisedSegmentation,
     UniMatch,
 )
-from ssl_core.segmentation.cutmix import cutmix, cutmix_boxes
-from ssl_core.segmentation.fixmatch import mixed_targets
+from ssl_core.segmentation.cutmix import cutmix, cutmix_boxes, mixed_targets
 from ssl_core.segmentation.inference import (
     pad_to_multiple,
     padded_probabilities,

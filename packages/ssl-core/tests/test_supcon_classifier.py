@@ -91,8 +91,8 @@ def test_loss_is_supcon_plus_weighted_cross_entropy(ce_weight):
     logits = model.classifier(z.transpose(0, 1).reshape(-1, 4))
     ce = nn.functional.cross_entropy(logits, labels.repeat(2))
     supcon = SupConLoss(temperature=0.5)(z, labels)
-    torch.testing.assert_close(out["supcon"], supcon)
-    torch.testing.assert_close(out["ce"], ce)
+    torch.testing.assert_close(out["loss_supcon"], supcon)
+    torch.testing.assert_close(out["loss_ce"], ce)
     torch.testing.assert_close(out["loss"], supcon + ce_weight * ce)
 
 
@@ -111,13 +111,13 @@ def test_loss_decreases_and_every_part_gets_gradients():
         optimizer.step()
         history.append({k: v.item() for k, v in out.items()})
     first, last = history[0], history[-1]
-    assert last["loss"] < first["loss"] - 0.5 and last["ce"] < 0.6 * first["ce"]
+    assert last["loss"] < first["loss"] - 0.5 and last["loss_ce"] < 0.6 * first["loss_ce"]
     assert last["top1"] == 1.0
     # SupCon's minimum here: each class on one point, the 3 points a simplex (cosine
     # -1/2); each of the 24 anchors has 7 positives (logit 1/t) and 16 negatives (-1/2t).
     t = 0.5
     floor = math.log(7 * math.exp(1 / t) + 16 * math.exp(-0.5 / t)) - 1 / t
-    assert floor <= last["supcon"] < floor + 0.02 < first["supcon"]
+    assert floor <= last["loss_supcon"] < floor + 0.02 < first["loss_supcon"]
 
 
 def test_without_cross_entropy_there_is_no_classifier_and_the_loss_is_supcon():
@@ -126,7 +126,7 @@ def test_without_cross_entropy_there_is_no_classifier_and_the_loss_is_supcon():
     out = losses_of(model, views, labels)
     assert model.classifier is None and "top1" not in out
     assert model.classify(views[0], model.backbone(views[0])) is None  # no val/top1 probe
-    torch.testing.assert_close(out["loss"], out["supcon"])
+    torch.testing.assert_close(out["loss"], out["loss_supcon"])
 
 
 def test_frozen_backbone_gets_no_gradient_and_keeps_its_statistics():

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from jets import Jets, JetsDataModule
-from jets.fake import make_fake
 from ssl_core.cli import cli
 from ssl_core.points import Points
+from ssl_core.points.fake import write_fake_jet_files
 from ssl_core.points.features import jet_feature_statistics
 from ssl_core.testing import isolated_split_cache  # noqa: F401 (splits made on first use go to tmp)
 
@@ -20,7 +20,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 @pytest.fixture(scope="module")
 def fake_root(tmp_path_factory) -> Path:
-    return make_fake(tmp_path_factory.mktemp("jets") / "data", per_class=40)
+    return write_fake_jet_files(tmp_path_factory.mktemp("jets") / "data", per_class=40)
 
 
 def test_source_lists_jets_with_a_fixed_test_set(fake_root):
@@ -186,7 +186,7 @@ def test_jet_image_is_the_pt_share_around_the_axis():
     import numpy as np
 
     from jets.pictures import jet_image
-    from ssl_core.points.jets import to_p4
+    from ssl_core.points.features import to_p4
 
     pt = np.array([300.0, 100.0])  # massless, 0.2 apart in eta, at phi 0
     p4 = to_p4(pt, np.array([0.05, -0.15]), np.zeros(2), np.zeros(2)).astype(np.float32)

@@ -1,25 +1,17 @@
-"""The DVC data stage of any project: its data where the pipeline's
-``source`` in ``projects/<project>/params.yaml`` says (``python -m ssl_core.acquire``); the splits stage that
-reads it is :mod:`ssl_core.splits`.
+"""The DVC data stage of any project: its data where ``source`` in
+``projects/<project>/params.yaml`` says (the splits stage is :mod:`ssl_core.splits`).
 
 ``python -m ssl_core.acquire --project P --source SOURCE --out projects/P/data/P``
 
-- ``--source download``: the project's archive (``--variant``; md5 checked) is
-  extracted into ``OUT/<archive folder>/``. OUT is a DVC output, so the data is cached
-  and ``dvc push``/``dvc pull`` share it.
-- ``--source generate``: a source that makes its data (a simulation; its source's
-  :meth:`~ssl_core.data.sources.Source.generated`), written with the parameters of
-  ``--variant`` (``n_train=1000,seed=0``) under ``$SSL_CORE_CACHE``; OUT holds only
-  ``manifest.json`` naming that folder.
-- ``--source PATH``: an existing copy in the project's layout, used in place: nothing
-  is downloaded, copied, linked or cached. A relative PATH is relative to ``--base``, the
-  repository root (where ``params.yaml`` is and where DVC runs the stage).
+- ``--source download``: the project's archive (``--variant``; md5 checked) is extracted
+  into ``OUT/<archive folder>/`` (a DVC output: cached, shared by ``dvc push``/``pull``).
+- ``--source generate``: the source makes its data (``--variant``: ``n_train=1000,seed=0``)
+  under ``$SSL_CORE_CACHE``; OUT holds only ``manifest.json`` naming that folder.
+- ``--source PATH``: an existing copy, used in place (a relative PATH is relative to the
+  repository root, where DVC runs the stage).
 
-Either way OUT gets ``manifest.json``, which later stages read: the data root (as they
-reach it from the repository root), the fingerprints of the training samples with targets
-and of the test samples, and the count of training samples without targets. Splits carry
-the training fingerprint, so a split never silently meets other data; adding unlabeled
-samples changes neither.
+OUT gets ``manifest.json``: the data root, the fingerprints of the training samples with
+targets (which splits carry) and of the test samples, and the count of unlabeled samples.
 """
 
 from __future__ import annotations
@@ -28,18 +20,13 @@ import argparse
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from ssl_core.data.download import download_archive
-from ssl_core.data.sources import Archive, DataNotFoundError, Source
+from ssl_core.data.sources import DataNotFoundError, Source
 from ssl_core.errors import exits_on_input_errors
 from ssl_core.manifest import MANIFEST, SOURCE_KEYWORDS, fingerprint
-
-
-def resolve_source(source: str, base: Path) -> Path:
-    """The folder of a local source: ``~`` expanded, relative paths taken from ``base``."""
-    path = Path(source).expanduser()
-    return path if path.is_absolute() else base / path
 
 
 def acquire(
@@ -47,20 +34,17 @@ def acquire(
     source: str,
     out: Path,
     variant: str | None = None,
-    base: Path = Path("."),
     mirror: str | None = None,
 ) -> dict:
     """Get the data (download or local path), write ``out/manifest.json``; return it.
 
-    ``mirror``: a URL folder that serves the archive under its own file name (an
-    institution's copy, or a test's loopback server) instead of the project's URL.
+    ``mirror``: a URL folder that serves the archive under its own file name.
 
     Raises:
         DataNotFoundError: the local path holds no data, or the download failed.
     """
-    out, base = Path(out), Path(base)
-    if out.exists():
-        shutil.rmtree(out)
+    out = Path(out)
+    shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     if source == "download":
         if not dataset.archives:
@@ -69,14 +53,13 @@ def acquire(
         if variant not in dataset.archives:
             raise ValueError(f"Unknown variant {variant!r}; choose from {sorted(dataset.archives)}")
         archive = dataset.archives[variant]
-        if mirror:
-            name = archive.url.rsplit("/", 1)[-1]
-            archive = Archive(f"{mirror.rstrip('/')}/{name}", archive.md5, archive.folder)
+        if mirror:  # the same file name under the mirror's folder
+            archive = replace(archive, url=f"{mirror.rstrip('/')}/{archive.url.rsplit('/', 1)[-1]}")
         root = download_archive(dataset, archive, out / archive.folder)
     elif source == "generate":  # a source that makes its data: under $SSL_CORE_CACHE, not OUT
         dataset, root = dataset.generated(variant)
     else:
-        root = resolve_source(source, base)
+        root = Path(source).expanduser()
         if not dataset.is_root(root):
             raise DataNotFoundError(
                 dataset.how_to_provide(
@@ -111,12 +94,11 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--source", required=True, help="'download' or a path to a copy")
     parser.add_argument("--variant", default=None, help="which archive (default: the first)")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--base", type=Path, default=Path("."), help="repository root")
     parser.add_argument("--mirror", help="URL folder serving the archive under its file name")
     ns = parser.parse_args(args)
     with exits_on_input_errors("ssl_core.acquire"):
         dataset = project_source(resolve_project(ns.project))
-        manifest = acquire(dataset, ns.source, ns.out, ns.variant or None, ns.base, ns.mirror)
+        manifest = acquire(dataset, ns.source, ns.out, ns.variant or None, ns.mirror)
     print(
         f"{dataset.name} at {manifest['root']}: {manifest['train_images']} train, "
         f"{manifest['test_images']} test samples (fingerprint {manifest['fingerprint'][:12]})"

@@ -1,26 +1,14 @@
-"""Augmentation operations on ``uint8`` images of any channel count: one convention each.
+"""Augmentation operations on ``uint8`` images of any channel count, for both tasks'
+transforms and the shift corruptions. An image is ``(H, W, C)`` with any ``C``, or an
+``(H, W)`` plane standing for equal channels; every operation returns ``uint8`` (the input
+itself where it has nothing to do; inputs are never written), in one or two OpenCV passes.
 
-Used by both tasks' transforms (:mod:`ssl_core.transforms`, views of images;
-:mod:`ssl_core.segmentation.transforms`, images with masks) and by the shift corruptions
-(:class:`ssl_core.transforms.ShiftTransform`). An image is a ``uint8`` ``(H, W, C)`` array with any
-``C`` (science images have 1, 4, 13 ...), or an ``(H, W)`` plane standing for an image
-whose channels are all equal. Every operation returns a ``uint8`` array (the input
-itself where it has nothing to do; inputs are never written) in one or two OpenCV
-passes: no float image (but for the shifts' noise), no per-call machinery.
-
-Conventions (torchvision's definitions, which lightly's SimCLR and UniMatch use):
-
-- brightness ``x * f``; contrast: blend with the mean grey level; both for any channel
-  count (the mean of all values where there is no RGB). Saturation (blend with the grey
-  image) and hue (rotation by a fraction of a turn, in 8-bit HSV with 256 hue levels, as
-  PIL) **only make sense for RGB**: they leave other images as they are. Greyscale: ITU-R
-  601 luma (0.299 R + 0.587 G + 0.114 B), RGB only. Rounded and clipped to ``uint8``
-  (OpenCV's saturating arithmetic).
-- Gaussian blur: kernel radius ``int(3.5 sigma)`` (albumentations' and PIL's), optionally
-  capped (SimCLR's kernel of 10% of the side), reflected border.
-- flips and turns: ``hflip`` mirrors columns, ``vflip`` rows, then ``turns`` x 90 degrees
-  counter-clockwise (``np.rot90``), on a square array.
-- random numbers: from a :class:`random.Random` the caller owns and seeds per sample.
+Conventions (torchvision's, as lightly's SimCLR and UniMatch): brightness ``x * f``;
+contrast blends with the mean grey level (any channel count); saturation, hue (8-bit HSV,
+256 levels, as PIL) and greyscale (ITU-R 601 luma) are RGB only and leave other images
+as they are. Gaussian blur: kernel radius ``int(3.5 sigma)``, optionally capped,
+reflected border. ``hflip`` mirrors columns, ``vflip`` rows, then ``turns`` x 90 degrees
+counter-clockwise. Random numbers come from a :class:`random.Random` the caller seeds.
 """
 
 from __future__ import annotations
@@ -29,6 +17,7 @@ import functools
 import itertools
 import math
 import random
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -94,13 +83,12 @@ def _hue_unit(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def adjust_hue(x: np.ndarray, factor: float) -> np.ndarray:
-    """Rotate the hue by ``factor`` turns (``[-0.5, 0.5]``): 256 hue levels, with
-    wrap-around (PIL/torchvision; OpenCV's ``*_FULL`` HSV). RGB only (others unchanged)."""
+    """Rotate the hue by ``factor`` turns (``[-0.5, 0.5]``) in 256 levels. RGB only."""
     shift = round(factor * 256) % 256
     if not shift or not is_rgb(x):
         return x
     hsv = cv2.cvtColor(x, cv2.COLOR_RGB2HSV_FULL)
-    # uint8 addition wraps modulo 256; a whole-image add is 6x faster than on hsv[..., 0]
+    # uint8 addition wraps modulo 256 (a whole-image add: 6x faster than on hsv[..., 0])
     np.add(hsv, np.multiply(_hue_unit(hsv.shape), np.uint8(shift)), out=hsv)
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB_FULL)
 
@@ -123,7 +111,7 @@ def color_jitter(
     hue: float,
 ) -> np.ndarray:
     """torchvision's ``ColorJitter``: factors uniform in ``[1 - s, 1 + s]`` (hue: shift in
-    ``[-hue, hue]`` turns), applied in a random order. Saturation and hue only on RGB."""
+    ``[-hue, hue]`` turns), in a random order."""
     factors = [rng.uniform(max(0.0, 1 - s), 1 + s) for s in (brightness, contrast, saturation)]
     factors.append(rng.uniform(-hue, hue))
     for i in _ORDERS[int(rng.random() * 24)]:  # a random order (rng.shuffle: 4x slower)
@@ -151,8 +139,8 @@ def gaussian_noise(x: np.ndarray, std: float, rng: random.Random) -> np.ndarray:
 
 # ---------------------------------------------------------------- geometry
 def _orientations() -> dict[tuple[bool, bool, int], tuple[bool, int | None]]:
-    """``(hflip, vflip, turns)`` -> ``(transpose, cv2.flip code or None)``: each of the
-    16 draws as at most two OpenCV passes (found by trying them on a 2 x 3 array)."""
+    """``(hflip, vflip, turns)`` -> ``(transpose, cv2.flip code or None)``, found by trying
+    the candidates on a 2 x 3 array."""
     a = np.arange(6).reshape(2, 3)
     candidates = {
         (t, code): cv2.flip(b, code) if code is not None else b
@@ -176,9 +164,8 @@ _ORIENT = _orientations()
 
 
 def orient(x: np.ndarray, hflip: bool, vflip: bool, turns: int) -> np.ndarray:
-    """Flips then ``turns`` x 90 degrees of a square array (rows may be strided): a new
-    C-ordered array. OpenCV where it can (a flipped or turned numpy view made contiguous
-    is a strided copy, 20x slower than ``cv2.flip`` / ``cv2.transpose``)."""
+    """Flips then ``turns`` x 90 degrees of a square array, as a new C-ordered array
+    (OpenCV where it can: 20x faster than numpy's strided copy)."""
     if x.dtype != np.uint8 or (x.ndim == 3 and x.shape[2] > 4):  # cv2.transpose: <= 4
         x = x[:, ::-1] if hflip else x
         return np.rot90(x[::-1] if vflip else x, turns).copy()
@@ -238,8 +225,7 @@ def to_tensor(image: np.ndarray) -> torch.Tensor:
 
 
 def to_chw(x: np.ndarray, channels: int) -> torch.Tensor:
-    """A ``uint8`` ``(channels, H, W)`` tensor of an ``(H, W, C)`` image, or of the
-    ``(H, W)`` plane of an image whose ``channels`` channels are all equal."""
+    """A ``uint8`` ``(channels, H, W)`` tensor of an ``(H, W, C)`` image or of a plane."""
     if x.ndim == 2:
         out = np.empty((channels, *x.shape), np.uint8)
         out[:] = x
@@ -254,25 +240,19 @@ def to_chw(x: np.ndarray, channels: int) -> torch.Tensor:
     return torch.from_numpy(out)
 
 
+@dataclass
 class Photometric:
-    """Colour jitter (brightness, contrast, saturation ``cj``, hue ``hue``), greyscale and a
-    Gaussian blur (sigma in ``blur_sigma``, kernel at most ``blur_kernel``), each with its
-    probability, drawn from the caller's random stream in that order: the photometric
-    part of SimCLR's views and of UniMatch's strong views. On ``(H, W, C)`` or a plane."""
+    """Colour jitter (brightness, contrast, saturation ``cj``; ``hue``), greyscale and
+    Gaussian blur, each with its probability, drawn from the caller's random stream in that
+    order: SimCLR's and UniMatch's photometric part."""
 
-    def __init__(
-        self,
-        cj_prob: float,
-        cj: float,
-        hue: float,
-        gray_prob: float,
-        blur_prob: float,
-        blur_sigma: tuple[float, float],
-        blur_kernel: int | None = None,
-    ) -> None:
-        self.cj_prob, self.cj, self.hue = cj_prob, cj, hue
-        self.gray_prob, self.blur_prob = gray_prob, blur_prob
-        self.blur_sigma, self.blur_kernel = tuple(blur_sigma), blur_kernel
+    cj_prob: float
+    cj: float
+    hue: float
+    gray_prob: float
+    blur_prob: float
+    blur_sigma: tuple[float, float]
+    blur_kernel: int | None = None
 
     def __call__(self, x: np.ndarray, rng: random.Random) -> np.ndarray:
         if self.cj_prob > 0 and rng.random() < self.cj_prob:

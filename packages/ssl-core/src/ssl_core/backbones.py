@@ -1,8 +1,7 @@
 """Backbones by name: torchvision ResNets and any timm model, any input channel count.
 
-A backbone maps images ``(B, C, H, W)`` to features ``(B, D)``; methods put their heads
-on top. Weights come only from local files (no hub downloads): e.g. a SimCLR ResNet-50
-converted to a torchvision state dict.
+A backbone maps images ``(B, C, H, W)`` to features ``(B, D)``. Weights come only from
+local files (no hub downloads).
 """
 
 from __future__ import annotations
@@ -29,12 +28,11 @@ class Backbone(nn.Module):
         in_channels: Image channels (3 for RGB; 1, 4, 13, ... for science images).
         weights: Optional path to a local checkpoint (state dict, a Lightning checkpoint
             or ``{"state_dict": ...}``); loaded with ``weights_only=True``.
-        cifar_stem: Replace a ResNet's 7x7/stride-2 stem and max-pool with a 3x3/stride-1
-            conv, the usual choice for images of 32-64 px.
-        keep_fc: Keep a torchvision ResNet's last layer ``fc`` (a ``Linear``): its output
-            is then the features, e.g. a SimCLR ResNet-50 whose saved net ends in ``fc``.
-            Its width is read from ``fc.weight`` in ``weights`` (torchvision's 1000
-            without weights). Off: ``fc`` is dropped and a file's ``fc.*`` ignored.
+        cifar_stem: A ResNet's stem as a 3x3/stride-1 conv without max-pool (32-64 px).
+        keep_fc: Keep a torchvision ResNet's last layer ``fc``: its output is then the
+            features (e.g. a SimCLR ResNet-50 whose saved net ends in ``fc``), its width
+            that of ``fc.weight`` in ``weights`` (1000 without). Off: a file's ``fc.*`` is
+            ignored.
     """
 
     def __init__(
@@ -48,7 +46,7 @@ class Backbone(nn.Module):
         super().__init__()
         self.name = name
         self.in_channels = in_channels
-        state = read_state_dict(weights) if weights is not None else None  # read once
+        state = read_state_dict(weights) if weights is not None else None
         if name in TORCHVISION_RESNETS:
             net = getattr(torchvision.models, name)(weights=None)
             if in_channels != 3 or cifar_stem:
@@ -57,11 +55,9 @@ class Backbone(nn.Module):
             if cifar_stem:
                 net.maxpool = nn.Identity()
             if keep_fc:
-                width = net.fc.out_features
-                if state is not None:
-                    width = fc_width(strip_prefixes(state, net.state_dict()), weights)
-                net.fc = nn.Linear(net.fc.in_features, width)
-                self.num_features = width
+                fc = net.fc.weight if state is None else state_fc(state, net, weights)
+                net.fc = nn.Linear(net.fc.in_features, fc.shape[0])
+                self.num_features = fc.shape[0]
             else:
                 self.num_features = net.fc.in_features
                 net.fc = nn.Identity()
@@ -69,9 +65,8 @@ class Backbone(nn.Module):
         else:
             if keep_fc:
                 raise ValueError(f"keep_fc is for torchvision ResNets ({TORCHVISION_RESNETS})")
-            timm_name = name.removeprefix("timm:")
             self.net = timm.create_model(
-                timm_name, pretrained=False, num_classes=0, in_chans=in_channels
+                name.removeprefix("timm:"), pretrained=False, num_classes=0, in_chans=in_channels
             )
             self.num_features = self.net.num_features
         if state is not None:
@@ -87,9 +82,7 @@ _PREFIXES = ("backbone.net.", "backbone.", "net.", "module.", "model.", "encoder
 
 def read_state_dict(path: str | Path, what: str = "Backbone weights") -> dict[str, torch.Tensor]:
     """The tensors of a local checkpoint: a plain state dict, ``{"state_dict": ...}``
-    (Lightning) or ``{"model": ...}``; loaded with ``weights_only=True``. ``what`` names
-    the file in the errors (backbones here, segmentation encoders in
-    :mod:`ssl_core.segmentation.weights`)."""
+    (Lightning) or ``{"model": ...}``; ``what`` names the file in the errors."""
     path = Path(path)
     if not path.is_file():
         raise MissingInputError(
@@ -118,27 +111,22 @@ def strip_prefixes(state: dict[str, torch.Tensor], own: dict) -> dict[str, torch
     return state
 
 
-def fc_width(state: dict[str, torch.Tensor], path: str | Path) -> int:
-    """Output width of the ``fc`` layer in a (prefix-stripped) state dict read from
-    ``path``, for ``Backbone(keep_fc=True)``."""
-    weight = state.get("fc.weight")
+def state_fc(state: dict[str, torch.Tensor], net: nn.Module, path: str | Path) -> torch.Tensor:
+    """``fc.weight`` ``(out, in)`` of the state dict read from ``path`` for ``net``."""
+    weight = strip_prefixes(state, net.state_dict()).get("fc.weight")
     if weight is None or weight.ndim != 2:
         raise BadInputError(
             f"keep_fc=True but {path} holds no linear fc layer (fc.weight of shape (out, in))."
         )
-    return int(weight.shape[0])
+    return weight
 
 
 def load_weights(
     module: nn.Module, weights: str | Path | dict[str, torch.Tensor], path: str | Path = ""
 ) -> None:
-    """Load a local checkpoint (a path, or the state dict :func:`read_state_dict` read
-    from ``path``) into ``module``, with clear errors.
-
-    Common prefixes (``backbone.``, ``module.`` ...) are stripped; a classifier ``fc.*``
-    in the file is ignored unless ``module`` has one (``Backbone(keep_fc=True)``). Any
-    other missing or unexpected key is an error.
-    """
+    """Load a local checkpoint (a path, or the state dict read from ``path``) into
+    ``module``: common prefixes are stripped, ``fc.*`` is ignored unless ``module`` has
+    one; any other missing or unexpected key is an error."""
     if not isinstance(weights, dict):
         path, weights = weights, read_state_dict(weights)
     own = module.state_dict()

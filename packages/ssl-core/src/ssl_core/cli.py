@@ -1,35 +1,14 @@
-"""The ``train`` command: LightningCLI for every project package.
+"""The ``train`` command: LightningCLI for every project package (docs/methods.md,
+docs/evaluation.md).
 
 ``train [--project NAME] [fit|validate|test|predict] [--config CFG] [--section.key value]``
 
-- With no arguments it fits the project's default config (``configs/simclr.yaml``); the
-  datamodule gets the data first if it is missing. Where no GPU is found the default is
-  the project's CPU recipe of it (``simclr-cpu.yaml``), said in one line; an explicit
-  ``--config`` always wins.
-- A subcommand without ``--config`` uses the project's default config; options without
-  a subcommand mean ``fit`` (``train --print_config`` shows the default fit config).
-- ``--config NAME`` also takes a config of the project by name (``--config simclr-cpu``).
-- An experiment whose first lines say ``# extends: FILE`` (e.g. ``trainer-cpu.yaml``, a
-  file beside it) gets ``--config FILE`` before it: what many experiments share is
-  written once, and the experiment's own keys win (LightningCLI merges several
-  ``--config`` in order; ``--print_config`` shows the result).
-- With only config *paths*, no project is needed (``train fit --config my.yaml``).
-- Unless the config says otherwise, runs log to CSV under ``trainer.default_root_dir``
-  (default ``runs/<project>/<config>``): a ``fit`` into a new ``version_N``; ``validate``,
-  ``test`` and ``predict`` of a checkpoint ``version_N/checkpoints/*.ckpt`` there into
-  ``version_N-test`` (``-validate``, ``-predict``) beside it, of any other checkpoint
-  into ``test`` (:func:`ssl_core.resume.evaluation_folder`); ``--ckpt_path last``
-  evaluates the newest fit's ``last.ckpt``.
-- ``validate`` and ``test`` print their metrics as one table (:func:`print_metrics`), by
-  the names they are logged with (``test/top1``, ``test/knn_top1``, ``test/iou``...).
-- ``fit`` shows the optimizer steps against ``max_steps`` in its progress bar
-  (:class:`ssl_core.progress.StepProgressBar`).
-- Every ``fit`` with checkpointing on writes ``version_N/checkpoints/last.ckpt`` at every
-  epoch end, whatever its validation schedule (:class:`ssl_core.resume.LastCheckpoint`,
-  added unless the config lists one; ``--checkpoint_every_n_train_steps N`` also every
-  N steps), and ``--ckpt_path last`` resumes from it.
-
-Tests and scripts call :func:`main` with a list, exactly as on the command line.
+Without ``--config`` it runs the project's default config (its CPU recipe where no GPU
+is found), without a subcommand ``fit``; ``--config NAME`` names a config of the project,
+and a config's leading ``# extends: FILE`` lines put ``--config FILE`` before it
+(:func:`ssl_core.project.extended`). Runs log to CSV under ``runs/<project>/<config>``,
+evaluations beside the fit of their checkpoint (:mod:`ssl_core.resume`); ``--ckpt_path
+last`` takes the newest fit's ``last.ckpt``. Tests call :func:`main` with a list.
 """
 
 from __future__ import annotations
@@ -41,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import torch
+from jsonargparse import Namespace
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -54,6 +35,7 @@ from ssl_core.project import (
     recipe,
     resolve_project,
 )
+from ssl_core.resume import checkpoint_folders, checkpoint_step, evaluation_folder, last_run
 from ssl_core.task import TaskModule
 from ssl_core.threads import CpuThreads, CpuThreadsSetting
 
@@ -73,18 +55,19 @@ def _pop_option(args: list[str], name: str) -> tuple[str | None, list[str]]:
     return None, args
 
 
-def _config_paths_only(args: list[str]) -> bool:
-    """Whether every ``--config`` of ``args`` is an existing file (no project needed)."""
-    values = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("--config", "-c")]
-    values += [a.split("=", 1)[1] for a in args if a.startswith("--config=")]
-    return bool(values) and all(Path(v).is_file() for v in values)
+def _option_values(args: list[str], *names: str) -> list[str]:
+    """The values of every ``NAME VALUE`` / ``NAME=VALUE`` of ``args``, in order."""
+    values = []
+    for i, arg in enumerate(args):
+        if arg in names and i + 1 < len(args):
+            values.append(args[i + 1])
+        values += [arg.split("=", 1)[1] for name in names if arg.startswith(name + "=")]
+    return values
 
 
 def default_recipe(project: Project) -> str:
     """The config ``train`` runs when given none: the project's default, or on a machine
     without a GPU its CPU recipe (``<default>-cpu.yaml``) where the project has one."""
-    import torch
-
     name = project.default_config
     cpu = f"{Path(name).stem}-cpu.yaml"
     if torch.cuda.is_available() or recipe(project.config_dir, cpu) is None:
@@ -101,33 +84,29 @@ def default_recipe(project: Project) -> str:
 def with_project_config(
     args: list[str], project: Project | None, default: str | None = None
 ) -> list[str]:
-    """Fill in the default subcommand/config (``default``, else the project's) and
-    resolve config names of the project."""
+    """Fill in the default subcommand/config (``default``, else the project's), resolve
+    config names of the project and expand what each config extends."""
     wants_help = any(a in ("-h", "--help") for a in args)
     if not any(a in SUBCOMMANDS for a in args) and not wants_help:
         args = ["fit", *args]  # no subcommand (``train``, ``train --print_config``): fit
-    out = []
+    has_config = any(a in ("--config", "-c") or a.startswith("--config=") for a in args)
+    if args[0] in SUBCOMMANDS and not has_config and not wants_help and project is not None:
+        args = [args[0], "--config", str(project.config(default)), *args[1:]]
+    search = project.config_dir if project is not None else None
+    out: list[str] = []
     for i, arg in enumerate(args):
-        if i > 0 and args[i - 1] in ("--config", "-c") and not Path(arg).exists():
-            arg = str(project.config(arg))  # a config of the project, by name
-        elif arg.startswith("--config=") and not Path(arg.split("=", 1)[1]).exists():
-            arg = "--config=" + str(project.config(arg.split("=", 1)[1]))
-        out.append(arg)
-    has_config = any(a in ("--config", "-c") or a.startswith("--config=") for a in out)
-    if out[0] in SUBCOMMANDS and not has_config and not wants_help and project is not None:
-        out[1:1] = ["--config", str(project.config(default))]
-    expanded: list[str] = []
-    for i, arg in enumerate(out):
-        if arg in ("--config", "-c"):
-            continue
-        search = project.config_dir if project is not None else None
-        if i > 0 and out[i - 1] in ("--config", "-c"):
-            expanded += extended(Path(arg), search)
+        if i > 0 and args[i - 1] in ("--config", "-c"):
+            config = arg
         elif arg.startswith("--config="):
-            expanded += extended(Path(arg.split("=", 1)[1]), search)
+            config = arg.split("=", 1)[1]
         else:
-            expanded.append(arg)
-    return expanded
+            if arg not in ("--config", "-c"):
+                out.append(arg)
+            continue
+        if not Path(config).exists():
+            config = project.config(config)  # a config of the project, by name
+        out += extended(Path(config), search)
+    return out
 
 
 class SSLCLI(LightningCLI):
@@ -143,14 +122,12 @@ class SSLCLI(LightningCLI):
             subclass_mode_model=True,
             datamodule_class=LightningDataModule,
             subclass_mode_data=True,
-            auto_configure_optimizers=False,  # the module builds them from its callables
+            auto_configure_optimizers=False,  # the module builds them
             save_config_kwargs={"overwrite": True},
             **kwargs,
         )
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        """``--checkpoint_every_n_train_steps`` (see :class:`ssl_core.resume.LastCheckpoint`)
-        and ``--cpu_threads`` (see :mod:`ssl_core.threads`)."""
         parser.add_argument(
             "--checkpoint_every_n_train_steps",
             type=int | None,
@@ -168,8 +145,6 @@ class SSLCLI(LightningCLI):
         )
 
     def after_instantiate_classes(self) -> None:
-        """Apply ``--cpu_threads`` to a CPU run, in each of its processes (see
-        :class:`ssl_core.threads.CpuThreads`)."""
         config = self.config[self.subcommand] if self.subcommand else self.config
         self.trainer.callbacks.append(CpuThreads(config.get("cpu_threads", "auto")))
 
@@ -182,10 +157,6 @@ class SSLCLI(LightningCLI):
         if self.subcommand in EVALUATIONS and config.ckpt_path == "last":
             config.ckpt_path = self._last_checkpoint(trainer.default_root_dir)
         if trainer.logger in (None, True):
-            from jsonargparse import Namespace
-
-            from ssl_core.resume import evaluation_folder
-
             version = None  # a fit: the next version_N
             if self.subcommand in EVALUATIONS:  # beside the fit it evaluates
                 version = evaluation_folder(
@@ -195,32 +166,29 @@ class SSLCLI(LightningCLI):
                 class_path="lightning.pytorch.loggers.CSVLogger",
                 init_args=Namespace(save_dir=trainer.default_root_dir, name="", version=version),
             )
-        if self.subcommand == "fit" and trainer.accelerator in ("auto", "gpu", "cuda"):
-            import torch
-
-            gpu_recipe = not self.config_name.endswith("-cpu") and self.project is not None
-            if not torch.cuda.is_available() and gpu_recipe:
-                rank_zero_warn(
-                    f"No GPU found: {self.config_name} is a GPU recipe and will be slow here. "
-                    f"On a CPU try `--config {self.config_name}-cpu` if the project has it "
-                    f"(configs in {self.project.config_dir})."
-                )
-        if self.subcommand == "fit":  # every recipe's final step is validated and logged
-            _add_callback(config, "ssl_core.final_validation.ValidateAtLastStep")
-            _add_progress_bar(config)
-            _ensure_last_checkpoint(config)
         if self.subcommand == "predict":
             self._add_embedding_writer(config)
-        if self.subcommand == "fit" and config.ckpt_path == "last":
+        if self.subcommand != "fit":
+            return
+        gpu_recipe = not self.config_name.endswith("-cpu") and self.project is not None
+        wants_gpu = trainer.accelerator in ("auto", "gpu", "cuda")
+        if gpu_recipe and wants_gpu and not torch.cuda.is_available():
+            rank_zero_warn(
+                f"No GPU found: {self.config_name} is a GPU recipe and will be slow here. "
+                f"On a CPU try `--config {self.config_name}-cpu` if the project has it "
+                f"(configs in {self.project.config_dir})."
+            )
+        # every fit's final step is validated and logged
+        _add_callback(config, "ssl_core.final_validation.ValidateAtLastStep")
+        if trainer.enable_progress_bar is not False and not _has_callback(config, "ProgressBar"):
+            _add_callback(config, "ssl_core.progress.StepProgressBar")  # steps of max_steps
+        _ensure_last_checkpoint(config)
+        if config.ckpt_path == "last":
             self._resume_last(config)
 
     def _resume_last(self, config) -> None:
-        """``--ckpt_path last``: continue the newest ``version_N`` of this config that has
-        a ``last.ckpt``, in its own folder and CSV log (see :mod:`ssl_core.resume`)."""
-        from jsonargparse import Namespace
-
-        from ssl_core.resume import checkpoint_step, last_run
-
+        """``fit --ckpt_path last``: continue the newest ``version_N`` with a ``last.ckpt``,
+        in its own folder and CSV log (see :mod:`ssl_core.resume`)."""
         root = config.trainer.default_root_dir
         found = last_run(root)
         if found is None:  # a first start of a job that always passes --ckpt_path last
@@ -242,11 +210,8 @@ class SSLCLI(LightningCLI):
         )
 
     def _last_checkpoint(self, root: str) -> str:
-        """``validate|test|predict --ckpt_path last``: the newest fit's ``last.ckpt``
-        under ``root`` (Lightning would look among this run's own checkpoints, find
-        none and evaluate the untrained network with only a warning)."""
-        from ssl_core.resume import last_run
-
+        """``validate|test|predict --ckpt_path last``: the newest fit's ``last.ckpt`` under
+        ``root`` (Lightning would evaluate the untrained network with only a warning)."""
         found = last_run(root)
         if found is None:
             raise MissingInputError(
@@ -258,56 +223,39 @@ class SSLCLI(LightningCLI):
 
     # ---------------------------------------------------------------- evaluations
     def validate(self, verbose: bool = True, **kwargs) -> None:
-        """``trainer.validate`` of the checkpoint (:meth:`_evaluate`), its metrics
-        printed as one table (:func:`print_metrics`)."""
-        results = self._evaluate(self.trainer.validate, verbose=False, **kwargs)
-        if verbose and self.trainer.is_global_zero:
-            print_metrics(results, "validate")
+        self._evaluate("validate", verbose=verbose, **kwargs)
 
     def test(self, verbose: bool = True, **kwargs) -> None:
-        """``trainer.test`` of the checkpoint (:meth:`_evaluate`), its metrics printed
-        as one table (:func:`print_metrics`)."""
-        results = self._evaluate(self.trainer.test, verbose=False, **kwargs)
-        if verbose and self.trainer.is_global_zero:
-            print_metrics(results, "test")
+        self._evaluate("test", verbose=verbose, **kwargs)
 
     def predict(self, **kwargs) -> None:
-        """``trainer.predict`` of the checkpoint (:meth:`_evaluate`)."""
-        self._evaluate(self.trainer.predict, **kwargs)
+        self._evaluate("predict", **kwargs)
 
-    def _evaluate(self, run, ckpt_path: str | None = None, **kwargs):
-        """``run(ckpt_path=ckpt_path, **kwargs)`` (``trainer.validate|test|predict``)
-        without the warnings of restoring the fit's callbacks.
-
-        Lightning restores every callback's state from the checkpoint, which only a
-        resumed fit uses, and warns of what an evaluation always differs in from the fit:
-        its callbacks (the fit's :class:`~ssl_core.resume.LastCheckpoint` is not added
-        to it) and its log folder (a ``ModelCheckpoint`` without a ``dirpath``, as the
-        recipes list, would warn that "the dirpath has changed": the evaluation does not
-        log into the fit's folder). Here the checkpoint callbacks are pointed at the
-        folder each wrote into during the fit (as the checkpoint says; nothing is saved
-        there, only ``fit`` saves), and the missing callbacks are not warned of. A
-        resumed fit still warns of both.
+    def _evaluate(self, stage: str, ckpt_path: str | None = None, verbose: bool = False, **kwargs):
+        """``trainer.<stage>`` of the checkpoint, its metrics printed as one table
+        (:func:`print_metrics`) where ``verbose``, without Lightning's warnings of the
+        fit's callbacks that an evaluation lacks or whose folder differs: checkpoint
+        callbacks without a ``dirpath`` are pointed at the folder each wrote into
+        during the fit (nothing is saved there). A resumed fit still warns of both.
         """
         callbacks = [c for c in self.trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)]
         if ckpt_path and Path(ckpt_path).is_file() and callbacks:
-            from ssl_core.resume import checkpoint_folders
-
             folders = checkpoint_folders(ckpt_path)
             for callback in callbacks:
                 if callback.dirpath is None and callback.state_key in folders:
                     callback.dirpath = folders[callback.state_key]
+        run = getattr(self.trainer, stage)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=MISSING_CALLBACKS_WARNING)
-            return run(ckpt_path=ckpt_path, **kwargs)
+            if stage == "predict":
+                return run(ckpt_path=ckpt_path, **kwargs)
+            results = run(ckpt_path=ckpt_path, verbose=False, **kwargs)
+        if verbose and self.trainer.is_global_zero:
+            print_metrics(results, stage)
 
     def _add_embedding_writer(self, config) -> None:
-        """``predict`` writes embeddings to ``<default_root_dir>/embeddings`` (see
-        :mod:`ssl_core.embeddings`), or for a segmentation task one mask per test image
-        to ``<default_root_dir>/masks`` (see :mod:`ssl_core.segmentation.writer`), unless
-        the config already has such a writer."""
-        from jsonargparse import Namespace
-
+        """``predict`` writes embeddings (:mod:`ssl_core.embeddings`), or a segmentation
+        task's masks (:mod:`ssl_core.segmentation.writer`), unless the config has a writer."""
         model = config.model.get("class_path") if isinstance(config.model, Namespace) else None
         if model and _is_segmentation(model):
             name, class_path = "MaskWriter", "ssl_core.segmentation.writer.MaskWriter"
@@ -331,8 +279,6 @@ def _has_callback(config, name: str) -> bool:
 
 def _add_callback(config, class_path: str, init_args=None) -> None:
     """Append the callback ``class_path`` to the trainer config unless it is there."""
-    from jsonargparse import Namespace
-
     if _has_callback(config, class_path):
         return
     callback = Namespace(class_path=class_path, init_args=init_args or Namespace())
@@ -340,25 +286,16 @@ def _add_callback(config, class_path: str, init_args=None) -> None:
 
 
 def _ensure_last_checkpoint(config) -> None:
-    """Give a fit a :class:`~ssl_core.resume.LastCheckpoint` (``last.ckpt`` at every epoch
-    end) unless it lists one, with ``checkpoint_every_n_train_steps`` where set.
-
-    The config's own ``ModelCheckpoint`` callbacks keep their monitor, top-k files and
-    schedule; those writing into the run's ``checkpoints/`` folder (no ``dirpath``) leave
-    ``last.ckpt`` to it (their ``save_last`` off: Lightning would otherwise write a second
-    ``last-v1.ckpt``). A fit with ``trainer.enable_checkpointing: false`` gets nothing.
-    """
-    from jsonargparse import Namespace
-
+    """Give a fit a :class:`~ssl_core.resume.LastCheckpoint` unless it lists one, with
+    ``checkpoint_every_n_train_steps`` where set (none if checkpointing is off). The
+    config's ``ModelCheckpoint`` callbacks without a ``dirpath`` leave ``last.ckpt`` to
+    it (else Lightning writes a second ``last-v1.ckpt``)."""
     if config.trainer.enable_checkpointing is False:
         return
     for callback in _callbacks(config):
         init_args = getattr(callback, "init_args", None)
-        if (
-            "ModelCheckpoint" in str(getattr(callback, "class_path", ""))
-            and init_args is not None
-            and init_args.get("dirpath") is None
-        ):
+        model_checkpoint = "ModelCheckpoint" in str(getattr(callback, "class_path", ""))
+        if model_checkpoint and init_args is not None and init_args.get("dirpath") is None:
             init_args.save_last = False
     name = "ssl_core.resume.LastCheckpoint"
     _add_callback(config, name, Namespace(every_n_train_steps=None, dirpath=None))
@@ -368,29 +305,10 @@ def _ensure_last_checkpoint(config) -> None:
             callback.init_args.every_n_train_steps = steps
 
 
-def _add_progress_bar(config) -> None:
-    """Give a fit the :class:`~ssl_core.progress.StepProgressBar` (steps against
-    ``max_steps``) unless the config turns the bar off or lists its own."""
-    if config.trainer.enable_progress_bar is False or _has_callback(config, "ProgressBar"):
-        return
-    _add_callback(config, "ssl_core.progress.StepProgressBar")
-
-
 def print_metrics(results: list[dict], stage: str) -> None:
-    """Print the metrics of ``train validate|test`` as one table, a row per metric.
-
-    Lightning prints a column per dataloader and repeats in each the metrics logged at
-    the epoch's end: the classification methods' two loaders (the kNN's memory bank and
-    the images scored, :class:`ssl_core.methods.base.BaseMethod`) made two identical
-    columns. The names are those logged (``metrics.csv``): ``test/top1``,
-    ``test/knn_top1``, ``test/iou``...; a metric logged per batch of one of several
-    loaders keeps Lightning's ``/dataloader_idx_N`` suffix there and here.
-
-    Args:
-        results: What ``trainer.validate``/``trainer.test`` returns: the metrics of
-            each dataloader.
-        stage: ``validate`` or ``test``.
-    """
+    """Print the metrics of ``train validate|test`` (``results``: each dataloader's, as
+    ``trainer.validate|test`` returns them) as one table, a row per logged name (Lightning
+    prints a column per dataloader, repeating the epoch-end metrics in each)."""
     metrics = {key: value for result in results for key, value in result.items()}
     if not metrics:
         return
@@ -404,36 +322,29 @@ def print_metrics(results: list[dict], stage: str) -> None:
     Console().print(table)
 
 
-# What Lightning prints at every run that a user of `train` can do nothing about, kept
-# off the screen by `known_noise_silenced`, each by its own message:
-# - torch deprecates `LeafSpec`, which Lightning 2.6's utilities/_pytree.py still builds
-#   (a FutureWarning for Lightning to fix, not for a user);
-# - Lightning's adverts for its cloud services ("💡 Tip: For seamless cloud logging ...
-#   litlogger", "... uploads and versioning ... litmodels"), logged as information.
+# Lightning's noise no user of `train` can act on (`known_noise_silenced`): torch's
+# deprecation of `LeafSpec`, which Lightning 2.6 still builds, and its cloud adverts.
 LEAFSPEC_WARNING = r"`isinstance\(treespec, LeafSpec\)` is deprecated"
 ADVERTS = ("💡 Tip: For seamless cloud",)
 
 
-class _DropAdverts(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(ADVERTS)
+def _no_advert(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith(ADVERTS)
 
 
 @contextmanager
 def known_noise_silenced() -> Iterator[None]:
-    """Within it, Lightning's deprecation warning of torch's ``LeafSpec`` and its cloud
-    adverts are not shown (see :data:`ADVERTS`); every other warning and message is."""
+    """Within it, :data:`LEAFSPEC_WARNING` and :data:`ADVERTS` are not shown; all else is."""
     from lightning.pytorch.utilities.rank_zero import rank_zero_module
 
     log = rank_zero_module.log  # the logger of Lightning's rank_zero_info
-    adverts = _DropAdverts()
-    log.addFilter(adverts)
+    log.addFilter(_no_advert)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=LEAFSPEC_WARNING, category=FutureWarning)
             yield
     finally:
-        log.removeFilter(adverts)
+        log.removeFilter(_no_advert)
 
 
 def _is_segmentation(class_path: str) -> bool:
@@ -450,9 +361,8 @@ def _is_segmentation(class_path: str) -> bool:
 
 
 class FitOnlyCLI(SSLCLI):
-    """``train`` with the ``fit`` subcommand alone: a parser built in half the time, for
-    reading many experiments' merged configs (``fit --print_config``;
-    :func:`ssl_core.stages.merged_config`)."""
+    """``train`` with ``fit`` alone: a parser built in half the time, for reading many
+    experiments' merged configs (:func:`ssl_core.stages.merged_config`)."""
 
     @staticmethod
     def subcommands() -> dict[str, set[str]]:
@@ -465,25 +375,25 @@ def cli(args: list[str] | None = None, cli_class: type[SSLCLI] = SSLCLI) -> SSLC
         args = sys.argv[1:]
     # a bad input: one line, exit 1; Lightning's noise that no user can act on: not shown
     with exits_on_input_errors("train"), known_noise_silenced(), warnings.catch_warnings():
-        # we hand LightningCLI the command line ourselves, amended (or a caller's, as the
-        # pipeline's stages do): its warning that it differs from sys.argv says nothing
+        # we hand LightningCLI the command line, amended: its warning of that says nothing
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
         explicit, args = _pop_option(list(args), "--project")
         try:
             project = resolve_project(explicit)
         except ProjectResolutionError:
-            if explicit or not _config_paths_only(args):
+            paths = _option_values(args, "--config", "-c")
+            if explicit or not paths or not all(Path(p).is_file() for p in paths):
                 raise
             project = None  # `train fit --config path/to/experiment.yaml` needs no project
-        config, _ = _pop_option(list(args), "--config")  # the experiment, as the user named it
-        if config is None and project is not None and not _pop_option(list(args), "-c")[0]:
+        config = next(iter(_option_values(args, "--config")), None)  # as the user named it
+        if config is None and project is not None and not _option_values(args, "-c"):
             config = default_recipe(project)
         args = with_project_config(args, project, config)
         return cli_class(project, Path(config).stem if config else "cli", args=args)
 
 
 def main(args: list[str] | None = None) -> None:
-    """Console entry point of ``train`` (see :func:`cli`)."""
+    """Console entry point of ``train``."""
     cli(args)
 
 

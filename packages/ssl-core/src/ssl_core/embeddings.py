@@ -12,11 +12,9 @@ shift, ``test_shifted``)::
                      labeled (N,) bool (in the split's labeled part), a dataset's columns
     <split>.csv      the same rows for pandas (features stay in the .npz: too wide)
 
-Every sample exactly once, in dataset order, under DDP and with dataloader workers:
-every batch carries each sample's dataset position (``index``), each rank writes a shard
-of its rows, and rank 0 merges them, drops duplicates by position, sorts, and refuses
-any gap (Lightning's ``batch_indices`` are no sample positions with samplers, and
-DistributedSampler pads ranks with duplicates). Shards go under the output directory.
+Every sample exactly once, in dataset order, under DDP: each rank writes a shard of its
+rows with their dataset positions (``index``), and rank 0 merges them, drops duplicates
+(DistributedSampler pads ranks with them), sorts, and refuses any gap.
 """
 
 from __future__ import annotations
@@ -32,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
 from ssl_core.errors import InputError
@@ -71,22 +68,11 @@ class SplitEmbeddings:
         return value
 
 
-# ----------------------------------------------------------------------------- writing
-def _to_numpy(x: Any) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
-
-
 def merge_shards(
     shards: Sequence[dict[str, np.ndarray]], size: int | None = None
 ) -> dict[str, np.ndarray]:
-    """Merge per-rank rows into one set: one row per dataset position, sorted.
-
-    Args:
-        shards: Dicts of arrays with a common first axis, each with ``indices``.
-        size: Dataset length; if given, positions must be exactly ``0 .. size-1``.
-    """
+    """Merge per-rank rows (dicts of arrays with ``indices``) into one row per dataset
+    position, sorted; with ``size``, the positions must be exactly ``0 .. size-1``."""
     shards = [s for s in shards if len(s["indices"])]
     if not shards:
         raise EmbeddingsError("No predictions to merge (empty dataloader?)")
@@ -114,9 +100,7 @@ def write_split(
     """Write ``<name>.npz`` and ``<name>.csv``; return the split's entry of ``meta.json``."""
     indices = rows["indices"].astype(np.int64)
     n = len(indices)
-    ids_arr = np.asarray(
-        [str(ids[i]) for i in indices] if ids is not None else [str(i) for i in indices]
-    )
+    ids_arr = np.asarray([str(ids[i] if ids is not None else i) for i in indices])
     labeled_arr = np.ones(n, bool) if labeled is None else np.asarray(labeled, bool)[indices]
     arrays = {
         "features": rows["features"].astype(np.float32),
@@ -152,13 +136,9 @@ def write_split(
 
 
 class EmbeddingWriter(BasePredictionWriter):
-    """Write the predictions of ``train predict`` as an embeddings directory.
-
-    The module's ``predict_step`` returns ``{"features", "projection"?, "labels",
-    "indices"}`` per batch (see :meth:`ssl_core.methods.base.BaseMethod.predict_step`).
-    Split names come from the datamodule's ``predict_split_names`` (default: train, test,
-    test_shifted in dataloader order); ids from each dataset's ``paths``; the labeled flag
-    from the datamodule's ``label_split``.
+    """Write the predictions of ``train predict`` (tensors ``{"features", "projection"?,
+    "labels", "indices"}`` per batch) as an embeddings directory; split names from the
+    datamodule's ``predict_split_names``, ids from each dataset's ``paths``.
 
     Args:
         output_dir: Where to write (default: ``<trainer.default_root_dir>/embeddings``).
@@ -185,7 +165,7 @@ class EmbeddingWriter(BasePredictionWriter):
                 "EmbeddingWriter needs predict_step to return a dict with 'features', 'labels' "
                 f"and 'indices', not {type(prediction).__name__}"
             )
-        rows = {k: _to_numpy(v) for k, v in prediction.items()}
+        rows = {k: v.detach().cpu().numpy() for k, v in prediction.items()}
         self._rows.setdefault(dataloader_idx, []).append(rows)
 
     def on_predict_epoch_end(self, trainer, pl_module) -> None:
@@ -215,7 +195,7 @@ class EmbeddingWriter(BasePredictionWriter):
         label_split = dm.label_split if dm else None
         labeled_paths = {p for p, _ in label_split.labeled} if label_split is not None else None
         class_names = dm.class_names if dm else None
-        splits = {}
+        splits, classes = {}, {}
         for idx, (name, loader) in enumerate(zip(names, loaders, strict=True)):
             shards = [dict(np.load(f)) for f in sorted(shard_dir.glob(f"loader{idx}-rank*.npz"))]
             if not shards:
@@ -231,23 +211,17 @@ class EmbeddingWriter(BasePredictionWriter):
             elif name != "train":
                 labeled = np.zeros(len(ids) if ids is not None else rows["indices"].max() + 1, bool)
             splits[name] = write_split(out, name, rows, ids, labeled, class_names)
-        train_labels = (
-            set(np.load(out / "train.npz")["labels"].tolist()) if "train" in splits else set()
-        )
-        test_labels = (
-            set(np.load(out / "test.npz")["labels"].tolist()) if "test" in splits else set()
-        )
+            classes[name] = set(rows["labels"].astype(np.int64).tolist())
+        unseen = classes.get("test", set()) - classes.get("train", set())
         meta = {
             **provenance(trainer, pl_module, out, self.config),
             "label_split_fraction": label_split.fraction if label_split is not None else None,
             "exclude_classes": list(dm.exclude_classes) if dm else [],
             # classes of the test set that training never saw: the anomalies of evaluate
-            "held_out_labels": sorted(int(c) for c in test_labels - train_labels if c >= 0),
+            "held_out_labels": sorted(c for c in unseen if c >= 0),
             "class_names": list(class_names) if class_names is not None else None,
             "shift": dm.shift if dm else None,
-            # the positive class of two-class figures (ROC AUC, rejection), the source's
             "signal_class": dm.source.signal_class if dm else None,
-            # the dataset's own evaluators (``module:Class``), which evaluate runs too
             "evaluators": list(dm.source.evaluators) if dm else [],
             "splits": splits,
         }
@@ -255,8 +229,7 @@ class EmbeddingWriter(BasePredictionWriter):
 
 
 def provenance(trainer, pl_module, out: Path, config: str | None) -> dict[str, Any]:
-    """What every predict writer records of its run (and the run's config as
-    ``out/config.yaml`` when the ``train`` CLI gave it)."""
+    """What every predict writer records of its run (and ``out/config.yaml``)."""
     dm = trainer.datamodule
     if config:
         (out / "config.yaml").write_text(config)
@@ -269,14 +242,12 @@ def provenance(trainer, pl_module, out: Path, config: str | None) -> dict[str, A
         "model": f"{type(pl_module).__module__}.{type(pl_module).__qualname__}",
         "datamodule": name,
         "label_split": dm.split if dm else None,
-        # the data the run read: which root, and what of it was scored
         "data_root": str(Path(dm.root).resolve()) if dm else None,
         "test_on": getattr(dm, "test_on", "test") if dm else None,
         "world_size": trainer.world_size,
     }
 
 
-# ----------------------------------------------------------------------------- reading
 def _load_split(directory: Path, name: str) -> SplitEmbeddings:
     path = directory / f"{name}.npz"
     try:
@@ -315,16 +286,26 @@ def _load_split(directory: Path, name: str) -> SplitEmbeddings:
     )
 
 
+def load_logits(directory: Path, split: str, rows: int) -> np.ndarray | None:
+    """The classifier's logits ``(N, C)`` of ``split`` (float64), ``None`` when not written."""
+    path = Path(directory) / f"{split}.npz"
+    with np.load(path, allow_pickle=False) as data:
+        if "logits" not in data.files:
+            return None
+        logits = np.asarray(data["logits"], dtype=np.float64)
+    if logits.ndim != 2 or len(logits) != rows or not np.isfinite(logits).all():
+        raise EmbeddingsError(
+            f"{path}: logits must be finite (N, C) with N = {rows}, not shape {logits.shape}"
+        )
+    return logits
+
+
 def load_embeddings(
     directory: str | Path, scored_only: bool = False
 ) -> tuple[dict[str, SplitEmbeddings], dict[str, Any]]:
     """Read and check an embeddings directory; return ``({split: rows}, meta)``.
-
-    Args:
-        directory: The ``embeddings`` folder of a predict run.
-        scored_only: Read a run that scored data without fitting anything on it (a
-            model applied to another root, ``--data.test_on all``): no ``train`` split
-            needed, and ``test`` rows may lack labels (real data).
+    ``scored_only``: a run that fits nothing (``--data.test_on all``): no ``train`` split
+    needed, and ``test`` rows may lack labels.
 
     Raises:
         EmbeddingsError: with what is wrong and how to get a good directory.
@@ -350,7 +331,7 @@ def load_embeddings(
             f"{meta_path} has format {meta['format_version']}, newer than this ssl-core"
         )
     required = ("test",) if scored_only else ("train", "test")
-    if "train" in required and meta.get("test_on") == "all":
+    if not scored_only and meta.get("test_on") == "all":
         raise EmbeddingsError(
             f"{directory} scored every sample of {meta.get('data_root')} (test_on all) and "
             "fits nothing there: compare it with the run it transfers from, `python -m "
@@ -373,9 +354,9 @@ def load_embeddings(
                 "different predict runs mixed?"
             )
         for space in ("features", "projection"):
-            a, b = getattr(train, space), getattr(split, space)
-            if (a is None) != (b is None) or (a is not None and a.shape[1] != b.shape[1]):
-                widths = [None if x is None else x.shape[1] for x in (a, b)]
+            arrays = [getattr(train, space), getattr(split, space)]
+            widths = [None if x is None else x.shape[1] for x in arrays]
+            if widths[0] != widths[1]:
                 raise EmbeddingsError(
                     f"{space} widths differ between train ({widths[0]}) and {name} ({widths[1]}): "
                     "the splits come from different models"

@@ -1,12 +1,9 @@
-"""Weighted k-nearest-neighbour classification of embeddings.
+"""Weighted k-nearest-neighbour classification of embeddings: the one kNN of ssl-core
+(online probe, ``evaluate``, :mod:`ssl_core.pseudolabels`).
 
-The vote of Wu et al. 2018 (InstDisc, arXiv:1805.01978), as in lightly's benchmarks:
-the k most cosine-similar bank samples vote for their class with weight exp(sim / t).
-lightly's ``knn_predict`` returns only the ranking of the classes; pseudo-labelling
-needs the vote shares themselves (a confidence), so the vote is written here once
-(batched over the queries, so that large query sets stay in memory) and serves the
-online probe, ``evaluate`` and ``ssl_core.pseudolabels`` alike, on tensors or numpy
-arrays. A test checks it against lightly's ``knn_predict``.
+The vote of Wu et al. 2018 (InstDisc, arXiv:1805.01978), as lightly's ``knn_predict``
+(a test checks the ranking against it), which returns no vote shares: pseudo-labelling
+needs them as confidences. Batched over the queries; tensors or numpy arrays.
 """
 
 from __future__ import annotations
@@ -25,20 +22,9 @@ def _tensor(x, dtype: torch.dtype) -> torch.Tensor:
 @torch.no_grad()
 def knn_scores(queries, bank, bank_labels, num_classes: int, k: int = 200, t: float = 0.1,
                batch_size: int = 1024):  # fmt: skip
-    """Vote shares of each class for each query.
-
-    Args:
-        queries: Embeddings ``(Q, D)`` (a tensor, or a numpy array: then the result is
-            one too); normalized here.
-        bank: Labeled embeddings ``(N, D)``; normalized here.
-        bank_labels: Integer labels ``(N,)``.
-        num_classes: Number of classes C.
-        k: Neighbours (clipped to N).
-        t: Temperature of the vote weights ``exp(cosine / t)``.
-
-    Returns:
-        ``(Q, C)`` vote shares (rows sum to 1).
-    """
+    """Vote shares ``(Q, C)`` (rows sum to 1) of the classes for queries ``(Q, D)`` from a
+    labeled bank ``(N, D)`` with labels ``(N,)``; numpy queries give a numpy result.
+    ``k`` is clipped to N; ``t``: temperature of the weights ``exp(cosine / t)``."""
     as_numpy = isinstance(queries, np.ndarray)
     queries, bank = _tensor(queries, torch.float32), _tensor(bank, torch.float32)
     bank_t = F.normalize(bank.float(), dim=1).t().contiguous()
@@ -57,8 +43,8 @@ def knn_scores(queries, bank, bank_labels, num_classes: int, k: int = 200, t: fl
 
 
 def topk_accuracy(ranked: torch.Tensor, labels: torch.Tensor, k: int = 1) -> float:
-    """Fraction of rows of ``ranked`` ``(Q, C)`` (classes, most voted first) whose first k
-    entries hold the label."""
+    """Fraction of rows of ``ranked`` ``(Q, C)`` (most voted first) with the label in the
+    first k."""
     hits = (ranked[:, :k] == labels.view(-1, 1)).any(dim=1)
     return hits.float().mean().item()
 

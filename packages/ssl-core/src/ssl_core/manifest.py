@@ -1,7 +1,5 @@
-"""What the data stage records and the splits read: fingerprints, the manifest, the cache.
-
-Both :mod:`ssl_core.acquire` (writes ``manifest.json``) and :mod:`ssl_core.splits` (pins
-each split to its data) use these helpers, so neither imports the other.
+"""What the data stage records and the splits read: fingerprints, the manifest, the cache
+(used by :mod:`ssl_core.acquire` and :mod:`ssl_core.splits`, so neither imports the other).
 """
 
 from __future__ import annotations
@@ -19,11 +17,7 @@ SOURCE_KEYWORDS = ("download", "generate")
 
 def fingerprint(paths: Sequence[str]) -> str:
     """sha256 of the sorted relative file list: identifies a dataset's (labeled) samples."""
-    h = hashlib.sha256()
-    for p in sorted(paths):
-        h.update(p.encode())
-        h.update(b"\n")
-    return h.hexdigest()
+    return hashlib.sha256("".join(f"{p}\n" for p in sorted(paths)).encode()).hexdigest()
 
 
 def cache_dir(kind: str = "splits") -> Path:

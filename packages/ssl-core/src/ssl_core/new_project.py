@@ -1,37 +1,11 @@
-"""``new-project``: a new dataset project package in a few seconds.
+"""``new-project``: a new dataset project package in a few seconds (docs/add-a-project.md).
 
 ``uv run new-project NAME [--task classification|segmentation] [--modality image|points|series]``
-``[--channels N] [--classes A B ...] [--dataset STEM] [--files F.npz ...] [--signal-class C]``
 
-writes ``projects/NAME`` from the template of the task (``ssl_core/templates/<task>``:
-package with its entry point, a source with one marked function to adapt, a fake-data
-writer, configs, tests), a tiny example dataset in the layout the user's files must
-take (``projects/NAME/example``: the default data root, so the first command works),
-and registers the project where the workspace needs it: the root ``pyproject.toml``
-(dev group and uv sources, so ``uv sync`` installs it); its pipeline is its own:
-``projects/NAME/params.yaml`` (the data source, label splits and a pair per method of the
-task, :data:`PAIRS`) and ``projects/NAME/dvc.yaml`` written from it by
-:mod:`ssl_core.stages` (stages ``data``, ``splits``, ``experiments``, ``random-init`` and
-one per pair), which the root ``dvc.yaml``'s ``summary`` then reads. No other project's
-file changes.
-
-Tasks: ``classification`` (a folder per class; SimCLR and the supervised baseline) and
-``segmentation`` (images and masks, :mod:`ssl_core.segmentation.data`; the supervised
-baseline, FixMatch, Mean Teacher and UniMatch on SMP networks).
-
-Modalities (:data:`MODALITIES`: the template of each, and what writes its example):
-``image`` (the default); ``points`` (particle jets, :mod:`ssl_core.points`:
-``classification-points``; ``--files`` names the ``.npz`` files, ``--classes`` the
-labels 0, 1, ... and ``--signal-class`` the positive one; the example is fake jets in
-those files); ``series`` (classification: series in the UEA/UCR ``.ts`` format,
-``classification-series``, :mod:`ssl_core.series`; ``--dataset STEM`` names the files,
-``STEM_TRAIN.ts`` and ``STEM_TEST.ts``, ``--channels`` their dimensions; the example is
-those two files, of variable-length series). The generated source, fake data and tests
-read these names from the package's ``dataset.py``: pointing the project at other files
-is an edit of one line there, never of the tests.
-
-Rendering is plain ``{{key}}`` substitution (no template engine to learn); the
-template files are ordinary files of the package, readable as they are.
+writes ``projects/NAME`` from the template of the task and modality (``templates/``,
+rendered by plain ``{{key}}`` substitution) with a tiny example dataset in the layout the
+user's files must take (the default data root) and its pipeline (``params.yaml``,
+``dvc.yaml``), and registers it in the root ``pyproject.toml`` and ``dvc.yaml``.
 """
 
 from __future__ import annotations
@@ -51,17 +25,14 @@ PAIRS = {
     "segmentation": ("supervised", "fixmatch", "meanteacher", "unimatch"),
 }
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-#: Modality -> (template folder, ``module:function`` writing the example into a folder:
-#: ``f(folder, classes, channels, **layout)``, ``layout`` the modality's file names of
-#: :func:`layout_of`; ``None``: the task's image example). A modality is one line here,
-#: its template and its options in :func:`layout_of`.
+#: Modality -> (template folder, ``module:function`` writing its example as
+#: ``f(folder, classes, channels, **layout)`` (:func:`layout_of`); ``None``: images).
 MODALITIES = {
     "image": ("{task}", None),
     "points": ("{task}-points", "ssl_core.points.fake:write_fake_example"),
     "series": ("{task}-series", "ssl_core.series.fake:write_fake_example"),
 }
-#: ``--channels`` without the option: image channels, series dimensions (points take
-#: none: a particle's features are computed from its four-momentum).
+#: ``--channels`` without the option (points take none).
 DEFAULT_CHANNELS = {"image": 3, "series": 1}
 #: The classes a project gets without ``--classes``: of its task, else of its modality.
 DEFAULT_CLASSES = {
@@ -100,30 +71,15 @@ def strings(items: list[str]) -> str:
     return python_tuple([json.dumps(item, ensure_ascii=False) for item in items])
 
 
-def _insert_into_block(text: str, key: str, lines: list[str]) -> str:
-    """Insert ``lines`` at the end of the top-level YAML/TOML block that starts with
-    ``key`` (before the next top-level line), keeping every comment of the file."""
-    rows = text.splitlines(keepends=True)
-    start = next((i for i, r in enumerate(rows) if r.rstrip() == key), None)
-    if start is None:
-        raise NewProjectError(f"No '{key}' block to add the project to")
-    end = start + 1
-    while end < len(rows) and (not rows[end].strip() or rows[end][0] in " #\t"):
-        end += 1
-    # blank lines and top-level comments before the next block belong to that block
-    while end > start + 1 and (not rows[end - 1].strip() or rows[end - 1].startswith("#")):
-        end -= 1
-    return "".join(rows[:end] + [line + "\n" for line in lines] + rows[end:])
-
-
-def registered(repo: Path, name: str, task: str = "classification") -> dict[Path, str]:
+def registered(repo: Path, name: str) -> str:
     """The root ``pyproject.toml`` with the project added (not yet written: a workspace
     it does not fit is refused before anything is created)."""
-    out = {}
-    pyproject = repo / "pyproject.toml"
-    text = pyproject.read_text()
+    text = (repo / "pyproject.toml").read_text()
+    sources = "[tool.uv.sources]\n"
     if f'"{name}"' not in text:
-        text = _insert_into_block(text, "[tool.uv.sources]", [f"{name} = {{ workspace = true }}"])
+        if sources not in text:
+            raise NewProjectError(f"No '{sources.strip()}' block to add the project to")
+        text = text.replace(sources, f"{sources}{name} = {{ workspace = true }}\n", 1)
         text = text.replace(
             'dev = [\n    "ssl-core",\n', f'dev = [\n    "ssl-core",\n    "{name}",\n'
         )
@@ -132,14 +88,13 @@ def registered(repo: Path, name: str, task: str = "classification") -> dict[Path
             lambda m: f'known-first-party = [{m.group(1)}, "{name}"]',
             text,
         )
-    out[pyproject] = text
-    return out
+    return text
 
 
 def project_params(name: str, task: str = "classification") -> str:
-    """The new project's ``params.yaml``: its entries of the pipeline (the example data,
-    two label splits, the random-init baseline and a pair per method of :data:`PAIRS`),
-    from which ``ssl_core.stages`` writes its ``dvc.yaml``."""
+    """The new project's ``params.yaml``, from which ``ssl_core.stages`` writes its
+    ``dvc.yaml``: the example data, two label splits, the random-init baseline and a pair
+    per method of :data:`PAIRS`."""
     split = "frac0.50-seed0"
     lines = [
         f"# {name}'s entries of the pipeline: projects/{name}/dvc.yaml is written from this file",
@@ -158,35 +113,26 @@ def project_params(name: str, task: str = "classification") -> str:
 
 
 def write_example(
-    project_dir: Path,
-    classes: list[str],
-    channels: int,
-    task: str = "classification",
-    modality: str = "image",
-    layout: dict | None = None,
+    example: Path, classes: list[str], channels: int | None, task: str, modality: str, layout: dict
 ) -> Path:
     """The tiny example dataset, labeled and unlabeled as real data is: 8 train and 3
-    test images per class and 20 images without a class under ``unlabeled/``, PNG
-    (segmentation: 16 train images with masks, 16 without, 4 test images with masks;
-    another modality: its writer of :data:`MODALITIES`, given ``layout``)."""
-    from ssl_core.data.fake import make_fake_image_folder
-
+    test PNG images per class and 20 without a class under ``unlabeled/`` (segmentation:
+    16 train images with masks, 16 without, 4 test images; another modality: its writer
+    of :data:`MODALITIES`)."""
     writer = MODALITIES[modality][1]
     if writer is not None:
         import importlib
 
         module, function = writer.split(":")
-        return getattr(importlib.import_module(module), function)(
-            project_dir / "example", classes, channels, **(layout or {})
-        )
-
+        write = getattr(importlib.import_module(module), function)
+        return write(example, classes, channels, **layout)
     if task == "segmentation":
         from ssl_core.segmentation.data import make_fake_segmentation
 
-        splits = {"train": 16, "test": 4}
-        return make_fake_segmentation(project_dir / "example", splits, 64, channels, unlabeled=16)
+        return make_fake_segmentation(example, {"train": 16, "test": 4}, 64, channels, unlabeled=16)
+    from ssl_core.data.fake import make_fake_image_folder
+
     splits = {"train": 8, "test": 3}
-    example = project_dir / "example"
     return make_fake_image_folder(example, classes, splits, 40, channels, unlabeled=20)
 
 
@@ -213,10 +159,9 @@ def layout_of(
     files: list[str] | None = None,
     signal_class: str | None = None,
 ) -> dict:
-    """The file names of a modality's data, checked: series ``{"dataset": STEM}`` (its
-    files ``STEM_TRAIN.ts``, ``STEM_TEST.ts``; default ``name``), points ``{"files":
-    [...]}`` (default ``top.npz qcd.npz``); images ``{}``. An option of another
-    modality is refused, as is a signal class that is none of ``classes``."""
+    """The file names of a modality's data, checked: series ``{"dataset": STEM}``
+    (default ``name``), points ``{"files": [...]}`` (default :data:`JET_FILES`), images
+    ``{}``. An option of another modality is refused."""
     given = {"--dataset": dataset, "--files": files, "--signal-class": signal_class}
     own = {"series": ("--dataset",), "points": ("--files", "--signal-class")}.get(modality, ())
     for option, value in given.items():
@@ -257,21 +202,8 @@ def new_project(
     files: list[str] | None = None,
     signal_class: str | None = None,
 ) -> Path:
-    """Create ``repo/projects/name``; return its folder (see the module docstring).
-
-    Args:
-        name: The package's import and distribution name.
-        task: ``classification`` or ``segmentation``.
-        channels: Image channels (default 3) or series dimensions (default 1); points
-            take none (a particle's features are fixed).
-        classes: Class names in label order (default :data:`DEFAULT_CLASSES`; series:
-            the training file's ``@classLabel`` list, the example two classes).
-        repo: The workspace root.
-        modality: ``image``, ``points`` or ``series`` (:data:`MODALITIES`).
-        dataset: Series: the ``.ts`` files' stem (default ``name``).
-        files: Points: the ``.npz`` files (default ``top.npz qcd.npz``).
-        signal_class: Points: the positive class (default the last of ``classes``).
-    """
+    """Create ``repo/projects/name`` (see the module docstring and :func:`main`'s options,
+    of which these are the values); return its folder."""
     if not NAME.match(name):
         raise NewProjectError(
             f"{name!r}: use lowercase letters, digits and '_', starting with a letter "
@@ -304,8 +236,10 @@ def new_project(
     target = repo / "projects" / name
     if target.exists():
         raise NewProjectError(f"{target} exists already")
-    updates = registered(repo, name, task)
-    updates[target / "params.yaml"] = project_params(name, task)
+    updates = {
+        repo / "pyproject.toml": registered(repo, name),
+        target / "params.yaml": project_params(name, task),
+    }
     values = {"name": name, "Name": camel(name), "classes": strings(classes)}
     if channels is not None:
         values["channels"] = str(channels)
@@ -330,7 +264,7 @@ def new_project(
     for out, text in rendered.items():
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
-    write_example(target, classes, channels, task, modality, layout)
+    write_example(target / "example", classes, channels, task, modality, layout)
     for path, text in updates.items():
         path.write_text(text)
     tidy(target, repo)
@@ -343,9 +277,8 @@ def new_project(
 
 
 def tidy(target: Path, repo: Path) -> None:
-    """Order the rendered imports and format the files as the workspace's ruff wants
-    them: where the project's name sorts against ``ssl_core`` depends on the name, and
-    long class lists wrap. Skipped if ruff is absent."""
+    """Sort the rendered imports and format the files with ruff, if it is there (where the
+    project's name sorts against ``ssl_core`` depends on the name)."""
     import shutil
     import subprocess
     import sys
@@ -353,12 +286,7 @@ def tidy(target: Path, repo: Path) -> None:
     ruff = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))
     if ruff:
         for command in (["check", "--fix", "--select", "I"], ["format"]):
-            subprocess.run(
-                [ruff, *command, "--quiet", str(target)],
-                cwd=repo,
-                check=False,
-                capture_output=True,
-            )
+            subprocess.run([ruff, *command, "--quiet", str(target)], cwd=repo, capture_output=True)
 
 
 def main(args: list[str] | None = None) -> None:
@@ -404,17 +332,7 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--repo", type=Path, default=Path("."), help="workspace root")
     ns = parser.parse_args(args)
     with exits_on_input_errors("new-project"):
-        target = new_project(
-            ns.name,
-            ns.task,
-            ns.channels,
-            ns.classes,
-            ns.repo,
-            ns.modality,
-            ns.dataset,
-            ns.files,
-            ns.signal_class,
-        )
+        target = new_project(**vars(ns))
     first = PAIRS[ns.task][0]
     dataset = target / "src" / ns.name / "dataset.py"
     if ns.modality == "image":

@@ -1,9 +1,6 @@
-"""Learning-rate schedules that know the run's length.
-
-YAML cannot express "the total number of optimizer steps"; the base module passes
-``total_steps`` (from ``trainer.estimated_stepping_batches`` or ``max_epochs``, in the
-units of the schedule's ``interval``) to any scheduler whose ``__init__`` accepts it.
-"""
+"""Learning-rate schedules that know the run's length: YAML cannot express it, so the
+module passes ``total_steps`` (in the units of the schedule's ``interval``) to any
+scheduler whose ``__init__`` accepts it."""
 
 from __future__ import annotations
 
@@ -13,9 +10,6 @@ from torch.optim import Optimizer
 
 class WarmupCosine(CosineWarmupScheduler):
     """Linear warmup then cosine decay over the whole run (SimCLR, Chen et al. 2020).
-
-    A thin layer over lightly's ``CosineWarmupScheduler`` whose length is filled in by
-    the module at ``configure_optimizers`` time.
 
     Args:
         optimizer: The wrapped optimizer.

@@ -1,11 +1,6 @@
-"""The training progress bar: Lightning's rich one, counting steps where steps end the run.
-
-Lightning's bar reads ``Epoch E/M`` with ``M = max_epochs - 1``: ``Epoch 299/-2`` in a
-step-budget recipe (``max_epochs: -1``, ``max_steps: N``), which says nothing about how
-far the run is. :class:`StepProgressBar` adds the optimizer steps against ``max_steps``
-(``Epoch 299, step 29900/31250``) and leaves the epochs' total out where there is none.
-``train fit`` uses it unless the config lists a progress bar or turns it off
-(:class:`ssl_core.cli.SSLCLI`).
+"""The training progress bar: Lightning's rich one, counting steps where steps end the run
+(Lightning's reads ``Epoch 299/-2`` under ``max_epochs: -1``). ``train fit`` uses it unless
+the config lists a progress bar or turns it off (:class:`ssl_core.cli.SSLCLI`).
 """
 
 from __future__ import annotations

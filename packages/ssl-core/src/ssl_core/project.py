@@ -1,27 +1,16 @@
 """Project packages and how the one ``train`` command finds the right one.
 
-A project package (``projects/<name>``) declares itself with an entry point::
-
-    [project.entry-points."ssl_core.projects"]
-    imagenette = "imagenette:PROJECT"
-
-where ``PROJECT = Project(name="imagenette", root=...)``. ssl-core owns the only ``train``
-console script: uv installs all workspace members into one venv, where console scripts
-of the same name from several members overwrite each other (uv issue 12891), so a
-``train`` script per project would silently run whichever was installed last.
-
-The project of a ``train`` run is, in this order:
+A project package declares itself with an entry point (``[project.entry-points.
+"ssl_core.projects"] imagenette = "imagenette:PROJECT"``, ``PROJECT = Project(...)``);
+ssl-core owns the only ``train`` script (uv issue 12891: same-named scripts of workspace
+members overwrite each other). The project of a ``train`` run is, in this order:
 
 1. ``--project NAME`` on the command line (or the ``SSL_PROJECT`` environment variable);
 2. the package of the invoking ``uv run --package NAME`` (read from the parent process);
 3. the project whose directory contains the current directory;
 4. the only installed project.
 
-Anything else is an error that lists the installed projects. Only the project found is
-imported (the others are entry points until then; the folder of one is found without
-importing it), so a project that cannot be imported (a syntax error in its
-``dataset.py``) stops only a run of that project, in one line naming its file and the
-error (:class:`BrokenProjectError`).
+Only the project found is imported: another that cannot be never stops its run.
 """
 
 from __future__ import annotations
@@ -58,8 +47,7 @@ class Project:
     name: str
     root: Path
     default_config: str = "simclr.yaml"
-    #: The project's data source class (:class:`ssl_core.data.ImageFolder` or a
-    #: subclass): what the generic ``acquire`` and ``splits`` commands read.
+    #: The project's data source class: what the ``acquire`` and ``splits`` commands read.
     source: type | None = None
 
     @property
@@ -67,21 +55,21 @@ class Project:
         return self.root / "configs"
 
     def config(self, name: str | None = None) -> Path:
-        """Path of a config by file name or stem (``simclr`` or ``simclr.yaml``)."""
+        """Path of a config by file name or stem (``simclr`` or ``simclr.yaml``): the
+        project's own or ssl-core's recipe of it (:func:`recipe`)."""
         name = name or self.default_config
         path = self.config_dir / (name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
-        if self.config_dir.is_dir() and (found := recipe(self.config_dir, name)) is not None:
-            return found
-        if not path.is_file():
-            if not self.config_dir.is_dir():  # seen with a wheel installed outside the repo
-                raise MissingInputError(
-                    f"No config {path}: {self.config_dir} does not exist. A project's configs "
-                    f"live in its source folder (projects/{self.name}/configs); install it from "
-                    "the workspace (`uv sync`, editable) or pass --config PATH/TO/CONFIG.yaml"
-                )
+        if not self.config_dir.is_dir():  # seen with a wheel installed outside the repo
+            raise MissingInputError(
+                f"No config {path}: {self.config_dir} does not exist. A project's configs "
+                f"live in its source folder (projects/{self.name}/configs); install it from "
+                "the workspace (`uv sync`, editable) or pass --config PATH/TO/CONFIG.yaml"
+            )
+        found = recipe(self.config_dir, name)
+        if found is None:
             available = sorted(p.name for p in self.config_dir.glob("*.yaml"))
             raise MissingInputError(f"No config {path}. {self.name} has: {available}")
-        return path
+        return found
 
 
 def project_source(project: Project):
@@ -96,13 +84,11 @@ class ProjectResolutionError(InputError, RuntimeError):
 
 
 class BrokenProjectError(ProjectResolutionError):
-    """A project package that cannot be imported (a syntax error in its ``dataset.py``,
-    a missing dependency) or whose entry point is no :class:`Project`."""
+    """A project package that cannot be imported, or whose entry point is no :class:`Project`."""
 
 
 def declared_projects() -> dict[str, EntryPoint]:
-    """The projects of the ``ssl_core.projects`` entry point group by name, none of them
-    imported (an entry point's name is its project's name)."""
+    """The projects' entry points by name, none of them imported."""
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
@@ -121,12 +107,8 @@ def _failure(err: Exception) -> str:
 
 
 def load_project(ep: EntryPoint) -> Project:
-    """Import the project of one entry point (and nothing else).
-
-    Raises:
-        BrokenProjectError: its package raises on import, or the entry point names no
-            :class:`Project`; one line naming the file and the error.
-    """
+    """Import the project of one entry point, or raise :class:`BrokenProjectError` (one
+    line naming the file and the error) if it raises or names no :class:`Project`."""
     try:
         project = ep.load()
     except Exception as err:  # the project's own code: whatever it raises on import
@@ -147,8 +129,7 @@ def _stderr(line: str) -> None:
 
 
 def installed_projects(say: Callable[[str], None] = _stderr) -> dict[str, Project]:
-    """Every declared project, imported; one that cannot be is left out and ``say`` is
-    told in one line (``train`` never calls this: it imports only its own project)."""
+    """Every declared project, imported; one that cannot be is left out, said in one line."""
     projects = {}
     for name, ep in declared_projects().items():
         try:
@@ -163,9 +144,8 @@ def _load(item: Project | EntryPoint) -> Project:
 
 
 def _folder(item: Project | EntryPoint) -> Path | None:
-    """Where a project lives, found without importing it: its root if loaded; else the
-    nearest folder above its package that holds a ``pyproject.toml`` (a workspace member:
-    ``projects/NAME``), or the package's folder (an installed wheel)."""
+    """Where a project lives, found without importing it: its root if loaded, else the
+    nearest folder above its package with a ``pyproject.toml``, else the package's."""
     if isinstance(item, Project):
         return item.root.resolve()
     try:
@@ -229,21 +209,12 @@ def resolve_project(
     say: Callable[[str], None] | None = None,
 ) -> Project:
     """Find the project of this run (see the module docstring for the order) and import
-    only it: another project that cannot be imported never stops this one.
-
-    Args:
-        explicit: ``--project NAME`` (else ``SSL_PROJECT``).
-        projects: The projects by name, as entry points (imported when chosen) or
-            :class:`Project` (default: :func:`declared_projects`).
-        cwd: The current directory.
-        invoking_argv: The parent process's command line (default: read from the OS).
-        say: Told in one line about a broken project left out while looking for the
-            one that holds ``cwd`` (default: stderr).
+    only it. ``projects`` are entry points or :class:`Project` by name (default: the
+    installed ones); ``say`` is told of a broken project left out (default: stderr).
 
     Raises:
         ProjectResolutionError: No project, or more than one, fits.
-        BrokenProjectError: The project found cannot be imported (one line naming its
-            file and the error).
+        BrokenProjectError: The project found cannot be imported.
     """
     projects = declared_projects() if projects is None else projects
     by_name = {_normalize(n): p for n, p in projects.items()}
@@ -280,10 +251,8 @@ def resolve_project(
 def _project_of_folder(
     projects: dict[str, Project | EntryPoint], cwd: Path, say: Callable[[str], None]
 ) -> Project | None:
-    """The project whose root holds ``cwd``, importing only the projects whose folder
-    (:func:`_folder`) holds it, innermost first. If one of them cannot be imported and
-    no other holds ``cwd``, that one is the project of this folder: its error is raised;
-    otherwise it is only said."""
+    """The project whose root holds ``cwd``, importing only those whose folder holds it,
+    innermost first. One that cannot be imported is raised if no other holds ``cwd``."""
     inside = []
     for item in projects.values():
         folder = _folder(item)
@@ -306,13 +275,12 @@ def _project_of_folder(
     return None
 
 
-EXTENDS = re.compile(r"^#\s*extends:\s*(\S+)\s*$")
-THEN = re.compile(r"^#\s*then:\s*(\S+)\s*$")
-#: ssl-core's recipes, written once (see :func:`recipe`): ``<task>/<method>[-cpu].yaml``,
-#: and the defaults a project's configs extend unless it has its own (``trainer-cpu.yaml``).
+#: ``# extends: FILE`` / ``# then: FILE`` in a config's leading comment lines.
+DIRECTIVE = re.compile(r"^#\s*(extends|then):\s*(\S+)\s*$")
+#: ssl-core's recipes (:func:`recipe`), ``<task>/<method>[-cpu].yaml``, and the defaults a
+#: project's configs extend unless it has its own (``trainer-cpu.yaml``).
 RECIPES = Path(__file__).resolve().parent / "recipes"
-#: ``# extends: ssl_core:fixmatch-cpu.yaml``: a project's file that departs from ssl-core's
-#: recipe of a method names it so.
+#: ``# extends: ssl_core:fixmatch-cpu.yaml``: ssl-core's recipe of a method.
 CORE_PREFIX = "ssl_core:"
 #: The file that makes a project's configs take ssl-core's recipes: its backbone.
 PROJECT_MODEL = "model.yaml"
@@ -321,12 +289,10 @@ PARTS = ("data", "model", "trainer", "smoke")
 
 
 def extended(config: Path, search: Path | None = None) -> list[str]:
-    """``--config`` arguments for ``config``, with what it extends before it (its leading
-    ``# extends: FILE`` comment lines) and what it is followed by after it (``# then:
-    FILE``), recursively. FILE is looked for in ``search`` (a project's configs folder:
-    where ssl-core's recipes find the project's own files), beside ``config``, then
-    among ssl-core's defaults (:data:`RECIPES`: ``trainer-cpu.yaml``, ...);
-    ``ssl_core:NAME`` is ssl-core's recipe NAME for the project's task."""
+    """``--config`` arguments for ``config``, with what it extends (:data:`DIRECTIVE`)
+    before it and what it is followed by (``then``) after it, recursively. FILE is looked
+    for in ``search`` (a project's configs folder), beside ``config``, then in
+    :data:`RECIPES`; ``ssl_core:NAME`` is ssl-core's recipe NAME for the project's task."""
     if search is None and RECIPES not in Path(config).resolve().parents:
         search = Path(config).parent  # a project's file names its project's parts
     before, after = [], []
@@ -334,36 +300,34 @@ def extended(config: Path, search: Path | None = None) -> list[str]:
         for line in f:
             if not line.startswith("#"):
                 break
-            for pattern, into in ((EXTENDS, before), (THEN, after)):
-                match = pattern.match(line)
-                if match and match[1].startswith(CORE_PREFIX):  # ssl-core's recipe
-                    core = task_recipes(search or Path(config).parent)
-                    into += extended(core / match[1].removeprefix(CORE_PREFIX), search)
-                elif match:
-                    places = [Path(config).parent, RECIPES]
-                    if search is not None:  # the project's own file first
-                        places.insert(0, Path(search))
-                    base = next((d / match[1] for d in places if (d / match[1]).is_file()), None)
-                    if base is None:
-                        raise MissingInputError(
-                            f"{config} extends {match[1]}, which is in none of "
-                            + ", ".join(str(d) for d in places)
-                        )
-                    into += extended(base, search)
+            match = DIRECTIVE.match(line)
+            if match is None:
+                continue
+            name = match[2]
+            if name.startswith(CORE_PREFIX):  # ssl-core's recipe
+                base = task_recipes(search or Path(config).parent) / name.removeprefix(CORE_PREFIX)
+            else:  # the project's own file first
+                places = [*([Path(search)] if search else []), Path(config).parent, RECIPES]
+                base = next((d / name for d in places if (d / name).is_file()), None)
+                if base is None:
+                    raise MissingInputError(
+                        f"{config} extends {name}, which is in none of "
+                        + ", ".join(str(d) for d in places)
+                    )
+            (before if match[1] == "extends" else after).extend(extended(base, search))
     return [*before, "--config", str(config), *after]
 
 
 def task_recipes(configs: Path) -> Path:
-    """ssl-core's method recipes for the task of the project whose configs folder is
-    ``configs`` (``task`` in the project's ``params.yaml``; default ``classification``)."""
+    """ssl-core's recipes for the task (in ``params.yaml``; default ``classification``) of
+    the project whose configs folder is ``configs``."""
     params = Path(configs).parent / "params.yaml"
     return RECIPES / _task(params, params.stat().st_mtime_ns if params.is_file() else 0)
 
 
 @functools.cache
 def _task(params: Path, mtime_ns: int) -> str:
-    """The ``task`` of a project's ``params.yaml`` (read once per version of the file:
-    every config a run names asks)."""
+    """The ``task`` of a project's ``params.yaml``, read once per version of the file."""
     import yaml
 
     entries = (yaml.safe_load(params.read_text()) or {}) if mtime_ns else {}
@@ -372,10 +336,8 @@ def _task(params: Path, mtime_ns: int) -> str:
 
 def recipe(configs: Path, name: str) -> Path | None:
     """The config ``name`` (``fixmatch-cpu``) of a project's ``configs`` folder: its own
-    file, else ssl-core's recipe of that method for its task (:func:`task_recipes`) when
-    the project takes them (it has :data:`PROJECT_MODEL`: its backbone, and
-    ``data*.yaml``: its data); else ``None``. A method's recipe is written once in
-    ssl-core; a project writes a file of that name only to depart from it."""
+    file, else ssl-core's recipe for its task when the project has
+    :data:`PROJECT_MODEL`, else ``None``."""
     file = name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"
     own = Path(configs) / file
     if own.is_file():

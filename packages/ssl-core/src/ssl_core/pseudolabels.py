@@ -1,35 +1,25 @@
 """Pseudo-labels from a learned space: the second round of semi-supervised training.
 
-A model trained in round one (SimCLR, SemiSupCon, ...) embeds every training image
-(``train predict`` writes ``OUT/embeddings/``, see :mod:`ssl_core.embeddings`). The
-labeled images of a label split then label the unlabeled pool in that space, and the
-confident pseudo-labels join the labeled set of a new split, which SupCon, SemiSupCon,
-Supervised or FixMatch train on in round two (``--data.split NEW.json``)::
+The labeled images of a label split label the unlabeled pool in the embeddings of a
+round-one model (``train predict``'s ``OUT/embeddings/``); the confident pseudo-labels
+join the labeled set of a new split for round two (``--data.split NEW.json``)::
 
     uv run python -m ssl_core.pseudolabels runs/imagenette/simclr/embeddings \\
         --split projects/imagenette/splits/frac0.10-seed0.json \\
         --out projects/imagenette/splits/pseudo/frac0.10-seed0-simclr-knn.json
 
-Two ways to label (``--method``):
-
-- ``knn``: the weighted kNN vote of the online probe (Wu et al. 2018,
-  https://arxiv.org/abs/1805.01978): the k most cosine-similar labeled images vote
-  with weight ``exp(sim / t)``; confidence = the winning class's share of the vote.
-- ``spreading``: scikit-learn's ``LabelSpreading`` (Zhou et al. 2004, "Learning with
-  local and global consistency") on the kNN graph of all training images; confidence =
-  the winning class's share of the spread label distribution.
-
-Only pseudo-labels with confidence >= ``--threshold`` are kept; the rest stay unlabeled.
-The split's own labels are never changed. Nothing but the split's labels is used: the
-embeddings' ``labels`` column (true labels, where a benchmark has them) serves only for
-a printed diagnostic of the pseudo-labels' accuracy, and the test set (``test.npz``) is
-never read. The new split keeps the fingerprint of the training set, so the datamodule
-checks it as any other split.
+``--method knn``: the online probe's weighted kNN vote (Wu et al. 2018,
+https://arxiv.org/abs/1805.01978); ``spreading``: scikit-learn's ``LabelSpreading``
+(Zhou et al. 2004) on the kNN graph of all training images. Confidence is the winning
+class's share; pseudo-labels below ``--threshold`` stay unlabeled. Only the split's
+labels are used (the embeddings' true labels only for a printed diagnostic; the test
+set is never read), and the new split keeps the training set's fingerprint.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -56,23 +46,11 @@ def pseudo_label_split(
     num_classes: int | None = None,
     source: str = "",
 ) -> tuple[LabelSplit, dict]:
-    """A new split: ``split``'s labels plus the confident pseudo-labels of its pool.
-
-    Args:
-        split: The split whose labeled images label the rest.
-        ids: Relative paths ``(N,)`` of the embedding rows (the split's path format).
-        embeddings: ``(N, D)`` embeddings of those rows (every training image).
-        method: ``knn`` vote or label ``spreading``.
-        threshold: Minimum confidence of a kept pseudo-label.
-        k: Neighbours (kNN vote, spreading graph).
-        t: Temperature of the kNN vote.
-        alpha: Clamping factor of label spreading.
-        num_classes: Number of classes (default: from the split's labels).
-        source: Description of the embeddings, for the new split's ``source``.
-
-    Returns:
-        The new split and statistics (counts, per class, mean confidence).
-    """
+    """A new split: ``split``'s labels plus the confident pseudo-labels of its pool, and
+    statistics. ``ids`` ``(N,)`` are the relative paths of the rows of ``embeddings``
+    ``(N, D)`` (every training image); ``k``: neighbours (kNN vote, spreading graph); ``t``:
+    the vote's temperature; ``alpha``: spreading's clamping; ``num_classes`` defaults to
+    the split's; ``source`` describes the embeddings in the new split's ``source``."""
     row = {str(p): i for i, p in enumerate(ids)}
     missing = [p for p, _ in split.labeled if p not in row]
     if missing:
@@ -97,25 +75,19 @@ def pseudo_label_split(
     else:
         raise ValueError(f"method must be 'knn' or 'spreading', not {method!r}")
 
-    confidence = probs.max(axis=1) if len(probs) else np.zeros(0)
-    pseudo = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
+    confidence, pseudo = probs.max(axis=1), probs.argmax(axis=1)
     keep = confidence >= threshold
     new_labeled = [(p, int(y)) for p, y, ok in zip(pool, pseudo, keep, strict=True) if ok]
     kept = {p for p, _ in new_labeled}
     labeled = sorted([*split.labeled, *new_labeled])
     unlabeled = sorted(p for p in split.unlabeled if p not in kept)
     settings = f"{method}, k={k}" + (f", t={t}" if method == "knn" else f", alpha={alpha}")
-    new = LabelSplit(
-        dataset=split.dataset,
+    new = dataclasses.replace(
+        split,
         fraction=len(labeled) / split.num_images,
-        seed=split.seed,
-        fingerprint=split.fingerprint,
-        num_images=split.num_images,
         labeled=labeled,
         unlabeled=unlabeled,
-        validation=list(split.validation),
-        val_fraction=split.val_fraction,
-        val_seed=split.val_seed,
+        count=None,
         source=(
             f"pseudo-labels of {split.source} split (fraction {split.fraction:.2f}, seed "
             f"{split.seed}) by {settings}, confidence >= {threshold}"
@@ -160,8 +132,7 @@ def main(args: list[str] | None = None) -> LabelSplit:
         splits, meta = load_embeddings(opts.embeddings)
         split = LabelSplit.load(opts.split)
         train = splits["train"]
-        class_names = meta.get("class_names")
-        num_classes = max(len(class_names or []), max(y for _, y in split.labeled) + 1)
+        num_classes = max(len(meta.get("class_names") or []), max(y for _, y in split.labeled) + 1)
         new, stats = pseudo_label_split(
             split,
             train.ids,

@@ -1,28 +1,14 @@
 """Many runs of a project side by side, baselines first: the one reporting module. It
 reads numbers the stages wrote (``metrics.json``, training logs) and fits nothing.
 
-Two views, one definition of the baselines every number is read against
-(:data:`RANDOM_INIT`: the same network untrained; :data:`SUPERVISED`: the same labels
-without the unlabeled data), which come first in every table and plot:
-
 - **The pairs** (``python -m ssl_core.results results/<project> [--out table.md]``): a
-  Markdown row per stage folder: minutes per part, kNN and linear-probe top-1 on the test
-  set, the fit's last online kNN and classifier top-1 on the validation split (what
-  recipe choices read); ``dvc metrics show`` gives every key, too wide to compare.
-- **The label-fraction comparison** (``python -m ssl_core.results results/<project>
-  --compare [--params projects/<project>/params.yaml] [--out DIR] [--random-init RUN]
-  [--frozen NAME=RUN]``): the ``compare-<method>`` stages' ``compare/*/metrics.json`` as ``compare.md`` (method x label
-  fraction, mean ± sample standard deviation over the split seeds and their number, the
-  labeled samples per fraction, stage times, the runs the project's ``params.yaml`` asks for that are
-  not done yet) and ``compare.png`` (the metric against the number of labels, log axis,
-  runs on all labels as the ceiling; Oliver et al. 2018, arXiv:1804.09170, figure 4).
-  ``--random-init RUN`` adds the no-training baseline: for classification a kNN vote and
-  a linear probe of the untrained features on each split's labels, which that stage's
-  ``evaluate --splits`` wrote (``split_probes``); for segmentation its test IoU. Frozen
-  random features with the labels, not chance, are what training must beat. On series
-  (UEA/UCR sources) the same stage also wrote :data:`MINIROCKET`'s row: MiniRocket
-  features and a ridge classifier on each split's labeled series, no network
-  (:mod:`ssl_core.series.minirocket`).
+  Markdown row per stage folder: minutes per part, test kNN and linear-probe top-1, the
+  fit's last validation kNN and classifier top-1.
+- **The label-fraction comparison** (``... results/<project> --compare``):
+  ``compare.md`` (method x label fraction, mean ± sample standard deviation over the split
+  seeds) and ``compare.png`` (the metric against the number of labels; Oliver et al.
+  2018, arXiv:1804.09170, figure 4). ``--random-init RUN`` adds the untrained network's
+  rows (and on series :data:`MINIROCKET`'s) that its ``evaluate --splits`` wrote.
 
 Final-step numbers only (``last.ckpt``): nothing is picked by its test score.
 """
@@ -41,12 +27,10 @@ import yaml
 
 from ssl_core.errors import BadInputError, MissingInputError, exits_on_input_errors
 
-#: The baselines every other row is read against, by name: the untrained network (rows
-#: named ``random-init`` or ``random-init, <how>``) and the supervised method.
+#: The baselines every other row is read against (``random-init`` or ``random-init, <how>``).
 RANDOM_INIT, SUPERVISED = "random-init", "supervised"
 RANDOM_KNN, RANDOM_LINEAR = f"{RANDOM_INIT}, kNN", f"{RANDOM_INIT}, linear probe"
-#: The series baseline without deep learning (``minirocket`` of the random-init stage's
-#: ``metrics.json``; :mod:`ssl_core.series.minirocket`), listed with the baselines.
+#: The series baseline without deep learning (:mod:`ssl_core.series.minirocket`).
 MINIROCKET = "MiniRocket (no deep learning)"
 #: How a comparison's headline metrics read in tables and plots.
 METRIC_NAMES = {
@@ -64,8 +48,7 @@ def untrained(name: str) -> bool:
 
 
 def baseline_order(name: str) -> tuple[int, str]:
-    """Sort key: the random-init and MiniRocket rows, then supervised, then the rest by
-    name."""
+    """Sort key: random-init and MiniRocket rows, supervised, then the rest by name."""
     return (0 if untrained(name) or name == MINIROCKET else 1 if name == SUPERVISED else 2, name)
 
 
@@ -73,17 +56,15 @@ def _number(value: float | None, fmt: str = ".3f") -> str:
     return "–" if value is None else format(value, fmt)
 
 
-# ------------------------------------------------------------------ the pairs
 PARTS = ("start", "fit", "predict", "evaluate", "total")
 
 
 def final_metrics(metrics_csv: Path) -> dict[str, float]:
-    """The last logged value of every column of a Lightning CSV log (the final epoch or
-    step: the number to report, not the best one)."""
+    """The last logged value of every column of a Lightning CSV log (not the best one)."""
     table = pd.read_csv(metrics_csv)
     if table.empty:  # a run that stopped before logging anything
         return {}
-    last = table.ffill().iloc[-1].dropna()  # per column, its last logged value
+    last = table.ffill().iloc[-1].dropna()
     return {key: float(value) for key, value in last.items()}
 
 
@@ -100,11 +81,7 @@ class Row:
 
 
 def collect(results: Path) -> list[Row]:
-    """A :class:`Row` per folder of ``results`` holding a ``metrics.json``, baselines first.
-
-    Raises:
-        FileNotFoundError: when no folder of ``results`` has a ``metrics.json``.
-    """
+    """A :class:`Row` per folder of ``results`` holding a ``metrics.json``, baselines first."""
     rows = []
     for metrics_json in sorted(Path(results).glob("*/metrics.json")):
         metrics = json.loads(metrics_json.read_text())
@@ -129,8 +106,7 @@ def collect(results: Path) -> list[Row]:
 
 
 def summary_markdown(folders: Sequence[Path]) -> str:
-    """Every project's pairs (:func:`pairs_markdown`), a section each, and its label-fraction
-    comparison's table when it has one (``compare.md``): the pipeline's summary."""
+    """The pipeline's summary: every project's pairs and a link to its ``compare.md``."""
     parts = ["# Results of the pipeline\n\nWritten by `python -m ssl_core.results` (root stage "
              "`summary`) from the metrics the stages wrote; docs/results.md reads them.\n"]  # fmt: skip
     for folder in folders:
@@ -161,7 +137,6 @@ def pairs_markdown(rows: list[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# --------------------------------------------------------- the comparison
 @dataclass(frozen=True)
 class Run:
     """One run of the comparison: a method on one label split."""
@@ -172,9 +147,9 @@ class Run:
     seed: int | None
     num_labeled: int | None
     value: float  # the headline test metric (``metric``)
-    seconds: float | None
-    budget: tuple[str | None, int | None]  # (budget, optimizer steps trained)
     metric: str = "test_top1"
+    seconds: float | None = None  # stage time; none for rows that train nothing
+    budget: tuple[str | None, int | None] = (None, 0)  # (budget, optimizer steps trained)
 
 
 @dataclass(frozen=True)
@@ -205,9 +180,9 @@ def load_runs(compare_dir: Path, metric: str | None = None) -> list[Run]:
                 seed=m.get("seed"),
                 num_labeled=m.get("num_labeled"),
                 value=float(m[m.get("metric", "test_top1")]),
+                metric=m.get("metric", "test_top1"),
                 seconds=m.get("seconds", {}).get("total"),
                 budget=(m.get("budget"), m.get("steps")),
-                metric=m.get("metric", "test_top1"),
             )
         )
     return runs
@@ -220,29 +195,14 @@ def frozen_runs(
     metric: str = "test_top1",
     skipped: list[str] | None = None,
 ) -> list[Run]:
-    """Frozen features with the labels of the splits ``names``: the kNN vote and linear
-    probe fit on each split's labeled samples that ``evaluate --splits`` wrote into
-    ``folder/metrics.json`` (``split_probes``; the ``random-init@<project>`` stage's: the
-    untrained network, the baseline every result is read against; or a pretrained space,
-    e.g. SimCLR's pair, for its frozen rows). Nothing is fitted here.
-
-    Args:
-        folder: A stage folder (or its ``embeddings/``: its parent is read).
-        names: The splits' names (repeats are read once).
-        label: The rows' name before ``, kNN`` and ``, linear probe``.
-        metric: ``test_top1``, or on two-class data ``test_roc_auc``,
-            ``test_rejection_eff30`` or ``test_rejection_eff50``.
-        skipped: When given, a split ``evaluate`` skipped (its labeled samples are not
-            all in the embeddings: budget ``smoke`` embeds a few per class) is named here
-            and left out instead of raising.
-
-    Returns:
-        Two runs per split (``<label>, kNN`` and ``<label>, linear probe``), no stage time.
+    """Rows ``<label>, kNN`` and ``<label>, linear probe`` per split of ``names``: the
+    frozen features' probes on each split's labels that ``evaluate --splits`` wrote into
+    ``folder/metrics.json`` (``split_probes``). ``folder`` may be an ``embeddings/``.
+    ``skipped``: when given, a split ``evaluate`` skipped is named here, not an error.
 
     Raises:
         FileNotFoundError: no ``metrics.json`` in ``folder``.
-        ValueError: no probes of a split (``evaluate`` ran without ``--splits``, or
-            skipped it), or not the metric.
+        ValueError: no probes of a split, or not the ``metric``.
     """
     folder = Path(folder)
     folder = folder.parent if folder.name == "embeddings" else folder
@@ -263,40 +223,23 @@ def frozen_runs(
                 skipped.append(name)
                 continue
             raise BadInputError(f"{path} has no probes of split {name}: {hint}")
-        entry = probes[name]
+        e = probes[name]
         for how, method in (("knn", f"{label}, kNN"), ("linear", f"{label}, linear probe")):
-            if key not in entry[how]:
+            if key not in e[how]:
                 raise BadInputError(f"{path}: split {name} has no {key} (two-class data only)")
-            value = entry[how][key]
+            value = e[how][key]
             if value is not None:  # a rejection is None when no background passes
-                runs.append(
-                    Run(
-                        method,
-                        name,
-                        entry["fraction"],
-                        entry["seed"],
-                        entry["num_labeled"],
-                        float(value),
-                        None,
-                        (None, 0),
-                        metric,
-                    )  # fmt: skip
-                )
+                row = (e["fraction"], e["seed"], e["num_labeled"], float(value), metric)
+                runs.append(Run(method, name, *row))
     return runs
 
 
 def baseline_runs(
     random_init: Path, runs: list[Run], skipped: list[str] | None = None
 ) -> list[Run]:
-    """The random-init rows of the splits ``runs`` used, from the folder of the
-    ``random-init@<project>`` stage: classification (its ``split_probes``) per split with
-    :func:`frozen_runs`, and the :data:`MINIROCKET` row per split where the stage wrote
-    one (``minirocket``: series); segmentation (``metrics.json`` of the untrained
-    network's masks) one value, the same at every split.
-
-    Raises:
-        FileNotFoundError: no ``metrics.json`` in ``random_init``.
-    """
+    """The random-init rows of the splits of ``runs``, from the random-init stage's
+    folder: classification per split (:func:`frozen_runs`, and :data:`MINIROCKET` where
+    written); segmentation one value (its masks' score), the same at every split."""
     folder = Path(random_init)
     metrics_json = folder / "metrics.json"
     if not metrics_json.is_file():
@@ -309,10 +252,8 @@ def baseline_runs(
         if metric == "test_top1":  # MiniRocket scores top-1 only
             for name in sorted({r.split for r in runs} & set(scored_splits)):
                 e = scored_splits[name]
-                rows.append(
-                    Run(MINIROCKET, name, e["fraction"], e["seed"], e["num_labeled"],
-                        float(e["top1"]), None, (None, 0), metric)
-                )  # fmt: skip
+                row = (e["fraction"], e["seed"], e["num_labeled"], float(e["top1"]), metric)
+                rows.append(Run(MINIROCKET, name, *row))
         return rows
     metric = runs[0].metric if runs else "test_iou"
     if metric.removeprefix("test_") not in scored:  # evaluate's keys: iou, dice, ...
@@ -320,7 +261,7 @@ def baseline_runs(
     value = float(scored[metric.removeprefix("test_")])
     seen = {r.fraction: r for r in runs}  # one measurement: one row per fraction, n=1
     return [
-        Run(RANDOM_INIT, r.split, r.fraction, r.seed, r.num_labeled, value, None, (None, 0), metric)
+        Run(RANDOM_INIT, r.split, r.fraction, r.seed, r.num_labeled, value, metric)
         for r in seen.values()
     ]
 
@@ -335,12 +276,8 @@ def expected_runs(params: Path) -> list[tuple[str, str]]:
 
 def spread(values: Sequence[float], num_labeled: int | None = None) -> Cell:
     """Mean, sample standard deviation (``ddof=1``; none with one value) and count."""
-    return Cell(
-        mean=statistics.fmean(values),
-        std=statistics.stdev(values) if len(values) > 1 else None,
-        n=len(values),
-        num_labeled=num_labeled,
-    )
+    std = statistics.stdev(values) if len(values) > 1 else None
+    return Cell(statistics.fmean(values), std, len(values), num_labeled)
 
 
 def summarize(runs: list[Run]) -> dict[tuple[str, float], Cell]:
@@ -351,16 +288,14 @@ def summarize(runs: list[Run]) -> dict[tuple[str, float], Cell]:
     cells = {}
     for key, group in groups.items():
         labeled = [r.num_labeled for r in group if r.num_labeled is not None]
-        cells[key] = spread(
-            [r.value for r in group], round(statistics.fmean(labeled)) if labeled else None
-        )
+        labeled = round(statistics.fmean(labeled)) if labeled else None
+        cells[key] = spread([r.value for r in group], labeled)
     return cells
 
 
 def methods_of(cells: dict[tuple[str, float], Cell]) -> list[str]:
     """The methods of ``cells``: the baseline first, then by name."""
-    names = {method for method, _ in cells}
-    return sorted(names, key=baseline_order)
+    return sorted({method for method, _ in cells}, key=baseline_order)
 
 
 def cell_text(cell: Cell | None) -> str:
@@ -403,24 +338,22 @@ def markdown(
     for run in runs:
         if run.seconds is not None:
             minutes[run.method] = minutes.get(run.method, 0.0) + run.seconds / 60
+    intro = (
+        f"{name[0].upper()}{name[1:]} after the last step (`last.ckpt`), mean ± standard "
+        "deviation over the split seeds (sample, ddof=1) and (in brackets) the number of seeds."
+    )
+    if 1.0 in fractions:
+        intro += " The 100% column is the ceiling: every label."
+    if any(untrained(m) for m, _ in cells):
+        intro += " The random-init rows train nothing: the untrained network" + (
+            "'s features, classified by a kNN vote or a linear probe fit on the same labeled "
+            "samples." if any(m != RANDOM_INIT and untrained(m) for m, _ in cells)
+            else "'s own predictions."
+        )  # fmt: skip
     lines = [
         f"# {title or 'Label-fraction comparison'}",
         "",
-        f"{name[0].upper()}{name[1:]} after the last step (`last.ckpt`), mean ± standard "
-        "deviation over the split seeds (sample, ddof=1) and (in brackets) the number of "
-        "seeds."
-        + (" The 100% column is the ceiling: every label." if 1.0 in fractions else "")
-        + (
-            " The random-init rows train nothing: the untrained network"
-            + (
-                "'s features, classified by a kNN vote or a linear probe fit on the same "
-                "labeled samples."
-                if any(m != RANDOM_INIT and untrained(m) for m, _ in cells)
-                else "'s own predictions."
-            )
-            if any(untrained(m) for m, _ in cells)
-            else ""
-        ),
+        intro,
         "",
         "| method | " + " | ".join(header) + " | stage time (min, all its runs) |",
         "|---|" + "---|" * (len(fractions) + 1),
@@ -479,26 +412,14 @@ def plot(runs: list[Run], path: Path, title: str = "") -> Path:
             x = [c.num_labeled if by_labels else f for f, c in points]
             ticks.update(x)
             dodge = 1.04 ** (i - (len(methods) - 1) / 2)  # error bars side by side, not on top
-            ax.errorbar(
-                [v * dodge for v in x],
-                [c.mean for _, c in points],
-                yerr=[c.std or 0.0 for _, c in points],
-                marker="o",
-                capsize=3,
-                color=color,
-                ls=style,
-                label=method,
-            )
+            y, err = [c.mean for _, c in points], [c.std or 0.0 for _, c in points]
+            x = [v * dodge for v in x]
+            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, color=color, ls=style, label=method)
         ceiling = cells.get((method, 1.0))
         if ceiling is not None and "," not in method:  # trained runs'; frozen rows: the table
-            labels = f", {ceiling.num_labeled} labels" if ceiling.num_labeled else ""
-            ax.axhline(
-                ceiling.mean,
-                ls="--",
-                lw=1.2,
-                color=color,
-                label=f"{method}, 100%{labels} (ceiling)",
-            )
+            n = f", {ceiling.num_labeled} labels" if ceiling.num_labeled else ""
+            label = f"{method}, 100%{n} (ceiling)"
+            ax.axhline(ceiling.mean, ls="--", lw=1.2, color=color, label=label)
     ax.set_xscale("log")
     ax.set_xticks(sorted(ticks), [f"{v:g}" for v in sorted(ticks)])
     ax.minorticks_off()
@@ -520,21 +441,15 @@ def report(
     frozen: Sequence[tuple[str, Path]] = (),
 ) -> Path:
     """Write ``compare.md`` and ``compare.png`` of ``results/compare`` into ``out``
-    (default ``results``); returns the path of ``compare.md``.
-
-    With ``params``, only the runs its ``comparison`` asks for are read (a run it no
-    longer names stays on disk: DVC keeps ``persist`` outputs). With ``random_init`` (the
-    random-init stage's folder) the no-training baselines of the runs' splits are added
-    (:func:`baseline_runs`). ``metric``: the runs' ``metrics.json`` key to compare
-    (default: their headline). ``frozen``: ``(name, folder)`` of pretrained spaces (a
-    pair's stage folder, evaluated with ``--splits``) whose kNN and linear-probe rows on
-    each split's labels are added (:func:`frozen_runs`).
+    (default ``results``); return the path of ``compare.md``. With ``params``, only the
+    runs its ``comparison`` asks for are read (DVC keeps ``persist`` outputs of runs it
+    no longer names). ``random_init``: :func:`baseline_runs`; ``frozen``: ``(name,
+    folder)`` pairs for :func:`frozen_runs`; ``metric``: default the runs' headline.
 
     Raises:
         FileNotFoundError: no ``compare/*/metrics.json`` under ``results``.
-        ValueError: the runs were trained at different budgets or step counts (a
-            leftover of an earlier ``compare.steps``) or report different metrics: their
-            mean would mean nothing.
+        ValueError: the runs were trained at different budgets or step counts, or report
+            different metrics: their mean would mean nothing.
     """
     results = Path(results)
     out = Path(out) if out else results
@@ -570,8 +485,7 @@ def report(
     ]
     notes = []
     if random_init is not None:
-        # at budget smoke the random-init stage embeds a few images per class, too few
-        # for the splits' labeled images: those baselines are left out, and said so
+        # at budget smoke the random-init stage embeds too few images for the splits
         skipped: list[str] | None = [] if {r.budget[0] for r in runs} == {"smoke"} else None
         runs = baseline_runs(random_init, runs, skipped) + runs
         if skipped:
@@ -600,54 +514,21 @@ def main(args: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m ssl_core.results", description=__doc__.splitlines()[0]
     )
-    parser.add_argument(
-        "results",
-        type=Path,
-        nargs="+",
-        help="a project's results folder (results/<p>); the pairs table takes several "
-        "(one section each: the pipeline's results/summary.md)",
-    )
-    parser.add_argument(
-        "--summary",
-        action="store_true",
-        help="the pipeline's summary: a section per results folder (implied by several)",
-    )
-    parser.add_argument(
-        "--compare",
-        action="store_true",
-        help="the label-fraction comparison of RESULTS/compare (compare.md and compare.png)",
-    )
-    parser.add_argument(
+    add = parser.add_argument
+    add("results", type=Path, nargs="+", help="a project's results folder (results/<p>) or several")
+    add("--summary", action="store_true", help="a section per results folder (implied by several)")
+    add("--compare", action="store_true", help="the label-fraction comparison of RESULTS/compare")
+    add(
         "--out",
         type=Path,
-        help="pairs: also write the table to this file; --compare: the folder of "
-        "compare.md/.png (default: RESULTS)",
+        help="pairs: also write the table here; --compare: the folder (default RESULTS)",
     )
-    parser.add_argument(
-        "--params",
-        type=Path,
-        help="--compare: the project's params.yaml, whose `comparison` says which runs are "
-        "missing (default: projects/<project>/params.yaml when it exists)",
-    )
-    parser.add_argument(
-        "--random-init",
-        type=Path,
-        help="--compare: the random-init stage's folder (results/<p>/random-init): adds "
-        "its baselines (kNN and linear probe on each split's labels, from its metrics.json)",
-    )
-    parser.add_argument(
-        "--frozen",
-        action="append",
-        default=[],
-        metavar="NAME=FOLDER",
-        help="--compare: a pretrained space (a pair's folder evaluated with --splits, e.g. "
-        "simclr=results/jets/simclr): rows NAME, kNN and NAME, linear probe (repeatable)",
-    )
-    parser.add_argument(
-        "--metric",
-        help="--compare: the runs' metrics.json key to compare (default: their headline, "
-        "e.g. test_rejection_eff30 in place of test_roc_auc)",
-    )
+    add("--params", type=Path, help="--compare: params.yaml (default projects/<p>/params.yaml)")
+    add("--random-init", type=Path, help="--compare: the random-init stage's folder (baselines)")
+    add("--frozen", action="append", default=[], metavar="NAME=FOLDER",
+        help="--compare: rows NAME, kNN and NAME, linear probe of a pretrained space evaluated "
+        "with --splits (repeatable)")  # fmt: skip
+    add("--metric", help="--compare: the metrics.json key to compare (default: the headline)")
     ns = parser.parse_args(args)
     frozen = []
     for spec in ns.frozen:

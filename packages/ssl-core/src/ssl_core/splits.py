@@ -1,36 +1,17 @@
 """Seeded, stratified label splits and a validation split, pinned to their dataset.
 
-Oliver et al. 2018 (arXiv:1804.09170): fixed splits per label fraction and seed, the
-same labels for every method of a comparison, and every choice made on a *validation*
-set carved from the training data, never on the test set. Only samples that have a
-target (a class, a mask) can be drawn; samples without one are unlabeled for good. So
-the training samples are divided once per split into three disjoint parts:
+Oliver et al. 2018 (arXiv:1804.09170): fixed splits per label fraction and seed, the same
+for every method, and every choice made on a validation set carved from the training
+data. The samples with a target are divided into ``validation`` (a seeded, stratified
+``val_fraction``), ``labeled`` (``frac<F>`` or ``n<K>`` of the rest; ``all``: every one)
+and ``unlabeled`` (the rest, and every sample without a target).
 
-- ``validation``: a fixed, seeded, stratified ``val_fraction`` of the samples with a
-  target (default 10%, seed 0; the same for every split). Online metrics during ``fit``
-  (``val/...``) read it.
-- ``labeled``: ``frac<F>`` of the rest (``n<K>``: K samples), stratified, with their
-  labels (which may be pseudo-labels, see :mod:`ssl_core.pseudolabels`); ``all``: every
-  one of them (what a scientist runs on real data: nothing simulated);
-- ``unlabeled``: the rest of the rest, and every sample without a target.
-
-A split is determined by the list of samples with targets, its name, ``val_fraction``
-and ``val_seed``: the DVC stage (``python -m ssl_core.splits``) writes
-``frac{f:.2f}-seed{s}.json`` and ``n{k}-seed{s}.json`` files, the record DVC tracks and
-the split of that name wherever they match the data. A datamodule asked for such a name
-that the project has not written for this data makes the identical split on first use.
-
-**A name means one draw.** A split made on first use is bound to (dataset, resolved data
-root, name, validation settings) and cached under ``$SSL_CORE_CACHE/splits`` (default
-``~/.cache/ssl-core``; never inside a DVC output). Asked for again at the same root, it
-is the same split, or, when the samples with targets have changed since, refused in one
-line saying what changed (added and removed samples); go on with a new name (a tag after
-the seed, ``n8-seed0-v2``: the same draw rule, its own binding) or redraw the name for the
-current data (``redraw_split``; runs on the old draw are then not comparable with new
-ones). Another root gets its own draw, said in one line. ``all`` is exempt (every sample
-with a target). The binding covers the samples with targets only: adding unlabeled
-samples leaves every split valid (the datamodule adds them to the pool). A split file
-given by path that was made from other data is refused.
+``python -m ssl_core.splits`` writes ``frac{f:.2f}-seed{s}.json`` / ``n{k}-seed{s}.json``;
+a name the project has not written is made on first use, bound to (dataset, resolved root,
+name, validation settings) and cached under ``$SSL_CORE_CACHE/splits`` (default
+``~/.cache/ssl-core``). **A name means one draw**: when the samples with targets at that
+root change it is refused (use a tag, ``n8-seed0-v2``, or ``redraw_split``); another root
+gets its own draw; unlabeled samples never invalidate a split.
 
 File format (JSON), samples named by their path relative to the data root::
 
@@ -88,22 +69,10 @@ def changes(old: LabelSplit, paths: Sequence[str], free: Sequence[str] = ()) -> 
 
 @dataclass
 class LabelSplit:
-    """Labeled / unlabeled / validation partition of a training set.
-
-    Args:
-        dataset: Dataset name.
-        fraction: Share of the non-validation samples with targets that is labeled.
-        seed: Seed of the labeled draw.
-        fingerprint: :func:`fingerprint` of the samples with targets it was drawn from.
-        num_images: Number of those samples.
-        labeled: ``(path, label)`` pairs.
-        unlabeled: Paths without labels (every sample without a target among them).
-        validation: Paths of the validation split (labels come from the dataset).
-        val_fraction: Share of the samples with targets in ``validation``.
-        val_seed: Seed of the validation draw.
-        source: How the split was made (e.g. ``stratified`` or ``pseudo-labels of ...``).
-        count: The number of labeled samples asked for (``n<K>`` splits), else ``None``.
-    """
+    """Labeled / unlabeled / validation partition of a training set: the fields of the
+    file format (module docstring). ``fraction`` is the labeled share of the
+    non-validation samples with targets, ``fingerprint`` (:func:`fingerprint`) and
+    ``num_images`` describe those samples, ``count`` is ``K`` of ``n<K>`` splits."""
 
     dataset: str
     fraction: float
@@ -176,9 +145,6 @@ def _draw(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``size`` of ``indices`` (stratified by ``labels`` where every class can keep a
     share) and the rest, with scikit-learn's ``train_test_split``."""
-    # imported here: every training process imports this module (the datamodules read
-    # splits), and scikit-learn with SciPy takes ~0.7 s to import, paid by each of a
-    # pipeline's stages that never draws a split
     from sklearn.model_selection import train_test_split
 
     if size >= len(indices) or size == 0:
@@ -221,19 +187,9 @@ def make_split(
     count: int | None = None,
     unlabeled: Sequence[str] = (),
 ) -> LabelSplit:
-    """Carve the validation split, then draw ``fraction`` (or ``count``) of the rest as
-    labeled, stratified by ``labels`` (scikit-learn); at least one per class by fraction.
-
-    Args:
-        dataset: Dataset name.
-        paths: The samples with targets (relative paths), the only ones drawn from.
-        labels: A class or stratum per path.
-        fraction: Share of the non-validation samples to label (1.0 = all).
-        seed: Seed of the labeled draw.
-        val_fraction: Share of ``paths`` in the validation split.
-        val_seed: Seed of the validation draw.
-        count: Label exactly this many samples instead of a fraction.
-        unlabeled: The samples without targets: always in the unlabeled pool.
+    """Carve the validation split from ``paths`` (the samples with targets), then draw
+    ``fraction`` (1.0: all) or ``count`` of the rest as labeled, stratified by ``labels``;
+    at least one per class by fraction. ``unlabeled`` join the unlabeled pool.
 
     Raises:
         BadInputError: a fraction outside (0, 1], more labeled samples than there are, or
@@ -307,27 +263,22 @@ def resolve_split(
     redraw: bool = False,
     say: Callable[[str], None] = print,
 ) -> LabelSplit:
-    """The label split ``split`` of the samples with targets ``paths``, checked against it.
-
-    ``split`` is a path to a split file, or a name: ``splits_dir/<name>.json`` when the
-    project has written it for this data, else a ``frac<F>-seed<S>`` / ``n<K>-seed<S>``
-    name is made on first use and bound to ``root`` (see the module docstring), and
-    ``all`` is made now. ``unlabeled`` (the samples without targets) are added to its
-    unlabeled pool. ``say`` is told (one line) when the data gets its own draw.
+    """The label split ``split`` (a path, or a name: ``splits_dir/<name>.json`` when
+    written for this data, else made on first use and bound to ``root``) of the samples
+    with targets ``paths``, checked against them; ``unlabeled`` join its unlabeled pool.
 
     Raises:
-        SplitMismatchError: an explicit file made from other data, or a name bound at
-            ``root`` to a draw from other samples with targets (unless ``redraw``).
+        SplitMismatchError: a file made from other data, or a name bound at ``root`` to a
+            draw from other samples (unless ``redraw``; ``say`` is told of new draws).
         MissingInputError: an unknown name.
-        BadInputError: more labeled samples asked for than there are, or fewer than the
-            classes (nothing is written).
+        BadInputError: more labeled samples asked for than there are, or fewer than classes.
     """
     path = Path(split)
     explicit = path.suffix == ".json" or path.exists()
     if not explicit and splits_dir is not None:
         path = Path(splits_dir) / f"{split}.json"
     made = parse_split_name(split) if not explicit else None
-    drawn = {"val_fraction": val_fraction, "val_seed": val_seed}
+    drawn = {"val_fraction": val_fraction, "val_seed": val_seed, "unlabeled": unlabeled}
     label_split, other = None, ""
     if path.is_file() and split != "all":
         label_split = LabelSplit.load(path)
@@ -345,54 +296,32 @@ def resolve_split(
             "it, n8-seed0-v2, for another draw of the same rule) is made on first use."
         )
     if label_split is None and split == "all":
-        label_split = make_split(dataset, paths, labels, **made, **drawn, unlabeled=unlabeled)
-    elif label_split is None:
-        label_split = _bound_split(
-            split, dataset, paths, labels, made, drawn, unlabeled, root, redraw, say, other
-        )
-    known = set(label_split.unlabeled)
-    label_split.unlabeled += [p for p in unlabeled if p not in known]
-    return label_split
-
-
-def _bound_split(
-    split: str,
-    dataset: str,
-    paths: Sequence[str],
-    labels: Sequence[int],
-    made: dict,
-    drawn: dict,
-    unlabeled: Sequence[str],
-    root: Path | None,
-    redraw: bool,
-    say: Callable[[str], None],
-    other: str = "",
-) -> LabelSplit:
-    """The split ``split`` made on first use at ``root`` and kept under its binding
-    (dataset, root, name, validation settings); see :func:`resolve_split`. ``other``
-    says why the project's own file of that name was not used."""
-    where = str(Path(root).resolve()) if root is not None else "(no root)"
-    key = hashlib.sha256(where.encode()).hexdigest()[:16]
-    folder = f"{key}-val{drawn['val_fraction']:g}-{drawn['val_seed']}"
-    cached = cache_dir() / dataset / folder / f"{split}.json"
-    now = fingerprint(paths)
-    if cached.is_file():
-        bound = LabelSplit.load(cached)
-        if bound.fingerprint == now:
-            return bound
-        if not redraw:
+        label_split = make_split(dataset, paths, labels, **made, **drawn)
+    elif label_split is None:  # made on first use, kept under its binding
+        where = str(Path(root).resolve()) if root is not None else "(no root)"
+        key = hashlib.sha256(where.encode()).hexdigest()[:16]
+        cached = cache_dir() / dataset / f"{key}-val{val_fraction:g}-{val_seed}" / f"{split}.json"
+        bound = LabelSplit.load(cached) if cached.is_file() else None
+        if bound is not None and bound.fingerprint == fingerprint(paths):
+            label_split = bound
+        elif bound is not None and not redraw:
             raise SplitMismatchError(
                 f"Split {split} of {dataset} at {where} was drawn from other samples with "
                 f"targets ({changes(bound, paths, unlabeled)}): a name means one draw. Use "
                 f"a new name (e.g. {split}-v2) or redraw {split} for this data with "
                 "--data.redraw_split true (runs on the old draw are then not comparable)."
             )
-        say(f"split {split}: redrawn at {where} ({changes(bound, paths, unlabeled)})")
-    elif other or (root is not None and any((cache_dir() / dataset).glob(f"*/{split}.json"))):
-        other = f"{other}; " if other else "another root has its own; "
-        say(f"split {split}: {other}{where} gets its own draw ({len(paths)} samples with targets)")
-    label_split = make_split(dataset, paths, labels, **made, **drawn, unlabeled=unlabeled)
-    label_split.save(cached)
+        elif bound is not None:
+            say(f"split {split}: redrawn at {where} ({changes(bound, paths, unlabeled)})")
+        elif other or (root is not None and any((cache_dir() / dataset).glob(f"*/{split}.json"))):
+            other = f"{other}; " if other else "another root has its own; "
+            n = len(paths)
+            say(f"split {split}: {other}{where} gets its own draw ({n} samples with targets)")
+        if label_split is None:
+            label_split = make_split(dataset, paths, labels, **made, **drawn)
+            label_split.save(cached)
+    known = set(label_split.unlabeled)
+    label_split.unlabeled += [p for p in unlabeled if p not in known]
     return label_split
 
 
@@ -404,20 +333,21 @@ def describe(split: str | None) -> dict:
         return {"split": None, "fraction": 1.0, "count": None, "seed": None, "num_labeled": None}
     path = Path(split)
     if path.is_file():
-        label_split = LabelSplit.load(path)
+        s = LabelSplit.load(path)
         return {
             "split": path.stem,
-            "fraction": label_split.fraction,
-            "count": label_split.count,
-            "seed": label_split.seed,
-            "num_labeled": len(label_split.labeled),
+            "fraction": s.fraction,
+            "count": s.count,
+            "seed": s.seed,
+            "num_labeled": len(s.labeled),
         }
     name = path.name.removesuffix(".json")
     parsed = parse_split_name(name) or {}
     count = parsed.get("count")
+    fraction = None if count is not None else parsed.get("fraction")
     return {
         "split": name,
-        "fraction": None if count is not None else parsed.get("fraction"),
+        "fraction": fraction,
         "count": count,
         "seed": parsed.get("seed"),
         "num_labeled": count,
@@ -437,8 +367,7 @@ def write_splits(
     unlabeled: Sequence[str] = (),
 ) -> list[Path]:
     """Write a split per ``(fraction, seed)`` and per ``(count, seed)`` into ``out``
-    (stale ones removed). Every split is made before any is written: a count larger
-    than the data writes nothing."""
+    (stale ones removed; all are made before any is written)."""
     splits = [
         make_split(dataset, paths, labels, f, s, val_fraction, val_seed, c, unlabeled)
         for f, c in [(f, None) for f in fractions] + [(1.0, c) for c in counts]

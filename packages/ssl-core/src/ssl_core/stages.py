@@ -7,25 +7,9 @@ project's ``dvc.yaml`` and the root ``dvc.yaml``;
 ``projects/P/experiments.json``, every experiment of the project merged as ``train``
 reads it, for each method and budget (the project's ``experiments`` stage runs it).
 
-Why generated: a stage's code dependencies are the files its run imports, which differ
-per stage, and DVC cannot template a list of dependencies per ``foreach`` item
-(iterative/dvc issue 8171). So each stage lists:
-
-- **deps**: the source files of ssl-core and the project that its commands use, found by
-  the static import walk of the resume key (:func:`ssl_core.pipeline.used_files`): an edit
-  to one project leaves every other project's stages up to date, an edit to one method
-  leaves the stages of the methods that do not import it up to date; plus the data, the
-  splits, ``uv.lock``, and a local source's folder (an edit to data used in place is seen);
-- **params**: the root ``params.yaml``'s ``budget`` (the one knob) and the stage's own
-  experiment under that budget in ``projects/<p>/experiments.json``
-  (``simclr.cpu``): what the run reads, merged, hyperparameters visible to
-  ``dvc params diff`` and ``dvc exp show``, and nothing of another budget's recipe.
-
-Each project's stages run from the repository root (``wdir``), so paths read the same in
-every ``dvc.yaml``; each project keeps its own ``dvc.lock``. The root ``dvc.yaml`` holds
-only what spans projects: ``summary`` (``results/summary.md``, every project's pairs),
-which depends on every project's results, so ``dvc repro`` at the root reproduces
-everything and ``dvc repro projects/P/dvc.yaml`` one project.
+Generated because each stage's ``deps`` are the files its run imports
+(:func:`ssl_core.pipeline.used_files`), which DVC cannot template per ``foreach`` item
+(iterative/dvc issue 8171).
 """
 
 from __future__ import annotations
@@ -50,19 +34,15 @@ from ssl_core.project import recipe_methods
 
 PIPELINE = "dvc.yaml"
 PARAMS = "params.yaml"
-#: JSON, not YAML: DVC reads a stage's params file at each status check and again when it
-#: saves the stage, and its pure-Python YAML parser took 0.77 s for one project's 6,400 lines
-#: (about 2 min of a smoke run); ``json`` reads the same in 2 ms.
+#: JSON, not YAML: DVC's YAML parser took 0.77 s per read of it (``json``: 2 ms).
 EXPERIMENTS = "experiments.json"
 SUMMARY = "results/summary.md"
-#: `uv run dvc repro` synced the venv once; ssl_core.warm forks the stage from a process that
-#: has imported torch and Lightning already (docs/pipelines.md, "Stages start warm").
+#: ssl_core.warm forks the stage from a process that has imported torch and Lightning
 RUN = "uv run --no-sync python -m ssl_core.warm"
 HEADER = (
     "# Written by `uv run python -m ssl_core.stages` from {params}: edit that file, then\n"
     "# rerun the command (a test fails while this file is out of date). Docs: docs/pipelines.md\n"
 )
-#: What each entry of a project's params.yaml may hold.
 PAIR_KEYS = {"method", "split", "from"}
 
 
@@ -70,7 +50,6 @@ class StagesError(InputError, ValueError):
     """A project's params.yaml that no pipeline can be written from."""
 
 
-# ------------------------------------------------------------------ the entries
 def repo_root(start: Path | None = None) -> Path:
     """The workspace root: the nearest folder upward holding ``params.yaml`` and
     ``projects/``."""
@@ -105,12 +84,6 @@ def load_entries(repo: Path, project: str) -> dict:
     return entries
 
 
-def local_source(source: str) -> bool:
-    """Whether a ``source`` is a folder used in place (not ``download`` or ``generate``)."""
-    return source not in SOURCE_KEYWORDS
-
-
-# ------------------------------------------------------------- code dependencies
 def _package(project: str) -> str:
     return project.replace("-", "_")
 
@@ -130,9 +103,8 @@ def config_files(configs: Path, method: str) -> list[Path]:
 def code_deps(
     repo: Path, project: str | None, entries: Iterable[str], configs: Iterable[Path] = ()
 ) -> list[str]:
-    """The files of ssl-core and of ``project`` that modules ``entries`` (the project's
-    package among them where the run imports it) and the classes named in ``configs``
-    use, relative to ``repo``."""
+    """The files of ssl-core and of ``project`` that modules ``entries`` and the classes
+    named in ``configs`` use, relative to ``repo``."""
     from ssl_core.pipeline import class_paths, used_files
 
     packages = {"ssl_core": repo / CORE}
@@ -157,21 +129,20 @@ def _relative(repo: Path, path: Path) -> str:
     raise StagesError(f"{path} is outside {repo}: install the workspace editable (`uv sync`)")
 
 
-# ------------------------------------------------------------------- the stages
 def _stage(cmd: str, deps: list[str], params: list, outs: list, **extra) -> dict:
-    stage = {"cmd": cmd, "wdir": "../..", "deps": list(dict.fromkeys(deps)), "params": params}
-    stage["outs"] = outs
-    stage.update(extra)
-    return stage
+    deps = list(dict.fromkeys(deps))
+    return {"cmd": cmd, "wdir": "../..", "deps": deps, "params": params, "outs": outs, **extra}
+
+
+def _persist(out: str) -> list:
+    """A fit's outputs that DVC leaves in place: a killed stage, rerun, resumes from them
+    (:mod:`ssl_core.pipeline` checks that config, data and code are the same)."""
+    return [{f"{out}/checkpoints": {"persist": True}}, {f"{out}/train": {"persist": True}}]
 
 
 def _run_outs(out: str, segmentation: bool, fitted: bool = True) -> tuple[list, dict]:
     """A training stage's outputs and metrics/plots under ``out``."""
-    outs: list = []
-    if fitted:
-        # persist: a killed stage, rerun, resumes its fit from train/checkpoints/last.ckpt
-        # (ssl_core.pipeline checks that config, data and code are the same)
-        outs += [{f"{out}/checkpoints": {"persist": True}}, {f"{out}/train": {"persist": True}}]
+    outs = _persist(out) if fitted else []
     outs += [f"{out}/masks", f"{out}/per_image.csv"] if segmentation else [f"{out}/embeddings"]
     outs.append(f"{out}/report.md")
     plots: list = [f"{out}/plots"]
@@ -193,9 +164,8 @@ def project_stages(repo: Path, project: str) -> dict:
     package = _package(project)  # what `--project` imports
     stages: dict[str, dict] = {}
 
-    # a folder used in place: DVC hashes its content (the path is the params' own, so an
-    # edit of it is followed; a switch to download/generate needs this command rerun)
-    source_deps = ["${source}"] if local_source(str(entries["source"])) else []
+    # a folder used in place: DVC hashes its content
+    source_deps = ["${source}"] if str(entries["source"]) not in SOURCE_KEYWORDS else []
     stages["data"] = _stage(
         f"{RUN} ssl_core.acquire --project {project} --source '${{source}}' "
         f"--variant '${{variant}}' --out {data}",
@@ -224,64 +194,50 @@ def project_stages(repo: Path, project: str) -> dict:
         [
             f"{here}/configs",
             *core,  # the recipes of ssl-core that the project takes
-            *code_deps(
-                repo,
-                project,
-                ["ssl_core.stages", "ssl_core.cli", package],
-                recipes,
-            ),
+            *code_deps(repo, project, ["ssl_core.stages", "ssl_core.cli", package], recipes),
             lock,
         ],
         [],
         [{f"{here}/{EXPERIMENTS}": {"cache": False}}],
     )
 
-    def run(name: str, method: str, split: str, out: str, *flags: str, extra: str = "") -> dict:
-        files = config_files(configs, method)
+    def run(name: str, method: str, split: str, out: str, outs: list, *flags: str, **more) -> dict:
         if method not in methods:  # its experiments.json entry is what the stage tracks
             raise StagesError(
                 f"{own}: {name!r} runs {method!r}, which has no {method}.yaml and "
                 f"{method}-cpu.yaml in {configs} (nor in ssl-core's recipes)"
             )
         cmd = (
-            f"{RUN} ssl_core.pipeline {' '.join(flags)} --project {project} --method {method} "
-            f"--budget ${{budget}} --configs {here}/configs --manifest {manifest} "
-            f"--split {split} --out {out}{extra}"
-        ).replace("pipeline  --", "pipeline --")
-        deps = [data, splits, *code_deps(repo, project, ["ssl_core.pipeline", package], files)]
+            f"{RUN} {' '.join(['ssl_core.pipeline', *flags])} --project {project} "
+            f"--method {method} --budget ${{budget}} --configs {here}/configs "
+            f"--manifest {manifest} --split {split} --out {out}"
+        )
+        start = more.pop("start", None)  # fine-tuning starts from another pair's checkpoint
+        deps = [f"results/{project}/{start}/checkpoints"] if start else []
+        if start:
+            cmd += f" -- --model.backbone.init_args.weights {deps[0]}/last.ckpt"
+        files = config_files(configs, method)
+        deps += [data, splits, *code_deps(repo, project, ["ssl_core.pipeline", package], files)]
         params = [{PARAMS: ["budget"]}, {f"{here}/{EXPERIMENTS}": [f"{method}.${{budget}}"]}]
-        return {"cmd": cmd, "deps": [*deps, lock], "params": params}
+        return _stage(cmd, [*deps, lock], params, outs, **more)
 
     baseline = entries.get("random_init")
     if baseline:
         out = f"results/{project}/random-init"
-        stage = run(
-            "random-init",
-            baseline["baseline"],
-            f"{splits}/{baseline['split']}.json",
-            out,
-            "--no-fit",
+        outs, more = _run_outs(out, segmentation, fitted=False)
+        split = f"{splits}/{baseline['split']}.json"
+        stages["random-init"] = run(
+            "random-init", baseline["baseline"], split, out, outs, "--no-fit", **more
         )
-        outs, extra = _run_outs(out, segmentation, fitted=False)
-        stages["random-init"] = _stage(**stage, outs=outs, **extra)
 
     for name, pair in (entries.get("pairs") or {}).items():
         if name in stages:
             raise StagesError(f"{own}: a pair may not be named {name!r} (a stage of its own)")
         out = f"results/{project}/{name}"
-        start = pair.get("from")
-        extra = (
-            f" -- --model.backbone.init_args.weights results/{project}/{start}/checkpoints/last.ckpt"
-            if start
-            else ""
-        )
-        stage = run(
-            name, pair.get("method", name), f"{splits}/{pair['split']}.json", out, extra=extra
-        )
-        if start:  # fine-tuning starts from another pair's last checkpoint
-            stage["deps"].insert(0, f"results/{project}/{start}/checkpoints")
         outs, more = _run_outs(out, segmentation)
-        stages[name] = _stage(**stage, outs=outs, **more)
+        split = f"{splits}/{pair['split']}.json"
+        method = pair.get("method", name)
+        stages[name] = run(name, method, split, out, outs, start=pair.get("from"), **more)
 
     comparison = entries.get("comparison") or {}
     compared: list[str] = []  # every comparison run's metrics.json
@@ -289,21 +245,14 @@ def project_stages(repo: Path, project: str) -> dict:
         outs, metrics = [], []
         for split in names:
             out = f"results/{project}/compare/{method}-{split}"
-            # persist: a killed stage, rerun, tests the splits it had trained and resumes
-            # the fit it was in (ssl_core.pipeline checks config, data and code)
-            outs += [{f"{out}/checkpoints": {"persist": True}}, {f"{out}/train": {"persist": True}}]
+            outs += _persist(out)  # a killed stage, rerun, tests the splits it had trained
             metrics.append({f"{out}/metrics.json": {"cache": False}})
             compared.append(f"{out}/metrics.json")
-        stage = run(
-            f"compare-{method}",
-            method,
-            " ".join(f"{splits}/{s}.json" for s in names),
-            f"results/{project}/compare/{method}-{{split}}",
-            "--test-only",
-            "--steps",
-            str(comparison["steps"]),
-        )
-        stages[f"compare-{method}"] = _stage(**stage, outs=outs, metrics=metrics)
+        split = " ".join(f"{splits}/{s}.json" for s in names)
+        out = f"results/{project}/compare/{method}-{{split}}"
+        steps = ("--steps", str(comparison["steps"]))
+        stage = run(f"compare-{method}", method, split, out, outs, "--test-only", *steps)
+        stages[f"compare-{method}"] = {**stage, "metrics": metrics}
     if compared:
         if not baseline:
             raise StagesError(f"{own}: a comparison needs `random_init` (its no-training rows)")
@@ -347,11 +296,10 @@ def root_pipeline(repo: Path, stages: dict[str, dict] | None = None) -> str:
     deps = []
     for pipeline in stages.values():
         for name, stage in pipeline.items():
-            if name.startswith("compare-") and name != "compare-report":
-                continue  # its runs are read through compare-report's table
-            deps += [_path(m) for m in stage.get("metrics", [])]
             if name == "compare-report":
                 deps += [_path(o) for o in stage["outs"]]
+            elif not name.startswith("compare-"):  # comparison runs: through compare-report
+                deps += [_path(m) for m in stage.get("metrics", [])]
     folders = " ".join(f"results/{p}" for p in stages)
     summary = {
         "cmd": f"{RUN} ssl_core.results {folders} --summary --out {SUMMARY}",
@@ -375,8 +323,7 @@ def pipelines(repo: Path) -> dict[Path, str]:
     files = {
         repo / "projects" / p / PIPELINE: project_pipeline(repo, p, s) for p, s in stages.items()
     }
-    files[repo / PIPELINE] = root_pipeline(repo, stages)
-    return files
+    return {**files, repo / PIPELINE: root_pipeline(repo, stages)}
 
 
 def merged_config(project: str, configs: Path, method: str, budget: str) -> dict:
@@ -396,15 +343,9 @@ def merged_config(project: str, configs: Path, method: str, budget: str) -> dict
     return merged
 
 
-def _merged_config(args: tuple[str, Path, str, str]) -> dict:
-    return merged_config(*args)
-
-
 def experiments(repo: Path, project: str) -> str:
-    """The text of ``projects/<project>/experiments.json``.
-
-    The merges (about 0.3 s each, 30-50 a project) run in one forked process per core:
-    each builds a LightningCLI parser and touches no tensor, so forking is safe."""
+    """The text of ``projects/<project>/experiments.json`` (docs/pipelines.md). The merges
+    run in one forked process per core (they touch no tensor, so forking is safe)."""
     configs = Path("projects", project, "configs")
     with contextlib.chdir(repo):  # the stage's working folder: paths as the stages give them
         runs = [
@@ -416,16 +357,13 @@ def experiments(repo: Path, project: str) -> str:
         workers = max(1, min(len(os.sched_getaffinity(0)), 4, len(runs)))
         fork = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(workers, mp_context=fork) as pool:
-            configs_merged = list(pool.map(_merged_config, runs, chunksize=4))
+            configs_merged = list(pool.map(merged_config, *zip(*runs, strict=True), chunksize=4))
     merged: dict[str, dict] = {}
     for (_, _, method, budget), config in zip(runs, configs_merged, strict=True):
         merged.setdefault(method, {})[budget] = config
-    # Written by the project's `experiments` stage from configs/ (JSON holds no comment:
-    # docs/pipelines.md explains the file); training stages track their entry as params.
     return json.dumps(merged, indent=1, allow_nan=False) + "\n"
 
 
-# ---------------------------------------------------------------------- command
 def _write_or_check(files: dict[Path, str], check: bool, repo: Path) -> int:
     stale = [path for path, text in files.items() if not path.is_file() or path.read_text() != text]
     for path in stale:
@@ -440,7 +378,7 @@ def _write_or_check(files: dict[Path, str], check: bool, repo: Path) -> int:
 
 def main(args: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m ssl_core.stages", description=__doc__.splitlines()[0]
+        prog="python -m ssl_core.stages", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--check", action="store_true", help="compare, write nothing")
     parser.add_argument(

@@ -1,23 +1,22 @@
-"""The task-independent base of every LightningModule here: optimizer and schedule
-from YAML, parameter groups, the after-optimizer-step hook (EMA copies), the check of
-the data against the model's settings, the ``train_on`` check, and the test hooks
-(``train test`` runs the validation hooks on the test loaders).
-
-Embedding/classification methods (:class:`ssl_core.methods.base.BaseMethod`: backbone,
-online kNN, ``embed``, ``classify``) and segmentation methods build on it as siblings.
+"""The task-independent base of every LightningModule here: optimizer and schedule from
+YAML, parameter groups, EMA updates, checks of the data against the model, test hooks.
+Embedding/classification methods (:class:`ssl_core.methods.base.BaseMethod`) and
+segmentation methods build on it as siblings.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import json
 from collections.abc import Collection
 from typing import Literal
 
 import torch
+from jsonargparse import ArgumentParser
 from lightly.models.utils import get_weight_decay_parameters
 from lightning.pytorch import LightningModule
-from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable, SaveConfigCallback
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
@@ -26,10 +25,8 @@ from ssl_core.resume import seed_epoch
 
 
 class DataMismatchError(InputError, ValueError):
-    """A model setting that contradicts the data (classes, channels, ignore index).
-
-    Raised before anything is written (:meth:`TaskModule.prepare_data`); ``train``
-    shows its message as one line."""
+    """A model setting that contradicts the data (classes, channels, ignore index), raised
+    before anything is written (:meth:`TaskModule.prepare_data`)."""
 
 
 def require(setting: str, ours: int, theirs: int, what: str, fix: str = "") -> None:
@@ -40,15 +37,6 @@ def require(setting: str, ours: int, theirs: int, what: str, fix: str = "") -> N
         raise DataMismatchError(f"{setting} is {ours} but the data has {theirs} {what}: {fix}")
 
 
-def data_channels(datamodule) -> int | None:
-    """Image channels of the datamodule's data: its ``in_channels``, else its source's
-    ``channels``; ``None`` when it says neither."""
-    theirs = getattr(datamodule, "in_channels", None)
-    if theirs is None:
-        theirs = getattr(getattr(datamodule, "source", None), "channels", None)
-    return None if theirs is None else int(theirs)
-
-
 def default_optimizer(groups: list[dict]) -> torch.optim.Optimizer:
     """SGD with lr 0.06, momentum 0.9, weight decay 5e-4 (lightly's Imagenette benchmark
     writes 0.06 x batch/256 and decays every parameter)."""
@@ -56,10 +44,8 @@ def default_optimizer(groups: list[dict]) -> torch.optim.Optimizer:
 
 
 def _parameters(factory) -> set[str]:
-    """Argument names of what a (possibly ``functools.partial``-wrapped) factory builds.
-
-    jsonargparse hands callables over as partials around its instantiator, with the
-    class among the partial's arguments."""
+    """Argument names of what a factory builds (jsonargparse hands callables over as
+    ``functools.partial`` around its instantiator, the class among its arguments)."""
     while isinstance(factory, functools.partial):
         classes = [a for a in factory.args if isinstance(a, type)]
         factory = classes[0] if classes else factory.func
@@ -81,28 +67,23 @@ class TaskModule(LightningModule):
     """Injected optimizer/scheduler, parameter groups, named hooks.
 
     Args:
-        optimizer: Callable building the optimizer from parameter groups (YAML:
-            ``class_path: torch.optim.SGD`` + ``init_args``); default
-            :func:`default_optimizer`.
-        lr_scheduler: Callable building the scheduler from the optimizer; if its
-            ``__init__`` has a ``total_steps`` argument it receives the run's length.
+        optimizer: Builds the optimizer from parameter groups; default :func:`default_optimizer`.
+        lr_scheduler: Builds the scheduler from the optimizer (and ``total_steps``, the
+            run's length, if its ``__init__`` takes it).
         lr_interval: When the scheduler steps: every optimizer ``step`` or every ``epoch``.
         lr_frequency: Step the scheduler every this many intervals.
         exclude_norm_bias_decay: No weight decay on normalization layers and biases.
     """
 
-    #: What the method trains on (the datamodule's ``train_on``), checked at fit start:
-    #: ``"semi"`` methods need labeled and unlabeled batches; ``"labeled"`` methods, when
-    #: a label split is given, must see only its labeled images (training on all images
-    #: would read the labels of the images the split calls unlabeled). ``None``: any.
+    #: The datamodule's ``train_on`` the method needs, checked at fit start: ``"semi"``
+    #: (labeled and unlabeled batches), ``"labeled"`` (with a label split, only its
+    #: labeled images) or ``None`` (any).
     train_on: str | None = None
 
     #: What ``train test`` logs that reports the task, as ``{logged key: metrics.json
-    #: key}``: the label-fraction comparison (``python -m ssl_core.pipeline --test-only``)
-    #: writes these and compares the first of :attr:`headlines` the run logged.
+    #: key}``, for the label-fraction comparison (``python -m ssl_core.pipeline``).
     test_metrics: dict[str, str] = {}
-    #: The logged keys that may head a comparison, in order of preference (default: the
-    #: first of ``test_metrics``); a run that logged none of them has nothing to compare.
+    #: The logged keys that may head a comparison, in order of preference.
     headlines: tuple[str, ...] = ()
 
     @classmethod
@@ -128,7 +109,7 @@ class TaskModule(LightningModule):
         self.exclude_norm_bias_decay = exclude_norm_bias_decay
 
     def on_fit_start(self) -> None:
-        dm = getattr(self.trainer, "datamodule", None)
+        dm = self.datamodule()
         actual = getattr(dm, "train_on", None)
         if self.train_on is None or actual is None or actual == self.train_on:
             return
@@ -145,43 +126,39 @@ class TaskModule(LightningModule):
 
     # ------------------------------------------------------------ the data
     def datamodule(self):
-        """The trainer's datamodule (``None`` without a trainer or a datamodule)."""
+        """The trainer's datamodule, or ``None``."""
         return getattr(self._trainer, "datamodule", None) if self._trainer else None
 
     def input_channels(self) -> tuple[str, int | None]:
-        """The model's image-channel setting: its name in the config and its value
-        (``None``: takes any)."""
+        """The model's image-channel setting: its config name and value (``None``: any)."""
         return "model.init_args.in_channels", None
 
     def check_data(self, datamodule) -> None:
-        """Refuse data the model was not built for with a one-line
-        :class:`DataMismatchError`; here the image channels, subclasses add theirs
-        (classes, ignore index). ``datamodule`` may be ``None`` (nothing to check)."""
+        """Refuse data the model was not built for (:class:`DataMismatchError`): here the
+        image channels (the datamodule's ``in_channels``, else its source's ``channels``),
+        subclasses add theirs. ``datamodule`` may be ``None`` (nothing to check)."""
         setting, ours = self.input_channels()
-        theirs = data_channels(datamodule)
+        theirs = getattr(datamodule, "in_channels", None)
+        if theirs is None:
+            theirs = getattr(getattr(datamodule, "source", None), "channels", None)
         if ours is not None and theirs is not None:
-            require(setting, ours, theirs, "channels (the data source's `channels`)")
+            require(setting, ours, int(theirs), "channels (the data source's `channels`)")
 
     def prepare_data(self) -> None:
-        """Check the data before anything is written: Lightning calls this after the
-        datamodule's ``prepare_data`` (the data is there) and before any callback's
-        ``setup`` (LightningCLI writes the run folder's ``config.yaml`` there). Once
-        per node; :meth:`setup` checks again on every rank."""
+        """Check the data before anything is written (after the datamodule's
+        ``prepare_data``, before any callback's ``setup``); once per node."""
         self.check_data(self.datamodule())
 
     def setup(self, stage: str) -> None:
-        """Check the data (every rank, every stage); subclasses build what depends on
-        it (a classifier sized from the data) after ``super().setup(stage)``."""
+        """Check the data on every rank; subclasses build what depends on it after this."""
         self.check_data(self.datamodule())
 
     # -------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Keep in the checkpoint how the model reads data (the datamodule's
-        ``reading_state``: normalization, classes, channels, the modality's settings)
-        and how to build it again (the ``model`` section of the run's config):
-        ``train test|predict --ckpt_path`` on other data reads it as trained, and
-        :meth:`load_from_checkpoint` builds any method with its backbone. Subclasses
-        that keep more call this first."""
+        ``reading_state``) and how to build it again (the run's ``model`` config), so
+        that evaluations read other data as in training and :meth:`load_from_checkpoint`
+        builds any method with its backbone."""
         dm = self.datamodule()
         if dm is not None and hasattr(dm, "reading_state"):
             checkpoint["data_reading"] = dm.reading_state()
@@ -190,21 +167,16 @@ class TaskModule(LightningModule):
             checkpoint["model_config"] = config
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        """Hand the checkpoint's ``data_reading`` to the datamodule (it normalizes as in
-        training, and refuses other classes or settings in one line); kept as
-        ``data_reading`` for a model loaded without one."""
+        """Hand the checkpoint's ``data_reading`` to the datamodule (kept as
+        ``self.data_reading`` for a model loaded without one)."""
         self.data_reading = checkpoint.get("data_reading")
         dm = self.datamodule()
         if self.data_reading and dm is not None and hasattr(dm, "use_reading_state"):
             dm.use_reading_state(self.data_reading)
 
     def _model_config(self) -> dict | None:
-        """The ``model`` section of the run's config as LightningCLI parsed it (its
-        ``SaveConfigCallback`` holds it), as plain values; ``None`` outside ``train``."""
-        import json
-
-        from lightning.pytorch.cli import SaveConfigCallback
-
+        """The run's ``model`` config as plain values (from LightningCLI's
+        ``SaveConfigCallback``); ``None`` outside ``train``."""
         trainer = self._trainer
         for callback in trainer.callbacks if trainer is not None else []:
             if isinstance(callback, SaveConfigCallback) and "model" in callback.config:
@@ -215,17 +187,13 @@ class TaskModule(LightningModule):
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, map_location=None, **kwargs) -> TaskModule:
-        """Any method from a checkpoint ``train`` wrote, backbone and heads included: the
-        ``model`` section of its config (kept in the checkpoint) is built again as
-        ``train`` built it, then the weights are loaded. Checkpoints without it (written
-        by other code) go to Lightning's loader, which needs the backbone given in
-        ``kwargs``. The checkpoint is unpickled: load only files you trust.
+        """Any method from a checkpoint ``train`` wrote, built from its ``model`` config as
+        ``train`` built it, then loaded; other checkpoints go to Lightning's loader (give
+        the backbone in ``kwargs``). The checkpoint is unpickled: load only files you trust.
 
         Raises:
             BadInputError: the checkpoint holds another kind of model than ``cls``.
         """
-        from jsonargparse import ArgumentParser
-
         checkpoint = torch.load(checkpoint_path, map_location=map_location or "cpu",
                                 weights_only=False)  # fmt: skip
         config = checkpoint.get("model_config")
@@ -245,10 +213,8 @@ class TaskModule(LightningModule):
         return model
 
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
-        """At an epoch's first batch, reseed the global generators from ``(seed,
-        epoch)``: a run resumed at an epoch boundary draws what the uninterrupted run
-        drew (after the epoch's loader has drawn its base seed in both; see
-        :mod:`ssl_core.resume`). Then count what the datamodule left out."""
+        """Reseed the global generators from ``(seed, epoch)`` at an epoch's first batch,
+        so that a resumed run draws what the uninterrupted run drew (:mod:`ssl_core.resume`)."""
         if batch_idx == 0:
             seed_epoch(self.current_epoch)
         self.count_skipped(batch)
@@ -262,10 +228,8 @@ class TaskModule(LightningModule):
         self.log_skipped()
 
     def count_skipped(self, batch) -> None:
-        """Note what a ``skip`` datamodule left out: the samples it knew to be bad at
-        setup (its ``bad``, named there) and the files left out of this batch
-        (``bad_files`` fields, see :func:`ssl_core.data.datasets.collate`; named once),
-        wherever a training or validation batch met them."""
+        """Note what a ``skip`` datamodule left out: its ``bad`` samples and this batch's
+        ``bad_files`` (:func:`ssl_core.data.datasets.collate`; warned of once)."""
         if not hasattr(self, "_skipped_files"):
             self._skipped_files = set(getattr(self.datamodule(), "bad", None) or ())
         new = [p for p in _bad_files(batch) if p not in self._skipped_files]
@@ -274,7 +238,7 @@ class TaskModule(LightningModule):
             self._skipped_files.update(new)
 
     def log_skipped(self) -> None:
-        """Log the count of left-out samples so far as ``train/skipped_files``."""
+        """Log the count of left-out samples as ``train/skipped_files``."""
         if getattr(self, "_skipped_files", None):
             self.log("train/skipped_files", float(len(self._skipped_files)), reduce_fx="max")
 
@@ -284,13 +248,10 @@ class TaskModule(LightningModule):
         if not self.exclude_norm_bias_decay:
             return [{"name": "all", "params": [p for p in self.parameters() if p.requires_grad]}]
         decay, no_decay = get_weight_decay_parameters([self])
+        decay, no_decay = ([p for p in ps if p.requires_grad] for ps in (decay, no_decay))
         return [
-            {"name": "decay", "params": [p for p in decay if p.requires_grad]},
-            {
-                "name": "no_decay",
-                "params": [p for p in no_decay if p.requires_grad],
-                "weight_decay": 0.0,
-            },
+            {"name": "decay", "params": decay},
+            {"name": "no_decay", "params": no_decay, "weight_decay": 0.0},
         ]
 
     def scheduler_total_steps(self) -> int:
@@ -306,27 +267,19 @@ class TaskModule(LightningModule):
         optimizer = (self.optimizer or default_optimizer)(groups)
         if self.lr_scheduler is None:
             return optimizer
-        if "total_steps" in _parameters(self.lr_scheduler):
-            scheduler = self.lr_scheduler(optimizer, total_steps=self.scheduler_total_steps())
-        else:
-            scheduler = self.lr_scheduler(optimizer)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {
-                "scheduler": scheduler,
-                "interval": self.lr_interval,
-                "frequency": self.lr_frequency,
-            },
-        }
+        steps = "total_steps" in _parameters(self.lr_scheduler)
+        kwargs = {"total_steps": self.scheduler_total_steps()} if steps else {}
+        scheduler = self.lr_scheduler(optimizer, **kwargs)
+        schedule = {"interval": self.lr_interval, "frequency": self.lr_frequency}
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, **schedule}}
 
     def optimizer_step(self, *args, **kwargs) -> None:
         super().optimizer_step(*args, **kwargs)
         self.on_after_optimizer_step()
 
     def on_after_optimizer_step(self) -> None:
-        """Called once after every optimizer step (not every batch under gradient
-        accumulation): moves the EMA copies (:meth:`ema_pairs`) towards their online
-        modules with :meth:`momentum` (logged ``train/momentum``)."""
+        """After every optimizer step: move the EMA copies (:meth:`ema_pairs`) towards their
+        online modules with :meth:`momentum` (logged ``train/momentum``)."""
         pairs = self.ema_pairs()
         if pairs:
             from ssl_core.methods.ema import update_ema  # methods import this module
@@ -348,8 +301,7 @@ class TaskModule(LightningModule):
         raise NotImplementedError(f"{type(self).__name__} has EMA copies but no momentum")
 
     # ------------------------------------------------------------ test hooks
-    # `train test` runs the validation hooks on the test loaders (their metrics are
-    # logged as test/...: the hooks read `self.trainer.testing`).
+    # `train test` runs the validation hooks (they read `self.trainer.testing`)
     def on_test_epoch_start(self) -> None:
         self.on_validation_epoch_start()
 
@@ -360,8 +312,7 @@ class TaskModule(LightningModule):
         self.on_validation_epoch_end()
 
     def log_train(self, values: dict[str, torch.Tensor], batch_size: int) -> None:
-        """Log training values per step and per epoch as ``train/<name>`` (``loss``
-        also on the progress bar)."""
+        """Log ``train/<name>`` per step and epoch (``loss`` also on the progress bar)."""
         for name, value in values.items():
             self.log(
                 f"train/{name}",

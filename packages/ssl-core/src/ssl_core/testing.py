@@ -1,25 +1,12 @@
-"""Fixtures every project's tests need, written once (a project's ``conftest.py``
-imports them by name: ``from ssl_core.testing import isolated_split_cache, ...``).
-
-- ``isolated_split_cache`` (session, autouse once imported): label splits made on first
-  use go to a temporary cache, never the user's ``~/.cache/ssl-core``.
-- ``http_mirror`` (module): a loopback HTTP server (``127.0.0.1``, a free port) that
-  serves a temporary folder; yields ``(folder, base_url)``. Tests never download from
-  the internet: they publish a fake archive there and point the code at it.
-- ``one_torch_thread`` (module; ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``):
-  one intra-op torch thread while the module's tests run. Tiny training steps gain
-  nothing from two, and on a few shared cores OpenMP's spinning threads made them
-  several times slower.
-
-And checks a modality's tests share: :func:`check_series_views_from_seeds` (a series
-recipe's view of a sample depends on its seed alone).
-"""
+"""Fixtures and checks every project's tests need, written once (a ``conftest.py``
+imports them by name: ``from ssl_core.testing import isolated_split_cache, ...``)."""
 
 from __future__ import annotations
 
 import functools
 import http.server
 import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -27,6 +14,7 @@ import torch
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_split_cache(tmp_path_factory):
+    """Label splits made on first use go to a temporary cache, not ``~/.cache/ssl-core``."""
     mp = pytest.MonkeyPatch()
     mp.setenv("SSL_CORE_CACHE", str(tmp_path_factory.mktemp("ssl-core-cache")))
     yield
@@ -35,6 +23,8 @@ def isolated_split_cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def http_mirror(tmp_path_factory):
+    """A loopback HTTP server of a temporary folder: ``(folder, base_url)``. Tests never
+    download: they publish a fake archive there and point the code at it."""
     folder = tmp_path_factory.mktemp("mirror")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     handler.func.log_message = lambda *args: None  # quiet
@@ -45,8 +35,21 @@ def http_mirror(tmp_path_factory):
     httpd.server_close()
 
 
+def fit_one_step(config: str | Path, root: str | Path, out: str | Path, data: dict | None = None):
+    """Run ``train fit --config CONFIG --data.root ROOT`` for one step (``fast_dev_run``)
+    into ``out``, with ``--data.KEY VALUE`` for each item of ``data``; return the CLI."""
+    from ssl_core.cli import cli
+
+    args = ["fit", "--config", str(config), "--data.root", str(root), "--trainer.fast_dev_run", "1"]
+    args += ["--trainer.default_root_dir", str(out)]
+    for key, value in (data or {}).items():
+        args += [f"--data.{key}", str(value)]
+    return cli(args)
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
+    """One torch thread while the module's tests run (tiny steps gain nothing from more)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -54,10 +57,9 @@ def one_torch_thread():
 
 
 def check_series_views_from_seeds(transform, series: list[torch.Tensor], seeds: torch.Tensor):
-    """Assert that a series recipe (``transform(series, mask, seeds)``, a
-    :class:`~ssl_core.series.augment.SeriesTransform`) gives each sample the same views
-    alone, in a batch, and in the batch reversed with more padding, and other views for
-    other seeds; the views of one sample differ from one another."""
+    """Assert that a series recipe (``transform(series, mask, seeds)``) gives each sample
+    the same views alone, in a batch and in the batch reversed with more padding, other
+    views for other seeds, and views of one sample that differ."""
     from ssl_core.series.modality import pad_series
 
     view = pad_series(series)

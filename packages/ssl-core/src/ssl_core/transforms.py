@@ -1,14 +1,8 @@
 """Views of images for classification and self-supervision, any channel count.
 
-Views are ``uint8`` tensors ``(C, H, W)``: cheap to make, 4x cheaper to collate and to
-copy to the GPU than float; :mod:`ssl_core.data` normalizes them on the device. The
-operations (crop, flips, colour, blur) are :mod:`ssl_core.augment`'s, shared with the
-segmentation transforms and the shift corruptions; ``bench/augment.py`` compares the
-whole decode + two SimCLR views with lightly's.
-
-Seeds: every transform here has ``set_random_seed(seed)``; the datasets of
-:mod:`ssl_core.data` call it per sample with a seed their sampler drew, so every
-dataloader worker draws its own views and a sample's views depend on its seed alone.
+Views are ``uint8`` tensors ``(C, H, W)``, normalized on the device by
+:mod:`ssl_core.data`; the operations are :mod:`ssl_core.augment`'s. Every transform has
+``set_random_seed(seed)``, called per sample with the sampler's seed.
 
 - [0] SimCLR, Chen et al. 2020, https://arxiv.org/abs/2002.05709 (appendix A: the recipe)
 - [1] FixMatch, Sohn et al. 2020, https://arxiv.org/abs/2001.07685
@@ -34,36 +28,13 @@ __all__ = ["EvalTransform", "MultiViewTransform", "SimCLRTransform", "SimCLRView
 __all__ += ["ShiftTransform", "WeakStrongTransform", "parse_shift", "seed_transform", "to_tensor"]
 
 
-class ImageTransform:
-    """One albumentations pipeline applied to an image, returning a ``uint8`` tensor."""
-
-    def __init__(self, pipeline: A.BasicTransform | A.Compose | None = None) -> None:
-        self.pipeline = pipeline
-
-    def set_random_seed(self, seed: int | None) -> None:
-        if self.pipeline is not None:
-            self.pipeline.set_random_seed(seed)
-
-    def __call__(self, image: np.ndarray) -> torch.Tensor:
-        if self.pipeline is not None:
-            image = self.pipeline(image=image)["image"]
-        return to_tensor(image)
-
-
 class MultiViewTransform(Views):
-    """Make several views of one image, each with its own transform (a
-    :class:`~ssl_core.data.views.Views`).
+    """Several views of one image, each made by its own callable on the ``(H, W, C)``
+    array (``channels``: checked where given)."""
 
-    Args:
-        transforms: One callable per view, each mapping an ``(H, W, C)`` array to a view.
-    """
-
-    def __init__(self, transforms: Sequence[Callable[[np.ndarray], torch.Tensor]]) -> None:
-        super().__init__(transforms)
-
-    @property
-    def transforms(self) -> list[Callable[[np.ndarray], torch.Tensor]]:
-        return self.views
+    def __init__(self, views: Sequence[Callable], channels: int | None = None) -> None:
+        super().__init__(views)
+        self.channels = channels
 
     def set_random_seed(self, seed: int | None) -> None:
         """Seed view ``i`` with ``seed * views + i``: a seed of its own per sample."""
@@ -72,24 +43,18 @@ class MultiViewTransform(Views):
             seed_transform(transform, None if seed is None else seed * n + i)
 
     def __call__(self, image: np.ndarray) -> list[torch.Tensor]:
+        if self.channels is not None:
+            image = aug.check_image(image, self.channels)
         return [t(image) for t in self.views]
 
 
 class SimCLRView:
-    """One SimCLR view of an image with any channel count [0].
-
-    Random resized crop (torchvision's sampler: area ``(min_scale, 1)``, log-uniform
-    ratio ``(3/4, 4/3)``, bilinear), flips and 90-degree turns, colour jitter with
-    probability ``cj_prob`` (brightness, contrast, saturation ``0.8 s``, hue ``cj_hue s``,
-    random order), greyscale, Gaussian blur (``sigma`` uniform in ``blur_sigma``, kernel at
-    most 10% of the side): lightly's / torchvision's ``SimCLRTransform``, on
-    :mod:`ssl_core.augment`'s ops. Saturation, hue and greyscale need RGB: other channel
-    counts get brightness and contrast only. ``vflip``/``rotate90`` are off as in the
-    paper; turn them on where orientation carries no meaning (microscopy, remote
-    sensing). With ``cj_prob = gray_prob = blur_prob = 0`` this is FixMatch's weak view.
-
-    Random numbers come from the view's own :class:`random.Random`, which
-    :meth:`set_random_seed` reseeds.
+    """One SimCLR view of an image with any channel count [0], as lightly's: random resized
+    crop (area ``(min_scale, 1)``, bilinear), flips and 90-degree turns, colour jitter
+    (brightness, contrast, saturation ``0.8 s``, hue ``cj_hue s``; the last two RGB only),
+    greyscale (RGB only), Gaussian blur (kernel at most 10% of the side). ``vflip``/
+    ``rotate90`` are off as in the paper; turn them on where orientation carries no
+    meaning (microscopy). Without colour and blur this is FixMatch's weak view.
     """
 
     def __init__(
@@ -141,19 +106,14 @@ class SimCLRTransform(MultiViewTransform):
     """``views`` SimCLR views of an image (see :class:`SimCLRView` for the arguments).
 
     Args:
-        channels: Channels of the images (checked): colour jitter beyond brightness and
-            contrast, and greyscale, need 3.
+        channels: Channels of the images (checked).
     """
 
     def __init__(self, size: int = 128, channels: int = 3, views: int = 2, **kwargs) -> None:
-        self.channels = channels
-        super().__init__([SimCLRView(size, **kwargs) for _ in range(views)])
-
-    def __call__(self, image: np.ndarray) -> list[torch.Tensor]:
-        return super().__call__(aug.check_image(image, self.channels))
+        super().__init__([SimCLRView(size, **kwargs) for _ in range(views)], channels)
 
 
-class EvalTransform(ImageTransform):
+class EvalTransform:
     """Deterministic evaluation view: resize the short side, center crop ``size``.
 
     Args:
@@ -163,27 +123,23 @@ class EvalTransform(ImageTransform):
 
     def __init__(self, size: int = 128, resize: int | None = None) -> None:
         resize = resize or int(round(size * 8 / 7))
-        super().__init__(
-            A.Compose(
-                [
-                    A.SmallestMaxSize(max_size=resize, interpolation=cv2.INTER_AREA),
-                    A.CenterCrop(size, size),
-                ]
-            )
+        self.pipeline = A.Compose(
+            [
+                A.SmallestMaxSize(max_size=resize, interpolation=cv2.INTER_AREA),
+                A.CenterCrop(size, size),
+            ]
         )
+
+    def __call__(self, image: np.ndarray) -> torch.Tensor:
+        return to_tensor(self.pipeline(image=image)["image"])
 
 
 # ---------------------------------------------------------------- semi-supervised views
 def randaugment_pipeline(
     size: int = 128, channels: int = 3, num_ops: int = 2, cutout: float = 0.5
 ) -> A.Compose:
-    """FixMatch's strong augmentation after the weak view: RandAugment ops, then Cutout.
-
-    ``num_ops`` operations drawn from the RandAugment list [2], each with a random
-    magnitude as in FixMatch's "RA" variant [1]: autocontrast, equalize, posterize,
-    solarize, brightness, contrast, colour, sharpness, rotation, shear, translation.
-    Then one Cutout square of side ``cutout`` x image side (the paper draws it up to half
-    the side). Without RGB the colour operations are left out.
+    """FixMatch's strong augmentation [1]: ``num_ops`` RandAugment ops [2] with random
+    magnitudes (the colour ones RGB only), then one Cutout square of ``cutout`` x the side.
     """
     ops: list[A.BasicTransform] = [
         A.RandomBrightnessContrast(brightness_limit=(-0.45, 0.45), contrast_limit=0.0, p=1.0),
@@ -227,16 +183,12 @@ class StrongView:
 
 
 class WeakStrongTransform(MultiViewTransform):
-    """``weak_views`` weak views, then ``strong_views`` strong views of an image.
+    """``weak_views`` weak views, then ``strong_views`` strong views of an image (FixMatch
+    [1]: 1 and 1; Mean Teacher: 2 and 0; supervised: 1 and 0).
 
-    FixMatch [1]: ``weak_views=1, strong_views=1``; Mean Teacher (student and teacher see
-    different noise): ``weak_views=2, strong_views=0``; supervised baseline and
-    Pseudo-Label: ``weak_views=1, strong_views=0``.
-
-    The weak view is a mild random resized crop (``scale >= min_scale``) and flips: the
-    paper's weak view on 32 px images is flip + translation by up to 12.5%; on images of
-    any size a random resized crop plays that role (a departure; ``min_scale=1`` keeps
-    whole images). The strong view adds :func:`randaugment_pipeline`.
+    The weak view is a mild random resized crop (``scale >= min_scale``) and flips, where
+    the paper translates 32 px images by up to 12.5% (a departure). The strong view adds
+    :func:`randaugment_pipeline`.
     """
 
     def __init__(
@@ -252,7 +204,6 @@ class WeakStrongTransform(MultiViewTransform):
         vflip_prob: float = 0.0,
         rotate90_prob: float = 0.0,
     ) -> None:
-        self.channels = channels
         flips = dict(hflip_prob=hflip_prob, vflip_prob=vflip_prob, rotate90_prob=rotate90_prob)
 
         def weak() -> SimCLRView:
@@ -262,26 +213,10 @@ class WeakStrongTransform(MultiViewTransform):
             StrongView(weak(), randaugment_pipeline(size, channels, num_ops, cutout))
             for _ in range(strong_views)
         ]
-        super().__init__([weak() for _ in range(weak_views)] + strong)
-
-    def __call__(self, image: np.ndarray) -> list[torch.Tensor]:
-        return super().__call__(aug.check_image(image, self.channels))
+        super().__init__([weak() for _ in range(weak_views)] + strong, channels)
 
 
-# ------------------------------------------------------------------------ domain shift
-# A fixed corruption of evaluation images standing for a shifted instrument, given as
-# ``KIND:AMOUNT`` (a datamodule's ``shift`` option):
-#
-# - ``noise:S``: additive Gaussian noise, standard deviation S in units of the full range
-#   (``noise:0.1`` = 25.5 grey levels on ``uint8``), independent per value;
-# - ``hue:H``: hue rotated by H of the full circle (``hue:0.1`` = 36 degrees; RGB only);
-# - ``blur:S``: Gaussian blur of sigma S pixels.
-#
-# Each is the :mod:`ssl_core.augment` operation the training views use, applied to the
-# *final* evaluation view (after resize and crop), so its size means the same whatever the
-# source resolution. Noise is random per image (reseeded per sample); the others are
-# deterministic.
-
+# Domain shifts: a fixed corruption of the final evaluation view, ``KIND:AMOUNT``.
 KINDS = {
     "noise": "sigma, fraction of the range",
     "hue": "fraction of the hue circle",
@@ -305,13 +240,7 @@ def parse_shift(spec: str, kinds: dict[str, str] = KINDS) -> tuple[str, float]:
 
 
 class ShiftTransform:
-    """Apply a shift after another image transform.
-
-    Args:
-        base: The evaluation transform, mapping ``uint8`` ``(H, W, C)`` arrays to ``uint8``
-            ``(C, H, W)`` tensors (e.g. :class:`ssl_core.transforms.EvalTransform`).
-        spec: ``KIND:AMOUNT`` (see :func:`parse_shift`: noise, hue or blur).
-    """
+    """A shift ``spec`` (``KIND:AMOUNT``, :data:`KINDS`) after the transform ``base``."""
 
     def __init__(self, base: Callable[[np.ndarray], torch.Tensor], spec: str) -> None:
         self.base = base

@@ -1,40 +1,14 @@
 """Start pipeline stages warm: fork each from a process that has already imported torch,
-Lightning and the other heavy libraries, instead of importing them again in every stage.
+Lightning and the other heavy libraries (``docs/pipelines.md``, "Stages start warm").
 
 ``python -m ssl_core.warm MODULE [ARG ...]`` does what ``python -m MODULE ARG ...`` does, with
-the caller's working folder, environment, standard streams and exit status, in a child
-forked from a warm server. Every stage of the generated pipelines starts this way
-(``docs/pipelines.md``, "Stages start warm"). Why: a smoke ``dvc repro`` runs 67 stages of
-seconds each, and each paid 4-5 s of imports (the Lightning chain alone is 6.8 s cold): about
-5 of its 22 minutes.
-
-- The first call finds no server: it starts one in the background and runs its module in
-  its own process, as ``python -m`` would; calls made while the server imports do the same.
-  A server forks one child per call, so calls may overlap.
-- The server imports installed libraries only (:data:`PRELOAD`), never the workspace's code:
-  each stage imports ssl-core and its project from disk as they are when it starts, so an
-  edit between stages is seen exactly as with a fresh process.
-- A server serves only calls that would import the same libraries the same way: its address
-  is a hash of the interpreter, the modification times of ``site-packages`` (``uv sync``
-  changes it) and of this file, and the environment variables read at import time (thread counts, CUDA, Python
-  paths). Any other caller starts its own server.
-- It exits after ``SSL_CORE_WARM_IDLE`` seconds (default 300) with no stage running.
-- ``SSL_CORE_WARM=0`` runs every module in the caller's process (no server), e.g. where a
-  lingering process is unwelcome; ``SSL_CORE_WARM_PRELOAD`` (comma-separated modules)
-  replaces the list of libraries imported ahead.
-
-Python's :mod:`multiprocessing` forkserver forks warm workers too, but only to run a
-function of the parent's program: it cannot run a module as ``__main__`` with another
-process's streams, folder, environment and exit status, which is what a DVC stage needs.
-No library we know offers that, so it is written here (standard library only: this module
-is imported before anything heavy).
-
-Forking is safe here because the server has one thread and has not touched CUDA (importing
-torch does not initialize it); each child sets its streams, folder and environment before
-it imports anything of the workspace. Standard streams are passed as file descriptors
-(``SCM_RIGHTS``), so a terminal stays a terminal (progress bars) and DVC's pipes stay pipes.
-A signal the caller gets (Ctrl-C from DVC, a SLURM ``scancel``) is forwarded to the child,
-and a child whose caller disappears is terminated.
+the caller's working folder, environment, standard streams (passed as file descriptors),
+signals and exit status, in a child forked from a warm server that imports installed
+libraries only (:data:`PRELOAD`). A caller that finds no server starts one and runs its
+module itself. ``SSL_CORE_WARM=0``: no server; ``SSL_CORE_WARM_IDLE``: the server's idle
+seconds before it exits (default 300); ``SSL_CORE_WARM_PRELOAD``: comma-separated modules
+instead of :data:`PRELOAD`. (:mod:`multiprocessing`'s forkserver cannot run a module as
+``__main__`` with another process's streams, folder and environment.)
 """
 
 from __future__ import annotations
@@ -118,7 +92,6 @@ def _preload() -> tuple[str, ...]:
     return PRELOAD if names is None else tuple(n for n in names.split(",") if n)
 
 
-# ----------------------------------------------------------------------------- the caller
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m ssl_core.warm MODULE [ARG ...]`` (or ``--serve ADDRESS``, the server)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -137,12 +110,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     finish(as_main(argv))
 
 
-def run_here(argv: Sequence[str]) -> None:
-    """Run ``argv[0]`` as ``__main__`` in this process, as ``python -m`` does."""
-    sys.argv = list(argv)
-    runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
-
-
 def run_warm(where: str, argv: Sequence[str]) -> int | None:
     """Run the module in a child of the server at ``where``; its exit status, or None when
     no server answers there."""
@@ -152,10 +119,10 @@ def run_warm(where: str, argv: Sequence[str]) -> int | None:
     except OSError:
         client.close()
         return None
-    request = json.dumps({"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ)})
+    request = json.dumps({"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
     streams = [fd if _is_open(fd) else os.open(os.devnull, os.O_RDWR) for fd in (0, 1, 2)]
     socket.send_fds(client, [b"R"], streams)
-    _send(client, request.encode())
+    client.sendall(struct.pack("!I", len(request)) + request)
 
     forwarded: list[int] = []
 
@@ -166,19 +133,13 @@ def run_warm(where: str, argv: Sequence[str]) -> int | None:
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
         signal.signal(signum, forward)
-    reply = b""
-    while len(reply) < 4:
-        try:
-            chunk = client.recv(4 - len(reply))
-        except InterruptedError:  # a forwarded signal; keep waiting for the status
-            continue
-        if not chunk:  # the child died of a signal
-            if forwarded:
-                return 128 + forwarded[-1]  # as a shell reports a process it killed
-            print("ssl_core.warm: the stage process was killed", file=sys.stderr)
-            return 1
-        reply += chunk
-    return struct.unpack("!i", reply)[0]
+    try:  # recv is retried after a forwarded signal (PEP 475)
+        return struct.unpack("!i", _receive(client, 4))[0]
+    except ConnectionError:  # the child died of a signal
+        if forwarded:
+            return 128 + forwarded[-1]  # as a shell reports a process it killed
+        print("ssl_core.warm: the stage process was killed", file=sys.stderr)
+        return 1
 
 
 def start_server(where: str) -> None:
@@ -208,10 +169,6 @@ def _is_open(fd: int) -> bool:
     return True
 
 
-def _send(sock: socket.socket, data: bytes) -> None:
-    sock.sendall(struct.pack("!I", len(data)) + data)
-
-
 def _receive(sock: socket.socket, size: int) -> bytes:
     data = b""
     while len(data) < size:
@@ -222,7 +179,6 @@ def _receive(sock: socket.socket, size: int) -> bytes:
     return data
 
 
-# ----------------------------------------------------------------------------- the server
 def serve(where: str) -> None:
     """Import :data:`PRELOAD`, then fork a child per call until idle."""
     lock = open(where + ".lock", "a")  # held for the server's life: one server per address
@@ -333,7 +289,7 @@ def _watch(connection: socket.socket) -> None:
     while True:
         try:
             (signum,) = struct.unpack("!i", _receive(connection, 4))
-        except (OSError, ConnectionError):
+        except OSError:  # a ConnectionError too
             os.kill(os.getpid(), signal.SIGTERM)
             return
         os.kill(os.getpid(), signum)
@@ -342,7 +298,8 @@ def _watch(connection: socket.socket) -> None:
 def as_main(argv: Sequence[str]) -> int:
     """Run the module as ``python -m`` would; its exit status."""
     try:
-        run_here(argv)
+        sys.argv = list(argv)
+        runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
         return 0
     except SystemExit as stop:
         if stop.code is None or isinstance(stop.code, int):
@@ -360,18 +317,11 @@ def as_main(argv: Sequence[str]) -> int:
 
 
 def finish(code: int, report: Callable[[int], object] | None = None) -> NoReturn:
-    """End a finished stage's process without Python's module teardown.
-
-    A process that imported torch and Lightning (~4,600 modules) spends 1.3-1.8 s at exit
-    freeing them one by one; over a pipeline's ~110 stage processes that was ~3 minutes
-    of the smoke budget's 30. Everything a stage writes is closed by now; what else the
-    normal exit does still runs here, in its order: the wait for non-daemon threads, a
-    garbage collection (a DataLoader iterator's finalizer stops its worker processes),
-    the ``atexit`` handlers (multiprocessing's joins its children; the standard library
-    has no public call for them, hence ``atexit._run_exitfuncs``) and the flush of stdout
-    and stderr; then ``report`` (a forked stage's status to its caller). Only what is left
-    to free is left to the operating system, with ``os._exit``. Written here because no
-    library offers it."""
+    """End a finished stage's process without Python's module teardown (1.3-1.8 s after
+    importing torch and Lightning). What else the normal exit does still runs, in its
+    order: the wait for non-daemon threads, a garbage collection (a DataLoader iterator's
+    finalizer stops its workers), the ``atexit`` handlers and the flush of stdout and
+    stderr; then ``report`` (a forked stage's status to its caller), then ``os._exit``."""
     try:
         for thread in threading.enumerate():
             if thread is not threading.current_thread() and not thread.daemon:

@@ -1,44 +1,21 @@
 """DSB2018: the 2018 Data Science Bowl stage 1 nuclei (BBBC038), what ssl-core needs to
-know about it, and nothing more.
+know about it, and nothing more (splits, loaders, augmentations: :mod:`ssl_core.segmentation.data`).
 
 Layout (Kaggle's, with the community mask fixes applied)::
 
     root/stage1_train/<id>/images/<id>.png   RGBA (alpha dropped; some images are grey)
     root/stage1_train/<id>/masks/<mask>.png  one binary PNG per nucleus (0/255)
 
-The semantic mask of an image is the union of its nuclei (background 0, nucleus 1). Every
-nucleus file is checked as a 2-class mask (0/1 or 0/255, one channel or equal channels:
-:meth:`~ssl_core.segmentation.data.SegmentationSource.read_mask_file`); at setup all of
-them are read once per state of the files (``bad_samples``), which also caches the
-unions that training reads.
-
-The dataset ships no test masks, so the test split is carved here, once and for all: a
-fixed, seeded (``TEST_SEED``), stratified ``TEST_FRACTION`` of the images, stratified by
-image type. The rest is the training set, from which :mod:`ssl_core.splits` carves the
-validation split and the label fractions (stratified by the same image type).
-
-Image type: a recorded, deterministic rule on colour statistics of the RGB image
-(:func:`image_type`), in this order:
-
-1. ``histology`` when the mean HSV saturation (OpenCV, 0-255) is >= 10: stained
-   tissue is coloured; fluorescence and brightfield images here are grey (saturation 0);
-2. ``fluorescence`` when the median grey level is < 100: a dark background;
-3. ``brightfield`` otherwise: a light, colourless background.
-
-On the 664 images of ``../shared/data/dsb2018-stage1-train`` (measured): 557 images have
-mean saturation 0 and 107 have >= 14.6 (nothing in between); of the grey ones the median
-grey level is <= 44 for 541 and >= 226 for 16 (nothing in between). So: 541
-fluorescence, 16 brightfield, 107 histology; test split 133 images (108 fluorescence, 3
-brightfield, 22 histology), training set 531.
-
-Everything else (splits, loaders, batches, augmentations) is ssl-core's
-(:mod:`ssl_core.segmentation.data`).
+The semantic mask of an image is the union of its nuclei (background 0, nucleus 1), each
+nucleus file checked as a 2-class mask. The dataset ships no test masks: the test split is
+a fixed, seeded (``TEST_SEED``) ``TEST_FRACTION`` of the images, stratified by image type
+(:func:`image_type`: 541 fluorescence, 16 brightfield, 107 histology of the 664 images;
+docs/segmentation.md).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 from collections.abc import Sequence
@@ -48,7 +25,7 @@ import cv2
 import numpy as np
 
 from ssl_core.data.images import BadImageError
-from ssl_core.manifest import cache_dir, fingerprint, write_atomic
+from ssl_core.manifest import cache_dir, cached_scan
 from ssl_core.segmentation.data import SegmentationSource, SegSample
 from ssl_core.splits import make_validation
 
@@ -62,8 +39,9 @@ TEST_SEED = 0
 
 
 def image_type(image: np.ndarray) -> str:
-    """``fluorescence``, ``brightfield`` or ``histology`` of a ``uint8`` RGB ``(H, W, 3)``
-    image (the rule of the module docstring)."""
+    """The type of a ``uint8`` RGB ``(H, W, 3)`` image: ``histology`` when the mean HSV
+    saturation (OpenCV, 0-255) is >= 10 (stained tissue is coloured), else ``fluorescence``
+    when the median grey level is < 100 (a dark background), else ``brightfield``."""
     rgb = np.ascontiguousarray(image[:, :, :3])
     saturation = float(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)[:, :, 1].mean())
     if saturation >= HISTOLOGY_MIN_SATURATION:
@@ -90,13 +68,6 @@ class DSB2018(SegmentationSource):
         "stage 1 training set with the community mask fixes, e.g. "
         "../shared/data/dsb2018-stage1-train"
     )
-    #: Keep each image's union of nucleus masks under ``$SSL_CORE_CACHE/dsb2018/masks``
-    #: (up to 375 PNGs per image otherwise decoded at every epoch).
-    cache_masks = True
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._types: dict[str, dict[str, str]] = {}
 
     # ---------------------------------------------------------------- listing
     def image_ids(self, root: Path) -> list[str]:
@@ -108,19 +79,14 @@ class DSB2018(SegmentationSource):
         return [i for i in ids if (folder / i / "images" / f"{i}.png").is_file()]
 
     def image_types(self, root: Path) -> dict[str, str]:
-        """``{id: image type}`` of every image (:func:`image_type`), computed once per data
-        root and cached under ``$SSL_CORE_CACHE/dsb2018/`` keyed by the file list."""
-        ids = self.image_ids(root)
-        key = fingerprint(ids)[:16]
-        if key in self._types:
-            return self._types[key]
-        cached = cache_dir().parent / self.name / f"image-types-{key}.json"
-        types = json.loads(cached.read_text()) if cached.is_file() else None
-        if types is None or set(types) != set(ids):
-            types = {i: image_type(self.read(root, self._image_path(i))) for i in ids}
-            write_atomic(cached, json.dumps(types, indent=0, sort_keys=True) + "\n")
-        self._types[key] = types
-        return types
+        """``{id: image type}`` of every image (:func:`image_type`), cached per state of
+        the image files (:func:`~ssl_core.manifest.cached_scan`)."""
+        paths = {i: self._image_path(i) for i in self.image_ids(root)}
+
+        def scan() -> dict[str, str]:
+            return {i: image_type(self.read(root, p)) for i, p in paths.items()}
+
+        return cached_scan(f"{self.name}-image-types", root, list(paths.values()), scan)
 
     def _image_path(self, image_id: str) -> str:
         return f"{self.images_root}/{image_id}/images/{image_id}.png"
@@ -137,15 +103,14 @@ class DSB2018(SegmentationSource):
         if split not in ("train", "test"):
             raise ValueError(f"split must be 'train' or 'test', not {split!r}")
         ids = self.image_ids(root)
-        if not ids:
-            return []
-        test = self.test_ids(root)
-        chosen = [i for i in ids if (i in test) == (split == "test")]
-        out = []
-        for i in chosen:
-            masks = f"{self.images_root}/{i}/masks"
-            out.append((self._image_path(i), masks if (Path(root) / masks).is_dir() else None))
-        return out
+        test = self.test_ids(root) if ids else set()
+        masks = {
+            i: f"{self.images_root}/{i}/masks" for i in ids if (i in test) == (split == "test")
+        }
+        return [
+            (self._image_path(i), m if (Path(root) / m).is_dir() else None)
+            for i, m in masks.items()
+        ]
 
     def strata(self, root: Path, samples: Sequence[SegSample]) -> list[int]:
         """The image type of each sample (index in :data:`IMAGE_TYPES`)."""
@@ -159,11 +124,8 @@ class DSB2018(SegmentationSource):
         folder = Path(root) / ref
         files = self._nucleus_files(folder)
         cached = self._cached_union(folder, files)
-        if cached is not None and cached.is_file():
-            union = cv2.imread(str(cached), cv2.IMREAD_GRAYSCALE)
-            if union is not None:
-                return union
-        return self._union(folder, files, cached)
+        union = cv2.imread(str(cached), cv2.IMREAD_GRAYSCALE) if cached.is_file() else None
+        return self._union(folder, files, cached) if union is None else union
 
     def mask_files(self, root: Path, ref: str) -> list[str]:
         """The nucleus PNGs of the masks folder ``ref`` (relative to ``root``)."""
@@ -181,16 +143,13 @@ class DSB2018(SegmentationSource):
         files = [e for e in os.scandir(folder) if e.name.lower().endswith(".png")]
         return sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in files)
 
-    def _cached_union(self, folder: Path, files: list[tuple[str, int, int]]) -> Path | None:
-        """Where the union of ``files`` is cached (``None`` without ``cache_masks``)."""
-        if not self.cache_masks:
-            return None
+    def _cached_union(self, folder: Path, files: list[tuple[str, int, int]]) -> Path:
+        """Where the union of ``files`` is cached: ``$SSL_CORE_CACHE/dsb2018/masks`` (up to
+        375 PNGs per image otherwise decoded at every epoch)."""
         key = hashlib.sha256(repr(files).encode()).hexdigest()[:16]
         return cache_dir().parent / self.name / "masks" / f"{folder.parent.name}-{key}.png"
 
-    def _union(
-        self, folder: Path, files: list[tuple[str, int, int]], cached: Path | None
-    ) -> np.ndarray:
+    def _union(self, folder: Path, files: list[tuple[str, int, int]], cached: Path) -> np.ndarray:
         """The union of the nucleus masks ``files`` of ``folder``, each read and checked
         as a 2-class mask (0/255 or 0/1: :meth:`read_mask_file`), written to ``cached``."""
         if not files:
@@ -206,12 +165,11 @@ class DSB2018(SegmentationSource):
                     f"{union.shape}"
                 )
             union |= mask
-        if cached is not None:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_name(f"tmp{os.getpid()}-{threading.get_ident()}-{cached.name}")
-            # light compression: decodes in about half the time of the default (level 3)
-            cv2.imwrite(str(tmp), union, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-            tmp.replace(cached)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f"tmp{os.getpid()}-{threading.get_ident()}-{cached.name}")
+        # light compression: decodes in about half the time of the default (level 3)
+        cv2.imwrite(str(tmp), union, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        tmp.replace(cached)
         return union
 
     # ------------------------------------------------------------ where it is

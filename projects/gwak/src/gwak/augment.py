@@ -2,13 +2,10 @@
 series ops (:mod:`ssl_core.series.augment`), and the :class:`Strain` modality whose
 default recipes they are.
 
-- :class:`DetectorShift`: L1 moved against H1 by at most the light travel time (10 ms),
-  as a signal's arrival times differ; :class:`DetectorSwap`: H1 and L1 exchanged.
-- Contrastive views (:class:`StrainContrastiveTransform`): a time shift of up to half the
-  window (the transient may be anywhere), detector shift and swap, sign flip (a
-  polarisation angle turned by 90 degrees), one scale for both detectors (sigma 0.1: a
-  distance change), jitter (0.1 std). Weak views: the symmetries and a little noise;
-  strong: the contrastive ops with a stronger jitter and a time mask.
+Contrastive views (:func:`strain_ops`): a time shift of up to half the window (the
+transient may be anywhere), detector shift (L1 against H1, <= 10 ms) and swap, sign flip
+(a polarisation angle turned by 90 degrees), one scale for both detectors (sigma 0.1: a
+distance change), jitter (0.1 std).
 
 - [0] Raikman et al., GWAK, Mach. Learn.: Sci. Technol. 5 (2024),
   https://arxiv.org/abs/2309.11537 (two detectors, offsets <= 10 ms)
@@ -20,13 +17,12 @@ from typing import Any
 
 import torch
 
-from ssl_core.data.modality import WEAK_STRONG
+from gwak.strain import GWConfig
 from ssl_core.data.seeds import SampleRandom
 from ssl_core.series.augment import (
     Jitter,
     Scale,
     SeriesContrastiveTransform,
-    SeriesTransform,
     SeriesWeakStrongTransform,
     SignFlip,
     TimeMask,
@@ -35,20 +31,15 @@ from ssl_core.series.augment import (
 )
 from ssl_core.series.modality import Series
 
-SAMPLE_RATE = 2048.0  # Hz, the generator's (gwak.strain.GWConfig)
-
 
 class DetectorShift:
     """Move channels ``1..C-1`` (L1) against channel 0 (H1) by one shift uniform in
     ``[-max_seconds, max_seconds]`` (GWAK: signals reach the detectors <= 10 ms apart),
-    rounded to whole samples, circular within the window.
+    rounded to whole samples at ``sample_rate`` (Hz), circular within the window."""
 
-    Args:
-        max_seconds: Largest shift (s).
-        sample_rate: Samples per second.
-    """
-
-    def __init__(self, max_seconds: float = 0.01, sample_rate: float = SAMPLE_RATE) -> None:
+    def __init__(
+        self, max_seconds: float = 0.01, sample_rate: float = GWConfig.sample_rate
+    ) -> None:
         self.max_steps = max_seconds * sample_rate
 
     def __call__(self, series: torch.Tensor, mask: torch.Tensor, rand: SampleRandom) -> Any:
@@ -68,11 +59,11 @@ class DetectorSwap:
         return torch.where(swap, series.flip(1), series), mask
 
 
-def strain_ops(sample_rate: float = SAMPLE_RATE) -> list:
+def strain_ops() -> list:
     """One contrastive view's ops (see the module docstring)."""
     return [
         TimeShift(0.5),
-        DetectorShift(0.01, sample_rate),
+        DetectorShift(0.01),
         DetectorSwap(0.5),
         SignFlip(0.5),
         Scale(0.1, per_channel=False),
@@ -85,15 +76,10 @@ class StrainContrastiveTransform(SeriesContrastiveTransform):
 
     Args:
         views: How many.
-        sample_rate: Samples per second (the detector shift's steps).
     """
 
-    def __init__(self, views: int = 2, sample_rate: float = SAMPLE_RATE) -> None:
-        self.sample_rate = sample_rate
-        super().__init__(views)
-
     def ops(self) -> list:
-        return strain_ops(self.sample_rate)
+        return strain_ops()
 
 
 class StrainWeakStrongTransform(SeriesWeakStrongTransform):
@@ -101,17 +87,11 @@ class StrainWeakStrongTransform(SeriesWeakStrongTransform):
     then ``strong_views`` strong ones (:func:`strain_ops` with a stronger jitter and a time
     mask): FixMatch 1 and 1, Mean Teacher 2 and 0, supervised and Pseudo-Label 1 and 0."""
 
-    def __init__(
-        self, weak_views: int = 1, strong_views: int = 1, sample_rate: float = SAMPLE_RATE
-    ) -> None:
-        self.sample_rate = sample_rate
-        super().__init__(weak_views, strong_views)
-
     def weak_ops(self) -> list:
         return [DetectorSwap(0.5), SignFlip(0.5), Scale(0.05, per_channel=False), Jitter(0.05)]
 
     def strong_ops(self) -> list:
-        return [*strain_ops(self.sample_rate)[:-1], Jitter(0.3), TimeMask(0.1)]
+        return [*strain_ops()[:-1], Jitter(0.3), TimeMask(0.1)]
 
 
 class Strain(Series):
@@ -120,19 +100,7 @@ class Strain(Series):
 
     Args:
         max_length: Keep at most this many steps of a window.
-        sample_rate: Samples per second.
     """
 
     noun = "windows"
-
-    def __init__(self, max_length: int | None = None, sample_rate: float = SAMPLE_RATE) -> None:
-        super().__init__(max_length)
-        self.sample_rate = sample_rate
-
-    def recipe(self, name: str, dm: Any) -> SeriesTransform:
-        self.check_recipe(name)
-        if name == "contrastive":
-            return StrainContrastiveTransform(sample_rate=self.sample_rate)
-        if name == "eval":
-            return super().recipe(name, dm)
-        return StrainWeakStrongTransform(*WEAK_STRONG[name], sample_rate=self.sample_rate)
+    contrastive, weak_strong = StrainContrastiveTransform, StrainWeakStrongTransform

@@ -2,16 +2,12 @@
 seeds pooled.
 
 ``python -m gwak.compare OUT NAME=RUN[,RUN...] [NAME=...]`` reads each run folder's
-``metrics.json`` (written by ``evaluate``: ``efficiency``, each signal class's detection
-efficiency per SNR bin at a false-alarm rate per hour on a background of noise and
-glitches, and its AUROC against that background, for the space and for the coincident
-excess-power baseline; ``anomaly_auroc``, the unseen-class test) and writes
+``metrics.json`` (``efficiency`` and ``anomaly_auroc``, written by ``evaluate``) and writes
 
 - ``OUT/anomaly.md``: a row per space and signal class: the unseen-class AUROC, the
   class's AUROC against the background, its efficiency per SNR bin; mean ± sample
-  standard deviation over the space's runs (the seeds) and their number. The
-  excess-power baseline's rows first (once per distinct set of numbers: runs on the same
-  test windows share them);
+  standard deviation over the space's runs (the seeds). The excess-power baseline's rows
+  first (once per distinct set of numbers);
 - ``OUT/efficiency_vs_snr_compare.png``: one panel per signal class, a line per space
   (mean over its runs, error bars their standard deviation), the baseline dashed.
 
@@ -31,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gwak.efficiency import CURVE_STYLE
 from ssl_core.errors import BadInputError, MissingInputError, exits_on_input_errors
 from ssl_core.evaluate.plots import save
 from ssl_core.results import cell_text, spread
@@ -43,10 +40,9 @@ def load(runs: Sequence[str | Path]) -> list[dict]:
     """The ``metrics.json`` of each run folder.
 
     Raises:
-        FileNotFoundError: a folder without ``metrics.json``.
-        ValueError: a run without ``efficiency`` at a false-alarm rate per hour (not
-            evaluated on GWAK's windows, or by an older ``evaluate``), or runs of other
-            false-alarm rates, background classes or bins.
+        MissingInputError: a folder without ``metrics.json``.
+        BadInputError: a run without ``efficiency`` at a false-alarm rate per hour, or
+            runs of other false-alarm rates, background classes or bins.
     """
     out = []
     for run in runs:
@@ -59,14 +55,12 @@ def load(runs: Sequence[str | Path]) -> list[dict]:
                 f"{path} has no efficiency at a false-alarm rate per hour: `evaluate` "
                 "embeddings of GWAK's windows (predicted with their snr and excess_power)"
             )
-        out.append(metrics)
-    first = out[0]["efficiency"] if out else {}
-    for run, metrics in zip(runs, out, strict=True):
         e = metrics["efficiency"]
-        if [e[k] for k in SAME] != [first[k] for k in SAME]:
+        if out and [e[k] for k in SAME] != [out[0]["efficiency"][k] for k in SAME]:
             raise BadInputError(
                 f"{run}: another false-alarm rate, background or SNR bins than {runs[0]}"
             )
+        out.append(metrics)
     return out
 
 
@@ -91,12 +85,7 @@ def summarize(spaces: Mapping[str, list[dict]]) -> tuple[str, dict]:
     }
     if found:
         rows[BASELINE] = [{"efficiency": b} for b in found.values()]
-    rows.update(
-        {
-            name: [{**m, "efficiency": m["efficiency"]} for m in runs]
-            for name, runs in spaces.items()
-        }
-    )
+    rows.update(spaces)
     header = ["space", "unseen-class AUROC", "signal class", "AUROC vs background"] + [
         f"SNR {lo:g}-{hi:g}" for lo, hi in zip(bins[:-1], bins[1:], strict=True)
     ]
@@ -143,17 +132,10 @@ def plot(curves: dict, bins: Sequence[float], far_per_hour: float, path: Path) -
         for i, (name, per_class) in enumerate(curves.items()):
             eff = per_class[c]
             std = eff.std(axis=0, ddof=1) if len(eff) > 1 else np.zeros(eff.shape[1])
-            dodge = (i - (len(curves) - 1) / 2) * 0.25  # error bars side by side
-            ax.errorbar(
-                centers + dodge,
-                eff.mean(axis=0),
-                yerr=std,
-                marker="o",
-                ms=3,
-                capsize=2,
-                ls="--" if name == BASELINE else "-",
-                label=f"{name} ({len(eff)})",
-            )
+            x = centers + (i - (len(curves) - 1) / 2) * 0.25  # error bars side by side
+            ls = "--" if name == BASELINE else "-"
+            label = f"{name} ({len(eff)})"
+            ax.errorbar(x, eff.mean(axis=0), yerr=std, ls=ls, label=label, **CURVE_STYLE)
         ax.set_title(c, fontsize=10)
         ax.set_xlabel("network SNR")
         ax.set_ylim(-0.02, 1.02)

@@ -6,13 +6,12 @@ unseen anomalies (Raikman et al. 2023, arXiv:2309.11537).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from gwak.augment import Strain
-from gwak.strain import CLASSES, GWConfig, StrainArrays, dataset_key, ensure_dataset
+from gwak.strain import CLASSES, GWConfig, StrainArrays, cache_root, ensure_dataset
 from ssl_core.data.sources import ArrayData, ArraySource
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -50,9 +49,7 @@ class GWAK(ArraySource):
 
     Args:
         n_train: Training windows per class.
-        n_test: Test windows per class. The background of the efficiency figure is the
-            noise and glitch test windows: 1,000 each, 1,000 s of 0.5-s windows, resolve
-            false-alarm rates down to 3.6 an hour (one false alarm).
+        n_test: Test windows per class.
         seed: The generator's base seed.
         train_classes: Classes listed for training (default: background, glitch, bbh);
             the test set holds every class, so the others are unseen anomalies.
@@ -80,9 +77,7 @@ class GWAK(ArraySource):
             raise ValueError(f"Unknown classes {sorted(unknown)}; choose from {list(CLASSES)}")
         self.held_out = tuple(c for c in CLASSES if c not in self.train_classes)
         self.config = GWConfig()
-        cache = os.environ.get("SSL_CORE_CACHE") or Path.home() / ".cache" / "ssl-core"
-        key = dataset_key(n_train + n_test, seed, CLASSES, self.config)
-        self.default_root = Path(cache) / "gwak" / key
+        self.default_root = cache_root(n_train + n_test, seed, CLASSES, self.config)
 
     def exists(self, root: Path) -> bool:
         return (Path(root) / "config.json").is_file()

@@ -3,11 +3,9 @@
 Scores are anomaly scores (higher = more anomalous, e.g. a Mahalanobis distance in the
 embedding). The threshold is set on background windows alone: as in real strain and in
 GWAK, the background is noise and glitches (:data:`BACKGROUND_CLASSES`). A false-alarm
-rate (FAR) is stated per hour of background: ``N`` windows of ``window_s`` seconds are
-``N window_s / 3600`` hours, and a FAR of ``R`` per hour lets ``floor(R N window_s /
-3600)`` of them pass (1,000 windows of 0.5 s: 0.139 h, so one false alarm is 7.2 per
-hour, the smallest nonzero rate they resolve). The efficiency in an SNR bin is the
-fraction of signal windows of that bin whose score passes the threshold.
+rate of ``R`` per hour lets ``floor(R N window_s / 3600)`` of ``N`` background windows
+pass. The efficiency in an SNR bin is the fraction of signal windows of that bin whose
+score passes the threshold.
 
 - [0] Raikman et al., GWAK, Mach. Learn.: Sci. Technol. 5 (2024),
   https://arxiv.org/abs/2309.11537 (efficiency vs SNR at a fixed false-alarm rate)
@@ -32,6 +30,8 @@ BACKGROUND_CLASSES = ("background", "glitch")
 #: background test windows of 0.5 s (1,000 noise, 1,000 glitch; 0.28 h) it lets 2 pass.
 FAR_PER_HOUR = 10.0
 SNR_BINS = (5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
+#: How an efficiency curve is drawn (``ax.errorbar``'s style), here and in :mod:`gwak.compare`.
+CURVE_STYLE = {"marker": "o", "ms": 3, "capsize": 2}
 
 
 def far_per_window(far_per_hour: float, window_s: float) -> float:
@@ -45,7 +45,6 @@ class Efficiency:
 
     Attributes:
         threshold: Score a window must exceed to be detected.
-        far: The false-alarm rate asked for (per background window).
         measured_far: The fraction of background windows above the threshold (<= ``far``).
         bin_edges: SNR bin edges ``(K + 1,)``.
         efficiency: Detected fraction per bin ``(K,)`` (NaN for an empty bin).
@@ -54,16 +53,11 @@ class Efficiency:
     """
 
     threshold: float
-    far: float
     measured_far: float
     bin_edges: np.ndarray
     efficiency: np.ndarray
     error: np.ndarray
     counts: np.ndarray
-
-    @property
-    def bin_centers(self) -> np.ndarray:
-        return 0.5 * (self.bin_edges[1:] + self.bin_edges[:-1])
 
 
 def threshold_at_far(background: np.ndarray, far: float = 1e-3) -> float:
@@ -92,18 +86,9 @@ def efficiency_vs_snr(
     far: float = 1e-3,
     bins: int | np.ndarray = 10,
 ) -> Efficiency:
-    """Detection efficiency per SNR bin at the threshold of false-alarm rate ``far``.
-
-    Args:
-        background: Scores of background windows ``(N_b,)``.
-        signal: Scores of signal windows ``(N_s,)``.
-        snr: Their SNRs ``(N_s,)``.
-        far: False alarms per background window (1e-3: 1 per 1,000 windows).
-        bins: Number of equal SNR bins over the SNRs' range, or the edges.
-
-    Returns:
-        The curve (:class:`Efficiency`).
-    """
+    """Detection efficiency per SNR bin of signal windows (scores ``signal`` ``(N_s,)``, SNRs
+    ``snr`` ``(N_s,)``) at the threshold of ``far`` false alarms per background window
+    (scores ``background`` ``(N_b,)``); ``bins``: a number of equal SNR bins, or the edges."""
     background = np.asarray(background, dtype=np.float64).ravel()
     signal = np.asarray(signal, dtype=np.float64).ravel()
     snr = np.asarray(snr, dtype=np.float64).ravel()
@@ -119,75 +104,29 @@ def efficiency_vs_snr(
     with np.errstate(invalid="ignore", divide="ignore"):
         eff = hits / counts
         err = np.sqrt(eff * (1 - eff) / counts)
-    return Efficiency(
-        threshold=threshold,
-        far=far,
-        measured_far=float(np.mean(background > threshold)),
-        bin_edges=edges,
-        efficiency=eff,
-        error=err,
-        counts=counts,
-    )
+    return Efficiency(threshold, float(np.mean(background > threshold)), edges, eff, err, counts)
 
 
 def plot_efficiency(
-    curves: Mapping[str, Efficiency] | Efficiency,
-    folder: str | Path,
-    filename: str = "efficiency_vs_snr.png",
-    title: str | None = None,
-    dashed: tuple[str, ...] = (),
+    curves: Mapping[str, Efficiency], folder: str | Path, title: str, dashed: tuple[str, ...] = ()
 ) -> Path:
-    """Plot efficiency against SNR (one line with error bars per curve) to a PNG.
+    """Plot efficiency against SNR (a line with error bars per curve, by label) to
+    ``folder/efficiency_vs_snr.png``; ``dashed``: labels drawn dashed (the baseline's)."""
+    from ssl_core.evaluate.plots import plt, save
 
-    Args:
-        curves: One curve, or curves by label (e.g. one per signal class or method).
-        folder: Where to write (made if missing).
-        filename: The PNG's name; ``efficiency_`` is put in front of a name without
-            ``efficiency`` in it, so the figure is always found by that word.
-        title: Title (default: the false-alarm rate per window).
-        dashed: Labels drawn dashed (e.g. the baseline's curves).
-
-    Returns:
-        The PNG's path.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if isinstance(curves, Efficiency):
-        curves = {"signal": curves}
-    if "efficiency" not in filename:
-        filename = f"efficiency_{filename}"
-    if not filename.endswith(".png"):
-        filename += ".png"
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for label, curve in curves.items():
-        ax.errorbar(
-            curve.bin_centers,
-            curve.efficiency,
-            yerr=curve.error,
-            marker="o",
-            ms=3,
-            capsize=2,
-            ls="--" if label in dashed else "-",
-            label=label,
-        )
-    far = next(iter(curves.values())).far if curves else None
+        x = 0.5 * (curve.bin_edges[1:] + curve.bin_edges[:-1])
+        ls = "--" if label in dashed else "-"
+        ax.errorbar(x, curve.efficiency, yerr=curve.error, ls=ls, label=label, **CURVE_STYLE)
     ax.set_xlabel("network optimal SNR")
     ax.set_ylabel("detection efficiency")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
-    ax.set_title(title or (f"false-alarm rate {far:g} per background window" if far else ""))
+    ax.set_title(title)
     if len(curves) > 1:
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = folder / filename
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, Path(folder) / "efficiency_vs_snr.png")
 
 
 def signal_efficiency(
@@ -198,22 +137,12 @@ def signal_efficiency(
     signals: list[str],
     window_s: float,
     far_per_hour: float = FAR_PER_HOUR,
-    bins: np.ndarray | None = None,
     background_classes: tuple[str, ...] = BACKGROUND_CLASSES,
 ) -> tuple[dict, dict[str, Efficiency]]:
-    """Each signal class's efficiency against SNR at ``far_per_hour`` on a background of
-    ``background_classes``, and its AUROC against that background.
-
-    Args:
-        scores: Scores of the test windows ``(N,)`` (higher: less like background).
-        labels: Their classes ``(N,)``.
-        snr: Their network SNRs ``(N,)``.
-        class_names: Names by label.
-        signals: The signal classes to measure.
-        window_s: Length of a window (s): the background's live time is ``N_b window_s``.
-        far_per_hour: False alarms per hour of background.
-        bins: SNR bin edges (default :data:`SNR_BINS`).
-        background_classes: The background (default: noise and glitches).
+    """Each of the ``signals`` classes' efficiency per SNR bin (:data:`SNR_BINS`) at
+    ``far_per_hour`` on a background of ``background_classes``, and its AUROC against
+    that background; ``scores``, ``labels``, ``snr``: of the test windows ``(N,)``,
+    ``window_s``: a window's length (s).
 
     Returns:
         The numbers (``threshold``, ``false_alarms`` allowed, ``measured_far_per_hour``;
@@ -229,7 +158,7 @@ def signal_efficiency(
     if not is_bg.any():
         raise ValueError(f"no test window of the background classes {background_classes}")
     background = scores[is_bg]
-    bins = np.asarray(SNR_BINS if bins is None else bins, dtype=float)
+    bins = np.asarray(SNR_BINS)
     far = far_per_window(far_per_hour, window_s)
     curves, classes = {}, {}
     for name in signals:
@@ -253,30 +182,17 @@ def signal_efficiency(
     return entry, curves
 
 
-def background_distance(
-    run, space: str, class_names: list[str], background_classes=BACKGROUND_CLASSES
-) -> np.ndarray:
-    """Test windows' Mahalanobis distance ``(N,)`` to the nearest background class
-    (Gaussians with a tied covariance fit on the labeled training windows of
-    ``background_classes``, :class:`~ssl_core.evaluate.metrics.GaussianScorer`): how
-    unlike noise and glitches a window is, GWAK's question.
-
-    Args:
-        run: ``evaluate``'s run (:class:`ssl_core.evaluate.run.Run`): its training rows
-            ``run.fit`` (labeled) and the embeddings of ``space``.
-        space: ``features`` or ``projection``.
-        class_names: Names by label.
-        background_classes: The classes to fit (default: noise and glitches).
-
-    Returns:
-        ``(N_test,)`` distances (higher: less like background).
-    """
+def background_distance(run, space: str, names: list[str]) -> np.ndarray:
+    """Test windows' Mahalanobis distance ``(N,)`` in ``space`` of ``evaluate``'s ``run``
+    to the nearest background class (Gaussians with a tied covariance fit on the labeled
+    training windows of :data:`BACKGROUND_CLASSES`,
+    :class:`~ssl_core.evaluate.metrics.GaussianScorer`): how unlike noise and glitches a
+    window is, GWAK's question."""
     from ssl_core.evaluate.metrics import GaussianScorer
 
-    names = list(class_names)
-    fit = run.fit & np.isin(run.train.labels, [names.index(c) for c in background_classes])
+    fit = run.fit & np.isin(run.train.labels, [names.index(c) for c in BACKGROUND_CLASSES])
     if not fit.any():
-        raise ValueError(f"no labeled training window of {background_classes} to fit on")
+        raise ValueError(f"no labeled training window of {BACKGROUND_CLASSES} to fit on")
     x = run.train.space(space)
     scorer = GaussianScorer().fit(x[fit], run.train.labels[fit])
     return scorer.score(run.test.space(space))
@@ -286,19 +202,12 @@ class EfficiencyVsSNR(Evaluator):
     """``evaluate``'s figure of a GWAK run (the source names it in its ``evaluators``):
     GWAK's test, signals against a background of noise and glitches.
 
-    The space's score is :func:`background_distance`; the baseline's the coincident
-    excess power (:mod:`gwak.excess_power`, the test windows' ``excess_power`` column).
-    Both are thresholded at :data:`FAR_PER_HOUR` on the same background test windows
-    (noise and glitches), and each signal class (BBH, sine-Gaussian, white-noise burst)
-    gets its efficiency per SNR bin and its AUROC against that background
-    (:func:`signal_efficiency`). Written to ``metrics.json``'s ``efficiency``
-    (``far_per_hour``, ``window_s``, ``background_classes``, ``background_windows``,
-    ``background_live_time_s``, ``snr_bins``, ``held_out_classes``, the space's
-    ``threshold``, ``false_alarms``, ``measured_far_per_hour``, ``classes``; and
-    ``baseline``, the excess power's) and ``plots/efficiency_vs_snr.png``. The
-    built-in ``anomaly_auroc`` is another test: unseen classes against every
-    in-distribution test window (BBH included), scored by the distance to the nearest
-    training class.
+    The space's score (:func:`background_distance`) and the baseline's (the test windows'
+    ``excess_power`` column, :mod:`gwak.excess_power`) are thresholded at
+    :data:`FAR_PER_HOUR` on the same background test windows; each signal class gets its
+    efficiency per SNR bin and its AUROC against that background
+    (:func:`signal_efficiency`). Written to ``metrics.json``'s ``efficiency`` (with
+    ``baseline``, the excess power's) and ``plots/efficiency_vs_snr.png``.
     """
 
     needs = ("embeddings", "column:snr")

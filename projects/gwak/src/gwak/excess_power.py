@@ -1,23 +1,14 @@
 """A detector without learning, the baseline beside every learned space: coincident
 excess power, thresholded on a background of noise and glitches.
 
-Excess power (Anderson et al. 2001) flags a window whose whitened strain holds more
-energy than noise does. Per detector, the energy ``e_d(t)`` is the whitened strain's
-square averaged over ``window_s`` (50 ms, a burst's length). Glitches put that energy
-in one detector, so the statistic asks for it in both: L1's energy is first maximised
-over ``+-max_offset`` (the 10 ms light travel time, plus half a sample), and the score
-of a window is ``max_t min(e_H1(t), max_{|dt| <= max_offset} e_L1(t + dt))``, the
-window's ``edge_s`` at each end left out (the injections' taper). A simplified
-coincidence test (no time-frequency tiling, no clustering of tiles), enough to say what
-a learned space must beat on these windows.
+Excess power (Anderson et al. 2001): per detector, the whitened strain's square averaged
+over 50 ms (a burst's length). Glitches put that energy in one detector, so the score asks
+for it in both, within the 10 ms light travel time (:func:`coincident_score`). A
+simplified coincidence test (no time-frequency tiling, no clustering of tiles).
 
 Background, as in real strain and GWAK: noise-only windows and windows with a glitch.
-Time slides give more of it: H1 of window ``i`` paired with L1 of window ``i + k``
-(mod ``N``), ``k = 1 .. slides``, i.e. L1 shifted by ``k`` window lengths (0.5 s, far
-more than the light travel time), so nothing astrophysical is coincident but glitches
-and noise fluctuations are (:func:`slid_scores`). In this simulator the noise of every
-window and detector is drawn independently, so slides are background windows as good
-as fresh ones.
+Time slides give more of it (:func:`slide_pairs`): L1 shifted by whole windows, so
+nothing astrophysical is coincident but glitches and noise fluctuations are.
 
 ``python -m gwak.excess_power FOLDER [--skip N] [--slides K] [--far-per-hour R ...]``
 measures it on a written dataset (:func:`gwak.strain.write_dataset`): the efficiency
@@ -37,21 +28,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
-BACKGROUND_CLASSES = ("background", "glitch")
-
 
 def detector_energy(strain: np.ndarray, sample_rate: float, window_s: float = 0.05) -> np.ndarray:
-    """Whitened energy per detector, averaged over ``window_s``.
-
-    Args:
-        strain: Whitened strain ``(N, 2, T)``.
-        sample_rate: Samples per second (Hz).
-        window_s: Averaging length (s).
-
-    Returns:
-        ``(N, 2, T)`` moving averages of ``strain^2`` (centred; the ends see a shorter
-        window, left out by :func:`coincident_score`).
-    """
+    """Moving averages ``(N, 2, T)`` over ``window_s`` seconds of the square of whitened
+    strain ``(N, 2, T)`` (centred; the ends see a shorter window, left out by
+    :func:`coincident_score`)."""
     width = max(1, int(round(window_s * sample_rate)))
     x = np.asarray(strain, dtype=np.float64) ** 2
     return uniform_filter1d(x, width, axis=-1, mode="constant")
@@ -64,18 +45,9 @@ def coincident_score(
     max_offset: float = 0.01,
     edge_s: float = 0.03,
 ) -> np.ndarray:
-    """``max_t min(e_H1(t), max_{|dt| <= max_offset} e_L1(t + dt))`` inside the edges.
-
-    Args:
-        h1: H1's energy ``(N, T)`` (:func:`detector_energy`).
-        l1: L1's energy ``(N, T)``.
-        sample_rate: Samples per second (Hz).
-        max_offset: Largest arrival-time difference (s); half a sample is added.
-        edge_s: Seconds left out at each end.
-
-    Returns:
-        ``(N,)`` scores.
-    """
+    """``max_t min(e_H1(t), max_{|dt| <= max_offset} e_L1(t + dt))`` ``(N,)`` of H1's and
+    L1's energies ``(N, T)`` (:func:`detector_energy`), ``edge_s`` seconds left out at each
+    end; ``max_offset`` (s): the largest arrival-time difference, half a sample added."""
     reach = int(np.ceil(max_offset * sample_rate + 0.5))
     wide = maximum_filter1d(l1, 2 * reach + 1, axis=-1, mode="nearest")
     edge = int(round(edge_s * sample_rate))
@@ -91,21 +63,9 @@ def excess_power(
     edge_s: float = 0.03,
     coincident: bool = True,
 ) -> np.ndarray:
-    """Excess-power score of windows (higher: more power than noise).
-
-    Args:
-        strain: Whitened strain ``(N, 2, T)`` (H1, L1).
-        sample_rate: Samples per second (Hz).
-        window_s: Averaging length (s).
-        max_offset: Coincidence window (s).
-        edge_s: Seconds left out at each end.
-        coincident: Ask for the power in both detectors (:func:`coincident_score`);
-            ``False``: the largest average of the energy summed over the detectors (fires
-            on single-detector glitches).
-
-    Returns:
-        ``(N,)`` scores.
-    """
+    """Excess-power scores ``(N,)`` of whitened strain ``(N, 2, T)`` (H1, L1; higher: more
+    power than noise): :func:`coincident_score`, or without ``coincident`` the largest
+    average of the energy summed over the detectors (fires on single-detector glitches)."""
     energy = detector_energy(strain, sample_rate, window_s)
     if coincident:
         return coincident_score(energy[:, 0], energy[:, 1], sample_rate, max_offset, edge_s)
@@ -114,14 +74,10 @@ def excess_power(
 
 
 def slide_pairs(n: int, slides: int) -> tuple[np.ndarray, np.ndarray]:
-    """Which windows time slides pair: H1 of window ``i`` with L1 of window ``(i + k) mod
-    n``, ``k = 1 .. slides`` (L1 shifted by ``k`` window lengths). The windows are taken
-    as a stream in the order given: windows grouped by class are shuffled first, or a
-    slide pairs glitches with glitches more often than a stream would.
-
-    Returns:
-        H1's and L1's window indices ``(n * slides,)`` each, slide ``k``'s after ``k - 1``'s.
-    """
+    """H1's and L1's window indices ``(n * slides,)`` each that time slides pair: H1 of
+    window ``i`` with L1 of window ``(i + k) mod n``, ``k = 1 .. slides``, slide ``k``'s after
+    ``k - 1``'s. The windows are a stream in the order given: shuffle windows grouped by
+    class first, or a slide pairs glitches with glitches more often than a stream would."""
     if not 0 < slides < n:
         raise ValueError(f"slides must be in [1, {n - 1}] for {n} windows, got {slides}")
     i = np.tile(np.arange(n), slides)
@@ -137,15 +93,8 @@ def slid_scores(
     max_offset: float = 0.01,
     edge_s: float = 0.03,
 ) -> np.ndarray:
-    """Coincident scores of time-slid background (the pairs of :func:`slide_pairs`).
-
-    Args:
-        strain: Whitened background windows ``(N, 2, T)`` (noise, glitches).
-        slides: Number of slides (``< N``).
-
-    Returns:
-        ``(N * slides,)`` scores, in :func:`slide_pairs`'s order.
-    """
+    """Coincident scores ``(N * slides,)`` of time-slid background windows ``(N, 2, T)``
+    (the pairs of :func:`slide_pairs`, in its order; ``slides < N``)."""
     n = len(strain)
     slide_pairs(n, slides)  # checks the count
     energy = detector_energy(strain, sample_rate, window_s)
@@ -162,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     """Print the baseline's efficiencies on a written dataset (see the module docstring)."""
     import argparse
 
-    from gwak.efficiency import efficiency_vs_snr, far_per_window
+    from gwak.efficiency import BACKGROUND_CLASSES, SNR_BINS, efficiency_vs_snr, far_per_window
     from gwak.strain import CLASSES, GWConfig, load_dataset
 
     parser = argparse.ArgumentParser(prog="python -m gwak.excess_power", description=__doc__)
@@ -176,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     row = np.concatenate([np.arange(np.sum(data["label"] == k)) for k in np.unique(data["label"])])
     keep = row >= ns.skip
     strain, labels, snr = data["strain"][keep], data["label"][keep], data["snr"][keep]
-    bins = np.array([5.0, 10.0, 15.0, 20.0, 25.0, 30.0])
+    bins = np.array(SNR_BINS)
     is_bg = np.isin(labels, [CLASSES.index(c) for c in BACKGROUND_CLASSES])
     score = excess_power(strain, config.sample_rate)
     summed = excess_power(strain, config.sample_rate, coincident=False)
@@ -197,9 +146,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     for far in ns.far_per_hour:
         f = far_per_window(far, config.duration)
-        for name, s, bg in (("summed, noise-only bg", summed, summed[noise]),):
-            c = efficiency_vs_snr(bg, s[glitch], snr[glitch], f, bins)
-            print(f"FAR {far:g}/h, {name}: fires on glitches {np.round(c.efficiency, 2).tolist()}")
+        c = efficiency_vs_snr(summed[noise], summed[glitch], snr[glitch], f, bins)
+        fires = np.round(c.efficiency, 2).tolist()
+        print(f"FAR {far:g}/h, summed, noise-only bg: fires on glitches {fires}")
         backgrounds = (
             ("zero lag", score[is_bg]),
             (f"{ns.slides} slides", slid),

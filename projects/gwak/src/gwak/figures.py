@@ -15,21 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from gwak.strain import CLASSES, DETECTORS, GWConfig, load_dataset
-from ssl_core.evaluate.plots import embedding_by_value, save
+from ssl_core.evaluate.plots import embedding_by_value, plt, save
+
+CONFIG = GWConfig()
 
 
-def _pyplot():
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_strain_examples(root: str | Path, out: str | Path, config: GWConfig | None = None) -> Path:
+def plot_strain_examples(root: str | Path, out: str | Path) -> Path:
     """One whitened window ``(2, T)`` per class (the highest-SNR one of the first 50, so
     the injection shows), H1 and L1 in one panel per class; written to ``out``."""
-    plt, config = _pyplot(), config or GWConfig()
     data = load_dataset(root)
-    t = np.arange(config.length) / config.sample_rate
+    t = np.arange(CONFIG.length) / CONFIG.sample_rate
     fig, axes = plt.subplots(len(CLASSES), 1, figsize=(7, 1.6 * len(CLASSES)), sharex=True)
     for ax, (k, name) in zip(axes, enumerate(CLASSES), strict=True):
         rows = np.flatnonzero(data["label"] == k)[:50]
@@ -42,28 +37,23 @@ def plot_strain_examples(root: str | Path, out: str | Path, config: GWConfig | N
         ax.set_ylabel("whitened")
     axes[0].legend(fontsize=7, loc="upper right")
     axes[-1].set_xlabel("time (s)")
-    fig.tight_layout()
     return save(fig, Path(out))
 
 
-def plot_spectrogram(
-    root: str | Path, out: str | Path, kind: str = "bbh", config: GWConfig | None = None
-) -> Path:
+def plot_spectrogram(root: str | Path, out: str | Path, kind: str = "bbh") -> Path:
     """Spectrogram (H1, whitened) of the loudest of the first 50 windows of ``kind``."""
     from scipy.signal import spectrogram
 
-    plt, config = _pyplot(), config or GWConfig()
     data = load_dataset(root)
     rows = np.flatnonzero(data["label"] == CLASSES.index(kind))[:50]
     i = rows[np.argmax(data["snr"][rows])]
-    f, t, power = spectrogram(data["strain"][i, 0], fs=config.sample_rate, nperseg=64, noverlap=56)
+    f, t, power = spectrogram(data["strain"][i, 0], fs=CONFIG.sample_rate, nperseg=64, noverlap=56)
     fig, ax = plt.subplots(figsize=(6, 3.2))
     ax.pcolormesh(t, f, power, shading="auto")
-    ax.set_ylim(config.f_low, 512)
+    ax.set_ylim(CONFIG.f_low, 512)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("frequency (Hz)")
     ax.set_title(f"{kind}, H1, SNR {data['snr'][i]:.1f}", fontsize=9)
-    fig.tight_layout()
     return save(fig, Path(out))
 
 

@@ -1,75 +1,13 @@
-"""Generated gravitational-wave strain, GWAK-style: two detectors, coloured noise,
-whitening, and five classes of windows. Seeded and deterministic, no download: the
-project's simulator (a simplified model, see below; not LIGO data).
+"""Generated gravitational-wave strain, GWAK-style: two detectors (H1, L1), coloured
+noise, whitening, and five classes of windows. Seeded and deterministic, no download: the
+project's simulator (a simplified model, not LIGO data). The model and its defaults
+(:class:`GWConfig`) are described in docs/series.md ("The generated strain").
 
-The model (every number a default of :class:`GWConfig`):
-
-- **Detectors and windows.** H1 and L1, ``sample_rate`` 2,048 Hz, windows of
-  ``duration`` 0.5 s (``T = 1024``), arrays ``(2, T)`` (channel 0 = H1, 1 = L1).
-- **Noise.** Stationary Gaussian, coloured by the aLIGO design sensitivity in the
-  analytic fit of Ajith (2011): ``S_h(f) = 1e-49 [x^-4.14 - 5 x^-2 + 111 (1 - x^2 +
-  x^4/2) / (1 + x^2/2)] / Hz``, ``x = f / 215 Hz``, drawn independently per detector in
-  the frequency domain over the band ``[f_low, f_high]`` = [20, 1000] Hz (zero outside:
-  the fit does not hold below ~10 Hz). Made that way, a window's noise is periodic, so
-  the FFT of the window holds it exactly (no leakage); real data need a longer stretch,
-  a Tukey window and cropped edges, as GWAK's pipeline does.
-- **Whitening**, as the field does: the window's FFT divided by ``sqrt(S_h(f) fs / 2)``
-  (the PSD known analytically here), zero outside the band, inverse FFT. Whitened noise is
-  then white in the band with unit power per frequency bin: per sample its variance is the
-  in-band fraction of the bins (491 / 512 = 0.96 by default).
-- **Signal-to-noise ratio.** The optimal SNR of a signal ``h`` in one detector,
-  ``rho^2 = 4 int |h(f)|^2 / S_h(f) df`` over the band (:func:`optimal_snr`, the sum
-  over FFT bins); for the whitened signal ``w`` it is exactly ``rho^2 = sum_t w_t^2``
-  (:func:`whitened_snr`). The network SNR is ``sqrt(rho_H1^2 + rho_L1^2)``; every
-  injection is scaled so its network SNR (a glitch: its one detector's SNR) is drawn
-  uniformly from ``snr_range`` = [5, 30]. The SNR is that of the tapered injection inside
-  the window (a chirp that began before the window counts only from the window's start).
-- **Classes** (``CLASSES``; label = position):
-
-  - ``background``: noise only.
-  - ``glitch``: a "blip"-like transient in ONE detector (chosen at random): a
-    sine-Gaussian of low quality factor ``Q`` in [2, 5] (one to three cycles) at
-    ``f0`` in [30, 250] Hz, the short broadband shape of blip glitches (Cabero et al.
-    2019); the other detector holds noise only.
-  - ``bbh``: binary black-hole chirp. Inspiral at leading post-Newtonian order (the
-    quadrupole formula, e.g. Maggiore 2008, ch. 4): ``f(tau) = (1/pi) (5 / (256 tau))^(3/8)
-    Mc^(-5/8)`` with ``tau = t_c - t`` and chirp mass ``Mc`` in seconds
-    (``G Mc / c^3``), phase ``phi = phi0 - 2 (tau / (5 Mc))^(5/8)``, amplitude
-    ``~ f^(2/3)`` up to the innermost stable circular orbit's ``f_ISCO = 1 / (6^(3/2) pi
-    M)``. Merger and ring-down (phenomenological, phase continuous): after ``f_ISCO`` the
-    frequency relaxes exponentially to the l = m = 2 ring-down frequency ``f_rd`` with its
-    damping time ``tau_rd`` (Berti, Cardoso, Will 2006 fits, final spin 0.69, final mass
-    0.95 M), the amplitude ``(f / f_ISCO)^(2/3) exp(-(t - t_ISCO) / tau_rd)``: it keeps
-    rising past ISCO and peaks at the merger (0.23 ``tau_rd`` after ISCO), then rings
-    down. Component masses uniform in [10, 50] solar masses, merger (the amplitude's
-    peak) at 40-80% of the window, inclination isotropic (``cos i`` uniform): ``h+ = (1 +
-    cos^2 i) / 2 A cos(Phi)``, ``hx = cos i A sin(Phi)``. Not a calibrated waveform (no
-    IMRPhenom / SEOBNR): a chirp with the right frequency evolution and a merger.
-  - ``sine_gaussian``: ``exp(-(t - t0)^2 / (2 s^2)) sin(2 pi f0 (t - t0) + phi)``,
-    ``s = Q / (sqrt(2) pi f0)``, with GWAK's low-frequency prior (``data/sglf.prior`` of
-    katyagovorkova/gwak): ``Q`` uniform in [25, 75], ``f0`` uniform in [64, 512] Hz,
-    circularly polarized (``h+`` and ``hx`` in quadrature; GWAK's eccentricity is at
-    most 0.01). GWAK's high-frequency prior (``f0`` in [512, 1024] Hz) is left out: the
-    band ends at 1,000 Hz, below the 1,024 Hz Nyquist frequency of 2,048 Hz. The
-    envelope's width ``s`` reaches 0.26 s (``Q`` 75 at 64 Hz), so the 0.5-s window holds
-    the central part of the long ones, tapered, as a short analysis window does in real
-    data. No overlap with the glitches (``Q`` 2-5).
-  - ``white_noise_burst``: white Gaussian noise band-passed to ``[f1, f1 + bw]``
-    (``f1`` in [32, 256] Hz, ``bw`` in [32, 512] Hz) under a Gaussian envelope of width
-    5-50 ms, drawn independently for ``h+`` and ``hx``.
-
-- **Two detectors, one source.** A signal (not a glitch) comes from one direction,
-  isotropic on the sky, with one polarization angle ``psi`` uniform (GWAK's priors: ra
-  uniform, dec cosine): each detector sees ``F+ h+ + Fx hx`` with its antenna patterns
-  ``F+ = D : e+``, ``Fx = D : ex`` (detector tensor ``D`` from the sites' positions and
-  arm directions, LIGO-T980044; the arms' tilts and the sites' heights left out;
-  :func:`antenna_response`), L1 ``offset = (r_H1 - r_L1) . n / c`` after H1 (at most
-  the 10.0 ms light travel time). H1's and L1's arms are nearly at right angles to each
-  other, so their responses are nearly opposite (over the sky, the correlation of the
-  two detectors' ``(F+, Fx)`` is -0.89). Every injection is tapered to zero at the
-  window's ends (Tukey window, 5% each side).
-- **Seeds.** Sample ``i`` of class ``k`` draws from ``numpy.random.default_rng((seed, k,
-  i))``: the same whatever number of samples is written.
+Windows ``(2, T)`` (channel 0 = H1) of coloured noise (:func:`aligo_psd`) plus an
+injection of a class of ``CLASSES`` (label = position) scaled to a network optimal SNR
+uniform in ``snr_range``, then whitened (:func:`whiten`). Sample ``i`` of class ``k``
+draws from ``numpy.random.default_rng((seed, k, i))``: the same whatever number of samples
+is written.
 
 What is written (:func:`write_dataset`): one ``<class>.npz`` per class with ``strain``
 ``(N, 2, T)`` float32 (whitened), ``label`` ``(N,)``, ``snr`` ``(N,)`` (network SNR; 0 for
@@ -94,16 +32,15 @@ under ``$SSL_CORE_CACHE/gwak/<hash of the parameters>``.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ssl_core.data.sources import ArrayData, BadDataError
+from ssl_core.manifest import cache_dir
 from ssl_core.series.ts import BadSeriesError, series_problem
 
 CLASSES = ("background", "glitch", "bbh", "sine_gaussian", "white_noise_burst")
@@ -117,7 +54,7 @@ class GeneratedDataMismatchError(BadDataError, ValueError):
 
 @dataclass(frozen=True)
 class GWConfig:
-    """Parameters of the generated strain (see the module docstring for the model).
+    """Parameters of the generated strain (the model: docs/series.md).
 
     Args:
         sample_rate: Samples per second (Hz).
@@ -126,15 +63,11 @@ class GWConfig:
         f_high: Upper edge of the band (Hz), below the Nyquist frequency.
         snr_range: Network optimal SNR of injections, drawn uniformly.
         mass_range: Component masses of the binary black holes (solar masses).
-        sg_q_range: Quality factor of the sine-Gaussians, drawn uniformly (GWAK's
-            low-frequency prior, ``data/sglf.prior``: [25, 75]).
-        sg_f0_range: Central frequency of the sine-Gaussians (Hz), drawn uniformly
-            (GWAK's low-frequency prior: [64, 512]).
+        sg_q_range: Quality factor of the sine-Gaussians (GWAK's ``data/sglf.prior``).
+        sg_f0_range: Central frequency of the sine-Gaussians (Hz; GWAK's prior too).
         taper: Fraction of the window tapered at each end of an injection.
-        version: The simulator's model version, part of the cache key: raised when the
-            model changes with the same parameters (2: antenna patterns, GWAK's
-            sine-Gaussian prior, BBH amplitude peaking at merger), so an older model's
-            cached windows are never reused.
+        version: The simulator's model version, part of the cache key (raised when the
+            model changes), so an older model's cached windows are never reused.
     """
 
     sample_rate: float = 2048.0
@@ -163,20 +96,12 @@ class GWConfig:
         return (f >= self.f_low) & (f <= self.f_high)
 
     def to_json(self) -> dict:
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-        }
+        return json.loads(json.dumps(asdict(self)))
 
 
 def aligo_psd(f: np.ndarray) -> np.ndarray:
-    """One-sided noise PSD of aLIGO at design sensitivity (1/Hz), Ajith (2011)'s fit.
-
-    Args:
-        f: Frequencies in Hz (> 0; the fit holds above ~10 Hz).
-
-    Returns:
-        ``S_h(f)`` of the same shape.
-    """
+    """One-sided noise PSD (1/Hz) of aLIGO at design sensitivity, Ajith (2011)'s fit,
+    at frequencies ``f`` (Hz, > 0; the fit holds above ~10 Hz); same shape as ``f``."""
     x = np.asarray(f, dtype=np.float64) / 215.0
     return 1e-49 * (x**-4.14 - 5.0 * x**-2 + 111.0 * (1 - x**2 + x**4 / 2) / (1 + x**2 / 2))
 
@@ -192,20 +117,9 @@ def _band_psd(config: GWConfig) -> tuple[np.ndarray, np.ndarray]:
 def colored_noise(
     rng: np.random.Generator, config: GWConfig, shape: tuple[int, ...] = ()
 ) -> np.ndarray:
-    """Stationary Gaussian noise with one-sided PSD ``S_h`` in the band, zero outside.
-
-    Drawn in the frequency domain: bin ``k`` is ``sqrt(T fs S_h(f_k) / 4) (a + i b)``
-    with ``a, b ~ N(0, 1)``, so ``E|X_k|^2 = T fs S_h / 2``, the FFT of noise whose
-    one-sided PSD is ``S_h``.
-
-    Args:
-        rng: The generator.
-        config: Sample rate, length and band.
-        shape: Leading shape (e.g. ``(2,)`` for two detectors).
-
-    Returns:
-        ``(*shape, T)`` float64 strain.
-    """
+    """Stationary Gaussian noise ``(*shape, T)`` float64 with one-sided PSD ``S_h`` in the
+    band, zero outside: FFT bin ``k`` is ``sqrt(T fs S_h(f_k) / 4) (a + i b)``, ``a, b ~
+    N(0, 1)``, so ``E|X_k|^2 = T fs S_h / 2``."""
     psd, band = _band_psd(config)
     n, fs = config.length, config.sample_rate
     z = rng.standard_normal((*shape, len(psd), 2))
@@ -215,31 +129,20 @@ def colored_noise(
 
 def whiten(strain: np.ndarray, config: GWConfig) -> np.ndarray:
     """Whiten strain ``(..., T)``: FFT divided by ``sqrt(S_h fs / 2)``, zero outside
-    the band, inverse FFT. Noise becomes unit power per bin; see :func:`whitened_snr`."""
+    the band, inverse FFT. Noise becomes unit power per bin, and a signal's optimal SNR
+    ``sqrt(sum w^2)`` of its whitened ``w`` (Parseval)."""
     psd, band = _band_psd(config)
     spectrum = np.fft.rfft(strain, axis=-1) / np.sqrt(psd * config.sample_rate / 2.0) * band
     return np.fft.irfft(spectrum, n=config.length, axis=-1)
 
 
 def optimal_snr(h: np.ndarray, config: GWConfig) -> np.ndarray:
-    """Optimal SNR ``rho = sqrt(4 int_band |h(f)|^2 / S_h(f) df)`` of signals ``(..., T)``.
-
-    ``h(f)`` is the continuous Fourier transform, approximated by ``rfft(h) / fs``;
-    the integral is the sum over the band's bins times ``df = fs / T``.
-
-    Returns:
-        ``(...)`` SNRs.
-    """
+    """Optimal SNRs ``(...)`` ``rho = sqrt(4 int_band |h(f)|^2 / S_h(f) df)`` of signals
+    ``(..., T)``: ``h(f) = rfft(h) / fs``, the integral a sum over the band's bins."""
     psd, band = _band_psd(config)
     fs, n = config.sample_rate, config.length
     hf = np.fft.rfft(h, axis=-1) / fs
     return np.sqrt(4.0 * np.sum(np.abs(hf) ** 2 / psd * band, axis=-1) * fs / n)
-
-
-def whitened_snr(w: np.ndarray) -> np.ndarray:
-    """Optimal SNR of whitened signals ``(..., T)`` (:func:`whiten`): ``sqrt(sum w^2)``,
-    equal to :func:`optimal_snr` of the unwhitened signal (Parseval)."""
-    return np.sqrt(np.sum(np.asarray(w, dtype=np.float64) ** 2, axis=-1))
 
 
 # ------------------------------------------------------------------------- waveforms
@@ -249,7 +152,7 @@ def bbh_amplitude_phase(
     t: np.ndarray, m1: float, m2: float, t_merge: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Amplitude and phase of a binary black-hole chirp (leading-order inspiral, then a
-    phenomenological merger and ring-down; see the module docstring).
+    phenomenological merger and ring-down; docs/series.md).
 
     The inspiral's amplitude ``(f / f_ISCO)^(2/3)`` keeps its ``f^(2/3)`` growth after
     ``f_ISCO`` while the frequency relaxes to the ring-down's, damped by the ring-down's
@@ -258,14 +161,8 @@ def bbh_amplitude_phase(
     after ISCO (0.23 ``tau_rd`` for the final spin 0.69 used here, 10% above the
     amplitude at ISCO).
 
-    Args:
-        t: Times (s) ``(T,)``.
-        m1: Component mass (solar masses).
-        m2: Component mass (solar masses).
-        t_merge: Time of the amplitude's peak, the merger (s).
-
-    Returns:
-        Amplitude ``(T,)`` (1 at the merger) and phase ``(T,)`` (rad, 0 at ISCO).
+    Returns amplitude ``(T,)`` (1 at the merger ``t_merge``, s) and phase ``(T,)`` (rad, 0
+    at ISCO) at times ``t`` ``(T,)`` (s), for component masses ``m1``, ``m2`` (solar masses).
     """
     m = (m1 + m2) * SOLAR_MASS_S
     mc = (m1 * m2) ** 0.6 / (m1 + m2) ** 0.2 * SOLAR_MASS_S
@@ -297,13 +194,6 @@ def bbh_amplitude_phase(
     amplitude[~before] = (f / f_isco) ** (2.0 / 3.0) * decay
     phase[~before] = 2 * np.pi * (f_rd * dt - (f_rd - f_isco) * tau_rd * (1.0 - decay))
     return amplitude / peak, phase
-
-
-def bbh_chirp(t: np.ndarray, m1: float, m2: float, t_merge: float, phase: float) -> np.ndarray:
-    """One polarization of a binary black-hole chirp, ``A(t) cos(Phi(t) + phase)``
-    (:func:`bbh_amplitude_phase`), unit amplitude at the merger ``t_merge``; ``(T,)``."""
-    amplitude, phi = bbh_amplitude_phase(t, m1, m2, t_merge)
-    return amplitude * np.cos(phi + phase)
 
 
 # ------------------------------------------------------------------------- detectors
@@ -423,39 +313,26 @@ def tukey(n: int, fraction: float) -> np.ndarray:
 
 @dataclass
 class StrainSample:
-    """One generated window.
-
-    Attributes:
-        strain: Raw strain ``(2, T)`` (noise + injection).
-        signal: The scaled injection alone ``(2, T)`` (zeros for background).
-        snr: Network optimal SNR asked for (0 for background).
-        offset: L1's arrival time after H1's (s; 0 for background and glitches).
-        glitch_detector: The glitch's detector (0 = H1, 1 = L1; -1 otherwise).
-        antenna: ``(F+, Fx)`` of H1 and L1 ``(2, 2)`` for the source (zeros for
-            background and glitches).
-    """
+    """One generated window: raw ``strain`` ``(2, T)`` (noise + injection), the scaled
+    injection ``signal`` ``(2, T)``, ``snr``, ``offset`` and ``glitch_detector`` as written
+    (module docstring), ``antenna`` as :func:`injection` returns it."""
 
     strain: np.ndarray
     signal: np.ndarray
     snr: float
     offset: float
     glitch_detector: int
-    antenna: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((2, 2)))
+    antenna: np.ndarray
 
 
 def injection(
     kind: str, rng: np.random.Generator, config: GWConfig
 ) -> tuple[np.ndarray, float, int, np.ndarray]:
-    """An unscaled injection of class ``kind``.
+    """An unscaled injection of class ``kind``: the waveform ``(2, T)``, L1's delay after
+    H1 (s), the glitch's detector (-1: none) and the antenna patterns ``(2, 2)``.
 
-    A signal (not a glitch) comes from one source: a direction and polarization angle
-    (:func:`random_sky`), its two polarizations ``h+``, ``hx`` projected on each
-    detector, ``h_d(t) = F+_d h+(t - t_d) + Fx_d hx(t - t_d)`` (:func:`antenna_response`),
-    ``t_H1 = 0`` and ``t_L1`` the light's delay.
-
-    Returns:
-        The waveform ``(2, T)``, L1's delay after H1 (s), the glitch's detector (-1: none)
-        and the antenna patterns ``(2, 2)`` (rows H1, L1; columns F+, Fx).
+    A signal (not a glitch) comes from one source (:func:`random_sky`): each detector sees
+    ``h_d(t) = F+_d h+(t - t_d) + Fx_d hx(t - t_d)`` (:func:`antenna_response`).
     """
     t = np.arange(config.length) / config.sample_rate
     window = tukey(config.length, config.taper)
@@ -518,13 +395,8 @@ def make_sample(kind: str, rng: np.random.Generator, config: GWConfig) -> Strain
 def generate_class(
     kind: str, n: int, seed: int = 0, config: GWConfig | None = None
 ) -> dict[str, np.ndarray]:
-    """``n`` whitened windows of class ``kind``.
-
-    Returns:
-        ``strain`` ``(n, 2, T)`` float32 (whitened), ``label`` ``(n,)`` int64, ``snr``
-        ``(n,)`` float32, ``offset`` ``(n,)`` float32 (s), ``glitch_detector`` ``(n,)``
-        int64.
-    """
+    """``n`` whitened windows of class ``kind``: the arrays of a ``<class>.npz`` (see the
+    module docstring) but ``class_names``."""
     config = config or GWConfig()
     k = CLASSES.index(kind)
     samples = [make_sample(kind, np.random.default_rng((seed, k, i)), config) for i in range(n)]
@@ -538,6 +410,11 @@ def generate_class(
     }
 
 
+def _meta(n_per_class: int, seed: int, classes: tuple[str, ...], config: GWConfig) -> dict:
+    """Every parameter of a written dataset: its ``config.json``."""
+    return {"n_per_class": n_per_class, "seed": seed, "classes": list(classes), **config.to_json()}
+
+
 def write_dataset(
     folder: str | Path,
     n_per_class: int = 1000,
@@ -545,17 +422,9 @@ def write_dataset(
     classes: tuple[str, ...] = CLASSES,
     config: GWConfig | None = None,
 ) -> Path:
-    """Write the generated dataset: ``<class>.npz`` per class and ``config.json``.
-
-    Args:
-        folder: Where to write (made if missing).
-        n_per_class: Windows per class.
-        seed: Base seed (sample ``i`` of class ``k`` uses ``(seed, k, i)``).
-        classes: Which classes (names from ``CLASSES``; labels are positions in ``CLASSES``).
-        config: The generator's parameters (default :class:`GWConfig`).
-
-    Returns:
-        ``folder``. ``config.json`` is written last, so a folder with it is complete.
+    """Write ``n_per_class`` windows of each of ``classes`` (labels: positions in
+    ``CLASSES``) to ``folder/<class>.npz``, then ``folder/config.json`` (written last: a
+    folder with it is complete); sample ``i`` of class ``k`` uses the seed ``(seed, k, i)``.
     """
     config = config or GWConfig()
     folder = Path(folder)
@@ -565,15 +434,15 @@ def write_dataset(
         tmp = folder / f".{kind}.tmp.npz"
         np.savez(tmp, class_names=np.array(CLASSES), **arrays)
         tmp.replace(folder / f"{kind}.npz")
-    meta = {"n_per_class": n_per_class, "seed": seed, "classes": list(classes), **config.to_json()}
+    meta = _meta(n_per_class, seed, classes, config)
     (folder / "config.json").write_text(json.dumps(meta, indent=1) + "\n")
     return folder
 
 
-def dataset_key(n_per_class: int, seed: int, classes: tuple[str, ...], config: GWConfig) -> str:
-    """A short hash of every parameter: the cache folder's name."""
-    meta = {"n_per_class": n_per_class, "seed": seed, "classes": list(classes), **config.to_json()}
-    return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:12]
+def cache_root(n_per_class: int, seed: int, classes: tuple[str, ...], config: GWConfig) -> Path:
+    """``$SSL_CORE_CACHE/gwak/<short hash of every parameter>``: the default folder."""
+    meta = json.dumps(_meta(n_per_class, seed, classes, config), sort_keys=True)
+    return cache_dir("gwak") / hashlib.sha256(meta.encode()).hexdigest()[:12]
 
 
 def ensure_dataset(
@@ -583,26 +452,15 @@ def ensure_dataset(
     classes: tuple[str, ...] = CLASSES,
     config: GWConfig | None = None,
 ) -> Path:
-    """The dataset's folder, written on first use.
+    """The dataset's folder ``root`` (default :func:`cache_root`, ``$SSL_CORE_CACHE``
+    defaulting to ``~/.cache/ssl-core``), written on first use by :func:`write_dataset`.
 
-    Args:
-        root: Where it lives; default ``$SSL_CORE_CACHE/gwak/<hash of the parameters>``
-            (``$SSL_CORE_CACHE`` defaults to ``~/.cache/ssl-core``), so other
-            parameters get another folder.
-        n_per_class: See :func:`write_dataset`.
-        seed: See :func:`write_dataset`.
-        classes: See :func:`write_dataset`.
-        config: See :func:`write_dataset`.
-
-    Returns:
-        The folder, holding ``config.json`` and ``<class>.npz`` files.
+    Raises:
+        GeneratedDataMismatchError: ``root`` holds strain made with other parameters.
     """
     config = config or GWConfig()
-    if root is None:
-        cache = Path(os.environ.get("SSL_CORE_CACHE") or Path.home() / ".cache" / "ssl-core")
-        root = cache / "gwak" / dataset_key(n_per_class, seed, classes, config)
-    root = Path(root)
-    meta = {"n_per_class": n_per_class, "seed": seed, "classes": list(classes), **config.to_json()}
+    root = Path(cache_root(n_per_class, seed, classes, config) if root is None else root)
+    meta = _meta(n_per_class, seed, classes, config)
     if not (root / "config.json").is_file():
         write_dataset(root, n_per_class, seed, classes, config)
     elif (found := json.loads((root / "config.json").read_text())) != meta:
@@ -631,13 +489,9 @@ def load_dataset(
 
 
 class StrainArrays(ArrayData):
-    """A written dataset's windows in memory, with stable ids (``bbh.npz:17``: class file
-    and row), classes and SNRs (the data of :class:`gwak.dataset.GWAK`).
-
-    Args:
-        root: The dataset's folder (written by :func:`ensure_dataset`).
-        classes: The classes to list (all are written).
-    """
+    """The windows of ``classes`` of a written dataset in ``root``, in memory, with stable
+    ids (``bbh.npz:17``: class file and row), classes and SNRs (:class:`gwak.dataset.GWAK`'s
+    data)."""
 
     error = BadSeriesError
 

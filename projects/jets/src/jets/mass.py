@@ -35,11 +35,8 @@ def test_masses(root: str | Path, source: JetFiles | None = None) -> tuple[np.nd
     source = source or JetFiles()
     jets = source.load(Path(root))
     samples = source.list_samples(Path(root), "test")
-    masses = np.empty(len(samples))
-    for k, (sample_id, _) in enumerate(samples):
-        p4 = jets.read(jets.index(sample_id))[None]
-        masses[k] = jet_pt_mass(p4)[1][0]
-    return masses, np.array([label for _, label in samples], dtype=np.int64)
+    masses = [jet_pt_mass(jets.read(jets.index(i))[None])[1][0] for i, _ in samples]
+    return np.array(masses), np.array([label for _, label in samples], dtype=np.int64)
 
 
 def mass_tagger(root: str | Path, source: JetFiles | None = None) -> dict:

@@ -46,14 +46,13 @@ def signal_scores(directory: Path, signal: int) -> np.ndarray:
     """The signal score ``(N,)`` of every test row: the classifier's softmax when
     ``test.npz`` holds ``logits``, else a logistic regression on the labeled training
     features."""
+    from scipy.special import softmax
+
+    from ssl_core.evaluate.metrics import linear_probe
+
     with np.load(directory / "test.npz") as data:
         if "logits" in data.files:
-            z = data["logits"].astype(np.float64)
-            z = np.exp(z - z.max(1, keepdims=True))
-            return z[:, signal] / z.sum(1)
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
+            return softmax(data["logits"].astype(np.float64), axis=1)[:, signal]
     splits, _ = load_embeddings(directory)
     train, test = splits["train"], splits["test"]
     fit = train.labeled & (train.labels >= 0)
@@ -62,12 +61,8 @@ def signal_scores(directory: Path, signal: int) -> np.ndarray:
             f"{directory}: the run's labeled training jets hold one class (a space trained "
             "without the signal, e.g. the anomaly space): no probe gives a signal score"
         )
-    scaler = StandardScaler().fit(train.features[fit])
-    probe = LogisticRegression(max_iter=1000).fit(
-        scaler.transform(train.features[fit]), train.labels[fit]
-    )
-    column = list(probe.classes_).index(signal)
-    return probe.predict_proba(scaler.transform(test.features))[:, column]
+    probe = linear_probe(train.features[fit], train.labels[fit], test.features, test.labels)
+    return probe["proba"][:, list(probe["classes"]).index(signal)]
 
 
 def pictures(out: str | Path, root: str | Path, top_like: float = 0.1) -> list[Path]:
@@ -97,7 +92,6 @@ def pictures(out: str | Path, root: str | Path, top_like: float = 0.1) -> list[P
         f"most {names[signal]}-like {top_like:.0%} of {names[1 - signal]}": most,
     }
     plots = out / "plots"
-    plots.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
     for ax, (title, rows) in zip(axes, panels.items(), strict=True):
         image = jet_image([constituents[i] for i in rows])
@@ -112,11 +106,7 @@ def pictures(out: str | Path, root: str | Path, top_like: float = 0.1) -> list[P
     fig.colorbar(shown, ax=axes, label="average pT share per bin")
     images = save(fig, plots / "jet_images.png", tight=False)
 
-    p4 = np.zeros((len(constituents), max(len(c) for c in constituents), 4))
-    mask = np.zeros(p4.shape[:2], bool)
-    for i, c in enumerate(constituents):
-        p4[i, : len(c)], mask[i, : len(c)] = c, True
-    _, mass = jet_pt_mass(p4, mask)
+    mass = np.array([jet_pt_mass(c[None])[1][0] for c in constituents])
     embedding = embedding_by_value(
         test.features, test.labels, mass, plots / "embedding_mass.png", names,
         "jet mass (GeV)", vmin=0, vmax=300,

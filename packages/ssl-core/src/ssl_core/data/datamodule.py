@@ -1,33 +1,10 @@
-"""The data layer's datamodules: :class:`DataModule` owns what every task shares,
-:class:`ClassificationDataModule` serves classification of every kind of data (the
-segmentation one is :mod:`ssl_core.segmentation.data`).
+"""The datamodules: :class:`DataModule` owns what every task shares (splits, pools,
+loaders), :class:`ClassificationDataModule` serves classification of every kind of data.
 
-A project gives a *source* (:class:`~ssl_core.data.sources.Source`: how to list and read
-its samples, each with a target or ``None``), which names its *modality*
-(:class:`~ssl_core.data.modality.Modality`: datasets, default views, normalization);
-everything here is generic:
-
-- ``setup``: the samples with targets are split (:mod:`ssl_core.splits`) into a
-  validation split, a labeled set and the rest; samples without targets join the
-  unlabeled pool and never reach validation, the labeled set or a kNN bank. A sample the
-  source knows to be unusable (an array source's NaN row) stops ``setup`` with one line
-  naming it, or with ``on_bad_file: skip`` is left out.
-- ``train_dataloader`` by ``train_on``: ``"all"`` (self-supervised: every training
-  sample outside validation), ``"labeled"`` (the split's labeled samples with the
-  split's labels; without a split every sample with a target outside validation) or
-  ``"semi"`` (``{"labeled": batch, "unlabeled": batch}`` per step from Lightning's
-  ``CombinedLoader``, ``max_size_cycle``; the unlabeled batch ``unlabeled_ratio`` (mu)
-  times the labeled one, its labels ``-1``). Every sample's views come from its own seed
-  (:class:`~ssl_core.data.datasets.SeededSampler`), whatever worker makes them.
-- Classification's evaluation loaders: ``val_dataloader`` ``[bank, queries]`` for the
-  online kNN probe (labeled samples, validation split), ``test_dataloader`` the same bank
-  with the test set, ``predict_dataloader`` ``[train, test]`` (plus the shifted test set
-  with ``shift``), named by ``predict_split_names``.
-
-Samples stay as read (images ``uint8``) until they reach the device, where
-``on_after_batch_transfer`` normalizes the views of the ``image``/``views`` fields only,
-with the modality's statistics (images: the source's mean/std; jets and series: measured
-on the training samples at ``setup``).
+``train_on``: ``"all"`` (every training sample outside validation), ``"labeled"`` or
+``"semi"`` (``{"labeled": batch, "unlabeled": batch}`` per step, ``max_size_cycle``, the
+unlabeled batch ``unlabeled_ratio`` (mu) times the labeled one). Samples stay as read
+(images ``uint8``) until ``on_after_batch_transfer`` normalizes ``image``/``views``.
 """
 
 from __future__ import annotations
@@ -43,7 +20,7 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from lightning.pytorch.utilities import CombinedLoader, rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader
 
-from ssl_core.data.datasets import SampleDataset, SeededSampler, collate
+from ssl_core.data.datasets import SampleDataset, SeededSampler, check_choice, collate
 from ssl_core.data.download import ensure_data
 from ssl_core.data.modality import Images, Modality
 from ssl_core.data.sources import BadDataError, DataNotFoundError, ImageFolder, Sample, Source
@@ -51,7 +28,6 @@ from ssl_core.data.views import Views, map_views
 from ssl_core.errors import BadInputError
 from ssl_core.splits import LabelSplit, make_split, resolve_split
 
-#: The sample lists ``setup`` makes (and the task's ``build`` turns into datasets).
 SAMPLE_LISTS = (
     "val_samples",
     "pool_samples",
@@ -69,8 +45,7 @@ def describe_bad(bad: dict[str, str], noun: str = "samples", limit: int = 5) -> 
 
 
 def limit(samples: list[Sample], listing: list[Sample], per_class: int | None) -> list[Sample]:
-    """``samples`` that are among the first ``per_class`` samples of their class (or
-    target-less ones) in ``listing`` (the full sorted list): a small, fixed subset."""
+    """``samples`` among the first ``per_class`` of their class in ``listing``."""
     if not per_class:
         return samples
     counts: Counter = Counter()
@@ -82,86 +57,24 @@ def limit(samples: list[Sample], listing: list[Sample], per_class: int | None) -
     return [s for s in samples if s[0] in keep]
 
 
-def make_loader(
-    dataset, batch_size: int, train: bool, num_workers: int, trainer=None, root: Path | None = None
-) -> DataLoader:
-    """The loader of every datamodule of ssl-core.
-
-    Training: shuffled by :class:`SeededSampler` (a seed per sample: every worker draws its
-    own views), full batches only, the batch clamped to the set's size. Evaluation: in
-    order and, under DDP, every sample on exactly one rank (Lightning's default
-    DistributedSampler pads the ranks with repeated samples, which metrics would count
-    twice); a set smaller than the number of ranks keeps Lightning's padding.
-    """
-    if len(dataset) == 0:
-        raise DataNotFoundError(f"No samples for this loader in {root}")
-    if train:
-        sampler = SeededSampler(len(dataset), shuffle=True)
-        # Lightning calls set_epoch only after the first iterator of a process has
-        # prefetched: start from the epoch it will pass (a resumed run's next epoch)
-        sampler.set_epoch(trainer.fit_loop.epoch_progress.current.processed if trainer else 0)
-        batch_size = min(batch_size, len(dataset))
-    elif (
-        torch.distributed.is_available()
-        and torch.distributed.is_initialized()
-        and len(dataset) >= torch.distributed.get_world_size()  # every rank needs a sample
-    ):
-        sampler = UnrepeatedDistributedSampler(dataset, shuffle=False)
-    else:
-        sampler = None
-    return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        sampler=sampler,
-        drop_last=train,
-        num_workers=num_workers,
-        collate_fn=getattr(dataset, "collate_fn", collate),  # a modality's own batching
-        persistent_workers=num_workers > 0,
-        pin_memory=torch.cuda.is_available(),
-    )
-
-
 class DataModule(LightningDataModule):
     """What every task's datamodule shares (see the module docstring); also the contract
     the methods, :mod:`ssl_core.embeddings` and the mask writer read.
 
-    Attributes:
-        source: The dataset (how to list and read its samples).
-        modality: What kind of data (its datasets, views, normalization).
-        root: The data root.
-        train_on: ``all``, ``labeled`` or ``semi`` (see the module docstring).
-        split: The label split asked for (a name or a path), or ``None``.
-        label_split: The resolved split after ``setup`` (``None`` without ``split``).
-        shift: The domain shift of the predict loaders (``None``: none).
-        exclude_classes: Classes left out of training (classification).
-        class_names: Readable names of the classes, in label order.
-        num_classes: Number of classes the task's network outputs.
-        in_channels: Channels of the samples (what the network must take).
-        predict_split_names: Names of the predict loaders, in order.
-
     Args:
-        source: See above.
-        modality: See above (default: the source's, :attr:`Source.modality
-            <ssl_core.data.sources.Source.modality>`; images when it names none).
+        source: The dataset (how to list and read its samples).
+        modality: The kind of data (default: the source's; images when it names none).
         root: The data root (default: the source's ``default_root`` for ``variant``).
         download: Download the source's archive when ``root`` holds no data.
         variant: Which of the source's archives (default: its first).
-        train_on: See above; a task allows some (``train_modes``).
-        split: Label split: a name (``frac0.10-seed0``, ``n50-seed0``, ``all``: the
-            project's file, or made on first use and bound to this data root: see
-            :mod:`ssl_core.splits`) or a path. The data layer checks it at ``setup``.
-        redraw_split: Draw a split made on first use again when the samples with targets
-            at this root have changed since its name was bound (default: refused);
-            runs on the old draw are then not comparable with new ones.
-        test_on: What ``test`` and ``predict`` score: ``"test"``, the root's test split
-            (default), or ``"all"``, every sample of the root (a trained model applied
-            to other data: the next detector run, another generator); with ``"all"`` no
-            label split is involved, predict writes only ``test``, and no kNN bank is
-            drawn from the samples scored (a probe fitted on the new labels would not
-            measure transfer).
-        remeasure_statistics: Normalize with statistics measured on this root's training
-            samples even when a checkpoint is loaded (default: the checkpoint's, those
-            the model was trained with; re-measuring adapts the inputs to the new data).
+        train_on: ``all``, ``labeled`` or ``semi`` (see the module docstring).
+        split: Label split: a name (``frac0.10-seed0``, ``n50-seed0``, ``all``; see
+            :mod:`ssl_core.splits`) or a path to a split file.
+        redraw_split: Redraw a split made on first use when this root's samples changed.
+        test_on: What ``test`` and ``predict`` score: ``"test"`` (the test split) or
+            ``"all"`` (every sample of the root, no label split, no kNN bank).
+        remeasure_statistics: Normalize with statistics measured on this root even when a
+            checkpoint is loaded (default: the checkpoint's).
         val_fraction: Share of the samples with targets in the validation split.
         val_seed: Seed of the validation split.
         unlabeled_ratio: Unlabeled samples per labeled sample in a ``semi`` step (mu).
@@ -214,20 +127,17 @@ class DataModule(LightningDataModule):
             self.root = Path(source.default_root) / (self.archive.folder if self.archive else "")
         else:
             raise BadInputError(f"{source.name} needs a data root: --data.root PATH")
-        if train_on not in self.train_modes:
-            raise BadInputError(f"train_on must be one of {self.train_modes}, not {train_on!r}")
+        check_choice("train_on", train_on, self.train_modes)
         if train_on == "semi" and not split:
             raise BadInputError(
                 "train_on='semi' needs a label split (--data.split all, or frac0.10-seed0)"
             )
         if unlabeled_ratio < 1:
             raise BadInputError(f"unlabeled_ratio must be >= 1, not {unlabeled_ratio}")
-        if on_bad_file not in ("error", "skip"):
-            raise BadInputError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
+        check_choice("on_bad_file", on_bad_file)
+        check_choice("test_on", test_on, ("test", "all"))
         self.download, self.train_on, self.split = download, train_on, split
         self.redraw_split = redraw_split
-        if test_on not in ("test", "all"):
-            raise BadInputError(f"test_on must be 'test' or 'all', not {test_on!r}")
         self.test_on, self.remeasure_statistics = test_on, remeasure_statistics
         self.val_fraction, self.val_seed = val_fraction, val_seed
         self.unlabeled_ratio, self.batch_size = unlabeled_ratio, batch_size
@@ -236,7 +146,6 @@ class DataModule(LightningDataModule):
         self.std = torch.tensor(source.std, dtype=torch.float32)
         self.label_split: LabelSplit | None = None
 
-    # ----------------------------------------------------------------- facts
     @property
     def class_names(self) -> tuple[str, ...]:
         return tuple(self.source.class_names)
@@ -253,10 +162,8 @@ class DataModule(LightningDataModule):
     def predict_split_names(self) -> list[str]:
         return ["test"]
 
-    # ------------------------------------------------------------------ setup
     def prepare_data(self) -> None:
-        """Make the data where the source makes its own, then check the root (or
-        download it, with ``download``)."""
+        """Make or download the data where the source can, then check the root."""
         self.source.prepare(self.root)
         ensure_data(self.source, self.root, self.download, self.archive)
 
@@ -309,10 +216,8 @@ class DataModule(LightningDataModule):
             )
 
     def _leave_out_bad(self) -> dict[str, str]:
-        """The samples the source knows to be unusable at setup (NaN rows of an array
-        source, masks with values outside the classes): one line naming them, or with
-        ``on_bad_file: skip`` out of every set (the task counts them in
-        ``train/skipped_files`` although no batch meets them)."""
+        """The samples the source knows to be unusable: one line naming them, or with
+        ``on_bad_file: skip`` left out of every list (and counted)."""
         bad = self.source.bad_samples(self.root)
         if not bad:
             return bad
@@ -331,12 +236,9 @@ class DataModule(LightningDataModule):
         """Make ``train_set``, ``labeled_set``, ``unlabeled_set`` from the sample lists."""
         raise NotImplementedError
 
-    # ------------------------------------------------ what a checkpoint keeps
     def reading_state(self) -> dict:
-        """What a model needs to read data as it was trained to: the normalization
-        statistics, the class names, the channels and the modality's settings (e.g.
-        ``max_particles``). :class:`ssl_core.task.TaskModule` keeps it in every
-        checkpoint and hands it to :meth:`use_reading_state` when one is loaded."""
+        """What a model needs to read data as it was trained to (kept in every checkpoint):
+        normalization, class names, channels and the modality's settings."""
         return {
             "mean": self.mean.tolist(),
             "std": self.std.tolist(),
@@ -347,9 +249,8 @@ class DataModule(LightningDataModule):
         }
 
     def use_reading_state(self, state: dict) -> None:
-        """Read this data as the checkpoint's model was trained to (see
-        :meth:`reading_state`): its normalization (unless ``remeasure_statistics``);
-        other classes, channels or modality settings are refused in one line."""
+        """Read this data as the checkpoint's model was trained to (its normalization unless
+        ``remeasure_statistics``); other classes, channels or settings are refused."""
         ours = self.reading_state()
         for key, what in (("class_names", "classes"), ("channels", "channels"),
                           ("modality", "kind of data"), ("settings", "data settings")):  # fmt: skip
@@ -380,9 +281,35 @@ class DataModule(LightningDataModule):
             )
         return self.test_samples
 
-    # ---------------------------------------------------------------- loaders
     def loader(self, dataset: SampleDataset, batch_size: int, train: bool = False) -> DataLoader:
-        return make_loader(dataset, batch_size, train, self.num_workers, self.trainer, self.root)
+        """The loader of every datamodule. Training: shuffled by :class:`SeededSampler`,
+        full batches, the batch clamped to the set's size. Evaluation: in order and, under
+        DDP, every sample on exactly one rank (Lightning's sampler pads with repeats)."""
+        if len(dataset) == 0:
+            raise DataNotFoundError(f"No samples for this loader in {self.root}")
+        sampler = None
+        if train:
+            sampler = SeededSampler(len(dataset), shuffle=True)
+            # Lightning calls set_epoch only after the first prefetch: start from its epoch
+            trainer = self.trainer
+            sampler.set_epoch(trainer.fit_loop.epoch_progress.current.processed if trainer else 0)
+            batch_size = min(batch_size, len(dataset))
+        elif (
+            torch.distributed.is_available()
+            and torch.distributed.is_initialized()
+            and len(dataset) >= torch.distributed.get_world_size()  # every rank needs a sample
+        ):
+            sampler = UnrepeatedDistributedSampler(dataset, shuffle=False)
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            sampler=sampler,
+            drop_last=train,
+            num_workers=self.num_workers,
+            collate_fn=getattr(dataset, "collate_fn", collate),  # a modality's own batching
+            persistent_workers=self.num_workers > 0,
+            pin_memory=torch.cuda.is_available(),
+        )
 
     def train_dataloader(self) -> DataLoader | CombinedLoader:
         if self.train_on != "semi":
@@ -401,31 +328,23 @@ class DataModule(LightningDataModule):
 
 
 class ClassificationDataModule(DataModule):
-    """Any classification project's data for ssl-core methods, of any modality (see the
-    module docstring; :class:`DataModule` for the arguments not listed here).
-
-    A source that is no :class:`~ssl_core.data.sources.ImageFolder` (e.g. a segmentation
-    source, for self-supervised pretraining on its images) is classified by its strata
-    (e.g. image types): the online kNN then reads how well they separate.
+    """Any classification project's data, of any modality. A source that is no
+    :class:`~ssl_core.data.sources.ImageFolder` is classified by its strata.
 
     Args:
         source: The dataset (default: :class:`~ssl_core.data.sources.ImageFolder`).
-        modality: The kind of data (default: the source's; e.g.
-            ``{class_path: ssl_core.points.Points, init_args: {max_particles: 64}}``).
-        train_transform: Views of a training sample in ``train_on="all"`` (default: the
-            modality's ``contrastive`` recipe, two views).
-        labeled_transform: Views of a labeled sample (default: the ``weak`` recipe under
-            ``semi``, else ``train_transform``).
+        train_transform: Views of a training sample (default: the modality's
+            ``contrastive`` recipe, two views).
+        labeled_transform: Views of a labeled sample (default: ``weak`` under ``semi``,
+            else ``train_transform``).
         unlabeled_transform: Views of an unlabeled sample (default: ``weak_strong`` under
             ``semi``, else ``train_transform``).
         eval_batch_size: Batch size of evaluation/prediction loaders.
-        exclude_classes: Classes (folder names or class names) left out of training
-            (besides the source's :attr:`~ssl_core.data.sources.Source.held_out` ones).
-        shift: Domain shift for prediction (images: ``noise:0.1``, ``hue:0.1``,
-            ``blur:2``, see :func:`ssl_core.transforms.parse_shift`): adds a shifted copy
-            of the test set.
-        limit_per_class: Use only the first N samples of each class (and N unlabeled
-            ones; splits are made from the full list): smoke runs of a pipeline.
+        exclude_classes: Classes (folder or class names) left out of training.
+        shift: Domain shift for prediction (``noise:0.1``, ``hue:0.1``, ``blur:2``): adds a
+            shifted copy of the test set.
+        limit_per_class: Use only the first N samples of each class (smoke runs).
+        **kwargs: :class:`DataModule` arguments (``root``, ``split``, ``batch_size``, ...).
     """
 
     target_name = "class"
@@ -433,35 +352,18 @@ class ClassificationDataModule(DataModule):
     def __init__(
         self,
         source: Source | None = None,
-        root: str | None = None,
-        download: bool = False,
-        variant: str | None = None,
-        modality: Modality | None = None,
         train_on: Literal["all", "labeled", "semi"] = "all",
         train_transform: Views | None = None,
         labeled_transform: Views | None = None,
         unlabeled_transform: Views | None = None,
-        unlabeled_ratio: int = 1,
-        batch_size: int = 256,
         eval_batch_size: int = 512,
-        num_workers: int = 8,
         exclude_classes: list[str] | None = None,
-        split: str | None = None,
-        redraw_split: bool = False,
-        val_fraction: float = 0.1,
-        val_seed: int = 0,
         shift: str | None = None,
         limit_per_class: int | None = None,
-        on_bad_file: Literal["error", "skip"] = "error",
-        test_on: Literal["test", "all"] = "test",
-        remeasure_statistics: bool = False,
+        **kwargs,
     ) -> None:
         source = source if source is not None else ImageFolder()
-        super().__init__(
-            source, root, download, variant, train_on, split, val_fraction, val_seed,
-            unlabeled_ratio, batch_size, num_workers, on_bad_file, modality, redraw_split,
-            test_on, remeasure_statistics,
-        )  # fmt: skip
+        super().__init__(source, train_on=train_on, **kwargs)
         semi = train_on == "semi"
         self.eval_batch_size = eval_batch_size
         self.train_transform = train_transform or self.modality.recipe("contrastive", self)
@@ -477,7 +379,6 @@ class ClassificationDataModule(DataModule):
         self.exclude_classes = list(exclude_classes or []) + list(source.held_out)
         self.shift, self.limit_per_class = shift, limit_per_class
 
-    # ----------------------------------------------------------------- facts
     @property
     def class_names(self) -> tuple[str, ...]:
         return self.source.names(self.root)
@@ -496,7 +397,6 @@ class ClassificationDataModule(DataModule):
         train = ["train"] if self.test_on == "test" else []  # "all": only what is scored
         return [*train, "test"] + (["test_shifted"] if self.shift else [])
 
-    # ------------------------------------------------------------------ setup
     def _excluded(self) -> set[int]:
         ids, names = self.class_ids, self.class_names
         out = set()
@@ -548,15 +448,13 @@ class ClassificationDataModule(DataModule):
             self.train_set = self.labeled_set
         self.mean, self.std = self.modality.statistics(self)
 
-    # ---------------------------------------------------------------- loaders
     def val_dataloader(self) -> list[DataLoader]:
         queries = self.dataset(self.val_samples, self.eval_transform)
         bank = self.loader(self.bank_set, self.eval_batch_size)
         return [bank, self.loader(queries, self.eval_batch_size)]
 
     def test_dataloader(self) -> list[DataLoader]:
-        """``[bank, test]``: the online kNN's bank (labeled training samples of this
-        root; none with ``test_on: all``, whose samples are all scored) and the test set."""
+        """``[bank, test]``: the online kNN's bank (none with ``test_on: all``) and the test set."""
         test = self.dataset(self.checked_test_samples(), self.eval_transform)
         if self.test_on == "all":
             bank = DataLoader(self.dataset([], self.eval_transform))  # no batch

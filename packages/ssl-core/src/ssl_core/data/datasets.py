@@ -1,20 +1,12 @@
 """Datasets with named fields, and a sampler that gives every sample its own seed.
 
-A dataset item is a dict (:class:`SampleDataset`): ``{"image": (C, H, W) uint8}`` for one
-deterministic view or ``{"views": [(C, H, W) uint8, ...]}`` for augmented views, plus
-``"label"`` (``-1`` for an unlabeled sample) and ``"index"`` (its position in the
-dataset); a task whose targets are files (segmentation masks) makes its own fields. Only the
-``image``/``views`` fields are ever normalized (the modality's, on the device),
-so a segmentation ``mask`` can never be normalized as if it were an image.
+An item is a dict: ``{"image": (C, H, W) uint8}`` (one view) or ``{"views": [...]}``, plus
+``"label"`` (``-1``: unlabeled) and ``"index"``; only ``image``/``views`` are normalized.
 
-Augmentation seeds. albumentations 2.0.8 copies one random generator into every
-dataloader worker, so two workers draw the same parameters (measured: identical views
-of one image in worker 0's and worker 1's first batches). :class:`SeededSampler` draws,
-in the main process, a shuffled order *and one seed per sample* from ``(seed, epoch)``;
-the dataset reseeds its transform with that seed before making the sample's views.
-A sample's views then depend on its seed alone: not on the worker that made them, the
-number of workers, or whether a Trainer seeded the workers, and a run can be resumed
-to the same views from the epoch number.
+albumentations copies one random generator into every dataloader worker, so two workers
+draw the same views. :class:`SeededSampler` therefore draws, in the main process, an order
+*and one seed per sample* from ``(seed, epoch)``, and the dataset reseeds its transform
+with it: a sample's views depend on its seed alone, whatever worker makes them.
 """
 
 from __future__ import annotations
@@ -29,23 +21,24 @@ from torch.utils.data import Dataset, Sampler, default_collate
 
 from ssl_core.augment import to_tensor
 from ssl_core.data.images import BadImageError
+from ssl_core.data.sources import BadDataError
 from ssl_core.data.views import seed_transform
+from ssl_core.errors import BadInputError
 
 BAD_FILES = "bad_files"  # batch field: paths skipped in this batch (on_bad_file="skip")
 
 
+def check_choice(name: str, value: str, choices: tuple[str, ...] = ("error", "skip")) -> None:
+    """Refuse ``value`` of option ``name`` unless it is one of ``choices``."""
+    if value not in choices:
+        raise BadInputError(f"{name} must be one of {choices}, not {value!r}")
+
+
 class SeededSampler(Sampler[tuple[int, int]]):
-    """Yields ``(index, seed)``: the dataset's indices (shuffled or in order), each with
-    an augmentation seed, both drawn from ``(seed, epoch)``.
-
-    Lightning calls :meth:`set_epoch` before every epoch; without it each pass over the
-    sampler counts as the next epoch, so a plain loop gets new views every pass too.
-
-    Args:
-        size: Number of samples in the dataset.
-        shuffle: Shuffle the order (training) or keep it (evaluation).
-        seed: Base seed (default: from ``seed_everything``'s seed and ``size``, so a
-            resumed run gets the same one; without ``seed_everything``, a random one).
+    """Yields ``(index, seed)`` for ``size`` samples: the indices (shuffled or in order),
+    each with an augmentation seed, drawn from ``(seed, epoch)``; each pass counts as the
+    next epoch unless :meth:`set_epoch` says otherwise. ``seed`` defaults to one from
+    ``seed_everything``'s and ``size`` (a resumed run gets the same), else a random one.
     """
 
     def __init__(self, size: int, shuffle: bool = True, seed: int | None = None) -> None:
@@ -66,32 +59,26 @@ class SeededSampler(Sampler[tuple[int, int]]):
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         order = torch.randperm(self.size, generator=generator) if self.shuffle else None
         seeds = torch.randint(2**31, (self.size,), generator=generator).tolist()
-        self.epoch += 1  # overwritten by set_epoch when a Trainer drives the loop
+        self.epoch += 1
         indices = order.tolist() if order is not None else range(self.size)
         yield from ((index, seeds[index]) for index in indices)
 
 
 class SampleDataset(Dataset):
-    """Samples listed as ``(relative path, target)`` under a root, read by ``read``: the
-    one dataset of every task.
+    """Samples listed as ``(relative path, target)`` under a root: the one dataset of
+    every file-based task.
 
     Args:
         root: The data root the paths are relative to.
         samples: ``(path, target)`` pairs; target ``None`` for an unlabeled sample.
-        read: ``read(root, path)`` -> the sample (a source's ``read``: ``uint8``
-            ``(H, W, C)`` for images).
-        transform: Without ``read_target``: callable on the sample giving a tensor (one
-            view, field ``image``) or a list of tensors (views, field ``views``), the
-            target going to ``label`` (``-1`` when ``None``); default: the image as a
-            tensor. With ``read_target``: ``transform(sample, target)`` -> the item's
-            fields (``target`` is ``None`` for an unlabeled sample).
-        on_bad_file: A sample that cannot be read (:class:`BadImageError`): ``"error"``
-            ends the run with one message naming it; ``"skip"`` leaves it out of its batch
-            (:func:`collate`) and names it in the batch's ``bad_files`` field, which the
-            methods count in the log (``train/skipped_files``).
-        read_target: ``read_target(root, target, sample)`` -> the target's data (e.g. a
-            mask), for targets that are references to files.
-        ids: One name per sample (default: the file's stem), e.g. for written masks.
+        read: ``read(root, path)`` -> the sample (images: ``uint8`` ``(H, W, C)``).
+        transform: The sample -> one view (field ``image``) or a list (``views``);
+            default: the image as a tensor. With ``read_target``:
+            ``transform(sample, target)`` -> the item's fields.
+        on_bad_file: An unreadable sample (:class:`BadImageError`): ``"error"`` ends the
+            run naming it; ``"skip"`` names it in its batch's ``bad_files`` instead.
+        read_target: ``read_target(root, target, sample)`` -> the target's data (a mask).
+        ids: One name per sample (default: the file's stem).
     """
 
     def __init__(
@@ -104,8 +91,7 @@ class SampleDataset(Dataset):
         read_target: Callable[[Path, Any, Any], Any] | None = None,
         ids: Sequence[str] | None = None,
     ) -> None:
-        if on_bad_file not in ("error", "skip"):
-            raise ValueError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
+        check_choice("on_bad_file", on_bad_file)
         self.root = Path(root)
         self.samples = list(samples)
         self.read = read
@@ -151,9 +137,7 @@ class SampleDataset(Dataset):
 def collate(
     items: list[dict[str, Any]], batch: Callable[[list[dict[str, Any]]], dict] = default_collate
 ) -> dict[str, Any]:
-    """The batch of the readable items (``batch(items)``, by default PyTorch's
-    collation; a modality's own for padded samples); skipped ones (see ``on_bad_file``)
-    are left out and their names listed under ``bad_files``."""
+    """``batch`` of the readable items; skipped ones are named under ``bad_files``."""
     good = [item for item in items if BAD_FILES not in item]
     bad = [item[BAD_FILES] for item in items if BAD_FILES in item]
     out = batch(good) if good else {}
@@ -163,22 +147,10 @@ def collate(
 
 
 class IndexedDataset(Dataset):
-    """Samples of an :class:`~ssl_core.data.sources.ArraySource`'s data, read by position
-    (``data.read(i)``: jets in arrays, series in a text file), listed as ``(id, target)``;
-    items ``{<field>: sample, "label", "index", "seed"}``, indexed with the sampler's
-    ``(index, seed)`` or a plain index (seed = index); the bad-sample rule of
-    :class:`SampleDataset` (``data.read`` raises
-    :class:`~ssl_core.data.sources.BadDataError`).
-
-    Args:
-        data: The opened data (``read(i)``, ``index(id)``).
-        samples: ``(id, target)`` pairs; target ``None`` for an unlabeled sample.
-        field: The item's field holding what ``read`` returned.
-        on_bad_file: ``"error"``: a bad sample ends the run with one line naming it;
-            ``"skip"``: it is left out of its batch and named under ``bad_files``.
-        collate_fn: How the loader batches the items (a modality's :class:`BatchCollate`).
-        columns: Per-sample values by position (e.g. a window's SNR), for the embeddings.
-    """
+    """``(id, target)`` samples of an :class:`~ssl_core.data.sources.ArraySource`'s opened
+    ``data``; items ``{field: sample, "label", "index", "seed"}`` (a plain index is its own
+    seed), batched by ``collate_fn``; ``columns``: per-sample values for the embeddings;
+    bad samples as in :class:`SampleDataset`."""
 
     def __init__(
         self,
@@ -189,8 +161,7 @@ class IndexedDataset(Dataset):
         collate_fn: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
         columns: dict[str, Any] | None = None,
     ) -> None:
-        if on_bad_file not in ("error", "skip"):
-            raise ValueError(f"on_bad_file must be 'error' or 'skip', not {on_bad_file!r}")
+        check_choice("on_bad_file", on_bad_file)
         self.data, self.samples, self.field = data, list(samples), field
         self.indices = [data.index(p) for p, _ in self.samples]
         self.labels = [-1 if t is None else int(t) for _, t in self.samples]
@@ -200,7 +171,6 @@ class IndexedDataset(Dataset):
 
     @property
     def paths(self) -> list[str]:
-        """Sample ids, the names embeddings and split files use."""
         return [p for p, _ in self.samples]
 
     @property
@@ -211,8 +181,6 @@ class IndexedDataset(Dataset):
         return len(self.samples)
 
     def __getitem__(self, item: int | tuple[int, int]) -> dict[str, Any]:
-        from ssl_core.data.sources import BadDataError
-
         index, seed = item if isinstance(item, tuple) else (item, item)
         try:
             sample = self.data.read(self.indices[index])
@@ -226,15 +194,8 @@ class IndexedDataset(Dataset):
 
 
 class BatchCollate:
-    """Collation that makes the views of a whole batch at once (jets, series): the
-    readable items' samples and seeds go through :meth:`views_of` together; skipped items
-    are named under ``bad_files`` (:func:`collate`).
-
-    Args:
-        views: The recipe (a :class:`~ssl_core.data.views.Views`): its views go to the
-            batch field ``views``, or ``image`` for a single one.
-        field: The items' field holding the sample.
-    """
+    """Collation that makes the views (recipe ``views``) of a whole batch at once with
+    :meth:`views_of` from the items' ``field``; skipped items are named under ``bad_files``."""
 
     def __init__(self, views: Any, field: str) -> None:
         self.views, self.field = views, field

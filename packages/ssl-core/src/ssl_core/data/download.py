@@ -1,9 +1,6 @@
-"""Getting a dataset's archive: downloaded, checksummed, extracted safely.
-
-torchvision's ``download_url`` (progress bar, md5 check) and ``extract_archive`` (tar
-``filter="data"``, PEP 706: members cannot escape the target directory) do the work;
-this module adds the all-or-nothing extraction and one clear message when the data
-cannot be had. A project only names its :class:`~ssl_core.data.sources.Archive`.
+"""Getting a dataset's archive: torchvision's ``download_url`` (md5 check) and
+``extract_archive`` (tar ``filter="data"``, PEP 706), extracted all or nothing, with one
+clear message when the data cannot be had.
 """
 
 from __future__ import annotations
@@ -23,14 +20,8 @@ from ssl_core.data.sources import Archive, DataNotFoundError, ImageFolder
 def download_archive(
     source: ImageFolder, archive: Archive, root: Path, keep_archive: bool = False
 ) -> Path:
-    """Download ``archive`` and extract it so that ``root`` holds the dataset.
-
-    Args:
-        source: The dataset (for its layout check and its message).
-        archive: What to download; its ``folder`` is extracted into ``root.parent`` and
-            ``root`` becomes a link to it when named otherwise.
-        root: Where the dataset should end up.
-        keep_archive: Keep the archive file after extraction.
+    """Download ``archive`` and extract its ``folder`` into ``root.parent`` (``root``
+    links to it when named otherwise).
 
     Raises:
         DataNotFoundError: offline, HTTP error, checksum mismatch or unsafe archive.
@@ -53,9 +44,7 @@ def download_archive(
         raise DataNotFoundError(
             source.how_to_provide(root, f"download from {base_url} failed ({reason})")
         ) from None
-    # Extract into a scratch folder and move the result into place only when the whole
-    # archive is in: a refused (unsafe) or interrupted extraction must not leave a
-    # partial dataset that the next run would take for the real one.
+    # all or nothing: a partial dataset would be taken for the real one by the next run
     extracted = parent / archive.folder
     scratch = Path(tempfile.mkdtemp(prefix=".extract-", dir=parent))
     try:

@@ -1,9 +1,5 @@
-"""Small fake datasets in a real layout, for tests, examples and smoke runs.
-
-Images are random but class-dependent (each class has its own mean colour), of mixed
-sizes, some stored grey, so that loaders are exercised as by real data and a model can
-learn something in a few steps.
-"""
+"""Small fake datasets in a real layout (class-dependent colours, mixed sizes, some grey
+files), for tests, examples and smoke runs."""
 
 from __future__ import annotations
 
@@ -49,20 +45,9 @@ def make_fake_image_folder(
     seed: int = 0,
     unlabeled: int = 0,
 ) -> Path:
-    """Write ``root/<split>/<class>/<class>_<i>.<ext>`` images, and ``unlabeled`` images
-    of mixed classes under ``root/unlabeled/`` (no class folder); return ``root``.
-
-    Args:
-        root: Where to write.
-        classes: Class folder names.
-        splits: Images per class of each split folder (default ``{"train": 6, "test": 3}``).
-        size: Base side; sizes vary by a few pixels.
-        channels: Channels of the images (every second image of a 3-channel set is
-            stored grey, as real JPEG collections have some).
-        extension: File type (``.png``, ``.JPEG``, ``.tif``).
-        seed: Seed of the pixel noise.
-        unlabeled: Images without a class (``root/unlabeled/img_<i>.<ext>``).
-    """
+    """Write ``root/<split>/<class>/<class>_<i>.<ext>`` images (``splits``: images per
+    class of each split, default ``{"train": 6, "test": 3}``; sides ``size`` plus a few
+    pixels) and ``unlabeled`` images under ``root/unlabeled/``; return ``root``."""
     root = Path(root)
     rng = np.random.default_rng(seed)
     for split, n in (splits or {"train": 6, "test": 3}).items():

@@ -1,16 +1,7 @@
-"""Reading science images: JPEG/PNG (8 and 16 bit) and TIFF, any number of channels.
-
-Everything downstream (augmentations, collation, the copy to the device) works on
-``uint8`` ``(H, W, C)`` arrays, so :func:`read_image` brings every file to ``uint8``:
-
-- 8-bit files are returned as they are (RGB order for colour files).
-- Files of more bits (16-bit PNG/TIFF, float TIFF) are scaled per image and per channel
-  from their own minimum-maximum range to 0-255: a 12-bit camera image stored in 16 bits
-  uses a small part of 0-65535, and dividing by 257 would leave it black. Each image is
-  normalized in its own range (contrast differs between images; that is the price).
-
-TIFF is read with ``tifffile`` (OpenCV reads only some TIFF layouts and at most 4
-channels); channels-first stacks ``(C, H, W)`` with few channels are moved last.
+"""Reading science images: JPEG/PNG (8 and 16 bit) and TIFF, any number of channels, as
+``uint8`` ``(H, W, C)``. Files of more bits are scaled per image and per channel from their
+own min-max range to 0-255 (a 12-bit camera image in 16 bits would be black divided by
+257). TIFF is read with ``tifffile``; ``(C, H, W)`` stacks are moved channels-last.
 """
 
 from __future__ import annotations
@@ -57,10 +48,9 @@ def _fit_channels(image: np.ndarray, channels: int, path: str) -> np.ndarray:
 
 
 def read_bytes(path: str) -> np.ndarray:
-    """The file's bytes; a JPEG cut short is refused here, because OpenCV decodes what
-    there is of it (grey below the cut) with only a warning on stderr."""
+    """The file's bytes; a truncated JPEG is refused (OpenCV would only warn)."""
     try:
-        with open(path, "rb") as f:  # measured faster than np.fromfile (50 vs 64 us a JPEG)
+        with open(path, "rb") as f:
             data = np.frombuffer(f.read(), dtype=np.uint8)
     except OSError as err:
         raise BadImageError(f"Cannot read image {path}: {err}") from None
@@ -72,8 +62,7 @@ def read_bytes(path: str) -> np.ndarray:
 
 
 def decode(data: np.ndarray, path: str, rgb: bool = True) -> np.ndarray | None:
-    """OpenCV's decoding of a file's bytes (``None`` where it cannot): RGB(A) order with
-    ``rgb``, else the file's own channels (colour still RGB-ordered; OpenCV's is BGR)."""
+    """OpenCV's decoding (``None`` where it cannot), RGB(A)-ordered; with ``rgb`` 3 channels."""
     try:
         if rgb and _IMREAD_RGB is not None:
             return cv2.imdecode(data, _IMREAD_RGB | cv2.IMREAD_ANYDEPTH)  # RGB, 8/16 bit
@@ -87,10 +76,8 @@ def decode(data: np.ndarray, path: str, rgb: bool = True) -> np.ndarray | None:
 
 
 def read_image(path: str | Path, channels: int = 3) -> np.ndarray:
-    """Read an image file as ``uint8`` ``(H, W, channels)``.
-
-    ``channels=3`` gives RGB (grey files are expanded, alpha dropped); ``channels=1``
-    gives grey; other counts must match the file (e.g. a 5-channel TIFF stack).
+    """Read an image file as ``uint8`` ``(H, W, channels)``: 3 RGB (grey expanded, alpha
+    dropped), 1 grey, other counts as in the file.
 
     Raises:
         BadImageError: the file is not a readable image, or its channels do not fit.

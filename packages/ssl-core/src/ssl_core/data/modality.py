@@ -1,11 +1,6 @@
-"""What differs between kinds of data: a *modality*. The datamodules of
-:mod:`ssl_core.data` are the same for every kind (splits, pools, samplers, loaders, bad
-samples, limits); a :class:`Modality` says how a batch of samples is made
-(:meth:`~Modality.dataset`), which views a method's data gets by default
-(:meth:`~Modality.recipe`, :data:`RECIPES`) and how inputs are normalized on the device
-(:meth:`~Modality.statistics`, :meth:`~Modality.normalize`). A new modality is a subclass,
-its augmentation ops and a backbone; a source names its modality
-(:attr:`ssl_core.data.sources.Source.modality`). :class:`Images` is here; jets are
+"""What differs between kinds of data: a *modality* says how a dataset of samples is made
+(:meth:`~Modality.dataset`), which views a method gets by default (:meth:`~Modality.recipe`)
+and how inputs are normalized on the device. :class:`Images` is here; jets are
 :class:`ssl_core.points.Points`, series :class:`ssl_core.series.Series`.
 """
 
@@ -18,25 +13,23 @@ from typing import Any
 import numpy as np
 import torch
 
-from ssl_core.data.datasets import SampleDataset
+from ssl_core.data.datasets import IndexedDataset, SampleDataset
 from ssl_core.data.views import View, Views
 from ssl_core.errors import BadInputError
 
 Sample = tuple[str, Any]  # (id or path relative to the data root, target or None)
 DataModule = Any  # ssl_core.data.datamodule.DataModule (which imports this module)
 
-#: Recipe names: two contrastive views (SimCLR, SupCon, BYOL, ...); one weak view
-#: (supervised, Pseudo-Label); a weak and a strong view (FixMatch's unlabeled); two weak
-#: views (Mean Teacher); the sample as it is (evaluation, embeddings).
+#: Recipe names: two contrastive views (SimCLR, BYOL, ...), one weak view (supervised),
+#: a weak and a strong view (FixMatch), two weak views (Mean Teacher), evaluation.
 RECIPES = ("contrastive", "weak", "weak_strong", "two_weak", "eval")
 #: (weak, strong) views of the weak/strong recipes.
 WEAK_STRONG = {"weak": (1, 0), "weak_strong": (1, 1), "two_weak": (2, 0)}
 
 
 def mean_std(arrays: Iterable[np.ndarray], axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation over ``axis`` of all ``arrays`` together (the rows of
-    particle features ``(n_i, F)`` with ``axis=0``, the steps of series ``(C, T_i)`` with
-    ``axis=1``), float64; a feature that never varies gets standard deviation 1.
+    """Mean and standard deviation (float64) over ``axis`` of all ``arrays`` together; a
+    feature that never varies gets standard deviation 1.
 
     Raises:
         ValueError: no values (no samples, or only empty ones).
@@ -60,16 +53,13 @@ class Modality:
 
     #: What the samples are called in messages.
     noun = "samples"
-    #: The recipes' classes: ``contrastive(views=2)``, ``weak_strong(weak_views,
-    #: strong_views)``, ``evaluation()`` (a modality whose recipes take the data's
-    #: settings overrides :meth:`recipe`).
+    #: The recipes' classes: ``contrastive()``, ``weak_strong(weak, strong)``, ``evaluation()``.
     contrastive: type | None = None
     weak_strong: type | None = None
     evaluation: type | None = None
 
     def dataset(self, dm: DataModule, samples: list[Sample], transform: Any) -> Any:
-        """The dataset of ``samples`` (``(id, target)``) of ``dm``'s source through
-        ``transform``."""
+        """The dataset of ``samples`` of ``dm``'s source through ``transform``."""
         raise NotImplementedError
 
     def recipe(self, name: str, dm: DataModule) -> Views:
@@ -82,8 +72,7 @@ class Modality:
         return self.weak_strong(*WEAK_STRONG[name])
 
     def statistics(self, dm: DataModule) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean and standard deviation of the inputs, for :meth:`normalize` (default:
-        the source's fixed ``mean``/``std``)."""
+        """Mean and standard deviation for :meth:`normalize` (default: the source's)."""
         return (
             torch.tensor(dm.source.mean, dtype=torch.float32),
             torch.tensor(dm.source.std, dtype=torch.float32),
@@ -98,8 +87,7 @@ class Modality:
         raise BadInputError(f"{type(self).__name__} data has no domain shifts; got {spec!r}")
 
     def settings(self) -> dict[str, Any]:
-        """The modality's constructor arguments as set (e.g. ``{"max_particles": 64}``):
-        what a checkpoint records of how its model read the data."""
+        """The constructor arguments as set (e.g. ``{"max_particles": 64}``)."""
         names = inspect.signature(type(self).__init__).parameters
         return {n: getattr(self, n) for n in names if n != "self" and hasattr(self, n)}
 
@@ -111,7 +99,7 @@ class Modality:
 
 class ArrayModality(Modality):
     """A modality of :class:`~ssl_core.data.sources.ArraySource` data whose views are
-    made a batch at a time in the collation (:meth:`collate`)."""
+    made a batch at a time (:meth:`collate`)."""
 
     #: The dataset items' field holding a sample.
     field = "sample"
@@ -121,8 +109,6 @@ class ArrayModality(Modality):
         raise NotImplementedError
 
     def dataset(self, dm: DataModule, samples: list[Sample], transform: Views) -> Any:
-        from ssl_core.data.datasets import IndexedDataset
-
         columns = dm.source.columns(dm.root, [p for p, _ in samples])
         data, collate = dm.source.load(dm.root), self.collate(transform)
         return IndexedDataset(data, samples, self.field, dm.on_bad_file, collate, columns)
@@ -132,8 +118,7 @@ class Images(Modality):
     """Images of any channel count, ``uint8`` until they reach the device.
 
     Args:
-        size: Side of the default recipes' views (training crops and the evaluation
-            crop, :class:`~ssl_core.transforms.EvalTransform`).
+        size: Side of the default recipes' views (training and evaluation crops).
     """
 
     noun = "images"
@@ -158,8 +143,7 @@ class Images(Modality):
 
     @staticmethod
     def normalize(view: View, mean: torch.Tensor, std: torch.Tensor) -> View:
-        """A ``uint8`` ``(B, C, H, W)`` batch to float, ``(x / 255 - mean) / std`` per
-        channel; anything else (a float tensor, one image) is left as it is."""
+        """A ``uint8`` ``(B, C, H, W)`` batch to ``(x / 255 - mean) / std``; else unchanged."""
         if isinstance(view, torch.Tensor) and view.dtype == torch.uint8 and view.ndim == 4:
             m = mean.to(view.device).view(1, -1, 1, 1)
             s = std.to(view.device).view(1, -1, 1, 1)

@@ -1,15 +1,10 @@
-"""Random numbers of a batch of samples, each sample's from its own seed, vectorised:
-the draws of augmentations made a batch at a time (jets, series), where building one
-generator per sample costs more than the augmentation. Counter-based, as Philox's and
-JAX's are: number ``j`` of stream ``s`` of the sample with seed ``k`` is
-``splitmix64(key(k, s) + (j + 1) golden)``, so a sample's numbers depend on its seed, the
-stream and ``j`` only, not on its batch, position or padding. One implementation for
-numpy (``uint64``; uniform numbers float64 with 53 random bits) and torch (``int64`` on
-any device, logical shifts by masking; float32 with 24 bits); written here because
-neither library has a generator keyed per row.
+"""Random numbers of a batch of samples, each sample's from its own seed, vectorised (for
+augmentations made a batch at a time). Counter-based: number ``j`` of stream ``s`` of the
+sample with seed ``k`` is ``splitmix64(key(k, s) + (j + 1) golden)``, whatever the batch.
+numpy (``uint64``; uniform float64, 53 bits) or torch (``int64``, logical shifts by
+masking; float32, 24 bits): neither library has a generator keyed per row.
 
 - [0] Steele, Lea, Flood, Fast splittable pseudorandom number generators, OOPSLA 2014
-  (SplitMix64 and its finalizer)
 """
 
 from __future__ import annotations
@@ -24,14 +19,12 @@ GOLDEN, M1, M2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 CHANNEL_STRIDE = 2**32  # counter of (channel c, step t) of a series: c * CHANNEL_STRIDE + t
 
 
-def _signed(value: int) -> int:
-    """A 64-bit unsigned constant as the int64 with the same bits (torch has no uint64)."""
-    value %= 2**64
-    return value - 2**64 if value >= 2**63 else value
-
-
 def _const(value: int, like: Any) -> Any:
-    return np.uint64(value % 2**64) if isinstance(like, np.ndarray) else _signed(value)
+    """A 64-bit constant as ``uint64`` for numpy, as the int64 of the same bits for torch."""
+    value %= 2**64
+    if isinstance(like, np.ndarray):
+        return np.uint64(value)
+    return value - 2**64 if value >= 2**63 else value
 
 
 def _shr(x: Any, bits: int) -> Any:
@@ -57,20 +50,15 @@ def derive(keys: Any, salt: int) -> Any:
 
 
 def as_words(seeds: Any) -> Any:
-    """Seeds as 64-bit words: a numpy array as ``uint64`` (any integers, their bits), a
-    tensor or list as an ``int64`` tensor on its device."""
+    """Seeds as 64-bit words: numpy ``uint64``, or an ``int64`` tensor (tensor or list)."""
     if isinstance(seeds, np.ndarray):
         return np.asarray(seeds, dtype=np.int64).astype(np.uint64).reshape(-1)
     return torch.as_tensor(seeds, dtype=torch.int64).reshape(-1)
 
 
 class SampleRandom:
-    """Uniform and normal numbers of a batch, row ``b`` from ``seeds[b]`` alone.
-
-    Args:
-        seeds: One integer seed per sample ``(B,)``: a numpy array (numbers in numpy), or
-            a tensor or list (numbers in torch, on the tensor's device).
-    """
+    """Uniform and normal numbers of a batch, row ``b`` from ``seeds[b]`` alone; in numpy
+    for a numpy array of seeds ``(B,)``, else in torch on the seeds' device."""
 
     def __init__(self, seeds: Any) -> None:
         self.keys = mix64(as_words(seeds))
@@ -88,16 +76,14 @@ class SampleRandom:
         return torch.arange(n, device=self.keys.device)
 
     def derive(self, salt: int) -> SampleRandom:
-        """An independent generator for the same samples (view ``salt``, or op ``salt``
-        of a view)."""
+        """An independent generator for the same samples (a view's or an op's)."""
         child = SampleRandom.__new__(SampleRandom)
         child.keys = derive(self.keys, salt)
         return child
 
     def bits(self, stream: int, counters: Any, rows: Any = None) -> Any:
-        """Raw 64-bit words of ``stream`` at ``counters``: ``(B, *counters.shape)``, or
-        with ``rows`` ``(N,)`` one number per entry, ``counters[i]`` of sample ``rows[i]``
-        (particles packed jet after jet)."""
+        """Raw 64-bit words of ``stream`` at ``counters``: ``(B, *counters.shape)``, or with
+        ``rows`` ``(N,)`` word ``counters[i]`` of sample ``rows[i]``."""
         keys = derive(self.keys, stream)
         if self.numpy:
             counters = np.asarray(counters).astype(np.uint64)
@@ -111,8 +97,7 @@ class SampleRandom:
             return mix64(keys + (counters + _const(1, keys)) * _const(GOLDEN, keys))
 
     def uniform_at(self, stream: int, counters: Any) -> Any:
-        """Uniform numbers in ``[0, 1)`` at ``counters`` (see :meth:`bits`): numpy float64
-        with 53 random bits, torch float32 with 24."""
+        """Uniform numbers in ``[0, 1)`` at ``counters`` (see :meth:`bits`)."""
         bits = self.bits(stream, counters)
         if self.numpy:
             return _shr(bits, 11).astype(np.float64) * 2.0**-53
@@ -135,16 +120,14 @@ class SampleRandom:
         return self.normal_at(stream, self._arange(n))
 
     def normal_series(self, stream: int, channels: int, length: int) -> torch.Tensor:
-        """``(B, C, T)`` standard normal numbers; entry ``(c, t)`` of a sample is the same
-        whatever ``length`` (the batch's padded length) is."""
+        """``(B, C, T)`` standard normal numbers, entry ``(c, t)`` independent of ``length``."""
         c = torch.arange(channels, device=self.keys.device)[:, None] * CHANNEL_STRIDE
         t = torch.arange(length, device=self.keys.device)[None, :]
         return self.normal_at(stream, c + t)
 
     def uniform_pair(self, stream: int, rows: Any, counters: Any) -> tuple[Any, Any]:
-        """Two independent uniform numbers in ``[0, 1)`` per entry ``(N,)``, float32 with
-        24 random bits each (the two halves of one 64-bit word): number ``counters[i]`` of
-        sample ``rows[i]``."""
+        """Two uniform numbers in ``[0, 1)`` per entry ``(N,)``, float32 from the two halves
+        of word ``counters[i]`` of sample ``rows[i]``."""
         bits = self.bits(stream, counters, rows)
         hi, lo = _shr(bits, 40), _shr(bits, 8) & 0xFFFFFF
         if self.numpy:
@@ -154,8 +137,7 @@ class SampleRandom:
         return hi.to(torch.float32) * 2.0**-24, lo.to(torch.float32) * 2.0**-24
 
     def normal_pair(self, stream: int, rows: Any, counters: Any) -> tuple[Any, Any]:
-        """Two independent standard normal numbers per entry ``(N,)`` float32 (Box-Muller's
-        pair from :meth:`uniform_pair`)."""
+        """Two standard normal numbers per entry ``(N,)`` (Box-Muller on :meth:`uniform_pair`)."""
         xp = np if self.numpy else torch
         u1, u2 = self.uniform_pair(stream, rows, counters)
         radius = xp.sqrt(-2.0 * xp.log(1.0 - u1))  # 1 - u1 in (0, 1]

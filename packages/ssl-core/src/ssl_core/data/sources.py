@@ -1,15 +1,10 @@
 """What a project says about its data, and nothing more: a *source*.
 
-A source lists the samples of a data root and knows the dataset's own facts (class
-names, channels, mean/std, where its archive is). A sample is ``(path relative to the
-root, target)``; the target (a class index, a mask reference, ...) is ``None`` where no
-label exists: an unlabeled sample, never drawn into a validation or labeled set. Besides
-the task's own layout, every image under ``root/unlabeled/`` (any depth) is an unlabeled
-training sample; a source lists others by overriding :meth:`Source.list_unlabeled`. Everything else (label and
-validation splits, loaders, batches, downloads) is generic and lives in
-:mod:`ssl_core.data`. A project subclasses :class:`ImageFolder` (classification) and
-fills in what differs; a folder of ``train/<class>/*`` images needs no code at all:
-``data.init_args.source: {class_path: ssl_core.data.ImageFolder, init_args: {...}}``.
+A source lists the samples of a data root, each ``(path relative to the root, target)``
+(target ``None``: unlabeled, never drawn into validation or labeled sets), and knows the
+dataset's facts (class names, channels, mean/std, archives). Every image under
+``root/unlabeled/`` is an unlabeled training sample. A folder of ``train/<class>/*``
+images needs no code: ``source: {class_path: ssl_core.data.ImageFolder, init_args: ...}``.
 """
 
 from __future__ import annotations
@@ -26,24 +21,17 @@ from ssl_core.errors import MissingInputError
 
 
 class DataNotFoundError(MissingInputError):
-    """A dataset is not where it is expected and could not be had; the message says
-    where it is expected and how to provide it (``train`` prints it without a traceback)."""
+    """A dataset is not where it is expected; the message says how to provide it."""
 
 
 class BadDataError(DataNotFoundError):
-    """The data cannot serve what the run asks (no labeled sample for a labeled fit, a
-    split asking for more labeled samples than there are): one line, no traceback."""
+    """The data cannot serve what the run asks (e.g. no labeled sample for a labeled fit)."""
 
 
 @dataclass(frozen=True)
 class Archive:
-    """A downloadable archive of a dataset.
-
-    Args:
-        url: Where to get it (``http(s)://`` or ``file://``).
-        md5: Its checksum; a download that does not match is removed.
-        folder: The folder the archive extracts to, which becomes the data root.
-    """
+    """A downloadable archive (``http(s)://`` or ``file://``), its md5 and the folder it
+    extracts to (the data root)."""
 
     url: str
     md5: str
@@ -54,18 +42,14 @@ Sample = tuple[str, Hashable | None]  # (path relative to the data root, target 
 
 
 class Source:
-    """What every dataset project says about its data, whatever the task: name,
-    channels, mean/std, folders, archives, where its splits and default data are; how
-    to read an image, whether a root holds the data and how to provide it when not.
-
-    Task sources add how to list their samples (:class:`ImageFolder` for classification,
-    :class:`ssl_core.segmentation.data.SegmentationSource` for images with masks).
+    """What every dataset project says about its data, whatever the task; task sources
+    add how to list their samples (:class:`ImageFolder`,
+    :class:`ssl_core.segmentation.data.SegmentationSource`).
 
     Args:
         class_names: Readable class names in label order.
         channels: Channels the network sees (1 grey, 3 RGB, or a file's own count).
-        mean: Per-channel mean in [0, 1] units (normalization on the device); one value
-            is repeated for every channel.
+        mean: Per-channel mean in [0, 1] units; one value is repeated for every channel.
         std: Per-channel standard deviation in [0, 1] units (likewise).
     """
 
@@ -89,18 +73,13 @@ class Source:
     default_root: Path | None = None
     #: The layout, as the message for missing data shows it.
     layout: str = "train/... and optionally test/..."
-    #: Two-class data: the class whose score is the positive one in ROC AUC and background
-    #: rejection (jets: top); ``None``: no two-class figures.
+    #: Two-class data: the positive class of ROC AUC (jets: top); ``None``: no such figures.
     signal_class: int | None = None
-    #: The kind of data (:class:`~ssl_core.data.modality.Modality` subclass) a datamodule
-    #: uses unless told otherwise (``None``: images).
+    #: The default :class:`~ssl_core.data.modality.Modality` subclass (``None``: images).
     modality: type | None = None
-    #: Classes the source lists only in its test set (an anomaly test's unseen classes):
-    #: left out of training as ``exclude_classes`` are.
+    #: Classes only in the test set (an anomaly test's unseen classes), left out of training.
     held_out: tuple[str, ...] = ()
-    #: Evaluators of this dataset's own (``module:Class`` of
-    #: :class:`~ssl_core.evaluate.evaluators.Evaluator` subclasses, e.g. a project's
-    #: figure): ``evaluate`` runs them beside its own on this source's runs.
+    #: This dataset's own evaluators (``module:Class``), run by ``evaluate`` beside its own.
     evaluators: tuple[str, ...] = ()
 
     def __init__(
@@ -133,16 +112,15 @@ class Source:
         return self.train_dir if split == "train" else self.test_dir
 
     def list_unlabeled(self, root: Path) -> list[str]:
-        """Paths of training samples without targets outside the task's layout (default:
-        the files of ``root/<unlabeled_dir>/``, any depth, sorted)."""
+        """Paths of training samples without targets (``root/<unlabeled_dir>/``, any depth)."""
         folder = Path(root) / self.unlabeled_dir
         files = folder.rglob("*") if folder.is_dir() else []
         ext = self.extensions
         return sorted(p.relative_to(root).as_posix() for p in files if p.name.lower().endswith(ext))
 
     def training_samples(self, root: Path, required: bool = True) -> list[Sample]:
-        """Every training sample of ``root``, with or without a target, listed once; no
-        data there (``required``) is an error that says how to provide it."""
+        """Every training sample of ``root``, with or without a target; none is an error
+        with ``required``."""
         samples = self.list_samples(root, "train") if Path(root).is_dir() else []
         listed = {p for p, _ in samples}
         if Path(root).is_dir():
@@ -176,26 +154,21 @@ class Source:
         return bool(self.training_samples(root, required=False))
 
     def prepare(self, root: Path) -> None:
-        """Make the data at ``root`` when the source makes its own (a simulation) and it is
-        not there yet; the default source reads files and makes nothing."""
+        """Make the data at ``root`` when the source makes its own (a simulation)."""
 
     def generated(self, variant: str | None) -> tuple[Source, Path]:
-        """The data stage of ``source: generate``: this source with the parameters of
-        ``variant`` (``"n_train=1000,seed=0"``, the source's defaults for the others) and the
-        folder it wrote its data to (never a DVC output)."""
+        """``source: generate``: this source with the parameters of ``variant``
+        (``"n_train=1000,seed=0"``) and the folder it wrote its data to."""
         raise DataNotFoundError(
             f"{self.name} does not make its data: give its source as 'download' or a path"
         )
 
     def bad_samples(self, root: Path) -> dict[str, str]:
-        """``{id: problem}`` of the samples that cannot be used, where the source knows
-        them before reading (default: none known; a file that cannot be read is named
-        when it is read)."""
+        """``{id: problem}`` of the samples known to be unusable before reading."""
         return {}
 
     def columns(self, root: Path, paths: list[str]) -> dict[str, np.ndarray]:
-        """Per-sample values the embeddings carry beside the labels (e.g. a simulated
-        signal's SNR), by sample; none by default."""
+        """Per-sample values the embeddings carry beside the labels (e.g. an SNR)."""
         return {}
 
     def how_to_provide(self, root: Path, reason: str = "") -> str:
@@ -216,25 +189,14 @@ class Source:
 
 
 class ImageFolder(Source):
-    """Classification images in one folder per class.
-
-    ``root/<train_dir>/<class>/*.<ext>`` are the labeled training images (labeled,
-    unlabeled and validation splits are drawn from them), ``root/unlabeled/**/*`` the
-    images without a class (always unlabeled), ``root/<test_dir>/<class>/*`` the test set
-    (read only by ``train test`` and the pipeline's final evaluation; may be absent).
-
-    Subclasses override the class attributes, or :meth:`list_samples` for another
-    layout, or :meth:`relabel` for labels that differ from the folders (e.g. noisy labels).
+    """Classification images in one folder per class: ``root/<train_dir>/<class>/*``,
+    ``root/unlabeled/**/*`` (no class) and ``root/<test_dir>/<class>/*`` (may be absent).
 
     Args:
-        classes: Class folder names in label order (default: the subclass's, else the
-            sorted folders of ``train_dir``).
-        class_names: Readable class names (default: ``classes``).
-        channels: See :class:`Source`.
-        mean: See :class:`Source`.
-        std: See :class:`Source`.
+        classes: Class folder names in label order (default: the sorted folders).
         train_dir: Folder of the training images.
         test_dir: Folder of the test images.
+        **kwargs: :class:`Source` arguments (``class_names``, ``channels``, ``mean``, ``std``).
     """
 
     classes: tuple[str, ...] = ()
@@ -242,14 +204,11 @@ class ImageFolder(Source):
     def __init__(
         self,
         classes: Sequence[str] | None = None,
-        class_names: Sequence[str] | None = None,
-        channels: int | None = None,
-        mean: Sequence[float] | None = None,
-        std: Sequence[float] | None = None,
         train_dir: str | None = None,
         test_dir: str | None = None,
+        **kwargs,
     ) -> None:
-        super().__init__(class_names, channels, mean, std)
+        super().__init__(**kwargs)
         if classes is not None:
             self.classes = tuple(classes)
         self.train_dir = train_dir or self.train_dir
@@ -259,7 +218,6 @@ class ImageFolder(Source):
             f"and {self.test_dir}/<class>/<image>"
         )
 
-    # ---------------------------------------------------------------- listing
     def class_list(self, root: Path) -> tuple[str, ...]:
         """Class folder names in label order."""
         if self.classes:
@@ -283,8 +241,7 @@ class ImageFolder(Source):
         return [label for _, label in samples]
 
     def list_samples(self, root: Path, split: str) -> list[Sample]:
-        """``(relative path, label)`` of every image of ``split`` (``train`` or
-        ``test``), sorted by class then file name; ``[]`` when the folder is absent."""
+        """``(relative path, label)`` of ``split``, sorted by class then file name."""
         folder = self.split_dir(split)
         samples = []
         for label, name in enumerate(self.class_list(root)):
@@ -300,10 +257,8 @@ class ImageFolder(Source):
 
 # ----------------------------------------------------------------- array sources
 class ArrayData:
-    """The samples of an :class:`ArraySource` once opened, in memory: ids, targets and
-    ``read(i)``. A subclass gives the arrays (:meth:`get`) and what makes a sample
-    unusable (:meth:`problems`); a target outside the source's classes makes one too.
-    Reading a bad one raises :attr:`error` naming it.
+    """The samples of an :class:`ArraySource` once opened: ids, targets and ``read(i)``. A
+    subclass gives :meth:`get` and :meth:`problems` (a target outside the classes is one).
 
     Args:
         ids: One stable id per sample (``file:row``).
@@ -317,9 +272,7 @@ class ArrayData:
         self.targets = np.asarray(targets, dtype=np.int64)
         self._index = {sample_id: i for i, sample_id in enumerate(self.ids)}
         self._bad: dict[int, str] | None = None
-        #: The split of every sample (``"train"``, ``"test"``, ``None``), set by the source.
-        self.splits: list[str | None] = []
-        #: The source's classes (targets ``0..len-1``; ``-1`` unlabeled), set by the source.
+        self.splits: list[str | None] = []  # set by the source
         self.declared_classes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
@@ -347,11 +300,7 @@ class ArrayData:
         return i not in self._bad
 
     def read(self, i: int) -> np.ndarray:
-        """Sample ``i``.
-
-        Raises:
-            BadDataError: (:attr:`error`) one line naming it and its problem.
-        """
+        """Sample ``i``; a bad one raises :attr:`error` naming it."""
         if not self.usable(i):
             raise self.error(f"{self.ids[i]}: {self._bad[i]}")
         return self.get(i)
@@ -363,12 +312,9 @@ class ArrayData:
 
 
 class ArraySource(Source):
-    """A source whose samples are rows of arrays rather than one file each (jets in
-    ``.npz`` files, series in a text file, generated strain): samples are named by id
-    (``top.npz:17``), listed from the opened data (:meth:`open`: an :class:`ArrayData`,
-    opened once per root) with the split each is in (:meth:`split_of`). A sample with
-    target ``-1`` is unlabeled. Splits are stratified by class.
-    """
+    """A source whose samples are rows of arrays (jets, series, generated strain), named
+    by id (``top.npz:17``) in the opened data (:meth:`open`, once per root) with their
+    split (:meth:`split_of`); target ``-1`` is unlabeled."""
 
     extensions = ()  # nothing in an unlabeled/ folder is a sample
     strata_names = ()
@@ -408,9 +354,6 @@ class ArraySource(Source):
             for i, t, where in zip(data.ids, data.targets.tolist(), data.splits, strict=True)
             if where == split
         ]
-
-    def list_unlabeled(self, root: Path) -> list[str]:
-        return []
 
     def strata(self, root: Path, samples: Sequence[Sample]) -> list[int]:
         """The class of each sample: splits are stratified by class."""

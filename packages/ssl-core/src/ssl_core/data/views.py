@@ -1,15 +1,11 @@
-"""Views of samples, whatever the modality: the container every modality's augmentations
-plug into (:class:`Views`, seeded per sample by :func:`seed_transform` or per batch), and
-what methods and datamodules do with views without knowing their kind: walk a batch's
-views (:func:`map_views`), concatenate padded views (:func:`cat`, padding every axis but
-the batch to the widest: views of one dataset differ only in their padded length), count
-samples (:func:`size`), pool over real entries (:func:`masked_mean`).
+"""Views of samples, whatever the modality: the recipe container (:class:`Views`) and
+what methods do with views without knowing their kind (:func:`map_views`, :func:`cat`,
+:func:`size`, :func:`masked_mean`).
 
-A view is what a backbone takes (``shared/MODALITIES.md``): an image batch ``(B, C, H,
-W)``, or a dict for sets and series (``{"points": (B, P, F), "mask": (B, P)}``,
-``{"series": (B, C, T), "mask": (B, T)}``), ``mask`` True on real entries. A batch holds
-one view in ``image`` (evaluation) or a list in ``views`` (training), also inside the
-``labeled``/``unlabeled`` parts of a semi-supervised batch.
+A view is what a backbone takes: an image batch ``(B, C, H, W)``, or a dict for sets and
+series (``{"points": (B, P, F), "mask": (B, P)}``, ``{"series": (B, C, T), "mask": (B,
+T)}``), ``mask`` True on real entries. A batch holds one view in ``image`` or a list in
+``views``, also inside the ``labeled``/``unlabeled`` parts of a semi-supervised batch.
 """
 
 from __future__ import annotations
@@ -49,8 +45,7 @@ class Views:
 
 
 def seed_transform(transform, seed: int | None) -> None:
-    """Seed a transform's random draws if it has any (``set_random_seed``, as
-    albumentations' ``Compose`` and this module's transforms have); others are left."""
+    """Seed a transform with ``set_random_seed`` where it has one."""
     setter = getattr(transform, "set_random_seed", None)
     if callable(setter):
         setter(seed)
@@ -58,8 +53,7 @@ def seed_transform(transform, seed: int | None) -> None:
 
 def map_views(batch: Any, fn: Callable[[View], View]) -> Any:
     """``batch`` with ``fn`` applied to each view of its ``image`` and ``views`` fields,
-    also inside dict-valued parts (``labeled``/``unlabeled``); nothing else changes, so
-    masks, labels and indices pass untouched."""
+    also inside dict-valued parts (``labeled``/``unlabeled``)."""
     if not isinstance(batch, dict):
         return batch
     out = {}
@@ -81,8 +75,7 @@ def size(view: View) -> int:
 
 
 def masked_mean(h: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
-    """Mean of ``h`` over the real positions of axis ``dim`` (``mask`` True on real
-    entries, broadcastable to ``h``): the pooling of every padded view."""
+    """Mean of ``h`` over axis ``dim`` where ``mask`` (broadcastable to ``h``) is True."""
     m = mask.to(h.dtype)
     return (h * m).sum(dim) / m.sum(dim).clamp(min=1)
 
@@ -97,8 +90,8 @@ def pad_to(x: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
 
 
 def cat(views: Sequence[View]) -> View:
-    """Views concatenated along the batch, ``(sum B_i, ...)``: ``torch.cat`` for tensors;
-    padded dict views padded to the widest first (see the module docstring)."""
+    """Views concatenated along the batch, ``(sum B_i, ...)``; dict views padded to the
+    widest first."""
     first = views[0]
     if isinstance(first, torch.Tensor):
         return torch.cat(list(views))

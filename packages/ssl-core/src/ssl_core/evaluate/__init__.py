@@ -1,17 +1,7 @@
-"""``evaluate OUT``: numbers and pictures from what ``train predict`` wrote.
-
-Reads ``OUT/embeddings/`` (see :mod:`ssl_core.embeddings`) or, for segmentation,
-``OUT/masks/``; writes ``OUT/metrics.json``, ``OUT/plots/*.png`` and ``OUT/report.md``:
-
-- :mod:`~ssl_core.evaluate.run`: the command, one loop over evaluators;
-- :mod:`~ssl_core.evaluate.evaluators`: what is measured, each with what it needs (a
-  dataset adds its own, e.g. GWAK's efficiency against SNR);
-- :mod:`~ssl_core.evaluate.metrics`: probes, clusters, label propagation, Mahalanobis
-  anomaly scores; :mod:`~ssl_core.evaluate.segmentation`: scores of masks;
-- :mod:`~ssl_core.evaluate.plots` and :mod:`~ssl_core.evaluate.report`: figures and page.
-
-Importing this package stays light; the command loads scikit-learn, UMAP and matplotlib
-only when it runs.
+"""``evaluate OUT``: numbers and pictures from what ``train predict`` wrote
+(``OUT/embeddings/`` or ``OUT/masks/``) into ``OUT/metrics.json``, ``OUT/plots/`` and
+``OUT/report.md``: the command :mod:`~ssl_core.evaluate.run` loops over
+:mod:`~ssl_core.evaluate.evaluators`. Importing this package stays light.
 """
 
 from __future__ import annotations

@@ -1,49 +1,34 @@
 """What ``evaluate`` measures: one :class:`Evaluator` per family of numbers and figures,
-each applying when a run has what it ``needs`` (labels, a held-out class, two classes, a
-shifted test set, a per-sample column such as a signal's SNR, masks, label splits). The
-loop (:func:`ssl_core.evaluate.run.evaluate`) runs :data:`EVALUATORS`, then those the
-run's dataset names (a source's ``evaluators``, ``module:Class``, recorded in
-``meta.json``: GWAK's efficiency against SNR from ``projects/gwak``), then :data:`LAST`.
-
-Per space the embeddings hold (backbone ``features``, ``projection``; the headline
-space's numbers are also top-level keys): weighted kNN (:mod:`ssl_core.knn`), a linear
-probe (with two classes also its ROC AUC and rejections), collapse (RankMe, spread),
-k-means, label propagation, and Mahalanobis anomaly scores (``anomaly_auroc``: unseen
-classes against the in-distribution test rows; the shifted test set's numbers). Per run:
-pictures (UMAP, corner plot, kNN confusion), the two-class headline (the classifier's
-when the run has one), anomaly pictures, training curves, frozen probes on each label
-split's labels (:class:`SplitProbes`: what the comparison's random-init rows read), and
-a segmentation run's mask scores (:class:`MaskScores`).
+each run when the run has what it ``needs``. The loop
+(:func:`ssl_core.evaluate.run.evaluate`) runs :data:`EVALUATORS`, then those the run's
+dataset names (``module:Class`` in ``meta.json``, e.g. GWAK's efficiency against SNR),
+then :data:`LAST`. Per-space numbers go to ``metrics["spaces"][name]``; the headline
+space's are also top-level keys.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-Run = Any  # ssl_core.evaluate.run.Run, the loop's context (which imports this module)
+from ssl_core.two_class import TWO_CLASS_KEYS
 
-TWO_CLASS_KEYS = ("roc_auc", "rejection_eff30", "rejection_eff50")
+Run = Any  # ssl_core.evaluate.run.Run, the loop's context (which imports this module)
 Plots = dict[str, Path]
 
 
-class Step:
+@contextmanager
+def step(log: Callable[[str], None], what: str) -> Iterator[None]:
     """Progress message with the time a step took."""
-
-    def __init__(self, log: Callable[[str], None], what: str) -> None:
-        self.log, self.what = log, what
-
-    def __enter__(self):
-        self.start = time.perf_counter()
-        self.log(f"{self.what} ...")
-
-    def __exit__(self, *exc) -> None:
-        if exc[0] is None:
-            self.log(f"{self.what}: {time.perf_counter() - self.start:.1f} s")
+    start = time.perf_counter()
+    log(f"{what} ...")
+    yield
+    log(f"{what}: {time.perf_counter() - start:.1f} s")
 
 
 class Evaluator:
@@ -79,7 +64,7 @@ class KNN(PerSpace):
         from ssl_core.knn import knn_accuracy
 
         s, train, test = run.settings, run.train.space(name), run.test.space(name)
-        with Step(run.log, f"[{name}] kNN (k={s['k']}, t={s['t']})"):
+        with step(run.log, f"[{name}] kNN (k={s['k']}, t={s['t']})"):
             knn = knn_accuracy(
                 train[run.fit], run.train.labels[run.fit], test[run.in_dist],
                 run.test.labels[run.in_dist], run.num_classes, s["k"], s["t"],
@@ -96,7 +81,7 @@ class LinearProbe(PerSpace):
         yt, yte = run.train.labels, run.test.labels
         if len(np.unique(yt[run.fit])) < 2:  # one class trained (an anomaly space): no probe
             return {"linear_top1": None, "linear_top5": None}
-        with Step(run.log, f"[{name}] linear probe on {int(run.fit.sum())} rows"):
+        with step(run.log, f"[{name}] linear probe on {int(run.fit.sum())} rows"):
             lin = M.linear_probe(
                 train[run.fit], yt[run.fit], test[run.in_dist], yte[run.in_dist],
                 s["linear_c"], s["linear_max_iter"], s["seed"],
@@ -121,7 +106,7 @@ class Clusters(PerSpace):
     def space(self, run: Run, name: str) -> dict:
         from ssl_core.evaluate.metrics import kmeans_scores
 
-        with Step(run.log, f"[{name}] k-means"):
+        with step(run.log, f"[{name}] k-means"):
             km = kmeans_scores(run.test.space(name), run.test.labels, seed=run.settings["seed"])
         return {"kmeans_nmi": km["nmi"], "kmeans_ari": km["ari"], "kmeans_k": km["k"]}
 
@@ -132,7 +117,7 @@ class LabelPropagation(PerSpace):
 
         xt, xte = run.train.space(name), run.test.space(name)
         yt, yte = run.train.labels, run.test.labels
-        with Step(run.log, f"[{name}] label propagation over {len(xt) + len(xte)} rows"):
+        with step(run.log, f"[{name}] label propagation over {len(xt) + len(xte)} rows"):
             known = np.concatenate([run.fit, np.zeros(len(yte), bool)])
             spread = label_propagation(
                 np.concatenate([xt, xte]), np.concatenate([yt, yte]), known,
@@ -156,7 +141,7 @@ class Anomaly(PerSpace):
         from ssl_core.knn import knn_accuracy
 
         xt, in_dist = run.train.space(name), run.in_dist
-        with Step(run.log, f"[{name}] Gaussian anomaly scores"):
+        with step(run.log, f"[{name}] Gaussian anomaly scores"):
             scorer = M.GaussianScorer().fit(xt[run.fit], run.train.labels[run.fit])
             s_test = scorer.score(run.test.space(name))
             shifted = run.shifted
@@ -167,7 +152,7 @@ class Anomaly(PerSpace):
         if shifted is None:
             return out
         s, yte = run.settings, run.test.labels
-        with Step(run.log, f"[{name}] kNN on shifted test"):
+        with step(run.log, f"[{name}] kNN on shifted test"):
             knn = knn_accuracy(
                 xt[run.fit], run.train.labels[run.fit], shifted.space(name)[in_dist],
                 yte[in_dist], run.num_classes, s["k"], s["t"],
@@ -194,7 +179,7 @@ class Pictures(Evaluator):
         s, test, space, names = run.settings, run.test, run.space, run.class_names
         plots: Plots = {}
         if s["umap"]:
-            with Step(run.log, f"UMAP of test ({space})"):
+            with step(run.log, f"UMAP of test ({space})"):
                 plots["UMAP of test embeddings"] = P.umap_plot(
                     test.space(space), test.labels, run.plot_dir / "umap.png", names,
                     run.held_out, title=f"test {space}", max_points=s["max_plot_points"],
@@ -216,24 +201,26 @@ class Pictures(Evaluator):
 
 
 class TwoClass(Evaluator):
-    """The field's figures of two-class data (top against QCD: ROC AUC, background
-    rejection ``1 / eps_B`` at signal efficiency 0.3 and 0.5) as the headline: the
-    classifier's (``test.npz`` holding ``logits``) when the run has one, else the linear
-    probe's; and the ROC curves of every score."""
+    """The two-class figures (:mod:`ssl_core.two_class`) as the headline: the classifier's
+    (``test.npz`` holding ``logits``) when the run has one, else the linear probe's; and
+    the ROC curves of every score."""
 
     needs = ("embeddings", "two_classes")
 
     def __call__(self, run: Run) -> tuple[dict, Plots]:
+        from scipy.special import softmax
+
+        from ssl_core.embeddings import load_logits
         from ssl_core.evaluate import metrics as M
         from ssl_core.evaluate import plots as P
 
         positive, in_dist, labels = run.positive, run.in_dist, run.test.labels
         curves = {}
-        logits = run.test_logits() if run.settings["classifier"] else None
-        if logits is not None and logits.shape[1] > positive:
-            z = logits[in_dist] - logits[in_dist].max(axis=1, keepdims=True)
-            proba = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-            curves["classifier"] = M.two_class_scores(labels[in_dist], proba[:, positive], positive)
+        if run.settings["classifier"]:
+            logits = load_logits(run.emb_dir, "test", len(run.test))
+            if logits is not None and logits.shape[1] > positive:
+                proba = softmax(logits[in_dist], axis=1)[:, positive]
+                curves["classifier"] = M.two_class_scores(labels[in_dist], proba, positive)
         for name in run.spaces:
             curves[f"linear probe ({name})"] = run.arrays[name]["two_class"]
         source = "classifier" if "classifier" in curves else f"linear probe ({run.space})"
@@ -297,14 +284,10 @@ class TrainingCurves(Evaluator):
 
 
 class SplitProbes(Evaluator):
-    """Frozen features with the labels of every label split of ``--splits DIR``: a kNN
-    vote and a linear probe fit on each split's labeled samples, scored on the test rows
-    whose class they hold (``metrics["split_probes"][split]``: ``knn`` and ``linear``,
-    each ``top1`` and on two-class data the probe's and vote's two-class figures). The
-    label-fraction comparison reads its no-training rows (random-init) and a pretrained
-    space's rows from here: nothing is refitted when reports are drawn. A split whose
-    labeled samples are not all in the embeddings (budget smoke embeds a few per class)
-    is listed under ``skipped``."""
+    """A kNN vote and a linear probe fit on each label split's labeled samples (``--splits
+    DIR``), scored on the test rows of the classes they hold: ``split_probes[split]``,
+    which the label-fraction comparison reads. A split whose labeled samples are not all
+    in the embeddings (budget smoke) is listed under ``skipped``."""
 
     needs = ("embeddings", "splits")
 
@@ -330,7 +313,7 @@ class SplitProbes(Evaluator):
                 )
             known = np.isin(test.labels, np.unique(y))  # as the probes: classes the bank holds
             xt, yt = test.features[known], test.labels[known]
-            with Step(run.log, f"split {path.stem}: kNN and linear probe on {len(idx)} labels"):
+            with step(run.log, f"split {path.stem}: kNN and linear probe on {len(idx)} labels"):
                 knn = {"top1": knn_accuracy(x, y, xt, yt, run.num_classes, s["k"], s["t"])["top1"]}
                 probe = M.linear_probe(x, y, xt, yt)
             linear = {"top1": probe["top1"]}
@@ -349,8 +332,7 @@ class SplitProbes(Evaluator):
 
 
 class MaskScores(Evaluator):
-    """Segmentation: foreground IoU and Dice of the written masks, per image and over the
-    test set, and the best and worst images (:mod:`ssl_core.evaluate.segmentation`)."""
+    """Segmentation: scores of the written masks (:mod:`ssl_core.evaluate.segmentation`)."""
 
     needs = ("masks",)
 

@@ -1,16 +1,6 @@
-"""Downstream measures of an embedding space, on numpy arrays.
-
-All but the linear probe work on L2-normalized embeddings: the contrastive losses
-compare cosine similarities, so the sphere is the space they shape. The linear probe
-standardizes the raw embeddings instead (the usual protocol).
-
-scikit-learn does the fitting (logistic regression, k-means, label spreading, Ledoit-Wolf
-covariance, ROC); the weighted kNN vote is lightly's, batched in :mod:`ssl_core.knn`
-(:func:`~ssl_core.knn.knn_accuracy`);
-the collapse check's spread is lightly's ``std_of_l2_normalized``. Written by hand: RankMe
-(a few lines of NumPy) and the class-conditional Gaussian scorer (a few lines on top of
-scikit-learn's covariance estimators, which have no class-conditional variant; LDA fits
-the same model but gives posteriors, not the distance to the nearest class).
+"""Downstream measures of an embedding space, on numpy arrays: L2-normalized embeddings
+(the sphere the contrastive losses shape), but the linear probe standardizes raw ones.
+scikit-learn fits; the kNN vote is :mod:`ssl_core.knn`; RankMe is written here.
 """
 
 from __future__ import annotations
@@ -39,16 +29,12 @@ def _topk(ranked: np.ndarray, labels: np.ndarray, k: int) -> float:
 
 
 def collapse_scores(x: np.ndarray) -> dict:
-    """How collapsed a space is, without labels (a self-supervised run that degrades
-    shows it here first).
+    """How collapsed the embeddings ``(N, D)`` are, without labels.
 
-    - ``rankme``: the effective rank of the embeddings ``(N, D)``, exp of the entropy of
-      their singular values normalized to sum 1 (RankMe, Garrido et al. 2023,
-      arXiv:2210.02885; written here: lightly has no RankMe); 1 when every embedding
-      lies on one line, up to ``min(N, D)``.
-    - ``std_l2``: lightly's ``std_of_l2_normalized``, the mean over dimensions of the
-      standard deviation of the L2-normalized embeddings (SimSiam, Chen & He 2021): 0
-      when all point the same way, about ``1 / sqrt(D)`` for an isotropic Gaussian.
+    - ``rankme``: exp of the entropy of the normalized singular values (RankMe, Garrido
+      et al. 2023, arXiv:2210.02885): 1 when all lie on one line, up to ``min(N, D)``.
+    - ``std_l2``: lightly's ``std_of_l2_normalized`` (SimSiam, Chen & He 2021): 0 when all
+      point the same way, about ``1 / sqrt(D)`` for an isotropic Gaussian.
     """
     # imported here: lightly.utils.debug also imports pyplot and torchvision
     from lightly.utils.debug import std_of_l2_normalized
@@ -69,9 +55,8 @@ def linear_probe(
     max_iter: int = 1000,
     seed: int = 0,
 ) -> dict:
-    """Logistic regression on standardized embeddings: top-1/top-5 accuracy on the test
-    set, and the probe's class probabilities ``proba`` ``(N, C)`` of the test rows for
-    the classes ``classes`` (the scores of :func:`two_class_scores`)."""
+    """Logistic regression on standardized embeddings: test top-1/top-5, and the class
+    probabilities ``proba`` ``(N, C)`` of the test rows for the classes ``classes``."""
     probe = make_pipeline(
         StandardScaler(), LogisticRegression(C=c, max_iter=max_iter, random_state=seed)
     )
@@ -118,8 +103,7 @@ def spread_labels(
     x: np.ndarray, labels: np.ndarray, num_classes: int, n_neighbors: int = 20, alpha: float = 0.2
 ) -> np.ndarray:
     """Label distributions ``(N, C)`` of all rows ``x`` ``(N, D)`` spread from those with
-    a label (``labels`` ``(N,)``, ``-1`` for none) over the kNN graph of
-    :func:`label_propagation` (``alpha``: the share of a known label that may change)."""
+    a label (``-1``: none) as in :func:`label_propagation`."""
     spreading = _spreading(x, labels, n_neighbors, alpha)
     dist = np.zeros((len(x), num_classes))
     dist[:, spreading.classes_] = np.nan_to_num(spreading.label_distributions_)
@@ -127,13 +111,8 @@ def spread_labels(
 
 
 class GaussianScorer:
-    """Anomaly score: Mahalanobis distance to the nearest class mean, one shared covariance.
-
-    Class-conditional Gaussians with a tied covariance fitted on in-distribution
-    embeddings (Lee et al. 2018, arXiv:1807.03888); the covariance is Ledoit-Wolf
-    shrunk so that wide (512-d) or nearly degenerate (2-d on a circle) spaces stay
-    invertible. Higher score = more anomalous.
-    """
+    """Anomaly score (higher = more anomalous): Mahalanobis distance to the nearest class
+    mean, one Ledoit-Wolf shrunk covariance (Lee et al. 2018, arXiv:1807.03888)."""
 
     def fit(self, x: np.ndarray, labels: np.ndarray) -> GaussianScorer:
         x = l2(x)

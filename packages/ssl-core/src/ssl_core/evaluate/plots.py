@@ -1,8 +1,6 @@
-"""Figures of ``evaluate``: matplotlib (Agg), scikit-learn displays, UMAP.
-
-Each function writes one PNG and returns its path. The corner plot is written here
-by hand: matplotlib has none, and the ``corner`` package (one figure, no class colours)
-would be a dependency for twenty lines.
+"""Figures of ``evaluate`` (matplotlib, scikit-learn displays, UMAP); each function writes
+one PNG and returns its path. The corner plot is written here: the ``corner`` package
+draws no class colours.
 """
 
 from __future__ import annotations
@@ -25,10 +23,12 @@ def _names(labels: np.ndarray, class_names: Sequence[str] | None) -> list[str]:
     return [class_names[c] if class_names and 0 <= c < len(class_names) else str(c) for c in labels]
 
 
-def _subsample(n: int, max_points: int, seed: int) -> np.ndarray:
-    if n <= max_points:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
+def _subsample(x: np.ndarray, labels: np.ndarray, max_points: int, seed: int):
+    """At most ``max_points`` random rows, and a note of how many."""
+    if len(x) <= max_points:
+        return x, labels, f"{len(x)} points"
+    idx = np.sort(np.random.default_rng(seed).choice(len(x), max_points, replace=False))
+    return x[idx], labels[idx], f"random {max_points} of {len(x)} points"
 
 
 def _scatter_by_class(
@@ -36,19 +36,12 @@ def _scatter_by_class(
 ):
     cmap = plt.get_cmap("tab10" if len(np.unique(labels)) <= 10 else "tab20")
     for i, c in enumerate(np.unique(labels)):
-        m = labels == c
-        name = _names(np.array([c]), class_names)[0] + (" (held out)" if c in held_out else "")
-        novel = c in held_out  # drawn as crosses (which need a line width)
-        ax.scatter(
-            xy[m, 0],
-            xy[m, 1],
-            s=s * (4 if novel else 1),
-            alpha=0.8 if novel else 0.6,
-            lw=0.8 if novel else 0,
-            color=cmap(i % cmap.N),
-            marker="x" if novel else "o",
-            label=name,
-        )
+        name = _names(np.array([c]), class_names)[0]
+        if c in held_out:  # crosses (which need a line width)
+            style = dict(s=s * 4, alpha=0.8, lw=0.8, marker="x", label=f"{name} (held out)")
+        else:
+            style = dict(s=s, alpha=0.6, lw=0, marker="o", label=name)
+        ax.scatter(xy[labels == c, 0], xy[labels == c, 1], color=cmap(i % cmap.N), **style)
 
 
 def umap_plot(
@@ -62,9 +55,7 @@ def umap_plot(
     seed: int = 0,
 ) -> Path:
     """2-D UMAP (cosine metric) of ``x`` coloured by class; a 2-D space is drawn as is."""
-    idx = _subsample(len(x), max_points, seed)
-    note = f", random {len(idx)} of {len(x)} points" if len(idx) < len(x) else f", {len(x)} points"
-    x, labels = x[idx], labels[idx]
+    x, labels, note = _subsample(x, labels, max_points, seed)
     if x.shape[1] <= 2:
         xy = x if x.shape[1] == 2 else np.c_[x[:, 0], np.zeros(len(x))]
         kind = "the space itself (2-D)"
@@ -77,7 +68,7 @@ def umap_plot(
         kind = "UMAP"
     fig, ax = plt.subplots(figsize=(7, 6))
     _scatter_by_class(ax, xy, labels, class_names, held_out)
-    ax.set_title(f"{title}: {kind}{note}", fontsize=10)
+    ax.set_title(f"{title}: {kind}, {note}", fontsize=10)
     ax.set_xticks([]), ax.set_yticks([])
     ax.legend(markerscale=3, fontsize=7, loc="best", framealpha=0.7)
     return save(fig, path)
@@ -94,9 +85,7 @@ def corner_plot(
     seed: int = 0,
 ) -> Path:
     """Pairwise scatter of every pair of dimensions, per-class histograms on the diagonal."""
-    idx = _subsample(len(x), max_points, seed)
-    note = f"random {len(idx)} of {len(x)} points" if len(idx) < len(x) else f"{len(x)} points"
-    x, labels = x[idx], labels[idx]
+    x, labels, note = _subsample(x, labels, max_points, seed)
     d = x.shape[1]
     fig, axes = plt.subplots(d, d, figsize=(1.9 * d + 1.5, 1.9 * d + 1), squeeze=False)
     classes = np.unique(labels)
@@ -132,17 +121,11 @@ def confusion_plot(
     classes = np.union1d(labels, predictions)
     size = max(5.0, 0.55 * len(classes) + 2)
     fig, ax = plt.subplots(figsize=(size + 1, size))
+    names = _names(classes, class_names)
     ConfusionMatrixDisplay.from_predictions(
-        labels,
-        predictions,
-        labels=classes,
-        display_labels=_names(classes, class_names),
-        normalize="true",
-        values_format=".2f",
-        ax=ax,
-        colorbar=False,
-        xticks_rotation=60,
-    )
+        labels, predictions, labels=classes, display_labels=names, normalize="true",
+        values_format=".2f", ax=ax, colorbar=False, xticks_rotation=60,
+    )  # fmt: skip
     for text in ax.texts:
         text.set_fontsize(7)
     ax.set_title(title, fontsize=10)
@@ -163,11 +146,8 @@ def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, title
 def two_class_roc_plot(
     curves: dict[str, tuple[np.ndarray, np.ndarray, float]], path: Path, title: str = ""
 ) -> Path:
-    """ROC curves of two-class scores, as physicists draw them: background efficiency
-    against signal efficiency (left), and background rejection ``1 / eps_B`` (log)
-    against signal efficiency with ``eps_S`` = 0.3 and 0.5 marked (right, the top-tagging
-    comparison's figure). Each entry is ``(fpr, tpr, auc)`` of scikit-learn's
-    ``roc_curve``."""
+    """ROC curves ``(fpr, tpr, auc)`` as physicists draw them: ``eps_B`` against ``eps_S``
+    (left), and ``1 / eps_B`` (log) against ``eps_S`` (right, the top-tagging figure)."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
     for name, (fpr, tpr, auc) in curves.items():
         left.plot(tpr, fpr, lw=1.5, label=f"{name}, AUC {auc:.4f}")
@@ -213,8 +193,7 @@ def embedding_by_value(
     vmax: float | None = None,
 ) -> Path:
     """Embeddings ``(N, D)`` on their first two principal components, coloured by class
-    (left) and by a per-sample value ``(N,)`` (right: a jet's mass, a signal's SNR):
-    whether the space has found a quantity of the physics."""
+    (left) and by a per-sample value ``(N,)`` (right: a jet's mass, a signal's SNR)."""
     x = np.asarray(x, dtype=np.float64)
     x = x - x.mean(axis=0)
     _, _, vt = np.linalg.svd(x, full_matrices=False)
@@ -253,8 +232,7 @@ def training_curves(metrics_csv: Path, path: Path) -> Path | None:
 
 
 def save(fig, path: Path, tight: bool = True) -> Path:
-    """Write ``fig`` to ``path`` (its folder made), the size and DPI of every plot here
-    (``tight``: laid out tight first; not for a colour bar shared by several axes)."""
+    """Write ``fig`` to ``path`` at the DPI of every plot here (``tight``: laid out first)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if tight:

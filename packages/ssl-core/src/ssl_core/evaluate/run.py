@@ -1,17 +1,10 @@
 """The ``evaluate`` command: one loop over evaluators, for every kind of run.
 
-``evaluate OUT [--k 200] [--t 0.1] [--space features|projection] [--no-split-aware]
-[--no-umap] [--splits DIR] ...``
-
-Reads what ``train predict`` wrote: ``OUT/embeddings/`` (classification, any modality;
-see :mod:`ssl_core.embeddings`) or ``OUT/masks/`` (segmentation, see
-:mod:`ssl_core.segmentation.writer`); runs every evaluator that applies
-(:mod:`ssl_core.evaluate.evaluators`: what each measures and needs; a dataset's own ones
-after the built-in ones) and writes ``OUT/metrics.json``, ``OUT/plots/*.png`` and
-``OUT/report.md`` (:mod:`ssl_core.evaluate.report`).
-
-"Labeled training rows" are the label split's labeled part (``labeled`` column) unless
-``--no-split-aware``. Classification metrics leave out test rows of held-out classes.
+Reads what ``train predict`` wrote (``OUT/embeddings/``, :mod:`ssl_core.embeddings`, or
+``OUT/masks/``, :mod:`ssl_core.segmentation.writer`), runs every evaluator that applies
+(:mod:`ssl_core.evaluate.evaluators`) and writes ``OUT/metrics.json``, ``OUT/plots/*.png``
+and ``OUT/report.md``. Probes fit on the label split's labeled training rows unless
+``--no-split-aware``; classification metrics leave out test rows of held-out classes.
 """
 
 from __future__ import annotations
@@ -36,8 +29,7 @@ def _log(message: str) -> None:
 
 
 def find_metrics_csv(out: Path) -> Path | None:
-    """The newest Lightning ``metrics.csv`` of a fit under ``out`` (the training run's
-    log; not an evaluation's ``version_N-test``, ``test``, ... folder)."""
+    """The newest Lightning ``metrics.csv`` of a fit under ``out`` (not an evaluation's)."""
     found = [
         p
         for p in out.rglob("metrics.csv")
@@ -62,12 +54,10 @@ def signal_class(meta: dict, classes: np.ndarray, log: Callable[[str], None]) ->
 
 
 class Run:
-    """What the evaluators read of one run (the loop's context): the run folder, its
-    ``meta`` (``meta.json``, or a masks run's ``index.json``), ``settings``; for
-    embeddings the ``train``/``test``/``shifted`` rows, ``spaces`` and the headline
-    ``space``, the rows the probes ``fit`` on, the test rows ``in_dist`` of fitted
-    classes, ``held_out`` classes, ``positive`` (two-class data's signal class), and
-    ``space_metrics``/``arrays`` evaluators add to and share."""
+    """What the evaluators read of one run (the loop's context): ``meta`` (``meta.json``
+    or a masks run's ``index.json``), ``settings``, the embeddings' rows, the train rows
+    the probes ``fit`` on, the test rows ``in_dist`` of fitted classes, ``positive`` (the
+    signal class), and ``space_metrics``/``arrays`` that evaluators add to and share."""
 
     def __init__(self, out: Path, settings: dict, log: Callable[[str], None]) -> None:
         self.out, self.settings, self.log = Path(out), settings, log
@@ -83,7 +73,6 @@ class Run:
         csv = settings.get("metrics_csv")
         self.metrics_csv = Path(csv) if csv else find_metrics_csv(self.out)
 
-    # ----------------------------------------------------------- embeddings
     def load_embeddings(self, directory: Path, hold_out: Sequence[str]) -> None:
         self.emb_dir = directory
         parts, self.meta = load_embeddings(directory)
@@ -115,28 +104,13 @@ class Run:
             f"{self.spaces}; held out {self.held_out or 'none'}"
         )
 
-    def test_logits(self) -> np.ndarray | None:
-        """The classifier's logits ``(N, C)`` of the test rows when ``test.npz`` holds them
-        (methods with a classifier), else ``None``."""
-        with np.load(self.emb_dir / "test.npz", allow_pickle=False) as data:
-            if "logits" not in data.files:
-                return None
-            logits = np.asarray(data["logits"], dtype=np.float64)
-        if logits.ndim != 2 or len(logits) != len(self.test) or not np.isfinite(logits).all():
-            raise EmbeddingsError(
-                f"{self.emb_dir / 'test.npz'}: logits must be finite (N, C) with N = "
-                f"{len(self.test)}, not shape {logits.shape}"
-            )
-        return logits
-
     def column(self, name: str) -> np.ndarray | None:
         """A per-sample column of the test rows (e.g. ``snr``), or ``None``."""
         with np.load(self.emb_dir / "test.npz", allow_pickle=False) as data:
             return data[name] if name in data.files else None
 
     def has(self, need: str) -> bool:
-        """Whether the run holds what an evaluator ``need``s (see
-        :attr:`~ssl_core.evaluate.evaluators.Evaluator.needs`)."""
+        """Whether the run holds what an evaluator ``need``s."""
         if need.startswith("column:"):
             return self.train is not None and self.column(need.split(":", 1)[1]) is not None
         csv = self.metrics_csv
@@ -154,72 +128,37 @@ class Run:
         return holds[need]
 
 
-def evaluate(
-    out_dir: str | Path,
-    embeddings: str | Path | None = None,
-    space: str = "features",
-    k: int = 200,
-    t: float = 0.1,
-    split_aware: bool = True,
-    linear_c: float = 1.0,
-    linear_max_iter: int = 1000,
-    labelprop_neighbors: int = 10,
-    umap: bool = True,
-    max_plot_points: int = 5000,
-    metrics_csv: str | Path | None = None,
-    seed: int = 0,
-    classifier: bool = True,
-    hold_out: Sequence[str] = (),
-    splits: str | Path | None = None,
-    masks: str | Path | None = None,
-    examples: int = 3,
-    log: Callable[[str], None] = _log,
-) -> dict:
-    """Evaluate a run; write metrics.json, plots/ and report.md in ``out_dir``.
-
-    ``classifier=False`` ignores the embeddings' ``logits`` (an untrained head's, as the
-    random-init baseline's): the two-class figures are then the linear probe's.
-    ``hold_out``: classes (names or numbers) treated as unseen, as if training had left
-    them out: no row of theirs is fitted, and the test rows of theirs are the anomalies
-    (the anomaly test on any space, e.g. the untrained network's). ``splits``: a folder of
-    label splits whose frozen probes to write (:class:`~ssl_core.evaluate.evaluators.
-    SplitProbes`). A run with ``masks/`` and no ``embeddings/`` is a segmentation run
-    (``masks``, ``examples``: see :mod:`ssl_core.evaluate.segmentation`).
-
-    Returns:
-        The content of ``metrics.json``.
+def evaluate(out_dir: str | Path, log: Callable[[str], None] = _log, **options) -> dict:
+    """Evaluate a run; write metrics.json, plots/ and report.md in ``out_dir`` and return
+    the metrics. ``options``: the command's flags (:func:`parse_args`) by their names
+    (``k=20``, ``umap=False``, ...); a run with ``masks/`` and no ``embeddings/`` is a
+    segmentation run.
 
     Raises:
         EmbeddingsError: the embeddings directory is missing, malformed or inconsistent.
         MasksError: likewise the masks directory of a segmentation run.
+        TypeError: an option the command does not have.
     """
     from ssl_core.evaluate.report import write_report
 
-    out = Path(out_dir)
-    settings = {
-        "k": k,
-        "t": t,
-        "split_aware": split_aware,
-        "linear_c": linear_c,
-        "linear_max_iter": linear_max_iter,
-        "labelprop_neighbors": labelprop_neighbors,
-        "seed": seed,
-    }
-    if splits:
-        settings["splits"] = str(splits)
-    options = {
-        "space": space, "umap": umap, "max_plot_points": max_plot_points,
-        "classifier": classifier, "metrics_csv": metrics_csv, "examples": examples,
-    }  # fmt: skip
-    run = Run(out, {**settings, **options}, log)
-    emb_dir = Path(embeddings) if embeddings else out / "embeddings"
-    mask_dir = Path(masks) if masks else out / "masks"
+    o = vars(parse_args([str(out_dir)]))  # the command's defaults
+    if unknown := set(options) - set(o):
+        raise TypeError(f"evaluate() got unknown options {sorted(unknown)}")
+    o.update(options)
+    out = o.pop("out")
+    keys = ("k", "t", "split_aware", "linear_c", "linear_max_iter", "labelprop_neighbors", "seed")
+    settings = {key: o[key] for key in keys}  # what metrics.json records
+    if o["splits"]:
+        settings["splits"] = str(o["splits"])
+    run = Run(out, {**o, **settings}, log)
+    emb_dir = Path(o["embeddings"]) if o["embeddings"] else out / "embeddings"
+    mask_dir = Path(o["masks"]) if o["masks"] else out / "masks"
     if not emb_dir.is_dir() and (mask_dir / "index.json").is_file():
         from ssl_core.evaluate.segmentation import load_masks
 
         metrics = load_masks(run, mask_dir)
     else:
-        run.load_embeddings(emb_dir, hold_out)
+        run.load_embeddings(emb_dir, o["hold_out"])
         metrics = {}
     evaluators = [*EVALUATORS, *dataset_evaluators(run.meta.get("evaluators") or []), *LAST]
     plots: dict[str, Path] = {}
@@ -242,11 +181,12 @@ def evaluate(
 
 
 def _classification_metrics(run: Run, found: dict, settings: dict) -> dict:
-    """``metrics.json`` of an embeddings run: the headline space's numbers at the top,
-    the run's facts, every space's numbers, then what the run-level evaluators found."""
+    """``metrics.json`` of an embeddings run: the headline space's numbers first."""
     spaces = {name: {"dim": int(run.train.space(name).shape[1])} for name in run.spaces}
     for name in run.spaces:
         spaces[name].update(run.space_metrics[name])
+    run_keys = ("checkpoint", "config", "model", "label_split", "label_split_fraction")
+    run_keys += ("shift", "exclude_classes", "created")
     metrics = {
         **{k: v for k, v in spaces[run.space].items() if k != "dim"},
         "space": run.space,
@@ -260,19 +200,7 @@ def _classification_metrics(run: Run, found: dict, settings: dict) -> dict:
         ],
         "spaces": spaces,
         "settings": settings,
-        "run": {
-            key: run.meta.get(key)
-            for key in (
-                "checkpoint",
-                "config",
-                "model",
-                "label_split",
-                "label_split_fraction",
-                "shift",
-                "exclude_classes",
-                "created",
-            )
-        },  # fmt: skip
+        "run": {key: run.meta.get(key) for key in run_keys},
     }
     if not run.held_out:
         metrics.pop("anomaly_auroc", None)
@@ -318,7 +246,7 @@ def parse_args(args: list[str] | None = None) -> argparse.Namespace:
 
 def main(args: list[str] | None = None) -> None:
     """Console entry point of ``evaluate``; exits with a message on a bad directory."""
-    from ssl_core.evaluate.evaluators import TWO_CLASS_KEYS
+    from ssl_core.two_class import TWO_CLASS_KEYS
 
     ns = vars(parse_args(args))
     out = ns.pop("out")

@@ -1,22 +1,11 @@
-"""What ``evaluate RUN`` measures of a segmentation run: scores and pictures of the
-written masks (the :class:`~ssl_core.evaluate.evaluators.MaskScores` evaluator).
+"""What ``evaluate RUN`` measures of a segmentation run's masks (``RUN/masks/``, see
+:mod:`ssl_core.segmentation.writer`: each ``<id>.png`` against ``truth/<id>.png``):
 
-Reads ``RUN/masks/`` (written by ``train predict``, see
-:mod:`ssl_core.segmentation.writer`): each prediction ``<id>.png`` against its true mask
-``truth/<id>.png``. Writes:
-
-- ``RUN/metrics.json``: ``iou`` and ``dice`` (foreground, dataset-level: pixel counts
-  summed over the test images), ``image_iou`` / ``image_dice`` (mean of the per-image
-  foreground scores) with their median and spread, ``per_image`` (id, IoU, Dice, true
-  and predicted foreground pixels), per-class scores with more than two classes, the
-  run (checkpoint, model, split); definitions in :mod:`ssl_core.segmentation.metrics`;
-- ``RUN/per_image.csv``: the per-image rows, for pandas;
-- ``RUN/plots/best_worst.png``: for the best and worst test images by IoU, the image,
-  the true mask, the prediction, and the errors (true positives light grey, false
-  positives orange, missed foreground blue; Okabe-Ito colours, safe for colour-blind
-  readers); ``RUN/plots/training_curves.png`` when the training log is found;
-- ``RUN/report.md`` (:mod:`ssl_core.evaluate.report`): the numbers and the pictures on
-  one page.
+- ``metrics.json``: foreground ``iou`` and ``dice`` (pixel counts summed over the test
+  images), ``image_iou`` / ``image_dice`` (means of per-image scores), ``per_image`` and
+  per-class scores with more than two classes (:mod:`ssl_core.segmentation.metrics`);
+- ``per_image.csv``; ``plots/best_worst.png``: the best and worst test images by IoU with
+  their errors (Okabe-Ito colours, safe for colour-blind readers).
 """
 
 from __future__ import annotations
@@ -98,13 +87,11 @@ def best_worst_plot(
     path: Path,
     examples: int = 3,
 ) -> Path:
-    """The figure of the best and worst ``examples`` images by IoU (see the module
-    docstring)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    """The best and worst ``examples`` images by IoU: image, true mask, prediction, errors."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
+
+    from ssl_core.evaluate.plots import save
 
     ranked = sorted(rows, key=lambda r: (r["iou"], r["id"]))
     worst = ranked[: min(examples, -(-len(ranked) // 2))]  # few images: half each
@@ -142,15 +129,11 @@ def best_worst_plot(
     fig.legend(handles=legend, loc="lower center", ncol=len(legend), fontsize=9)
     fig.suptitle(f"Best and worst test images by foreground IoU ({len(rows)} images)", fontsize=11)
     fig.tight_layout(rect=(0, 0.03, 1, 0.97))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path, tight=False)
 
 
 def score_masks(masks: Path, index: dict) -> tuple[dict, list[dict]]:
-    """Dataset-level and per-image scores of the written predictions; return the
-    metrics and the per-image rows."""
+    """The metrics and the per-image rows of the written predictions."""
     k, ignore = index["num_classes"], index.get("ignore_index", 255)
     total = torch.zeros(k, 3, dtype=torch.long)
     rows = []
@@ -202,8 +185,8 @@ def score_masks(masks: Path, index: dict) -> tuple[dict, list[dict]]:
 
 
 def load_masks(run, masks: Path) -> dict:
-    """Point ``run`` (:class:`ssl_core.evaluate.run.Run`) at a segmentation run's masks
-    (its ``meta`` the masks' ``index.json``); returns the run's first metrics (none)."""
+    """Point ``run`` at a segmentation run's masks (``meta``: their ``index.json``); return
+    the run's first metrics (none)."""
     run.masks, run.meta = masks, load_index(masks)
     run.class_names = run.meta.get("class_names")
     if run.meta.get("complete") is False:

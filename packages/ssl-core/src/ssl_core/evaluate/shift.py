@@ -1,34 +1,22 @@
 """One trained model on two data sets: how much of what it learned carries over.
 
 ``python -m ssl_core.evaluate.shift REFERENCE SHIFTED --out DIR`` compares the
-embeddings ``train predict`` wrote of a *reference* data set (the data the model was
-trained on: ``REFERENCE/embeddings``, train and test) with those of a *shifted* one:
-another root scored whole by the same checkpoint (``--data.test_on all``: the next
-detector run, another generator or tune, another instrument), or the reference run's own
-corrupted copy of its test set (``REFERENCE:test_shifted``, ``--data.shift``; a stand-in
-where no second data set exists). Nothing is fitted on the shifted data's labels except
-the rows named *refit*. The report (``DIR/shift.json``, ``DIR/shift.md``, plots):
+embeddings of a *reference* data set (the one the model was trained on) with those of a
+*shifted* one: another root scored whole by the same checkpoint (``--data.test_on all``),
+or the reference run's corrupted copy of its test set (``REFERENCE:test_shifted``).
+Nothing is fitted on the shifted labels except by *refit*. ``DIR/shift.json``,
+``DIR/shift.md`` and plots hold:
 
-- **the task, transferred**: the model's score on both sets, from the classifier's
-  logits when the run has a classifier head, else from a logistic-regression probe
-  fitted on the reference training embeddings only. Two classes of which the source
-  names a signal (jets: top): ROC AUC and background rejection ``1/eps_B`` at ``eps_S``
-  = 0.3 and 0.5 (with the number of background rows behind them); otherwise top-1
-  accuracy. Each with a bootstrap standard error
-  (rows resampled within each class, ``--bootstrap`` times).
-- **the working point carried over** (two classes): the score threshold that gives
-  ``eps_S`` = 0.3 on the reference test set, applied unchanged to the shifted set: its
-  ``eps_S`` and ``eps_B`` there (what an analysis that froze its cut would get).
-- **score two-sample tests**, per true class: the Kolmogorov-Smirnov distance between
-  the reference and shifted score distributions and its p-value (SciPy's ``ks_2samp``);
-  on data without labels, one test over all rows.
-- **an embedding two-sample test**: a domain classifier (logistic regression on
-  standardized embeddings, 5-fold cross-validated, equal numbers of rows from both
-  sets) telling reference from shifted test rows: AUC 0.5 when the model sees no
-  difference, 1 when it separates them completely (Lopez-Paz and Oquab 2017).
-- **refit on the shifted labels** (named as such): the same probe fitted on half of the
-  shifted rows and scored on the other half: how separable the classes still are in the
-  embedding when one is allowed to retrain on the new domain, which transfer is not.
+- **the task, transferred**: the classifier's (else a probe fitted on the reference
+  training embeddings) ROC AUC and ``1/eps_B`` at ``eps_S`` = 0.3, 0.5 on two classes
+  with a named signal, else top-1; bootstrap standard errors (rows resampled per class);
+- **the working point carried over** (two classes): the reference's cut at ``eps_S`` =
+  0.3 applied unchanged to the shifted set;
+- **score two-sample tests** per true class (Kolmogorov-Smirnov, SciPy's ``ks_2samp``);
+- **an embedding two-sample test**: a domain classifier's cross-validated AUC telling the
+  sets apart (0.5: no difference the model sees; Lopez-Paz and Oquab 2017);
+- **refit on the shifted labels**: a probe fitted on half the shifted rows, scored on
+  the other half (separability after retraining, which transfer is not).
 
 - [0] Lopez-Paz, Oquab, Revisiting Classifier Two-Sample Tests, ICLR 2017,
   https://arxiv.org/abs/1610.06545
@@ -46,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ssl_core.embeddings import EmbeddingsError, SplitEmbeddings, load_embeddings
+from ssl_core.embeddings import EmbeddingsError, SplitEmbeddings, load_embeddings, load_logits
 from ssl_core.errors import exits_on_input_errors
-from ssl_core.two_class import SIGNAL_EFFICIENCIES, rejection_at
+from ssl_core.two_class import TWO_CLASS_KEYS, two_class_scores
 
 #: The working point carried from the reference to the shifted set.
 WORKING_EFFICIENCY = 0.3
@@ -56,21 +44,13 @@ WORKING_EFFICIENCY = 0.3
 
 @dataclass
 class Scored:
-    """The rows of one set with the model's scores.
-
-    Attributes:
-        name: ``reference`` or ``shifted``.
-        rows: The embeddings of the scored split.
-        proba: Class probabilities ``(N, C)`` (the classifier's or the reference probe's).
-        root: The data root the rows come from (``meta.json``'s ``data_root``).
-        source: What made ``proba``: ``classifier`` or ``probe fitted on the reference``.
-    """
+    """The rows of one set (``reference`` or ``shifted``) with the model's scores."""
 
     name: str
     rows: SplitEmbeddings
-    proba: np.ndarray
-    root: str | None
-    source: str
+    proba: np.ndarray  # class probabilities (N, C)
+    root: str | None  # meta.json's data_root
+    source: str  # what made proba: the classifier or the reference's probe
 
     @property
     def labels(self) -> np.ndarray:
@@ -92,25 +72,22 @@ def read_run(spec: str, scored_only: bool) -> tuple[Path, str, dict, dict]:
     return directory, split, splits, meta
 
 
-def logits_of(directory: Path, split: str) -> np.ndarray | None:
-    """The classifier's logits of ``split`` when the run wrote them."""
-    with np.load(directory / f"{split}.npz", allow_pickle=False) as data:
-        return np.asarray(data["logits"], dtype=np.float64) if "logits" in data.files else None
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
-
-
-def standardized_probe(x: np.ndarray, y: np.ndarray, seed: int = 0):
-    """Logistic regression on standardized rows (scikit-learn), fitted."""
+def fit_probe(x: np.ndarray, y: np.ndarray, seed: int = 0) -> Callable:
+    """Logistic regression on standardized rows, fitted; returns ``proba(rows)`` ``(N,
+    max(y) + 1)`` (zero for classes absent from ``y``)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
-    return probe.fit(x, y)
+    classes = probe.fit(x, y).classes_
+
+    def proba(rows: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(rows), int(classes.max()) + 1))
+        out[:, classes] = probe.predict_proba(rows)
+        return out
+
+    return proba
 
 
 def score_both(reference: str, shifted: str, space: str) -> tuple[Scored, Scored, dict]:
@@ -119,18 +96,18 @@ def score_both(reference: str, shifted: str, space: str) -> tuple[Scored, Scored
     ref_dir, ref_split, ref_splits, ref_meta = read_run(reference, scored_only=False)
     new_dir, new_split, new_splits, new_meta = read_run(shifted, scored_only=True)
     ref_rows, new_rows = ref_splits[ref_split], new_splits[new_split]
-    ref_logits, new_logits = logits_of(ref_dir, ref_split), logits_of(new_dir, new_split)
+    ref_logits = load_logits(ref_dir, ref_split, len(ref_rows))
+    new_logits = load_logits(new_dir, new_split, len(new_rows))
     if ref_logits is not None and new_logits is not None:
-        proba = softmax(ref_logits), softmax(new_logits)
+        from scipy.special import softmax
+
+        proba = softmax(ref_logits, axis=1), softmax(new_logits, axis=1)
         source = "classifier"
     else:
         train = ref_splits["train"]
         fit = train.labeled & (train.labels >= 0)
-        probe = standardized_probe(train.space(space)[fit], train.labels[fit])
-        classes = probe.classes_
-        proba = tuple(
-            _full(probe.predict_proba(rows.space(space)), classes) for rows in (ref_rows, new_rows)
-        )
+        probe = fit_probe(train.space(space)[fit], train.labels[fit])
+        proba = probe(ref_rows.space(space)), probe(new_rows.space(space))
         source = f"linear probe on the reference training {space}"
     return (
         Scored("reference", ref_rows, proba[0], ref_meta.get("data_root"), source),
@@ -139,28 +116,14 @@ def score_both(reference: str, shifted: str, space: str) -> tuple[Scored, Scored
     )
 
 
-def _full(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """A probe's probabilities ``(N, len(classes))`` as ``(N, max(classes) + 1)``."""
-    out = np.zeros((len(proba), int(classes.max()) + 1))
-    out[:, classes] = proba
-    return out
-
-
-# -------------------------------------------------------------------- task metrics
 def task_metrics(labels: np.ndarray, proba: np.ndarray, signal: int | None) -> dict:
     """Two classes (``signal`` given): ROC AUC, ``1/eps_B`` at ``eps_S`` = 0.3, 0.5 and
     the number of background rows; else top-1 accuracy."""
     if signal is None:
         return {"accuracy": float(np.mean(proba.argmax(axis=1) == labels))}
-    from sklearn.metrics import roc_auc_score, roc_curve
-
-    y = labels == signal
-    score = proba[:, signal]
-    fpr, tpr, _ = roc_curve(y, score, drop_intermediate=False)
-    out = {"roc_auc": float(roc_auc_score(y, score)), "n_background": int((~y).sum())}
-    for eff in SIGNAL_EFFICIENCIES:
-        out[f"rejection_eff{round(eff * 100)}"] = rejection_at(fpr, tpr, eff)
-    return out
+    figures = two_class_scores(labels, proba[:, signal], signal)
+    out = {"roc_auc": figures["roc_auc"], "n_background": int((labels != signal).sum())}
+    return out | {key: figures[key] for key in TWO_CLASS_KEYS[1:]}
 
 
 def bootstrap(
@@ -215,7 +178,6 @@ def carried_working_point(reference: Scored, shifted: Scored, signal: int) -> di
     }
 
 
-# ---------------------------------------------------------------- two-sample tests
 def score_of(scored: Scored, signal: int | None) -> np.ndarray:
     """The signal class's probability (two classes), else the predicted class's."""
     return scored.proba[:, signal] if signal is not None else scored.proba.max(axis=1)
@@ -284,12 +246,10 @@ def refit(shifted: Scored, space: str, signal: int | None, seed: int = 0) -> dic
         return None
     fit, test = train_test_split(keep, test_size=0.5, stratify=labels, random_state=seed)
     x = shifted.rows.space(space)
-    probe = standardized_probe(x[fit], shifted.labels[fit])
-    proba = _full(probe.predict_proba(x[test]), probe.classes_)
+    proba = fit_probe(x[fit], shifted.labels[fit])(x[test])
     return {"rows": len(test), **task_metrics(shifted.labels[test], proba, signal)}
 
 
-# ------------------------------------------------------------------------- report
 def shift_report(
     reference: str, shifted: str, out: str | Path, space: str = "features", times: int = 200
 ) -> dict:
@@ -341,14 +301,10 @@ def plots(ref: Scored, new: Scored, signal: int | None, names: list[str], out: P
     ax.legend(fontsize=7)
     paths = [save(fig, out / "shift_scores.png")]
     if signal is not None and new.labeled.any():
-        from sklearn.metrics import roc_auc_score, roc_curve
-
         curves = {}
         for s in (ref, new):
-            keep = s.labeled
-            y, score = s.labels[keep] == signal, s.proba[keep, signal]
-            fpr, tpr, _ = roc_curve(y, score, drop_intermediate=False)
-            curves[s.name] = (fpr, tpr, float(roc_auc_score(y, score)))
+            f = two_class_scores(s.labels[s.labeled], s.proba[s.labeled, signal], signal)
+            curves[s.name] = (f["fpr"], f["tpr"], f["roc_auc"])
         paths.append(
             two_class_roc_plot(curves, out / "shift_roc.png", "the same model on both sets")
         )

@@ -24,27 +24,17 @@ class SupConLoss(nn.Module):
     """SupCon's L_out (eq. 2 of [0]): the log-likelihood of the positives averaged
     outside the log, then over anchors.
 
-    Under DDP with ``gather_distributed=True`` the contrast set (positives and negatives)
-    is the global batch, gathered as lightly's ``NTXentLoss`` does (``lightly.utils.dist.
-    gather``: the gradient flows back to the rank that made each embedding), while each
-    rank's anchors are its own samples. The loss is the mean over this rank's anchors, so
-    the mean of the ranks' losses (what DDP's gradient averaging optimizes) is the loss of
-    the global batch.
+    Under DDP with ``gather_distributed=True`` the contrast set is the global batch,
+    gathered as lightly's ``NTXentLoss`` does (the gradient flows back to the rank that
+    made each embedding); each rank's anchors are its own samples, so the mean of the
+    ranks' losses is the loss of the global batch.
 
-    Departures from the reference code of [0]: no ``base_temperature`` rescaling (it is
-    1 at the paper's setting and would break the equality with NT-Xent); anchors without
-    any positive (a single view of a class seen once) are left out of the mean instead
-    of giving NaN.
+    Departures from [0]'s code: no ``base_temperature`` rescaling (1 at the paper's
+    setting); anchors without any positive are left out of the mean instead of giving NaN.
 
     Args:
         temperature: Softmax temperature tau (0.1 in [0]).
         gather_distributed: Gather the contrast set from all DDP ranks.
-
-    Examples:
-        >>> loss_fn = SupConLoss(temperature=0.1)
-        >>> z0, z1 = model(view0), model(view1)             # (B, D) each
-        >>> loss = loss_fn([z0, z1], labels)                # supervised
-        >>> loss = loss_fn(torch.stack([z0, z1], dim=1))    # no labels: SimCLR
     """
 
     def __init__(self, temperature: float = 0.1, gather_distributed: bool = False) -> None:
@@ -56,29 +46,18 @@ class SupConLoss(nn.Module):
         self.temperature = temperature
         self.gather_distributed = gather_distributed
 
-    def forward(
-        self,
-        features: Tensor | Sequence[Tensor],
-        labels: Tensor | None = None,
-        mask: Tensor | None = None,
-    ) -> Tensor:
+    def forward(self, features: Tensor | Sequence[Tensor], labels: Tensor | None = None) -> Tensor:
         """Supervised contrastive loss of a batch of views.
 
         Args:
             features: Embeddings ``(B, V, D)`` (V views of B samples) or a list of V
                 tensors ``(B, D)``; normalized here.
-            labels: Class of each sample ``(B,)``. Without labels and mask every sample
-                is its own class (SimCLR).
-            mask: Instead of labels, a boolean ``(B, N)`` matrix saying which samples are
-                positives of which: ``mask[i, j]`` for local sample i and sample j of the
-                contrast set, where N = B, or B * world size when gathering across ranks
-                (rank r's samples at columns ``r * B ... (r + 1) * B - 1``).
+            labels: Class of each sample ``(B,)``; without labels every sample is its
+                own class (SimCLR).
 
         Returns:
             The scalar loss, averaged over this rank's anchors that have a positive.
         """
-        if labels is not None and mask is not None:
-            raise ValueError("Give labels or mask, not both.")
         if not isinstance(features, Tensor):
             features = torch.stack(list(features), dim=1)
         if features.ndim != 3:
@@ -94,16 +73,12 @@ class SupConLoss(nn.Module):
             all_features, offset = features, 0
         num_samples = all_features.shape[0]
 
-        # Which samples are positives of which: (B, N).
-        if mask is None:
-            if labels is None:
-                labels = torch.arange(batch_size, device=features.device) + offset
-                all_labels = torch.arange(num_samples, device=features.device)
-            else:
-                all_labels = _gather_no_grad(labels) if distributed else labels
-            mask = labels.view(-1, 1) == all_labels.view(1, -1)
-        if mask.shape != (batch_size, num_samples):
-            raise ValueError(f"mask must be ({batch_size}, {num_samples}), got {tuple(mask.shape)}")
+        if labels is None:
+            labels = torch.arange(batch_size, device=features.device) + offset
+            all_labels = torch.arange(num_samples, device=features.device)
+        else:
+            all_labels = torch.cat(dist.gather(labels)) if distributed else labels
+        mask = labels.view(-1, 1) == all_labels.view(1, -1)  # (B, N): positives of which
 
         # View-major rows: anchor v * B + i is view v of local sample i; contrast column
         # v * N + j is view v of sample j of the contrast set.
@@ -115,7 +90,7 @@ class SupConLoss(nn.Module):
         self_cols = (rows // batch_size) * num_samples + offset + rows % batch_size
         is_self = torch.zeros_like(logits, dtype=torch.bool)
         is_self[rows, self_cols] = True
-        positive = mask.bool().repeat(num_views, num_views) & ~is_self
+        positive = mask.repeat(num_views, num_views) & ~is_self
 
         log_prob = logits.masked_fill(is_self, float("-inf")).log_softmax(dim=1)
         num_positives = positive.sum(dim=1)
@@ -125,10 +100,3 @@ class SupConLoss(nn.Module):
         if not has_positive.any():
             return logits.sum() * 0.0  # no positive pair anywhere: zero, still in the graph
         return -mean_log_prob_pos[has_positive].mean()
-
-
-def _gather_no_grad(x: Tensor) -> Tensor:
-    """Concatenate a tensor (e.g. labels) from all ranks, without gradient."""
-    out = [torch.empty_like(x) for _ in range(dist.world_size())]
-    torch_dist.all_gather(out, x.contiguous())
-    return torch.cat(out, dim=0)

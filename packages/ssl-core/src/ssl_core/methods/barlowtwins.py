@@ -2,8 +2,7 @@
 
 - [0] Barlow Twins, Zbontar et al. 2021, https://arxiv.org/abs/2103.03230
 
-The cross-correlation matrix of the (batch-standardized) embeddings of two views is
-driven to the identity: diagonal 1 (invariance), off-diagonal 0 (no redundancy).
+The cross-correlation matrix of the embeddings of two views is driven to the identity.
 """
 
 from __future__ import annotations
@@ -23,8 +22,7 @@ class BarlowTwins(BaseMethod):
         projection_dim: Output width of the projector (8192 in [0]).
         hidden_dim: Hidden width of the projector (8192 in [0]).
         lambda_param: Weight of the redundancy-reduction term (5e-3 in [0]).
-        gather_distributed: Sum the cross-correlation matrix over DDP ranks (the global
-            batch, as in [0]).
+        gather_distributed: Sum the cross-correlation matrix over DDP ranks (as [0]).
         **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
     """
 

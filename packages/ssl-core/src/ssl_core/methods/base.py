@@ -1,30 +1,16 @@
 """The small base LightningModule every embedding/classification method extends.
 
-What these methods share lives here, in named hooks a method overrides (the optimizer,
-schedule and after-step hook come from :class:`ssl_core.task.TaskModule`, which
-segmentation methods share):
-
-- ``configure_models``: the backbone (``self.backbone``) and heads.
-- ``training_step``: the method's loss (each method writes its own).
-- an optional online weighted-kNN probe (``val/knn_top1``, ``val/knn_top5``) on the
-  datamodule's evaluation loaders: dataloader 0 is the memory bank (labeled training
-  images), dataloader 1 the queries (the validation split during ``fit``, the test set
-  under ``train test``). It runs on every validation.
-- methods with a classifier (``classify`` returns logits) also log ``val/top1``, the
-  classifier's accuracy on the queries, and on two-class data whose source names a
-  ``signal_class`` (jets: top) the field's figures of its signal probability:
-  ``val/roc_auc``, ``val/rejection_eff30`` and ``val/rejection_eff50`` (background
-  rejection ``1 / eps_B`` at signal efficiency 0.3 and 0.5, as ``evaluate`` computes
-  them: :func:`ssl_core.two_class.rejection_at`).
-- every probe's metric is logged once, at the evaluation's end (``test/...`` under
-  ``train test``): none carries a ``/dataloader_idx_N`` suffix, and ``train test`` prints
-  one value of each (:func:`ssl_core.cli.print_metrics`).
+A method overrides named hooks: ``configure_models`` (heads on ``self.backbone``) and
+``training_step`` (its loss); optimizer, schedule and EMA updates come from
+:class:`ssl_core.task.TaskModule`. On every validation an online weighted-kNN probe logs
+``val/knn_top1``/``val/knn_top5`` (dataloader 0: the memory bank of labeled training
+images; dataloader 1: the queries), and methods with a classifier log ``val/top1`` and,
+on two-class data with a ``signal_class``, ``val/roc_auc`` and ``val/rejection_eff30``/
+``50`` (:func:`ssl_core.two_class.rejection_at`); ``test/...`` under ``train test``.
 
 Batches have named fields (see :mod:`ssl_core.data.datasets`): ``views`` (a list of
 ``(B, C, H, W)`` tensors) in training, ``image`` ``(B, C, H, W)`` in evaluation,
-``label`` and ``index`` ``(B,)``; images arrive normalized float (the datamodule
-normalizes on the device). Accuracies are torchmetrics metrics, so DDP ranks count
-every sample once.
+``label`` and ``index`` ``(B,)``; images arrive normalized float.
 """
 
 from __future__ import annotations
@@ -48,17 +34,13 @@ class BaseMethod(TaskModule):
     Args:
         backbone: The feature extractor, any module with ``num_features`` (images:
             :class:`ssl_core.backbones.Backbone`; jets: :mod:`ssl_core.points.backbones`).
-        online_knn: Run the kNN probe on validation/test (needs labeled images; turn it
-            off for data without class labels).
+        online_knn: Run the kNN probe on validation/test (off: data without labels).
         knn_k: Neighbours of the online kNN probe.
         knn_t: Temperature of the online kNN probe.
         **kwargs: :class:`~ssl_core.task.TaskModule` arguments (optimizer, lr_scheduler,
             lr_interval, lr_frequency, exclude_norm_bias_decay).
     """
 
-    #: the classifier's top-1 (methods with one) and, on two-class data with a signal
-    #: class, its ROC AUC and rejection at eps_S = 0.3; the online kNN's top-1 (bank:
-    #: the labeled images)
     test_metrics = {
         "test/roc_auc": "test_roc_auc",
         "test/rejection_eff30": "test_rejection_eff30",
@@ -77,22 +59,18 @@ class BaseMethod(TaskModule):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        # Lightning collects the arguments of every subclass's __init__ here too (it
-        # walks up the __init__ frames): methods need not call it again.
+        # also saves every subclass's __init__ arguments (Lightning walks up the frames)
         self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.backbone = backbone if backbone is not None else Backbone()
         self._knn_bank: list[torch.Tensor] | None = None
         self._knn_bank_labels: list[torch.Tensor] | None = None
         self.configure_models()
 
-    # ------------------------------------------------------------------ hooks
     def configure_models(self) -> None:
         """Create heads (and teachers, queues...) on top of ``self.backbone``."""
 
     def projection_mlp(self, head: type[nn.Module]) -> nn.Module:
-        """A lightly projection head class (``SimCLRProjectionHead``,
-        ``VICRegProjectionHead``) from the backbone's features to the method's
-        ``projection_dim``, with its ``hidden_dim`` and ``num_layers``."""
+        """A lightly projection head of the backbone's features, sized by ``hparams``."""
         return head(
             input_dim=self.backbone.num_features,
             hidden_dim=self.hparams.hidden_dim,
@@ -105,16 +83,13 @@ class BaseMethod(TaskModule):
         return self.backbone(x)
 
     def freeze_backbone_(self) -> None:
-        """Freeze the backbone (a linear probe, a head on pretrained features): no
-        parameter gets a gradient, so autograd builds no graph through it and the
-        optimizer's groups leave it out; it stays in eval mode (its batch-norm
-        statistics are the checkpoint's), see :meth:`train`."""
+        """Freeze the backbone: no gradients, out of the optimizer, kept in eval mode
+        (its batch-norm statistics are the checkpoint's), see :meth:`train`."""
         self.backbone.requires_grad_(False)
         self.backbone.eval()
 
     def train(self, mode: bool = True) -> BaseMethod:
-        """``nn.Module.train``, keeping a frozen backbone (no trainable parameter) in eval
-        mode. Lightning itself restores each module's own mode after validation."""
+        """``nn.Module.train``, keeping a frozen backbone in eval mode."""
         super().train(mode)
         backbone = getattr(self, "backbone", None)
         if backbone is not None and not any(p.requires_grad for p in backbone.parameters()):
@@ -122,43 +97,39 @@ class BaseMethod(TaskModule):
         return self
 
     def embed(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Named embeddings of images ``(B, C, H, W)``: ``features`` ``(B, D)`` and, for
-        methods with a ``projection_head``, ``projection`` (the contrastive space)."""
-        features = self.backbone(x)
-        head = getattr(self, "projection_head", None)
-        if head is None:
-            return {"features": features}
-        return {"features": features, "projection": head(features)}
+        """``features`` ``(B, D)`` of images ``(B, C, H, W)`` and, for methods with a
+        ``projection_head``, ``projection`` (the contrastive space)."""
+        out = {"features": self.backbone(x)}
+        if getattr(self, "projection_head", None) is not None:
+            out["projection"] = self.projection_head(out["features"])
+        return out
 
     def projections(self, views: list[torch.Tensor]) -> list[torch.Tensor]:
         """``projection_head(backbone(x))`` of each view ``(B, C, H, W)``, one pass per
-        view (each view's own batch-norm statistics, as the two-view methods' papers)."""
+        view (each view's own batch-norm statistics)."""
         return [self.projection_head(self.backbone(x)) for x in views]
 
     def predict_step(
         self, batch, batch_idx: int, dataloader_idx: int = 0
     ) -> dict[str, torch.Tensor]:
-        """Embeddings of a batch with its labels and dataset positions, on the CPU (what
-        :class:`ssl_core.embeddings.EmbeddingWriter` writes; the positions place each row),
-        and the classifier's ``logits`` ``(B, num_classes)`` for methods that have one
-        (``evaluate`` reads the classifier's own ROC from them)."""
+        """Embeddings, labels, dataset positions and (methods with a classifier)
+        ``logits`` of a batch, on the CPU (:class:`ssl_core.embeddings.EmbeddingWriter`)."""
         out = self.embed(batch["image"])
         logits = self.classify(batch["image"], out["features"])
         if logits is not None:
-            out = {**out, "logits": logits}
+            out["logits"] = logits
         out = {k: v.detach().float().cpu() for k, v in out.items()}
         return {**out, "labels": batch["label"].cpu(), "indices": batch["index"].cpu()}
 
     def classify(self, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor | None:
-        """Class logits ``(B, num_classes)`` of images ``(B, C, H, W)`` with backbone
-        ``features`` ``(B, D)``, for the ``val/top1`` probe: ``self.classifier(features)``
-        when the method has a ``classifier`` head, else ``None`` (no probe)."""
+        """Logits ``(B, num_classes)`` of images with backbone ``features`` ``(B, D)`` for
+        the ``val/top1`` probe; ``None`` without a ``classifier`` head."""
         head = getattr(self, "classifier", None)
         return head(features) if head is not None else None
 
     def input_channels(self) -> tuple[str, int | None]:
-        """The backbone's ``in_channels`` (images, series) or ``in_features`` (features per
-        particle of a set backbone), checked against the data's channels."""
+        """The backbone's ``in_channels`` or (set backbones) ``in_features``, checked
+        against the data's channels."""
         # in_features only of a backbone of ours (num_features): nn.Linear has one too
         ours = hasattr(self.backbone, "num_features")
         for name in ("in_channels", "in_features") if ours else ("in_channels",):
@@ -166,12 +137,10 @@ class BaseMethod(TaskModule):
                 return f"model.init_args.backbone.init_args.{name}", getattr(self.backbone, name)
         return "model.init_args.backbone.init_args.in_channels", None
 
-    # ---------------------------------------------------------- online probes
     def setup(self, stage: str) -> None:
-        """Check the data (:class:`~ssl_core.task.TaskModule`); create the probes'
-        metrics once the datamodule says how many classes there are."""
+        """Check the data; create the probes' metrics for its number of classes."""
         super().setup(stage)
-        n = self._num_classes()
+        n = int(getattr(self.datamodule(), "num_classes", 0) or 0)
         if n == 1 and not hasattr(self, "knn_top1"):
             rank_zero_info("One class in the data: no online kNN or probe (nothing to tell apart)")
         if n >= 2 and not hasattr(self, "knn_top1"):
@@ -184,9 +153,6 @@ class BaseMethod(TaskModule):
             self.signal_class = int(signal)
             self.cls_roc = BinaryROC()  # every score kept (thresholds=None): the exact curve
 
-    def _num_classes(self) -> int:
-        return int(getattr(self.datamodule(), "num_classes", 0) or 0)
-
     def on_validation_epoch_start(self) -> None:
         self._knn_bank, self._knn_bank_labels = [], []
         for name in ("knn_top1", "knn_top5", "cls_top1", "cls_roc"):
@@ -196,8 +162,7 @@ class BaseMethod(TaskModule):
     def validation_step(
         self, batch, batch_idx: int, dataloader_idx: int = 0
     ) -> torch.Tensor | None:
-        """The probes' updates; returns the batch's backbone features (for a subclass
-        that computes more on them), ``None`` when there are no probes."""
+        """The probes' updates; returns the backbone features (``None``: no probes)."""
         if not hasattr(self, "knn_top1"):
             return None
         images, targets = batch["image"], batch["label"]
@@ -220,14 +185,9 @@ class BaseMethod(TaskModule):
                 return features
             self._knn_bank = self._gather(torch.cat(self._knn_bank))
             self._knn_bank_labels = self._gather(torch.cat(self._knn_bank_labels))
-        scores = knn_scores(
-            features,
-            self._knn_bank,
-            self._knn_bank_labels,
-            self.knn_top1.num_classes,  # known since setup
-            k=self.hparams.knn_k,
-            t=self.hparams.knn_t,
-        )
+        h = self.hparams
+        n = self.knn_top1.num_classes  # known since setup
+        scores = knn_scores(features, self._knn_bank, self._knn_bank_labels, n, h.knn_k, h.knn_t)
         self.knn_top1.update(scores, targets)
         self.knn_top5.update(scores, targets)
         return features
@@ -235,14 +195,10 @@ class BaseMethod(TaskModule):
     def on_validation_epoch_end(self) -> None:
         super().on_validation_epoch_end()
         stage = "test" if self.trainer.testing else "val"
-        for name, metric in (
-            ("top1", "cls_top1"),
-            ("knn_top1", "knn_top1"),
-            ("knn_top5", "knn_top5"),
-        ):
-            metric = getattr(self, metric, None)
+        for name in ("cls_top1", "knn_top1", "knn_top5"):
+            metric = getattr(self, name, None)
             if metric is not None and metric.update_count > 0:
-                self.log(f"{stage}/{name}", metric.compute())
+                self.log(f"{stage}/{name.removeprefix('cls_')}", metric.compute())
         roc = getattr(self, "cls_roc", None)
         if roc is not None and roc.update_count > 0:
             for name, value in self._two_class(*roc.compute()[:2]).items():
@@ -251,8 +207,7 @@ class BaseMethod(TaskModule):
 
     @staticmethod
     def _two_class(fpr: torch.Tensor, tpr: torch.Tensor) -> dict[str, float]:
-        """ROC AUC and the rejections of a ROC curve (those that are finite: none when
-        no background passes at that efficiency, see ``rejection_at``)."""
+        """ROC AUC and the finite rejections of a ROC curve (see ``rejection_at``)."""
         fpr, tpr = fpr.double().cpu().numpy(), tpr.double().cpu().numpy()
         out = {"roc_auc": float(np.trapezoid(tpr, fpr))}
         for eff in SIGNAL_EFFICIENCIES:
@@ -262,8 +217,7 @@ class BaseMethod(TaskModule):
         return out
 
     def _gather(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` of every rank, concatenated; ranks may hold different numbers of rows
-        (evaluation samples are split without repeats)."""
+        """``x`` of every rank, concatenated (ranks may hold different numbers of rows)."""
         if self.trainer.world_size == 1:
             return x
         return torch.cat(gather_all_tensors(x))

@@ -3,8 +3,7 @@
 - [0] BYOL, Grill et al. 2020, https://arxiv.org/abs/2006.07733
 
 An online network (backbone, projector, predictor) predicts the projection that a
-momentum copy of backbone and projector (the target) makes of another view of the same
-image. No negatives; the predictor and the slowly moving target prevent collapse.
+momentum copy (the target) makes of another view of the same image; no negatives.
 """
 
 from __future__ import annotations
@@ -21,16 +20,13 @@ from ssl_core.methods.ema import MomentumCopiesMixin, frozen_copy
 class BYOL(MomentumCopiesMixin, BaseMethod):
     """BYOL on lightly's heads and ``NegativeCosineSimilarity``.
 
-    The loss is the symmetrized negative cosine similarity, -cos in [-1, 1]; [0] writes
-    it as 2 - 2 cos, which differs by a constant and a factor 2 (same optimum; the
-    learning rate absorbs the factor). The target is updated after every optimizer step
-    with [0]'s schedule tau = 1 - (1 - tau_base) (cos(pi k / K) + 1) / 2.
+    The loss is the symmetrized -cos; [0] writes it as 2 - 2 cos (same optimum, the
+    learning rate absorbs the factor 2).
 
     Args:
         projection_dim: Output width of projector and predictor (256 in [0]).
         hidden_dim: Hidden width of projector and predictor (4096 in [0]).
-        momentum_base: tau_base, the target's momentum at the first step (0.996 in [0]);
-            it rises to 1 over the run.
+        momentum_base: The target's momentum at the first step, raised to 1 (0.996 in [0]).
         **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
     """
 

@@ -1,22 +1,10 @@
 """The linear classifier of every method that classifies, sized from the data.
 
-Supervised, FineTune, FixMatch, Mean Teacher, Pseudo-Label, SemiSupCon and
-SupConClassifier mix in :class:`ClassifierMixin`. Their ``num_classes`` defaults to
-``None``: the classifier then gets the datamodule's ``num_classes`` at ``setup``, so one
-recipe serves a folder of any number of classes. A number given in the config is
-checked against the data instead, and a mismatch stops the run in one line
-(:class:`~ssl_core.task.DataMismatchError`) before anything is written.
-
-When the head is built from the data:
-
-- ``setup`` runs before Lightning restores a checkpoint (``--ckpt_path``) and before it
-  calls ``configure_optimizers``, so the head's parameters exist for both; under DDP
-  every rank reads the same count and DDP copies rank 0's initial weights to the others.
-- the count is written to ``hparams`` (and so to the checkpoint's
-  ``hyper_parameters``): ``load_from_checkpoint`` builds the head in ``__init__``.
-- weights loaded into a model with no head yet (no datamodule sized it, e.g. the main
-  process of ``ddp_spawn``) give it a head of their size; a head of another size is
-  refused.
+``num_classes`` defaults to ``None``: the classifier then gets the datamodule's
+``num_classes`` at ``setup`` (before a checkpoint is restored and before
+``configure_optimizers``) and writes it to ``hparams``, so ``load_from_checkpoint``
+builds the head in ``__init__``. A number given in the config is checked against the
+data (:class:`~ssl_core.task.DataMismatchError`). See docs/methods.md.
 """
 
 from __future__ import annotations
@@ -30,23 +18,25 @@ SETTING = "model.num_classes"
 
 class ClassifierMixin:
     """``self.classifier``: a linear layer from :meth:`classifier_features` inputs to
-    ``num_classes`` logits.
-
-    Mix in before the base (``class Supervised(ClassifierMixin, BaseMethod)``); the method
-    has a ``num_classes: int | None = None`` argument (read from ``hparams``) and calls
-    ``super().configure_models()`` from its own ``configure_models``.
+    ``num_classes`` logits. Mix in before the base; the method has a ``num_classes: int |
+    None = None`` argument and calls ``super().configure_models()``.
     """
 
     num_classes: int | None
+    #: the ``hparams`` loss weight at whose 0 there is no (untrained) classifier
+    classifier_weight: str | None = None
 
     def classifier_features(self) -> int:
         """Input width of the classifier: the backbone's features."""
         return self.backbone.num_features
 
     def configure_classifier(self) -> None:
-        """Create the classifier (and what a method derives from it, such as a teacher's
-        copy) once ``num_classes`` is known."""
-        self.classifier = nn.Linear(self.classifier_features(), self.num_classes)
+        """Create the classifier (and, in a method, what derives from it) once
+        ``num_classes`` is known."""
+        if self.classifier_weight and not self.hparams[self.classifier_weight]:
+            self.classifier = None
+        else:
+            self.classifier = nn.Linear(self.classifier_features(), self.num_classes)
 
     def configure_models(self) -> None:
         super().configure_models()
@@ -75,10 +65,9 @@ class ClassifierMixin:
         self._set_num_classes(theirs)
 
     def load_state_dict(self, state_dict, *args, **kwargs):
-        """``nn.Module.load_state_dict``, first giving a model without a head (nothing
-        sized it) the head of ``state_dict``'s size: Lightning's restore of a checkpoint,
-        ``load_from_checkpoint`` and ``ddp_spawn``'s return of the weights to the main
-        process all load through here. A head of another size is refused in one line."""
+        """``nn.Module.load_state_dict``, first giving a model without a head (e.g. in
+        ``ddp_spawn``'s main process) the head of ``state_dict``'s size; a head of another
+        size is refused."""
         weight = state_dict.get("classifier.weight")
         if weight is not None:
             saved = int(weight.shape[0])

@@ -2,9 +2,8 @@
 
 - [0] DINO, Caron et al. 2021, https://arxiv.org/abs/2104.14294
 
-A student network matches the output distribution (softmax over K prototypes) of a
-momentum teacher on another view of the same image. The teacher's outputs are centered
-(a running mean) and sharpened (a low temperature) to avoid collapse.
+A student matches the softmax over K prototypes of a momentum teacher on another view
+of the same image; the teacher's outputs are centered and sharpened against collapse.
 """
 
 from __future__ import annotations
@@ -22,13 +21,9 @@ from ssl_core.methods.ema import MomentumCopiesMixin, frozen_copy
 class DINO(MomentumCopiesMixin, BaseMethod):
     """DINO on lightly's ``DINOProjectionHead`` and ``DINOLoss``.
 
-    Departures from [0]: two global views and no local crops (multi-crop would need a
-    multi-resolution transform; batches here are the datamodule's two views); no
-    weight-decay schedule (the optimizer's weight decay is constant). The head may use
-    BatchNorm (``batch_norm=True``), as lightly's ResNet-18 Imagenette/CIFAR-10 scripts
-    do; [0] and lightly's ResNet-50 benchmark leave it out. The kNN probe and the
-    embeddings read the student backbone, as lightly's Imagenette benchmark does; [0]
-    evaluates the teacher.
+    Departures from [0]: two global views and no local crops; no weight-decay schedule;
+    BatchNorm in the head by default (as lightly's ResNet-18 scripts); the kNN probe and
+    the embeddings read the student backbone, not the teacher (as lightly's benchmark).
 
     Args:
         output_dim: Number of prototypes K (65536 in [0]).
@@ -87,22 +82,21 @@ class DINO(MomentumCopiesMixin, BaseMethod):
         )
 
     def teacher_temperature(self) -> float:
-        """Linear warmup over the first epochs, then constant ([0], section 3.1)."""
+        """Linear warmup over epochs 0 .. W-1, then constant ([0], section 3.1; as
+        lightly's ``np.linspace(warmup, final, W)[epoch]``)."""
         h = self.hparams
         if self.current_epoch >= h.warmup_teacher_temp_epochs:
             return h.teacher_temp
-        # linear from the first to the final value over epochs 0 .. W-1, as [0]'s code and
-        # lightly's DINOLoss (np.linspace(warmup, final, W)[epoch])
         fraction = self.current_epoch / max(h.warmup_teacher_temp_epochs - 1, 1)
         return h.warmup_teacher_temp + fraction * (h.teacher_temp - h.warmup_teacher_temp)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        views = batch["views"]  # global views only
+        views = batch["views"]
         student = self.projections(views)
         with torch.no_grad():
             teacher = [self.projection_head_momentum(self.backbone_momentum(x)) for x in views]
         temperature = self.teacher_temperature()
-        # Cross-entropy of every teacher view with every *other* student view.
+        # cross-entropy of every teacher view with every *other* student view
         loss = self.criterion(teacher, student, teacher_temp=temperature)
         self.log_train({"loss": loss}, batch_size=size(views[0]))
         self.log("train/teacher_temp", temperature, on_step=False, on_epoch=True)

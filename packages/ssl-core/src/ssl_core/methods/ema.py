@@ -1,15 +1,10 @@
-"""Exponential moving averages of a network: the momentum copies of BYOL, MoCo and DINO
-and the Mean Teachers' teachers, moved with lightly's ``update_momentum`` on one of
-two schedules.
+"""Exponential moving averages of a network (BYOL's, MoCo's and DINO's momentum copies,
+the Mean Teachers' teachers), moved once per optimizer step by
+:meth:`ssl_core.task.TaskModule.on_after_optimizer_step` with ``momentum(step)``.
 
-- [0] BYOL, Grill et al. 2020, https://arxiv.org/abs/2006.07733 (the cosine schedule,
-  also MoCo v3's and DINO's)
+- [0] BYOL, Grill et al. 2020, https://arxiv.org/abs/2006.07733 (the cosine schedule)
 - [1] Mean Teacher, Tarvainen & Valpola 2017, https://arxiv.org/abs/1703.01780 (the
   warmup of the decay)
-
-A method lists its ``(online, copy)`` pairs in ``ema_pairs`` and its schedule in
-``momentum(step)``; :meth:`ssl_core.task.TaskModule.on_after_optimizer_step` calls
-:func:`update_ema` once per optimizer step (not per batch under gradient accumulation).
 """
 
 from __future__ import annotations
@@ -35,48 +30,39 @@ def frozen_copy(module: nn.Module) -> nn.Module:
 
 @torch.no_grad()
 def update_ema(pairs: Iterable[tuple[nn.Module, nn.Module]], m: float) -> None:
-    """``copy = m * copy + (1 - m) * online`` for every ``(online, copy)`` pair
-    (lightly's ``update_momentum``; buffers such as batch-norm statistics are left to
-    the copy's own forward passes, as in [0] and [1])."""
+    """``copy = m * copy + (1 - m) * online`` for every ``(online, copy)`` pair (buffers
+    such as batch-norm statistics are left to the copy's own forward passes, as in [0, 1])."""
     for online, twin in pairs:
         update_momentum(online, twin, m)
 
 
 def cosine_momentum(step: int, total: float, base: float) -> float:
     """BYOL's momentum after optimizer step ``step`` (0 first) of ``total``:
-    ``tau_k = 1 - (1 - base) * (cos(pi k / K) + 1) / 2`` ([0]); ``base`` when the
-    run's length is unknown (``total`` infinite).
-
-    Convention (BYOL's and DINO's released code): the update after step k uses tau_k,
-    so the first update uses ``base`` and the last one tau_{K-1}, just below 1.
-    """
+    ``tau_k = 1 - (1 - base) * (cos(pi k / K) + 1) / 2`` ([0]); ``base`` when ``total``
+    is infinite. As BYOL's and DINO's code, the first update uses ``base``."""
     if not math.isfinite(total):
         return base
-    # lightly's cosine_schedule(k, K + 1, ...) is cos(pi k / K) above.
+    # lightly's cosine_schedule(k, K + 1, ...) is cos(pi k / K) above
     return cosine_schedule(step, int(total) + 1, base, 1.0)
 
 
 def ema_warmup_decay(steps: int, ema_decay: float) -> float:
     """Mean Teacher's EMA decay after ``steps`` optimizer steps (1 after the first):
-    ``min(1 - 1 / (steps + 1), ema_decay)``, as in [1]'s code, which counts the step
-    before updating the teacher, so the first update averages half and half and the
-    teacher never just copies a freshly initialised student."""
+    ``min(1 - 1 / (steps + 1), ema_decay)`` ([1]'s code)."""
     return min(1.0 - 1.0 / (steps + 1), ema_decay)
 
 
 class MomentumCopiesMixin:
-    """EMA copies ``<name>_momentum`` of the modules named in ``momentum_modules``,
-    moved after every optimizer step on [0]'s cosine schedule from
-    ``hparams.momentum_base`` to 1 (BYOL's target, MoCo's key encoder, DINO's teacher).
-
-    Mix in before the task base (``class BYOL(MomentumCopiesMixin, BaseMethod)``); the
-    method creates the copies (:func:`frozen_copy`) in its ``configure_models``.
+    """EMA copies ``backbone_momentum`` and ``projection_head_momentum``, on [0]'s cosine
+    schedule from ``hparams.momentum_base`` to 1. Mix in before the task base; the method
+    creates the copies (:func:`frozen_copy`) in ``configure_models``.
     """
 
-    momentum_modules: tuple[str, ...] = ("backbone", "projection_head")
-
     def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
-        return [(getattr(self, n), getattr(self, f"{n}_momentum")) for n in self.momentum_modules]
+        return [
+            (self.backbone, self.backbone_momentum),
+            (self.projection_head, self.projection_head_momentum),
+        ]
 
     def momentum(self, step: int) -> float:
         """tau after optimizer step ``step`` (0 first), see :func:`cosine_momentum`."""
@@ -85,19 +71,14 @@ class MomentumCopiesMixin:
 
 
 class MeanTeacherMixin:
-    """What both Mean Teachers [1] share (classification and segmentation): the teacher
-    follows the student with :func:`ema_warmup_decay` of ``hparams.ema_decay``, and the
-    consistency cost's weight is ``hparams.consistency`` times the sigmoid ramp-up over
-    ``hparams.rampup`` (a share of the run if <= 1, else steps; see
-    :mod:`ssl_core.methods.rampups`).
-
-    Mix in before the task base; the method lists its ``(student, teacher)`` pairs in
-    ``ema_pairs``.
+    """What both Mean Teachers [1] (classification, segmentation) share: the teacher's
+    decay :func:`ema_warmup_decay` and the consistency weight's sigmoid ramp-up. Mix in
+    before the task base; the method lists its ``(student, teacher)`` pairs in ``ema_pairs``.
     """
 
     def momentum(self, step: int) -> float:
-        """The teacher's decay after optimizer step ``step`` (0 first): [1]'s code counts
-        the step before updating, so the first update averages half and half."""
+        """The teacher's decay after optimizer step ``step`` (0 first; [1]'s code counts it
+        before updating)."""
         return ema_warmup_decay(step + 1, self.hparams.ema_decay)
 
     def consistency_weight(self) -> float:
@@ -108,8 +89,7 @@ class MeanTeacherMixin:
     def consistency_total(
         self, loss_labeled: torch.Tensor, loss_consistency: torch.Tensor, batch_size: int
     ) -> torch.Tensor:
-        """``loss_labeled + consistency_weight() * loss_consistency``, logged with its
-        terms and the weight."""
+        """``loss_labeled + consistency_weight() * loss_consistency``, logged."""
         weight = self.consistency_weight()
         loss = loss_labeled + weight * loss_consistency
         terms = {"loss_labeled": loss_labeled, "loss_consistency": loss_consistency}

@@ -3,14 +3,10 @@
 - [0] SimCLR, Chen et al. 2020, https://arxiv.org/abs/2002.05709 (section 4 and
   appendix B: linear evaluation, fine-tuning on 1% / 10% of the labels)
 
-The backbone's weights come from a local checkpoint of any method (a Lightning ``.ckpt``
-of SimCLR, BYOL, ...): ``Backbone(weights=PATH)`` keeps the ``backbone.net.*`` entries
-and drops the heads. Then a linear classifier is trained on the labeled images
-(``data.train_on: labeled``):
-
-- ``freeze_backbone: true``: linear probe. Only the classifier learns; the backbone
-  stays in eval mode (its batch-norm statistics are the checkpoint's).
-- ``freeze_backbone: false``: fine-tuning of the whole network.
+The backbone's weights come from a local checkpoint of any method
+(``Backbone(weights=PATH)`` keeps its ``backbone.net.*`` entries); a linear classifier
+is trained on the labeled images, alone (``freeze_backbone: true``, a linear probe) or
+with the whole network.
 """
 
 from __future__ import annotations
@@ -23,8 +19,7 @@ class FineTune(Supervised):
 
     Args:
         freeze_backbone: Train the classifier only (linear probe).
-        num_classes: Outputs of the classifier; ``None``: the data's number of classes
-            (:mod:`~ssl_core.methods.classifier`).
+        num_classes: Outputs of the classifier (``None``: the data's number of classes).
         label_smoothing: Cross-entropy label smoothing.
         **kwargs: :class:`BaseMethod` arguments; give ``backbone`` its ``weights``
             (without them this is the supervised baseline from scratch).

@@ -2,18 +2,14 @@
 
 - [0] FixMatch, Sohn et al. 2020, https://arxiv.org/abs/2001.07685
 
-Per step, B labeled images (one weak view) and mu * B unlabeled images (a weak and a
-strong view, ``data.unlabeled_ratio`` = mu). The labeled loss is cross-entropy on the
-weak views. For each unlabeled image, the class predicted on its weak view becomes a
-pseudo-label when its probability reaches ``threshold``; the strong view is trained to
-predict it (eq. 2-4 of [0]). All views go through the network in one batch, so that
-batch-norm sees labeled and unlabeled images together, as in the reference code.
+Cross-entropy on the weak views of B labeled images; for each of mu * B unlabeled
+images the class predicted on its weak view becomes a pseudo-label when its probability
+reaches ``threshold``, and the strong view is trained to predict it (eq. 2-4 of [0]). All
+views go through the network in one batch, as in the reference code.
 
-Paper settings (CIFAR-10): threshold 0.95, mu 7, lambda_u 1, B 64, SGD with Nesterov
-momentum 0.9, lr 0.03, weight decay 5e-4, cosine decay, RandAugment + Cutout.
-Departures: evaluation uses the trained model, not an EMA of its weights (the paper
-reports the EMA, decay 0.999); the weak view is a mild random resized crop + flip
-(:func:`ssl_core.transforms.weak_pipeline`) instead of flip + 12.5% translation.
+Departures from [0]: evaluation uses the trained model, not an EMA of its weights; the
+weak view is a mild random resized crop + flip (:func:`ssl_core.transforms.weak_pipeline`)
+instead of flip + 12.5% translation.
 """
 
 from __future__ import annotations
@@ -43,16 +39,9 @@ class FixMatchLoss(nn.Module):
     def forward(
         self, logits_weak: torch.Tensor, logits_strong: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Masked cross-entropy of the strong view against the weak view's hard label.
-
-        Args:
-            logits_weak: Logits ``(N, C)`` of the weak views (no gradient flows back).
-            logits_strong: Logits ``(N, C)`` of the strong views.
-
-        Returns:
-            The loss (mean over all N images, masked ones counting as 0, as in [0]) and
-            the mask ``(N,)`` (1.0 where the pseudo-label is used).
-        """
+        """Cross-entropy of the strong views' logits ``(N, C)`` against the weak views'
+        (no gradient) confident hard labels: the loss (mean over all N images, masked ones
+        counting 0, as in [0]) and the mask ``(N,)`` (1.0 where a pseudo-label is used)."""
         probs = F.softmax(logits_weak.detach() / self.temperature, dim=1)
         confidence, pseudo_labels = probs.max(dim=1)
         mask = (confidence >= self.threshold).float()
@@ -63,13 +52,11 @@ class FixMatchLoss(nn.Module):
 class FixMatch(ClassifierMixin, BaseMethod):
     """FixMatch with a linear classifier on the backbone.
 
-    Batches (``data.train_on: semi``): ``{"labeled": {"views": [weak], "label",
-    "index"}, "unlabeled": {"views": [weak, strong], "index"}}``, views ``(B, C, H, W)``
-    and ``(mu * B, C, H, W)``, labels ``(B,)``.
+    Batches (``data.train_on: semi``): labeled ``views: [weak]`` ``(B, C, H, W)`` with
+    ``label`` ``(B,)``, unlabeled ``views: [weak, strong]`` ``(mu * B, C, H, W)``.
 
     Args:
-        num_classes: Outputs of the classifier; ``None``: the data's number of classes
-            (:mod:`~ssl_core.methods.classifier`).
+        num_classes: Outputs of the classifier (``None``: the data's number of classes).
         threshold: Pseudo-label confidence threshold tau (0.95 in [0]).
         lambda_u: Weight of the unlabeled loss (1 in [0]).
         temperature: Softmax temperature of the weak-view prediction.

@@ -2,25 +2,16 @@
 
 - [0] Mean Teacher, Tarvainen & Valpola 2017, https://arxiv.org/abs/1703.01780
 
-The teacher is an EMA of the student's weights (backbone and classifier). Student and
-teacher see two different weak views of every image, labeled and unlabeled; the
-consistency cost is the mean squared error between their softmax outputs, weighted by
-``consistency`` times a sigmoid ramp-up ``exp(-5 (1 - t)^2)`` (t: share of the ramp-up
-done). Labeled images also get cross-entropy on the student. The teacher follows the
-student after every optimizer step with decay ``min(1 - 1 / (step + 1), ema_decay)``
-(the reference code's warmup of the EMA); its batch-norm statistics come from its own
-forward passes (also as the reference code).
+The teacher is an EMA of the student (backbone and classifier). Student and teacher
+see two different weak views of every image; the consistency cost is the MSE between
+their softmax outputs, weighted by ``consistency`` times a sigmoid ramp-up; labeled
+images also get cross-entropy on the student.
 
-Paper settings (CIFAR-10, ResNet): EMA decay 0.99 during ramp-up and 0.999 after,
-consistency weight 100 on the MSE of softmax outputs averaged over classes (as here),
-sigmoid ramp-up, SGD with Nesterov momentum. Departures: one decay (``ema_decay``) with
-the reference code's warmup instead of two values; ramp-up length as a share of the run;
-the cross-entropy is averaged over the labeled images (as FixMatch-era codebases do),
-where [0]'s code sums it and divides by the whole minibatch (labeled + unlabeled), so
-relative to the consistency cost it weighs 1 + mu times more here: ``consistency`` c
-here is c / (1 + mu) on [0]'s scale, and [0]'s 100 is 100 (1 + mu) here.
-``val/top1`` is the teacher's accuracy (the paper's headline numbers); the online kNN
-probe and the embeddings use the student backbone.
+Departures from [0]: one decay (``ema_decay``) with the reference code's warmup instead
+of 0.99 then 0.999; ramp-up length as a share of the run; the cross-entropy is averaged
+over the labeled images, where [0]'s code divides it by the whole minibatch (labeled +
+unlabeled), so [0]'s consistency 100 is 100 (1 + mu) here. ``val/top1`` is the
+teacher's accuracy; the online kNN probe and the embeddings use the student backbone.
 """
 
 from __future__ import annotations
@@ -38,13 +29,11 @@ from ssl_core.methods.ema import MeanTeacherMixin, frozen_copy
 class MeanTeacher(MeanTeacherMixin, ClassifierMixin, BaseMethod):
     """Student (backbone + linear classifier) and its EMA teacher.
 
-    Batches (``data.train_on: semi``): ``{"labeled": {"views": [view0, view1], "label",
-    "index"}, "unlabeled": {"views": [view0, view1], "index"}}``, views
-    ``(B, C, H, W)``; view 0 goes to the student, view 1 to the teacher.
+    Batches (``data.train_on: semi``): two views ``(B, C, H, W)`` of labeled and of
+    unlabeled images; view 0 goes to the student, view 1 to the teacher.
 
     Args:
-        num_classes: Outputs of the classifier; ``None``: the data's number of classes
-            (:mod:`~ssl_core.methods.classifier`).
+        num_classes: Outputs of the classifier (``None``: the data's number of classes).
         consistency: Maximum weight of the consistency cost (100 in [0] on CIFAR-10).
         rampup: Length of the sigmoid ramp-up of that weight: a share of the run's
             optimizer steps if <= 1, else a number of steps.

@@ -4,9 +4,7 @@
 - [1] MoCo v2, Chen et al. 2020, https://arxiv.org/abs/2003.04297
 
 A query (online network) is contrasted with the key of another view of the same image,
-made by a momentum copy of the network, and with a queue of keys of earlier batches
-(lightly's ``NTXentLoss`` with a memory bank). v2 adds the MLP head and SimCLR's
-augmentations to v1.
+made by a momentum copy of the network, and with a queue of keys of earlier batches.
 """
 
 from __future__ import annotations
@@ -24,13 +22,9 @@ class MoCo(MomentumCopiesMixin, BaseMethod):
     """MoCo v2 on lightly's ``MoCoProjectionHead`` and ``NTXentLoss`` with a memory bank.
 
     Departures from [1]: the loss is symmetrized (each view is query once and key once,
-    as in MoCo v3, MoCo's CIFAR-10 demo and lightly's Imagenette benchmark; both terms
-    use the queue of earlier batches, then both views' keys are queued, 2 x batch per
-    step); by default the key encoder's momentum follows BYOL's cosine schedule from
-    ``momentum_base`` to 1 (``momentum_cosine=False`` keeps it constant: 0.999 is [1]'s,
-    0.99 lightly's Imagenette benchmark's); no shuffling BatchNorm (each GPU normalizes
-    its own batch of keys). The queue is saved in checkpoints (lightly keeps it out of
-    the state dict), so a resumed run continues with the keys it had.
+    as in MoCo v3 and lightly's Imagenette benchmark); by default the key encoder's
+    momentum follows BYOL's cosine schedule from ``momentum_base`` to 1; no shuffling
+    BatchNorm. The queue is saved in checkpoints, so a resumed run keeps its keys.
 
     Args:
         projection_dim: Output width of the head (128 in [1]).
@@ -38,7 +32,8 @@ class MoCo(MomentumCopiesMixin, BaseMethod):
         temperature: Contrastive temperature (0.2 in [1]).
         memory_bank_size: Number of keys in the queue (65536 in [1]; a few thousand
             suffice for small datasets).
-        momentum_base: Momentum of the key encoder (at the first step if cosine).
+        momentum_base: Momentum of the key encoder (at the first step if cosine; 0.999 in
+            [1], 0.99 in lightly's Imagenette benchmark).
         momentum_cosine: Raise the momentum to 1 over the run on a cosine.
         gather_distributed: Gather keys from all DDP ranks before queuing them.
         **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
@@ -77,15 +72,11 @@ class MoCo(MomentumCopiesMixin, BaseMethod):
             k1 = self.projection_head_momentum(self.backbone_momentum(x1))
         # Symmetrized in one call: the criterion queues its second argument after using
         # it, so a second call would find k1 among q1's negatives (its own image's key).
-        # One call is the mean of both terms against the queue of earlier batches, then
-        # queues k1 and k0 (as MoCo's symmetric CIFAR-10 demo, which enqueues both keys
-        # once after both terms).
         loss = self.criterion(torch.cat([q0, q1]), torch.cat([k1, k0]))
         self.log_train({"loss": loss}, batch_size=size(x0))
         return loss
 
-    # lightly registers the queue and its pointer as non-persistent buffers: without
-    # these hooks a resumed run would restart from a random queue.
+    # lightly's queue is a non-persistent buffer: saved here for a resumed run
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         super().on_save_checkpoint(checkpoint)
         bank = self.criterion.memory_bank
@@ -93,7 +84,7 @@ class MoCo(MomentumCopiesMixin, BaseMethod):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         super().on_load_checkpoint(checkpoint)
-        saved = checkpoint.get("moco_queue")  # absent in checkpoints of older versions
+        saved = checkpoint.get("moco_queue")
         if saved is None:
             return
         bank = self.criterion.memory_bank

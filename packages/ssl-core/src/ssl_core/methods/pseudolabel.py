@@ -5,15 +5,11 @@
 - [1] Oliver et al. 2018, https://arxiv.org/abs/1804.09170 (the variant with a
   confidence threshold used here)
 
-Per step, labeled images get cross-entropy; every unlabeled image whose predicted class
-reaches probability ``threshold`` is trained towards that class (its pseudo-label,
-recomputed at every step from the current model, as in [0]). The unlabeled loss is
-weighted by ``unlabeled_weight`` times Lee's schedule: 0 until ``rampup_start``, then
-linear up to the full weight at ``rampup_end`` (shares of the run).
-
-Settings: [0] uses no threshold (every argmax is a pseudo-label), final weight 3 and
-T1/T2 = 100/600 epochs; [1] adds the threshold 0.95 and weight 1, which are the defaults
-here. Labeled and unlabeled images pass through the network in one batch.
+Labeled images get cross-entropy; every unlabeled image whose predicted class reaches
+probability ``threshold`` is trained towards that class (recomputed at every step, as in
+[0]), weighted by ``unlabeled_weight`` times Lee's schedule: 0 until ``rampup_start``,
+then linear up to the full weight at ``rampup_end`` (shares of the run). [0] uses no
+threshold and final weight 3; the defaults are [1]'s threshold 0.95 and weight 1.
 """
 
 from __future__ import annotations
@@ -24,20 +20,18 @@ import torch.nn.functional as F
 from ssl_core.data.views import cat, size
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.classifier import ClassifierMixin
+from ssl_core.methods.fixmatch import FixMatchLoss
 from ssl_core.methods.rampups import linear_rampup
 
 
 class PseudoLabel(ClassifierMixin, BaseMethod):
     """Pseudo-Label with a linear classifier on the backbone.
 
-    Batches (``data.train_on: semi``): ``{"labeled": {"views": [weak], "label",
-    "index"}, "unlabeled": {"views": [weak], "index"}}`` (one weak view each).
+    Batches (``data.train_on: semi``): one weak view of labeled and of unlabeled images.
 
     Args:
-        num_classes: Outputs of the classifier; ``None``: the data's number of classes
-            (:mod:`~ssl_core.methods.classifier`).
-        threshold: Confidence a prediction needs to become a pseudo-label (0 = Lee's
-            original: every prediction).
+        num_classes: Outputs of the classifier (``None``: the data's number of classes).
+        threshold: Confidence of a pseudo-label (0: Lee's original, every prediction).
         unlabeled_weight: Final weight of the unlabeled loss (alpha_f).
         rampup_start: Where the weight starts to rise (T1), a share of the run.
         rampup_end: Where it reaches ``unlabeled_weight`` (T2), a share of the run.
@@ -69,9 +63,8 @@ class PseudoLabel(ClassifierMixin, BaseMethod):
         logits_l, logits_u = logits.split([size(x_l), size(x_u)])
 
         loss_l = F.cross_entropy(logits_l, labels)
-        confidence, pseudo_labels = F.softmax(logits_u.detach(), dim=1).max(dim=1)
-        mask = (confidence >= self.hparams.threshold).float()
-        loss_u = (F.cross_entropy(logits_u, pseudo_labels, reduction="none") * mask).mean()
+        # FixMatch's masked loss, with the prediction's own logits as the "strong" view
+        loss_u, mask = FixMatchLoss(self.hparams.threshold)(logits_u, logits_u)
         weight = self.unlabeled_weight()
         loss = loss_l + weight * loss_u
 

@@ -3,19 +3,11 @@
 - [0] SimCLR, Chen et al. 2020, https://arxiv.org/abs/2002.05709
 - [1] SupCon, Khosla et al. 2020, https://arxiv.org/abs/2004.11362
 
-One network, three weighted losses per step (weights ``lambda_*``; 0 switches a loss off):
-
-- ``lambda_ntxent``: NT-Xent [0] on the two views of every image of the step, labeled
-  and unlabeled (each image is its own class);
-- ``lambda_supcon``: SupCon [1] on the labeled images (all images of a class are
-  positives of each other), in the same projection space;
-- ``lambda_ce``: cross-entropy of a linear classifier on the backbone features of the
-  labeled views.
-
-The projection space can be 2-8 dimensional (``projection_dim``) to be plotted as is.
-Train it on a stratified split or on a split of pseudo-labels
-(``python -m ssl_core.pseudolabels``). Batches: ``data.train_on: semi`` with two
-SimCLR views of labeled and of unlabeled images.
+Three weighted losses per step (0 switches one off): NT-Xent [0] on the two views of
+every image, labeled and unlabeled (``lambda_ntxent``); SupCon [1] on the labeled images
+in the same projection space (``lambda_supcon``); cross-entropy of a linear classifier
+on the backbone features of the labeled views (``lambda_ce``). The split may hold
+pseudo-labels (``python -m ssl_core.pseudolabels``).
 """
 
 from __future__ import annotations
@@ -34,13 +26,11 @@ from ssl_core.methods.classifier import ClassifierMixin
 class SemiSupCon(ClassifierMixin, BaseMethod):
     """NT-Xent on all images + SupCon and/or cross-entropy on labeled images.
 
-    Batches: ``{"labeled": {"views": [view0, view1], "label", "index"}, "unlabeled":
-    {"views": [view0, view1], "index"}}``, views ``(B, C, H, W)`` and
-    ``(mu * B, C, H, W)``, labels ``(B,)``.
+    Batches (``data.train_on: semi``): two views of labeled ``(B, C, H, W)`` and of
+    unlabeled ``(mu * B, C, H, W)`` images, labels ``(B,)``.
 
     Args:
-        num_classes: Outputs of the classifier; ``None``: the data's number of classes
-            (:mod:`~ssl_core.methods.classifier`).
+        num_classes: Outputs of the classifier (``None``: the data's number of classes).
         projection_dim: Width of the contrastive space (2-8 for a plottable space).
         hidden_dim: Hidden width of the projection head.
         num_layers: Layers of the projection head.
@@ -54,6 +44,7 @@ class SemiSupCon(ClassifierMixin, BaseMethod):
     """
 
     train_on = "semi"
+    classifier_weight = "lambda_ce"
 
     def __init__(
         self,
@@ -80,13 +71,6 @@ class SemiSupCon(ClassifierMixin, BaseMethod):
     def configure_models(self) -> None:
         self.projection_head = self.projection_mlp(SimCLRProjectionHead)
         super().configure_models()  # the classifier
-
-    def configure_classifier(self) -> None:
-        # Without its loss the head would stay untrained: no head, no val/top1 then.
-        if self.hparams.lambda_ce:
-            super().configure_classifier()
-        else:
-            self.classifier = None
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         (l0, l1), labels = batch["labeled"]["views"][:2], batch["labeled"]["label"]

@@ -3,9 +3,7 @@
 - [0] SimCLR, Chen et al. 2020, https://arxiv.org/abs/2002.05709
 
 Two augmented views of each image; NT-Xent pulls their projections together and pushes
-away the other 2B-2 projections of the batch. With ``gather_distributed=True`` the
-negatives come from all DDP ranks (lightly's ``NTXentLoss``), so the effective batch is
-the global one.
+away the other 2B-2 projections of the (global) batch.
 """
 
 from __future__ import annotations
@@ -22,8 +20,7 @@ class SimCLR(BaseMethod):
     """SimCLR on lightly's ``NTXentLoss`` and ``SimCLRProjectionHead``.
 
     Args:
-        projection_dim: Output width of the projection head (the contrastive space);
-            2-8 gives a space that can be plotted directly.
+        projection_dim: Width of the contrastive space (2-8 for a plottable space).
         hidden_dim: Hidden width of the projection head.
         num_layers: Layers of the projection head (2 in SimCLR v1).
         temperature: NT-Xent temperature (0.5 in lightly's Imagenette benchmark).

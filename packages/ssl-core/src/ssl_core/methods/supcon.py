@@ -4,8 +4,8 @@
 
 Two augmented views of each labeled image; all views of images of the same class are
 positives of each other, everything else in the (global) batch is a negative
-(:class:`~ssl_core.losses.SupConLoss`). The datamodule must serve *labeled* images
-only: with a label split, ``ImagenetteDataModule(split=..., train_on="labeled")``.
+(:class:`~ssl_core.losses.SupConLoss`). The datamodule serves labeled images only
+(``data.train_on: labeled``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from ssl_core.methods.base import BaseMethod
 class SupCon(BaseMethod):
     """Supervised contrastive learning (SupCon) with a SimCLR projection head.
 
-    Batches are ``{"views": [x0, x1, ...], "label", "index"}`` with V >= 1 views
-    ``(B, C, H, W)`` (two in [0]) and labels ``(B,)``; a batch with unlabeled samples
-    (label ``-1``) is refused.
+    Batches hold V >= 1 ``views`` ``(B, C, H, W)`` (two in [0]) and ``label`` ``(B,)``;
+    a batch with unlabeled samples (label ``-1``) is refused.
 
     Args:
         projection_dim: Output width of the projection head (128 in [0]).
@@ -63,8 +62,7 @@ class SupCon(BaseMethod):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         views, labels = batch["views"], batch["label"]
         self.check_labeled(labels)
-        # All views in one pass, as the reference code of [0]: one set of BatchNorm
-        # statistics for all views.
+        # all views in one pass, as [0]'s code: one set of batch-norm statistics
         z = self.projection_head(self.backbone(cat(views)))
         z = torch.stack(z.chunk(len(views)), dim=1)  # (B, V, D)
         loss = self.criterion(z, labels)

@@ -3,10 +3,8 @@
 - [0] Oliver et al. 2018, Realistic Evaluation of Deep Semi-Supervised Learning
   Algorithms, https://arxiv.org/abs/1804.09170
 
-The baseline every semi-supervised result is compared with [0]: the same backbone,
-augmentations and training budget (optimizer steps) as the semi-supervised methods, on
-the labeled part of the split only (``data.train_on: labeled``). Reported numbers are
-final-step numbers, never the best over training.
+The baseline of every semi-supervised result [0]: the same backbone, augmentations and
+optimizer steps, on the labeled part of the split only (``data.train_on: labeled``).
 """
 
 from __future__ import annotations
@@ -22,13 +20,11 @@ from ssl_core.methods.classifier import ClassifierMixin
 class Supervised(ClassifierMixin, BaseMethod):
     """Backbone + linear classifier trained with cross-entropy.
 
-    Batches hold ``views``, a list of V image batches ``(B, C, H, W)`` (usually one
-    weak view), and ``label`` ``(B,)``. Every view is a
-    training sample with the image's label.
+    Batches hold V ``views`` ``(B, C, H, W)`` (usually one weak view), each a training
+    sample with the image's ``label`` ``(B,)``.
 
     Args:
-        num_classes: Outputs of the classifier; ``None``: the data's number of classes
-            (:mod:`~ssl_core.methods.classifier`).
+        num_classes: Outputs of the classifier (``None``: the data's number of classes).
         label_smoothing: Cross-entropy label smoothing (0 = none).
         **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
     """

@@ -2,9 +2,9 @@
 
 - [0] VICReg, Bardes et al. 2022, https://arxiv.org/abs/2105.04906
 
-Embeddings of two views are pulled together (invariance) while each embedding dimension
-keeps a standard deviation above 1 over the batch (variance) and dimensions are
-decorrelated (covariance). No negatives, no momentum encoder.
+Embeddings of two views are pulled together (invariance), each dimension keeps a
+standard deviation above 1 over the batch (variance), dimensions are decorrelated
+(covariance).
 """
 
 from __future__ import annotations

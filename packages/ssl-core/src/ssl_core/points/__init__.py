@@ -1,12 +1,8 @@
 """Sets of particles (jets) through ssl-core: the source (:mod:`~ssl_core.points.jets`),
 per-particle features (:mod:`~ssl_core.points.features`), JetCLR's augmentations
-(:mod:`~ssl_core.points.augment`: the ops, and the recipes exported here), the modality
-(:mod:`~ssl_core.points.modality`) and set backbones (:mod:`~ssl_core.points.backbones`).
-
-A backbone takes one view ``{"points": (B, P, F), "mask": (B, P)}``; methods call it on a
-view unchanged, as on an image tensor. The data layer's one datamodule serves jets
-(:class:`ssl_core.data.ClassificationDataModule` with a :class:`JetFiles` source, whose
-modality is :class:`Points`)::
+(:mod:`~ssl_core.points.augment`), the modality (:mod:`~ssl_core.points.modality`) and
+set backbones (:mod:`~ssl_core.points.backbones`), which take one view ``{"points": (B,
+P, F), "mask": (B, P)}``::
 
     data:
       class_path: ssl_core.data.ClassificationDataModule

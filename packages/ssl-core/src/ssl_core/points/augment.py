@@ -1,50 +1,30 @@
 """JetCLR's augmentations of particle jets, vectorised over a batch.
 
-Each augmentation is a small callable ``op(jets, rand) -> jets`` on a :class:`Jets`
-batch (particles packed jet after jet: no work on padding); ``rand`` is the batch's
+Each augmentation is a callable ``op(jets, rand) -> jets`` on a :class:`Jets` batch
+(particles packed jet after jet: no work on padding); ``rand`` is the batch's
 :class:`~ssl_core.data.seeds.SampleRandom`, so every jet draws from its own seed and gets
 the same view whatever batch it is in. A view (:class:`JetView`) is a list of them
-followed by the features of
-:mod:`ssl_core.points.features`; :class:`JetCLRTransform` makes two views (contrastive
-methods), :class:`JetWeakStrongTransform` weak and strong ones (FixMatch, Mean Teacher,
-Pseudo-Label), :class:`JetEvalTransform` none (evaluation).
-
-What each keeps (checked in ``tests/test_points_augment.py``):
-
-- :class:`Rotate` (about the jet axis in the eta-phi plane): the jet's pT and mass only
-  for small angles (eta-phi is a Euclidean plane near the axis: mass^2 ~ sum pT_i pT_j
-  dR_ij^2); JetCLR rotates by any angle, the symmetry of a jet image, not of the jet.
-- :class:`Translate` (all particles shifted in rapidity and phi): pT and mass exactly
-  (a boost along the beam and a rotation about it).
-- :class:`CollinearSplit` (a particle's four-momentum p split into r p and (1 - r) p,
-  same direction): the jet's four-momentum exactly (IR/C safety).
-- :class:`SoftSmear` (each particle moved in eta and phi by a Gaussian of width
-  ``strength / max(pT, pt_clip)``): hard particles barely move, so IR-safe observables
-  of the jet nearly keep their values.
-- :class:`SmearPt` (pT times ``exp(sigma N(0, 1))``) and :class:`Dropout` (particles
-  removed; never a jet's first particle, so no jet becomes empty) keep nothing exactly: they
-  are the strong view's noise.
+followed by the features of :mod:`ssl_core.points.features`. :class:`Translate` keeps the
+jet's pT and mass exactly, :class:`CollinearSplit` its four-momentum, :class:`Rotate` its
+pT and mass for small angles only (``tests/test_points_augment.py``).
 
 - [0] Dillon, Kasieczka, Olischlaeger, Plehn, Sorrenson, Vogel, Symmetries, safety, and
-  self-supervision, SciPost Phys. 12, 188 (2022), https://arxiv.org/abs/2108.04253
-  (JetCLR; its public code augments ``(B, 3, P)`` arrays of pT, eta, phi: rotate,
-  collinear fill, distort, translate, in that order)
-- [1] Sohn et al., FixMatch, NeurIPS 2020, https://arxiv.org/abs/2001.07685
+  self-supervision (JetCLR), SciPost Phys. 12, 188 (2022), https://arxiv.org/abs/2108.04253
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import torch
 
 from ssl_core.data.seeds import SampleRandom, as_words, derive
 from ssl_core.data.views import Views
-from ssl_core.points.features import Jets, particle_features, particle_vectors
+from ssl_core.points.features import Jets, packed_index, particle_features
 
-# Every op draws from its own streams, so adding or removing an op leaves the others'
-# numbers as they were.
+# Every op draws from its own streams: adding or removing one leaves the others' numbers.
 _STREAM_ROTATE, _STREAM_TRANSLATE, _STREAM_SOFT = 1, 2, 3
 _STREAM_SPLIT, _STREAM_PT, _STREAM_DROP = 5, 7, 8
 
@@ -60,20 +40,15 @@ class Rotate:
         theta = (2.0 * rand.uniform(_STREAM_ROTATE, 1)[:, 0] - 1.0) * self.max_angle  # (B,)
         jet = jets.index[1]
         c, s = np.cos(theta).astype(np.float32)[jet], np.sin(theta).astype(np.float32)[jet]
-        return jets.replace(deta=c * jets.deta - s * jets.dphi, dphi=s * jets.deta + c * jets.dphi)
+        return replace(jets, deta=c * jets.deta - s * jets.dphi, dphi=s * jets.deta + c * jets.dphi)
 
 
 class Translate:
     """Shift every particle of a jet by one ``(d_y, d_phi)``, each uniform in
-    ``[-width, width]`` times the jet's extent (max - min over its particles) in eta and
-    in phi, as JetCLR's ``translate_jets`` (whose default width is 1.0; smaller here by
-    default: small translations, the jet stays near the axis).
-
-    The shift is in rapidity ``y``, not pseudorapidity: a boost along the beam, so the
-    jet's mass and pT are kept exactly. (JetCLR's particles are massless, where the two
-    are one; ours have pion and kaon masses, and an eta shift of 0.4 changed jet masses
-    by up to 6% on the shared top/QCD jets.)
-    """
+    ``[-width, width]`` times the jet's extent in eta and in phi, as JetCLR's
+    ``translate_jets`` (default width 1.0 there). The shift is in rapidity, not
+    pseudorapidity (JetCLR's particles are massless, ours not): a boost along the beam,
+    which keeps the jet's mass and pT exactly."""
 
     def __init__(self, width: float = 0.25) -> None:
         self.width = width
@@ -88,10 +63,9 @@ class Translate:
         shift = (u * self.width * np.stack(extent, axis=1)).astype(np.float32)
         # boost along the beam by rapidity shift[:, 0]: (E, pz) -> (E ch + pz sh, pz ch + E sh)
         ch, sh = np.cosh(shift[:, 0])[jet], np.sinh(shift[:, 0])[jet]
-        pz = jets.pt * np.sinh(jets.deta + jets.axis[jet, 0])
-        e = np.sqrt(jets.m * jets.m + jets.pt * jets.pt + pz * pz)
+        pz, e = jets.pz_energy()
         eta = np.arcsinh((pz * ch + e * sh) / jets.pt)
-        return jets.replace(deta=eta - jets.axis[jet, 0], dphi=jets.dphi + shift[jet, 1])
+        return replace(jets, deta=eta - jets.axis[jet, 0], dphi=jets.dphi + shift[jet, 1])
 
 
 class SoftSmear:
@@ -106,20 +80,14 @@ class SoftSmear:
         _, jet, slot = jets.index
         width = np.float32(self.strength) / np.maximum(jets.pt, np.float32(self.pt_clip))
         n_eta, n_phi = rand.normal_pair(_STREAM_SOFT, jet, slot)
-        return jets.replace(deta=jets.deta + width * n_eta, dphi=jets.dphi + width * n_phi)
+        return replace(jets, deta=jets.deta + width * n_eta, dphi=jets.dphi + width * n_phi)
 
 
 class CollinearSplit:
-    """Split particles collinearly: each real particle with probability ``prob``, its
-    four-momentum ``p`` into ``r p`` and ``(1 - r) p`` with ``r ~ U(0, 1)`` (pT and mass
-    scaled by ``r``, direction kept); the new particles follow the jet's last one. With
-    ``max_particles`` a jet splits at most ``max_particles - n`` particles (the first
-    ones drawn, by slot).
-
-    JetCLR's ``collinear_fill_jets`` splits as many particles as there are free slots up
-    to its fixed 50; here the number is random (``prob``) so that a jet's size does not
-    double, and the cap is the collation's (a departure).
-    """
+    """Split each particle with probability ``prob``, its four-momentum ``p`` into ``r p``
+    and ``(1 - r) p``, ``r ~ U(0, 1)``; the new particles follow the jet's last one. With
+    ``max_particles`` a jet splits at most ``max_particles - n`` particles (the first by
+    slot). JetCLR's ``collinear_fill_jets`` fills every free slot up to its fixed 50."""
 
     def __init__(self, prob: float = 0.3, max_particles: int | None = None) -> None:
         self.prob = prob
@@ -142,15 +110,13 @@ class CollinearSplit:
         keep = np.where(split, r, np.float32(1.0))
         # fields as rows (4, N): every field stays contiguous (strided float32 arrays
         # fall off numpy's SIMD loops: sinh and arcsinh then cost ~10x)
-        fields = np.stack([jets.pt * keep, jets.m * keep, jets.deta, jets.dphi])
-        products = np.stack([jets.pt, jets.m, jets.deta, jets.dphi]).take(chosen, axis=1)
-        products[:2] *= 1 - r.take(chosen)
+        fields = np.stack([jets.pt * keep, jets.deta, jets.dphi, jets.m * keep])
+        products = np.stack([jets.pt, jets.deta, jets.dphi, jets.m]).take(chosen, axis=1)
+        products[[0, 3]] *= 1 - r.take(chosen)
         # output row q of jet b: its particle q (q < n_b), else its split product q - n_b
         # (gathered, not scattered: a gather is ~10x faster in numpy)
-        new_starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        _, new_jet, new_slot = index = packed_index(counts)
         split_starts = np.concatenate([[0], np.cumsum(n_split)[:-1]])
-        new_jet = np.repeat(np.arange(len(counts)), counts)
-        new_slot = np.arange(len(new_jet)) - new_starts[new_jet]
         n = jets.counts[new_jet]
         source = np.where(
             new_slot < n,
@@ -158,15 +124,7 @@ class CollinearSplit:
             fields.shape[1] + split_starts[new_jet] + new_slot - n,
         )
         out = np.concatenate([fields, products], axis=1).take(source, axis=1)
-        return Jets(
-            out[0],
-            out[2],
-            out[3],
-            out[1],
-            counts,
-            jets.axis,
-            (new_starts, new_jet, new_slot),
-        )
+        return Jets(*out, counts, jets.axis, index)
 
 
 class SmearPt:
@@ -179,7 +137,7 @@ class SmearPt:
     def __call__(self, jets: Jets, rand: SampleRandom) -> Jets:
         _, jet, slot = jets.index
         factor = np.exp(np.float32(self.sigma) * rand.normal_pair(_STREAM_PT, jet, slot)[0])
-        return jets.replace(pt=jets.pt * factor, m=jets.m * factor)
+        return replace(jets, pt=jets.pt * factor, m=jets.m * factor)
 
 
 class Dropout:
@@ -192,75 +150,54 @@ class Dropout:
     def __call__(self, jets: Jets, rand: SampleRandom) -> Jets:
         _, jet, slot = jets.index
         keep = (rand.uniform_pair(_STREAM_DROP, jet, slot)[0] >= self.prob) | (slot == 0)
-        return Jets(
-            jets.pt[keep],
-            jets.deta[keep],
-            jets.dphi[keep],
-            jets.m[keep],
-            jets.sum(keep.astype(np.int64)),
-            jets.axis,
-        )
+        kept = (x[keep] for x in (jets.pt, jets.deta, jets.dphi, jets.m))
+        return Jets(*kept, jets.sum(keep.astype(np.int64)), jets.axis)
 
 
 Op = Rotate | Translate | SoftSmear | CollinearSplit | SmearPt | Dropout
 
 
 class JetView:
-    """One view of a batch of jets: ``ops`` in order, then the features.
-
-    Args:
-        ops: Augmentations (empty: the jets as they are).
-    """
+    """One view of a batch of jets: ``ops`` in order (none: the jets as they are), then
+    the features."""
 
     def __init__(self, ops: Sequence[Op] = ()) -> None:
         self.ops = list(ops)
 
-    def augment(self, jets: Jets, seeds: np.ndarray) -> Jets:
-        """The augmented jets, each drawn from its own seed in ``seeds`` ``(B,)``."""
-        rand = SampleRandom(seeds)
-        for op in self.ops:
-            jets = op(jets, rand)
-        return jets
-
     def __call__(
         self, jets: Jets, seeds: np.ndarray, width: int | None = None, vectors: bool = False
     ) -> dict[str, torch.Tensor]:
-        """``{"points": (B, P, F) float32, "mask": (B, P) bool}`` of ``jets``, padded to
-        the longest jet or to ``width``; with ``vectors``, also the four-momenta
-        ``"vectors": (B, P, 4)`` (:func:`~ssl_core.points.features.particle_vectors`)."""
-        jets = self.augment(jets, seeds)
+        """``{"points": (B, P, F) float32, "mask": (B, P) bool}`` of ``jets``, each drawn
+        from its seed ``(B,)``, padded to the longest jet or to ``width``; with
+        ``vectors``, also the lab-frame four-momenta ``"vectors": (B, P, 4)`` float32."""
+        rand = SampleRandom(seeds)
+        for op in self.ops:
+            jets = op(jets, rand)
         points, mask = jets.pad(particle_features(jets), width)
         view = {"points": torch.from_numpy(points), "mask": torch.from_numpy(mask)}
         if vectors:
-            view["vectors"] = torch.from_numpy(jets.pad(particle_vectors(jets), width)[0])
+            view["vectors"] = torch.from_numpy(jets.pad(jets.p4().astype(np.float32), width)[0])
         return view
 
 
 class JetTransform(Views):
-    """Several views of a batch of jets, or one (``single``).
-
-    Called by :class:`ssl_core.points.modality.JetCollate` with the batch's jets (a list
-    of ``(n_i, 4)`` four-momenta px, py, pz, E) and one seed per jet ``(B,)``; returns a
-    list of views (field ``views``) or, when ``single``, one view (field ``image``).
-    View ``v`` of a jet with seed ``k`` draws from seed ``derive(k, v)``.
-    """
+    """Several views of a batch of jets, or one (``single``); view ``v`` of a jet with
+    seed ``k`` draws from seed ``derive(k, v)``."""
 
     views: list[JetView]
 
     def __call__(
         self,
-        jets: Sequence[np.ndarray] | Jets,
+        jets: Sequence[np.ndarray],
         seeds: np.ndarray,
         width: int | None = None,
         vectors: bool = False,
     ) -> dict[str, torch.Tensor] | list[dict[str, torch.Tensor]]:
-        """Views of ``jets`` (``[(n_i, 4)]`` or :class:`Jets`), each padded to its
-        longest jet or to ``width`` (with the four-momenta too when ``vectors``)."""
-        if not isinstance(jets, Jets):
-            jets = Jets.from_list(list(jets))
-        keys = as_words(np.asarray(seeds))
+        """Views of ``jets`` (``[(n_i, 4)]``), each padded to its longest jet or to
+        ``width`` (with the four-momenta too when ``vectors``)."""
+        batch, keys = Jets.from_list(list(jets)), as_words(np.asarray(seeds))
         return self.output(
-            [view(jets, derive(keys, v), width, vectors) for v, view in enumerate(self.views)]
+            [view(batch, derive(keys, v), width, vectors) for v, view in enumerate(self.views)]
         )
 
 
@@ -292,22 +229,16 @@ def jetclr_ops(
 
 
 class JetCLRTransform(JetTransform):
-    """``views`` JetCLR views of every jet (SimCLR, SupCon, ...); arguments as
-    :func:`jetclr_ops`. Defaults: JetCLR's four augmentations (rotations, collinear
-    splittings, soft smearing, translations)."""
+    """``views`` JetCLR views of every jet; arguments as :func:`jetclr_ops` (default:
+    JetCLR's four augmentations)."""
 
     def __init__(self, views: int = 2, **ops) -> None:
         super().__init__([JetView(jetclr_ops(**ops)) for _ in range(views)])
 
 
 class JetWeakStrongTransform(JetTransform):
-    """``weak_views`` weak views, then ``strong_views`` strong ones (FixMatch: 1 + 1;
-    Mean Teacher: 2 + 0; supervised and Pseudo-Label: 1 + 0).
-
-    Weak: the symmetries alone (rotation, small translation), as FixMatch's weak view is
-    flip and shift. Strong: JetCLR's four augmentations plus pT smearing and particle
-    dropout.
-    """
+    """``weak_views`` weak views (the symmetries: rotation, small translation), then
+    ``strong_views`` strong ones (JetCLR's four augmentations, pT smearing, dropout)."""
 
     def __init__(
         self,
@@ -320,9 +251,7 @@ class JetWeakStrongTransform(JetTransform):
         dropout: float = 0.1,
         max_particles: int | None = None,
     ) -> None:
-        weak = jetclr_ops(
-            translate=translate, soft_strength=0.0, split_prob=0.0, max_particles=max_particles
-        )
+        weak = jetclr_ops(translate=translate, soft_strength=0.0, split_prob=0.0)
         strong = jetclr_ops(
             translate=translate,
             soft_strength=soft_strength,

@@ -1,18 +1,9 @@
 """Backbones for sets of particles: ``{"points": (B, P, F), "mask": (B, P)}`` -> ``(B, D)``.
 
-- :class:`ParticleTransformer`: the Particle Transformer (ParT) [0]: pairwise
-  interaction features of every particle pair as a bias of the attention, then
-  class-attention blocks. Also reads the view's four-momenta ``"vectors": (B, P, 4)``
-  (the modality adds them with ``Points(vectors=True)``).
-- :class:`PlainParticleTransformer`: a plain transformer encoder and mean pooling
-  (JetCLR's network [1]; ParT without its pair features and class tokens).
-- :class:`ParticleFlowNetwork`: Deep Sets [2].
-
-All are permutation invariant (no positional encoding, symmetric pooling) and ignore
-padding (attention keys and pooling masked), so shuffling a jet's particles or padding
-it further leaves its embedding unchanged. Like :class:`ssl_core.backbones.Backbone`
-they expose their output width as ``num_features`` (what methods size their heads by)
-and load local weights with ``weights`` (e.g. a SimCLR checkpoint, for fine-tuning).
+:class:`ParticleTransformer` (ParT [0], with pair features), :class:`PlainParticleTransformer`
+(JetCLR's network [1]) and :class:`ParticleFlowNetwork` (Deep Sets [2]) are permutation
+invariant and ignore padding: shuffling a jet's particles or padding it further leaves
+its embedding unchanged. They expose ``num_features`` and load local ``weights``.
 
 - [0] Qu, Li, Qian, Particle Transformer for Jet Tagging, ICML 2022,
   https://arxiv.org/abs/2202.03772
@@ -40,11 +31,6 @@ from ssl_core.data.views import masked_mean
 from ssl_core.points.features import NUM_FEATURES
 
 
-def masked_sum(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Sum over real particles: ``(B, P, D)``, ``(B, P)`` -> ``(B, D)``."""
-    return (h * mask.unsqueeze(-1).to(h.dtype)).sum(1)
-
-
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
@@ -55,14 +41,10 @@ def _mlp(sizes: Sequence[int]) -> nn.Sequential:
 
 
 class PlainParticleTransformer(nn.Module):
-    """A plain transformer encoder over a jet's particles, masked mean pooling (JetCLR's
-    network [1]): the :class:`ParticleTransformer` without its pairwise interaction
-    features and class-attention blocks, and with ``torch.nn.TransformerEncoder`` layers
-    (no NormFormer norms and scales). Needs only the per-particle features.
-
-    Each particle's features go through an MLP embedding, then ``num_layers`` pre-norm
-    encoder layers (``torch.nn.TransformerEncoder``) with the padding as
-    ``src_key_padding_mask``, a final LayerNorm, and the mean over real particles.
+    """A plain transformer encoder over a jet's particles and masked mean pooling
+    (JetCLR's network [1]): an MLP embedding, ``num_layers`` pre-norm
+    ``torch.nn.TransformerEncoder`` layers, a final LayerNorm, the mean over real
+    particles. Needs only the per-particle features.
 
     Args:
         in_features: Features per particle ``F`` (7: :data:`~ssl_core.points.FEATURES`).
@@ -71,8 +53,7 @@ class PlainParticleTransformer(nn.Module):
         num_layers: Encoder layers (ParT: 8 particle blocks; JetCLR: 4).
         ffn_dim: Hidden width of each layer's feed-forward block (default ``4 D``).
         dropout: Dropout in the encoder layers.
-        weights: Optional local checkpoint to load (see
-            :func:`ssl_core.backbones.load_weights`).
+        weights: Optional local checkpoint to load (:func:`ssl_core.backbones.load_weights`).
     """
 
     def __init__(
@@ -113,23 +94,13 @@ class PlainParticleTransformer(nn.Module):
 def pair_features(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """ParT's pairwise interaction features [0] (Eq. 3) of particles ``a`` and ``b``.
 
-    ``(ln Delta, ln kT, ln z, ln m^2)`` with ``Delta = sqrt(Dy^2 + Dphi^2)`` (rapidity ``y``,
-    azimuth ``phi``), ``kT = min(pT_a, pT_b) Delta``, ``z = min(pT_a, pT_b) / (pT_a + pT_b)``
-    and ``m^2 = (E_a + E_b)^2 - |p_a + p_b|^2``; each argument of a log clamped at ``eps``
-    (as in weaver-core). Computed in float32 outside autocast. The pair mass is not taken
-    as the difference of Eq. 3 (which float32 loses for collinear pairs of hard particles)
-    but from the same quantities rewritten without cancellation:
-    ``m^2 = m_a^2 + m_b^2 + 2 [(mT_a mT_b - pT_a pT_b) cosh Dy
+    ``(ln Delta, ln kT, ln z, ln m^2)`` ``(..., 4)`` float32 of four-momenta ``(..., 4)``
+    (px, py, pz, E; broadcastable), with ``Delta = sqrt(Dy^2 + Dphi^2)`` (rapidity ``y``),
+    ``kT = min(pT_a, pT_b) Delta``, ``z = min(pT_a, pT_b) / (pT_a + pT_b)`` and the pair
+    mass ``m^2``; each log's argument clamped at ``eps`` (as in weaver-core). In float32
+    outside autocast, ``m^2`` rewritten without Eq. 3's cancellation (which float32 loses
+    for collinear hard pairs): ``m^2 = m_a^2 + m_b^2 + 2 [(mT_a mT_b - pT_a pT_b) cosh Dy
     + 2 pT_a pT_b (sinh^2(Dy / 2) + sin^2(Dphi / 2))]``.
-
-    Args:
-        a: Four-momenta ``(..., 4)`` (px, py, pz, E), any frame reached by boosts along
-            the beam and rotations about it (the features do not change under those).
-        b: Four-momenta ``(..., 4)``, broadcastable against ``a``.
-        eps: Floor of every log's argument.
-
-    Returns:
-        ``(..., 4)`` float32 features of every pair, in the order above.
     """
     with torch.autocast(a.device.type, enabled=False):
         (pt_a, y_a, phi_a, m2_a), (pt_b, y_b, phi_b, m2_b) = _pt_y_phi_m2(a), _pt_y_phi_m2(b)
@@ -159,18 +130,10 @@ def _pt_y_phi_m2(p: torch.Tensor, eps: float = 1e-8) -> tuple[torch.Tensor, ...]
 
 class PairEmbedding(nn.Module):
     """ParT's interaction embedding [0]: :func:`pair_features` of every pair of real
-    particles through a pointwise MLP (weaver-core's 1x1 convolutions: BatchNorm, then
-    Linear-BatchNorm-GELU per width, the last layer one output per head and no GELU), as
-    one attention bias per head.
+    particles through a pointwise MLP (weaver-core's 1x1 convolutions), one attention
+    bias per head. Only real pairs with ``i <= j`` are embedded (weaver-core's sparse
+    path), so BatchNorm sees real pairs only: shuffling or padding a jet changes nothing.
 
-    Only the pairs of real particles with ``i <= j`` are embedded (the features are
-    symmetric; weaver-core's sparse path), so BatchNorm's statistics are those of real
-    pairs: shuffling or padding a jet changes nothing, in training too. Other entries of
-    the bias are 0 (padded keys are masked in the attention anyway).
-
-    Args:
-        dims: Hidden widths of the MLP (ParT: (64, 64, 64)).
-        num_heads: Outputs per pair, one bias per attention head.
     """
 
     def __init__(self, dims: Sequence[int], num_heads: int) -> None:
@@ -187,12 +150,7 @@ class PairEmbedding(nn.Module):
         """Attention bias ``(B, H, P, P)`` of four-momenta ``(B, P, 4)`` with ``mask``
         ``(B, P)``."""
         b, p = mask.shape
-        pairs = (
-            mask[:, :, None]
-            & mask[:, None, :]
-            & torch.ones(p, p, dtype=torch.bool, device=mask.device).triu()
-        )
-        jet, i, j = pairs.nonzero(as_tuple=True)
+        jet, i, j = (mask[:, :, None] & mask[:, None, :]).triu().nonzero(as_tuple=True)
         h = self.net(pair_features(vectors[jet, i], vectors[jet, j]))  # (N, H)
         bias = h.new_zeros(b, p, p, self.num_heads)
         bias[jet, i, j] = h
@@ -201,19 +159,10 @@ class PairEmbedding(nn.Module):
 
 
 class ParticleAttentionBlock(nn.Module):
-    """A ParT block [0]: particle attention (P-MHA, with the pair bias added to its
-    logits) or class attention (a class token attends to itself and the particles, as in
-    CaiT [3]), then a feed-forward network; NormFormer's extra LayerNorms after the
-    attention and inside the FFN [4], learned scales of the attention output's head
-    slices and of the FFN's residual (weaver-core's ``c_attn`` and ``w_resid``).
-
-    Args:
-        embed_dim: Token width ``D``.
-        num_heads: Attention heads ``H``.
-        ffn_ratio: FFN hidden width over ``D``.
-        dropout: Dropout after the attention and the FFN, on the attention weights and
-            on the FFN's activations (ParT: 0.1 in particle blocks, 0 in class blocks).
-    """
+    """A ParT block [0]: particle attention (P-MHA, the pair bias added to its logits) or
+    class attention (CaiT [3]), then a feed-forward network, with NormFormer's extra
+    LayerNorms [4] and learned scales of the heads and of the FFN's residual
+    (weaver-core's ``c_attn`` and ``w_resid``)."""
 
     def __init__(
         self, embed_dim: int, num_heads: int, ffn_ratio: int = 4, dropout: float = 0.0
@@ -258,9 +207,8 @@ class ParticleAttentionBlock(nn.Module):
     def forward(
         self, x: torch.Tensor, bias: torch.Tensor, cls: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Particle tokens ``x`` ``(B, P, D)`` updated (P-MHA: ``bias`` ``(B, H, P, P)``,
-        pair bias plus ``-inf`` at padded keys), or with a class token ``cls``
-        ``(B, 1, D)`` that token updated (``bias`` ``(B, 1, 1, 1 + P)``)."""
+        """Particle tokens ``x`` ``(B, P, D)`` updated (``bias`` ``(B, H, P, P)``), or with a
+        class token ``cls`` ``(B, 1, D)`` that token (``bias`` ``(B, 1, 1, 1 + P)``)."""
         if cls is None:
             residual = x
             u = self.pre_attn_norm(x)
@@ -276,58 +224,33 @@ class ParticleAttentionBlock(nn.Module):
 
 
 class ParticleTransformer(nn.Module):
-    """Particle Transformer (ParT) [0]: particle tokens attend to each other with the
-    embedded pairwise interaction features of every pair added to the attention logits
-    (P-MHA), then a class token attends to them (class attention); its final norm is the
-    jet's embedding.
+    """Particle Transformer (ParT) [0]: particle tokens (an MLP of each particle's
+    features) attend to each other with the embedded :func:`pair_features` of every pair
+    added to the attention logits (P-MHA), then a class token attends to them (class
+    attention); its final norm is the jet's embedding ``(B, D)``.
 
-    What a step does, ``B`` jets of ``P`` particles:
-
-    1. every particle's features ``(B, P, F)`` through an MLP (LayerNorm-Linear-GELU per
-       width of ``embed_dims``) to tokens ``(B, P, D)``, padding set to 0;
-    2. :func:`pair_features` ``(ln Delta, ln kT, ln z, ln m^2)`` of every pair of real
-       particles, from their four-momenta, through :class:`PairEmbedding` to a bias
-       ``(B, H, P, P)``;
-    3. ``num_layers`` particle-attention blocks (:class:`ParticleAttentionBlock`), the
-       bias added to every block's logits and padded keys masked;
-    4. ``num_cls_layers`` class-attention blocks: a learned class token ``(B, 1, D)``
-       attends to itself and the real particles (the particles are not updated);
-    5. LayerNorm of the class token: ``(B, D)``.
-
-    Its inputs: the view's ``points`` (the per-particle features, normalized) and
-    ``mask``, and ``vectors`` ``(B, P, 4)``, the four-momenta (px, py, pz, E; GeV) that the
-    pair features are computed from: the features the network sees are derived and
-    normalized, so the jets modality adds the four-momenta themselves on request
-    (``Points(vectors=True)``; :func:`ssl_core.points.features.particle_vectors`)::
+    The pair features come from the view's ``vectors`` ``(B, P, 4)`` (px, py, pz, E;
+    GeV), which the jets modality adds on request::
 
         modality: {class_path: ssl_core.points.Points,
                    init_args: {max_particles: 64, vectors: true}}
 
-    Departures from weaver-core's ``ParticleTransformer`` (the paper's version 1): no
-    input BatchNorm (the features arrive normalized), no sequence trimming (batches are
-    padded to their longest jet already), no classifier (methods add their heads), and
-    the pair features in the paper's order (weaver-core's is kT, z, Delta, m^2). With
-    weaver-core's weights copied in (that order permuted, its input BatchNorm the
-    identity) the two give the same embeddings in eval mode, to 4e-6 (checked once,
-    2026-12-06, weaver-core's code not being a dependency).
-    Initialization as weaver-core's: Xavier-uniform linear layers (query, key and value
-    separately), zero biases, each particle block's output projections scaled by
-    ``1 / sqrt(2 l)``, the class token drawn with std 0.02.
+    Departures from weaver-core's ``ParticleTransformer``: no input BatchNorm (the
+    features arrive normalized), no sequence trimming, no classifier, and the pair
+    features in the paper's order (weaver-core's is kT, z, Delta, m^2). Initialization
+    as weaver-core's.
 
     Args:
         in_features: Features per particle ``F`` (7: :data:`~ssl_core.points.FEATURES`).
-        embed_dims: Widths of the particle embedding MLP; the last is the token width
-            ``D`` and ``num_features`` (ParT: (128, 512, 128)).
-        pair_embed_dims: Hidden widths of the pair-feature embedding (ParT: (64, 64,
-            64)); ``None``: no interaction features (the paper's "ParT (plain)"; then
-            ``vectors`` are not needed).
+        embed_dims: Widths of the particle embedding MLP; the last is ``D``, the output's.
+        pair_embed_dims: Hidden widths of the pair-feature embedding; ``None``: no pair
+            features (the paper's "ParT (plain)", no ``vectors`` needed).
         num_heads: Attention heads ``H`` (ParT: 8).
         num_layers: Particle-attention blocks (ParT: 8).
         num_cls_layers: Class-attention blocks (ParT: 2).
         ffn_ratio: Feed-forward hidden width over ``D`` (ParT: 4).
         dropout: Dropout in the particle blocks (ParT: 0.1; class blocks have none).
-        weights: Optional local checkpoint to load (see
-            :func:`ssl_core.backbones.load_weights`).
+        weights: Optional local checkpoint to load (:func:`ssl_core.backbones.load_weights`).
     """
 
     def __init__(
@@ -387,9 +310,8 @@ class ParticleTransformer(nn.Module):
         points, mask = x["points"], x["mask"]
         b = len(mask)
         tokens = self.embed(points) * mask.unsqueeze(-1).to(points.dtype)
-        pad = torch.zeros(b, 1, 1, mask.shape[1], dtype=tokens.dtype, device=tokens.device)
-        pad = pad.masked_fill(~mask[:, None, None, :], float("-inf"))  # (B, 1, 1, P)
-        bias = pad
+        pad = torch.zeros_like(tokens[..., 0]).masked_fill(~mask, float("-inf"))[:, None, None]
+        bias = pad  # (B, 1, 1, P)
         if self.pair_embed is not None:
             if "vectors" not in x:
                 raise ValueError(
@@ -412,10 +334,8 @@ class ParticleFlowNetwork(nn.Module):
 
     Args:
         in_features: Features per particle.
-        phi_sizes: Hidden and latent widths of the per-particle network ``Phi``
-            (the paper's (100, 100, 256)).
-        f_sizes: Widths of the network ``F`` on the sum; the last is ``num_features``
-            (the paper's (100, 100, 100) before its classifier).
+        phi_sizes: Widths of the per-particle network ``Phi`` (the paper's (100, 100, 256)).
+        f_sizes: Widths of the network ``F`` on the sum; the last is ``num_features``.
         weights: Optional local checkpoint to load.
     """
 
@@ -436,4 +356,5 @@ class ParticleFlowNetwork(nn.Module):
 
     def forward(self, x: dict[str, torch.Tensor]) -> torch.Tensor:
         """Embeddings ``(B, num_features)`` of ``{"points": (B, P, F), "mask": (B, P)}``."""
-        return self.f(masked_sum(self.phi(x["points"]), x["mask"]))
+        h = self.phi(x["points"])
+        return self.f((h * x["mask"].unsqueeze(-1).to(h.dtype)).sum(1))

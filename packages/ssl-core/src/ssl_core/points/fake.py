@@ -12,19 +12,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ssl_core.points.jets import JET_FILES, to_p4
+from ssl_core.points.features import to_p4
+from ssl_core.points.jets import JET_FILES, jet_p4, jet_pt_mass
 
 PION_MASS = 0.1396
 
 
 def fake_jets(
-    n: int, prongs: int, seed: int, max_particles: int = 200, min_particles: int = 8
+    n: int, prongs: int, seed: int, max_particles: int = 200
 ) -> tuple[np.ndarray, np.ndarray]:
     """``n`` jets: constituents ``(n, max_particles, 4)`` float32 (px, py, pz, E, sorted by
-    decreasing pT, zero-padded) and their counts ``(n,)``."""
+    decreasing pT, zero-padded) and their counts ``(n,)``, at least 8 each."""
     rng = np.random.default_rng(seed)
     constituents = np.zeros((n, max_particles, 4), np.float32)
-    counts = rng.integers(min_particles, max(min_particles + 1, max_particles // 2), n)
+    counts = rng.integers(8, max(9, max_particles // 2), n)
     for i, count in enumerate(counts):
         axis = rng.uniform(-1.5, 1.5), rng.uniform(-np.pi, np.pi)
         centres = rng.normal(0.0, 0.25 if prongs > 1 else 0.02, (prongs, 2))
@@ -43,30 +44,21 @@ def write_fake_jet_files(
     files: Sequence[str] = JET_FILES,
     classes: Sequence[str] = ("qcd", "top"),
 ) -> Path:
-    """Jet files under ``root`` with the arrays of the shared files: ``constituents``,
-    ``n_constituents``, ``jet`` (pT, eta, phi, mass of the constituents' sum) and
-    ``label``. By default ``top.npz`` (3 prongs, label 1) and ``qcd.npz`` (1 prong,
-    label 0).
-
-    Args:
-        root: The folder (made if missing).
-        per_class: Jets of every class, over all files.
-        seed: Seed of the draws.
-        files: ``.npz`` file names. A file named after a class (``top.npz``: ``top``)
-            holds that class only; the other classes are shared out over the other files
-            (over every file where each is named after a class).
-        classes: Names of labels 0, 1, ...; class ``k`` has ``2k + 1`` prongs.
-    """
+    """``per_class`` jets of every class (label ``k``: ``classes[k]``, ``2k + 1`` prongs)
+    in ``files`` under ``root``, with the arrays of the shared files (``constituents``,
+    ``n_constituents``, ``jet``: pT, eta, phi, mass; ``label``). A file named after a
+    class (``top.npz``) holds that class only; the other classes are shared out over the
+    other files (over every file where each is named after a class)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     owner = {f: classes.index(Path(f).stem) for f in files if Path(f).stem in classes}
     shared = [f for f in files if f not in owner] or list(files)
-    holders = {k: [f for f, c in owner.items() if c == k] for k in range(len(classes))}
     rows: dict[str, list[tuple[np.ndarray, np.ndarray, int]]] = {f: [] for f in files}
     for k in range(len(classes)):
-        where = holders[k] or shared
-        for j, (f, n) in enumerate(zip(where, _share(per_class, len(where)), strict=True)):
-            # a class's own file draws with seed + label, as the shared files' fakes did
+        where = [f for f, c in owner.items() if c == k] or shared
+        shares = [len(a) for a in np.array_split(np.arange(per_class), len(where))]
+        for j, (f, n) in enumerate(zip(where, shares, strict=True)):
+            # a class's own file draws with seed + label
             draw = seed + k if f in owner else seed + k + len(classes) * (j + 1)
             rows[f].append((*fake_jets(n, 2 * k + 1, draw, max_particles=64), k))
     for name, parts in rows.items():
@@ -83,24 +75,11 @@ def write_fake_jet_files(
     return root
 
 
-def _share(total: int, parts: int) -> list[int]:
-    """``total`` in ``parts`` near-equal whole shares, the larger first."""
-    return [total // parts + (i < total % parts) for i in range(parts)]
-
-
 def jet_features(constituents: np.ndarray) -> np.ndarray:
     """pT, eta, phi and mass ``(N, 4)`` of the sum of every jet's constituents ``(N, P, 4)``."""
-    total = constituents.astype(np.float64).sum(axis=1)
-    pt = np.hypot(total[:, 0], total[:, 1])
-    return np.stack(
-        [
-            pt,
-            np.arcsinh(total[:, 2] / np.maximum(pt, 1e-12)),
-            np.arctan2(total[:, 1], total[:, 0]),
-            np.sqrt(np.clip(total[:, 3] ** 2 - (total[:, :3] ** 2).sum(1), 0, None)),
-        ],
-        axis=1,
-    )
+    total, (pt, mass) = jet_p4(constituents), jet_pt_mass(constituents)
+    eta = np.arcsinh(total[:, 2] / np.maximum(pt, 1e-12))
+    return np.stack([pt, eta, np.arctan2(total[:, 1], total[:, 0]), mass], axis=1)
 
 
 def write_fake_example(
@@ -109,7 +88,6 @@ def write_fake_example(
     channels: int | None = None,
     files: Sequence[str] = JET_FILES,
 ) -> Path:
-    """``new-project --modality points``'s example: fake jets of ``classes`` in ``files``
-    under ``folder`` (:func:`write_fake_jet_files`, 50 jets per class; ``channels`` is
-    the particles' own, not asked)."""
+    """``new-project --modality points``'s example: 50 fake jets per class in ``files``
+    under ``folder`` (``channels``: not asked, the particles' own)."""
     return write_fake_jet_files(folder, files=files, classes=classes)

@@ -1,39 +1,17 @@
-"""Per-particle input features of a padded batch of jets, and their normalization.
+"""Per-particle input features of a batch of jets.
 
-A batch of jets is held as :class:`Jets`: its particles packed jet after jet (the
-augmentations and features cost no work on padding), each particle's pT, position
-relative to its jet's axis and mass, padded only at the end (:meth:`Jets.pad`). The
-network sees, per particle, the features of Particle Transformer's top-tagging inputs
-(weaver-core's ``part_*`` features, without particle ids and track parameters, which
-these jets do not have):
-
-=====  ===========================  ===========================================
-index  name                         definition
-=====  ===========================  ===========================================
-0      ``deta``                     eta - eta_axis
-1      ``dphi``                     phi - phi_axis, wrapped to [-pi, pi)
-2      ``log_pt``                   log pT (GeV)
-3      ``log_e``                    log E (GeV)
-4      ``log_pt_rel``               log(pT / pT_jet)
-5      ``log_e_rel``                log(E / E_jet)
-6      ``delta_r``                  sqrt(deta^2 + dphi^2)
-=====  ===========================  ===========================================
-
-The axis is the one of the jet as read (the sum of its constituents), kept through the
-augmentations, as in JetCLR, where jets are centred before they are rotated and
-translated: a translation moves the jet away from the origin the network sees. ``pT_jet``
-and ``E_jet`` are those of the (augmented) constituents' sum. Padding slots hold zeros.
-Computed in float32 (but for masses from ``E^2 - p^2``, in float64).
-
-Normalization (per feature, from statistics of the training jets, like an image's
-per-channel mean and std) is applied on the device by
-:class:`~ssl_core.points.modality.Points`.
-
-Backbones that need the particles' four-momenta themselves (the Particle Transformer's
-pairwise interaction features, [0] Eq. 3) get them from :func:`particle_vectors`, as a
-view's ``vectors`` entry ``(B, P, 4)`` (px, py, pz, E in the lab frame, zeros in padding;
-weaver-core's ``pf_vectors``), when the modality is asked for them
-(``Points(vectors=True)``); normalization leaves them as they are.
+A batch of jets is held as :class:`Jets`: its particles packed jet after jet (no work on
+padding), each particle's pT, position relative to its jet's axis and mass, padded only
+at the end (:meth:`Jets.pad`). The network sees, per particle, Particle Transformer's
+top-tagging inputs [0] (without particle ids and track parameters, which these jets do
+not have), in the order of :data:`FEATURES`: eta - eta_axis, phi - phi_axis (wrapped to
+[-pi, pi)), log pT, log E (GeV), log(pT / pT_jet), log(E / E_jet) and
+sqrt(deta^2 + dphi^2). The axis is the jet's as read (the sum of its constituents), kept
+through the augmentations as in JetCLR [1]; ``pT_jet`` and ``E_jet`` are those of the
+augmented constituents' sum. Float32 (masses from ``E^2 - p^2`` in float64), zeros in
+padding. :class:`~ssl_core.points.modality.Points` normalizes them on the device; with
+``Points(vectors=True)`` a view also holds the lab-frame four-momenta ``"vectors": (B,
+P, 4)`` (weaver-core's ``pf_vectors``, not normalized) for ParT's pair features.
 
 - [0] Qu, Li, Qian, Particle Transformer for Jet Tagging, ICML 2022,
   https://arxiv.org/abs/2202.03772 (and weaver-core's top-tagging data configs)
@@ -43,7 +21,7 @@ weaver-core's ``pf_vectors``), when the modality is asked for them
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -60,20 +38,26 @@ def _wrap(phi: np.ndarray) -> np.ndarray:
     return np.where(phi < -np.pi, phi + two_pi, phi)
 
 
+def to_p4(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``pT, eta, phi, m`` (same shapes) -> four-momenta ``(..., 4)`` px, py, pz, E."""
+    pz = pt * np.sinh(eta)
+    e = np.sqrt(m * m + pt * pt + pz * pz)
+    return np.stack([pt * np.cos(phi), pt * np.sin(phi), pz, e], axis=-1)
+
+
+def packed_index(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(starts (B,), jet (N,), slot (N,))`` of jets of ``counts`` particles packed."""
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    jet = np.repeat(np.arange(len(counts)), counts)
+    return starts, jet, np.arange(len(jet)) - starts[jet]
+
+
 @dataclass
 class Jets:
-    """A batch of jets, their particles packed jet after jet (no padding), each in the
-    coordinates of its jet's axis.
-
-    Attributes:
-        pt: Transverse momenta ``(N,)`` float32, GeV, > 0.
-        deta: eta - eta_axis ``(N,)``.
-        dphi: phi - phi_axis ``(N,)`` (near the axis: not wrapped after augmentation).
-        m: Particle masses ``(N,)``, GeV.
-        counts: Particles of every jet ``(B,)`` int64, each >= 1.
-        axis: ``(B, 2)`` float32 eta and phi of the jet axis as read (the sum of the
-            constituents): the origin the network sees, kept through augmentations.
-    """
+    """A batch of jets, their particles packed jet after jet (no padding): pT, eta -
+    eta_axis, phi - phi_axis (not wrapped after augmentation) and mass ``(N,)`` float32
+    (GeV), the ``counts`` ``(B,)`` (each >= 1) and the ``axis`` ``(B, 2)`` (eta, phi of the
+    constituents' sum as read, kept through augmentations)."""
 
     pt: np.ndarray
     deta: np.ndarray
@@ -90,78 +74,50 @@ class Jets:
         if (counts < 1).any():
             raise ValueError("every jet needs a particle (empty jets are bad samples)")
         p4 = np.concatenate(jets).astype(np.float32, copy=False)
-        return cls.from_packed(p4, counts)
-
-    @classmethod
-    def from_p4(cls, p4: np.ndarray, mask: np.ndarray) -> Jets:
-        """From padded four-momenta ``(B, P, 4)`` and their ``mask`` ``(B, P)`` (real
-        particles first in every row)."""
-        mask = np.asarray(mask, dtype=bool)
-        return cls.from_packed(np.asarray(p4, np.float32)[mask], mask.sum(axis=1))
-
-    @classmethod
-    def from_packed(cls, p4: np.ndarray, counts: np.ndarray) -> Jets:
-        """From packed four-momenta ``(N, 4)`` float32 and the jets' ``counts`` ``(B,)``."""
         px, py, pz, _ = np.ascontiguousarray(p4.T)  # contiguous rows: numpy's SIMD loops
         pt = np.sqrt(px * px + py * py)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        total = np.add.reduceat(p4, starts, axis=0, dtype=np.float64)  # (B, 4)
+        index = packed_index(counts)
+        total = np.add.reduceat(p4, index[0], axis=0, dtype=np.float64)  # (B, 4)
         pt_jet = np.sqrt(total[:, 0] ** 2 + total[:, 1] ** 2)
         axis = np.stack(
             [np.arcsinh(total[:, 2] / pt_jet), np.arctan2(total[:, 1], total[:, 0])], axis=1
         ).astype(np.float32)
-        jet = np.repeat(np.arange(len(counts)), counts)
+        jet = index[1]
         p64 = p4.astype(np.float64)  # E^2 - p^2 of light particles needs float64
         m2 = p64[:, 3] ** 2 - p64[:, 0] ** 2 - p64[:, 1] ** 2 - p64[:, 2] ** 2
-        slot = np.arange(len(jet)) - starts[jet]
         return cls(
             pt,
             np.arcsinh(pz / pt) - axis[jet, 0],
             _wrap(np.arctan2(py, px) - axis[jet, 1]),
             np.sqrt(np.maximum(m2, 0.0)).astype(np.float32),
-            np.asarray(counts, np.int64),
+            counts,
             axis,
-            (starts, jet, slot),
+            index,
         )
-
-    def replace(self, **fields: np.ndarray) -> Jets:
-        """A copy with some particle fields replaced (same counts; arrays are never
-        modified in place)."""
-        return replace(self, **fields)
 
     @property
     def index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(starts (B,), jet (N,), slot (N,))``: where every jet starts, and every
         particle's jet and position in it."""
         if self._index is None:
-            starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]])
-            jet = np.repeat(np.arange(len(self.counts)), self.counts)
-            slot = np.arange(len(jet)) - starts[jet]
-            self._index = (starts, jet, slot)
+            self._index = packed_index(self.counts)
         return self._index
 
     def sum(self, x: np.ndarray) -> np.ndarray:
         """Per-jet sums ``(B, ...)`` of a particle quantity ``(N, ...)``."""
         return np.add.reduceat(x, self.index[0], axis=0)
 
-    def energy(self) -> np.ndarray:
-        """Particle energies ``(N,)`` float32."""
+    def pz_energy(self) -> tuple[np.ndarray, np.ndarray]:
+        """Particle pz and energies ``(N,)`` float32 in the lab frame."""
         pz = self.pt * np.sinh(self.deta + self.axis[self.index[1], 0])
-        return np.sqrt(self.m * self.m + self.pt * self.pt + pz * pz)
+        return pz, np.sqrt(self.m * self.m + self.pt * self.pt + pz * pz)
 
     def p4(self) -> np.ndarray:
         """Four-momenta ``(N, 4)`` float64 px, py, pz, E in the lab frame."""
         jet = self.index[1]
-        pt = self.pt.astype(np.float64)
         eta = self.deta + self.axis[jet, 0].astype(np.float64)
         phi = self.dphi + self.axis[jet, 1].astype(np.float64)
-        pz = pt * np.sinh(eta)
-        e = np.sqrt(self.m.astype(np.float64) ** 2 + pt**2 + pz**2)
-        return np.stack([pt * np.cos(phi), pt * np.sin(phi), pz, e], axis=1)
-
-    def jet_p4(self) -> np.ndarray:
-        """Every jet's four-momentum ``(B, 4)`` float64, the sum of its particles'."""
-        return self.sum(self.p4())
+        return to_p4(self.pt.astype(np.float64), eta, phi, self.m.astype(np.float64))
 
     def pad(self, x: np.ndarray, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """A particle quantity ``(N, ...)`` padded to ``(B, P, ...)`` with zeros, and
@@ -189,7 +145,7 @@ class Jets:
 
 def particle_features(jets: Jets) -> np.ndarray:
     """The features of :data:`FEATURES` of every particle ``(N, 7)`` float32."""
-    e = jets.energy()
+    _, e = jets.pz_energy()
     px, py = jets.pt * np.cos(jets.dphi), jets.pt * np.sin(jets.dphi)  # axis frame
     sums = jets.sum(np.stack([px, py, e], axis=1))  # (B, 3): pT_jet is frame-independent
     jet = jets.index[1]
@@ -204,20 +160,11 @@ def particle_features(jets: Jets) -> np.ndarray:
     return out
 
 
-def particle_vectors(jets: Jets) -> np.ndarray:
-    """Four-momenta ``(N, 4)`` float32 (px, py, pz, E, GeV, lab frame) of every particle,
-    as augmented: what the Particle Transformer's pairwise features are computed from
-    (the features above are derived, and normalized before a backbone sees them)."""
-    return jets.p4().astype(np.float32)
-
-
 def jet_feature_statistics(
     jets: list[np.ndarray], batch: int = 4096
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and std ``(F,)`` float32 of the features of ``jets`` (``[(n_i,
-    4)]`` four-momenta) as read, no augmentation: measure them on the training jets (as
-    image means on training images) and normalize on the device
-    (:class:`~ssl_core.points.modality.Points`)."""
+    4)]`` four-momenta) as read, no augmentation."""
     features = (
         particle_features(Jets.from_list(jets[i : i + batch])) for i in range(0, len(jets), batch)
     )

@@ -1,13 +1,11 @@
 """Particle jets on disk: the source that lists and reads them, and their kinematics.
 
 The shared top-tagging files (``top.npz``, ``qcd.npz``; see ``../shared/data/README.md``)
-hold per file ``constituents`` ``(N, 200, 4)`` float32 (px, py, pz, E in GeV, sorted by
+hold ``constituents`` ``(N, 200, 4)`` float32 (px, py, pz, E in GeV, sorted by
 decreasing pT, zero-padded), ``n_constituents`` ``(N,)``, ``jet`` ``(N, 4)`` (pT, eta,
 phi, mass) and ``label`` ``(N,)`` (1 = top, the signal class). A jet's id is its file and
-row, ``top.npz:17``: stable across runs, and what split files name; a jet without a label
-(``-1``, or a file without ``label``) is an unlabeled training sample. The test set is
-fixed and seeded (:func:`jet_test_split`: 20% of every class, seed 0), so splits,
-manifests and the pipeline see ``train`` and ``test`` as they do for image folders.
+row, ``top.npz:17``; a jet without a label (``-1``, or no ``label`` array) is an
+unlabeled training sample. The test set is fixed and seeded (:func:`jet_test_split`).
 
 - [0] Kasieczka et al., The Machine Learning Landscape of Top Taggers, SciPost Phys. 7,
   014 (2019), https://arxiv.org/abs/1902.09914 (the reference dataset this one mirrors)
@@ -30,19 +28,12 @@ JET_FILES = ("top.npz", "qcd.npz")
 
 
 class BadJetError(BadDataError, ValueError):
-    """A jet that cannot be used: NaN or inf in its constituents, or no constituents.
-
-    A :class:`~ssl_core.data.sources.BadDataError`, so ``train`` shows it as one line."""
+    """A jet that cannot be used: NaN or inf in its constituents, or no constituents."""
 
 
 class JetArrays(ArrayData):
-    """Jets of ``.npz`` files under ``root``, all held in memory (the shared files are 32
-    MB each; a jet is a ``(n, 4)`` slice, no copy until read).
-
-    Args:
-        root: Folder of the files.
-        files: File names to read, in this order (their rows become the samples).
-    """
+    """Jets of the ``.npz`` ``files`` under ``root``, in this order, held in memory (a jet
+    is a ``(n, 4)`` slice, no copy until read)."""
 
     error = BadJetError
 
@@ -64,19 +55,14 @@ class JetArrays(ArrayData):
             self._offsets.append(self._offsets[-1] + len(counts))
         super().__init__(ids, np.concatenate(targets) if targets else [])
 
-    def _locate(self, i: int) -> tuple[int, int]:
-        f = bisect.bisect_right(self._offsets, i) - 1  # a list: ~30x cheaper than numpy here
-        return f, i - self._offsets[f]
-
     def get(self, i: int) -> np.ndarray:
-        """Constituents ``(n, 4)`` float32 (px, py, pz, E) of jet ``i``, trimmed to its
-        ``n_constituents``."""
-        f, row = self._locate(i)
+        """Constituents ``(n, 4)`` float32 (px, py, pz, E) of jet ``i``."""
+        f = bisect.bisect_right(self._offsets, i) - 1  # a list: ~30x cheaper than numpy here
+        row = i - self._offsets[f]
         return self._constituents[f][row, : int(self._counts[f][row])]
 
     def problems(self) -> dict[int, str]:
-        """Empty jets and jets with NaN or inf constituents, checked on every row of a
-        file at once."""
+        """Empty, overfull and NaN or inf jets, checked a file at a time."""
         out = {}
         for f, (constituents, counts) in enumerate(
             zip(self._constituents, self._counts, strict=True)
@@ -96,9 +82,8 @@ class JetArrays(ArrayData):
 
 def read_jet_file(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``constituents`` ``(N, P, 4)`` float32, ``n_constituents`` ``(N,)`` and ``label``
-    ``(N,)`` (``-1`` where the file has none) of a jet file, refused in one line naming
-    it where it is no readable ``.npz`` of that layout. Rows are checked later
-    (:meth:`JetArrays.problems`)."""
+    ``(N,)`` (``-1`` where the file has none) of a jet file; :class:`BadDataError` where
+    it is no readable ``.npz`` of that layout."""
     fix = "re-fetch or regenerate it (dvc pull, or the data stage)"
     arrays: dict[str, np.ndarray] = {}
     try:
@@ -145,12 +130,8 @@ def jet_problem(particles: np.ndarray) -> str:
 
 
 def jet_test_split(data: ArrayData, fraction: float = 0.2, seed: int = 0) -> set[str]:
-    """A fixed, seeded test split: the ids of ``fraction`` of every class (stratified,
-    so train and test keep the classes' proportions).
-
-    Depends only on the ids, classes and ``seed`` (each class's ids sorted, then
-    permuted by ``numpy.random.default_rng(seed)``), not on the order files were listed.
-    """
+    """A fixed, seeded test split: the ids of ``fraction`` of every class (each class's
+    ids sorted, then permuted by ``numpy.random.default_rng(seed)``)."""
     rng = np.random.default_rng(seed)
     ids, targets = np.array(data.ids), data.targets
     test: list[str] = []
@@ -198,21 +179,12 @@ class JetFiles(ArraySource):
         return JetArrays(Path(root).resolve(), self.files)
 
     def split_of(self, data: ArrayData) -> list[str | None]:
-        """The seeded test split (:func:`jet_test_split`) of the labeled jets; the rest,
-        and every unlabeled jet, is training data."""
+        """The seeded test split of the labeled jets; the rest is training data."""
         test = jet_test_split(data, self.test_fraction, self.test_seed)
         return [
             "test" if i in test and t >= 0 else "train" if i not in test else None
             for i, t in zip(data.ids, data.targets.tolist(), strict=True)
         ]
-
-
-# ------------------------------------------------------------------------- kinematics
-def to_p4(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """``pT, eta, phi, m`` (same shapes) -> four-momenta ``(..., 4)`` px, py, pz, E."""
-    pz = pt * np.sinh(eta)
-    e = np.sqrt(m * m + pt * pt + pz * pz)
-    return np.stack([pt * np.cos(phi), pt * np.sin(phi), pz, e], axis=-1)
 
 
 def jet_p4(p4: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:

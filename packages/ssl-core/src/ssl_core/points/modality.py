@@ -1,9 +1,8 @@
 """Sets of particles (jets) as a modality: :class:`JetCollate` packs a batch's jets
 (items ``{"constituents": (n, 4), "label", "index", "seed"}``), augments them all at once,
 each from its own seed (:mod:`ssl_core.points.augment`), computes the features and pads
-(views ``{"points": (B, P, 7), "mask": (B, P)}``, and ``"vectors": (B, P, 4)`` on request); default recipes JetCLR views and
-weak/strong views; normalization per feature with the training jets' statistics (of the
-classes training keeps, validation included: input statistics, no labels).
+(views ``{"points": (B, P, 7), "mask": (B, P)}``, and ``"vectors": (B, P, 4)`` on
+request); normalization per feature with the training jets' statistics.
 """
 
 from __future__ import annotations
@@ -26,21 +25,9 @@ from ssl_core.points.features import jet_feature_statistics
 
 
 class JetCollate(BatchCollate):
-    """Collate jet items into a batch: pad, augment, features.
-
-    Args:
-        views: Views of the padded batch (default: the jets as they are, field ``image``).
-        max_particles: Keep at most this many particles per jet (the hardest); collinear
-            splittings without a cap of their own are capped here too.
-        pad_to_max: Pad every view to exactly ``max_particles`` (fixed shapes) instead of
-            the batch's longest jet.
-        vectors: Add the particles' four-momenta to every view, ``"vectors": (B, P, 4)``
-            (for :class:`~ssl_core.points.ParticleTransformer`'s pair features).
-
-    Returns (when called on items): ``{"views": [{"points": (B, P, F), "mask": (B, P)},
-    ...]}`` or ``{"image": {...}}``, with ``label`` ``(B,)``, ``index`` ``(B,)`` and, when
-    some were skipped, ``bad_files``.
-    """
+    """Collate jet items into a batch: pad, augment, features; arguments as
+    :class:`Points`' (``views``, default: the jets as they are, field ``image``).
+    Collinear splittings without a cap of their own are capped at ``max_particles``."""
 
     def __init__(
         self,
@@ -61,8 +48,8 @@ class JetCollate(BatchCollate):
 
     def views_of(self, samples: list[np.ndarray], seeds: list[int]) -> Any:
         cap = self.max_particles
-        jets = [jet[:cap] for jet in samples]
         width = cap if self.pad_to_max else None
+        jets = [jet[:cap] for jet in samples]
         return self.views(jets, np.array(seeds, dtype=np.int64), width, self.vectors)
 
 
@@ -74,9 +61,7 @@ class Points(ArrayModality):
         pad_to_max: Pad every batch to ``max_particles`` (fixed shapes) instead of its
             longest jet.
         vectors: Views carry the particles' four-momenta too, ``"vectors": (B, P, 4)``
-            (px, py, pz, E; not normalized): what
-            :class:`~ssl_core.points.ParticleTransformer` computes its pairwise
-            interaction features from.
+            (not normalized; :class:`~ssl_core.points.ParticleTransformer` needs them).
     """
 
     noun, field = "jets", "constituents"
@@ -93,8 +78,7 @@ class Points(ArrayModality):
 
     def statistics(self, dm: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and std ``(7,)`` of the features of the usable training jets (validation
-        included) but those of the classes training leaves out (e.g. the anomaly space's
-        top jets: their statistics would tell the space about them), once per root."""
+        included) but those of the classes training leaves out, once per root."""
         excluded = frozenset(dm._excluded())
         key = (dm.root.resolve(), excluded)
         if key not in self._statistics:
@@ -106,8 +90,8 @@ class Points(ArrayModality):
         return self._statistics[key]
 
     def normalize(self, view: Any, mean: torch.Tensor, std: torch.Tensor) -> Any:
-        """``(points - mean) / std`` per feature of a view ``{"points": (B, P, F), "mask":
-        (B, P)}``; padding stays 0, other entries (``vectors``) are left as they are."""
+        """``(points - mean) / std`` per feature of a view; padding stays 0, ``vectors``
+        are left as they are."""
         x, mask = view["points"], view["mask"]
         m, s = mean.to(x.device, x.dtype), std.to(x.device, x.dtype)
         return {**view, "points": (x - m) / s * mask.unsqueeze(-1)}

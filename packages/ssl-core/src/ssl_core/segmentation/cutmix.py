@@ -1,14 +1,9 @@
-"""CutMix for semi-supervised segmentation, made on the batch.
+"""CutMix for segmentation, made on the batch: boxes as [1], showing the batch's
+``flip(0)`` (UniMatch V2's choice; [1] draws a second unlabeled batch).
 
 - [0] CutMix, Yun et al. ICCV 2019, https://arxiv.org/abs/1905.04899
 - [1] UniMatch, Yang et al. CVPR 2023, https://github.com/LiheYoung/UniMatch
   (``obtain_cutmix_box`` in ``dataset/transform.py``)
-
-A box (probability ``p``, area U(0.02, 0.4) of the image, aspect ratio U(0.3, 1/0.3),
-[1]'s recipe) is drawn per image; inside it the strong view shows another unlabeled
-image, and its target (pseudo-label, confidence, padding) is that image's. Departure
-from [1]: the other image is the batch's own ``flip(0)`` (UniMatch V2's choice, no
-second unlabeled loader); with a batch of one image the box mixes the image with itself.
 """
 
 from __future__ import annotations
@@ -28,8 +23,7 @@ def cutmix_boxes(
     device: torch.device | str | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Boolean boxes ``(n, height, width)``: ``True`` inside each image's box (an image
-    gets no box with probability ``1 - p``)."""
+    """Boolean boxes ``(n, height, width)``, ``True`` in each image's box (if any: ``p``)."""
     boxes = torch.zeros(n, height, width, dtype=torch.bool)
 
     def uniform(low: float, high: float) -> float:
@@ -49,11 +43,23 @@ def cutmix_boxes(
         else:  # very elongated images: clip the last draw
             w, h = min(w, width - x), min(h, height - y)
         boxes[i, y : y + h, x : x + w] = True
-    return boxes.to(device) if device is not None else boxes
+    return boxes.to(device)
 
 
 def cutmix(x: torch.Tensor, partner: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
-    """``partner`` inside ``boxes`` ``(B, H, W)``, ``x`` elsewhere; ``x`` and ``partner``
-    are images ``(B, C, H, W)`` or per-pixel maps ``(B, H, W)``."""
-    mask = boxes.unsqueeze(1) if x.ndim == 4 else boxes
-    return torch.where(mask, partner, x)
+    """``partner`` inside ``boxes`` ``(B, H, W)``, ``x`` elsewhere (``(B, [C,] H, W)``)."""
+    return torch.where(boxes.unsqueeze(1) if x.ndim == 4 else boxes, partner, x)
+
+
+def cutmix_flipped(x: torch.Tensor, p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images ``x`` ``(B, C, H, W)`` with boxes (each with probability ``p``) of ``x.flip(0)``."""
+    b, _, h, w = x.shape
+    boxes = cutmix_boxes(b, h, w, p=p, device=x.device)
+    return cutmix(x, x.flip(0), boxes), boxes
+
+
+def mixed_targets(
+    pseudo: torch.Tensor, confidence: torch.Tensor, ignore: torch.Tensor, boxes: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pseudo-labels, confidences and padding ``(B, H, W)``, the partner's inside ``boxes``."""
+    return tuple(cutmix(t, t.flip(0), boxes) for t in (pseudo, confidence, ignore))

@@ -1,25 +1,11 @@
-"""The data side of segmentation: a project's *source* and the datamodule.
+"""The data side of segmentation: a project's *source* (:class:`SegmentationSource`:
+how to list and read images and masks) and :class:`SegmentationDataModule`. An image
+without a mask is unlabeled. Batches (docs/segmentation.md, "Data"):
 
-A project says what its files are (:class:`SegmentationSource`: how to list images and
-their masks, how to read them, a stratum per image for stratified splits); the rest is
-the generic data layer (:class:`ssl_core.data.datamodule.DataModule`: splits, pools,
-loaders, seeds, bad files), of which :class:`SegmentationDataModule` adds only what
-differs: masks read beside their images, crops, whole-image evaluation with ids. An
-image without a mask is unlabeled: it joins the unlabeled pool, never validation or the
-labeled set. The same source serves self-supervised pretraining on its images as it is:
-``ssl_core.data.ClassificationDataModule`` with ``source:`` this source (labels there are
-its strata, for the online kNN only).
-
-Batches (the contract every segmentation method reads):
-
-- labeled: ``{"image": uint8 (B, C, h, w), "mask": int64 (B, h, w), "index": (B,)}``,
-  random crops, mask 255 (``ignore_index``) on padding;
+- labeled: ``{"image": uint8 (B, C, h, w), "mask": int64 (B, h, w), "index"}``;
 - unlabeled: ``{"views": [weak, strong_1, ...] uint8 (B, C, h, w), "ignore": uint8
-  (B, h, w) (255 on padding, else 0), "index": (B,)}``, views pixel-aligned;
-- ``train_on="semi"``: ``{"labeled": ..., "unlabeled": ...}`` per step;
-- validation, test, predict: whole images, batch size 1: ``{"image": uint8 (1, C, H, W),
-  "mask": int64 (1, H, W) (absent without a mask), "index": (1,)}``; the loader's dataset
-  has ``ids`` (one per sample) to name written masks ``<id>.png``.
+  (B, h, w) (255 on padding), "index"}``; ``semi``: ``{"labeled": ..., "unlabeled": ...}``;
+- validation, test, predict: whole images, batch size 1 (no ``mask`` without masks).
 """
 
 from __future__ import annotations
@@ -60,11 +46,7 @@ class BadMaskError(BadImageError):
 
 
 def parse_colour(key: str) -> tuple[int, int, int]:
-    """The RGB colour of a palette key: ``"255,0,0"`` or ``"#ff0000"``.
-
-    Raises:
-        BadInputError: the key is neither form, or a component is outside 0-255.
-    """
+    """The RGB colour of a palette key ``"255,0,0"`` or ``"#ff0000"`` (else BadInputError)."""
     text = str(key).strip()
     try:
         if text.startswith("#") and len(text) == 7:
@@ -86,9 +68,14 @@ def _codes(rgb: np.ndarray) -> np.ndarray:
     return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
 
 
+def _colour(code: int) -> str:
+    """``"255,0,0"``: the colour of a code of :func:`_codes`."""
+    return f"{code >> 16},{(code >> 8) & 255},{code & 255}"
+
+
 def _colour_names(codes: np.ndarray, limit: int = 5) -> str:
     """``"0,0,0; 255,0,0"``: the colours of sorted unique ``codes``, at most ``limit``."""
-    names = [f"{c >> 16},{(c >> 8) & 255},{c & 255}" for c in codes[:limit].tolist()]
+    names = [_colour(c) for c in codes[:limit].tolist()]
     more = f" and {len(codes) - limit} more" if len(codes) > limit else ""
     return "; ".join(names) + more
 
@@ -106,34 +93,26 @@ def _show(values: list[int], limit: int = 8) -> str:
     return f"[{shown}{f', ... ({len(values)} values)' if len(values) > limit else ''}]"
 
 
+def _mismatch(ref: str, mask: Sequence[int], image: Sequence[int]) -> str:
+    """The problem of a mask of shape ``mask`` ``(H, W, ...)`` for an image of ``image``."""
+    return (
+        f"Mask {ref} is {mask[1]}x{mask[0]} px (WxH) but its image is {image[1]}x{image[0]} "
+        "px: fix or remove the pair"
+    )
+
+
 class SegmentationSource(Source):
     """Images and masks of a segmentation dataset: what a project implements.
 
-    The default layout (what ``new-project --task segmentation`` writes as its example)::
-
-        root/train/images/<id>.png   root/train/masks/<id>.png   (no mask: unlabeled)
-        root/unlabeled/**/<image>    (more images without masks, optional)
-        root/test/images/<id>.png    root/test/masks/<id>.png
-
-    Masks hold class ids in one channel (0 = background); a file saved in colour whose
-    channels are equal is read as grey, and alpha is dropped. With two classes (binary:
-    background, foreground) a mask holds 0/1 or 0/255 (255 is foreground there); with
-    more, class ids below the class count and 255 (ignore). Anything else is refused
-    naming the file (docs/segmentation.md, "Masks"). Colour masks (red nuclei on black)
-    need a ``palette``. A subclass overrides the class attributes, :meth:`list_samples`
-    for another layout, :meth:`read_mask` (with :meth:`mask_files` and
-    :meth:`check_mask`) for other masks (e.g. one file per object, whose union is the
-    foreground) and :meth:`strata` to stratify the splits.
+    Layout: ``layout``; masks: docs/segmentation.md, "Masks". Subclasses override the class
+    attributes, :meth:`list_samples`, :meth:`read_mask` (:meth:`mask_files`, :meth:`check_mask`).
 
     Args:
         class_names: Names of the classes in id order (default: background, foreground).
         channels: Channels the network sees (1 grey, 3 RGB, or the files' own count).
         mean: Per-channel mean in [0, 1] units (normalization on the device).
         std: Per-channel standard deviation in [0, 1] units.
-        palette: Colour masks: ``{colour: class id}``, the colour ``"R,G,B"`` (RGB order,
-            0-255) or ``"#rrggbb"``, the id a class id or 255 (ignore), e.g. ``{"0,0,0":
-            0, "255,0,0": 1}``. With a palette every mask pixel's colour must be in it
-            (a grey value ``v`` is the colour ``v,v,v``); without one, masks hold ids.
+        palette: Colour masks: ``{"R,G,B" or "#rrggbb": class id or 255}`` (all colours).
     """
 
     name: str = "segmentation"
@@ -145,7 +124,7 @@ class SegmentationSource(Source):
         "train/images/<id>.png, train/masks/<id>.png (an image without a mask is "
         "unlabeled), optionally unlabeled/**/<image> and the same under test/"
     )
-    #: Colours of colour masks to class ids (see ``palette`` above); ``None``: none.
+    #: Colours of colour masks to class ids (``palette`` above); ``None``: none.
     palette: dict[str, int] | None = None
 
     def __init__(
@@ -176,18 +155,15 @@ class SegmentationSource(Source):
     def num_classes(self) -> int:
         return len(self.class_names)
 
-    # ---------------------------------------------------------------- listing
     def list_samples(self, root: Path, split: str) -> list[SegSample]:
-        """``(image path relative to root, mask reference or None)`` of every image of
-        ``split`` (``"train"`` or ``"test"``), sorted; ``[]`` when the folder is absent."""
+        """Sorted ``(image path, mask reference or None)`` of ``split`` (``train``, ``test``)."""
         folder = self.split_dir(split)
         images = Path(root) / folder / self.images_dir
         if not images.is_dir():
             return []
         samples = []
-        for name in sorted(e.name for e in os.scandir(images) if e.is_file()):
-            if not name.lower().endswith(self.extensions):
-                continue
+        files = (e.name for e in os.scandir(images) if e.is_file())
+        for name in sorted(n for n in files if n.lower().endswith(self.extensions)):
             mask = f"{folder}/{self.masks_dir}/{Path(name).stem}{self.mask_extension}"
             has_mask = (Path(root) / mask).is_file()
             samples.append((f"{folder}/{self.images_dir}/{name}", mask if has_mask else None))
@@ -197,20 +173,13 @@ class SegmentationSource(Source):
         """The id of the image at ``path``: the name of its predicted mask (``<id>.png``)."""
         return Path(path).stem
 
-    # ---------------------------------------------------------------- reading
     def read_mask(self, root: Path, ref: str) -> np.ndarray:
         """The mask ``ref`` as ``uint8`` ``(H, W)`` class ids (255: ignore)."""
         return self.read_mask_file(Path(root) / ref)
 
     def read_mask_file(self, path: Path) -> np.ndarray:
         """The mask file ``path`` as ``uint8`` ``(H, W)`` class ids: grey values checked
-        by :meth:`class_ids`, colours mapped by the palette.
-
-        Raises:
-            BadImageError: the file is empty or cannot be decoded.
-            BadMaskError: a colour mask without a palette, a colour the palette lacks,
-                or values that are no class ids.
-        """
+        by :meth:`class_ids`, colours mapped by the palette (else :class:`BadMaskError`)."""
         mask = decode(read_bytes(str(path)), str(path), rgb=False)  # colour in RGB order
         if mask is None:
             raise BadImageError(f"Cannot decode mask {path}: not an image OpenCV reads")
@@ -223,21 +192,14 @@ class SegmentationSource(Source):
         if self._palette_codes is not None:
             return self._map_palette(mask, path)
         if mask.ndim == 3:
-            if not (
-                np.array_equal(mask[:, :, 0], mask[:, :, 1])
-                and np.array_equal(mask[:, :, 1], mask[:, :, 2])
-            ):
+            if (mask[:, :, 1:] != mask[:, :, :1]).any():
                 raise self._colour_mask_error(mask, path)
             mask = mask[:, :, 0]  # a grey mask saved in colour
         return self.class_ids(mask, path)
 
     def class_ids(self, values: np.ndarray, path: Path | str) -> np.ndarray:
-        """A grey mask's values as ``uint8`` class ids. Two classes: 0/1 as they are, 0/255
-        with 255 as foreground. More: ids below the class count, 255 = ignore.
-
-        Raises:
-            BadMaskError: other values (naming the file and the values found).
-        """
+        """A grey mask's values as ``uint8`` class ids: 0/1 or 0/255 for two classes, else
+        ids below the class count and 255 (ignore); others are a :class:`BadMaskError`."""
         if not np.issubdtype(values.dtype, np.integer):
             raise BadMaskError(f"Mask {path} holds {values.dtype} values: save integer class ids")
         # min and max first: a pass over every value is needed only when they are off
@@ -286,10 +248,7 @@ class SegmentationSource(Source):
     def _colour_mask_error(self, rgb: np.ndarray, path: Path) -> BadMaskError:
         """The error for a colour mask without a palette, with a palette to start from."""
         colours = np.unique(_codes(rgb))
-        example = {
-            f"{c >> 16},{(c >> 8) & 255},{c & 255}": i
-            for i, c in enumerate(colours[: self.num_classes].tolist())
-        }
+        example = {_colour(c): i for i, c in enumerate(colours[: self.num_classes].tolist())}
         return BadMaskError(
             f"Mask {path} is a colour mask (its channels differ; RGB colours "
             f"{_colour_names(colours)}): save class ids in one channel, or declare the "
@@ -301,27 +260,19 @@ class SegmentationSource(Source):
         """The mask ``ref`` of ``image``, refused when its size differs from the image's."""
         mask = self.read_mask(root, ref)
         if mask.shape[:2] != image.shape[:2]:
-            raise MaskMismatchError(
-                f"Mask {ref} is {mask.shape[1]}x{mask.shape[0]} px (WxH) but its image is "
-                f"{image.shape[1]}x{image.shape[0]} px: fix or remove the pair"
-            )
+            raise MaskMismatchError(_mismatch(ref, mask.shape, image.shape))
         return mask
 
-    # --------------------------------------------------------- checks at setup
     def mask_files(self, root: Path, ref: str) -> list[str]:
-        """The files (relative to ``root``) the mask ``ref`` is made of: a change to any
-        of them makes :meth:`bad_samples` read the masks again."""
+        """The files of the mask ``ref``: :meth:`bad_samples` reads it again if one changes."""
         return [ref]
 
     def check_mask(self, root: Path, ref: str) -> tuple[int, int]:
-        """Read the mask ``ref`` as training does and return its ``(H, W)``; raise what
-        reading it raises."""
+        """Read the mask ``ref`` as training does and return its ``(H, W)``."""
         return self.read_mask(root, ref).shape[:2]
 
     def sample_problem(self, root: Path, path: str, ref: str | None) -> str | None:
-        """Why the sample ``(path, ref)`` cannot be used (its image file is empty, its
-        mask is refused by :meth:`check_mask` or has another size than the image, read
-        from the image file's header), or ``None``."""
+        """Why the sample ``(path, ref)`` cannot be used (empty image, bad mask), or ``None``."""
         if os.path.getsize(Path(root) / path) == 0:
             return f"Image {path} is empty (0 bytes)"
         if ref is None:
@@ -335,26 +286,16 @@ class SegmentationSource(Source):
                 size = image.size
         except (OSError, SyntaxError, ValueError):
             return None  # not PIL's to read: the size is checked when the image is read
-        if size != (width, height):
-            return (
-                f"Mask {ref} is {width}x{height} px (WxH) but its image is {size[0]}x{size[1]} "
-                "px: fix or remove the pair"
-            )
-        return None
+        return _mismatch(ref, (height, width), size[::-1]) if size != (width, height) else None
 
     def bad_samples(self, root: Path) -> dict[str, str]:
-        """``{image path: problem}`` of the train and test samples that cannot be used:
-        an empty image file, or a mask that cannot be read or holds values that are no
-        class ids (:meth:`read_mask_file`). Every mask is read once per state of the
-        files (their names, sizes and modification times) and the answer cached
-        (:func:`~ssl_core.manifest.cached_scan`): a second setup on the same data reads
-        none. Images are not decoded here (only their sizes are looked at)."""
+        """``{image path: problem}`` of the unusable samples, cached per state of the files
+        (:func:`~ssl_core.manifest.cached_scan`)."""
         samples = self.training_samples(root, required=False) + self.list_samples(root, "test")
         if not samples:
             return {}
-        files = [path for path, _ in samples]
-        for _, ref in samples:
-            files += self.mask_files(root, ref) if ref is not None else []
+        masks = [f for _, ref in samples if ref is not None for f in self.mask_files(root, ref)]
+        files = [path for path, _ in samples] + masks
 
         def scan() -> dict[str, str]:
             with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:  # decoding frees the GIL
@@ -367,24 +308,16 @@ class SegmentationSource(Source):
 
 
 class SegmentationDataModule(DataModule):
-    """Any segmentation project's data for ssl-core's segmentation methods (see the
-    module docstring for the batches; :class:`~ssl_core.data.datamodule.DataModule` for
-    the shared arguments).
+    """Any segmentation project's data (other arguments: :class:`DataModule`'s).
 
     Args:
         source: The dataset (how to list and read its images and masks).
         crop_size: Side of the random training crops (whole images are evaluated).
-        train_on: The split's ``labeled`` images (supervised), or ``semi``: labeled and
-            unlabeled batches together (needs a ``split``: ``all`` labels every image with
-            a mask outside validation, the images without masks are the unlabeled pool).
+        train_on: The split's ``labeled`` images, or ``semi``: labeled and unlabeled batches.
         labeled_transform: Labeled samples (default :class:`SegTrainTransform`).
-        unlabeled_transform: Unlabeled samples (default :class:`SegWeakStrongTransform`,
-            a weak and ``strong_views`` strong views).
+        unlabeled_transform: Unlabeled samples (default :class:`SegWeakStrongTransform`).
         strong_views: Strong views of the default unlabeled transform.
-        limit_images: Use only the first N images of each set (``N * unlabeled_ratio``
-            unlabeled; smoke runs; splits are made from the full list).
-
-    A test image skipped by ``on_bad_file: skip`` gets no predicted mask.
+        limit_images: Only the first N images of each set (``N * unlabeled_ratio`` unlabeled).
     """
 
     ignore_index: int = IGNORE_INDEX
@@ -425,19 +358,13 @@ class SegmentationDataModule(DataModule):
             source, root, download, variant, train_on, split, val_fraction, val_seed,
             unlabeled_ratio, batch_size, num_workers, on_bad_file, None, redraw_split, test_on,
         )  # fmt: skip
-        channels = source.channels
-        self.crop_size, self.limit_images = crop_size, limit_images
+        channels, self.limit_images = source.channels, limit_images
         self.labeled_transform = labeled_transform or SegTrainTransform(crop_size, channels)
         self.unlabeled_transform = unlabeled_transform or SegWeakStrongTransform(
             crop_size, channels, strong_views=strong_views
         )
         self.eval_transform = SegEvalTransform()
 
-    @property
-    def num_classes(self) -> int:
-        return self.source.num_classes
-
-    # ------------------------------------------------------------------ setup
     def dataset(self, samples: list[Sample], transform) -> SampleDataset:
         ids = [self.source.sample_id(p) for p, _ in samples]
         return SampleDataset(
@@ -459,31 +386,26 @@ class SegmentationDataModule(DataModule):
         )
         self.unlabeled_set = self.dataset(self.unlabeled_samples, self.unlabeled_transform)
 
-    # ---------------------------------------------------------------- loaders
+    def whole_images(self, samples: list[Sample]) -> Any:
+        """A loader of whole images (with their masks where there are any), one per batch."""
+        return self.loader(self.dataset(samples, self.eval_transform), 1)
+
     def val_dataloader(self) -> Any:
-        return self.loader(self.dataset(self.val_samples, self.eval_transform), 1)
+        return self.whole_images(self.val_samples)
 
     def test_dataloader(self) -> Any:
-        return self.loader(self.dataset(self.checked_test_samples(), self.eval_transform), 1)
+        return self.whole_images(self.checked_test_samples())
 
     def predict_dataloader(self) -> list:
-        """Whole test images (with their masks where there are any), in
-        ``predict_split_names`` order."""
         if not self.test_samples:
             raise DataNotFoundError(f"No test images to predict in {self.root}")
-        return [self.loader(self.dataset(self.test_samples, self.eval_transform), 1)]
+        return [self.whole_images(self.test_samples)]
 
 
-# ------------------------------------------------------------------- fake data
 def fake_nuclei(
     rng: np.random.Generator, height: int, width: int, channels: int, count: int | None = None
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """A fake microscopy image: bright discs (nuclei) on a dark, noisy background.
-
-    Returns the ``uint8`` ``(H, W, channels)`` image and one boolean ``(H, W)`` mask per
-    disc (discs may overlap, as touching nuclei do), so a model learns something in a
-    few steps and instance masks can be written in layouts of one file per object.
-    """
+    """A fake microscopy image ``(H, W, channels)`` of bright discs and a mask per disc."""
     count = int(rng.integers(2, 6)) if count is None else count
     yy, xx = np.mgrid[:height, :width]
     instances = []
@@ -506,18 +428,8 @@ def make_fake_segmentation(
     seed: int = 0,
     unlabeled: int = 0,
 ) -> Path:
-    """Write ``root/<split>/images/img_<i>.png`` and ``root/<split>/masks/img_<i>.png``
-    (binary, 0/255) in :class:`SegmentationSource`'s default layout; return ``root``.
-
-    Args:
-        root: Where to write.
-        splits: Images of each split folder (default ``{"train": 12, "test": 4}``).
-        unlabeled: Images without masks added to ``train/images`` (``free_<i>.png``).
-        size: Base side; sizes vary (one in three is smaller than ``size``, to exercise
-            padding of random crops).
-        channels: Channels of the images.
-        seed: Seed of the pixels.
-    """
+    """Write ``splits`` images and 0/255 masks in :class:`SegmentationSource`'s default
+    layout, and ``unlabeled`` images without masks (``train/images/free_<i>.png``)."""
     from ssl_core.data.fake import write_image
 
     root = Path(root)
@@ -530,8 +442,6 @@ def make_fake_segmentation(
             write_image(root / split / "images" / f"img_{i:04d}.png", image)
             write_image(root / split / "masks" / f"img_{i:04d}.png", mask)
     for i in range(unlabeled):
-        write_image(
-            root / "train" / "images" / f"free_{i:04d}.png",
-            fake_nuclei(rng, size, size, channels)[0],
-        )
+        image = fake_nuclei(rng, size, size, channels)[0]
+        write_image(root / "train" / "images" / f"free_{i:04d}.png", image)
     return root

@@ -1,14 +1,4 @@
-"""Losses of the segmentation methods.
-
-- :class:`SegmentationLoss`: the supervised loss of every method, pixel cross-entropy +
-  Dice (UniMatch's medical recipe and the common choice for nuclei), padding
-  (``ignore_index``) left out of both.
-- :func:`pseudo_label_loss`: the unlabeled loss of FixMatch / UniMatch for segmentation
-  (UniMatch, ``fixmatch.py`` / ``unimatch.py``): pixel cross-entropy against the weak
-  view's pseudo-label, kept where its confidence reaches the threshold and the pixel is
-  not padding, **summed over the kept pixels and divided by the number of non-padding
-  pixels** (not by the kept ones: a batch with few confident pixels weighs little).
-"""
+"""Segmentation losses: the supervised CE + Dice and FixMatch / UniMatch's unlabeled loss."""
 
 from __future__ import annotations
 
@@ -20,12 +10,7 @@ from torch import nn
 
 class SegmentationLoss(nn.Module):
     """``CE + dice_weight * Dice`` of logits ``(B, K, H, W)`` against class ids
-    ``(B, H, W)``; pixels equal to ``ignore_index`` count in neither term.
-
-    Args:
-        ignore_index: Label of pixels to leave out (padding).
-        dice_weight: Weight of the multiclass soft Dice loss (0: cross-entropy only).
-    """
+    ``(B, H, W)``; pixels equal to ``ignore_index`` count in neither term."""
 
     def __init__(self, ignore_index: int = 255, dice_weight: float = 1.0) -> None:
         super().__init__()
@@ -50,19 +35,19 @@ def pseudo_label_loss(
     threshold: float,
     ignore_index: int = 255,
 ) -> torch.Tensor:
-    """Masked pixel cross-entropy, normalised as UniMatch.
-
-    Args:
-        logits: Logits ``(B, K, H, W)`` of the (strong or perturbed) view.
-        pseudo_labels: Class ids ``(B, H, W)`` (argmax of the weak view).
-        confidence: Max probability ``(B, H, W)`` of the weak view.
-        ignore: ``(B, H, W)``, ``ignore_index`` on padding.
-        threshold: Confidence a pixel needs to count.
-
-    Returns:
-        ``sum(CE * kept) / #non-padding pixels`` (0 when every pixel is padding).
-    """
+    """Pixel CE of ``logits`` ``(B, K, H, W)`` against ``pseudo_labels`` ``(B, H, W)``, summed
+    over non-padding pixels whose ``confidence`` reaches ``threshold`` and divided by the
+    number of non-padding pixels, as UniMatch (0 when all is padding)."""
     valid = ignore != ignore_index
     kept = (confidence >= threshold) & valid
     ce = F.cross_entropy(logits, pseudo_labels, reduction="none")
     return (ce * kept).sum() / valid.sum().clamp_min(1)
+
+
+def mask_ratio(
+    confidence: torch.Tensor, ignore: torch.Tensor, threshold: float, ignore_index: int = 255
+) -> torch.Tensor:
+    """Share of the non-padding pixels that reach ``threshold`` (``train/mask_ratio``)."""
+    valid = ignore != ignore_index
+    kept = (confidence >= threshold) & valid
+    return kept.sum() / valid.sum().clamp_min(1)

@@ -1,23 +1,9 @@
-"""Mean Teacher for segmentation: consistency with an EMA of the network.
+"""Mean Teacher for segmentation: the MSE between the student's per-pixel softmax on the
+first strong view and its EMA teacher's on the weak view. Departures: docs/segmentation.md.
 
 - [0] Mean Teacher, Tarvainen & Valpola, NeurIPS 2017, https://arxiv.org/abs/1703.01780
 - [1] SSL4MIS (Luo et al.), ``train_mean_teacher_2D.py``,
-  https://github.com/HiLab-git/SSL4MIS (the usual segmentation recipe)
-
-The teacher is an exponential moving average of the student network (encoder, decoder,
-head), updated after every optimizer step with decay ``min(1 - 1 / (step + 1),
-ema_decay)`` (the reference code's warmup); its batch-norm statistics come from its own
-forward passes, as in [1]. Labeled images get CE + Dice on the student. On unlabeled
-images, the consistency cost is the mean squared error between the student's and the
-teacher's per-pixel softmax (averaged over classes and non-padding pixels), weighted by
-``consistency`` times the sigmoid ramp-up ``exp(-5 (1 - t)^2)`` of [0].
-
-Settings of [1] (ACDC, U-Net): EMA decay 0.99, consistency 0.1, ramp-up over 200 of
-30 000 iterations' "epochs", teacher input = student input + Gaussian noise clipped to
-+-0.2. Departures: the student sees the datamodule's first strong view (photometric only,
-pixel-aligned) and the teacher the weak view, instead of noise on the teacher's input;
-consistency on unlabeled images only (as [1]); ramp-up length as a share of the run.
-Validation, test and predict use the teacher (``evaluate_teacher``), as [0] reports.
+  https://github.com/HiLab-git/SSL4MIS (EMA 0.99, consistency 0.1)
 """
 
 from __future__ import annotations
@@ -26,20 +12,15 @@ import torch
 from torch import nn
 
 from ssl_core.methods.ema import MeanTeacherMixin, frozen_copy
-from ssl_core.segmentation.base import SegmentationTask, unlabeled_ignore
+from ssl_core.segmentation.base import SegmentationTask, semi_batch
 
 
 class MeanTeacherSegmentation(MeanTeacherMixin, SegmentationTask):
-    """Student network and its EMA teacher.
-
-    Batches (``data.train_on: semi``): ``{"labeled": {"image", "mask"}, "unlabeled":
-    {"views": [weak, strong1, ...], "ignore"}}``; the weak view goes to the teacher, the
-    first strong view to the student.
+    """Student network and its EMA teacher (``data.train_on: semi``).
 
     Args:
         consistency: Maximum weight of the consistency cost (0.1 in [1]).
-        rampup: Length of the sigmoid ramp-up of that weight: a share of the run's
-            optimizer steps if <= 1, else a number of steps.
+        rampup: Length of that weight's ramp-up: a share of the run if <= 1, else steps.
         ema_decay: Decay of the teacher's EMA (0.99 in [1]).
         evaluate_teacher: Validate, test and predict with the teacher (else the student).
         **kwargs: :class:`~ssl_core.segmentation.base.SegmentationTask` arguments.
@@ -67,13 +48,10 @@ class MeanTeacherSegmentation(MeanTeacherMixin, SegmentationTask):
         return self.teacher if self.hparams.evaluate_teacher else self.network
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        labeled, unlabeled = batch["labeled"], batch["unlabeled"]
-        x, y = labeled["image"], labeled["mask"]
-        u_weak, u_strong = unlabeled["views"][:2]
-        valid = (unlabeled_ignore(unlabeled, u_weak) != self.ignore_index).float()
+        x, y, (u_weak, u_strong, *_), ignore = semi_batch(batch)
+        valid = (ignore != self.ignore_index).float()
 
-        logits = self.network(torch.cat([x, u_strong]))
-        logits_x, logits_u = logits.split([len(x), len(u_strong)])
+        logits_x, logits_u = self.network(torch.cat([x, u_strong])).split([len(x), len(u_strong)])
         with torch.no_grad():
             teacher_probs = self.teacher(u_weak).softmax(dim=1)
 

@@ -1,43 +1,14 @@
-"""Joint image + mask transforms for segmentation, any channel count.
-
-Three transforms, one per kind of sample; each maps a ``uint8`` ``(H, W, C)`` image (and
-its ``(H, W)`` mask of class ids, where there is one) to the fields of a sample:
-
-- :class:`SegTrainTransform` (labeled images): a random crop of ``size`` px (images
-  smaller than that are padded: image with 0, mask with ``ignore_index``), flips and
-  90-degree rotations, optionally mild brightness/contrast. Fields ``image`` ``uint8``
-  ``(C, size, size)`` and ``mask`` ``int64`` ``(size, size)``.
-- :class:`SegWeakStrongTransform` (unlabeled images, FixMatch / UniMatch): the weak
-  geometry is drawn once per image, then each of ``strong_views`` strong views gets its
-  own photometric parameters, on the image only, so every view stays pixel-aligned with
-  the weak view (and with the pseudo-label predicted from it). Fields ``views``
-  ``[weak, strong_1, ...]`` and ``ignore`` ``uint8`` ``(size, size)``: 255 on padding,
-  else 0.
-- :class:`SegEvalTransform` (validation, test, prediction): the whole image as it is
-  (no resize, no crop: whole-image inference pads to the network's stride itself).
-
-The strong photometric recipe is UniMatch's (Yang et al., CVPR 2023,
-https://github.com/LiheYoung/UniMatch, ``dataset/semi.py``): colour jitter
-(0.5, 0.5, 0.5, 0.25) with p=0.8, greyscale p=0.2, Gaussian blur sigma U(0.1, 2) with
-p=0.5, all :mod:`ssl_core.augment`'s ops (the classification views' conventions).
-Saturation, hue and greyscale need RGB: other channel counts get brightness and
-contrast. UniMatch's CutMix box is made on the batch by the method, not here. The weak
-geometry is a random crop with flips and rot90 (orientation carries no meaning in
-microscopy); UniMatch's random rescale (0.5-2) is available as ``scale=(0.5, 2.0)`` and
-off by default. The photometric ops work on the ``size`` px crop, never on the whole
-image, and a crop whose channels are all equal (grey images stored as RGB: 557 of
-DSB2018's 664) as one plane: exact, since saturation, hue and greyscale leave such a
-crop as it is.
-
-Seeds: ``set_random_seed(seed)`` seeds the transform's one random stream (geometry,
-then each strong view in turn), so the datasets of :mod:`ssl_core.segmentation.data` can
-give every sample its own seed and every dataloader worker draws its own augmentations.
+"""Joint image + mask transforms for segmentation, any channel count: a labeled crop
+(:class:`SegTrainTransform`), pixel-aligned weak and strong views of an unlabeled crop
+(:class:`SegWeakStrongTransform`) and whole images (:class:`SegEvalTransform`). The strong
+photometry is UniMatch's (Yang et al., CVPR 2023, https://github.com/LiheYoung/UniMatch,
+``dataset/semi.py``; departures: docs/segmentation.md).
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import cv2
@@ -49,55 +20,8 @@ from ssl_core import augment as aug
 IGNORE_INDEX = 255
 
 
-def mask_tensor(mask: np.ndarray) -> torch.Tensor:
-    """``(H, W)`` class ids as an ``int64`` tensor."""
-    return torch.from_numpy(np.ascontiguousarray(mask).astype(np.int64, copy=False))
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """The weak geometry of one sample: rescale the image by ``scale``, take rows
-    ``y:y+h`` and columns ``x:x+w``, place them at ``(top, left)`` of a ``size`` px
-    square (the rest is padding), then :func:`ssl_core.augment.orient` it."""
-
-    size: int
-    scale: float
-    y: int
-    x: int
-    h: int
-    w: int
-    top: int
-    left: int
-    hflip: bool
-    vflip: bool
-    turns: int
-
-    @property
-    def padded(self) -> bool:
-        return (self.h, self.w) != (self.size, self.size)
-
-    def apply(self, array: np.ndarray, fill: int, interpolation: int) -> np.ndarray:
-        """The ``(size, size, ...)`` output of an image or mask (``fill`` on padding)."""
-        if self.scale != 1.0:
-            (height, width), s = array.shape[:2], self.scale
-            array = aug.resize(array, int(width * s), int(height * s), interpolation)
-        crop = array[self.y : self.y + self.h, self.x : self.x + self.w]
-        if self.padded:
-            out = np.full((self.size, self.size, *array.shape[2:]), fill, array.dtype)
-            out[self.top : self.top + self.h, self.left : self.left + self.w] = crop
-            crop = out
-        return aug.orient(crop, self.hflip, self.vflip, self.turns)  # reads a crop in place
-
-    def padding(self) -> np.ndarray:
-        """``uint8`` ``(size, size)``: 255 where the output is padding, else 0."""
-        out = np.full((self.size, self.size), 255 * self.padded, np.uint8)
-        out[self.top : self.top + self.h, self.left : self.left + self.w] = 0
-        return aug.orient(out, self.hflip, self.vflip, self.turns) if self.padded else out
-
-
 def _offsets(rng: random.Random, length: int, size: int) -> tuple[int, int, int]:
-    """``(start, extent, pad before)`` of a random ``size`` crop of ``length`` px, padded
-    at a random position where ``length < size`` (as PadIfNeeded + RandomCrop)."""
+    """``(start, extent, pad before)`` of a random ``size`` crop of ``length`` px."""
     if length >= size:
         return rng.randint(0, length - size), size, 0
     return 0, length, rng.randint(0, size - length)
@@ -112,8 +36,9 @@ def draw_geometry(
     hflip_prob: float = 0.5,
     vflip_prob: float = 0.5,
     rotate90_prob: float = 0.5,
-) -> Geometry:
-    """A random :class:`Geometry` for an image of ``height`` x ``width`` px."""
+) -> Callable[[np.ndarray, int, int], np.ndarray]:
+    """A random rescale, ``size`` px crop (padded) and orientation of an image of ``height`` x
+    ``width`` px: ``apply(array, fill on padding, interpolation)`` -> ``(size, size, ...)``."""
     factor = 1.0
     if tuple(scale) != (1.0, 1.0):
         factor = rng.uniform(*scale)
@@ -121,7 +46,19 @@ def draw_geometry(
     y, h, top = _offsets(rng, height, size)
     x, w, left = _offsets(rng, width, size)
     flips = aug.random_orientation(rng, hflip_prob, vflip_prob, rotate90_prob)
-    return Geometry(size, factor, y, x, h, w, top, left, *flips)
+
+    def apply(array: np.ndarray, fill: int, interpolation: int) -> np.ndarray:
+        if factor != 1.0:
+            rows, cols = array.shape[:2]
+            array = aug.resize(array, int(cols * factor), int(rows * factor), interpolation)
+        crop = array[y : y + h, x : x + w]
+        if (h, w) != (size, size):
+            out = np.full((size, size, *array.shape[2:]), fill, array.dtype)
+            out[top : top + h, left : left + w] = crop
+            crop = out
+        return aug.orient(crop, *flips)  # reads a crop in place
+
+    return apply
 
 
 class SegTrainTransform:
@@ -134,8 +71,7 @@ class SegTrainTransform:
         hflip_prob: Probability of a horizontal flip.
         vflip_prob: Probability of a vertical flip.
         rotate90_prob: Probability of a rotation by a random multiple of 90 degrees.
-        photometric_prob: Probability of mild brightness and contrast (factors in
-            ``[0.8, 1.2]``, random order) on the image.
+        photometric_prob: Probability of mild brightness and contrast (``[0.8, 1.2]``).
         ignore_index: Mask value of padding (ignored by losses and metrics).
     """
 
@@ -151,10 +87,7 @@ class SegTrainTransform:
         ignore_index: int = IGNORE_INDEX,
     ) -> None:
         self.channels = channels
-        self.geometry = dict(
-            size=size, scale=tuple(scale), hflip_prob=hflip_prob, vflip_prob=vflip_prob,
-            rotate90_prob=rotate90_prob,
-        )  # fmt: skip
+        self.geometry = (size, tuple(scale), hflip_prob, vflip_prob, rotate90_prob)
         self.photometric_prob = photometric_prob
         self.ignore_index = ignore_index
         self.rng = random.Random()
@@ -162,31 +95,32 @@ class SegTrainTransform:
     def set_random_seed(self, seed: int | None) -> None:
         self.rng.seed(seed)
 
-    def __call__(self, image: np.ndarray, mask: np.ndarray) -> dict[str, torch.Tensor]:
+    def crop(self, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Image and mask through one random geometry (padding: 0 and ``ignore_index``)."""
         image = aug.check_image(image, self.channels)
-        geometry = draw_geometry(self.rng, *image.shape[:2], **self.geometry)
-        image = geometry.apply(image, 0, cv2.INTER_LINEAR)
-        mask = geometry.apply(mask, self.ignore_index, cv2.INTER_NEAREST)
+        apply = draw_geometry(self.rng, *image.shape[:2], *self.geometry)
+        return apply(image, 0, cv2.INTER_LINEAR), apply(mask, self.ignore_index, cv2.INTER_NEAREST)
+
+    def __call__(self, image: np.ndarray, mask: np.ndarray) -> dict[str, torch.Tensor]:
+        image, mask = self.crop(image, mask)
         if self.photometric_prob > 0 and self.rng.random() < self.photometric_prob:
             image = aug.color_jitter(image, self.rng, 0.2, 0.2, 0.0, 0.0)
-        return {"image": aug.to_chw(image, self.channels), "mask": mask_tensor(mask)}
+        return {
+            "image": aug.to_chw(image, self.channels),
+            "mask": torch.from_numpy(mask.astype(np.int64)),
+        }
 
 
 class SegWeakStrongTransform(SegTrainTransform):
-    """An unlabeled training sample: one weak view and ``strong_views`` strong views,
-    pixel-aligned (geometry drawn once), plus the ``ignore`` mask of padding.
+    """An unlabeled sample: a weak and ``strong_views`` pixel-aligned strong views, ``ignore``.
 
     Args:
         size: Side of the crop; smaller images are padded (``ignore`` = 255 there).
         channels: Channels of the images.
-        strong_views: Number of strong views (UniMatch: 2, FixMatch: 1, Mean Teacher: 0
-            or 1), each with its own photometric parameters.
+        strong_views: Number of strong views (UniMatch: 2, FixMatch and Mean Teacher: 1).
         scale: Random rescale range before the crop (UniMatch: ``(0.5, 2.0)``).
-        hflip_prob, vflip_prob, rotate90_prob: Probabilities of the weak geometry's flips
-            and turns.
-        cj_prob, cj_strength, gray_prob, blur_prob, blur_sigma: The strong views'
-            photometry (:class:`ssl_core.augment.Photometric`; jitter 0.5, 0.5, 0.5, 0.25
-            at strength 1).
+        hflip_prob, vflip_prob, rotate90_prob: Probabilities of flips and turns.
+        cj_prob, cj_strength, gray_prob, blur_prob, blur_sigma: :class:`aug.Photometric`.
     """
 
     def __init__(
@@ -212,23 +146,16 @@ class SegWeakStrongTransform(SegTrainTransform):
         self.strong = aug.Photometric(cj_prob, jitter, hue, gray_prob, blur_prob, blur_sigma)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray | None = None) -> dict[str, Any]:
-        # The mask of an unlabeled image is never read: padding is known from the geometry.
-        image = aug.check_image(image, self.channels)
-        geometry = draw_geometry(self.rng, *image.shape[:2], **self.geometry)
-        weak = geometry.apply(image, 0, cv2.INTER_LINEAR)
+        weak, ignore = self.crop(image, np.zeros(image.shape[:2], np.uint8))  # 255: padding
         views = [aug.to_chw(weak, self.channels)]
         source = self._plane(weak, views[0])
-        views += [
-            aug.to_chw(self.strong(source, self.rng), self.channels)
-            for _ in range(self.strong_views)
-        ]
-        return {"views": views, "ignore": torch.from_numpy(geometry.padding())}
+        for _ in range(self.strong_views):
+            views.append(aug.to_chw(self.strong(source, self.rng), self.channels))
+        return {"views": views, "ignore": torch.from_numpy(ignore)}
 
     def _plane(self, weak: np.ndarray, tensor: torch.Tensor) -> np.ndarray:
-        """The weak crop as one ``(H, W)`` plane when its channels are all equal (a grey
-        image, or any 1-channel image), else as it is. Exact: saturation, hue and
-        greyscale leave an image of equal channels unchanged, and brightness, contrast
-        and blur act on each channel alike (contrast's grey mean is the plane's mean)."""
+        """The weak crop as one ``(H, W)`` plane when its channels are all equal (exact: the
+        photometric ops act on equal channels alike), else as it is."""
         if self.channels == 1:
             return weak[:, :, 0]
         if self.channels == 3:
@@ -239,16 +166,10 @@ class SegWeakStrongTransform(SegTrainTransform):
 
 
 class SegEvalTransform:
-    """A whole image (and its mask, if any) as tensors: no resize, no crop.
-
-    ``image`` ``uint8`` ``(C, H, W)``; ``mask`` ``int64`` ``(H, W)`` when a mask is given.
-    """
-
-    def set_random_seed(self, seed: int | None) -> None:  # deterministic: nothing to seed
-        pass
+    """A whole image ``uint8`` ``(C, H, W)`` and its mask, if any, ``int64`` ``(H, W)``."""
 
     def __call__(self, image: np.ndarray, mask: np.ndarray | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"image": aug.to_tensor(image)}
         if mask is not None:
-            out["mask"] = mask_tensor(mask)
+            out["mask"] = torch.from_numpy(mask.astype(np.int64))
         return out

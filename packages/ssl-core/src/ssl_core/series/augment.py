@@ -1,37 +1,20 @@
 """Augmentations of time series (the TS2Vec / TS-TCC set), vectorised over a padded batch.
 
-Every op is a small callable ``op(series, mask, rand) -> (series, mask)`` on a batch
-``series`` ``(B, C, T)`` float with its length mask ``(B, T)`` (True on real steps, a
-prefix of each row; zeros in the padding) and the batch's
-:class:`~ssl_core.data.seeds.SampleRandom`: every sample draws from its own seed, so a
-sample's view does not depend on the batch it is in, its position there or the batch's
-padding. Ops keep padding as padding (zeros, mask False) and only :class:`RandomCrop`
-shortens a mask.
-
-A view (:class:`SeriesView`) is a list of ops, each drawing from its own stream (derived
-from the view's number and the op's position). A recipe (:class:`SeriesTransform`, a
-:class:`~ssl_core.data.views.Views`) makes several views (``(series, mask, seeds) ->
-[{"series", "mask"}, ...]``): :class:`SeriesContrastiveTransform` two for contrastive
-methods, :class:`SeriesWeakStrongTransform` weak and strong ones for FixMatch & co.,
-:class:`SeriesEvalTransform` the series as they are. A dataset with other physics
-subclasses them with its own ops (GWAK's strain in ``projects/gwak``). They run on torch
-tensors on any device: in the collation (:class:`~ssl_core.series.modality.SeriesCollate`)
-or after standardisation on the device. Jitter and the time mask's fill are relative to the sample's own per-channel
-statistics, so they mean the same in raw and in standardised units.
-
-What each op keeps (checked in ``tests/test_series_augment.py``): :class:`TimeShift` and
-:class:`ChannelShift` move values in time (circularly within the series' length) without
-changing them; :class:`SignFlip` twice is the identity; :class:`Scale` keeps the shape up
-to a factor;
-:class:`RandomCrop` keeps a contiguous piece; :class:`Jitter` and :class:`TimeMask` keep
-the length.
+Every op is a callable ``op(series, mask, rand) -> (series, mask)`` on a batch ``series``
+``(B, C, T)`` with its prefix mask ``(B, T)`` (True on real steps, zeros in the padding)
+and the batch's :class:`~ssl_core.data.seeds.SampleRandom`: every sample draws from its
+own seed, so its view does not depend on its batch, position or padding. Ops keep padding
+as padding; only :class:`RandomCrop` shortens a mask. Jitter and the time mask's fill are
+relative to the sample's own per-channel statistics (the same in raw and standardised
+units). A view (:class:`SeriesView`) is a list of ops; a recipe (:class:`SeriesTransform`)
+makes several views; a dataset with other physics subclasses the recipes with its own ops
+(GWAK's strain in ``projects/gwak``).
 
 - [0] Yue et al., TS2Vec: towards universal representation of time series, AAAI 2022,
   https://arxiv.org/abs/2106.10466 (random crops; timestamp masking, there on the latent)
 - [1] Eldele et al., Time-series representation learning via temporal and contextual
   contrasting (TS-TCC), IJCAI 2021, https://arxiv.org/abs/2106.14112 (weak: jitter and
   scaling; strong: permutation and jitter)
-- [2] Sohn et al., FixMatch, NeurIPS 2020, https://arxiv.org/abs/2001.07685
 """
 
 from __future__ import annotations
@@ -46,24 +29,12 @@ from ssl_core.data.views import Views
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-def lengths_of(mask: torch.Tensor) -> torch.Tensor:
-    """Real steps per sample ``(B,)`` int64 of a prefix mask ``(B, T)``."""
-    return mask.sum(dim=1)
-
-
 def roll_within(series: torch.Tensor, mask: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
-    """Roll each row circularly within its real length: ``out[t] = x[(t - s) mod L]``.
-
-    Args:
-        series: ``(B, C, T)``.
-        mask: ``(B, T)`` prefix mask.
-        shift: Integer shifts ``(B, 1)`` (all channels) or ``(B, C)`` (per channel).
-
-    Returns:
-        ``(B, C, T)``; the padding is left where it is.
-    """
+    """Roll each row of ``series`` ``(B, C, T)`` circularly within its real length,
+    ``out[t] = x[(t - s) mod L]``, by integer shifts ``(B, 1)`` or ``(B, C)``; the padding
+    stays where it is."""
     b, c, t = series.shape
-    length = lengths_of(mask).clamp(min=1)[:, None, None]
+    length = mask.sum(dim=1).clamp(min=1)[:, None, None]
     steps = torch.arange(t, device=series.device)
     source = torch.remainder(steps - shift[:, :, None], length)  # floor modulo: >= 0
     source = torch.where(mask[:, None, :], source, steps)
@@ -71,11 +42,8 @@ def roll_within(series: torch.Tensor, mask: torch.Tensor, shift: torch.Tensor) -
 
 
 def channel_mean_std(series: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-sample, per-channel mean and std over real steps, ``(B, C, 1)`` each.
-
-    Summed in float64, so a sample's statistics do not depend (to float32 precision) on
-    how much padding the batch gives it: the order of a float32 reduction over the
-    padded length would change the last bit."""
+    """Per-sample, per-channel mean and std over real steps, ``(B, C, 1)`` each (summed in
+    float64: a float32 sum's last bit would depend on the batch's padding)."""
     x = series.to(torch.float64)
     m = mask[:, None, :].to(torch.float64)
     n = m.sum(dim=2, keepdim=True).clamp(min=1)
@@ -85,16 +53,15 @@ def channel_mean_std(series: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Te
 
 
 class RandomCrop:
-    """Keep a random contiguous piece of ``fraction`` of each series' length,
-    ``fraction ~ U(min_fraction, 1)``, moved to the start (TS2Vec's random cropping; its
-    two crops' overlap serves its timestamp-level loss, not used here). Shortens the mask."""
+    """Keep a random contiguous piece of ``fraction ~ U(min_fraction, 1)`` of each series'
+    length, moved to the start (TS2Vec's random cropping). Shortens the mask."""
 
     def __init__(self, min_fraction: float = 0.5) -> None:
         self.min_fraction = min_fraction
 
     def __call__(self, series: torch.Tensor, mask: torch.Tensor, rand: SampleRandom) -> Batch:
         b, c, t = series.shape
-        length = lengths_of(mask)
+        length = mask.sum(dim=1)
         u = rand.uniform(0, 2)
         fraction = self.min_fraction + (1 - self.min_fraction) * u[:, 0]
         new = (fraction * length).floor().long().clamp(min=1).minimum(length)
@@ -110,27 +77,25 @@ class TimeShift:
     """Roll each series circularly within its length by ``s`` steps, ``s`` uniform in
     ``[-max_fraction L, max_fraction L]``: values move, none change."""
 
+    per_channel = False
+
     def __init__(self, max_fraction: float = 0.5) -> None:
         self.max_fraction = max_fraction
 
     def __call__(self, series: torch.Tensor, mask: torch.Tensor, rand: SampleRandom) -> Batch:
-        length = lengths_of(mask).to(torch.float32)
-        s = ((2 * rand.uniform(0, 1)[:, 0] - 1) * self.max_fraction * length).round().long()
-        return roll_within(series, mask, s[:, None]), mask
-
-
-class ChannelShift:
-    """Roll every channel by its own shift within ``[-max_fraction L, max_fraction L]``
-    (channel-wise time shifts)."""
-
-    def __init__(self, max_fraction: float = 0.1) -> None:
-        self.max_fraction = max_fraction
-
-    def __call__(self, series: torch.Tensor, mask: torch.Tensor, rand: SampleRandom) -> Batch:
-        length = lengths_of(mask).to(torch.float32)[:, None]
-        u = rand.uniform(0, series.shape[1])
+        length = mask.sum(dim=1).to(torch.float32)[:, None]
+        u = rand.uniform(0, series.shape[1] if self.per_channel else 1)
         s = ((2 * u - 1) * self.max_fraction * length).round().long()
         return roll_within(series, mask, s), mask
+
+
+class ChannelShift(TimeShift):
+    """Roll every channel by its own shift (a :class:`TimeShift` per channel)."""
+
+    per_channel = True
+
+    def __init__(self, max_fraction: float = 0.1) -> None:
+        super().__init__(max_fraction)
 
 
 class SignFlip:
@@ -146,11 +111,8 @@ class SignFlip:
 
 
 class Scale:
-    """Multiply by ``exp(sigma N(0, 1))``, per channel or one factor per sample.
-
-    TS-TCC scales by ``N(2, 1.1)`` per channel, which can be near zero or negative; a
-    log-normal factor keeps the sign (sign flips are :class:`SignFlip`'s job).
-    """
+    """Multiply by ``exp(sigma N(0, 1))``, per channel or one factor per sample (TS-TCC's
+    ``N(2, 1.1)`` can be near zero or negative; a log-normal factor keeps the sign)."""
 
     def __init__(self, sigma: float = 0.2, per_channel: bool = True) -> None:
         self.sigma = sigma
@@ -177,14 +139,14 @@ class Jitter:
 
 class TimeMask:
     """Replace a random span of ``u max_fraction L`` steps (``u ~ U(0, 1)``) with each
-    channel's mean over the sample (time masking; TS2Vec masks timestamps of the latent,
-    here the input). The mask is unchanged: masked steps are still steps of the series."""
+    channel's mean over the sample (TS2Vec masks the latent, here the input); the mask is
+    unchanged."""
 
     def __init__(self, max_fraction: float = 0.2) -> None:
         self.max_fraction = max_fraction
 
     def __call__(self, series: torch.Tensor, mask: torch.Tensor, rand: SampleRandom) -> Batch:
-        length = lengths_of(mask)
+        length = mask.sum(dim=1)
         u = rand.uniform(0, 2)
         span = (u[:, 0] * self.max_fraction * length).floor().long()
         start = (u[:, 1] * (length - span + 1)).floor().long().minimum(length - span)
@@ -195,11 +157,7 @@ class TimeMask:
 
 
 class SeriesView:
-    """One augmented view: ``ops`` in order, op ``j`` drawing from stream ``j``.
-
-    Args:
-        ops: The augmentations (see this module).
-    """
+    """One augmented view: ``ops`` in order, op ``j`` drawing from stream ``j``."""
 
     def __init__(self, ops: Sequence) -> None:
         self.ops = list(ops)
@@ -211,16 +169,9 @@ class SeriesView:
 
 
 class SeriesTransform(Views):
-    """Several views of a padded batch (or one: ``single``), each sample's from its own
-    seed: view ``i`` draws from ``derive(seeds, i)``.
-
-    Args:
-        views: One :class:`SeriesView` per view.
-        single: One view, field ``image``.
-
-    Call: ``transform(series (B, C, T), mask (B, T), seeds (B,))`` -> ``[{"series":
-    (B, C, T'), "mask": (B, T')}, ...]``, one dict per view (``T' <= T``: trailing steps
-    that are padding in every row are dropped).
+    """Several views of a padded batch (or one: ``single``), view ``i`` drawing from
+    ``derive(seeds, i)``: ``transform(series (B, C, T), mask (B, T), seeds (B,))`` ->
+    ``[{"series": (B, C, T'), "mask": (B, T')}, ...]``, trailing all-padding steps dropped.
     """
 
     views: list[SeriesView]
@@ -240,9 +191,8 @@ def trim(view: dict) -> dict:
 
 
 class SeriesContrastiveTransform(SeriesTransform):
-    """``views`` contrastive views (SimCLR, SupCon, BYOL, ...) of sensor series: TS2Vec's
-    crop to 50-100% with TS-TCC's per-channel scaling (sigma 0.2) and jitter (0.1 std), and
-    a time mask of up to 20%. A subclass gives other ops (:meth:`ops`)."""
+    """``views`` contrastive views of sensor series: TS2Vec's crop to 50-100%, TS-TCC's
+    scaling and jitter, a time mask of up to 20%. A subclass gives other :meth:`ops`."""
 
     def __init__(self, views: int = 2) -> None:
         super().__init__([SeriesView(self.ops()) for _ in range(views)])
@@ -252,13 +202,9 @@ class SeriesContrastiveTransform(SeriesTransform):
 
 
 class SeriesWeakStrongTransform(SeriesTransform):
-    """``weak_views`` weak views, then ``strong_views`` strong views (FixMatch: 1 and 1;
-    Mean Teacher: 2 and 0; supervised and Pseudo-Label: 1 and 0).
-
-    Weak: TS-TCC's weak augmentation (scaling, jitter). Strong: the contrastive view's ops
-    plus channel-wise shifts, stronger; TS-TCC's segment permutation is left out (it breaks
-    the time order the physics is in). A subclass gives other ops (:meth:`weak_ops`,
-    :meth:`strong_ops`)."""
+    """``weak_views`` weak views (TS-TCC's scaling and jitter), then ``strong_views``
+    strong ones (the contrastive ops, stronger, and channel-wise shifts; no segment
+    permutation: it breaks the time order). A subclass gives other ops."""
 
     def __init__(self, weak_views: int = 1, strong_views: int = 1) -> None:
         super().__init__(

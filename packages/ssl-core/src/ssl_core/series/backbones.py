@@ -1,19 +1,10 @@
-"""Backbones for series: a 1-D ResNet and a transformer over patches, both with padding
-masks and masked pooling.
+"""Backbones for series: a 1-D ResNet and a transformer over patches, mapping one view
+``{"series": (B, C, T), "mask": (B, T)}`` (or a plain tensor ``(B, C, T)``, every step
+real) to features ``(B, num_features)``.
 
-A backbone maps one view ``{"series": (B, C, T), "mask": (B, T)}`` (or a plain tensor
-``(B, C, T)``, every step real) to features ``(B, num_features)``, as
-:class:`ssl_core.backbones.Backbone` maps images: methods call ``self.backbone(view)`` and
-read ``self.backbone.num_features``. Selected in YAML like the image backbones::
-
-    backbone:
-      class_path: ssl_core.series.ResNet1d
-      init_args: {in_channels: 12}
-
-Padding never changes an embedding (eval mode): padded steps are zeroed after every layer
-(so a convolution sees the same zeros there as its own zero padding), batch norm measures
-its statistics on real steps only, attention ignores padded patches, and pooling averages
-real steps only. ``tests/test_series_backbones.py`` checks it.
+Padding never changes an embedding (eval mode): padded steps are zeroed after every layer,
+batch norm measures real steps only, attention ignores padded patches, and pooling
+averages real steps only (``tests/test_series_backbones.py``).
 
 - [0] Wang, Yan, Oates, Time series classification from scratch with deep neural
   networks: a strong baseline, IJCNN 2017, https://arxiv.org/abs/1611.06455 (the ResNet)
@@ -39,9 +30,7 @@ def as_view(x: dict[str, torch.Tensor] | torch.Tensor) -> tuple[torch.Tensor, to
 
 
 class MaskedBatchNorm1d(nn.BatchNorm1d):
-    """Batch norm of ``(B, C, T)`` whose training statistics count real steps only
-    (padding would pull the mean toward zero, the more so the more a batch is padded).
-    Eval mode uses the running statistics, as ``nn.BatchNorm1d``."""
+    """Batch norm of ``(B, C, T)`` whose training statistics count real steps only."""
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
         if mask is None or not self.training:
@@ -101,20 +90,14 @@ class ResidualBlock1d(nn.Module):
 
 
 class ResNet1d(nn.Module):
-    """1-D ResNet for series (Wang et al. 2017) with masked batch norm and masked global
-    average pooling.
+    """1-D ResNet for series [0] with masked batch norm and masked global average pooling.
 
     Args:
         in_channels: Channels of the series (12 for JapaneseVowels, 2 for H1/L1 strain).
         widths: Channels of the residual blocks (the paper: 64, 128, 128).
-        kernels: Kernel sizes of each block's three convolutions (the paper: 8, 5, 3;
-            odd here, so "same" padding is symmetric).
+        kernels: Odd kernel sizes of each block's three convolutions (the paper: 8, 5, 3).
         downsample: Stride of a stem convolution (kernel ``2 downsample + 1``) before the
-            blocks: 1 (the paper, no stem) for short series; e.g. 4 for 1,024-step
-            strain windows, 4x less compute. The mask is subsampled alike.
-
-    Attributes:
-        num_features: Width of the output ``(B, num_features)`` (= ``widths[-1]``).
+            blocks: 1 (the paper, no stem), e.g. 4 for 1,024-step strain windows.
     """
 
     def __init__(
@@ -127,18 +110,15 @@ class ResNet1d(nn.Module):
         super().__init__()
         self.in_channels = in_channels
         self.downsample = downsample
+        stem = downsample > 1
         self.stem = (
-            ConvNorm(in_channels, widths[0], 2 * downsample + 1, downsample)
-            if downsample > 1
-            else None
+            ConvNorm(in_channels, widths[0], 2 * downsample + 1, downsample) if stem else None
         )
-        c = widths[0] if self.stem is not None else in_channels
-        blocks = []
-        for width in widths:
-            blocks.append(ResidualBlock1d(c, width, tuple(kernels)))
-            c = width
-        self.blocks = nn.ModuleList(blocks)
-        self.num_features = c
+        ins = [widths[0] if stem else in_channels, *widths[:-1]]
+        self.blocks = nn.ModuleList(
+            ResidualBlock1d(a, b, tuple(kernels)) for a, b in zip(ins, widths, strict=True)
+        )
+        self.num_features = widths[-1]
 
     def forward(self, x: dict[str, torch.Tensor] | torch.Tensor) -> torch.Tensor:
         """Features ``(B, num_features)`` of a view ``{"series": (B, C, T), "mask": (B, T)}``."""
@@ -153,7 +133,7 @@ class ResNet1d(nn.Module):
 
 
 def sinusoidal_positions(n: int, dim: int, device=None) -> torch.Tensor:
-    """Fixed sine/cosine position codes ``(n, dim)`` (Vaswani et al. 2017): any length."""
+    """Fixed sine/cosine position codes ``(n, dim)`` (Vaswani et al. 2017)."""
     position = torch.arange(n, device=device, dtype=torch.float32)[:, None]
     frequency = torch.exp(torch.arange(0, dim, 2, device=device) * (-math.log(10000.0) / dim))
     out = torch.zeros(n, dim, device=device)
@@ -163,25 +143,18 @@ def sinusoidal_positions(n: int, dim: int, device=None) -> torch.Tensor:
 
 
 class PatchTransformer1d(nn.Module):
-    """A small transformer over non-overlapping patches of a series (PatchTST-like, all
-    channels of a patch in one token), with a padding mask and masked mean pooling.
-
-    A patch is real when its first step is (masks are prefixes); a partly padded last
-    patch holds zeros in its padded steps, whatever the batch's padding. Positions are
-    sinusoidal, so any length works.
+    """A small transformer over non-overlapping patches of a series (PatchTST-like [1], all
+    channels of a patch in one token), sinusoidal positions, masked mean pooling. A patch
+    is real when its first step is.
 
     Args:
         in_channels: Channels of the series.
-        patch_size: Steps per patch (4 for series of 7-29 steps; 16-32 for 1,024-step
-            strain windows).
+        patch_size: Steps per patch (4 for 7-29 steps; 16-32 for 1,024-step strain).
         dim: Token width, the output width.
         depth: Encoder layers.
         heads: Attention heads.
         mlp_ratio: Feed-forward width over ``dim``.
         dropout: Dropout in the encoder layers.
-
-    Attributes:
-        num_features: Width of the output ``(B, num_features)`` (= ``dim``).
     """
 
     def __init__(

@@ -1,9 +1,5 @@
-"""Fake multichannel series in the UEA/UCR ``.ts`` text format: the example data of a
-``new-project --modality series`` package and the tests' files.
-
-Class ``k`` is a noisy sine of ``k + 1`` cycles per series (every channel phase-shifted),
-lengths vary, so a network that reads the shape tells the classes apart while padding
-masks must carry the varying lengths.
+"""Fake multichannel series in the UEA/UCR ``.ts`` format, for examples and tests: class
+``k`` is a noisy sine of ``k + 1`` cycles (every channel phase-shifted), lengths vary.
 """
 
 from __future__ import annotations
@@ -30,16 +26,8 @@ def write_fake_ts(
     lengths: tuple[int, int] = (20, 40),
     seed: int = 0,
 ) -> Path:
-    """Write ``per_class`` series of each class to a ``.ts`` file; return its path.
-
-    Args:
-        path: The file.
-        classes: Class labels (the ``@classLabel`` list, in label order).
-        per_class: Series per class.
-        channels: Channels per series.
-        lengths: Smallest and largest length (steps).
-        seed: Seed of the draws.
-    """
+    """Write ``per_class`` series of each of ``classes`` (in label order), of ``channels``
+    channels and ``lengths`` (smallest, largest) steps, to a ``.ts`` file; return its path."""
     rng = np.random.default_rng(seed)
     header = [
         "# fake series written by ssl_core.series.fake",

@@ -1,61 +1,22 @@
-"""MiniRocket with a ridge classifier: the series baseline a practitioner runs first, and
-no deep learning. Fit on a label split's labeled training series only, scored on the test
-set, beside the networks trained on the same labels.
+"""MiniRocket with a ridge classifier: the series baseline without deep learning, fit on a
+label split's labeled training series only and scored on the test set.
 
 - [0] MiniRocket, Dempster, Schmidt, Webb, KDD 2021, arXiv:2012.08791: 84 fixed kernels
   of length 9 at several dilations, biases from quantiles of the training convolutions,
   the proportion of positive values (PPV) as features (~10,000), then
   ``RidgeClassifierCV(alphas=np.logspace(-3, 3, 10))``.
 
-The transform (:class:`MiniRocket`) is written here, in torch, after [0] and its reference
-code (github.com/angus924/minirocket, ``minirocket_multivariate.py`` and
-``minirocket_multivariate_variable.py``): the libraries that have it would downgrade the
-lock (sktime pins ``pandas < 3.1``; aeon ``numpy < 2.5``, ``scipy < 1.18``, ``numba <
-0.64``), which the project's rule keeps out (docs/series.md). What it does, as [0]:
+Our own torch transform after [0]'s reference code (github.com/angus924/minirocket): the
+packages that have it would downgrade the lock (docs/series.md, which lists the choices).
+Departures from [0]: each series is convolved over its own length (zeros outside it,
+padding left out of the PPV), so its features do not depend on the batch; padding
+alternates over (dilation, kernel) only where the training series have one length (the
+reference's variable-length code; ``alternate_padding`` chooses); the features are scaled
+by ``StandardScaler(with_mean=False)`` where the paper's ridge had ``normalize=True``.
 
-- the 84 kernels of length 9 with three weights 2 and six -1 (every choice of the three
-  positions), written ``-sum(taps) + 3 * (3 taps)`` as in the reference code;
-- dilations ``floor(2 ** linspace(0, log2((L_max - 1) / 8), 32))`` made unique, each with
-  as many features as the points that fell on it (``num_features // 84`` = 119 per
-  kernel, 9,996 in all), ``L_max`` the longest training series;
-- per (dilation, kernel) a random subset of ``floor(2 ** U(0, log2(min(C, 9) + 1)))``
-  channels whose responses are summed (multivariate variant);
-- biases: per (dilation, kernel) one random training series, the quantiles of its
-  zero-padded convolution output at the low-discrepancy sequence ``(k * phi) mod 1``;
-- padding alternating over (dilation, kernel) (index sum even: the "same" output with
-  zeros outside the series, odd: the positions where the kernel lies inside it), where
-  the training series have one length (the reference's ``minirocket_multivariate.py``);
-  where their lengths differ, the "same" output for every kernel, as the reference's
-  ``minirocket_multivariate_variable.py`` (``alternate_padding`` chooses either way);
-- features: PPV, the fraction of a series' positions whose output exceeds a bias.
-
-Unequal lengths (the variable variant): each series is convolved over its own length (the
-batch's zero padding after it plays the kernels' zero padding and its positions are left
-out of the PPV, so a series' features do not depend on the batch), not padded to the
-longest as the networks' collate pads: zeros after a short series would enter the PPV
-(the length itself becomes a feature), where the masked backbones ignore padding.
-Departures from [0]:
-
-- On unequal lengths padding does not alternate (the reference's variable-length code;
-  alternating reads 5 to 11 points lower on JapaneseVowels' short series, docs/series.md).
-  Training series all shorter than 9 steps keep dilation 1 (the formula's exponent would
-  be negative).
-- Short series: every series, however short (JapaneseVowels has 7 to 29 steps; the
-  kernels reach 9, 17 and 25 at dilations 1, 2, 3), is convolved over its own length with
-  zeros outside it, as the reference's variable-length code; sktime instead pads series
-  shorter than 9 with zeros to 9, not done here (the zeros' positions would be counted in
-  the PPV). With alternating padding, a series with no position where a kernel lies inside
-  it (fewer than ``8 * dilation + 1`` steps) uses the padded output for that kernel.
-- scikit-learn dropped the paper's ``RidgeClassifierCV(normalize=True)``; the features are
-  scaled to unit variance (``StandardScaler(with_mean=False)``; the ridge fits the
-  intercept) before it instead, as sktime's ``RocketClassifier`` does.
-- Random draws from ``numpy.random.default_rng(seed)``, float32 as the reference.
-
-Two ways in: :class:`MiniRocketProbes`, an evaluator UEA/UCR sources name (``evaluate
-RUN --splits DIR``, which a project's ``random-init`` stage runs: its ``metrics.json``
-then holds ``minirocket``, the comparison's "MiniRocket (no deep learning)" row); and the
-command ``python -m ssl_core.series.minirocket --project vowels --data ROOT --splits
-DIR``, alone.
+Two ways in: :class:`MiniRocketProbes`, the evaluator UEA/UCR sources name (``evaluate
+RUN --splits DIR``: ``metrics.json``'s ``minirocket``), and ``python -m
+ssl_core.series.minirocket --project vowels --data ROOT --splits DIR``.
 """
 
 from __future__ import annotations
@@ -70,14 +31,13 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ssl_core.evaluate.evaluators import Evaluator, Plots
+from ssl_core.series.modality import pad_series
 
-#: The comparison's row name.
-NAME = "MiniRocket (no deep learning)"
 #: ``RidgeClassifierCV``'s alphas, as in [0].
 ALPHAS = np.logspace(-3, 3, 10)
-#: The kernels' length.
 KERNEL_LENGTH = 9
 #: The 84 kernels: the positions of the three weights 2 (the other six are -1), ``(84, 3)``.
 KERNELS = torch.tensor(list(itertools.combinations(range(KERNEL_LENGTH), 3)))
@@ -85,24 +45,19 @@ KERNELS = torch.tensor(list(itertools.combinations(range(KERNEL_LENGTH), 3)))
 MAX_CHANNELS = 9
 #: The golden ratio: the low-discrepancy sequence of the biases' quantiles.
 _PHI = (np.sqrt(5) + 1) / 2
+#: Features wanted (``NUM_FEATURES // 84 * 84`` are made: 9,996) and points of the
+#: dilations' exponential spacing, as in [0].
+NUM_FEATURES, MAX_DILATIONS = 10_000, 32
+#: Elements of the largest temporary of :meth:`MiniRocket.transform`.
+CHUNK = 50_000_000
 
 
-def fit_dilations(
-    reference_length: int, num_features: int = 10_000, max_dilations_per_kernel: int = 32
-) -> tuple[np.ndarray, np.ndarray]:
-    """The dilations and the number of features (biases) per kernel at each, as [0].
-
-    Args:
-        reference_length: The longest training series' length.
-        num_features: The features wanted (rounded down to a multiple of 84).
-        max_dilations_per_kernel: Points of the exponential spacing.
-
-    Returns:
-        ``(D,)`` dilations (1 up to ``(reference_length - 1) / 8``, exponentially spaced,
-        unique) and ``(D,)`` features per kernel at each, summing to ``num_features // 84``.
-    """
-    per_kernel = num_features // len(KERNELS)
-    points = min(per_kernel, max_dilations_per_kernel)
+def fit_dilations(reference_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The dilations ``(D,)`` (1 up to ``(reference_length - 1) / 8``, exponentially
+    spaced, unique; ``reference_length`` the longest training series') and the features
+    per kernel at each ``(D,)``, summing to ``NUM_FEATURES // 84``, as [0]."""
+    per_kernel = NUM_FEATURES // len(KERNELS)
+    points = min(per_kernel, MAX_DILATIONS)
     # a series shorter than the kernel keeps dilation 1 (log2 of < 1 would give 0)
     top = max(np.log2(max(reference_length - 1, 1) / (KERNEL_LENGTH - 1)), 0.0)
     dilations, counts = np.unique(
@@ -117,30 +72,17 @@ def fit_dilations(
 def _batch(series: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     """Series ``(C, T_i)`` as ``(N, C + 1, T_max)`` float32, zeros after each series and
     in the last channel (the empty slot of the channel subsets), and ``(N,)`` lengths."""
-    lengths = torch.tensor([s.shape[-1] for s in series])
-    x = torch.zeros(len(series), series[0].shape[0] + 1, int(lengths.max()))
-    for i, s in enumerate(series):
-        x[i, :-1, : s.shape[-1]] = torch.from_numpy(np.asarray(s, dtype=np.float32))
-    return x, lengths
+    view = pad_series(series)
+    return F.pad(view["series"], (0, 0, 0, 1)), view["mask"].sum(1)
 
 
 def _convolve(x: torch.Tensor, dilation: int, channels: torch.Tensor, rows=None) -> torch.Tensor:
-    """The 84 kernels' zero-padded ("same") outputs, each summed over its channels.
+    """The 84 kernels' zero-padded ("same") outputs ``(N, 84, T)`` of ``x`` ``(N, C + 1,
+    T)``, each summed over its ``channels`` ``(84, 9)`` (``C``, the zero channel, in unused
+    slots); with ``rows`` ``(84,)``, kernel ``k`` on series ``rows[k]`` only: ``(84, T)``.
 
     Elementwise sums in a fixed order, no reduction whose order depends on the shapes:
-    a series' outputs are the same bits whatever the batch's padding.
-
-    Args:
-        x: ``(N, C + 1, T)`` from :func:`_batch`.
-        dilation: The kernels' dilation.
-        channels: ``(84, 9)`` channel indices per kernel, ``C`` (the zero channel) in the
-            unused slots.
-        rows: ``None``: every series through every kernel; or ``(84,)`` the series each
-            kernel runs on.
-
-    Returns:
-        ``(N, 84, T)``, or ``(84, T)`` with ``rows``.
-    """
+    a series' outputs are the same bits whatever the batch's padding."""
     t = x.shape[-1]
     taps = x.new_zeros((KERNEL_LENGTH, *x.shape))  # taps[k, ..., t] = x[..., t + (k - 4) d]
     for k in range(KERNEL_LENGTH):
@@ -179,37 +121,18 @@ class MiniRocket:
     """The MiniRocket transform [0] of multivariate series of any lengths.
 
     Args:
-        num_features: Features wanted (``num_features // 84 * 84`` are made: 9,996).
-        max_dilations_per_kernel: Points of the dilations' exponential spacing.
         seed: Seeds the channel subsets and the biases' training series.
         alternate_padding: Alternate the padded and the inside outputs over (dilation,
             kernel); ``None``: where the training series have one length.
-        chunk: Elements of the largest temporary of :meth:`transform` (series are
-            transformed in batches under it).
     """
 
-    def __init__(
-        self,
-        num_features: int = 10_000,
-        max_dilations_per_kernel: int = 32,
-        seed: int = 0,
-        alternate_padding: bool | None = None,
-        chunk: int = 50_000_000,
-    ):
-        self.num_features, self.max_dilations = num_features, max_dilations_per_kernel
-        self.seed, self.alternate_padding, self.chunk = seed, alternate_padding, chunk
+    def __init__(self, seed: int = 0, alternate_padding: bool | None = None):
+        self.seed, self.alternate_padding = seed, alternate_padding
 
     def fit(self, series: Sequence[np.ndarray]) -> MiniRocket:
-        """Draw the channel subsets and fit the biases on training series.
-
-        Args:
-            series: Training series, each ``(C, T_i)`` (lengths may differ).
-
-        Returns:
-            ``self``, with ``dilations (D,)``, ``counts (D,)`` (features per kernel at
-            each), ``channels`` (per dilation ``(84, 9)``), ``biases`` (per dilation
-            ``(84, counts[d])``) and ``alternate`` (whether padding alternates).
-        """
+        """Draw the channel subsets and fit the biases on training series ``[(C, T_i)]``:
+        ``dilations``, ``counts``, ``channels`` and ``biases`` (per dilation ``(84, 9)``
+        and ``(84, counts[d])``), ``alternate``."""
         rng = np.random.default_rng(self.seed)
         x, lengths = _batch(series)
         self.alternate = (
@@ -219,9 +142,7 @@ class MiniRocket:
         )
         num_channels = x.shape[1] - 1
         self.num_channels = num_channels
-        self.dilations, self.counts = fit_dilations(
-            int(lengths.max()), self.num_features, self.max_dilations
-        )
+        self.dilations, self.counts = fit_dilations(int(lengths.max()))
         quantiles = (np.arange(1, len(KERNELS) * self.counts.sum() + 1) * _PHI) % 1
         top = np.log2(min(num_channels, MAX_CHANNELS) + 1)
         self.channels, self.biases = [], []
@@ -241,22 +162,15 @@ class MiniRocket:
         return self
 
     def transform(self, series: Sequence[np.ndarray]) -> np.ndarray:
-        """PPV features of series, each over its own length.
-
-        Args:
-            series: Series, each ``(C, T_i)``, ``C`` as in :meth:`fit`.
-
-        Returns:
-            ``(N, 84 * counts.sum())`` float32 in ``[0, 1]``, ordered by dilation, kernel,
-            bias.
-        """
+        """PPV features ``(N, 84 * counts.sum())`` float32 in ``[0, 1]`` (by dilation,
+        kernel, bias) of series ``[(C, T_i)]``, each over its own length."""
         if series and series[0].shape[0] != self.num_channels:
             raise ValueError(
                 f"series have {series[0].shape[0]} channels, fit on {self.num_channels}"
             )
         longest = max(s.shape[-1] for s in series)
         per_series = longest * max(len(KERNELS) * int(self.counts.max()), 10 * self.num_channels)
-        step = max(1, self.chunk // per_series)
+        step = max(1, CHUNK // per_series)
         return np.concatenate(
             [self._transform(series[i : i + step]) for i in range(0, len(series), step)]
         )
@@ -291,19 +205,10 @@ def minirocket_classify(
     seed: int = 0,
     alternate_padding: bool | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Fit MiniRocket and the ridge classifier on ``train``, predict ``test``.
-
-    Args:
-        train: Training series, each ``(C, T_i)`` (lengths may differ).
-        train_labels: ``(N,)`` their classes.
-        test: Test series, each ``(C, T_j)``.
-        seed: The transform's seed (its channel subsets and biases' training series).
-        alternate_padding: :class:`MiniRocket`'s (``None``: where the lengths are equal).
-
-    Returns:
-        The predicted classes ``(M,)`` and facts of the fit: ``cpu_seconds`` (process
-        time of transform, fit and predict), ``num_features``, ``alpha``.
-    """
+    """Fit MiniRocket and the ridge classifier on series ``train`` (``[(C, T_i)]``) and
+    their ``train_labels`` ``(N,)``; return the classes predicted for ``test`` ``(M,)`` and
+    ``cpu_seconds`` (process time of transform, fit and predict), ``num_features``,
+    ``alpha``."""
     from sklearn.linear_model import RidgeClassifierCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -330,21 +235,10 @@ def split_scores(
     log: Callable[[str], None] = print,
     alternate_padding: bool | None = None,
 ) -> dict[str, dict]:
-    """MiniRocket on each label split's labeled training series, scored on the test
-    series whose class they hold (as the frozen probes are).
-
-    Args:
-        source: A series source (``UEASeries`` or a project's), read at ``root``.
-        root: The data root.
-        splits: A folder of split files (``*.json``) or the files.
-        seed: The transform's seed.
-        log: Where progress lines go.
-        alternate_padding: :class:`MiniRocket`'s (``None``: where the lengths are equal).
-
-    Returns:
-        Per split name: ``fraction``, ``seed``, ``num_labeled``, ``num_test``, ``top1``,
-        ``cpu_seconds``, ``num_features``, ``alpha``.
-    """
+    """MiniRocket on each label split's labeled training series (``splits``: a folder of
+    ``*.json`` split files, or the files) of ``source`` at ``root``, scored on the test
+    series whose class they hold (as the frozen probes are). Per split name:
+    ``fraction``, ``seed``, ``num_labeled``, ``num_test``, ``top1`` and the fit's facts."""
     from ssl_core.splits import LabelSplit
 
     root = Path(root)
@@ -359,13 +253,8 @@ def split_scores(
         labels = np.array([label for _, label in split.labeled])
         series = [source.read(root, p) for p, _ in split.labeled]  # labeled only
         known = np.isin(test_labels, np.unique(labels))
-        predicted, facts = minirocket_classify(
-            series,
-            labels,
-            [s for s, k in zip(test_series, known, strict=True) if k],
-            seed,
-            alternate_padding,
-        )
+        kept = [test_series[i] for i in np.flatnonzero(known)]
+        predicted, facts = minirocket_classify(series, labels, kept, seed, alternate_padding)
         top1 = float(np.mean(predicted == test_labels[known]))
         out[path.stem] = {
             "fraction": split.fraction, "seed": split.seed, "num_labeled": len(labels),

@@ -1,11 +1,8 @@
 """Time series as a modality: :class:`SeriesCollate` pads a batch to its longest series
 (items ``{"series": (C, T), "label", "index", "seed"}``) and makes the views of the padded
-batch, each sample from its own seed (views ``{"series": (B, C, T), "mask": (B, T)}``,
-mask True on real steps, padding zero); default recipes the sensor views of
-:mod:`ssl_core.series.augment` (a project with other physics gives its own: GWAK's
-strain); standardisation per channel with the training set's statistics.
-
-- [0] Yue et al., TS2Vec, AAAI 2022, arXiv:2106.10466 (the sensor views' crops)
+batch (``{"series": (B, C, T), "mask": (B, T)}``, padding zero), each sample from its own
+seed; default recipes :mod:`ssl_core.series.augment`'s; standardisation per channel with
+the training set's statistics.
 """
 
 from __future__ import annotations
@@ -15,13 +12,18 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import pad_sequence
 
 from ssl_core.data.datasets import BatchCollate
 from ssl_core.data.modality import ArrayModality, mean_std
+from ssl_core.data.sources import BadDataError
 from ssl_core.series.augment import (
+    Jitter,
+    Scale,
     SeriesContrastiveTransform,
     SeriesEvalTransform,
     SeriesTransform,
+    SeriesView,
     SeriesWeakStrongTransform,
 )
 
@@ -29,43 +31,21 @@ from ssl_core.series.augment import (
 def pad_series(
     series: Sequence[np.ndarray | torch.Tensor], max_length: int | None = None
 ) -> dict[str, torch.Tensor]:
-    """Pad series ``[(C, T_i)]`` to the longest into a view.
-
-    Args:
-        series: Arrays or tensors ``(C, T_i)``, one channel count for all.
-        max_length: Keep at most the first ``max_length`` steps of each series.
-
-    Returns:
-        ``{"series": (B, C, T) float32, "mask": (B, T) bool}``, ``T = max T_i``.
-    """
-    tensors = [torch.as_tensor(s, dtype=torch.float32) for s in series]
-    if max_length is not None:
-        tensors = [s[:, :max_length] for s in tensors]
-    lengths = torch.tensor([s.shape[-1] for s in tensors], dtype=torch.long)
+    """Series ``[(C, T_i)]`` (arrays or tensors, one channel count; at most ``max_length``
+    steps of each) padded to the longest: ``{"series": (B, C, T) float32, "mask": (B, T)
+    bool}``."""
+    tensors = [torch.as_tensor(s, dtype=torch.float32)[:, :max_length] for s in series]
     channels = {s.shape[0] for s in tensors}
     if len(channels) > 1:
         raise ValueError(f"series of one batch have different channel counts {sorted(channels)}")
-    t = int(lengths.max()) if len(tensors) else 0
-    out = torch.zeros(len(tensors), channels.pop() if channels else 0, t)
-    for b, s in enumerate(tensors):
-        out[b, :, : s.shape[-1]] = s
-    mask = torch.arange(t)[None, :] < lengths[:, None]
-    return {"series": out, "mask": mask}
+    out = pad_sequence([s.T for s in tensors], batch_first=True).transpose(1, 2).contiguous()
+    lengths = torch.tensor([s.shape[-1] for s in tensors])
+    return {"series": out, "mask": torch.arange(out.shape[2])[None, :] < lengths[:, None]}
 
 
 class SeriesCollate(BatchCollate):
-    """Collate series items into a batch: pad, then the views of the padded batch.
-
-    Args:
-        views: ``views(series, mask, seeds)`` -> a view dict or a list of them
-            (:class:`~ssl_core.series.augment.SeriesTransform`; default: the padded
-            series as they are, field ``image``).
-        max_length: Keep at most this many steps of each series.
-
-    Returns (when called): ``{"views": [{"series", "mask"}, ...]}`` or ``{"image":
-    {"series", "mask"}}``, with ``label`` ``(B,)``, ``index`` ``(B,)`` and, when some
-    were skipped, ``bad_files``.
-    """
+    """Collate series items into a batch: pad (to at most ``max_length`` steps), then the
+    ``views`` of the padded batch (default: the series as they are, field ``image``)."""
 
     def __init__(self, views: SeriesTransform | None = None, max_length: int | None = None):
         super().__init__(views if views is not None else SeriesEvalTransform(), "series")
@@ -94,10 +74,7 @@ class Series(ArrayModality):
         return SeriesCollate(transform, self.max_length)
 
     def statistics(self, dm: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-channel mean and std over every real step of the training set's usable
-        series."""
-        from ssl_core.data.sources import BadDataError
-
+        """Per-channel mean and std over every step of the usable training series."""
         data = dm.source.load(dm.root)
         rows = [data.index(p) for p in dm.train_set.paths if p not in dm.bad]
         if not rows:
@@ -106,12 +83,9 @@ class Series(ArrayModality):
         return torch.as_tensor(mean, dtype=torch.float32), torch.as_tensor(std, dtype=torch.float32)
 
     def shift(self, transform: Any, spec: str) -> SeriesTransform:
-        """The evaluation view with a domain shift standing in for another instrument
-        where no second data set exists: ``noise:S`` adds Gaussian noise of S times each
-        channel's standard deviation over the series (:class:`~ssl_core.series.augment.
-        Jitter`), ``scale:S`` multiplies each channel by ``exp(S N(0, 1))``
-        (:class:`~ssl_core.series.augment.Scale`); drawn from each sample's seed."""
-        from ssl_core.series.augment import Jitter, Scale, SeriesView
+        """The evaluation view with a domain shift: ``noise:S`` adds Gaussian noise of S
+        times each channel's std (:class:`~ssl_core.series.augment.Jitter`), ``scale:S``
+        multiplies each channel by ``exp(S N(0, 1))`` (``Scale``)."""
         from ssl_core.transforms import parse_shift
 
         kind, amount = parse_shift(spec, {"noise": "S x the channel's std", "scale": "log-sigma"})
@@ -119,8 +93,7 @@ class Series(ArrayModality):
         return SeriesTransform([SeriesView([op])], single=True)
 
     def normalize(self, view: Any, mean: torch.Tensor, std: torch.Tensor) -> Any:
-        """``(series - mean) / std`` per channel of a view ``{"series": (B, C, T), "mask":
-        (B, T)}``; padding stays zero and the mask is kept."""
+        """``(series - mean) / std`` per channel of a view; padding stays zero."""
         x, mask = view["series"], view["mask"]
         mean, std = mean.to(x.device), std.to(x.device)
         return {"series": (x - mean[:, None]) / std[:, None] * mask[:, None, :], "mask": mask}

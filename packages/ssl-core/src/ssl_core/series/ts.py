@@ -1,21 +1,12 @@
 """Series in the UEA/UCR ``.ts`` text format, and the source of a UEA/UCR dataset.
 
-The format (the archive's own description, as in the files' headers): ``#`` comment
-lines; ``@`` header lines (``@problemName``, ``@timeStamps``, ``@missing``,
-``@univariate``, ``@dimensions``, ``@equalLength``, ``@seriesLength``, ``@classLabel true
-<labels...>`` or ``@targetLabel true``); then, after ``@data``, one series a line:
-channels separated by ``:``, values by ``,``, the label last when the file has one. Series
-may differ in length (``@equalLength false``); ``?`` is a missing value.
+The format: ``#`` comment lines; ``@`` header lines (``@dimensions``, ``@equalLength``,
+``@classLabel true <labels...>``, ...); then, after ``@data``, one series a line:
+channels separated by ``:``, values by ``,``, the label last; ``?`` is a missing value.
 
-Loading checks a file against its headers (:func:`read_ts`): a series that contradicts
-them (``@dimensions``, ``@univariate``, ``@equalLength``, ``@seriesLength``, a label
-outside ``@classLabel``, a ``?`` without ``@missing true``) is a format error naming file
-and line. Missing values are not imputed: under ``@missing true`` a series with ``?`` is a
-bad sample (``--data.on_bad_file skip`` leaves it out and counts it).
-Our own reader: aeon's would pin numba < 0.64, pandas < 3.1, scipy < 1.18, numpy < 2.5.
-
-A sample's id is its file and line number (``JapaneseVowels_TRAIN.ts:17``): stable as long
-as the file is, and it points an editor at the line.
+Loading checks a file against its headers (:func:`read_ts`); missing values are not
+imputed: under ``@missing true`` a series with ``?`` is a bad sample (``--data.on_bad_file
+skip`` leaves it out). A sample's id is its file and line (``JapaneseVowels_TRAIN.ts:17``).
 
 - [0] Bagnall et al., The UEA multivariate time series classification archive, 2018,
   https://arxiv.org/abs/1811.00075
@@ -37,42 +28,26 @@ from ssl_core.series.modality import Series
 
 
 class BadSeriesError(BadDataError, ValueError):
-    """A series that cannot be used (NaN, inf, missing values, no values); the message
-    names it."""
+    """A series that cannot be used (NaN, inf, missing values, no values)."""
 
 
 class TsFormatError(BadDataError, ValueError):
-    """A ``.ts`` file that does not follow the format, or whose series contradict its
-    headers; the message names file and line and what to fix."""
+    """A ``.ts`` file that does not follow the format, or contradicts its headers."""
 
 
 #: How the archive spells the headers this reader checks (keys are read in lower case).
 HEADER_NAMES = {
-    "timestamps": "timeStamps",
-    "missing": "missing",
-    "univariate": "univariate",
-    "dimensions": "dimensions",
-    "equallength": "equalLength",
-    "serieslength": "seriesLength",
-    "classlabel": "classLabel",
-    "targetlabel": "targetLabel",
+    name.lower(): name
+    for name in "timeStamps missing univariate dimensions equalLength seriesLength".split()
+    + ["classLabel", "targetLabel"]
 }
 
 
 @dataclass
 class TsFile:
-    """The content of one ``.ts`` file.
-
-    Attributes:
-        path: The file.
-        header: ``@`` headers by lower-case name (``"dimensions": "12"``, ...).
-        header_lines: The 1-based line of each header, by the same names.
-        class_names: The labels ``@classLabel`` declares, in its order (empty without).
-        series: One float32 array ``(C, T_i)`` per series (``?`` read as NaN).
-        labels: The label text of each series (``None`` for a file without labels).
-        lines: The 1-based line number of each series in the file.
-        missing: The number of ``?`` (missing) values of each series.
-    """
+    """The content of one ``.ts`` file: its ``@`` headers by lower-case name and their
+    lines, the ``@classLabel`` classes, and per series its ``(C, T_i)`` float32 values
+    (``?`` as NaN), label text (``None`` without labels), line and count of ``?``."""
 
     path: Path
     header: dict[str, str] = field(default_factory=dict)
@@ -90,11 +65,7 @@ class TsFile:
 
 def _parse_values(text: str, where: str) -> tuple[np.ndarray, int]:
     """``"1.0,2,?"`` -> a float32 array (``?`` and ``NaN`` as NaN) and its number of
-    ``?``; ``""`` -> an empty array.
-
-    Raises:
-        TsFormatError: An empty value between commas, or a value that is not a number.
-    """
+    ``?``; ``""`` -> an empty array."""
     text = text.strip()
     if not text:
         return np.zeros(0, np.float32), 0
@@ -121,16 +92,8 @@ def _parse_values(text: str, where: str) -> tuple[np.ndarray, int]:
 
 
 class _Claims:
-    """What a file's headers say of its series, checked on each series as it is read.
-
-    Args:
-        ts: The file, its headers read (up to ``@data``).
-
-    Raises:
-        TsFormatError: A header whose value is not what it should be (``true``/``false``,
-            a whole number), headers that contradict each other, ``@timeStamps true``, or
-            ``@classLabel true`` without classes; the message names file and line.
-    """
+    """What the headers of ``ts`` (read up to ``@data``) say of its series, checked on
+    each series as it is read; bad or contradictory headers raise :class:`TsFormatError`."""
 
     def __init__(self, ts: TsFile):
         self.ts = ts
@@ -186,18 +149,9 @@ class _Claims:
         return int(text)
 
     def check(self, line: int, values: list[np.ndarray], missing: int, label: str | None) -> None:
-        """Refuse a series that contradicts the headers (or the file's first series).
-
-        Args:
-            line: The 1-based line of the series.
-            values: Its dimensions, one 1-d array each.
-            missing: Its number of ``?`` values.
-            label: Its label text (``None`` in a file without labels).
-
-        Raises:
-            TsFormatError: The message names file and line, what the header says and
-                what the series has.
-        """
+        """Refuse (:class:`TsFormatError`) the series of ``line`` (its dimensions
+        ``values``, count of ``?`` and label) where it contradicts the headers or the
+        file's first series."""
         ts, where = self.ts, f"{self.ts.path}:{line}"
         if missing and not self.missing:
             says = (
@@ -272,30 +226,8 @@ class _Claims:
 
 
 def read_ts(path: str | Path) -> TsFile:
-    """Read a ``.ts`` file and check its series against its headers.
-
-    Every claim of the headers is checked on every series, at the first series that
-    breaks it: ``@dimensions`` and ``@univariate true`` (the number of dimensions; without
-    them every series has the first one's), ``@equalLength true`` (every series as long
-    as the first), ``@seriesLength N`` (every series N long; with ``@equalLength false``
-    none longer than N), ``@classLabel true <classes>`` (every label among them),
-    ``@missing`` (``?`` only under ``@missing true``). A series with ``?`` values under
-    ``@missing true`` is read (its ``?`` as NaN, counted in :attr:`TsFile.missing`): it is
-    a bad sample, not a format error (see :class:`TsArrays`).
-
-    Args:
-        path: The file.
-
-    Returns:
-        Its headers, class names, series ``(C, T_i)`` float32 and labels.
-
-    Raises:
-        TsFormatError: No ``@data`` line, time stamps (``@timeStamps true``, not
-            supported), a header with a value it cannot have, a series that contradicts
-            a header or the first series, dimensions of one series with different
-            lengths, an empty value or one that is not a number; the message names file
-            and line and what to fix.
-    """
+    """Read a ``.ts`` file, checking every series against the headers' claims and the
+    first series; :class:`TsFormatError` names file, line and what to fix."""
     path = Path(path)
     out = TsFile(path=path)
     claims: _Claims | None = None
@@ -337,13 +269,8 @@ def read_ts(path: str | Path) -> TsFile:
 
 
 def series_problem(series: np.ndarray, missing: int = 0) -> str:
-    """What makes a series ``(C, T)`` unusable (``""`` when nothing does).
-
-    Args:
-        series: The series.
-        missing: How many of its NaN values are a ``.ts`` file's declared missing
-            values (``?`` under ``@missing true``), named apart from other NaN values.
-    """
+    """What makes a series ``(C, T)`` unusable (``""`` when nothing does); ``missing`` of
+    its NaN values are a ``.ts`` file's declared ``?``, named apart."""
     if series.ndim != 2 or series.shape[1] == 0:
         return "zero length"
     nan, inf = int(np.isnan(series).sum()) - missing, int(np.isinf(series).sum())
@@ -358,12 +285,9 @@ def series_problem(series: np.ndarray, missing: int = 0) -> str:
 
 
 class TsArrays(ArrayData):
-    """The series of one or more ``.ts`` files, each with a stable id (``file:line``) and
-    a class. Everything is checked here, when the files are loaded: the format and the
-    headers' claims (:func:`read_ts`), labels against ``class_names``, and the same
-    dimensions in every file; the unusable series (NaN, inf, ``?`` under ``@missing
-    true``, zero length) are :meth:`problems`, bad samples that ``--data.on_bad_file
-    skip`` leaves out.
+    """The series of one or more ``.ts`` files, each with an id (``file:line``) and a
+    class, checked when loaded (:func:`read_ts`, labels, the same dimensions in every
+    file); unusable series (NaN, inf, ``?``, zero length) are :meth:`problems`.
 
     Args:
         files: The ``.ts`` files, read in order.
@@ -371,10 +295,8 @@ class TsArrays(ArrayData):
             ``@classLabel`` list; a file without labels gives targets ``-1``).
 
     Raises:
-        MissingInputError: A file is missing (the message names it).
-        TsFormatError: A file does not follow the format or contradicts its headers,
-            holds regression targets (``@targetLabel true``), a label that is not among
-            ``class_names``, or series with other dimensions than the first file's.
+        MissingInputError: A file is missing.
+        TsFormatError: See :func:`read_ts`; also targets, unknown labels, dimensions.
     """
 
     error = BadSeriesError
@@ -434,29 +356,22 @@ class TsArrays(ArrayData):
 
     def problems(self) -> dict[int, str]:
         """Series with missing (``?``), NaN or inf values, or none at all."""
-        found = {
-            i: series_problem(s, missing)
-            for i, (s, missing) in enumerate(zip(self._series, self._missing, strict=True))
-        }
-        return {i: problem for i, problem in found.items() if problem}
+        found = map(series_problem, self._series, self._missing)
+        return {i: problem for i, problem in enumerate(found) if problem}
 
 
 class UEASeries(ArraySource):
-    """A UEA/UCR archive dataset: ``<name>_TRAIN.ts`` (training, labels optional) and
-    ``<name>_TEST.ts`` (the test set) in the data root (Bagnall et al. 2018); a series
-    without a label is an unlabeled training sample. Both files take their class indices
-    from the training file's ``@classLabel`` list.
+    """A UEA/UCR archive dataset [0]: ``<name>_TRAIN.ts`` (training; a series without a
+    label is unlabeled) and ``<name>_TEST.ts`` (the test set) in the data root.
 
     Args:
-        dataset: The files' prefix (``JapaneseVowels``: 12 LPC channels, lengths 7-29,
-            9 speakers, 270 training and 370 test series; Kudo et al. 1999).
+        dataset: The files' prefix (``JapaneseVowels`` [1]: 12 channels, lengths 7-29).
         class_names: Class names in label order (default: the training file's
             ``@classLabel`` list).
     """
 
     modality = Series
-    #: ``evaluate --splits`` also fits MiniRocket on each split's labels (the comparison's
-    #: "MiniRocket (no deep learning)" row; ssl_core.series.minirocket, no extra packages)
+    #: ``evaluate --splits`` also fits MiniRocket on each split's labels
     evaluators = ("ssl_core.series.minirocket:MiniRocketProbes",)
 
     def __init__(self, dataset: str = "JapaneseVowels", class_names: list[str] | None = None):

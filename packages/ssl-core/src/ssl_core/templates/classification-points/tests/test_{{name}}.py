@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ssl_core.cli import cli
 from ssl_core.points import Points
-from ssl_core.testing import isolated_split_cache  # noqa: F401 (splits made on first use go to tmp)
+from ssl_core.testing import fit_one_step, isolated_split_cache  # noqa: F401 (splits to tmp)
 from {{name}} import {{Name}}, {{Name}}DataModule
 from {{name}}.dataset import CLASSES, FILES
 from {{name}}.fake import make_fake
@@ -52,22 +51,7 @@ def test_datamodule_batches(fake_root):
 
 @pytest.mark.parametrize("config", ["simclr-cpu", "supervised-cpu", "fixmatch-cpu"])
 def test_one_step_through_train(fake_root, tmp_path, config):
-    run = cli(
-        [
-            "fit",
-            "--config",
-            str(CONFIGS / f"{config}.yaml"),
-            "--data.root",
-            str(fake_root),
-            "--trainer.fast_dev_run",
-            "1",
-            "--trainer.default_root_dir",
-            str(tmp_path),
-            "--data.num_workers",
-            "0",
-            "--data.batch_size",
-            "8",
-        ]
-    )
+    data = {"num_workers": 0, "batch_size": 8}
+    run = fit_one_step(CONFIGS / f"{config}.yaml", fake_root, tmp_path, data)
     assert math.isfinite(run.trainer.callback_metrics["train/loss_step"].item())
     assert "val/knn_top1" in run.trainer.callback_metrics

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ssl_core.cli import cli
-from ssl_core.testing import isolated_split_cache  # noqa: F401 (splits made on first use go to tmp)
+from ssl_core.testing import fit_one_step, isolated_split_cache  # noqa: F401 (splits to tmp)
 from {{name}} import {{Name}}, {{Name}}DataModule
 from {{name}}.dataset import DATASET
 from {{name}}.fake import CLASSES, DIMENSIONS, make_fake
@@ -44,20 +43,6 @@ def test_datamodule_batches_are_padded_views(fake_root):
 
 
 def test_one_step_through_train(fake_root, tmp_path):
-    run = cli(
-        [
-            "fit",
-            "--config",
-            str(CONFIGS / "simclr-cpu.yaml"),
-            "--data.root",
-            str(fake_root),
-            "--trainer.fast_dev_run",
-            "1",
-            "--trainer.default_root_dir",
-            str(tmp_path),
-            "--data.batch_size",
-            "8",
-        ]
-    )
+    run = fit_one_step(CONFIGS / "simclr-cpu.yaml", fake_root, tmp_path, {"batch_size": 8})
     assert math.isfinite(run.trainer.callback_metrics["train/loss_step"].item())
     assert "val/knn_top1" in run.trainer.callback_metrics

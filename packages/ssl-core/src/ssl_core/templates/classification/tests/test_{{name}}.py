@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ssl_core.cli import cli
 from ssl_core.data import Images
-from ssl_core.testing import isolated_split_cache  # noqa: F401 (splits made on first use go to tmp)
+from ssl_core.testing import fit_one_step, isolated_split_cache  # noqa: F401 (splits to tmp)
 from {{name}} import PROJECT, {{Name}}, {{Name}}DataModule
 from {{name}}.fake import make_fake
 
@@ -55,24 +54,7 @@ def test_one_step_through_train(recipe, fake_root, tmp_path, monkeypatch):
     model.yaml): every method of the task runs with no file of its own."""
     # `train` finds an installed project by its entry point; this one may not be yet
     monkeypatch.setattr("ssl_core.cli.resolve_project", lambda explicit=None: PROJECT)
-    run = cli(
-        [
-            "fit",
-            "--config",
-            recipe,
-            "--data.root",
-            str(fake_root),
-            "--trainer.fast_dev_run",
-            "1",
-            "--trainer.default_root_dir",
-            str(tmp_path),
-            "--data.num_workers",
-            "0",
-            "--data.batch_size",
-            "8",
-            "--data.modality.size",
-            "32",
-        ]
-    )
+    data = {"num_workers": 0, "batch_size": 8, "modality.size": 32}
+    run = fit_one_step(recipe, fake_root, tmp_path, data)
     assert math.isfinite(run.trainer.callback_metrics["train/loss_step"].item())
     assert "val/knn_top1" in run.trainer.callback_metrics

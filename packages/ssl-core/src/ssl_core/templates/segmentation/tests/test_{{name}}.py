@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ssl_core.cli import cli
-from ssl_core.testing import isolated_split_cache  # noqa: F401 (splits made on first use go to tmp)
+from ssl_core.testing import fit_one_step, isolated_split_cache  # noqa: F401 (splits to tmp)
 from {{name}} import PROJECT, {{Name}}, {{Name}}DataModule
 from {{name}}.fake import make_fake
 
@@ -68,25 +67,8 @@ def test_one_step_through_train(recipe, fake_root, tmp_path, monkeypatch):
     model.yaml): every method of the task runs with no file of its own."""
     # `train` finds an installed project by its entry point; this one may not be yet
     monkeypatch.setattr("ssl_core.cli.resolve_project", lambda explicit=None: PROJECT)
-    run = cli(
-        [
-            "fit",
-            "--config",
-            recipe,
-            "--data.root",
-            str(fake_root),
-            "--trainer.fast_dev_run",
-            "1",
-            "--trainer.default_root_dir",
-            str(tmp_path),
-            "--data.num_workers",
-            "0",
-            "--data.batch_size",
-            "2",
-            "--data.crop_size",
-            "32",
-        ]
-    )
+    data = {"num_workers": 0, "batch_size": 2, "crop_size": 32}
+    run = fit_one_step(recipe, fake_root, tmp_path, data)
     metrics = run.trainer.callback_metrics
     losses = [v.item() for k, v in metrics.items() if k.startswith("train/loss")]
     assert losses and all(math.isfinite(v) for v in losses)

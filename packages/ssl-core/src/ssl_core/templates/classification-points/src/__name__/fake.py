@@ -1,8 +1,5 @@
-"""Fake {{Name}} jets in the real layout, for the tests (``python -m {{name}}.fake ROOT``).
-
-Not physics (class ``k`` has ``2k + 1`` Gaussian prongs, see :mod:`ssl_core.points.fake`):
-the arrays the real files hold, in the files and with the classes of
-:mod:`{{name}}.dataset`, so that the code sees what it will read.
+"""Fake {{Name}} jets in the real layout, for the tests (``python -m {{name}}.fake ROOT``):
+not physics (:mod:`ssl_core.points.fake`), but the files and classes of :mod:`{{name}}.dataset`.
 """
 
 from __future__ import annotations

@@ -7,8 +7,7 @@ from {{name}}.dataset import {{Name}}
 
 
 class {{Name}}DataModule(ClassificationDataModule):
-    """{{Name}} (see :class:`~ssl_core.data.ClassificationDataModule` for the arguments:
-    ``root``, ``split``, ``train_on``, ``batch_size``, ``num_workers``, ...)."""
+    """{{Name}} (arguments: :class:`~ssl_core.data.ClassificationDataModule`)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(source={{Name}}(), **kwargs)

@@ -1,5 +1,4 @@
-"""{{Name}} for ssl-core's segmentation methods: the generic datamodule with this
-project's source."""
+"""{{Name}} for ssl-core methods: the generic datamodule with this project's source."""
 
 from __future__ import annotations
 
@@ -8,8 +7,7 @@ from {{name}}.dataset import {{Name}}
 
 
 class {{Name}}DataModule(SegmentationDataModule):
-    """{{Name}} (see :class:`~ssl_core.segmentation.data.SegmentationDataModule` for the
-    arguments: ``root``, ``split``, ``train_on``, ``crop_size``, ``batch_size``, ...)."""
+    """{{Name}} (arguments: :class:`~ssl_core.segmentation.data.SegmentationDataModule`)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(source={{Name}}(), **kwargs)
