@@ -21,6 +21,7 @@ from ssl_core.evaluate import evaluate
 from ssl_core.evaluate import metrics as M
 from ssl_core.knn import knn_accuracy
 from ssl_core.splits import LabelSplit, split_name
+from ssl_core.two_class import two_class_scores
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -334,7 +335,7 @@ def test_two_class_runs_compare_their_roc_auc_or_rejection_with_frozen_space_row
     rows = [list(train["ids"]).index(p) for p, _ in split.labeled]
     x, y = train["features"][rows], np.array([label for _, label in split.labeled])
     probe = M.linear_probe(x, y, test["features"], test["labels"])
-    auc = M.two_class_scores(test["labels"], probe["proba"][:, 1], 1)["roc_auc"]
+    auc = two_class_scores(test["labels"], probe["proba"][:, 1], 1)["roc_auc"]
     runs = compare.frozen_runs(space, ["frac0.01-seed0"], "simclr", "test_roc_auc")
     assert [(r.method, r.metric) for r in runs] == [
         ("simclr, kNN", "test_roc_auc"),

@@ -12,7 +12,7 @@ import pytest
 
 from ssl_core.embeddings import write_split
 from ssl_core.evaluate import evaluate
-from ssl_core.evaluate.metrics import rejection_at, two_class_scores
+from ssl_core.two_class import rejection_at, two_class_scores
 
 
 def phi(x: float) -> float:
@@ -134,7 +134,6 @@ def test_online_two_class_figures_are_evaluate_s_on_the_same_scores():
     import torch
     from torchmetrics.classification import BinaryROC
 
-    from ssl_core.evaluate import metrics as M
     from ssl_core.methods.base import BaseMethod
 
     rng = np.random.default_rng(0)
@@ -143,7 +142,7 @@ def test_online_two_class_figures_are_evaluate_s_on_the_same_scores():
     roc = BinaryROC()
     roc.update(torch.from_numpy(scores).float(), torch.from_numpy(labels))
     online = BaseMethod._two_class(*roc.compute()[:2])
-    offline = M.two_class_scores(labels, scores.astype(np.float32), positive=1)
+    offline = two_class_scores(labels, scores.astype(np.float32), positive=1)
     assert online["roc_auc"] == pytest.approx(offline["roc_auc"], abs=1e-6)
     for key in ("rejection_eff30", "rejection_eff50"):
         assert offline[key] is not None and online[key] == pytest.approx(offline[key], rel=1e-4)

@@ -125,14 +125,14 @@ def test_budget_smoke_adds_the_projects_own_smoke_config(tmp_path):
     configs.mkdir()
     (configs / "m-cpu.yaml").write_text("seed_everything: 0\n")
     with pytest.raises(FileNotFoundError, match="smoke.yaml"):  # no built-in smoke settings
-        pipeline.train_args("p", "m", "smoke", configs, "data/root", None)
+        pipeline.train_args("m", "smoke", configs, "data/root", None)
     (configs / "smoke.yaml").write_text("trainer:\n  max_steps: 2\n")
-    _, common = pipeline.train_args("p", "m", "smoke", configs, "data/root", None)
+    common = pipeline.train_args("m", "smoke", configs, "data/root", None)
     assert [a for i, a in enumerate(common) if i and common[i - 1] == "--config"] == [
         str(configs / "m-cpu.yaml"),  # the CPU recipe, then the project's overlay
         str(configs / "smoke.yaml"),
     ]
-    _, common = pipeline.train_args("p", "m", "cpu", configs, "data/root", None)
+    common = pipeline.train_args("m", "cpu", configs, "data/root", None)
     assert common.count("--config") == 1  # budget cpu: the CPU recipe alone
 
 
@@ -170,9 +170,9 @@ def test_steps_set_the_fit_length_the_same_for_every_method_at_every_budget(tmp_
     configs.mkdir()
     (configs / "m-cpu.yaml").write_text("seed_everything: 0\n")
     (configs / "smoke.yaml").write_text("trainer:\n  max_steps: 2\n")
-    _, common = pipeline.train_args("p", "m", "cpu", configs, "r", None, ["--x", "1"], steps=7)
+    common = pipeline.train_args("m", "cpu", configs, "r", None, ["--x", "1"], steps=7)
     assert common[-6:] == ["--trainer.max_steps", "7", "--trainer.max_epochs", "-1", "--x", "1"]
-    _, common = pipeline.train_args("p", "m", "smoke", configs, "r", None, steps=7)
+    common = pipeline.train_args("m", "smoke", configs, "r", None, steps=7)
     # smoke: its two batches, for every method (an epoch of one labeled batch would
     # stop a supervised run after one step and the others after two)
     assert common[-4:] == ["--trainer.max_steps", "2", "--trainer.max_epochs", "-1"]
@@ -256,7 +256,7 @@ def _key_of(tmp_path, method_config: str) -> str:
     (configs / "m-cpu.yaml").write_text(method_config)
     manifest = tmp_path / "manifest.json"
     manifest.write_text('{"root": "r"}')
-    _, common = pipeline.train_args("p", "m", "cpu", configs, "r", None)
+    common = pipeline.train_args("m", "cpu", configs, "r", None)
     return pipeline.stage_key("p", common, manifest)
 
 
@@ -289,13 +289,19 @@ def test_the_resume_key_follows_the_code_the_run_uses_only(tmp_path, monkeypatch
     assert _key_of(tmp_path, dino) != before
 
 
-def test_a_linked_last_checkpoint_is_kept_as_the_file_it_names(tmp_path):
+def test_a_linked_last_checkpoint_is_kept_as_the_file_it_names(tmp_path, monkeypatch):
     """``ModelCheckpoint(save_last="link")``: ``last.ckpt`` links to a checkpoint the
     pruning removes; the stage keeps that file under the name ``last.ckpt``."""
     saved = tmp_path / "train" / "checkpoints"
-    saved.mkdir(parents=True)
-    torch.save({"global_step": 4}, saved / "epoch=1-step=4.ckpt")
-    (saved / "last.ckpt").symlink_to("epoch=1-step=4.ckpt")
-    last = pipeline._move_checkpoints(tmp_path)
+
+    def fit(name: str, args: list[str]) -> float:
+        saved.mkdir(parents=True)
+        torch.save({"global_step": 4}, saved / "epoch=1-step=4.ckpt")
+        (saved / "last.ckpt").symlink_to("epoch=1-step=4.ckpt")
+        return 1.0
+
+    monkeypatch.setattr(pipeline, "_run", fit)
+    pipeline._fit(tmp_path, [], [], "key")
+    last = tmp_path / "checkpoints" / "last.ckpt"
     assert not last.is_symlink() and torch.load(last)["global_step"] == 4
     assert [p.name for p in last.parent.iterdir()] == ["last.ckpt"]

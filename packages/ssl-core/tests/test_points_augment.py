@@ -7,8 +7,16 @@ import pytest
 import torch
 
 from ssl_core.data.seeds import SampleRandom
-from ssl_core.points import JetCLRTransform, JetCollate, JetEvalTransform, JetWeakStrongTransform
-from ssl_core.points.augment import CollinearSplit, Dropout, Rotate, SmearPt, SoftSmear, Translate
+from ssl_core.points import JetCLRTransform, JetCollate, JetWeakStrongTransform
+from ssl_core.points.augment import (
+    CollinearSplit,
+    Dropout,
+    JetEvalTransform,
+    Rotate,
+    SmearPt,
+    SoftSmear,
+    Translate,
+)
 from ssl_core.points.fake import fake_jets
 from ssl_core.points.features import Jets
 

@@ -11,10 +11,10 @@ import torch
 from ssl_core.data import IndexedDataset
 from ssl_core.data.modality import mean_std
 from ssl_core.data.views import map_views
-from ssl_core.points import BadJetError, JetArrays, JetCollate, JetFiles, Points
+from ssl_core.points import JetCollate, JetFiles, Points
 from ssl_core.points.fake import write_fake_jet_files
 from ssl_core.points.features import Jets, jet_feature_statistics, particle_features
-from ssl_core.points.jets import jet_pt_mass, jet_test_split
+from ssl_core.points.jets import BadJetError, JetArrays, jet_pt_mass, jet_test_split
 
 
 def jet_set(data: JetArrays, rows=None, on_bad_file: str = "error") -> IndexedDataset:

@@ -38,7 +38,7 @@ def test_views_depend_on_the_sample_seed_alone(name):
 OPS = [
     A.RandomCrop(0.5),
     A.TimeShift(0.5),
-    A.ChannelShift(0.2),
+    A.TimeShift(0.2, per_channel=True),
     A.SignFlip(0.5),
     A.Scale(0.3),
     A.Jitter(0.2),
@@ -72,7 +72,7 @@ def test_time_shift_moves_values_without_changing_them():
 
 def test_channel_shifts_roll_each_channel():
     _, x, mask = make_batch(channels=2, lengths=(60, 64))
-    out, _ = A.ChannelShift(0.2)(x, mask, SampleRandom(SEEDS[:2]))
+    out, _ = A.TimeShift(0.2, per_channel=True)(x, mask, SampleRandom(SEEDS[:2]))
     for b, n in enumerate((60, 64)):
         for c in range(2):
             real = x[b, c, :n]

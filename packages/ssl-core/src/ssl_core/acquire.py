@@ -1,17 +1,10 @@
 """The DVC data stage of any project: its data where ``source`` in
-``projects/<project>/params.yaml`` says (the splits stage is :mod:`ssl_core.splits`).
+``projects/<project>/params.yaml`` says (``docs/pipelines.md``; the splits stage is
+:mod:`ssl_core.splits`).
 
-``python -m ssl_core.acquire --project P --source SOURCE --out projects/P/data/P``
-
-- ``--source download``: the project's archive (``--variant``; md5 checked) is extracted
-  into ``OUT/<archive folder>/`` (a DVC output: cached, shared by ``dvc push``/``pull``).
-- ``--source generate``: the source makes its data (``--variant``: ``n_train=1000,seed=0``)
-  under ``$SSL_CORE_CACHE``; OUT holds only ``manifest.json`` naming that folder.
-- ``--source PATH``: an existing copy, used in place (a relative PATH is relative to the
-  repository root, where DVC runs the stage).
-
-OUT gets ``manifest.json``: the data root, the fingerprints of the training samples with
-targets (which splits carry) and of the test samples, and the count of unlabeled samples.
+``python -m ssl_core.acquire --project P --source download|generate|PATH --out OUT`` writes
+``OUT/manifest.json``: the data root, the fingerprints of the training samples with targets
+(which splits carry) and of the test samples, and the count of unlabeled samples.
 """
 
 from __future__ import annotations

@@ -55,7 +55,14 @@ class Backbone(nn.Module):
             if cifar_stem:
                 net.maxpool = nn.Identity()
             if keep_fc:
-                fc = net.fc.weight if state is None else state_fc(state, net, weights)
+                fc = net.fc.weight
+                if state is not None:
+                    fc = strip_prefixes(state, net.state_dict()).get("fc.weight")
+                    if fc is None or fc.ndim != 2:
+                        raise BadInputError(
+                            f"keep_fc=True but {weights} holds no linear fc layer (fc.weight "
+                            "of shape (out, in))."
+                        )
                 net.fc = nn.Linear(net.fc.in_features, fc.shape[0])
                 self.num_features = fc.shape[0]
             else:
@@ -109,16 +116,6 @@ def strip_prefixes(state: dict[str, torch.Tensor], own: dict) -> dict[str, torch
         if len(stripped) > len(set(state) & set(own)):
             state = stripped
     return state
-
-
-def state_fc(state: dict[str, torch.Tensor], net: nn.Module, path: str | Path) -> torch.Tensor:
-    """``fc.weight`` ``(out, in)`` of the state dict read from ``path`` for ``net``."""
-    weight = strip_prefixes(state, net.state_dict()).get("fc.weight")
-    if weight is None or weight.ndim != 2:
-        raise BadInputError(
-            f"keep_fc=True but {path} holds no linear fc layer (fc.weight of shape (out, in))."
-        )
-    return weight
 
 
 def load_weights(

@@ -13,6 +13,7 @@ last`` takes the newest fit's ``last.ckpt``. Tests call :func:`main` with a list
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import warnings
@@ -45,24 +46,9 @@ EVALUATIONS = ("validate", "test", "predict")  # a checkpoint's evaluations: the
 MISSING_CALLBACKS_WARNING = "Be aware that when using `ckpt_path`, callbacks used to create"
 
 
-def _pop_option(args: list[str], name: str) -> tuple[str | None, list[str]]:
-    """Remove ``name VALUE`` / ``name=VALUE`` from ``args``; return the value and the rest."""
-    for i, arg in enumerate(args):
-        if arg == name and i + 1 < len(args):
-            return args[i + 1], args[:i] + args[i + 2 :]
-        if arg.startswith(name + "="):
-            return arg.split("=", 1)[1], args[:i] + args[i + 1 :]
-    return None, args
-
-
 def _option_values(args: list[str], *names: str) -> list[str]:
-    """The values of every ``NAME VALUE`` / ``NAME=VALUE`` of ``args``, in order."""
-    values = []
-    for i, arg in enumerate(args):
-        if arg in names and i + 1 < len(args):
-            values.append(args[i + 1])
-        values += [arg.split("=", 1)[1] for name in names if arg.startswith(name + "=")]
-    return values
+    """The values of every ``NAME VALUE`` of ``args``, in order."""
+    return [args[i + 1] for i, arg in enumerate(args[:-1]) if arg in names]
 
 
 def default_recipe(project: Project) -> str:
@@ -89,23 +75,16 @@ def with_project_config(
     wants_help = any(a in ("-h", "--help") for a in args)
     if not any(a in SUBCOMMANDS for a in args) and not wants_help:
         args = ["fit", *args]  # no subcommand (``train``, ``train --print_config``): fit
-    has_config = any(a in ("--config", "-c") or a.startswith("--config=") for a in args)
+    has_config = any(a in ("--config", "-c") for a in args)
     if args[0] in SUBCOMMANDS and not has_config and not wants_help and project is not None:
         args = [args[0], "--config", str(project.config(default)), *args[1:]]
     search = project.config_dir if project is not None else None
     out: list[str] = []
     for i, arg in enumerate(args):
-        if i > 0 and args[i - 1] in ("--config", "-c"):
-            config = arg
-        elif arg.startswith("--config="):
-            config = arg.split("=", 1)[1]
-        else:
-            if arg not in ("--config", "-c"):
-                out.append(arg)
-            continue
-        if not Path(config).exists():
-            config = project.config(config)  # a config of the project, by name
-        out += extended(Path(config), search)
+        if i > 0 and args[i - 1] in ("--config", "-c"):  # a path, or a project's config name
+            out += extended(Path(arg) if Path(arg).exists() else project.config(arg), search)
+        elif arg not in ("--config", "-c"):
+            out.append(arg)
     return out
 
 
@@ -221,16 +200,6 @@ class SSLCLI(LightningCLI):
         print(f"train: {self.subcommand} of {found[0]}")
         return str(found[0])
 
-    # ---------------------------------------------------------------- evaluations
-    def validate(self, verbose: bool = True, **kwargs) -> None:
-        self._evaluate("validate", verbose=verbose, **kwargs)
-
-    def test(self, verbose: bool = True, **kwargs) -> None:
-        self._evaluate("test", verbose=verbose, **kwargs)
-
-    def predict(self, **kwargs) -> None:
-        self._evaluate("predict", **kwargs)
-
     def _evaluate(self, stage: str, ckpt_path: str | None = None, verbose: bool = False, **kwargs):
         """``trainer.<stage>`` of the checkpoint, its metrics printed as one table
         (:func:`print_metrics`) where ``verbose``, without Lightning's warnings of the
@@ -253,11 +222,23 @@ class SSLCLI(LightningCLI):
         if verbose and self.trainer.is_global_zero:
             print_metrics(results, stage)
 
+    validate = functools.partialmethod(_evaluate, "validate", verbose=True)
+    test = functools.partialmethod(_evaluate, "test", verbose=True)
+    predict = functools.partialmethod(_evaluate, "predict")
+
     def _add_embedding_writer(self, config) -> None:
         """``predict`` writes embeddings (:mod:`ssl_core.embeddings`), or a segmentation
         task's masks (:mod:`ssl_core.segmentation.writer`), unless the config has a writer."""
+        from jsonargparse.typing import import_object
+
+        from ssl_core.segmentation.base import SegmentationTask
+
         model = config.model.get("class_path") if isinstance(config.model, Namespace) else None
-        if model and _is_segmentation(model):
+        try:
+            segmentation = issubclass(import_object(model), SegmentationTask)
+        except (ImportError, AttributeError, ValueError, TypeError):  # no class
+            segmentation = False
+        if segmentation:
             name, class_path = "MaskWriter", "ssl_core.segmentation.writer.MaskWriter"
         else:
             name, class_path = "EmbeddingWriter", "ssl_core.embeddings.EmbeddingWriter"
@@ -292,17 +273,16 @@ def _ensure_last_checkpoint(config) -> None:
     it (else Lightning writes a second ``last-v1.ckpt``)."""
     if config.trainer.enable_checkpointing is False:
         return
-    for callback in _callbacks(config):
-        init_args = getattr(callback, "init_args", None)
-        model_checkpoint = "ModelCheckpoint" in str(getattr(callback, "class_path", ""))
-        if model_checkpoint and init_args is not None and init_args.get("dirpath") is None:
-            init_args.save_last = False
     name = "ssl_core.resume.LastCheckpoint"
     _add_callback(config, name, Namespace(every_n_train_steps=None, dirpath=None))
     steps = config.get("checkpoint_every_n_train_steps")
     for callback in _callbacks(config):
-        if steps is not None and name in str(getattr(callback, "class_path", "")):
-            callback.init_args.every_n_train_steps = steps
+        class_path = str(getattr(callback, "class_path", ""))
+        args = getattr(callback, "init_args", None)
+        if "ModelCheckpoint" in class_path and args is not None and args.get("dirpath") is None:
+            args.save_last = False
+        if steps is not None and name in class_path:
+            args.every_n_train_steps = steps
 
 
 def print_metrics(results: list[dict], stage: str) -> None:
@@ -347,19 +327,6 @@ def known_noise_silenced() -> Iterator[None]:
         log.removeFilter(_no_advert)
 
 
-def _is_segmentation(class_path: str) -> bool:
-    """Whether the model class ``class_path`` is a segmentation task."""
-    from jsonargparse.typing import import_object
-
-    from ssl_core.segmentation.base import SegmentationTask
-
-    try:
-        cls = import_object(class_path)
-    except (ImportError, AttributeError, ValueError):
-        return False
-    return isinstance(cls, type) and issubclass(cls, SegmentationTask)
-
-
 class FitOnlyCLI(SSLCLI):
     """``train`` with ``fit`` alone: a parser built in half the time, for reading many
     experiments' merged configs (:func:`ssl_core.stages.merged_config`)."""
@@ -377,7 +344,12 @@ def cli(args: list[str] | None = None, cli_class: type[SSLCLI] = SSLCLI) -> SSLC
     with exits_on_input_errors("train"), known_noise_silenced(), warnings.catch_warnings():
         # we hand LightningCLI the command line, amended: its warning of that says nothing
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
-        explicit, args = _pop_option(list(args), "--project")
+        # ``--config=X`` as ``--config X``: one form to read
+        split = ("--config=", "--project=")
+        args = [part for a in args for part in (a.split("=", 1) if a.startswith(split) else [a])]
+        explicit = next(iter(_option_values(args, "--project")), None)
+        if explicit is not None:
+            del args[args.index("--project") : args.index("--project") + 2]
         try:
             project = resolve_project(explicit)
         except ProjectResolutionError:

@@ -38,8 +38,6 @@ if TYPE_CHECKING:
     from ssl_core.data import DataModule
 
 FORMAT_VERSION = 1
-DEFAULT_SPLITS = ("train", "test", "test_shifted")
-REQUIRED = ("features", "labels", "ids")
 
 
 class EmbeddingsError(InputError, ValueError):
@@ -186,15 +184,14 @@ class EmbeddingWriter(BasePredictionWriter):
         self._rows = {}
 
     def _merge(self, trainer, pl_module, out: Path, shard_dir: Path) -> None:
-        dm: DataModule | None = trainer.datamodule  # the data layer's contract
+        dm: DataModule = trainer.datamodule  # the data layer's contract
         loaders = trainer.predict_dataloaders
         loaders = loaders if isinstance(loaders, list | tuple) else [loaders]
-        names = list(dm.predict_split_names if dm else DEFAULT_SPLITS[: len(loaders)])
+        names = list(dm.predict_split_names)
         if len(names) != len(loaders):
             raise EmbeddingsError(f"{len(loaders)} predict dataloaders but split names {names}")
-        label_split = dm.label_split if dm else None
+        label_split, class_names = dm.label_split, dm.class_names
         labeled_paths = {p for p, _ in label_split.labeled} if label_split is not None else None
-        class_names = dm.class_names if dm else None
         splits, classes = {}, {}
         for idx, (name, loader) in enumerate(zip(names, loaders, strict=True)):
             shards = [dict(np.load(f)) for f in sorted(shard_dir.glob(f"loader{idx}-rank*.npz"))]
@@ -216,13 +213,13 @@ class EmbeddingWriter(BasePredictionWriter):
         meta = {
             **provenance(trainer, pl_module, out, self.config),
             "label_split_fraction": label_split.fraction if label_split is not None else None,
-            "exclude_classes": list(dm.exclude_classes) if dm else [],
+            "exclude_classes": list(dm.exclude_classes),
             # classes of the test set that training never saw: the anomalies of evaluate
             "held_out_labels": sorted(c for c in unseen if c >= 0),
             "class_names": list(class_names) if class_names is not None else None,
-            "shift": dm.shift if dm else None,
-            "signal_class": dm.source.signal_class if dm else None,
-            "evaluators": list(dm.source.evaluators) if dm else [],
+            "shift": dm.shift,
+            "signal_class": dm.source.signal_class,
+            "evaluators": list(dm.source.evaluators),
             "splits": splits,
         }
         (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -257,7 +254,7 @@ def _load_split(directory: Path, name: str) -> SplitEmbeddings:
         raise EmbeddingsError(
             f"Cannot read {path}: {err}; write it again (train predict)"
         ) from None
-    missing = [k for k in REQUIRED if k not in arrays]
+    missing = [k for k in ("features", "labels", "ids") if k not in arrays]
     if missing:
         raise EmbeddingsError(f"{path} lacks arrays {missing} (has {sorted(arrays)})")
     n = len(arrays["labels"])

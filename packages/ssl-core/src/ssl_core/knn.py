@@ -43,16 +43,14 @@ def knn_scores(queries, bank, bank_labels, num_classes: int, k: int = 200, t: fl
 
 
 def topk_accuracy(ranked: torch.Tensor, labels: torch.Tensor, k: int = 1) -> float:
-    """Fraction of rows of ``ranked`` ``(Q, C)`` (most voted first) with the label in the
-    first k."""
+    """Share of the rows of ``ranked`` ``(Q, C)`` (best first) with the label in the first k."""
     hits = (ranked[:, :k] == labels.view(-1, 1)).any(dim=1)
     return hits.float().mean().item()
 
 
 def knn_accuracy(bank, bank_labels, queries, labels, num_classes: int, k: int = 200,
                  t: float = 0.1) -> dict:  # fmt: skip
-    """Top-1 and top-5 accuracy of the vote on labeled ``queries`` (numpy arrays or
-    tensors), and its top-1 predictions (numpy)."""
+    """Top-1 and top-5 accuracy of the vote on labeled ``queries``, top-1 predictions (numpy)."""
     scores = knn_scores(_tensor(queries, torch.float32), bank, bank_labels, num_classes, k=k, t=t)
     ranked = scores.argsort(dim=1, descending=True)
     labels = _tensor(labels, torch.int64)

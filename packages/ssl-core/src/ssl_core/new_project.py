@@ -11,13 +11,14 @@ user's files must take (the default data root) and its pipeline (``params.yaml``
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from pathlib import Path
 
 from ssl_core.errors import InputError, exits_on_input_errors
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: The files every template shares (``__init__.py``, ``datamodule.py``); a template's own win.
+COMMON = TEMPLATES / "common"
 TASKS = ("classification", "segmentation")
 #: The pairs (stages of ``projects/NAME/dvc.yaml``, one per method) a new project gets.
 PAIRS = {
@@ -25,13 +26,10 @@ PAIRS = {
     "segmentation": ("supervised", "fixmatch", "meanteacher", "unimatch"),
 }
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-#: Modality -> (template folder, ``module:function`` writing its example as
-#: ``f(folder, classes, channels, **layout)`` (:func:`layout_of`); ``None``: images).
-MODALITIES = {
-    "image": ("{task}", None),
-    "points": ("{task}-points", "ssl_core.points.fake:write_fake_example"),
-    "series": ("{task}-series", "ssl_core.series.fake:write_fake_example"),
-}
+#: Images (template ``<task>/``) and the modalities of template ``<task>-<modality>/``, whose
+#: ``ssl_core.<modality>.fake.write_fake_example(folder, classes, channels, **layout)``
+#: writes the example (:func:`layout_of`).
+MODALITIES = ("image", "points", "series")
 #: ``--channels`` without the option (points take none).
 DEFAULT_CHANNELS = {"image": 3, "series": 1}
 #: The classes a project gets without ``--classes``: of its task, else of its modality.
@@ -40,6 +38,11 @@ DEFAULT_CLASSES = {
     "points": ["qcd", "top"],
     "image": ["class_a", "class_b"],
     "series": ["class_a", "class_b"],  # the example's; the source reads @classLabel
+}
+#: The datamodule a task's project subclasses (``common/``'s ``datamodule.py``).
+DATAMODULES = {
+    "classification": "ssl_core.data.ClassificationDataModule",
+    "segmentation": "ssl_core.segmentation.data.SegmentationDataModule",
 }
 JET_FILES = ["top.npz", "qcd.npz"]
 #: A UEA/UCR archive stem (``BasicMotions``, ``PEMS-SF``) and a file name.
@@ -59,16 +62,6 @@ def render(text: str, values: dict[str, str]) -> str:
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
     return text
-
-
-def python_tuple(items: list[str]) -> str:
-    """A tuple literal as ruff format writes it: ``("a", "b")``, ``("a",)``."""
-    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-
-
-def strings(items: list[str]) -> str:
-    """A tuple literal of strings, quoted as ruff format writes them."""
-    return python_tuple([json.dumps(item, ensure_ascii=False) for item in items])
 
 
 def registered(repo: Path, name: str) -> str:
@@ -119,13 +112,11 @@ def write_example(
     test PNG images per class and 20 without a class under ``unlabeled/`` (segmentation:
     16 train images with masks, 16 without, 4 test images; another modality: its writer
     of :data:`MODALITIES`)."""
-    writer = MODALITIES[modality][1]
-    if writer is not None:
+    if modality != "image":
         import importlib
 
-        module, function = writer.split(":")
-        write = getattr(importlib.import_module(module), function)
-        return write(example, classes, channels, **layout)
+        fake = importlib.import_module(f"ssl_core.{modality}.fake")
+        return fake.write_fake_example(example, classes, channels, **layout)
     if task == "segmentation":
         from ssl_core.segmentation.data import make_fake_segmentation
 
@@ -134,21 +125,6 @@ def write_example(
 
     splits = {"train": 8, "test": 3}
     return make_fake_image_folder(example, classes, splits, 40, channels, unlabeled=20)
-
-
-def check_classes(classes: list[str], task: str) -> None:
-    """Refuse class names that a folder, a ``.ts`` label or a tuple cannot hold, repeated
-    names, and fewer than two classes."""
-    if len(classes) < 2:
-        raise NewProjectError(
-            f"--classes: a {task} project tells 2 classes apart at least, not {classes}"
-        )
-    for c in classes:
-        if not c or re.search(r"[\s/:,]", c):
-            raise NewProjectError(f"class name {c!r}: no spaces, '/', ':' or ','")
-    repeated = sorted({c for c in classes if classes.count(c) > 1})
-    if repeated:
-        raise NewProjectError(f"--classes names {repeated} more than once")
 
 
 def layout_of(
@@ -212,8 +188,8 @@ def new_project(
     if task not in TASKS:
         raise NewProjectError(f"task must be one of {TASKS}, not {task!r}")
     if modality not in MODALITIES:
-        raise NewProjectError(f"modality must be one of {tuple(MODALITIES)}, not {modality!r}")
-    template = TEMPLATES / MODALITIES[modality][0].format(task=task)
+        raise NewProjectError(f"modality must be one of {MODALITIES}, not {modality!r}")
+    template = TEMPLATES / (task if modality == "image" else f"{task}-{modality}")
     if not template.is_dir():
         raise NewProjectError(f"no {task} template for {modality} data ({template.name})")
     if modality not in DEFAULT_CHANNELS and channels is not None:
@@ -226,7 +202,16 @@ def new_project(
         raise NewProjectError(f"channels must be >= 1, not {channels}")
     pinned = list(classes) if classes else None  # series: else the file's @classLabel list
     classes = pinned or DEFAULT_CLASSES["segmentation" if task == "segmentation" else modality]
-    check_classes(classes, task)
+    if len(classes) < 2:
+        raise NewProjectError(
+            f"--classes: a {task} project tells 2 classes apart at least, not {classes}"
+        )
+    for c in classes:  # what a folder, a ``.ts`` label or a tuple cannot hold
+        if not c or re.search(r"[\s/:,]", c):
+            raise NewProjectError(f"class name {c!r}: no spaces, '/', ':' or ','")
+    repeated = sorted({c for c in classes if classes.count(c) > 1})
+    if repeated:
+        raise NewProjectError(f"--classes names {repeated} more than once")
     layout = layout_of(name, modality, classes, dataset, files, signal_class)
     repo = Path(repo)
     if not (repo / "pyproject.toml").is_file() or not (repo / "params.yaml").is_file():
@@ -240,26 +225,30 @@ def new_project(
         repo / "pyproject.toml": registered(repo, name),
         target / "params.yaml": project_params(name, task),
     }
-    values = {"name": name, "Name": camel(name), "classes": strings(classes)}
+    module, datamodule = DATAMODULES[task].rsplit(".", 1)
+    values = {"name": name, "Name": camel(name), "classes": repr(tuple(classes)), "task": task}
+    values |= {"modality": modality, "default_config": f"{PAIRS[task][0]}.yaml"}
+    values |= {"datamodule_module": module, "DataModule": datamodule}
     if channels is not None:
         values["channels"] = str(channels)
-        values["mean"] = python_tuple(["0.5"] * channels)
-        values["std"] = python_tuple(["0.25"] * channels)
+        values["mean"] = repr((0.5,) * channels)
+        values["std"] = repr((0.25,) * channels)
     if modality == "series":
         values["dataset"] = layout["dataset"]
-        values["series_classes"] = strings(pinned) if pinned else "None"
+        values["series_classes"] = repr(tuple(pinned) if pinned else None)
     if modality == "points":
-        values["files"] = strings(layout["files"])
-        values["signal"] = json.dumps(signal_class or classes[-1], ensure_ascii=False)
+        values["files"] = repr(tuple(layout["files"]))
+        values["signal"] = repr(signal_class or classes[-1])
+    files = {p.relative_to(root): p for root in (COMMON, template) for p in root.rglob("*")}
     rendered = {}
-    for path in sorted(template.rglob("*")):
+    for relative, path in sorted(files.items()):
         if path.is_dir() or "__pycache__" in path.parts:
             continue
         text = path.read_text()
         unknown = set(re.findall(r"\{\{(\w+)\}\}", text)) - set(values)
         if unknown:  # a bug of the template, not the user's input: keep its traceback
             raise RuntimeError(f"{path} has keys {sorted(unknown)} that {modality} does not fill")
-        relative = render(str(path.relative_to(template)).replace("__name__", name), values)
+        relative = render(str(relative).replace("__name__", name), values)
         rendered[target / relative] = render(text, values)
     for out, text in rendered.items():
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -295,7 +284,7 @@ def main(args: list[str] | None = None) -> None:
     )
     parser.add_argument("name", help="package name (lowercase, digits, _)")
     parser.add_argument("--task", default="classification", choices=TASKS)
-    parser.add_argument("--modality", default="image", choices=tuple(MODALITIES))
+    parser.add_argument("--modality", default="image", choices=MODALITIES)
     parser.add_argument(
         "--channels",
         type=int,
@@ -335,16 +324,15 @@ def main(args: list[str] | None = None) -> None:
         target = new_project(**vars(ns))
     first = PAIRS[ns.task][0]
     dataset = target / "src" / ns.name / "dataset.py"
-    if ns.modality == "image":
-        detail = f"{ns.channels or DEFAULT_CHANNELS['image']} channels"
-        adapt = f"Then adapt {dataset} to your files (list_samples)."
-    else:
-        if ns.modality == "series":
-            detail = f"series of {ns.channels or DEFAULT_CHANNELS['series']} dimensions"
-            stem = ns.dataset or ns.name
-            files = f"{stem}_TRAIN.ts and {stem}_TEST.ts"
-        else:
-            detail, files = "jets", " ".join(ns.files or JET_FILES)
+    channels = ns.channels or DEFAULT_CHANNELS.get(ns.modality)
+    stem = ns.dataset or ns.name
+    detail, files = {
+        "image": (f"{channels} channels", None),
+        "series": (f"series of {channels} dimensions", f"{stem}_TRAIN.ts and {stem}_TEST.ts"),
+        "points": ("jets", " ".join(ns.files or JET_FILES)),
+    }[ns.modality]
+    adapt = f"Then adapt {dataset} to your files (list_samples)."
+    if files:
         adapt = (
             f"Then point --data.root (and `source` in projects/{ns.name}/params.yaml) at the "
             f"folder of {files}; {dataset} names them."

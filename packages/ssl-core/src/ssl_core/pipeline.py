@@ -1,20 +1,14 @@
 """One training stage of the DVC pipeline: fit, embed and evaluate a method on a dataset
-(the stages and their outputs: ``docs/pipelines.md``).
+(the stages, their flags and outputs: ``docs/pipelines.md``).
 
 ``python -m ssl_core.pipeline --project P --method M --budget full|cpu|smoke
 --configs projects/P/configs --manifest DATA/manifest.json --split SPLIT.json --out OUT
-[--no-fit | --test-only] [--steps N] [-- EXTRA TRAIN ARGS]`` runs in one process, each
-command printed first: ``train fit`` of ``CONFIGS/M.yaml`` (``full``) or ``M-cpu.yaml``
-(``cpu``; ``smoke`` adds ``smoke.yaml``) into ``OUT/train/`` and ``OUT/checkpoints/last.ckpt``;
-``train predict`` into ``OUT/embeddings/`` (or masks); ``evaluate OUT`` (``metrics.json``,
-``plots/``, ``report.md``); and ``OUT/curves.csv``. Arguments after ``--`` go to ``fit`` and
-``predict``. ``--no-fit``: the random-init baseline (no fit; ``evaluate --splits``).
-``--test-only``: fit without validation, then ``train test``; ``metrics.json`` holds the
-task's test metrics; several ``--split`` with ``--out DIR/M-{split}`` run one after another.
-``--steps N`` trains N optimizer steps (budget ``smoke``: :data:`SMOKE_STEPS`).
-
-A stage killed during ``fit`` resumes when rerun under the same :func:`stage_key`
-(recorded in ``OUT/train/stage.json``) from ``OUT/train/checkpoints/last.ckpt``.
+[--no-fit | --test-only] [--steps N] [-- EXTRA TRAIN ARGS]`` runs, in one process and
+each printed first, ``train fit`` of ``CONFIGS/M.yaml`` (``full``) or ``M-cpu.yaml``
+(``cpu``; ``smoke`` adds ``smoke.yaml``), ``train predict`` and ``evaluate OUT``
+(``--test-only``: ``train test`` in their place). Arguments after ``--`` go to ``fit`` and
+``predict``. A stage killed during ``fit`` resumes when rerun under the same
+:func:`stage_key` (recorded in ``OUT/train/stage.json``).
 """
 
 from __future__ import annotations
@@ -55,7 +49,6 @@ TEST_ONLY_FIT_ARGS = (
 
 
 def train_args(
-    project: str,
     method: str,
     budget: str,
     configs: Path,
@@ -63,10 +56,8 @@ def train_args(
     split: str | None,
     extra: Sequence[str] = (),
     steps: int | None = None,
-) -> tuple[list[str], list[str]]:
-    """``--project`` and the arguments shared by ``train fit`` and ``train predict``."""
-    if budget not in BUDGETS:
-        raise ValueError(f"budget must be one of {BUDGETS}, not {budget!r}")
+) -> list[str]:
+    """The arguments that ``train fit``, ``predict`` and ``test`` share."""
     from ssl_core.project import recipe
 
     name = f"{method}.yaml" if budget == "full" else f"{method}-cpu.yaml"
@@ -90,7 +81,7 @@ def train_args(
     if steps is not None:
         steps = SMOKE_STEPS if budget == "smoke" else steps
         common += ["--trainer.max_steps", str(steps), "--trainer.max_epochs", "-1"]
-    return ["--project", project], common + list(extra)
+    return common + list(extra)
 
 
 def _logger(out: Path, version: str, keep_before_step: int | None = None) -> list[str]:
@@ -154,10 +145,9 @@ def stage_key(
             configs += [Path(a) for a in extended(Path(arg), configs_dir) if a != "--config"]
         elif Path(arg).is_file():
             files.append(Path(arg))
-    entries = ["ssl_core.cli", *class_paths(configs)]
-    entries += [v for k, v in zip(common, common[1:], strict=False) if k.endswith(".class_path")]
+    entries = [v for k, v in zip(common, common[1:], strict=False) if k.endswith(".class_path")]
     packages = {top: _package_dir(top) for top in ("ssl_core", project.replace("-", "_"))}
-    sources = used_files(entries, packages)
+    sources = used_files(["ssl_core.cli", *entries], packages, configs)
     for path in files + configs + sources:
         h.update(str(path).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
@@ -219,101 +209,71 @@ def _package_dir(top: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-class _Finder:
-    """Resolves dotted names to files of the packages ``roots`` (``{name: folder}``, ``None``:
-    not installed) and walks imports."""
+def _reexport(init: Path, package: str, name: str) -> tuple[str, str] | None:
+    """Where ``package/__init__.py`` takes ``name`` from: ``(module, name)``."""
+    for node in ast.walk(_tree(init, init.stat().st_mtime_ns)):
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if (alias.asname or alias.name) == name:
+                    return _absolute(node, package), alias.name
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            for key, value in zip(node.value.keys, node.value.values, strict=True):
+                # a lazy package: {"Name": "submodule"} (only a constant's value is a str)
+                if getattr(key, "value", None) == name and isinstance(value, ast.Constant):
+                    if isinstance(value.value, str):
+                        return f"{package}.{value.value}", name
+    return None
 
-    def __init__(self, roots: Mapping[str, Path | None]) -> None:
-        self.dirs = {top: Path(d) for top, d in roots.items() if d is not None}
-        self.used: set[Path] = set()  # files the run executes
-        self.walked: set[Path] = set()  # files whose imports were followed
 
-    def module_file(self, name: str) -> Path | None:
-        """The file of module ``name`` (a package's ``__init__.py``), if one of ours."""
+def used_files(
+    entries: Iterable[str], packages: Mapping[str, Path | None], configs: Iterable[Path] = ()
+) -> list[Path]:
+    """The source files of ``packages`` (``{name: folder}``, ``None``: not installed) that
+    the modules or objects ``entries`` (``ssl_core.cli``, ``ssl_core.methods.SimCLR``) and
+    every ``class_path: a.b.C`` written in the config files ``configs`` use, sorted."""
+    dirs = {top: Path(d) for top, d in packages.items() if d is not None}
+    used: set[Path] = set()  # files the run executes
+    walked: set[Path] = set()  # files whose imports were followed
+
+    def module_file(name: str) -> Path | None:  # a package's: its __init__.py
         top, _, rest = name.partition(".")
-        return _module_file(self.dirs[top], rest) if top in self.dirs else None
+        return _module_file(dirs[top], rest) if top in dirs else None
 
-    def object_file(self, dotted: str) -> None:
-        """Mark the module defining ``dotted`` (a module, or ``module.Name``)."""
-        if self.module_file(dotted):
-            self.visit_module(dotted)
-            return
-        module, _, name = dotted.rpartition(".")
-        if module and self.module_file(module):
-            self.visit_name(module, name)
-
-    def visit_module(self, module: str) -> None:
-        """Use a whole module: it and every import in it."""
-        path = self.module_file(module)
-        if path is None or path in self.walked:
-            return  # (a package's __init__ may be used, not yet walked: walk it now)
-        self.used.add(path)
-        self.walked.add(path)
-        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-        for module_name, name in _imports(path, path.stat().st_mtime_ns, package):
-            if name is None:  # `import a.b.c` runs a, a.b and a.b.c
-                self._visit_parents(module_name)
-                self.visit_module(module_name)
-            else:
-                self.visit_name(module_name, name)
-
-    def visit_name(self, module: str, name: str) -> None:
-        """Use ``name`` of ``module``: a submodule, or what the module defines or
+    def visit(module: str, name: str | None = None) -> None:
+        """Use all of ``module`` and what it imports (``import a.b.c`` runs a, a.b and
+        a.b.c), or only its ``name``: a submodule, or what the module defines or
         re-exports (for a package, only the module that provides ``name``)."""
-        self._visit_parents(module)
-        if self.module_file(f"{module}.{name}"):
-            self.visit_module(f"{module}.{name}")
-            return
-        path = self.module_file(module)
+        if name is not None and module_file(f"{module}.{name}"):
+            module, name = f"{module}.{name}", None
+        parts = module.split(".")
+        parents = (module_file(".".join(parts[:i])) for i in range(1, len(parts)))
+        used.update(path for path in parents if path is not None)
+        path = module_file(module)
         if path is None:
             return
-        source = self._reexport(path, module, name) if path.name == "__init__.py" else None
-        if source is None:
-            self.visit_module(module)  # a module, or a name of the __init__ itself: all of it
-        else:
-            self.used.add(path)  # the package's __init__ runs; follow only ``name``'s source
-            self.visit_name(*source)
+        is_init = path.name == "__init__.py"
+        source = _reexport(path, module, name) if is_init and name is not None else None
+        if source is not None:
+            used.add(path)  # the package's __init__ runs; follow only ``name``'s source
+            visit(*source)
+        elif path not in walked:  # (a package's __init__ may be used, not yet walked)
+            used.add(path)
+            walked.add(path)
+            package = module if is_init else module.rpartition(".")[0]
+            for imported in _imports(path, path.stat().st_mtime_ns, package):
+                visit(*imported)
 
-    def _reexport(self, init: Path, package: str, name: str) -> tuple[str, str] | None:
-        """Where ``package/__init__.py`` takes ``name`` from: ``(module, name)``."""
-        for node in ast.walk(_tree(init, init.stat().st_mtime_ns)):
-            if isinstance(node, ast.ImportFrom):
-                for alias in node.names:
-                    if (alias.asname or alias.name) == name:
-                        return _absolute(node, package), alias.name
-            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
-                for key, value in zip(node.value.keys, node.value.values, strict=True):
-                    # a lazy package: {"Name": "submodule"} (only a constant's value is a str)
-                    if getattr(key, "value", None) == name and isinstance(value, ast.Constant):
-                        if isinstance(value.value, str):
-                            return f"{package}.{value.value}", name
-        return None
-
-    def _visit_parents(self, module: str) -> None:
-        parts = module.split(".")
-        for i in range(1, len(parts)):
-            path = self.module_file(".".join(parts[:i]))
-            if path is not None:
-                self.used.add(path)
-
-
-def class_paths(configs: Iterable[Path]) -> list[str]:
-    """Every ``class_path: a.b.C`` written in the config files ``configs``."""
-    return [c for config in configs for c in CLASS_PATH.findall(Path(config).read_text())]
-
-
-def used_files(entries: Iterable[str], packages: Mapping[str, Path | None]) -> list[Path]:
-    """The source files of ``packages`` (``{name: folder}``) that the modules or objects
-    ``entries`` (``ssl_core.cli``, ``ssl_core.methods.SimCLR``) use, sorted."""
-    finder = _Finder(packages)
-    for entry in entries:
-        finder.object_file(entry)
-    return sorted(finder.used)
+    classes = [c for config in configs for c in CLASS_PATH.findall(Path(config).read_text())]
+    for entry in [*entries, *classes]:
+        visit(*entry.rsplit(".", 1))
+    return sorted(used)
 
 
 def _fit(out: Path, prefix: list[str], common: list[str], key: str) -> float:
     """``train fit`` into ``out/train``, resumed from its ``last.ckpt`` when an earlier
-    run under the same :func:`stage_key` was killed before it finished; else from scratch."""
+    run under the same :func:`stage_key` was killed before it finished; else from scratch.
+    Then ``last.ckpt`` moves to ``out/checkpoints``, the one checkpoint kept (a stage
+    reports the final step, Oliver et al. 2018)."""
     from ssl_core.resume import checkpoint_step
 
     marker, last = out / "train" / STAGE_MARKER, out / "train" / "checkpoints" / "last.ckpt"
@@ -329,6 +289,11 @@ def _fit(out: Path, prefix: list[str], common: list[str], key: str) -> float:
     marker.write_text(json.dumps({"key": key, "finished": False}) + "\n")
     seconds = _run("train", args)
     marker.write_text(json.dumps({"key": key, "finished": True, "seconds": seconds}) + "\n")
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    (out / "checkpoints").mkdir()
+    # ModelCheckpoint(save_last="link"): keep the file, not the link
+    shutil.move(last.resolve(), out / "checkpoints" / "last.ckpt")
+    shutil.rmtree(out / "train" / "checkpoints")
     return seconds
 
 
@@ -340,18 +305,6 @@ def _clear(out: Path) -> None:
     """Remove what an earlier fit left in ``out``."""
     for stale in ("train", "checkpoints"):
         shutil.rmtree(out / stale, ignore_errors=True)
-
-
-def _move_checkpoints(out: Path) -> Path:
-    """Move the logger's checkpoints to ``out/checkpoints``, keeping only ``last.ckpt``
-    (a stage reports the final step, Oliver et al. 2018), and return its path."""
-    checkpoints = out / "checkpoints"
-    shutil.rmtree(checkpoints, ignore_errors=True)
-    checkpoints.mkdir()
-    # ModelCheckpoint(save_last="link"): keep the file, not the link
-    shutil.move((out / "train" / "checkpoints" / "last.ckpt").resolve(), checkpoints / "last.ckpt")
-    shutil.rmtree(out / "train" / "checkpoints")
-    return checkpoints / "last.ckpt"
 
 
 def weights_only(checkpoint: Path) -> None:
@@ -388,21 +341,20 @@ def run_stage(
     ``test_only`` fit without validation, then ``train test`` with ``last.ckpt``.
     Returns the content of ``out/metrics.json``."""
     out, configs = Path(out), Path(configs)
-    root = str(data_root(manifest))
-    prefix, common = train_args(project, method, budget, configs, root, split, extra, steps)
+    prefix, last = ["--project", project], out / "checkpoints" / "last.ckpt"
+    common = train_args(method, budget, configs, str(data_root(manifest)), split, extra, steps)
     if test_only:
         from ssl_core.splits import describe
 
         seconds = {"start": _start(("ssl_core.cli", "ssl_core.results"))}  # no evaluate
         fit_args = common + list(TEST_ONLY_FIT_ARGS)
         key = stage_key(project, fit_args, manifest, configs)
-        state, last = _state(out / "train" / STAGE_MARKER), out / "checkpoints" / "last.ckpt"
+        state = _state(out / "train" / STAGE_MARKER)
         if state.get("key") == key and "seconds" in state and last.is_file():  # a fit finished
             seconds["fit"] = state["seconds"]  # before a comparison stage was killed
             print(f"stage: {out} finished its fit under the same key; testing {last}", flush=True)
         else:
             seconds["fit"] = _fit(out, prefix, fit_args, key)
-            _move_checkpoints(out)
         tested = _test(out, prefix, common, last, seconds)
         metrics = {**tested, "project": project, "method": method, "budget": budget}
         metrics.update(describe(split))
@@ -414,7 +366,7 @@ def run_stage(
         if fit:
             key = stage_key(project, common, manifest, configs)
             seconds["fit"] = _fit(out, prefix, common, key)
-            predict += ["--ckpt_path", str(_move_checkpoints(out))]
+            predict += ["--ckpt_path", str(last)]
             write_curves(out / "train" / "metrics.csv", out / "curves.csv")
             evaluate += ["--metrics-csv", str(out / "train" / "metrics.csv")]
         else:  # a baseline: nothing of an earlier fitted run may be read as its own
@@ -430,7 +382,7 @@ def run_stage(
         metrics = json.loads((out / "metrics.json").read_text())
         what = f"{'' if fit else ', untrained'} ({budget}):"
     if fit or test_only:
-        weights_only(out / "checkpoints" / "last.ckpt")
+        weights_only(last)
     seconds = {key: round(value, 1) for key, value in seconds.items()}
     metrics["seconds"] = {**seconds, "total": round(sum(seconds.values()), 1)}  # as written
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

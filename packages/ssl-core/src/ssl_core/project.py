@@ -184,9 +184,9 @@ def uv_package_from_argv(argv: list[str]) -> str | None:
     return None
 
 
-def parent_argv(pid: int | None = None) -> list[str]:
+def parent_argv() -> list[str]:
     """Command line of the parent process (Linux ``/proc``; ``ps`` elsewhere)."""
-    pid = os.getppid() if pid is None else pid
+    pid = os.getppid()
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
         return [a.decode(errors="replace") for a in raw.split(b"\0") if a]

@@ -1,14 +1,10 @@
 """Many runs of a project side by side, baselines first: the one reporting module. It
 reads numbers the stages wrote (``metrics.json``, training logs) and fits nothing.
 
-- **The pairs** (``python -m ssl_core.results results/<project> [--out table.md]``): a
-  Markdown row per stage folder: minutes per part, test kNN and linear-probe top-1, the
-  fit's last validation kNN and classifier top-1.
-- **The label-fraction comparison** (``... results/<project> --compare``):
-  ``compare.md`` (method x label fraction, mean ± sample standard deviation over the split
-  seeds) and ``compare.png`` (the metric against the number of labels; Oliver et al.
-  2018, arXiv:1804.09170, figure 4). ``--random-init RUN`` adds the untrained network's
-  rows (and on series :data:`MINIROCKET`'s) that its ``evaluate --splits`` wrote.
+- ``python -m ssl_core.results results/<project>``: a Markdown row per stage folder.
+- ``... --compare``: ``compare.md`` (method x label fraction, mean ± sample standard
+  deviation over the split seeds) and ``compare.png`` (the metric against the number of
+  labels; Oliver et al. 2018, arXiv:1804.09170, figure 4).
 
 Final-step numbers only (``last.ckpt``): nothing is picked by its test score.
 """
@@ -26,6 +22,7 @@ import pandas as pd
 import yaml
 
 from ssl_core.errors import BadInputError, MissingInputError, exits_on_input_errors
+from ssl_core.evaluate.report import number
 
 #: The baselines every other row is read against (``random-init`` or ``random-init, <how>``).
 RANDOM_INIT, SUPERVISED = "random-init", "supervised"
@@ -50,10 +47,6 @@ def untrained(name: str) -> bool:
 def baseline_order(name: str) -> tuple[int, str]:
     """Sort key: random-init and MiniRocket rows, supervised, then the rest by name."""
     return (0 if untrained(name) or name == MINIROCKET else 1 if name == SUPERVISED else 2, name)
-
-
-def _number(value: float | None, fmt: str = ".3f") -> str:
-    return "–" if value is None else format(value, fmt)
 
 
 PARTS = ("start", "fit", "predict", "evaluate", "total")
@@ -128,9 +121,9 @@ def pairs_markdown(rows: list[Row]) -> str:
     ]
     for r in rows:
         name = f"**{r.name}**" if baseline_order(r.name)[0] < 2 else r.name
-        cells = [_number(r.minutes.get(p), ".1f") for p in PARTS]
+        cells = [number(r.minutes.get(p), 1) for p in PARTS]
         numbers = (r.knn_top1, r.linear_top1, r.val_knn_top1, r.classifier_top1)
-        cells += [_number(v) for v in numbers]
+        cells += [number(v) for v in numbers]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     total = sum(r.minutes.get("total", 0.0) for r in rows)
     lines += ["", f"{len(rows)} stages, {total:.1f} min in all (their own times)."]
@@ -163,28 +156,16 @@ class Cell:
 
 
 def load_runs(compare_dir: Path, metric: str | None = None) -> list[Run]:
-    """Every ``compare_dir/*/metrics.json``, valued by ``metric`` (default: each run's
-    headline, ``metric`` in its ``metrics.json``)."""
+    """Every ``compare_dir/*/metrics.json``, valued by ``metric`` (default: each run's own)."""
     runs = []
     for path in sorted(Path(compare_dir).glob("*/metrics.json")):
         m = json.loads(path.read_text())
-        if metric is not None:
-            if m.get(metric) is None:
-                raise BadInputError(f"{path} has no {metric}")
-            m["metric"] = metric
-        runs.append(
-            Run(
-                method=m["method"],
-                split=m["split"],
-                fraction=float(m["fraction"]),
-                seed=m.get("seed"),
-                num_labeled=m.get("num_labeled"),
-                value=float(m[m.get("metric", "test_top1")]),
-                metric=m.get("metric", "test_top1"),
-                seconds=m.get("seconds", {}).get("total"),
-                budget=(m.get("budget"), m.get("steps")),
-            )
-        )
+        if metric is not None and m.get(metric) is None:
+            raise BadInputError(f"{path} has no {metric}")
+        key = metric or m.get("metric", "test_top1")
+        row = (m["method"], m["split"], float(m["fraction"]), m.get("seed"), m.get("num_labeled"))
+        time, budget = m.get("seconds", {}).get("total"), (m.get("budget"), m.get("steps"))
+        runs.append(Run(*row, float(m[key]), key, time, budget))
     return runs
 
 
@@ -195,10 +176,9 @@ def frozen_runs(
     metric: str = "test_top1",
     skipped: list[str] | None = None,
 ) -> list[Run]:
-    """Rows ``<label>, kNN`` and ``<label>, linear probe`` per split of ``names``: the
-    frozen features' probes on each split's labels that ``evaluate --splits`` wrote into
-    ``folder/metrics.json`` (``split_probes``). ``folder`` may be an ``embeddings/``.
-    ``skipped``: when given, a split ``evaluate`` skipped is named here, not an error.
+    """Rows ``<label>, kNN`` and ``<label>, linear probe`` per split of ``names``, from
+    ``split_probes`` of ``folder/metrics.json`` (``evaluate --splits``; ``folder`` may be
+    an ``embeddings/``). ``skipped``: collects the splits evaluate skipped (no error).
 
     Raises:
         FileNotFoundError: no ``metrics.json`` in ``folder``.
@@ -266,14 +246,6 @@ def baseline_runs(
     ]
 
 
-def expected_runs(params: Path) -> list[tuple[str, str]]:
-    """The runs a project's ``params.yaml`` asks its comparison for (``comparison.runs``:
-    method -> splits): ``(method, split)`` pairs."""
-    entries = (yaml.safe_load(Path(params).read_text()) or {}).get("comparison") or {}
-    runs = entries.get("runs") or {}
-    return [(method, split) for method, splits in runs.items() for split in splits]
-
-
 def spread(values: Sequence[float], num_labeled: int | None = None) -> Cell:
     """Mean, sample standard deviation (``ddof=1``; none with one value) and count."""
     std = statistics.stdev(values) if len(values) > 1 else None
@@ -300,10 +272,7 @@ def methods_of(cells: dict[tuple[str, float], Cell]) -> list[str]:
 
 def cell_text(cell: Cell | None) -> str:
     """``mean ± std (n)``, the cell of every table of many runs; ``–`` for none."""
-    if cell is None:
-        return "–"
-    std = f" ± {cell.std:.3f}" if cell.std is not None else ""
-    return f"{cell.mean:.3f}{std} ({cell.n})"
+    return "–" if cell is None else f"{number(cell.mean, err=cell.std)} ({cell.n})"
 
 
 def metric_name(runs: list[Run]) -> str:
@@ -319,8 +288,7 @@ def markdown(
     plot: str | None = None,
     notes: Sequence[str] = (),
 ) -> str:
-    """The table, the total stage time, the missing runs, ``notes`` (and the plot, when
-    given)."""
+    """``compare.md``: the table, the stage time, the missing runs, ``notes``, the plot."""
     cells = summarize(runs)
     name = metric_name(runs)
     fractions = sorted({f for _, f in cells})
@@ -388,9 +356,8 @@ def markdown(
 
 
 def plot(runs: list[Run], path: Path, title: str = "") -> Path:
-    """The headline metric against the number of labeled images (log x), a line per
-    method with the standard deviation as error bars; runs on all labels as horizontal
-    lines."""
+    """The headline metric against the number of labels (log x), a line per method with
+    standard deviations as error bars; runs on all labels as horizontal lines."""
     import matplotlib.pyplot as plt
 
     from ssl_core.evaluate.plots import save
@@ -442,9 +409,8 @@ def report(
 ) -> Path:
     """Write ``compare.md`` and ``compare.png`` of ``results/compare`` into ``out``
     (default ``results``); return the path of ``compare.md``. With ``params``, only the
-    runs its ``comparison`` asks for are read (DVC keeps ``persist`` outputs of runs it
-    no longer names). ``random_init``: :func:`baseline_runs`; ``frozen``: ``(name,
-    folder)`` pairs for :func:`frozen_runs`; ``metric``: default the runs' headline.
+    runs its ``comparison`` asks for (DVC keeps ``persist`` outputs of runs it no longer
+    names). ``frozen``: ``(name, folder)`` pairs for :func:`frozen_runs`.
 
     Raises:
         FileNotFoundError: no ``compare/*/metrics.json`` under ``results``.
@@ -460,7 +426,10 @@ def report(
             f"(`dvc repro --glob 'projects/{results.name}/dvc.yaml:compare-*'`)"
         )
     project = results.name
-    expected = expected_runs(params) if params and Path(params).is_file() else []
+    expected = []  # the runs params.yaml's ``comparison.runs`` (method -> splits) asks for
+    if params and Path(params).is_file():
+        comparison = (yaml.safe_load(Path(params).read_text()) or {}).get("comparison") or {}
+        expected = [(m, s) for m, splits in (comparison.get("runs") or {}).items() for s in splits]
     if expected:
         runs = [r for r in runs if (r.method, r.split) in set(expected)]
         if not runs:

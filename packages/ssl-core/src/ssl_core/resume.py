@@ -108,23 +108,13 @@ class ResumableCSVLogger(CSVLogger):
     """``CSVLogger`` that continues the log of a resumed run in place.
 
     Args:
-        save_dir: As ``CSVLogger``.
-        name: As ``CSVLogger``.
-        version: As ``CSVLogger`` (the run folder to continue).
         keep_before_step: Rows of an existing ``metrics.csv`` logged at steps below this
             (the resumed checkpoint's global step) are kept; later rows are dropped.
-        **kwargs: Other ``CSVLogger`` arguments.
+        **kwargs: ``CSVLogger``'s arguments (``version``: the run folder to continue).
     """
 
-    def __init__(
-        self,
-        save_dir: str,
-        name: str = "",
-        version: int | str | None = None,
-        keep_before_step: int = 0,
-        **kwargs,
-    ) -> None:
-        super().__init__(save_dir, name=name, version=version, **kwargs)
+    def __init__(self, keep_before_step: int = 0, **kwargs) -> None:
+        super().__init__(**kwargs)
         self.keep_before_step = keep_before_step
 
     @property

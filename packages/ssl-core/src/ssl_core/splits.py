@@ -334,24 +334,13 @@ def describe(split: str | None) -> dict:
     path = Path(split)
     if path.is_file():
         s = LabelSplit.load(path)
-        return {
-            "split": path.stem,
-            "fraction": s.fraction,
-            "count": s.count,
-            "seed": s.seed,
-            "num_labeled": len(s.labeled),
-        }
-    name = path.name.removesuffix(".json")
-    parsed = parse_split_name(name) or {}
-    count = parsed.get("count")
-    fraction = None if count is not None else parsed.get("fraction")
-    return {
-        "split": name,
-        "fraction": fraction,
-        "count": count,
-        "seed": parsed.get("seed"),
-        "num_labeled": count,
-    }
+        name, fraction, count, seed, n = path.stem, s.fraction, s.count, s.seed, len(s.labeled)
+    else:
+        name = path.name.removesuffix(".json")
+        parsed = parse_split_name(name) or {}
+        count, seed, n = parsed.get("count"), parsed.get("seed"), parsed.get("count")
+        fraction = None if count is not None else parsed.get("fraction")
+    return {"split": name, "fraction": fraction, "count": count, "seed": seed, "num_labeled": n}
 
 
 def write_splits(
@@ -404,18 +393,10 @@ def main(args: list[str] | None = None) -> None:
         root = ns.root if ns.root is not None else data_root(ns.manifest)
         samples = source.training_samples(root)
         targeted = [s for s in samples if s[1] is not None]
-        written = write_splits(
-            source.name,
-            [p for p, _ in targeted],
-            source.strata(root, targeted),
-            ns.out,
-            ns.fractions,
-            ns.seeds,
-            ns.val_fraction,
-            ns.val_seed,
-            ns.counts,
-            [p for p, t in samples if t is None],
-        )
+        paths, strata = [p for p, _ in targeted], source.strata(root, targeted)
+        free = [p for p, t in samples if t is None]
+        settings = (ns.fractions, ns.seeds, ns.val_fraction, ns.val_seed, ns.counts, free)
+        written = write_splits(source.name, paths, strata, ns.out, *settings)
     print(f"{len(written)} label splits of {root} written to {ns.out}")
 
 

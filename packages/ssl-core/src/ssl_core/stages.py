@@ -1,15 +1,9 @@
 """Each project's pipeline, written from its entries: ``projects/<p>/dvc.yaml`` from
-``projects/<p>/params.yaml`` (the stages and their outputs: ``docs/pipelines.md``).
+``projects/<p>/params.yaml`` (``docs/pipelines.md``, "Generated pipelines").
 
 ``uv run python -m ssl_core.stages [--check]`` writes (or, ``--check``, compares) every
-project's ``dvc.yaml`` and the root ``dvc.yaml``;
-``uv run python -m ssl_core.stages --experiments P [--check]`` writes (compares)
-``projects/P/experiments.json``, every experiment of the project merged as ``train``
-reads it, for each method and budget (the project's ``experiments`` stage runs it).
-
-Generated because each stage's ``deps`` are the files its run imports
-(:func:`ssl_core.pipeline.used_files`), which DVC cannot template per ``foreach`` item
-(iterative/dvc issue 8171).
+project's ``dvc.yaml`` and the root ``dvc.yaml``; ``--experiments P [--check]``
+``projects/P/experiments.json``, every method and budget merged as ``train`` reads it.
 """
 
 from __future__ import annotations
@@ -84,10 +78,6 @@ def load_entries(repo: Path, project: str) -> dict:
     return entries
 
 
-def _package(project: str) -> str:
-    return project.replace("-", "_")
-
-
 def config_files(configs: Path, method: str) -> list[Path]:
     """Every config file a run of ``method`` may read under any budget: its recipes, what
     they extend and the smoke overlay."""
@@ -105,12 +95,13 @@ def code_deps(
 ) -> list[str]:
     """The files of ssl-core and of ``project`` that modules ``entries`` and the classes
     named in ``configs`` use, relative to ``repo``."""
-    from ssl_core.pipeline import class_paths, used_files
+    from ssl_core.pipeline import used_files
 
     packages = {"ssl_core": repo / CORE}
     if project is not None:  # the project's package, installed or not (new-project)
-        packages[_package(project)] = repo / "projects" / project / "src" / _package(project)
-    used = used_files([*entries, *class_paths(configs)], packages)
+        package = project.replace("-", "_")
+        packages[package] = repo / "projects" / project / "src" / package
+    used = used_files(entries, packages, configs)
     return [_relative(repo, f) for f in used]
 
 
@@ -140,15 +131,15 @@ def _persist(out: str) -> list:
     return [{f"{out}/checkpoints": {"persist": True}}, {f"{out}/train": {"persist": True}}]
 
 
-def _run_outs(out: str, segmentation: bool, fitted: bool = True) -> tuple[list, dict]:
-    """A training stage's outputs and metrics/plots under ``out``."""
+def _run_outs(out: str, segmentation: bool, fitted: bool) -> dict:
+    """A training stage's ``outs``, ``metrics`` and ``plots`` under ``out``."""
     outs = _persist(out) if fitted else []
     outs += [f"{out}/masks", f"{out}/per_image.csv"] if segmentation else [f"{out}/embeddings"]
     outs.append(f"{out}/report.md")
     plots: list = [f"{out}/plots"]
     if fitted:
         plots.insert(0, {f"{out}/curves.csv": {"cache": False, "x": "step", "y": "loss"}})
-    return outs, {"metrics": [{f"{out}/metrics.json": {"cache": False}}], "plots": plots}
+    return {"outs": outs, "metrics": [{f"{out}/metrics.json": {"cache": False}}], "plots": plots}
 
 
 def project_stages(repo: Path, project: str) -> dict:
@@ -161,7 +152,7 @@ def project_stages(repo: Path, project: str) -> dict:
     manifest = f"{data}/manifest.json"
     own = f"{here}/{PARAMS}"
     segmentation = entries.get("task", "classification") == "segmentation"
-    package = _package(project)  # what `--project` imports
+    package = project.replace("-", "_")  # what `--project` imports
     stages: dict[str, dict] = {}
 
     # a folder used in place: DVC hashes its content
@@ -201,7 +192,11 @@ def project_stages(repo: Path, project: str) -> dict:
         [{f"{here}/{EXPERIMENTS}": {"cache": False}}],
     )
 
-    def run(name: str, method: str, split: str, out: str, outs: list, *flags: str, **more) -> dict:
+    def run(
+        name: str, method: str, split: str, out: str, *flags: str, start: str | None = None, **more
+    ) -> dict:
+        """``start``: the pair whose checkpoint it fine-tunes; ``more``: ``outs`` and
+        ``metrics`` (default: a fit's, or with ``--no-fit`` a baseline's)."""
         if method not in methods:  # its experiments.json entry is what the stage tracks
             raise StagesError(
                 f"{own}: {name!r} runs {method!r}, which has no {method}.yaml and "
@@ -212,32 +207,27 @@ def project_stages(repo: Path, project: str) -> dict:
             f"--method {method} --budget ${{budget}} --configs {here}/configs "
             f"--manifest {manifest} --split {split} --out {out}"
         )
-        start = more.pop("start", None)  # fine-tuning starts from another pair's checkpoint
         deps = [f"results/{project}/{start}/checkpoints"] if start else []
         if start:
             cmd += f" -- --model.backbone.init_args.weights {deps[0]}/last.ckpt"
         files = config_files(configs, method)
         deps += [data, splits, *code_deps(repo, project, ["ssl_core.pipeline", package], files)]
         params = [{PARAMS: ["budget"]}, {f"{here}/{EXPERIMENTS}": [f"{method}.${{budget}}"]}]
-        return _stage(cmd, [*deps, lock], params, outs, **more)
+        more = more or _run_outs(out, segmentation, fitted="--no-fit" not in flags)
+        return _stage(cmd, [*deps, lock], params, **more)
 
     baseline = entries.get("random_init")
     if baseline:
         out = f"results/{project}/random-init"
-        outs, more = _run_outs(out, segmentation, fitted=False)
         split = f"{splits}/{baseline['split']}.json"
-        stages["random-init"] = run(
-            "random-init", baseline["baseline"], split, out, outs, "--no-fit", **more
-        )
+        stages["random-init"] = run("random-init", baseline["baseline"], split, out, "--no-fit")
 
     for name, pair in (entries.get("pairs") or {}).items():
         if name in stages:
             raise StagesError(f"{own}: a pair may not be named {name!r} (a stage of its own)")
         out = f"results/{project}/{name}"
-        outs, more = _run_outs(out, segmentation)
         split = f"{splits}/{pair['split']}.json"
-        method = pair.get("method", name)
-        stages[name] = run(name, method, split, out, outs, start=pair.get("from"), **more)
+        stages[name] = run(name, pair.get("method", name), split, out, start=pair.get("from"))
 
     comparison = entries.get("comparison") or {}
     compared: list[str] = []  # every comparison run's metrics.json
@@ -250,9 +240,10 @@ def project_stages(repo: Path, project: str) -> dict:
             compared.append(f"{out}/metrics.json")
         split = " ".join(f"{splits}/{s}.json" for s in names)
         out = f"results/{project}/compare/{method}-{{split}}"
-        steps = ("--steps", str(comparison["steps"]))
-        stage = run(f"compare-{method}", method, split, out, outs, "--test-only", *steps)
-        stages[f"compare-{method}"] = {**stage, "metrics": metrics}
+        flags = ("--test-only", "--steps", str(comparison["steps"]))
+        stages[f"compare-{method}"] = run(
+            f"compare-{method}", method, split, out, *flags, outs=outs, metrics=metrics
+        )
     if compared:
         if not baseline:
             raise StagesError(f"{own}: a comparison needs `random_init` (its no-training rows)")
@@ -332,10 +323,10 @@ def merged_config(project: str, configs: Path, method: str, budget: str) -> dict
     from ssl_core.cli import FitOnlyCLI, cli
     from ssl_core.pipeline import train_args
 
-    prefix, common = train_args(project, method, budget, Path(configs), "DATA_ROOT", None)
+    common = train_args(method, budget, Path(configs), "DATA_ROOT", None)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.suppress(SystemExit):
-        cli([*prefix, "fit", *common, "--print_config"], FitOnlyCLI)
+        cli(["--project", project, "fit", *common, "--print_config"], FitOnlyCLI)
     merged = yaml.safe_load(printed.getvalue())
     if not isinstance(merged, dict):
         raise StagesError(f"`train fit --print_config` of {method} ({budget}) printed no config")
@@ -364,18 +355,6 @@ def experiments(repo: Path, project: str) -> str:
     return json.dumps(merged, indent=1, allow_nan=False) + "\n"
 
 
-def _write_or_check(files: dict[Path, str], check: bool, repo: Path) -> int:
-    stale = [path for path, text in files.items() if not path.is_file() or path.read_text() != text]
-    for path in stale:
-        name = path.relative_to(repo)
-        if check:
-            print(f"out of date: {name}", file=sys.stderr)
-        else:
-            path.write_text(files[path])
-            print(f"wrote {name}")
-    return 1 if check and stale else 0
-
-
 def main(args: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m ssl_core.stages", description=__doc__.split("\n\n")[0]
@@ -394,13 +373,19 @@ def main(args: list[str] | None = None) -> None:
             }
         else:
             files = pipelines(repo)
-        code = _write_or_check(files, ns.check, repo)
-    if code:
+    stale = [path for path, text in files.items() if not path.is_file() or path.read_text() != text]
+    for path in stale:
+        if ns.check:
+            print(f"out of date: {path.relative_to(repo)}", file=sys.stderr)
+        else:
+            path.write_text(files[path])
+            print(f"wrote {path.relative_to(repo)}")
+    if ns.check and stale:
         print(
             "run `uv run python -m ssl_core.stages` (and --experiments P) to update",
             file=sys.stderr,
         )
-    raise SystemExit(code)
+    raise SystemExit(1 if ns.check and stale else 0)
 
 
 if __name__ == "__main__":

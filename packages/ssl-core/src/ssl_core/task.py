@@ -30,8 +30,7 @@ class DataMismatchError(InputError, ValueError):
 
 
 def require(setting: str, ours: int, theirs: int, what: str, fix: str = "") -> None:
-    """Raise :class:`DataMismatchError` unless the model's ``setting`` (``ours``)
-    equals the data's ``theirs`` (a count of ``what``)."""
+    """Raise :class:`DataMismatchError` unless the model's ``setting`` equals the data's."""
     if int(ours) != int(theirs):
         fix = fix or f"set --{setting} {theirs}"
         raise DataMismatchError(f"{setting} is {ours} but the data has {theirs} {what}: {fix}")
@@ -145,8 +144,7 @@ class TaskModule(LightningModule):
             require(setting, ours, int(theirs), "channels (the data source's `channels`)")
 
     def prepare_data(self) -> None:
-        """Check the data before anything is written (after the datamodule's
-        ``prepare_data``, before any callback's ``setup``); once per node."""
+        """Check the data before anything is written; once per node."""
         self.check_data(self.datamodule())
 
     def setup(self, stage: str) -> None:
@@ -156,9 +154,7 @@ class TaskModule(LightningModule):
     # -------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Keep in the checkpoint how the model reads data (the datamodule's
-        ``reading_state``) and how to build it again (the run's ``model`` config), so
-        that evaluations read other data as in training and :meth:`load_from_checkpoint`
-        builds any method with its backbone."""
+        ``reading_state``) and its ``model`` config (for :meth:`load_from_checkpoint`)."""
         dm = self.datamodule()
         if dm is not None and hasattr(dm, "reading_state"):
             checkpoint["data_reading"] = dm.reading_state()
@@ -175,8 +171,7 @@ class TaskModule(LightningModule):
             dm.use_reading_state(self.data_reading)
 
     def _model_config(self) -> dict | None:
-        """The run's ``model`` config as plain values (from LightningCLI's
-        ``SaveConfigCallback``); ``None`` outside ``train``."""
+        """The run's ``model`` config as plain values; ``None`` outside ``train``."""
         trainer = self._trainer
         for callback in trainer.callbacks if trainer is not None else []:
             if isinstance(callback, SaveConfigCallback) and "model" in callback.config:
@@ -199,8 +194,7 @@ class TaskModule(LightningModule):
         config = checkpoint.get("model_config")
         if config is None:
             return super().load_from_checkpoint(checkpoint_path, map_location, **kwargs)
-        for key, value in kwargs.items():
-            config.setdefault("init_args", {})[key] = value
+        config.setdefault("init_args", {}).update(kwargs)
         parser = ArgumentParser(exit_on_error=False)
         parser.add_subclass_arguments(TaskModule, "model")
         model = parser.instantiate_classes(parser.parse_object({"model": config})).model

@@ -20,12 +20,8 @@ import numpy as np
 import torch
 
 from ssl_core import augment as aug
-from ssl_core.augment import to_tensor
 from ssl_core.data.views import Views, seed_transform
 from ssl_core.errors import BadInputError
-
-__all__ = ["EvalTransform", "MultiViewTransform", "SimCLRTransform", "SimCLRView"]
-__all__ += ["ShiftTransform", "WeakStrongTransform", "parse_shift", "seed_transform", "to_tensor"]
 
 
 class MultiViewTransform(Views):
@@ -131,7 +127,7 @@ class EvalTransform:
         )
 
     def __call__(self, image: np.ndarray) -> torch.Tensor:
-        return to_tensor(self.pipeline(image=image)["image"])
+        return aug.to_tensor(self.pipeline(image=image)["image"])
 
 
 # ---------------------------------------------------------------- semi-supervised views
@@ -179,7 +175,7 @@ class StrongView:
 
     def __call__(self, image: np.ndarray) -> torch.Tensor:
         view = self.pipeline(image=self.weak.crop(image))["image"]
-        return to_tensor(view.reshape(*view.shape[:2], -1))
+        return aug.to_tensor(view.reshape(*view.shape[:2], -1))
 
 
 class WeakStrongTransform(MultiViewTransform):

@@ -270,18 +270,11 @@ def _child(connection: socket.socket) -> None:
 def _reopen_streams() -> None:
     """``sys.stdin/stdout/stderr`` on the new descriptors, buffered as a fresh process's."""
     old = sys.stdout
-    sys.stdin = sys.__stdin__ = open(0, encoding=old.encoding, closefd=False)  # noqa: SIM115
-    sys.stdout = sys.__stdout__ = open(  # noqa: SIM115
-        1,
-        "w",
-        encoding=old.encoding,
-        errors=old.errors,
-        closefd=False,
-        buffering=1 if os.isatty(1) else -1,
-    )
-    sys.stderr = sys.__stderr__ = open(  # noqa: SIM115
-        2, "w", encoding=old.encoding, errors="backslashreplace", closefd=False, buffering=1
-    )
+    common = {"encoding": old.encoding, "closefd": False}
+    line = 1 if os.isatty(1) else -1  # a terminal's stdout is line-buffered
+    sys.stdin = sys.__stdin__ = open(0, **common)  # noqa: SIM115
+    sys.stdout = sys.__stdout__ = open(1, "w", errors=old.errors, buffering=line, **common)  # noqa: SIM115
+    sys.stderr = sys.__stderr__ = open(2, "w", errors="backslashreplace", buffering=1, **common)  # noqa: SIM115
 
 
 def _watch(connection: socket.socket) -> None:

@@ -28,14 +28,6 @@ from ssl_core.data.views import Views, map_views
 from ssl_core.errors import BadInputError
 from ssl_core.splits import LabelSplit, make_split, resolve_split
 
-SAMPLE_LISTS = (
-    "val_samples",
-    "pool_samples",
-    "labeled_samples",
-    "unlabeled_samples",
-    "test_samples",
-)
-
 
 def describe_bad(bad: dict[str, str], noun: str = "samples", limit: int = 5) -> str:
     """One line naming bad samples: ``"3 bad series: a.ts:17 (zero length), ..."``."""
@@ -228,7 +220,8 @@ class DataModule(LightningDataModule):
                 "--data.on_bad_file skip (they are counted)"
             )
         rank_zero_warn(f"{what}: left out (on_bad_file skip)")
-        for name in SAMPLE_LISTS:
+        for part in ("val", "pool", "labeled", "unlabeled", "test"):
+            name = f"{part}_samples"
             setattr(self, name, [s for s in getattr(self, name) if s[0] not in bad])
         return bad
 

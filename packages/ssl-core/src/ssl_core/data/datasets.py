@@ -64,7 +64,20 @@ class SeededSampler(Sampler[tuple[int, int]]):
         yield from ((index, seeds[index]) for index in indices)
 
 
-class SampleDataset(Dataset):
+class _Listed(Dataset):
+    """A dataset of ``samples``: ``(path or id, target)`` pairs."""
+
+    samples: list[tuple[str, Any]]
+
+    @property
+    def paths(self) -> list[str]:
+        return [path for path, _ in self.samples]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+
+class SampleDataset(_Listed):
     """Samples listed as ``(relative path, target)`` under a root: the one dataset of
     every file-based task.
 
@@ -101,15 +114,8 @@ class SampleDataset(Dataset):
         self.ids = list(ids) if ids is not None else [Path(p).stem for p, _ in self.samples]
 
     @property
-    def paths(self) -> list[str]:
-        return [path for path, _ in self.samples]
-
-    @property
     def targets(self) -> list[Any]:
         return [target for _, target in self.samples]
-
-    def __len__(self) -> int:
-        return len(self.samples)
 
     def __getitem__(self, item: int | tuple[int, int]) -> dict[str, Any]:
         index, seed = item if isinstance(item, tuple) else (item, None)
@@ -146,7 +152,7 @@ def collate(
     return out
 
 
-class IndexedDataset(Dataset):
+class IndexedDataset(_Listed):
     """``(id, target)`` samples of an :class:`~ssl_core.data.sources.ArraySource`'s opened
     ``data``; items ``{field: sample, "label", "index", "seed"}`` (a plain index is its own
     seed), batched by ``collate_fn``; ``columns``: per-sample values for the embeddings;
@@ -168,17 +174,6 @@ class IndexedDataset(Dataset):
         self.on_bad_file = on_bad_file
         self.collate_fn = collate_fn or collate
         self.columns = columns or {}
-
-    @property
-    def paths(self) -> list[str]:
-        return [p for p, _ in self.samples]
-
-    @property
-    def targets(self) -> list[int]:
-        return self.labels
-
-    def __len__(self) -> int:
-        return len(self.samples)
 
     def __getitem__(self, item: int | tuple[int, int]) -> dict[str, Any]:
         index, seed = item if isinstance(item, tuple) else (item, item)

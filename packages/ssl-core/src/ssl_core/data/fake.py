@@ -9,30 +9,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ssl_core.data.images import write_image
+
 
 def class_image(label: int, channels: int, height: int, width: int, rng: np.random.Generator):
     """A ``uint8`` ``(H, W, C)`` image whose mean colour depends on ``label``."""
     colour = np.array([(label * 25 + 60 * c) % 256 for c in range(channels)], np.float32)
-    colour[: min(channels, 3)] = [(label * 25) % 256, (label * 70) % 256, (255 - label * 25) % 256][
-        : min(channels, 3)
-    ]
+    rgb = [(label * 25) % 256, (label * 70) % 256, (255 - label * 25) % 256]
+    colour[: min(channels, 3)] = rgb[:channels]
     return np.clip(colour + rng.normal(0, 40, (height, width, channels)), 0, 255).astype(np.uint8)
-
-
-def write_image(path: Path, image: np.ndarray) -> None:
-    """Write ``(H, W, C)`` RGB(A) or grey as the file type of ``path`` (OpenCV order)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() in (".tif", ".tiff"):
-        import tifffile
-
-        tifffile.imwrite(path, image)
-        return
-    if image.shape[2] == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    elif image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
-    if not cv2.imwrite(str(path), image):
-        raise OSError(f"Could not write {path}")
 
 
 def make_fake_image_folder(

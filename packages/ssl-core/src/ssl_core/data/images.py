@@ -6,6 +6,8 @@ own min-max range to 0-255 (a 12-bit camera image in 16 bits would be black divi
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -99,3 +101,24 @@ def read_image(path: str | Path, channels: int = 3) -> np.ndarray:
     if image.ndim == 2:
         image = image[:, :, None]
     return _fit_channels(to_uint8(image), channels, path)
+
+
+def write_image(path: Path, image: np.ndarray) -> None:
+    """Write ``uint8`` ``(H, W)`` grey or ``(H, W, C)`` grey, RGB(A) as the file type of
+    ``path`` (TIFF: any ``C``), atomically: ranks may write the same image."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() in _TIFF:
+        import tifffile
+
+        tifffile.imwrite(path, image)
+        return
+    channels = image.shape[2] if image.ndim == 3 else 1
+    if channels in (3, 4):
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA)
+    ok, data = cv2.imencode(path.suffix, np.ascontiguousarray(image))
+    if not ok:
+        raise OSError(f"Could not write {path}")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data.tobytes())
+    os.replace(tmp, path)

@@ -131,9 +131,8 @@ class SampleRandom:
         bits = self.bits(stream, counters, rows)
         hi, lo = _shr(bits, 40), _shr(bits, 8) & 0xFFFFFF
         if self.numpy:
-            return hi.astype(np.float32) * np.float32(2.0**-24), lo.astype(np.float32) * np.float32(
-                2.0**-24
-            )
+            scale = np.float32(2.0**-24)
+            return hi.astype(np.float32) * scale, lo.astype(np.float32) * scale
         return hi.to(torch.float32) * 2.0**-24, lo.to(torch.float32) * 2.0**-24
 
     def normal_pair(self, stream: int, rows: Any, counters: Any) -> tuple[Any, Any]:

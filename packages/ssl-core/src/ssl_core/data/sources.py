@@ -89,14 +89,11 @@ class Source:
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
     ) -> None:
-        if class_names is not None:
-            self.class_names = tuple(class_names)
+        for name, value in (("class_names", class_names), ("mean", mean), ("std", std)):
+            if value is not None:
+                setattr(self, name, tuple(value))
         if channels is not None:
             self.channels = channels
-        if mean is not None:
-            self.mean = tuple(mean)
-        if std is not None:
-            self.std = tuple(std)
         if len(self.mean) != self.channels or len(self.std) != self.channels:
             self.mean = (self.mean[0],) * self.channels
             self.std = (self.std[0],) * self.channels

@@ -1,7 +1,6 @@
 """``evaluate OUT``: numbers and pictures from what ``train predict`` wrote
 (``OUT/embeddings/`` or ``OUT/masks/``) into ``OUT/metrics.json``, ``OUT/plots/`` and
-``OUT/report.md``: the command :mod:`~ssl_core.evaluate.run` loops over
-:mod:`~ssl_core.evaluate.evaluators`. Importing this package stays light.
+``OUT/report.md`` (:mod:`~ssl_core.evaluate.run`). Importing this package stays light.
 """
 
 from __future__ import annotations
@@ -19,6 +18,3 @@ def evaluate(out_dir, **settings):
     from ssl_core.evaluate.run import evaluate as run_evaluate
 
     return run_evaluate(out_dir, **settings)
-
-
-__all__ = ["evaluate", "main"]

@@ -1,9 +1,7 @@
 """What ``evaluate`` measures: one :class:`Evaluator` per family of numbers and figures,
-each run when the run has what it ``needs``. The loop
-(:func:`ssl_core.evaluate.run.evaluate`) runs :data:`EVALUATORS`, then those the run's
-dataset names (``module:Class`` in ``meta.json``, e.g. GWAK's efficiency against SNR),
-then :data:`LAST`. Per-space numbers go to ``metrics["spaces"][name]``; the headline
-space's are also top-level keys.
+run when the run has what it ``needs``: :data:`EVALUATORS`, then those the run's dataset
+names (``module:Class`` in ``meta.json``), then :data:`LAST`. Per-space numbers go to
+``metrics["spaces"][name]``; the headline space's are also top-level keys.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ssl_core.two_class import TWO_CLASS_KEYS
+from ssl_core.two_class import TWO_CLASS_KEYS, two_class_scores
 
 Run = Any  # ssl_core.evaluate.run.Run, the loop's context (which imports this module)
 Plots = dict[str, Path]
@@ -47,8 +45,7 @@ class Evaluator:
 
 
 class PerSpace(Evaluator):
-    """An evaluator of every space in turn: :meth:`space` adds to
-    ``metrics["spaces"][name]``."""
+    """An evaluator of each space in turn: :meth:`space` adds to ``metrics["spaces"][name]``."""
 
     def __call__(self, run: Run) -> tuple[dict, Plots]:
         for name in run.spaces:
@@ -59,16 +56,19 @@ class PerSpace(Evaluator):
         raise NotImplementedError
 
 
+def vote(run: Run, name: str, queries: np.ndarray) -> dict:
+    """The kNN vote of the fitted train rows on the in-distribution rows of ``queries``."""
+    from ssl_core.knn import knn_accuracy
+
+    s, train, fit, in_dist = run.settings, run.train, run.fit, run.in_dist
+    return knn_accuracy(train.space(name)[fit], train.labels[fit], queries[in_dist],
+                        run.test.labels[in_dist], run.num_classes, s["k"], s["t"])  # fmt: skip
+
+
 class KNN(PerSpace):
     def space(self, run: Run, name: str) -> dict:
-        from ssl_core.knn import knn_accuracy
-
-        s, train, test = run.settings, run.train.space(name), run.test.space(name)
-        with step(run.log, f"[{name}] kNN (k={s['k']}, t={s['t']})"):
-            knn = knn_accuracy(
-                train[run.fit], run.train.labels[run.fit], test[run.in_dist],
-                run.test.labels[run.in_dist], run.num_classes, s["k"], s["t"],
-            )  # fmt: skip
+        with step(run.log, f"[{name}] kNN (k={run.settings['k']}, t={run.settings['t']})"):
+            knn = vote(run, name, run.test.space(name))
         run.arrays[name]["knn_predictions"] = knn["predictions"]
         return {"knn_top1": knn["top1"], "knn_top5": knn["top5"]}
 
@@ -89,7 +89,7 @@ class LinearProbe(PerSpace):
         out = {"linear_top1": lin["top1"], "linear_top5": lin["top5"]}
         if run.positive is not None:
             score = lin["proba"][:, list(lin["classes"]).index(run.positive)]
-            figures = M.two_class_scores(yte[run.in_dist], score, run.positive)
+            figures = two_class_scores(yte[run.in_dist], score, run.positive)
             out.update({key: figures[key] for key in TWO_CLASS_KEYS})
             run.arrays[name]["two_class"] = figures
         return out
@@ -138,7 +138,6 @@ class Anomaly(PerSpace):
 
     def space(self, run: Run, name: str) -> dict:
         from ssl_core.evaluate import metrics as M
-        from ssl_core.knn import knn_accuracy
 
         xt, in_dist = run.train.space(name), run.in_dist
         with step(run.log, f"[{name}] Gaussian anomaly scores"):
@@ -151,12 +150,8 @@ class Anomaly(PerSpace):
         out = {"anomaly_auroc": M.auroc(s_test[in_dist], s_test[~in_dist]) if held else None}
         if shifted is None:
             return out
-        s, yte = run.settings, run.test.labels
         with step(run.log, f"[{name}] kNN on shifted test"):
-            knn = knn_accuracy(
-                xt[run.fit], run.train.labels[run.fit], shifted.space(name)[in_dist],
-                yte[in_dist], run.num_classes, s["k"], s["t"],
-            )  # fmt: skip
+            knn = vote(run, name, shifted.space(name))
         return {
             **out,
             "knn_top1_shifted": knn["top1"],
@@ -202,8 +197,7 @@ class Pictures(Evaluator):
 
 class TwoClass(Evaluator):
     """The two-class figures (:mod:`ssl_core.two_class`) as the headline: the classifier's
-    (``test.npz`` holding ``logits``) when the run has one, else the linear probe's; and
-    the ROC curves of every score."""
+    (``logits`` in ``test.npz``), else the linear probe's; the ROC curves of every score."""
 
     needs = ("embeddings", "two_classes")
 
@@ -211,7 +205,6 @@ class TwoClass(Evaluator):
         from scipy.special import softmax
 
         from ssl_core.embeddings import load_logits
-        from ssl_core.evaluate import metrics as M
         from ssl_core.evaluate import plots as P
 
         positive, in_dist, labels = run.positive, run.in_dist, run.test.labels
@@ -220,7 +213,7 @@ class TwoClass(Evaluator):
             logits = load_logits(run.emb_dir, "test", len(run.test))
             if logits is not None and logits.shape[1] > positive:
                 proba = softmax(logits[in_dist], axis=1)[:, positive]
-                curves["classifier"] = M.two_class_scores(labels[in_dist], proba, positive)
+                curves["classifier"] = two_class_scores(labels[in_dist], proba, positive)
         for name in run.spaces:
             curves[f"linear probe ({name})"] = run.arrays[name]["two_class"]
         source = "classifier" if "classifier" in curves else f"linear probe ({run.space})"
@@ -285,9 +278,8 @@ class TrainingCurves(Evaluator):
 
 class SplitProbes(Evaluator):
     """A kNN vote and a linear probe fit on each label split's labeled samples (``--splits
-    DIR``), scored on the test rows of the classes they hold: ``split_probes[split]``,
-    which the label-fraction comparison reads. A split whose labeled samples are not all
-    in the embeddings (budget smoke) is listed under ``skipped``."""
+    DIR``), scored on the test rows of their classes: ``split_probes[split]``. A split
+    whose labeled samples are not all in the embeddings is listed under ``skipped``."""
 
     needs = ("embeddings", "splits")
 
@@ -322,7 +314,7 @@ class SplitProbes(Evaluator):
                 votes = knn_scores(xt, x, y, run.num_classes, s["k"], s["t"])[:, signal]
                 proba = probe["proba"][:, list(probe["classes"]).index(signal)]
                 for out, score in ((knn, votes), (linear, proba)):
-                    figures = M.two_class_scores(yt, score, signal)
+                    figures = two_class_scores(yt, score, signal)
                     out.update({key: figures[key] for key in TWO_CLASS_KEYS})
             probes[path.stem] = {
                 "fraction": split.fraction, "seed": split.seed, "num_labeled": len(idx),

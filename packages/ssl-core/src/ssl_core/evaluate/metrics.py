@@ -15,8 +15,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler, normalize
 from sklearn.semi_supervised import LabelSpreading
 
-from ssl_core.two_class import SIGNAL_EFFICIENCIES, rejection_at, two_class_scores  # noqa: F401
-
 
 def l2(x: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (float64 for the scikit-learn estimators)."""

@@ -34,10 +34,12 @@ MASK_ROWS = (
 )
 
 
-def _fmt(value) -> str:
+def number(value, digits: int = 3, err: float | None = None, none: str = "–") -> str:
+    """A table cell: a float to ``digits`` decimals (and ``± err``), ``none`` for ``None``."""
     if value is None:
-        return "–"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+        return none
+    text = f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+    return text + (f" ± {err:.{digits}f}" if err is not None else "")
 
 
 def _checkpoint(info: dict) -> str:
@@ -70,13 +72,13 @@ def _embeddings_lines(metrics: dict) -> list[str]:
     for key, name in ROWS:
         values = [metrics["spaces"][s].get(key) for s in spaces]
         if any(v is not None for v in values):
-            lines.append(f"| {name} | " + " | ".join(_fmt(v) for v in values) + " |")
+            lines.append(f"| {name} | " + " | ".join(number(v) for v in values) + " |")
     if "two_class_score" in metrics:
         lines += [
             "",
             f"Headline two-class figures ({metrics['two_class_score']}): ROC AUC "
-            f"{_fmt(metrics['roc_auc'])}, 1/eps_B at eps_S = 0.3 "
-            f"{_fmt(metrics['rejection_eff30'])}, at 0.5 {_fmt(metrics['rejection_eff50'])}.",
+            f"{number(metrics['roc_auc'])}, 1/eps_B at eps_S = 0.3 "
+            f"{number(metrics['rejection_eff30'])}, at 0.5 {number(metrics['rejection_eff50'])}.",
         ]
     lines += [
         "",

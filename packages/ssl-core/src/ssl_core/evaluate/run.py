@@ -1,10 +1,6 @@
-"""The ``evaluate`` command: one loop over evaluators, for every kind of run.
-
-Reads what ``train predict`` wrote (``OUT/embeddings/``, :mod:`ssl_core.embeddings`, or
-``OUT/masks/``, :mod:`ssl_core.segmentation.writer`), runs every evaluator that applies
-(:mod:`ssl_core.evaluate.evaluators`) and writes ``OUT/metrics.json``, ``OUT/plots/*.png``
-and ``OUT/report.md``. Probes fit on the label split's labeled training rows unless
-``--no-split-aware``; classification metrics leave out test rows of held-out classes.
+"""The ``evaluate`` command: one loop over the evaluators that apply, for every kind of
+run. Probes fit on the label split's labeled training rows unless ``--no-split-aware``;
+classification metrics leave out test rows of held-out classes.
 """
 
 from __future__ import annotations
@@ -54,20 +50,18 @@ def signal_class(meta: dict, classes: np.ndarray, log: Callable[[str], None]) ->
 
 
 class Run:
-    """What the evaluators read of one run (the loop's context): ``meta`` (``meta.json``
-    or a masks run's ``index.json``), ``settings``, the embeddings' rows, the train rows
-    the probes ``fit`` on, the test rows ``in_dist`` of fitted classes, ``positive`` (the
-    signal class), and ``space_metrics``/``arrays`` that evaluators add to and share."""
+    """What the evaluators read of one run: ``meta`` (``meta.json`` or a masks run's
+    ``index.json``), ``settings``, the rows, the train rows the probes ``fit`` on, the test
+    rows ``in_dist`` of fitted classes, ``positive`` (the signal class), and
+    ``space_metrics``/``arrays`` that evaluators add to and share."""
 
     def __init__(self, out: Path, settings: dict, log: Callable[[str], None]) -> None:
         self.out, self.settings, self.log = Path(out), settings, log
         self.plot_dir = self.out / "plots"
-        self.train = self.test = self.shifted = None
-        self.masks: Path | None = None
+        self.train = self.test = self.shifted = self.masks = self.positive = None
         self.spaces: list[str] = []
         self.space = settings.get("space", "features")
         self.held_out: list[int] = []
-        self.positive = None
         self.space_metrics: dict[str, dict] = defaultdict(dict)
         self.arrays: dict[str, dict] = defaultdict(dict)
         csv = settings.get("metrics_csv")
@@ -113,7 +107,6 @@ class Run:
         """Whether the run holds what an evaluator ``need``s."""
         if need.startswith("column:"):
             return self.train is not None and self.column(need.split(":", 1)[1]) is not None
-        csv = self.metrics_csv
         holds = {
             "embeddings": self.train is not None,
             "masks": self.masks is not None,
@@ -121,7 +114,7 @@ class Run:
             "two_classes": self.positive is not None,
             "shifted": self.shifted is not None,
             "splits": bool(self.settings.get("splits")),
-            "metrics_csv": csv is not None and csv.is_file(),
+            "metrics_csv": self.metrics_csv is not None and self.metrics_csv.is_file(),
         }
         if need not in holds:
             raise ValueError(f"unknown need {need!r}")
@@ -130,9 +123,8 @@ class Run:
 
 def evaluate(out_dir: str | Path, log: Callable[[str], None] = _log, **options) -> dict:
     """Evaluate a run; write metrics.json, plots/ and report.md in ``out_dir`` and return
-    the metrics. ``options``: the command's flags (:func:`parse_args`) by their names
-    (``k=20``, ``umap=False``, ...); a run with ``masks/`` and no ``embeddings/`` is a
-    segmentation run.
+    the metrics. ``options``: the command's flags by their names (``k=20``, ``umap=False``);
+    a run with ``masks/`` and no ``embeddings/`` is a segmentation run.
 
     Raises:
         EmbeddingsError: the embeddings directory is missing, malformed or inconsistent.
@@ -156,10 +148,10 @@ def evaluate(out_dir: str | Path, log: Callable[[str], None] = _log, **options) 
     if not emb_dir.is_dir() and (mask_dir / "index.json").is_file():
         from ssl_core.evaluate.segmentation import load_masks
 
-        metrics = load_masks(run, mask_dir)
+        load_masks(run, mask_dir)
     else:
         run.load_embeddings(emb_dir, o["hold_out"])
-        metrics = {}
+    metrics: dict = {}
     evaluators = [*EVALUATORS, *dataset_evaluators(run.meta.get("evaluators") or []), *LAST]
     plots: dict[str, Path] = {}
     for evaluator in evaluators:
@@ -245,7 +237,7 @@ def parse_args(args: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(args: list[str] | None = None) -> None:
-    """Console entry point of ``evaluate``; exits with a message on a bad directory."""
+    """``evaluate``; exits with a message on a bad directory."""
     from ssl_core.two_class import TWO_CLASS_KEYS
 
     ns = vars(parse_args(args))

@@ -31,8 +31,8 @@ class MasksError(InputError, ValueError):
     """A masks directory is missing, malformed, or its parts do not match."""
 
 
-def load_index(masks: Path) -> dict:
-    """``masks/index.json``, checked."""
+def load_masks(run, masks: Path) -> None:
+    """Point ``run`` at a segmentation run's masks (``meta``: their ``index.json``, checked)."""
     hint = (
         "Write one with `uv run --package <project> train predict --config CFG --ckpt_path "
         "CKPT --trainer.default_root_dir RUN` (it writes RUN/masks/)."
@@ -47,7 +47,9 @@ def load_index(masks: Path) -> dict:
         raise MasksError(
             f"{path}: the predicted images had no true masks (truth/), nothing to score"
         )
-    return index
+    run.masks, run.meta, run.class_names = masks, index, index.get("class_names")
+    if index.get("complete") is False:
+        run.log(f"masks cover {len(index['masks'])} of {index.get('dataset_size')} test images")
 
 
 def error_map(pred: np.ndarray, truth: np.ndarray, ignore_index: int = 255) -> np.ndarray:
@@ -182,18 +184,6 @@ def score_masks(masks: Path, index: dict) -> tuple[dict, list[dict]]:
             for c in range(k)
         }
     return metrics, rows
-
-
-def load_masks(run, masks: Path) -> dict:
-    """Point ``run`` at a segmentation run's masks (``meta``: their ``index.json``); return
-    the run's first metrics (none)."""
-    run.masks, run.meta = masks, load_index(masks)
-    run.class_names = run.meta.get("class_names")
-    if run.meta.get("complete") is False:
-        run.log(
-            f"masks cover {len(run.meta['masks'])} of {run.meta.get('dataset_size')} test images"
-        )
-    return {}
 
 
 def mask_scores(run) -> tuple[dict, dict[str, Path]]:

@@ -2,21 +2,8 @@
 
 ``python -m ssl_core.evaluate.shift REFERENCE SHIFTED --out DIR`` compares the
 embeddings of a *reference* data set (the one the model was trained on) with those of a
-*shifted* one: another root scored whole by the same checkpoint (``--data.test_on all``),
-or the reference run's corrupted copy of its test set (``REFERENCE:test_shifted``).
-Nothing is fitted on the shifted labels except by *refit*. ``DIR/shift.json``,
-``DIR/shift.md`` and plots hold:
-
-- **the task, transferred**: the classifier's (else a probe fitted on the reference
-  training embeddings) ROC AUC and ``1/eps_B`` at ``eps_S`` = 0.3, 0.5 on two classes
-  with a named signal, else top-1; bootstrap standard errors (rows resampled per class);
-- **the working point carried over** (two classes): the reference's cut at ``eps_S`` =
-  0.3 applied unchanged to the shifted set;
-- **score two-sample tests** per true class (Kolmogorov-Smirnov, SciPy's ``ks_2samp``);
-- **an embedding two-sample test**: a domain classifier's cross-validated AUC telling the
-  sets apart (0.5: no difference the model sees; Lopez-Paz and Oquab 2017);
-- **refit on the shifted labels**: a probe fitted on half the shifted rows, scored on
-  the other half (separability after retraining, which transfer is not).
+*shifted* one (``--data.test_on all`` on another root, or ``REFERENCE:test_shifted``);
+what ``DIR/shift.json``, ``DIR/shift.md`` and the plots hold: docs/evaluation.md.
 
 - [0] Lopez-Paz, Oquab, Revisiting Classifier Two-Sample Tests, ICLR 2017,
   https://arxiv.org/abs/1610.06545
@@ -30,16 +17,19 @@ import argparse
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from ssl_core.embeddings import EmbeddingsError, SplitEmbeddings, load_embeddings, load_logits
 from ssl_core.errors import exits_on_input_errors
+from ssl_core.evaluate.report import number
 from ssl_core.two_class import TWO_CLASS_KEYS, two_class_scores
 
 #: The working point carried from the reference to the shifted set.
 WORKING_EFFICIENCY = 0.3
+_cell = partial(number, none="-")  # shift.md's empty cell
 
 
 @dataclass
@@ -91,8 +81,8 @@ def fit_probe(x: np.ndarray, y: np.ndarray, seed: int = 0) -> Callable:
 
 
 def score_both(reference: str, shifted: str, space: str) -> tuple[Scored, Scored, dict]:
-    """Both sets' class probabilities from the same model (see the module docstring);
-    also the reference run's ``meta.json``."""
+    """Both sets' class probabilities (the classifier's, else a probe's fitted on the
+    reference training rows) and the reference run's ``meta.json``."""
     ref_dir, ref_split, ref_splits, ref_meta = read_run(reference, scored_only=False)
     new_dir, new_split, new_splits, new_meta = read_run(shifted, scored_only=True)
     ref_rows, new_rows = ref_splits[ref_split], new_splits[new_split]
@@ -206,10 +196,9 @@ def score_tests(
 
 
 def domain_classifier(reference: Scored, shifted: Scored, space: str, seed: int = 0) -> dict:
-    """Cross-validated AUC of a logistic regression telling the two sets' embeddings
-    apart (equal numbers of rows of each, 5 folds), with its bootstrap error. Where both
-    sets are the same samples (a corrupted copy of the test set), a sample's two versions
-    stay in one fold: a classifier that saw one would otherwise score the other."""
+    """Cross-validated AUC (5 folds, equal rows of each) of a logistic regression telling
+    the two sets' embeddings apart, with its bootstrap error. A sample's two versions (a
+    corrupted copy of the test set) stay in one fold."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
@@ -253,8 +242,7 @@ def refit(shifted: Scored, space: str, signal: int | None, seed: int = 0) -> dic
 def shift_report(
     reference: str, shifted: str, out: str | Path, space: str = "features", times: int = 200
 ) -> dict:
-    """Write ``out/shift.json``, ``out/shift.md`` and plots (see the module docstring);
-    return the figures."""
+    """Write ``out/shift.json``, ``out/shift.md`` and plots; return the figures."""
     ref, new, meta = score_both(reference, shifted, space)
     n_classes = ref.proba.shape[1]
     names = list(meta.get("class_names") or [str(i) for i in range(n_classes)])
@@ -311,13 +299,6 @@ def plots(ref: Scored, new: Scored, signal: int | None, names: list[str], out: P
     return paths
 
 
-def _cell(value, err=None, digits: int = 3) -> str:
-    if value is None:
-        return "-"
-    text = f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-    return text + (f" ± {err:.{digits}f}" if err is not None else "")
-
-
 def markdown(report: dict) -> str:
     """``shift.md``: the tables of :func:`shift_report`."""
     ref, new = report["task"]["reference"], report["task"]["shifted"]
@@ -345,7 +326,7 @@ def markdown(report: dict) -> str:
             if side.get(k) is None and k.startswith("rejection") and side.get("n_background"):
                 cells.append(f"> {side['n_background']} (no background passes)")
             else:
-                cells.append(_cell(side.get(k), side.get(k + "_err"), digits))
+                cells.append(_cell(side.get(k), digits, side.get(k + "_err")))
         lines.append(f"| {k} | {cells[0]} | {cells[1]} |")
     wp = report.get("working_point")
     if wp:
@@ -353,9 +334,9 @@ def markdown(report: dict) -> str:
             "",
             f"Working point carried over: the cut at eps_S = {WORKING_EFFICIENCY} on the "
             f"reference (score > {wp['cut']:.4f}) gives eps_S = {_cell(wp['shifted_eps_s'])}, "
-            f"eps_B = {_cell(wp['shifted_eps_b'], digits=4)} (1/eps_B = "
-            f"{_cell(wp['shifted_rejection'], digits=1)}) on the shifted set "
-            f"(reference: {_cell(wp['reference_eps_s'])}, {_cell(wp['reference_eps_b'], digits=4)}).",
+            f"eps_B = {_cell(wp['shifted_eps_b'], 4)} (1/eps_B = "
+            f"{_cell(wp['shifted_rejection'], 1)}) on the shifted set "
+            f"(reference: {_cell(wp['reference_eps_s'])}, {_cell(wp['reference_eps_b'], 4)}).",
         ]
     lines += ["", "| score two-sample test (KS) | n reference | n shifted | KS distance | p-value |",
               "|---|---|---|---|---|"]  # fmt: skip
@@ -366,13 +347,13 @@ def markdown(report: dict) -> str:
     lines += [
         "",
         f"Embedding two-sample test: a domain classifier on the {report['space']} tells "
-        f"the sets apart with AUC {_cell(dc['auc'], dc['auc_err'])} ({dc['rows_each']} rows "
+        f"the sets apart with AUC {_cell(dc['auc'], err=dc['auc_err'])} ({dc['rows_each']} rows "
         "of each; 0.5 = no difference the model sees).",
     ]
     refit_rows = report.get("refit_on_shifted_labels")
     if refit_rows:
         shown = ", ".join(
-            f"{k} {_cell(v, digits=1 if k.startswith('rejection') else 4)}"
+            f"{k} {_cell(v, 1 if k.startswith('rejection') else 4)}"
             for k, v in refit_rows.items()
             if k != "rows"
         )
@@ -382,7 +363,6 @@ def markdown(report: dict) -> str:
 
 
 def main(args: list[str] | None = None) -> None:
-    """``python -m ssl_core.evaluate.shift REFERENCE SHIFTED --out DIR``."""
     parser = argparse.ArgumentParser(
         prog="python -m ssl_core.evaluate.shift", description=__doc__.splitlines()[0]
     )

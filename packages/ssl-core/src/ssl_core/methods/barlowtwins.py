@@ -7,11 +7,9 @@ The cross-correlation matrix of the embeddings of two views is driven to the ide
 
 from __future__ import annotations
 
-import torch
 from lightly.loss import BarlowTwinsLoss
 from lightly.models.modules import BarlowTwinsProjectionHead
 
-from ssl_core.data.views import size
 from ssl_core.methods.base import BaseMethod
 
 
@@ -43,9 +41,3 @@ class BarlowTwins(BaseMethod):
         self.projection_head = BarlowTwinsProjectionHead(
             self.backbone.num_features, self.hparams.hidden_dim, self.hparams.projection_dim
         )
-
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        views = batch["views"][:2]
-        loss = self.criterion(*self.projections(views))
-        self.log_train({"loss": loss}, batch_size=size(views[0]))
-        return loss

@@ -23,6 +23,7 @@ from torchmetrics.classification import BinaryROC, MulticlassAccuracy
 from torchmetrics.utilities.distributed import gather_all_tensors
 
 from ssl_core.backbones import Backbone
+from ssl_core.data.views import size
 from ssl_core.knn import knn_scores
 from ssl_core.task import TaskModule
 from ssl_core.two_class import SIGNAL_EFFICIENCIES, rejection_at
@@ -77,6 +78,13 @@ class BaseMethod(TaskModule):
             output_dim=self.hparams.projection_dim,
             num_layers=self.hparams.num_layers,
         )
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        """The criterion of two ``views``' projections (SimCLR, VICReg, Barlow Twins)."""
+        views = batch["views"][:2]
+        loss = self.criterion(*self.projections(views))
+        self.log_train({"loss": loss}, batch_size=size(views[0]))
+        return loss
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Backbone features ``(B, D)`` of images ``(B, C, H, W)``."""
@@ -200,7 +208,7 @@ class BaseMethod(TaskModule):
             if metric is not None and metric.update_count > 0:
                 self.log(f"{stage}/{name.removeprefix('cls_')}", metric.compute())
         roc = getattr(self, "cls_roc", None)
-        if roc is not None and roc.update_count > 0:
+        if roc is not None and roc.update_count > 0:  # ROC AUC and the finite rejections
             for name, value in self._two_class(*roc.compute()[:2]).items():
                 self.log(f"{stage}/{name}", value)
         self._knn_bank, self._knn_bank_labels = None, None

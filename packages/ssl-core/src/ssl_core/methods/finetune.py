@@ -19,19 +19,11 @@ class FineTune(Supervised):
 
     Args:
         freeze_backbone: Train the classifier only (linear probe).
-        num_classes: Outputs of the classifier (``None``: the data's number of classes).
-        label_smoothing: Cross-entropy label smoothing.
-        **kwargs: :class:`BaseMethod` arguments; give ``backbone`` its ``weights``
+        **kwargs: :class:`Supervised` arguments; give ``backbone`` its ``weights``
             (without them this is the supervised baseline from scratch).
     """
 
-    def __init__(
-        self,
-        freeze_backbone: bool = False,
-        num_classes: int | None = None,
-        label_smoothing: float = 0.0,
-        **kwargs,
-    ) -> None:
-        super().__init__(num_classes=num_classes, label_smoothing=label_smoothing, **kwargs)
+    def __init__(self, freeze_backbone: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
         if freeze_backbone:
             self.freeze_backbone_()

@@ -51,11 +51,6 @@ class PseudoLabel(ClassifierMixin, BaseMethod):
     ) -> None:
         super().__init__(**kwargs)
 
-    def unlabeled_weight(self) -> float:
-        total = self.trainer.estimated_stepping_batches
-        start, end = self.hparams.rampup_start * total, self.hparams.rampup_end * total
-        return self.hparams.unlabeled_weight * linear_rampup(self.global_step, start, end)
-
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x_l, labels = batch["labeled"]["views"][0], batch["labeled"]["label"]
         x_u = batch["unlabeled"]["views"][0]
@@ -65,7 +60,9 @@ class PseudoLabel(ClassifierMixin, BaseMethod):
         loss_l = F.cross_entropy(logits_l, labels)
         # FixMatch's masked loss, with the prediction's own logits as the "strong" view
         loss_u, mask = FixMatchLoss(self.hparams.threshold)(logits_u, logits_u)
-        weight = self.unlabeled_weight()
+        h, total = self.hparams, self.trainer.estimated_stepping_batches
+        ramp = linear_rampup(self.global_step, h.rampup_start * total, h.rampup_end * total)
+        weight = h.unlabeled_weight * ramp
         loss = loss_l + weight * loss_u
 
         values = {"loss": loss, "loss_labeled": loss_l, "loss_unlabeled": loss_u}

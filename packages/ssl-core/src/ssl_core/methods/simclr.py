@@ -8,11 +8,9 @@ away the other 2B-2 projections of the (global) batch.
 
 from __future__ import annotations
 
-import torch
 from lightly.loss import NTXentLoss
 from lightly.models.modules import SimCLRProjectionHead
 
-from ssl_core.data.views import size
 from ssl_core.methods.base import BaseMethod
 
 
@@ -42,9 +40,3 @@ class SimCLR(BaseMethod):
 
     def configure_models(self) -> None:
         self.projection_head = self.projection_mlp(SimCLRProjectionHead)
-
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        views = batch["views"][:2]
-        loss = self.criterion(*self.projections(views))
-        self.log_train({"loss": loss}, batch_size=size(views[0]))
-        return loss

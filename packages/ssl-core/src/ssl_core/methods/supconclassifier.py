@@ -5,12 +5,11 @@
   head, and the released ResNet-50 checkpoints this can start from)
 
 Trained on the labeled images only (``data.train_on: labeled``) with ``loss = SupCon +
-ce_weight * CE`` on two views of each image: an MLP projector maps the backbone features
-to a ``projection_dim``-dimensional space (2-8: small enough to be looked at as is);
-SupCon [0] and a linear classifier both act on the L2-normalized projections, so the
-space that is plotted is also the one that is classified. The backbone may be a
-pretrained local encoder (``Backbone(name: resnet50, weights: PATH, keep_fc: true)``),
-frozen with ``freeze_backbone: true``.
+ce_weight * CE``: SupCon [0] and a linear classifier both act on the L2-normalized
+projections to a ``projection_dim``-dimensional space (2-8: small enough to be looked at
+as is), so the space that is plotted is also the one that is classified. The backbone
+may be a pretrained local encoder (``Backbone(name: resnet50, weights: PATH, keep_fc:
+true)``), frozen with ``freeze_backbone: true``.
 
 Departures from [0]: [0] trains the encoder with SupCon first and a linear classifier on
 the frozen encoder afterwards; here both losses are optimized together, the classifier
@@ -32,11 +31,10 @@ from ssl_core.methods.supcon import SupCon
 class SupConClassifier(ClassifierMixin, SupCon):
     """SupCon + cross-entropy of a linear classifier on the normalized projection.
 
-    Training batches hold ``views``, a list of V >= 1 tensors ``(B, C, H, W)``, and
-    ``label`` ``(B,)``, all labeled. The classifier reads the *L2-normalized* projection:
-    SupCon leaves the norm free, and a cross-entropy on it would grow it to sharpen its
-    logits; on the unit sphere both losses act on the same points. ``embed`` returns these
-    normalized projections (``projection``).
+    Training batches hold V >= 1 ``views`` ``(B, C, H, W)`` and ``label`` ``(B,)``, all
+    labeled. The classifier reads the *L2-normalized* projection (SupCon leaves the norm
+    free; a cross-entropy on it would grow it to sharpen its logits), which ``embed``
+    returns as ``projection``.
 
     Logs ``train/loss``, ``train/loss_supcon``, ``train/loss_ce``, ``train/top1`` and on
     the queries ``val/loss`` (for a checkpoint callback), ``val/loss_supcon``,

@@ -9,11 +9,9 @@ standard deviation above 1 over the batch (variance), dimensions are decorrelate
 
 from __future__ import annotations
 
-import torch
 from lightly.loss import VICRegLoss
 from lightly.models.modules.heads import VICRegProjectionHead
 
-from ssl_core.data.views import size
 from ssl_core.methods.base import BaseMethod
 
 
@@ -52,9 +50,3 @@ class VICReg(BaseMethod):
 
     def configure_models(self) -> None:
         self.projection_head = self.projection_mlp(VICRegProjectionHead)
-
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        views = batch["views"][:2]
-        loss = self.criterion(*self.projections(views))
-        self.log_train({"loss": loss}, batch_size=size(views[0]))
-        return loss

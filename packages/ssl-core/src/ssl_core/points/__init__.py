@@ -12,21 +12,18 @@ P, F), "mask": (B, P)}``::
         train_transform: {class_path: ssl_core.points.JetCLRTransform}
 """
 
-from ssl_core.points.augment import JetCLRTransform, JetEvalTransform, JetWeakStrongTransform
+from ssl_core.points.augment import JetCLRTransform, JetWeakStrongTransform
 from ssl_core.points.backbones import (
     ParticleFlowNetwork,
     ParticleTransformer,
     PlainParticleTransformer,
 )
-from ssl_core.points.jets import BadJetError, JetArrays, JetFiles
+from ssl_core.points.jets import JetFiles
 from ssl_core.points.modality import JetCollate, Points
 
 __all__ = [
-    "BadJetError",
-    "JetArrays",
     "JetCLRTransform",
     "JetCollate",
-    "JetEvalTransform",
     "JetFiles",
     "JetWeakStrongTransform",
     "ParticleFlowNetwork",

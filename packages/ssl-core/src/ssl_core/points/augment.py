@@ -4,9 +4,7 @@ Each augmentation is a callable ``op(jets, rand) -> jets`` on a :class:`Jets` ba
 (particles packed jet after jet: no work on padding); ``rand`` is the batch's
 :class:`~ssl_core.data.seeds.SampleRandom`, so every jet draws from its own seed and gets
 the same view whatever batch it is in. A view (:class:`JetView`) is a list of them
-followed by the features of :mod:`ssl_core.points.features`. :class:`Translate` keeps the
-jet's pT and mass exactly, :class:`CollinearSplit` its four-momentum, :class:`Rotate` its
-pT and mass for small angles only (``tests/test_points_augment.py``).
+followed by the features of :mod:`ssl_core.points.features`.
 
 - [0] Dillon, Kasieczka, Olischlaeger, Plehn, Sorrenson, Vogel, Symmetries, safety, and
   self-supervision (JetCLR), SciPost Phys. 12, 188 (2022), https://arxiv.org/abs/2108.04253

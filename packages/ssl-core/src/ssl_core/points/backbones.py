@@ -285,11 +285,6 @@ class ParticleTransformer(nn.Module):
         )
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.norm = nn.LayerNorm(embed_dim)
-        self._init_weights()
-        if weights is not None:
-            load_weights(self, weights)
-
-    def _init_weights(self) -> None:
         for name, module in self.named_modules():
             if isinstance(module, nn.Linear):
                 if name.endswith("qkv"):  # query, key and value each its own fan
@@ -303,6 +298,8 @@ class ParticleTransformer(nn.Module):
                 block.out_proj.weight.div_(math.sqrt(2.0 * layer))
                 block.fc2.weight.div_(math.sqrt(2.0 * layer))
         nn.init.trunc_normal_(self.cls_token, std=0.02)
+        if weights is not None:
+            load_weights(self, weights)
 
     def forward(self, x: dict[str, torch.Tensor]) -> torch.Tensor:
         """Embeddings ``(B, num_features)`` of ``{"points": (B, P, F), "mask": (B, P),

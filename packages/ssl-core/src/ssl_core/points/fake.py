@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ssl_core.points.features import to_p4
-from ssl_core.points.jets import JET_FILES, jet_p4, jet_pt_mass
+from ssl_core.points.jets import JET_FILES, jet_pt_mass
 
 PION_MASS = 0.1396
 
@@ -65,21 +65,18 @@ def write_fake_jet_files(
         constituents = np.concatenate([c for c, _, _ in parts]) if parts else np.zeros((0, 64, 4))
         counts = np.concatenate([n for _, n, _ in parts]) if parts else np.zeros(0, np.int64)
         labels = np.concatenate([np.full(len(n), k) for _, n, k in parts]) if parts else counts
+        # pT, eta, phi and mass of the sum of every jet's constituents
+        total, (pt, mass) = constituents.astype(np.float64).sum(axis=1), jet_pt_mass(constituents)
+        eta = np.arcsinh(total[:, 2] / np.maximum(pt, 1e-12))
+        jet = np.stack([pt, eta, np.arctan2(total[:, 1], total[:, 0]), mass], axis=1)
         np.savez(
             root / name,
             constituents=constituents.astype(np.float32),
             n_constituents=counts.astype(np.int16),
-            jet=jet_features(constituents).astype(np.float32),
+            jet=jet.astype(np.float32),
             label=labels.astype(np.int8),
         )
     return root
-
-
-def jet_features(constituents: np.ndarray) -> np.ndarray:
-    """pT, eta, phi and mass ``(N, 4)`` of the sum of every jet's constituents ``(N, P, 4)``."""
-    total, (pt, mass) = jet_p4(constituents), jet_pt_mass(constituents)
-    eta = np.arcsinh(total[:, 2] / np.maximum(pt, 1e-12))
-    return np.stack([pt, eta, np.arctan2(total[:, 1], total[:, 0]), mass], axis=1)
 
 
 def write_fake_example(

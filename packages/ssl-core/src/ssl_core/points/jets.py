@@ -85,13 +85,11 @@ def read_jet_file(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ``(N,)`` (``-1`` where the file has none) of a jet file; :class:`BadDataError` where
     it is no readable ``.npz`` of that layout."""
     fix = "re-fetch or regenerate it (dvc pull, or the data stage)"
-    arrays: dict[str, np.ndarray] = {}
     try:
         with np.load(path, allow_pickle=False) as data:
-            for key in ("constituents", "n_constituents", "label"):
-                if key in data.files:
-                    arrays[key] = np.asarray(data[key])
             names = data.files
+            keys = [k for k in ("constituents", "n_constituents", "label") if k in names]
+            arrays = {k: np.asarray(data[k]) for k in keys}
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
         raise BadDataError(f"{path} cannot be read as a .npz file ({err}): {fix}") from None
     missing = [k for k in ("constituents", "n_constituents") if k not in arrays]
@@ -187,18 +185,11 @@ class JetFiles(ArraySource):
         ]
 
 
-def jet_p4(p4: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """The jet's four-momentum ``(B, 4)``: the sum of its constituents' ``(B, P, 4)``
-    (the E-scheme of anti-kT's recombination), padding (``mask`` False) left out."""
-    p4 = np.asarray(p4, dtype=np.float64)
-    if mask is not None:
-        p4 = p4 * mask[..., None]
-    return p4.sum(axis=-2)
-
-
 def jet_pt_mass(p4: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Jet pT and invariant mass ``(B,)`` of constituents ``(B, P, 4)``."""
-    j = jet_p4(p4, mask)
+    """Jet pT and invariant mass ``(B,)`` of constituents ``(B, P, 4)`` (their sum, the
+    E-scheme of anti-kT's recombination), padding (``mask`` False) left out."""
+    p4 = np.asarray(p4, dtype=np.float64)
+    j = (p4 if mask is None else p4 * mask[..., None]).sum(axis=-2)
     return np.hypot(j[:, 0], j[:, 1]), np.sqrt(
         np.clip(j[:, 3] ** 2 - (j[:, :3] ** 2).sum(1), 0, None)
     )

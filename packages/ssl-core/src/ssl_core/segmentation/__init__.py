@@ -12,7 +12,6 @@ _EXPORTS = {
     "MeanTeacherSegmentation": "meanteacher",
     "FixMatchSegmentation": "fixmatch",
     "UniMatch": "unimatch",
-    "MaskWriter": "writer",
     "SegmentationLoss": "losses",
     "load_encoder_weights": "weights",
     "EncoderWeightsError": "weights",

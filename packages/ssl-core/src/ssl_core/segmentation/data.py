@@ -23,7 +23,7 @@ import PIL.Image
 
 from ssl_core.data.datamodule import DataModule
 from ssl_core.data.datasets import SampleDataset
-from ssl_core.data.images import BadImageError, decode, read_bytes
+from ssl_core.data.images import BadImageError, decode, read_bytes, write_image
 from ssl_core.data.sources import DataNotFoundError, Sample, Source
 from ssl_core.errors import BadInputError, one_line
 from ssl_core.manifest import cached_scan
@@ -318,6 +318,7 @@ class SegmentationDataModule(DataModule):
         unlabeled_transform: Unlabeled samples (default :class:`SegWeakStrongTransform`).
         strong_views: Strong views of the default unlabeled transform.
         limit_images: Only the first N images of each set (``N * unlabeled_ratio`` unlabeled).
+        **kwargs: :class:`DataModule` arguments (``root``, ``split``, ``val_fraction``, ...).
     """
 
     ignore_index: int = IGNORE_INDEX
@@ -332,31 +333,22 @@ class SegmentationDataModule(DataModule):
     def __init__(
         self,
         source: SegmentationSource | None = None,
-        root: str | None = None,
-        download: bool = False,
-        variant: str | None = None,
         crop_size: int = 256,
         train_on: Literal["labeled", "semi"] = "labeled",
         labeled_transform: Any | None = None,
         unlabeled_transform: Any | None = None,
         strong_views: int = 2,
-        unlabeled_ratio: int = 1,
         batch_size: int = 8,
         num_workers: int = 2,
-        split: str | None = None,
-        redraw_split: bool = False,
-        val_fraction: float = 0.1,
-        val_seed: int = 0,
         limit_images: int | None = None,
-        on_bad_file: Literal["error", "skip"] = "error",
-        test_on: Literal["test", "all"] = "test",
+        **kwargs,
     ) -> None:
         source = source if source is not None else SegmentationSource()
         if source.num_classes < 2:
             raise BadInputError(f"A segmentation needs >= 2 classes, not {source.class_names}")
         super().__init__(
-            source, root, download, variant, train_on, split, val_fraction, val_seed,
-            unlabeled_ratio, batch_size, num_workers, on_bad_file, None, redraw_split, test_on,
+            source, train_on=train_on, batch_size=batch_size, num_workers=num_workers,
+            modality=None, remeasure_statistics=False, **kwargs,
         )  # fmt: skip
         channels, self.limit_images = source.channels, limit_images
         self.labeled_transform = labeled_transform or SegTrainTransform(crop_size, channels)
@@ -430,8 +422,6 @@ def make_fake_segmentation(
 ) -> Path:
     """Write ``splits`` images and 0/255 masks in :class:`SegmentationSource`'s default
     layout, and ``unlabeled`` images without masks (``train/images/free_<i>.png``)."""
-    from ssl_core.data.fake import write_image
-
     root = Path(root)
     rng = np.random.default_rng(seed)
     for split, n in (splits or {"train": 12, "test": 4}).items():

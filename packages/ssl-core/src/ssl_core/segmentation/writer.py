@@ -6,40 +6,24 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from ssl_core.data.images import BadImageError, decode, read_bytes
+from ssl_core.data.images import BadImageError, decode, read_bytes, write_image
 from ssl_core.embeddings import provenance
 
 if TYPE_CHECKING:
     from ssl_core.data import DataModule
 
 
-def write_png(path: Path, array: np.ndarray) -> None:
-    """Write ``uint8`` ``(H, W)`` or RGB ``(H, W, 3)`` as PNG, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if array.ndim == 3:
-        array = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
-    ok, data = cv2.imencode(".png", np.ascontiguousarray(array))
-    if not ok:
-        raise OSError(f"Cannot encode {path} as PNG")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")  # ranks may share an image
-    with os.fdopen(fd, "wb") as f:
-        f.write(data.tobytes())
-    os.replace(tmp, path)
-
-
 def read_png(path: Path) -> np.ndarray:
-    """A PNG as written by :func:`write_png` (RGB order); :class:`BadImageError` if unreadable."""
+    """A PNG as :func:`~ssl_core.data.images.write_image` writes it (RGB order);
+    :class:`BadImageError` if unreadable."""
     array = decode(read_bytes(str(path)), str(path), rgb=False)
     if array is None:
         raise BadImageError(f"Cannot decode {path}: write the masks again (train predict)")
@@ -129,14 +113,14 @@ class MaskWriter(BasePredictionWriter):
         classes = prediction["prediction"].cpu().numpy()
         for i, index in enumerate(prediction["index"].tolist()):
             name = str(ids[index]) if ids is not None else f"{index:06d}"
-            write_png(out / f"{name}.png", encode_prediction(classes[i], num_classes))
+            write_image(out / f"{name}.png", encode_prediction(classes[i], num_classes))
             entry = {"index": int(index), "id": name, "size": list(classes[i].shape)}
             if self.save_truth and "mask" in batch:
                 truth = batch["mask"][i].cpu().numpy().astype(np.uint8)
-                write_png(out / "truth" / f"{name}.png", truth)
+                write_image(out / "truth" / f"{name}.png", truth)
                 entry["truth"] = True
             if self.save_images:
-                write_png(out / "images" / f"{name}.png", display_image(batch["image"][i]))
+                write_image(out / "images" / f"{name}.png", display_image(batch["image"][i]))
             self._written.append(entry)
 
     def on_predict_epoch_end(self, trainer, pl_module) -> None:

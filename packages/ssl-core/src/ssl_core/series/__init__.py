@@ -5,28 +5,19 @@ modality (:mod:`~ssl_core.series.modality`) and 1-D backbones
 (B, T)}``.
 """
 
-from ssl_core.series.augment import (
-    SeriesContrastiveTransform,
-    SeriesEvalTransform,
-    SeriesTransform,
-    SeriesWeakStrongTransform,
-)
+from ssl_core.series.augment import SeriesContrastiveTransform, SeriesWeakStrongTransform
 from ssl_core.series.backbones import PatchTransformer1d, ResNet1d
 from ssl_core.series.modality import Series, SeriesCollate, pad_series
-from ssl_core.series.ts import BadSeriesError, TsArrays, TsFormatError, UEASeries, read_ts
+from ssl_core.series.ts import TsArrays, UEASeries, read_ts
 
 __all__ = [
-    "BadSeriesError",
     "PatchTransformer1d",
     "ResNet1d",
     "Series",
     "SeriesCollate",
     "SeriesContrastiveTransform",
-    "SeriesEvalTransform",
-    "SeriesTransform",
     "SeriesWeakStrongTransform",
     "TsArrays",
-    "TsFormatError",
     "UEASeries",
     "pad_series",
     "read_ts",

@@ -74,28 +74,19 @@ class RandomCrop:
 
 
 class TimeShift:
-    """Roll each series circularly within its length by ``s`` steps, ``s`` uniform in
-    ``[-max_fraction L, max_fraction L]``: values move, none change."""
+    """Roll each series (with ``per_channel``, every channel by its own shift) circularly
+    within its length by ``s`` steps, ``s`` uniform in ``[-max_fraction L, max_fraction
+    L]``: values move, none change."""
 
-    per_channel = False
-
-    def __init__(self, max_fraction: float = 0.5) -> None:
+    def __init__(self, max_fraction: float = 0.5, per_channel: bool = False) -> None:
         self.max_fraction = max_fraction
+        self.per_channel = per_channel
 
     def __call__(self, series: torch.Tensor, mask: torch.Tensor, rand: SampleRandom) -> Batch:
         length = mask.sum(dim=1).to(torch.float32)[:, None]
         u = rand.uniform(0, series.shape[1] if self.per_channel else 1)
         s = ((2 * u - 1) * self.max_fraction * length).round().long()
         return roll_within(series, mask, s), mask
-
-
-class ChannelShift(TimeShift):
-    """Roll every channel by its own shift (a :class:`TimeShift` per channel)."""
-
-    per_channel = True
-
-    def __init__(self, max_fraction: float = 0.1) -> None:
-        super().__init__(max_fraction)
 
 
 class SignFlip:
@@ -216,7 +207,8 @@ class SeriesWeakStrongTransform(SeriesTransform):
         return [Scale(0.1), Jitter(0.05)]
 
     def strong_ops(self) -> list:
-        return [RandomCrop(0.5), Scale(0.3), ChannelShift(0.1), Jitter(0.2), TimeMask(0.3)]
+        shift = TimeShift(0.1, per_channel=True)
+        return [RandomCrop(0.5), Scale(0.3), shift, Jitter(0.2), TimeMask(0.3)]
 
 
 class SeriesEvalTransform(SeriesTransform):

@@ -82,11 +82,9 @@ class ResidualBlock1d(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = x
-        for i, layer in enumerate(self.layers):
-            h = layer(h, mask)
-            if i < len(self.layers) - 1:
-                h = torch.relu(h)
-        return torch.relu(h + self.shortcut(x, mask))
+        for layer in self.layers[:-1]:
+            h = torch.relu(layer(h, mask))
+        return torch.relu(self.layers[-1](h, mask) + self.shortcut(x, mask))
 
 
 class ResNet1d(nn.Module):
@@ -130,16 +128,6 @@ class ResNet1d(nn.Module):
         for block in self.blocks:
             h = block(h, mask)
         return masked_mean(h, mask[:, None, :], dim=2)
-
-
-def sinusoidal_positions(n: int, dim: int, device=None) -> torch.Tensor:
-    """Fixed sine/cosine position codes ``(n, dim)`` (Vaswani et al. 2017)."""
-    position = torch.arange(n, device=device, dtype=torch.float32)[:, None]
-    frequency = torch.exp(torch.arange(0, dim, 2, device=device) * (-math.log(10000.0) / dim))
-    out = torch.zeros(n, dim, device=device)
-    out[:, 0::2] = torch.sin(position * frequency)
-    out[:, 1::2] = torch.cos(position * frequency[: dim // 2])
-    return out
 
 
 class PatchTransformer1d(nn.Module):
@@ -191,6 +179,12 @@ class PatchTransformer1d(nn.Module):
         real = mask[:, ::p]
         attend = real.clone()
         attend[:, 0] = True  # an empty series attends to something (and pools to zeros)
-        h = self.embed(tokens) + sinusoidal_positions(n, self.embed.out_features, series.device)
-        h = self.encoder(h, src_key_padding_mask=~attend)
+        # fixed sine/cosine position codes (Vaswani et al. 2017)
+        dim, device = self.embed.out_features, series.device
+        position = torch.arange(n, device=device, dtype=torch.float32)[:, None]
+        frequency = torch.exp(torch.arange(0, dim, 2, device=device) * (-math.log(10000.0) / dim))
+        positions = torch.zeros(n, dim, device=device)
+        positions[:, 0::2] = torch.sin(position * frequency)
+        positions[:, 1::2] = torch.cos(position * frequency[: dim // 2])
+        h = self.encoder(self.embed(tokens) + positions, src_key_padding_mask=~attend)
         return masked_mean(self.norm(h), real[:, :, None], dim=1)

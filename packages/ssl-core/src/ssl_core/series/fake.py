@@ -10,14 +10,6 @@ from pathlib import Path
 import numpy as np
 
 
-def fake_series(length: int, k: int, channels: int, rng: np.random.Generator) -> np.ndarray:
-    """One ``(channels, length)`` series of class ``k``."""
-    t = np.linspace(0.0, 1.0, length)
-    phase = np.arange(channels)[:, None] * 0.5
-    clean = np.sin(2 * np.pi * (k + 1) * t[None, :] + phase)
-    return clean + 0.3 * rng.standard_normal((channels, length))
-
-
 def write_fake_ts(
     path: str | Path,
     classes: Sequence[str],
@@ -43,7 +35,9 @@ def write_fake_ts(
     rows = []
     for i in range(per_class * len(classes)):
         k = i % len(classes)
-        series = fake_series(int(rng.integers(lengths[0], lengths[1] + 1)), k, channels, rng)
+        t = np.linspace(0.0, 1.0, int(rng.integers(lengths[0], lengths[1] + 1)))
+        clean = np.sin(2 * np.pi * (k + 1) * t[None, :] + np.arange(channels)[:, None] * 0.5)
+        series = clean + 0.3 * rng.standard_normal((channels, len(t)))
         rows.append(":".join(",".join(f"{v:.4f}" for v in c) for c in series) + f":{classes[k]}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ ssl_core.series.minirocket --project vowels --data ROOT --splits DIR``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import itertools
 import json
 import time
@@ -140,8 +141,7 @@ class MiniRocket:
             if self.alternate_padding is None
             else self.alternate_padding
         )
-        num_channels = x.shape[1] - 1
-        self.num_channels = num_channels
+        self.num_channels = num_channels = x.shape[1] - 1
         self.dilations, self.counts = fit_dilations(int(lengths.max()))
         quantiles = (np.arange(1, len(KERNELS) * self.counts.sum() + 1) * _PHI) % 1
         top = np.log2(min(num_channels, MAX_CHANNELS) + 1)
@@ -267,19 +267,6 @@ def split_scores(
     return out
 
 
-def run_source(meta: dict):
-    """The source of an embeddings run (its ``meta.json``): the project's datamodule
-    class, built on the run's data root; ``None`` when it cannot be built alone."""
-    import importlib
-
-    module, _, name = (meta.get("datamodule") or "").rpartition(".")
-    try:
-        datamodule = getattr(importlib.import_module(module), name)(root=meta.get("data_root"))
-    except (ImportError, AttributeError, TypeError, ValueError):
-        return None
-    return datamodule.source
-
-
 class MiniRocketProbes(Evaluator):
     """``metrics["minirocket"]``: :func:`split_scores` of every split of ``--splits``,
     on the raw series of the run's data root (the comparison's MiniRocket row). Skipped,
@@ -289,13 +276,16 @@ class MiniRocketProbes(Evaluator):
     needs = ("embeddings", "splits")
 
     def __call__(self, run) -> tuple[dict, Plots]:
-        source = run_source(run.meta)
-        if source is None:
+        # the project's datamodule class, built on the run's data root
+        module, _, name = (run.meta.get("datamodule") or "").rpartition(".")
+        try:
+            datamodule_class = getattr(importlib.import_module(module), name)
+            datamodule = datamodule_class(root=run.meta.get("data_root"))
+        except (ImportError, AttributeError, TypeError, ValueError):
             run.log(f"no MiniRocket row: cannot rebuild the source of {run.meta.get('datamodule')}")
             return {}, {}
-        scores = split_scores(
-            source, run.meta["data_root"], run.settings["splits"], run.settings["seed"], run.log
-        )
+        splits, seed = run.settings["splits"], run.settings["seed"]
+        scores = split_scores(datamodule.source, run.meta["data_root"], splits, seed, run.log)
         return {"minirocket": scores}, {}
 
 
@@ -324,7 +314,7 @@ def main(args: list[str] | None = None) -> None:
         parser.error("--data: this source has no default root")
     splits = ns.splits[0] if len(ns.splits) == 1 and ns.splits[0].is_dir() else ns.splits
     scores = split_scores(source, root, splits, ns.seed, alternate_padding=ns.alternate_padding)
-    runs = [v for v in scores.values() if isinstance(v, dict)]
+    runs = list(scores.values())
     if len(runs) > 1:
         top1 = np.array([r["top1"] for r in runs])
         cpu = np.array([r["cpu_seconds"] for r in runs])

@@ -186,11 +186,26 @@ class _Claims:
                 f"{where}: the dimensions of one series have different lengths {lengths}; "
                 "give each one value per time step"
             )
-        length = lengths[0] if lengths else 0
-        if length:  # an empty series is a bad sample (zero length), not a format error
-            self._check_length(where, length)
-            if self.first is None:
-                self.first = (line, count, length)
+        # an empty series (length 0) is a bad sample, not a format error
+        length, wanted = (lengths[0] if lengths else 0), self.series_length
+        if length and wanted is not None and self.equal_length is False and length > wanted:
+            raise TsFormatError(
+                f"{where}: {length} time steps, more than {ts.said('serieslength')}, the "
+                "longest with @equalLength false; fix the series or the header"
+            )
+        if length and wanted is not None and self.equal_length is not False and length != wanted:
+            raise TsFormatError(
+                f"{where}: {length} time steps, but {ts.said('serieslength')}; fix the "
+                "series or the header"
+            )
+        if length and self.equal_length and self.first is not None and length != self.first[2]:
+            raise TsFormatError(
+                f"{where}: {length} time steps, but {ts.said('equallength')} and the first "
+                f"series (line {self.first[0]}) has {self.first[2]}; fix the series, or "
+                "write @equalLength false"
+            )
+        if length and self.first is None:
+            self.first = (line, count, length)
         if self.has_labels and not label:
             raise TsFormatError(
                 f"{where}: no label at the end of the line (':<label>'), but "
@@ -202,26 +217,6 @@ class _Claims:
                 f"{where}: label {label!r} is not one of the classes of "
                 f"@classLabel (line {ts.header_lines['classlabel']}): "
                 f"{' '.join(ts.class_names)}; fix the label, or add it to @classLabel"
-            )
-
-    def _check_length(self, where: str, length: int) -> None:
-        """Refuse a length that ``@equalLength`` or ``@seriesLength`` rules out."""
-        ts, wanted = self.ts, self.series_length
-        if wanted is not None and self.equal_length is False and length > wanted:
-            raise TsFormatError(
-                f"{where}: {length} time steps, more than {ts.said('serieslength')}, the "
-                "longest with @equalLength false; fix the series or the header"
-            )
-        if wanted is not None and self.equal_length is not False and length != wanted:
-            raise TsFormatError(
-                f"{where}: {length} time steps, but {ts.said('serieslength')}; fix the "
-                "series or the header"
-            )
-        if self.equal_length and self.first is not None and length != self.first[2]:
-            raise TsFormatError(
-                f"{where}: {length} time steps, but {ts.said('equallength')} and the first "
-                f"series (line {self.first[0]}) has {self.first[2]}; fix the series, or "
-                "write @equalLength false"
             )
 
 

@@ -1,4 +1,4 @@
-"""{{Name}}: a segmentation project of ssl-core."""
+"""{{Name}}: a {{task}} project of ssl-core ({{modality}} data)."""
 
 from pathlib import Path
 
@@ -9,7 +9,7 @@ from {{name}}.dataset import {{Name}}
 PROJECT = Project(
     name="{{name}}",
     root=Path(__file__).resolve().parents[2],
-    default_config="supervised.yaml",
+    default_config="{{default_config}}",
     source={{Name}},
 )
 

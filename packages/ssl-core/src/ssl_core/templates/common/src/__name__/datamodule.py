@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ssl_core.segmentation.data import SegmentationDataModule
+from {{datamodule_module}} import {{DataModule}}
 from {{name}}.dataset import {{Name}}
 
 
-class {{Name}}DataModule(SegmentationDataModule):
-    """{{Name}} (arguments: :class:`~ssl_core.segmentation.data.SegmentationDataModule`)."""
+class {{Name}}DataModule({{DataModule}}):
+    """{{Name}} (arguments: :class:`~{{datamodule_module}}.{{DataModule}}`)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(source={{Name}}(), **kwargs)
