@@ -27,12 +27,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ssl_core.evaluate.report import number  # noqa: E402
+
 
 def stage(args: argparse.Namespace, method: str, out: Path, extra: list[str]) -> dict:
     """One training stage into ``out`` (kept when done); its ``metrics.json``."""
     if not (out / "metrics.json").is_file():
         p = args.project
-        manifest = next(Path(f"projects/{p}/data").glob("*/manifest.json"))
+        manifest = next(Path(f"projects/{p}/data").glob("*/manifest.json"), None)
+        if manifest is None:
+            sys.exit(f"no projects/{p}/data/*/manifest.json: run its data and splits stages")
         cmd = [sys.executable, "-m", "ssl_core.pipeline", "--project", p, "--method", method]
         cmd += ["--budget", args.budget, "--configs", f"projects/{p}/configs"]
         cmd += ["--manifest", str(manifest), "--split", f"projects/{p}/splits/{args.split}.json"]
@@ -60,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--metrics", nargs="+", default=["knn_top1", "linear_top1"])
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    args.out = args.out / f"{args.budget}-{args.split}"  # kept runs match budget and split
 
     rows = [
         row(
@@ -83,15 +88,17 @@ def main(argv: list[str] | None = None) -> None:
         cells = [
             r["run"],
             str(r["steps"]),
-            "–" if r["fit_minutes"] is None else f"{r['fit_minutes']:.1f}",
+            number(r["fit_minutes"], 1),
         ]
-        cells += ["–" if r[k] is None else f"{r[k]:.4g}" for k in args.metrics]
+        cells += [number(r[k], 4) for k in args.metrics]
         lines.append("| " + " | ".join(cells) + " |")
     (args.out / "curve.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
-    fig, axes = plt.subplots(1, len(args.metrics), figsize=(4.5 * len(args.metrics), 3.6))
-    for ax, key in zip(list(getattr(axes, "flat", [axes])), args.metrics, strict=True):
+    fig, axes = plt.subplots(
+        1, len(args.metrics), figsize=(4.5 * len(args.metrics), 3.6), squeeze=False
+    )
+    for ax, key in zip(axes.flat, args.metrics, strict=True):
         for name, style in ((args.method, "o-"), ("supervised", "s--")):
             pts = [(r["steps"], r[key]) for r in rows if r["run"] == name and r[key] is not None]
             if pts:
@@ -100,11 +107,11 @@ def main(argv: list[str] | None = None) -> None:
                     style,
                     label=f"{name}, same labels" if name == "supervised" else name,
                 )
-        ax.axhline(rows[0][key], color="grey", ls=":", label="untrained network")
+        if rows[0][key] is not None:
+            ax.axhline(rows[0][key], color="grey", ls=":", label="untrained network")
         ax.set(xscale="log", xlabel="optimizer steps", ylabel=f"test {key}", title=key)
         ax.grid(alpha=0.3)
-    axes_list = list(getattr(axes, "flat", [axes]))
-    axes_list[0].legend(fontsize=8)
+    axes.flat[0].legend(fontsize=8)
     fig.suptitle(f"{args.project}: {args.method} space against its steps ({args.split})")
     fig.tight_layout()
     fig.savefig(args.out / "curve.png", dpi=110)

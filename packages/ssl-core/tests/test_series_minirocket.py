@@ -200,7 +200,7 @@ def test_the_comparison_lists_the_minirocket_row_with_the_baselines(tmp_path):
     text = compare.report(results, random_init=stage).read_text()
     rows = [r.split(" | ")[:2] for r in text.splitlines() if r.startswith("| ") and "---" not in r]
     assert [r[0] for r in rows[1:]] == [
-        "| MiniRocket (no deep learning)",
+        f"| {compare.MINIROCKET}",
         "| random-init, kNN",
         "| random-init, linear probe",
         "| supervised",

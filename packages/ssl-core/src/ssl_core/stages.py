@@ -13,7 +13,6 @@ import contextlib
 import io
 import json
 import multiprocessing
-import os
 import sys
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -345,7 +344,9 @@ def experiments(repo: Path, project: str) -> str:
             for budget in BUDGETS
             if budget != "smoke" or (configs / "smoke.yaml").is_file()
         ]
-        workers = max(1, min(len(os.sched_getaffinity(0)), 4, len(runs)))
+        from ssl_core.threads import usable_cores  # affinity and cgroup quota; imports torch
+
+        workers = max(1, min(usable_cores(), 4, len(runs)))
         fork = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(workers, mp_context=fork) as pool:
             configs_merged = list(pool.map(merged_config, *zip(*runs, strict=True), chunksize=4))

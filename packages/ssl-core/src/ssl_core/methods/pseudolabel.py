@@ -20,7 +20,6 @@ import torch.nn.functional as F
 from ssl_core.data.views import cat, size
 from ssl_core.methods.base import BaseMethod
 from ssl_core.methods.classifier import ClassifierMixin
-from ssl_core.methods.fixmatch import FixMatchLoss
 from ssl_core.methods.rampups import linear_rampup
 
 
@@ -58,8 +57,9 @@ class PseudoLabel(ClassifierMixin, BaseMethod):
         logits_l, logits_u = logits.split([size(x_l), size(x_u)])
 
         loss_l = F.cross_entropy(logits_l, labels)
-        # FixMatch's masked loss, with the prediction's own logits as the "strong" view
-        loss_u, mask = FixMatchLoss(self.hparams.threshold)(logits_u, logits_u)
+        confidence, pseudo_labels = F.softmax(logits_u.detach(), dim=1).max(dim=1)
+        mask = (confidence >= self.hparams.threshold).float()
+        loss_u = (F.cross_entropy(logits_u, pseudo_labels, reduction="none") * mask).mean()
         h, total = self.hparams, self.trainer.estimated_stepping_batches
         ramp = linear_rampup(self.global_step, h.rampup_start * total, h.rampup_end * total)
         weight = h.unlabeled_weight * ramp

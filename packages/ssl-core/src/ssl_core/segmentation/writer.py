@@ -85,7 +85,11 @@ class MaskWriter(BasePredictionWriter):
     @staticmethod
     def _dataset(trainer):
         loaders = trainer.predict_dataloaders
-        return (loaders[0] if isinstance(loaders, list | tuple) else loaders).dataset
+        if isinstance(loaders, list | tuple):
+            if len(loaders) != 1:  # masks/ holds one split's masks
+                raise ValueError(f"MaskWriter writes one predict split, not {len(loaders)}")
+            loaders = loaders[0]
+        return loaders.dataset
 
     def on_predict_start(self, trainer, pl_module) -> None:
         self._written = []
