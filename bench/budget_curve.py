@@ -34,12 +34,13 @@ def stage(args: argparse.Namespace, method: str, out: Path, extra: list[str]) ->
     """One training stage into ``out`` (kept when done); its ``metrics.json``."""
     if not (out / "metrics.json").is_file():
         p = args.project
-        manifest = next(Path(f"projects/{p}/data").glob("*/manifest.json"), None)
+        manifest = args.manifest or next(Path(f"projects/{p}/data").glob("*/manifest.json"), None)
         if manifest is None:
             sys.exit(f"no projects/{p}/data/*/manifest.json: run its data and splits stages")
+        splits = args.splits or Path(f"projects/{p}/splits")
         cmd = [sys.executable, "-m", "ssl_core.pipeline", "--project", p, "--method", method]
         cmd += ["--budget", args.budget, "--configs", f"projects/{p}/configs"]
-        cmd += ["--manifest", str(manifest), "--split", f"projects/{p}/splits/{args.split}.json"]
+        cmd += ["--manifest", str(manifest), "--split", str(splits / f"{args.split}.json")]
         print("+", " ".join(cmd + ["--out", str(out), *extra]), flush=True)
         subprocess.run([*cmd, "--out", str(out), *extra], check=True)
     return json.loads((out / "metrics.json").read_text())
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--supervised-steps", type=int, nargs="*", help="default: the same as --steps"
     )
+    parser.add_argument("--manifest", type=Path, help="default: projects/<project>/data/*/")
+    parser.add_argument("--splits", type=Path, help="default: projects/<project>/splits")
     parser.add_argument("--budget", default="cpu", choices=("cpu", "full"))
     parser.add_argument("--metrics", nargs="+", default=["knn_top1", "linear_top1"])
     parser.add_argument("--out", type=Path, required=True)

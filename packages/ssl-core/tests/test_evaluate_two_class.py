@@ -12,7 +12,7 @@ import pytest
 
 from ssl_core.embeddings import write_split
 from ssl_core.evaluate import evaluate
-from ssl_core.two_class import rejection_at, two_class_scores
+from ssl_core.two_class import rejection_at, rejection_interval, two_class_scores
 
 
 def phi(x: float) -> float:
@@ -75,6 +75,31 @@ def test_rejection_is_none_when_no_background_passes():
     assert rejection_at(np.array([0.0, 0.1, 1.0]), np.array([0.0, 0.5, 1.0]), 0.5) == 10.0
 
 
+def test_the_rejection_interval_covers_the_true_rejection_as_often_as_it_says():
+    """The 68% bootstrap interval of 1/eps_B at eps_S = 0.3 on test sets drawn from two
+    unit Gaussians delta apart (true rejection from the quantiles) covers the truth in
+    about 68% of 40 draws, brackets its own estimate, and is wider with fewer background rows."""
+    delta = 1.5
+    truth = 1 / (1 - phi(delta + NormalDist().inv_cdf(0.7)))  # P(N(delta, 1) > z) = 0.3
+    covered, widths = 0, {}
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        y = np.r_[np.zeros(1000, int), np.ones(500, int)]
+        s = rng.normal(size=len(y)) + delta * y
+        interval = rejection_interval(y, s, positive=1, times=100, seed=seed)
+        lo, hi = interval["rejection_eff30_lo"], interval["rejection_eff30_hi"]
+        assert lo <= two_class_scores(y, s, positive=1)["rejection_eff30"] <= hi
+        covered += lo <= truth <= hi
+        widths.setdefault(1000, []).append(hi / lo)
+        few = np.r_[np.flatnonzero(y == 0)[:400], np.flatnonzero(y == 1)]  # 400 background
+        small = rejection_interval(y[few], s[few], positive=1, times=100, seed=seed)
+        widths.setdefault(400, []).append(small["rejection_eff30_hi"] / small["rejection_eff30_lo"])
+    assert 0.45 <= covered / 40 <= 0.9
+    assert np.median(widths[400]) > np.median(widths[1000])
+    separated = rejection_interval(np.r_[0, 0, 1, 1], np.r_[0.0, 0.1, 0.9, 1.0], positive=1)
+    assert separated == {"rejection_eff30_lo": None, "rejection_eff30_hi": None}  # unbounded
+
+
 def test_linear_probe_figures_on_two_gaussians(tmp_path):
     delta = 1.5
     write_run(tmp_path, gaussians(4000, delta, 0), gaussians(6000, delta, 1))
@@ -88,6 +113,7 @@ def test_linear_probe_figures_on_two_gaussians(tmp_path):
     assert m["spaces"]["features"]["roc_auc"] == m["roc_auc"]
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert {"roc_auc", "rejection_eff30", "rejection_eff50"} <= set(saved)
+    assert saved["rejection_eff30_lo"] < saved["rejection_eff30"] < saved["rejection_eff30_hi"]
     roc = [p for p in saved["plots"] if "roc" in p]
     assert roc == ["plots/two_class_roc.png"] and (tmp_path / roc[0]).stat().st_size > 10_000
 
@@ -146,6 +172,8 @@ def test_online_two_class_figures_are_evaluate_s_on_the_same_scores():
     assert online["roc_auc"] == pytest.approx(offline["roc_auc"], abs=1e-6)
     for key in ("rejection_eff30", "rejection_eff50"):
         assert offline[key] is not None and online[key] == pytest.approx(offline[key], rel=1e-4)
+    interval = rejection_interval(labels, scores.astype(np.float32), positive=1)
+    assert BaseMethod._interval(roc) == pytest.approx(interval, rel=1e-4)  # train test's
     separated = np.r_[np.zeros(50), np.ones(50)]  # no background passes: no rejection logged
     roc.reset()
     roc.update(torch.from_numpy(separated).float(), torch.from_numpy(separated).long())

@@ -8,12 +8,18 @@ online metrics and the comparison; out of :mod:`ssl_core.evaluate` because train
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 # Signal efficiencies of the background rejections reported (top tagging's convention).
 SIGNAL_EFFICIENCIES = (0.3, 0.5)
 #: The keys of :func:`two_class_scores` that ``metrics.json`` holds.
 TWO_CLASS_KEYS = ("roc_auc", "rejection_eff30", "rejection_eff50")
+#: Central coverage and resamples of :func:`rejection_interval` (a 1-sigma-like interval).
+INTERVAL_LEVEL, INTERVAL_RESAMPLES = 0.68, 500
+#: The keys of :func:`rejection_interval` at its default efficiency.
+INTERVAL_KEYS = ("rejection_eff30_lo", "rejection_eff30_hi")
 
 
 def rejection_at(fpr: np.ndarray, tpr: np.ndarray, efficiency: float) -> float | None:
@@ -39,3 +45,45 @@ def two_class_scores(labels: np.ndarray, scores: np.ndarray, positive: int) -> d
         out[f"rejection_eff{round(eff * 100)}"] = rejection_at(fpr, tpr, eff)
     out["fpr"], out["tpr"] = fpr, tpr
     return out
+
+
+def bootstrap(
+    labels: np.ndarray, metric: Callable[[np.ndarray], dict], times: int, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """``metric(rows)``'s values ``(times,)`` over resamples of the rows with replacement
+    within each class (each class keeps its count); ``None`` values become NaN."""
+    rng = np.random.default_rng(seed)
+    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    draws: dict[str, list[float]] = {}
+    for _ in range(times):
+        rows = np.concatenate([rng.choice(idx, len(idx)) for idx in by_class])
+        for key, value in metric(rows).items():
+            draws.setdefault(key, []).append(np.nan if value is None else float(value))
+    return {k: np.asarray(v) for k, v in draws.items()}
+
+
+def rejection_interval(
+    labels: np.ndarray, scores: np.ndarray, positive: int, efficiency: float = 0.3,
+    times: int = INTERVAL_RESAMPLES, seed: int = 0,
+) -> dict[str, float | None]:  # fmt: skip
+    """The central :data:`INTERVAL_LEVEL` bootstrap interval of the rejection at
+    ``eps_S = efficiency`` (keys ``rejection_effNN_lo``, ``_hi``): the test rows resampled
+    within each class, so signal and background counts stay those of the test set. A
+    resample where no background passes has an unbounded rejection; a bound that falls
+    there is ``None``. With few background rows passing the cut (2,000 / R at rejection R)
+    the interval is wide and skewed upwards: that is its point."""
+    from sklearn.metrics import roc_curve
+
+    y = np.asarray(labels) == positive
+
+    def rejection(rows: np.ndarray) -> dict:
+        fpr, tpr, _ = roc_curve(y[rows], scores[rows], drop_intermediate=False)
+        return {"r": rejection_at(fpr, tpr, efficiency)}
+
+    draws = bootstrap(y.astype(int), rejection, times, seed)["r"]
+    draws[np.isnan(draws)] = np.inf
+    tail = (1 - INTERVAL_LEVEL) / 2 * 100
+    lo, hi = np.percentile(draws, [tail, 100 - tail], method="inverted_cdf")  # inf-safe
+    key = f"rejection_eff{round(efficiency * 100)}"
+    return {f"{key}_lo": float(lo) if np.isfinite(lo) else None,
+            f"{key}_hi": float(hi) if np.isfinite(hi) else None}  # fmt: skip

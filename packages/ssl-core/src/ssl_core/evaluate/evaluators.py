@@ -14,10 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from ssl_core.two_class import TWO_CLASS_KEYS, two_class_scores
+from ssl_core.two_class import (
+    INTERVAL_KEYS,
+    TWO_CLASS_KEYS,
+    rejection_interval,
+    two_class_scores,
+)
 
 Run = Any  # ssl_core.evaluate.run.Run, the loop's context (which imports this module)
 Plots = dict[str, Path]
+
+#: What a run's two-class figures record: the field's numbers and the rejection's interval.
+HEADLINE_KEYS = TWO_CLASS_KEYS + INTERVAL_KEYS
 
 
 @contextmanager
@@ -90,7 +98,8 @@ class LinearProbe(PerSpace):
         if run.positive is not None:
             score = lin["proba"][:, list(lin["classes"]).index(run.positive)]
             figures = two_class_scores(yte[run.in_dist], score, run.positive)
-            out.update({key: figures[key] for key in TWO_CLASS_KEYS})
+            figures |= rejection_interval(yte[run.in_dist], score, run.positive)
+            out.update({key: figures[key] for key in HEADLINE_KEYS})
             run.arrays[name]["two_class"] = figures
         return out
 
@@ -214,6 +223,7 @@ class TwoClass(Evaluator):
             if logits is not None and logits.shape[1] > positive:
                 proba = softmax(logits[in_dist], axis=1)[:, positive]
                 curves["classifier"] = two_class_scores(labels[in_dist], proba, positive)
+                curves["classifier"] |= rejection_interval(labels[in_dist], proba, positive)
         for name in run.spaces:
             curves[f"linear probe ({name})"] = run.arrays[name]["two_class"]
         source = "classifier" if "classifier" in curves else f"linear probe ({run.space})"
@@ -221,10 +231,10 @@ class TwoClass(Evaluator):
             f"two classes: signal class {positive}; roc_auc {curves[source]['roc_auc']:.4f} "
             f"of the {source}"
         )
-        metrics = {key: curves[source][key] for key in TWO_CLASS_KEYS}
+        metrics = {key: curves[source][key] for key in HEADLINE_KEYS}
         metrics.update(two_class_score=source, signal_class=positive)
         if "classifier" in curves:
-            metrics["classifier"] = {key: curves["classifier"][key] for key in TWO_CLASS_KEYS}
+            metrics["classifier"] = {key: curves["classifier"][key] for key in HEADLINE_KEYS}
         names = run.class_names
         name = names[positive] if names and positive < len(names) else positive
         plot = P.two_class_roc_plot(

@@ -78,7 +78,10 @@ def _embeddings_lines(metrics: dict) -> list[str]:
             "",
             f"Headline two-class figures ({metrics['two_class_score']}): ROC AUC "
             f"{number(metrics['roc_auc'])}, 1/eps_B at eps_S = 0.3 "
-            f"{number(metrics['rejection_eff30'])}, at 0.5 {number(metrics['rejection_eff50'])}.",
+            f"{number(metrics['rejection_eff30'])} (68% bootstrap interval "
+            f"{number(metrics.get('rejection_eff30_lo'), 1)} to "
+            f"{number(metrics.get('rejection_eff30_hi'), 1, none='unbounded')}), at 0.5 "
+            f"{number(metrics['rejection_eff50'])}.",
         ]
     lines += [
         "",

@@ -25,7 +25,7 @@ import numpy as np
 from ssl_core.embeddings import EmbeddingsError, SplitEmbeddings, load_embeddings, load_logits
 from ssl_core.errors import exits_on_input_errors
 from ssl_core.evaluate.report import number
-from ssl_core.two_class import TWO_CLASS_KEYS, two_class_scores
+from ssl_core.two_class import TWO_CLASS_KEYS, bootstrap, two_class_scores
 
 #: The working point carried from the reference to the shifted set.
 WORKING_EFFICIENCY = 0.3
@@ -116,18 +116,12 @@ def task_metrics(labels: np.ndarray, proba: np.ndarray, signal: int | None) -> d
     return out | {key: figures[key] for key in TWO_CLASS_KEYS[1:]}
 
 
-def bootstrap(
+def standard_errors(
     labels: np.ndarray, metric: Callable[[np.ndarray], dict], times: int, seed: int = 0
 ) -> dict[str, float | None]:
-    """Standard errors of ``metric(rows)``'s values over ``times`` resamples of the rows
-    with replacement within each class; ``None`` where a resample had no finite value."""
-    rng = np.random.default_rng(seed)
-    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
-    draws: dict[str, list[float]] = {}
-    for _ in range(times):
-        rows = np.concatenate([rng.choice(idx, len(idx)) for idx in by_class])
-        for key, value in metric(rows).items():
-            draws.setdefault(key, []).append(np.nan if value is None else float(value))
+    """Bootstrap standard errors of ``metric(rows)``'s values (:func:`bootstrap`);
+    ``None`` where a resample had no finite value."""
+    draws = bootstrap(labels, metric, times, seed)
     return {
         k: (float(np.std(v, ddof=1)) if np.isfinite(v).all() and len(v) > 1 else None)
         for k, v in draws.items()
@@ -141,7 +135,7 @@ def with_errors(scored: Scored, signal: int | None, times: int) -> dict:
     if len(np.unique(labels)) < (2 if signal is not None else 1):
         return {"rows": int(keep.sum())}
     values = task_metrics(labels, proba, signal)
-    errors = bootstrap(labels, lambda r: task_metrics(labels[r], proba[r], signal), times)
+    errors = standard_errors(labels, lambda r: task_metrics(labels[r], proba[r], signal), times)
     out = {"rows": int(keep.sum()), **values}
     out |= {f"{k}_err": v for k, v in errors.items() if k != "n_background"}
     return out
@@ -220,7 +214,7 @@ def domain_classifier(reference: Scored, shifted: Scored, space: str, seed: int 
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     p = cross_val_predict(probe, x, y, groups=groups, cv=folds, method="predict_proba")[:, 1]
     auc = float(roc_auc_score(y, p))
-    err = bootstrap(y, lambda r: {"auc": roc_auc_score(y[r], p[r])}, 200, seed)["auc"]
+    err = standard_errors(y, lambda r: {"auc": roc_auc_score(y[r], p[r])}, 200, seed)["auc"]
     return {"auc": auc, "auc_err": err, "rows_each": n}
 
 

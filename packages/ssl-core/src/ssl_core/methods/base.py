@@ -6,7 +6,8 @@ A method overrides named hooks: ``configure_models`` (heads on ``self.backbone``
 ``val/knn_top1``/``val/knn_top5`` (dataloader 0: the memory bank of labeled training
 images; dataloader 1: the queries), and methods with a classifier log ``val/top1`` and,
 on two-class data with a ``signal_class``, ``val/roc_auc`` and ``val/rejection_eff30``/
-``50`` (:func:`ssl_core.two_class.rejection_at`); ``test/...`` under ``train test``.
+``50`` (:func:`ssl_core.two_class.rejection_at`); ``test/...`` under ``train test``, with
+the bootstrap interval of the rejection at 0.3 (``test/rejection_eff30_lo``, ``_hi``).
 
 Batches have named fields (see :mod:`ssl_core.data.datasets`): ``views`` (a list of
 ``(B, C, H, W)`` tensors) in training, ``image`` ``(B, C, H, W)`` in evaluation,
@@ -20,13 +21,14 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 from torchmetrics.classification import BinaryROC, MulticlassAccuracy
+from torchmetrics.utilities import dim_zero_cat
 from torchmetrics.utilities.distributed import gather_all_tensors
 
 from ssl_core.backbones import Backbone
 from ssl_core.data.views import size
 from ssl_core.knn import knn_scores
 from ssl_core.task import TaskModule
-from ssl_core.two_class import SIGNAL_EFFICIENCIES, rejection_at
+from ssl_core.two_class import SIGNAL_EFFICIENCIES, rejection_at, rejection_interval
 
 
 class BaseMethod(TaskModule):
@@ -45,6 +47,8 @@ class BaseMethod(TaskModule):
     test_metrics = {
         "test/roc_auc": "test_roc_auc",
         "test/rejection_eff30": "test_rejection_eff30",
+        "test/rejection_eff30_lo": "test_rejection_eff30_lo",
+        "test/rejection_eff30_hi": "test_rejection_eff30_hi",
         "test/top1": "test_top1",
         "test/knn_top1": "test_knn_top1",
     }
@@ -211,6 +215,9 @@ class BaseMethod(TaskModule):
         if roc is not None and roc.update_count > 0:  # ROC AUC and the finite rejections
             for name, value in self._two_class(*roc.compute()[:2]).items():
                 self.log(f"{stage}/{name}", value)
+            if self.trainer.testing:
+                for name, value in self._interval(roc).items():
+                    self.log(f"test/{name}", value)
         self._knn_bank, self._knn_bank_labels = None, None
 
     @staticmethod
@@ -223,6 +230,14 @@ class BaseMethod(TaskModule):
             if rejection is not None:
                 out[f"rejection_eff{round(eff * 100)}"] = rejection
         return out
+
+    @staticmethod
+    def _interval(roc: BinaryROC) -> dict[str, float]:
+        """The bootstrap interval of the rejection at eps_S = 0.3 (``rejection_interval``)
+        from every score ``roc`` holds; an unbounded end is left out."""
+        with roc.sync_context():
+            scores, y = (dim_zero_cat(x).cpu().double().numpy() for x in (roc.preds, roc.target))
+        return {k: v for k, v in rejection_interval(y, scores, 1).items() if v is not None}
 
     def _gather(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` of every rank, concatenated (ranks may hold different numbers of rows)."""
