@@ -56,3 +56,18 @@ def test_datamodule_normalizes_after_transfer():
     }
     out = dm.on_after_batch_transfer(batch, 0)
     assert torch.allclose(out["views"][0][0, :, 0, 0], torch.tensor([2.0, 1.0, 0.0]))
+
+
+def test_test_on_val_scores_the_validation_split_and_keeps_the_training_pool(fake_root):
+    """``--data.test_on val``: test and predict score the validation split (where choices
+    are made), the training pool and its labels as with the test set."""
+    dm = ClassificationDataModule(ImageFolder(), root=str(fake_root), split="n10-seed0")
+    dm.setup("predict")
+    on_val = ClassificationDataModule(
+        ImageFolder(), root=str(fake_root), split="n10-seed0", test_on="val"
+    )
+    on_val.setup("predict")
+    assert on_val.test_samples == dm.val_samples and on_val.test_samples
+    assert not {p for p, _ in on_val.test_samples} & {p for p, _ in dm.test_samples}
+    assert on_val.pool_samples == dm.pool_samples and on_val.predict_split_names == ["train", "test"]
+    assert len(on_val.test_dataloader()[1].dataset) == len(dm.val_samples)

@@ -63,8 +63,10 @@ class DataModule(LightningDataModule):
         split: Label split: a name (``frac0.10-seed0``, ``n50-seed0``, ``all``; see
             :mod:`ssl_core.splits`) or a path to a split file.
         redraw_split: Redraw a split made on first use when this root's samples changed.
-        test_on: What ``test`` and ``predict`` score: ``"test"`` (the test split) or
-            ``"all"`` (every sample of the root, no label split, no kNN bank).
+        test_on: What ``test`` and ``predict`` score: ``"test"`` (the test split),
+            ``"val"`` (the validation split carved from training: where choices are made,
+            never on the test set) or ``"all"`` (every sample of the root, no label
+            split, no kNN bank).
         remeasure_statistics: Normalize with statistics measured on this root even when a
             checkpoint is loaded (default: the checkpoint's).
         val_fraction: Share of the samples with targets in the validation split.
@@ -101,7 +103,7 @@ class DataModule(LightningDataModule):
         on_bad_file: Literal["error", "skip"] = "error",
         modality: Modality | None = None,
         redraw_split: bool = False,
-        test_on: Literal["test", "all"] = "test",
+        test_on: Literal["test", "val", "all"] = "test",
         remeasure_statistics: bool = False,
     ) -> None:
         super().__init__()
@@ -127,7 +129,7 @@ class DataModule(LightningDataModule):
         if unlabeled_ratio < 1:
             raise BadInputError(f"unlabeled_ratio must be >= 1, not {unlabeled_ratio}")
         check_choice("on_bad_file", on_bad_file)
-        check_choice("test_on", test_on, ("test", "all"))
+        check_choice("test_on", test_on, ("test", "val", "all"))
         self.download, self.train_on, self.split = download, train_on, split
         self.redraw_split = redraw_split
         self.test_on, self.remeasure_statistics = test_on, remeasure_statistics
@@ -179,7 +181,7 @@ class DataModule(LightningDataModule):
         paths, strata = [p for p, _ in targeted], self.source.strata(self.root, targeted)
         args = (self.source.name, paths, strata)
         val = {"val_fraction": self.val_fraction, "val_seed": self.val_seed, "unlabeled": free}
-        if self.split and self.test_on == "test":  # "all" scores the root: no label split
+        if self.split and self.test_on != "all":  # "all" scores the root: no label split
             splits_dir, bind = self.source.splits_dir, {"root": self.root, "say": rank_zero_info}
             parts = self.label_split = resolve_split(
                 self.split, *args, splits_dir, **val, **bind, redraw=self.redraw_split
@@ -192,6 +194,8 @@ class DataModule(LightningDataModule):
         self.labeled_samples = list(parts.labeled)
         self.unlabeled_samples = [(p, None) for p in parts.unlabeled]
         self.test_samples = self.source.list_samples(self.root, "test")
+        if self.test_on == "val":
+            self.test_samples = list(self.val_samples)
         if self.test_on == "all":
             if stage == "fit":
                 raise BadInputError("--data.test_on all is for test and predict, not fit")
@@ -387,7 +391,7 @@ class ClassificationDataModule(DataModule):
 
     @property
     def predict_split_names(self) -> list[str]:
-        train = ["train"] if self.test_on == "test" else []  # "all": only what is scored
+        train = ["train"] if self.test_on != "all" else []  # "all": only what is scored
         return [*train, "test"] + (["test_shifted"] if self.shift else [])
 
     def _excluded(self) -> set[int]:
@@ -457,7 +461,7 @@ class ClassificationDataModule(DataModule):
 
     def predict_dataloader(self) -> list[DataLoader]:
         sets = [self.dataset(self.test_samples, self.eval_transform)]
-        if self.test_on == "test":
+        if self.test_on != "all":
             sets.insert(0, self.dataset(self.pool_samples, self.eval_transform))
         if self.shift:
             shifted = self.modality.shift(self.eval_transform, self.shift)
