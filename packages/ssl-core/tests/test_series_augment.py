@@ -139,3 +139,26 @@ def test_eval_transform_and_trim():
     assert torch.equal(view["series"], x) and torch.equal(view["mask"], mask)
     cropped = A.SeriesTransform([A.SeriesView([A.RandomCrop(0.3)])])(x, mask, SEEDS)[0]
     assert cropped["mask"].shape[1] == int(cropped["mask"].sum(1).max())
+
+
+def test_contrastive_strengths_are_its_arguments_and_zero_leaves_an_op_out():
+    """The strengths a choice on validation varies (bench/choose_views.py): the default
+    views are the recipe's four ops; a strength of "none" drops its op, and a view with
+    crop and scale only equals one built from those two ops."""
+    default = A.SeriesContrastiveTransform()
+    kinds = [type(op) for op in default.views[0].ops]
+    assert kinds == [A.RandomCrop, A.Scale, A.Jitter, A.TimeMask]
+    assert [default.views[0].ops[i].__dict__ for i in (0, 1)] == [
+        A.RandomCrop(0.5).__dict__,
+        A.Scale(0.2).__dict__,
+    ]
+    two = A.SeriesContrastiveTransform(min_crop=0.8, jitter=0, time_mask=0)
+    assert [type(op) for op in two.views[0].ops] == [A.RandomCrop, A.Scale]
+    assert two.views[0].ops[0].min_fraction == 0.8
+    _, series, mask = make_batch()
+    by_hand = A.SeriesTransform([A.SeriesView([A.RandomCrop(0.8), A.Scale(0.2)])] * 2)
+    for a, b in zip(two(series, mask, SEEDS), by_hand(series, mask, SEEDS), strict=True):
+        assert torch.equal(a["series"], b["series"]) and torch.equal(a["mask"], b["mask"])
+    assert (
+        A.SeriesContrastiveTransform(min_crop=1, scale=0, jitter=0, time_mask=0).views[0].ops == []
+    )

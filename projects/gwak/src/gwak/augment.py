@@ -78,6 +78,9 @@ class StrainContrastiveTransform(SeriesContrastiveTransform):
         views: How many.
     """
 
+    def __init__(self, views: int = 2) -> None:
+        super().__init__(views)
+
     def ops(self) -> list:
         return strain_ops()
 

@@ -183,13 +183,33 @@ def trim(view: dict) -> dict:
 
 class SeriesContrastiveTransform(SeriesTransform):
     """``views`` contrastive views of sensor series: TS2Vec's crop to 50-100%, TS-TCC's
-    scaling and jitter, a time mask of up to 20%. A subclass gives other :meth:`ops`."""
+    scaling and jitter, a time mask of up to 20%. A subclass gives other :meth:`ops`.
 
-    def __init__(self, views: int = 2) -> None:
+    Args:
+        views: How many.
+        min_crop: Shortest crop, a fraction of the series (1: no crop).
+        scale: Std of the per-channel scale factor around 1 (0: none).
+        jitter: Std of the added noise, relative to each channel's own std (0: none).
+        time_mask: Longest masked stretch, a fraction of the series (0: none).
+    """
+
+    def __init__(
+        self,
+        views: int = 2,
+        min_crop: float = 0.5,
+        scale: float = 0.2,
+        jitter: float = 0.1,
+        time_mask: float = 0.2,
+    ) -> None:
+        self.strengths = (min_crop, scale, jitter, time_mask)
         super().__init__([SeriesView(self.ops()) for _ in range(views)])
 
     def ops(self) -> list:
-        return [RandomCrop(0.5), Scale(0.2), Jitter(0.1), TimeMask(0.2)]
+        """The ops whose strength is not "none" (a dropped op shifts the later ops' streams)."""
+        min_crop, scale, jitter, time_mask = self.strengths
+        ops = [RandomCrop(min_crop) if min_crop < 1 else None]
+        ops += [Scale(scale) if scale else None, Jitter(jitter) if jitter else None]
+        return [op for op in [*ops, TimeMask(time_mask) if time_mask else None] if op]
 
 
 class SeriesWeakStrongTransform(SeriesTransform):
