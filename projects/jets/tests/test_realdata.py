@@ -53,7 +53,7 @@ def test_real_batches_are_normalized_by_training_statistics(real_root):
 
 def test_the_jet_mass_alone_tags_tops_at_the_data_s_stated_auc(real_root):
     """The one-number baseline: the constituents' invariant mass is the file's jet mass,
-    and as a tagger on the fixed test set its AUC is about 0.93 (the data's README)."""
+    and as a tagger on the fixed test set its AUC is about 0.93 (measured: 0.933)."""
     from jets.mass import mass_tagger, test_masses
 
     masses, labels = test_masses(real_root, Jets())
@@ -66,4 +66,6 @@ def test_the_jet_mass_alone_tags_tops_at_the_data_s_stated_auc(real_root):
     assert labels.tolist() == [t for _, t in test]
     figures = mass_tagger(real_root, Jets())
     assert figures["num_test"] == 4000 and 0.92 < figures["mass"]["roc_auc"] < 0.95
-    assert figures["mass_window"]["rejection_eff30"] > figures["mass"]["rejection_eff30"]
+    window = figures["mass_window"]
+    assert window["rejection_eff30"] > figures["mass"]["rejection_eff30"]
+    assert window["rejection_eff30_lo"] < window["rejection_eff30"] < window["rejection_eff30_hi"]

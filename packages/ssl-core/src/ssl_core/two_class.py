@@ -70,11 +70,11 @@ def rejection_interval(
     ``eps_S = efficiency`` (keys ``rejection_effNN_lo``, ``_hi``): the test rows resampled
     within each class, so signal and background counts stay those of the test set. A
     resample where no background passes has an unbounded rejection; a bound that falls
-    there is ``None``. With few background rows passing the cut (2,000 / R at rejection R)
-    the interval is wide and skewed upwards: that is its point."""
+    there is ``None``. A rejection R of N_B background rows rests on the N_B / R passing
+    the cut: with few of them the interval is wide and skewed upwards, which is its point."""
     from sklearn.metrics import roc_curve
 
-    y = np.asarray(labels) == positive
+    y, scores = np.asarray(labels) == positive, np.asarray(scores)
 
     def rejection(rows: np.ndarray) -> dict:
         fpr, tpr, _ = roc_curve(y[rows], scores[rows], drop_intermediate=False)

@@ -6,7 +6,8 @@ jets root (:class:`~ssl_core.points.JetFiles`: 20% of every class, seed 0,
 the same jets every run is tested on) with the invariant mass of each jet's constituents
 (the E-scheme sum, :func:`~ssl_core.points.jets.jet_pt_mass`) and writes the field's
 figures (:func:`ssl_core.two_class.two_class_scores`): ``roc_auc``,
-``rejection_eff30``, ``rejection_eff50``; for two scores: the mass itself (top jets are
+``rejection_eff30`` (with its 68% bootstrap interval, ``rejection_eff30_lo``/``_hi``),
+``rejection_eff50``; for two scores: the mass itself (top jets are
 heavier than QCD jets of the same pT) and the distance to the top mass,
 ``-|m - 172.5 GeV|`` (a mass window). No training, no labels used.
 
@@ -25,7 +26,7 @@ import numpy as np
 from ssl_core.errors import exits_on_input_errors
 from ssl_core.points import JetFiles
 from ssl_core.points.jets import jet_pt_mass
-from ssl_core.two_class import two_class_scores
+from ssl_core.two_class import rejection_interval, two_class_scores
 
 TOP_MASS = 172.5  # GeV
 
@@ -48,6 +49,7 @@ def mass_tagger(root: str | Path, source: JetFiles | None = None) -> dict:
     for name, score in (("mass", masses), ("mass_window", -np.abs(masses - TOP_MASS))):
         figures = two_class_scores(labels, score, source.signal_class)
         out[name] = {k: v for k, v in figures.items() if k not in ("fpr", "tpr")}
+        out[name] |= rejection_interval(labels, score, source.signal_class)
     return out
 
 
