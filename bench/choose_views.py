@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--method", default="simclr")
     parser.add_argument("--split", required=True, help="split name, e.g. n1000-seed0")
     parser.add_argument("--steps", type=int, required=True)
-    parser.add_argument("--by", default="linear_top1", help="metric chosen on (validation)")
+    parser.add_argument(
+        "--by", default="linear_top1", choices=KEYS, help="metric chosen on (validation)"
+    )
     parser.add_argument("--manifest", type=Path, help="default: projects/<project>/data/*/")
     parser.add_argument("--splits", type=Path, help="default: projects/<project>/splits")
     parser.add_argument("--budget", default="cpu", choices=("cpu", "full"))

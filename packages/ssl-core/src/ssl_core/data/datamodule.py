@@ -194,14 +194,14 @@ class DataModule(LightningDataModule):
         self.labeled_samples = list(parts.labeled)
         self.unlabeled_samples = [(p, None) for p in parts.unlabeled]
         self.test_samples = self.source.list_samples(self.root, "test")
-        if self.test_on == "val":
-            self.test_samples = list(self.val_samples)
         if self.test_on == "all":
             if stage == "fit":
                 raise BadInputError("--data.test_on all is for test and predict, not fit")
             self.test_samples = self.listing + self.test_samples
         self.bad = self._leave_out_bad()
         self.build(stage)
+        if self.test_on == "val":  # what fit validates on, after build's limits
+            self.test_samples = list(self.val_samples)
         if self.train_on == "semi" and not self.unlabeled_set:
             raise BadDataError(f"Split {self.split} has no unlabeled samples for train_on='semi'")
         if self.train_on != "all" and not self.labeled_set:

@@ -60,7 +60,8 @@ def _embeddings_lines(metrics: dict) -> list[str]:
         f"- config: `{info.get('config')}`, model `{info.get('model')}`",
         f"- label split: {info.get('label_split') or 'none (all training labels)'}; "
         f"fitted on {metrics['num_fit']} labeled training samples ({fitted}), evaluated on "
-        f"{metrics['num_test_in_distribution']} in-distribution test samples",
+        f"{metrics['num_test_in_distribution']} in-distribution "
+        f"{'validation' if info.get('test_on') == 'val' else 'test'} samples",
         f"- held-out classes: {metrics['held_out_classes'] or 'none'}; "
         f"shift: {info.get('shift') or 'none'}",
         f"- kNN k={settings['k']}, t={settings['t']}; chance top-1 = "
@@ -79,7 +80,7 @@ def _embeddings_lines(metrics: dict) -> list[str]:
             f"Headline two-class figures ({metrics['two_class_score']}): ROC AUC "
             f"{number(metrics['roc_auc'])}, 1/eps_B at eps_S = 0.3 "
             f"{number(metrics['rejection_eff30'])} (68% bootstrap interval "
-            f"{number(metrics.get('rejection_eff30_lo'), 1)} to "
+            f"{number(metrics.get('rejection_eff30_lo'), 1, none='unbounded')} to "
             f"{number(metrics.get('rejection_eff30_hi'), 1, none='unbounded')}), at 0.5 "
             f"{number(metrics['rejection_eff50'])}.",
         ]

@@ -178,7 +178,7 @@ def _classification_metrics(run: Run, found: dict, settings: dict) -> dict:
     for name in run.spaces:
         spaces[name].update(run.space_metrics[name])
     run_keys = ("checkpoint", "config", "model", "label_split", "label_split_fraction")
-    run_keys += ("shift", "exclude_classes", "created")
+    run_keys += ("shift", "exclude_classes", "created", "test_on")
     metrics = {
         **{k: v for k, v in spaces[run.space].items() if k != "dim"},
         "space": run.space,
