@@ -113,6 +113,9 @@ def main(argv: list[str] | None = None) -> None:
         if rows[0][key] is not None:
             ax.axhline(rows[0][key], color="grey", ls=":", label="untrained network")
         ax.set(xscale="log", xlabel="optimizer steps", ylabel=f"test {key}", title=key)
+        ticks = sorted({r["steps"] for r in rows if r["steps"]})
+        ax.set_xticks(ticks, [str(t) for t in ticks])  # the budgets run, no minor labels
+        ax.minorticks_off()
         ax.grid(alpha=0.3)
     axes.flat[0].legend(fontsize=8)
     fig.suptitle(f"{args.project}: {args.method} space against its steps ({args.split})")
