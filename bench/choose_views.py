@@ -23,6 +23,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from budget_curve import stage  # the pipeline's stage at a manifest and split, kept when done
+
 from ssl_core.evaluate.report import number
 
 KEYS = ("knn_top1", "linear_top1", "roc_auc", "rejection_eff30")
@@ -67,23 +69,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv[:cut])
     tried = candidates(argv[cut:])
-    p = args.project
-    manifest = args.manifest or next(Path(f"projects/{p}/data").glob("*/manifest.json"), None)
-    if manifest is None:
-        sys.exit(f"no projects/{p}/data/*/manifest.json: run its data and splits stages")
-    splits = args.splits or Path(f"projects/{p}/splits")
-    split = splits / f"{args.split}.json"
-    configs = f"projects/{p}/configs"
+    p, splits = args.project, args.splits or Path(f"projects/{args.project}/splits")
 
     rows = []
     for name, extra in tried:  # pretrain, then score the validation split
-        out = args.out / name
-        if not (out / "metrics.json").is_file():
-            cmd = [sys.executable, "-m", "ssl_core.pipeline", "--project", p]
-            cmd += ["--method", args.method, "--budget", args.budget, "--configs", configs]
-            cmd += ["--manifest", str(manifest), "--split", str(split), "--out", str(out)]
-            run([*cmd, "--steps", str(args.steps), "--", "--data.test_on", "val", *extra])
-        val = json.loads((out / "metrics.json").read_text())
+        val_run = ["--steps", str(args.steps), "--", "--data.test_on", "val", *extra]
+        val = stage(args, args.method, args.out / name, val_run)
         rows.append({"name": name, "args": extra, "val": {k: val.get(k) for k in KEYS}})
     best = max(rows, key=lambda r: r["val"][args.by] or float("-inf"))
 
