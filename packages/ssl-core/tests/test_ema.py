@@ -9,22 +9,40 @@ import pytest
 import torch
 from torch import nn
 
-from ssl_core.methods.ema import cosine_momentum, ema_warmup_decay, frozen_copy, update_ema
+from ssl_core.methods.ema import cosine_momentum, ema_warmup_decay, frozen_copy
 from ssl_core.methods.rampups import linear_rampup, rampup_steps, sigmoid_rampup
+from ssl_core.task import TaskModule
+
+
+class _Copies(TaskModule):
+    """EMA copies of ``online`` moved with momentum ``m`` after every optimizer step."""
+
+    def __init__(self, online: list[nn.Module], m: float) -> None:
+        super().__init__()
+        self.online = nn.ModuleList(online)
+        self.copies = nn.ModuleList(frozen_copy(module) for module in online)
+        self.m = m
+
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        return list(zip(self.online, self.copies, strict=True))
+
+    def momentum(self, step: int) -> float:
+        return self.m
 
 
 @pytest.mark.parametrize("m", [0.0, 0.5, 0.99])
-def test_update_ema_moves_every_copy_towards_its_online_module(m):
+def test_the_step_hook_moves_every_copy_towards_its_online_module(m):
     torch.manual_seed(0)
     online = [nn.Linear(3, 2), nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4))]
-    copies = [frozen_copy(module) for module in online]
+    model = _Copies(online, m)
+    copies = list(model.copies)
     assert all(not p.requires_grad for c in copies for p in c.parameters())
     with torch.no_grad():
         for module in online:
             for p in module.parameters():
                 p.add_(torch.randn_like(p))
     before = [[p.clone() for p in c.parameters()] for c in copies]
-    update_ema(list(zip(online, copies, strict=True)), m)
+    model.on_after_optimizer_step()
     for module, twin, old in zip(online, copies, before, strict=True):
         for p, p_ema, p_old in zip(module.parameters(), twin.parameters(), old, strict=True):
             assert torch.allclose(p_ema, m * p_old + (1 - m) * p, atol=1e-6)

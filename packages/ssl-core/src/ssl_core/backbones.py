@@ -1,7 +1,5 @@
 """Backbones by name: torchvision ResNets and any timm model, any input channel count.
-
-A backbone maps images ``(B, C, H, W)`` to features ``(B, D)``. Weights come only from
-local files (no hub downloads).
+Details: docs/methods.md, "Backbones".
 """
 
 from __future__ import annotations

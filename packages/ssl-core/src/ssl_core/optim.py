@@ -27,9 +27,7 @@ class WarmupCosine(CosineWarmupScheduler):
     ) -> None:
         total_steps = max(int(total_steps), 1)
         warmup_steps = int(round(warmup * total_steps)) if warmup < 1 else int(warmup)
+        # lightly's warmup_epochs and max_epochs, counted in scheduler steps
         super().__init__(
-            optimizer,
-            warmup_epochs=min(warmup_steps, total_steps),
-            max_epochs=total_steps,
-            end_value=end_value,
+            optimizer, min(warmup_steps, total_steps), total_steps, end_value=end_value
         )

@@ -14,7 +14,7 @@ from typing import Literal
 
 import torch
 from jsonargparse import ArgumentParser
-from lightly.models.utils import get_weight_decay_parameters
+from lightly.models.utils import get_weight_decay_parameters, update_momentum
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable, SaveConfigCallback
 from lightning.pytorch.utilities import rank_zero_warn
@@ -27,6 +27,10 @@ from ssl_core.resume import seed_epoch
 class DataMismatchError(InputError, ValueError):
     """A model setting that contradicts the data (classes, channels, ignore index), raised
     before anything is written (:meth:`TaskModule.prepare_data`)."""
+
+
+#: The config name of a head's size (:attr:`TaskModule.head_key`).
+CLASSES = "model.num_classes"
 
 
 def require(setting: str, ours: int, theirs: int, what: str, fix: str = "") -> None:
@@ -84,6 +88,9 @@ class TaskModule(LightningModule):
     test_metrics: dict[str, str] = {}
     #: The logged keys that may head a comparison, in order of preference.
     headlines: tuple[str, ...] = ()
+    #: The state-dict key of the layer whose rows are the classes (``None``: no such
+    #: head): ``num_classes`` is then checked against the data, or taken from it.
+    head_key: str | None = None
 
     @classmethod
     def headline(cls, logged: Collection[str]) -> str | None:
@@ -125,7 +132,6 @@ class TaskModule(LightningModule):
 
     # ------------------------------------------------------------ the data
     def datamodule(self):
-        """The trainer's datamodule, or ``None``."""
         return getattr(self._trainer, "datamodule", None) if self._trainer else None
 
     def input_channels(self) -> tuple[str, int | None]:
@@ -142,14 +148,54 @@ class TaskModule(LightningModule):
             theirs = getattr(getattr(datamodule, "source", None), "channels", None)
         if ours is not None and theirs is not None:
             require(setting, ours, int(theirs), "channels (the data source's `channels`)")
+        theirs = getattr(datamodule, "num_classes", None)
+        if self.head_key and self.num_classes is not None and theirs:
+            fix = f"leave {CLASSES} out (it is then taken from the data) or set it to {theirs}"
+            require(CLASSES, self.num_classes, theirs, "classes", fix)
 
     def prepare_data(self) -> None:
         """Check the data before anything is written; once per node."""
         self.check_data(self.datamodule())
 
     def setup(self, stage: str) -> None:
-        """Check the data on every rank; subclasses build what depends on it after this."""
+        """Check the data on every rank and size an unsized head from it; subclasses build
+        what else depends on it after this."""
         self.check_data(self.datamodule())
+        if self.head_key is None or self.num_classes is not None:
+            return
+        theirs = int(getattr(self.datamodule(), "num_classes", 0) or 0)
+        if theirs < 1:
+            raise DataMismatchError(
+                f"{CLASSES} is not set and the data does not say how many classes it has: "
+                f"set --{CLASSES} N"
+            )
+        self.set_num_classes(theirs)
+
+    def set_num_classes(self, n: int | None) -> None:
+        """Build the head (:meth:`configure_head`) for ``n`` classes (``None``: unknown yet)."""
+        self.num_classes = n
+        if n is not None:
+            self.hparams["num_classes"] = n  # the checkpoint says it: load_from_checkpoint
+            self.configure_head()
+
+    def configure_head(self) -> None:
+        """Build what depends on ``num_classes`` (with a :attr:`head_key`)."""
+
+    def load_state_dict(self, state_dict, *args, **kwargs):
+        """``nn.Module.load_state_dict``, first giving a model without a head (e.g. in
+        ``ddp_spawn``'s main process) the head of ``state_dict``'s size; a head of another
+        size is refused."""
+        weight = state_dict.get(self.head_key)
+        if weight is not None:
+            saved = int(weight.shape[0])
+            if self.num_classes is None:
+                self.set_num_classes(saved)
+            elif saved != self.num_classes:
+                raise DataMismatchError(
+                    f"the checkpoint's classifier has {saved} classes but this model has "
+                    f"{self.num_classes} ({CLASSES} or the data's classes)"
+                )
+        return super().load_state_dict(state_dict, *args, **kwargs)
 
     # -------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict) -> None:
@@ -232,7 +278,6 @@ class TaskModule(LightningModule):
             self._skipped_files.update(new)
 
     def log_skipped(self) -> None:
-        """Log the count of left-out samples as ``train/skipped_files``."""
         if getattr(self, "_skipped_files", None):
             self.log("train/skipped_files", float(len(self._skipped_files)), reduce_fx="max")
 
@@ -272,15 +317,14 @@ class TaskModule(LightningModule):
         self.on_after_optimizer_step()
 
     def on_after_optimizer_step(self) -> None:
-        """After every optimizer step: move the EMA copies (:meth:`ema_pairs`) towards their
-        online modules with :meth:`momentum` (logged ``train/momentum``)."""
+        """After every optimizer step: ``copy = m * copy + (1 - m) * online`` for the EMA
+        copies (:meth:`ema_pairs`), ``m =`` :meth:`momentum` (logged ``train/momentum``)."""
         pairs = self.ema_pairs()
         if pairs:
-            from ssl_core.methods.ema import update_ema  # methods import this module
-
             # global_step does not count the step just taken yet: it is k, 0 first
             m = self.momentum(self.global_step)
-            update_ema(pairs, m)
+            for online, twin in pairs:
+                update_momentum(online, twin, m)
             self.log("train/momentum", m, on_step=True, on_epoch=False)
 
     # ------------------------------------------------------------ EMA copies
@@ -307,12 +351,6 @@ class TaskModule(LightningModule):
 
     def log_train(self, values: dict[str, torch.Tensor], batch_size: int) -> None:
         """Log ``train/<name>`` per step and epoch (``loss`` also on the progress bar)."""
+        every = {"on_step": True, "on_epoch": True, "batch_size": batch_size}
         for name, value in values.items():
-            self.log(
-                f"train/{name}",
-                value,
-                prog_bar=name == "loss",
-                on_step=True,
-                on_epoch=True,
-                batch_size=batch_size,
-            )
+            self.log(f"train/{name}", value, prog_bar=name == "loss", **every)

@@ -1,12 +1,8 @@
-"""Supervised contrastive loss.
+"""Supervised contrastive loss. Details, DDP and departures from [0]'s code:
+docs/methods.md, "SupCon and its loss".
 
 - [0] SupCon, Khosla et al. 2020, https://arxiv.org/abs/2004.11362
 - [1] SimCLR, Chen et al. 2020, https://arxiv.org/abs/2002.05709
-
-Every view of every sample is an anchor. Its positives are the other views of all
-samples of the same class, its negatives everything else in the (global) batch. With
-each sample its own class and two views this is SimCLR's NT-Xent [1], value for value
-(lightly's ``NTXentLoss`` with the same temperature).
 """
 
 from __future__ import annotations
@@ -23,14 +19,6 @@ from torch import distributed as torch_dist
 class SupConLoss(nn.Module):
     """SupCon's L_out (eq. 2 of [0]): the log-likelihood of the positives averaged
     outside the log, then over anchors.
-
-    Under DDP with ``gather_distributed=True`` the contrast set is the global batch,
-    gathered as lightly's ``NTXentLoss`` does (the gradient flows back to the rank that
-    made each embedding); each rank's anchors are its own samples, so the mean of the
-    ranks' losses is the loss of the global batch.
-
-    Departures from [0]'s code: no ``base_temperature`` rescaling (1 at the paper's
-    setting); anchors without any positive are left out of the mean instead of giving NaN.
 
     Args:
         temperature: Softmax temperature tau (0.1 in [0]).

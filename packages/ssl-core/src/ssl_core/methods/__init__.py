@@ -17,9 +17,6 @@ from ssl_core.methods.supervised import Supervised
 from ssl_core.methods.vicreg import VICReg
 
 __all__ = ["BaseMethod", "SimCLR", "SupCon", "BYOL", "MoCo", "VICReg", "DINO", "BarlowTwins"]
-
-# supervised contrastive learning with a classifier head
-__all__ += ["SupConClassifier"]
-
-# semi-supervised methods and the supervised baseline / fine-tuning
-__all__ += ["Supervised", "FixMatch", "MeanTeacher", "PseudoLabel", "SemiSupCon", "FineTune"]
+# with a classifier: supervised contrastive, the supervised baseline, semi-supervised methods
+__all__ += ["SupConClassifier", "Supervised", "FixMatch", "MeanTeacher", "PseudoLabel"]
+__all__ += ["SemiSupCon", "FineTune"]

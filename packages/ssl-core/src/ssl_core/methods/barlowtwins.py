@@ -1,8 +1,7 @@
-"""Barlow Twins: redundancy reduction between the embeddings of two views.
+"""Barlow Twins: redundancy reduction between the embeddings of two views, their
+cross-correlation matrix driven to the identity.
 
 - [0] Barlow Twins, Zbontar et al. 2021, https://arxiv.org/abs/2103.03230
-
-The cross-correlation matrix of the embeddings of two views is driven to the identity.
 """
 
 from __future__ import annotations
@@ -33,11 +32,7 @@ class BarlowTwins(BaseMethod):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        self.criterion = BarlowTwinsLoss(
-            lambda_param=lambda_param, gather_distributed=gather_distributed
-        )
+        self.criterion = BarlowTwinsLoss(lambda_param, gather_distributed)
 
     def configure_models(self) -> None:
-        self.projection_head = BarlowTwinsProjectionHead(
-            self.backbone.num_features, self.hparams.hidden_dim, self.hparams.projection_dim
-        )
+        self.projection_head = self.projection_mlp(BarlowTwinsProjectionHead)

@@ -1,17 +1,5 @@
 """The small base LightningModule every embedding/classification method extends.
-
-A method overrides named hooks: ``configure_models`` (heads on ``self.backbone``) and
-``training_step`` (its loss); optimizer, schedule and EMA updates come from
-:class:`ssl_core.task.TaskModule`. On every validation an online weighted-kNN probe logs
-``val/knn_top1``/``val/knn_top5`` (dataloader 0: the memory bank of labeled training
-images; dataloader 1: the queries), and methods with a classifier log ``val/top1`` and,
-on two-class data with a ``signal_class``, ``val/roc_auc`` and ``val/rejection_eff30``/
-``50`` (:func:`ssl_core.two_class.rejection_at`); ``test/...`` under ``train test``, with
-the bootstrap interval of the rejection at 0.3 (``test/rejection_eff30_lo``, ``_hi``).
-
-Batches have named fields (see :mod:`ssl_core.data.datasets`): ``views`` (a list of
-``(B, C, H, W)`` tensors) in training, ``image`` ``(B, C, H, W)`` in evaluation,
-``label`` and ``index`` ``(B,)``; images arrive normalized float.
+Details: docs/methods.md, "Validation probes (`BaseMethod`)", "Batches".
 """
 
 from __future__ import annotations
@@ -67,21 +55,18 @@ class BaseMethod(TaskModule):
         # also saves every subclass's __init__ arguments (Lightning walks up the frames)
         self.save_hyperparameters(ignore=["backbone", "optimizer", "lr_scheduler"])
         self.backbone = backbone if backbone is not None else Backbone()
-        self._knn_bank: list[torch.Tensor] | None = None
-        self._knn_bank_labels: list[torch.Tensor] | None = None
+        self._knn_bank = self._knn_bank_labels = None  # per validation: lists, then gathered
         self.configure_models()
 
     def configure_models(self) -> None:
         """Create heads (and teachers, queues...) on top of ``self.backbone``."""
 
     def projection_mlp(self, head: type[nn.Module]) -> nn.Module:
-        """A lightly projection head of the backbone's features, sized by ``hparams``."""
-        return head(
-            input_dim=self.backbone.num_features,
-            hidden_dim=self.hparams.hidden_dim,
-            output_dim=self.hparams.projection_dim,
-            num_layers=self.hparams.num_layers,
-        )
+        """A lightly projection head of the backbone's features, sized by ``hparams``
+        (``hidden_dim``, ``projection_dim`` and, where the method has it, ``num_layers``)."""
+        h = self.hparams
+        layers = {"num_layers": h.num_layers} if "num_layers" in h else {}
+        return head(self.backbone.num_features, h.hidden_dim, h.projection_dim, **layers)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         """The criterion of two ``views``' projections (SimCLR, VICReg, Barlow Twins)."""
@@ -121,9 +106,7 @@ class BaseMethod(TaskModule):
         view (each view's own batch-norm statistics)."""
         return [self.projection_head(self.backbone(x)) for x in views]
 
-    def predict_step(
-        self, batch, batch_idx: int, dataloader_idx: int = 0
-    ) -> dict[str, torch.Tensor]:
+    def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> dict:
         """Embeddings, labels, dataset positions and (methods with a classifier)
         ``logits`` of a batch, on the CPU (:class:`ssl_core.embeddings.EmbeddingWriter`)."""
         out = self.embed(batch["image"])
@@ -213,11 +196,11 @@ class BaseMethod(TaskModule):
                 self.log(f"{stage}/{name.removeprefix('cls_')}", metric.compute())
         roc = getattr(self, "cls_roc", None)
         if roc is not None and roc.update_count > 0:  # ROC AUC and the finite rejections
-            for name, value in self._two_class(*roc.compute()[:2]).items():
+            values = self._two_class(*roc.compute()[:2])
+            if self.trainer.testing:  # stage is "test"
+                values |= self._interval(roc)
+            for name, value in values.items():
                 self.log(f"{stage}/{name}", value)
-            if self.trainer.testing:
-                for name, value in self._interval(roc).items():
-                    self.log(f"test/{name}", value)
         self._knn_bank, self._knn_bank_labels = None, None
 
     @staticmethod

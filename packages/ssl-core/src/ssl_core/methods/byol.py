@@ -1,9 +1,6 @@
-"""BYOL: bootstrap your own latent.
+"""BYOL: bootstrap your own latent. Details and departures: docs/methods.md, "BYOL".
 
 - [0] BYOL, Grill et al. 2020, https://arxiv.org/abs/2006.07733
-
-An online network (backbone, projector, predictor) predicts the projection that a
-momentum copy (the target) makes of another view of the same image; no negatives.
 """
 
 from __future__ import annotations
@@ -19,9 +16,6 @@ from ssl_core.methods.ema import MomentumCopiesMixin, frozen_copy
 
 class BYOL(MomentumCopiesMixin, BaseMethod):
     """BYOL on lightly's heads and ``NegativeCosineSimilarity``.
-
-    The loss is the symmetrized -cos; [0] writes it as 2 - 2 cos (same optimum, the
-    learning rate absorbs the factor 2).
 
     Args:
         projection_dim: Output width of projector and predictor (256 in [0]).
@@ -41,12 +35,9 @@ class BYOL(MomentumCopiesMixin, BaseMethod):
         self.criterion = NegativeCosineSimilarity()
 
     def configure_models(self) -> None:
-        self.projection_head = BYOLProjectionHead(
-            self.backbone.num_features, self.hparams.hidden_dim, self.hparams.projection_dim
-        )
-        self.prediction_head = BYOLPredictionHead(
-            self.hparams.projection_dim, self.hparams.hidden_dim, self.hparams.projection_dim
-        )
+        h = self.hparams
+        self.projection_head = self.projection_mlp(BYOLProjectionHead)
+        self.prediction_head = BYOLPredictionHead(h.projection_dim, h.hidden_dim, h.projection_dim)
         self.backbone_momentum = frozen_copy(self.backbone)
         self.projection_head_momentum = frozen_copy(self.projection_head)
 
@@ -57,6 +48,6 @@ class BYOL(MomentumCopiesMixin, BaseMethod):
         with torch.no_grad():
             z0 = self.projection_head_momentum(self.backbone_momentum(x0))
             z1 = self.projection_head_momentum(self.backbone_momentum(x1))
-        loss = 0.5 * (self.criterion(p0, z1) + self.criterion(p1, z0))
+        loss = 0.5 * (self.criterion(p0, z1) + self.criterion(p1, z0))  # [0]: 2 - 2 cos
         self.log_train({"loss": loss}, batch_size=size(x0))
         return loss

@@ -1,9 +1,6 @@
-"""DINO: self-distillation with no labels.
+"""DINO: self-distillation with no labels. Details and departures: docs/methods.md, "DINO".
 
 - [0] DINO, Caron et al. 2021, https://arxiv.org/abs/2104.14294
-
-A student matches the softmax over K prototypes of a momentum teacher on another view
-of the same image; the teacher's outputs are centered and sharpened against collapse.
 """
 
 from __future__ import annotations
@@ -20,10 +17,6 @@ from ssl_core.methods.ema import MomentumCopiesMixin, frozen_copy
 
 class DINO(MomentumCopiesMixin, BaseMethod):
     """DINO on lightly's ``DINOProjectionHead`` and ``DINOLoss``.
-
-    Departures from [0]: two global views and no local crops; no weight-decay schedule;
-    BatchNorm in the head by default (as lightly's ResNet-18 scripts); the kNN probe and
-    the embeddings read the student backbone, not the teacher (as lightly's benchmark).
 
     Args:
         output_dim: Number of prototypes K (65536 in [0]).

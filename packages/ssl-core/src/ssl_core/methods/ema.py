@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable
 
 import torch
-from lightly.models.utils import deactivate_requires_grad, update_momentum
+from lightly.models.utils import deactivate_requires_grad
 from lightly.utils.scheduler import cosine_schedule
 from torch import nn
 
@@ -26,14 +25,6 @@ def frozen_copy(module: nn.Module) -> nn.Module:
     twin = copy.deepcopy(module)
     deactivate_requires_grad(twin)
     return twin
-
-
-@torch.no_grad()
-def update_ema(pairs: Iterable[tuple[nn.Module, nn.Module]], m: float) -> None:
-    """``copy = m * copy + (1 - m) * online`` for every ``(online, copy)`` pair (buffers
-    such as batch-norm statistics are left to the copy's own forward passes, as in [0, 1])."""
-    for online, twin in pairs:
-        update_momentum(online, twin, m)
 
 
 def cosine_momentum(step: int, total: float, base: float) -> float:
@@ -65,7 +56,6 @@ class MomentumCopiesMixin:
         ]
 
     def momentum(self, step: int) -> float:
-        """tau after optimizer step ``step`` (0 first), see :func:`cosine_momentum`."""
         total = self.trainer.estimated_stepping_batches
         return cosine_momentum(step, total, self.hparams.momentum_base)
 

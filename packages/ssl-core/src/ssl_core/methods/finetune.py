@@ -3,10 +3,7 @@
 - [0] SimCLR, Chen et al. 2020, https://arxiv.org/abs/2002.05709 (section 4 and
   appendix B: linear evaluation, fine-tuning on 1% / 10% of the labels)
 
-The backbone's weights come from a local checkpoint of any method
-(``Backbone(weights=PATH)`` keeps its ``backbone.net.*`` entries); a linear classifier
-is trained on the labeled images, alone (``freeze_backbone: true``, a linear probe) or
-with the whole network.
+Details: docs/methods.md, "Supervised, FineTune".
 """
 
 from __future__ import annotations

@@ -1,15 +1,7 @@
 """FixMatch: consistency between weak and strong views, with confident pseudo-labels.
+Details and departures from [0]: docs/methods.md, "FixMatch".
 
 - [0] FixMatch, Sohn et al. 2020, https://arxiv.org/abs/2001.07685
-
-Cross-entropy on the weak views of B labeled images; for each of mu * B unlabeled
-images the class predicted on its weak view becomes a pseudo-label when its probability
-reaches ``threshold``, and the strong view is trained to predict it (eq. 2-4 of [0]). All
-views go through the network in one batch, as in the reference code.
-
-Departures from [0]: evaluation uses the trained model, not an EMA of its weights; the
-weak view is a mild random resized crop + flip (:func:`ssl_core.transforms.weak_pipeline`)
-instead of flip + 12.5% translation.
 """
 
 from __future__ import annotations
@@ -56,7 +48,6 @@ class FixMatch(ClassifierMixin, BaseMethod):
     ``label`` ``(B,)``, unlabeled ``views: [weak, strong]`` ``(mu * B, C, H, W)``.
 
     Args:
-        num_classes: Outputs of the classifier (``None``: the data's number of classes).
         threshold: Pseudo-label confidence threshold tau (0.95 in [0]).
         lambda_u: Weight of the unlabeled loss (1 in [0]).
         temperature: Softmax temperature of the weak-view prediction.
@@ -66,12 +57,7 @@ class FixMatch(ClassifierMixin, BaseMethod):
     train_on = "semi"
 
     def __init__(
-        self,
-        num_classes: int | None = None,
-        threshold: float = 0.95,
-        lambda_u: float = 1.0,
-        temperature: float = 1.0,
-        **kwargs,
+        self, threshold: float = 0.95, lambda_u: float = 1.0, temperature: float = 1.0, **kwargs
     ) -> None:
         super().__init__(**kwargs)
         self.unlabeled_loss = FixMatchLoss(threshold, temperature)

@@ -1,17 +1,7 @@
-"""Mean Teacher: consistency with an exponential moving average of the model.
+"""Mean Teacher: consistency with an exponential moving average of the model. Details and
+departures from [0]: docs/methods.md, "MeanTeacher".
 
 - [0] Mean Teacher, Tarvainen & Valpola 2017, https://arxiv.org/abs/1703.01780
-
-The teacher is an EMA of the student (backbone and classifier). Student and teacher
-see two different weak views of every image; the consistency cost is the MSE between
-their softmax outputs, weighted by ``consistency`` times a sigmoid ramp-up; labeled
-images also get cross-entropy on the student.
-
-Departures from [0]: one decay (``ema_decay``) with the reference code's warmup instead
-of 0.99 then 0.999; ramp-up length as a share of the run; the cross-entropy is averaged
-over the labeled images, where [0]'s code divides it by the whole minibatch (labeled +
-unlabeled), so [0]'s consistency 100 is 100 (1 + mu) here. ``val/top1`` is the
-teacher's accuracy; the online kNN probe and the embeddings use the student backbone.
 """
 
 from __future__ import annotations
@@ -33,7 +23,6 @@ class MeanTeacher(MeanTeacherMixin, ClassifierMixin, BaseMethod):
     unlabeled images; view 0 goes to the student, view 1 to the teacher.
 
     Args:
-        num_classes: Outputs of the classifier (``None``: the data's number of classes).
         consistency: Maximum weight of the consistency cost (100 in [0] on CIFAR-10).
         rampup: Length of the sigmoid ramp-up of that weight: a share of the run's
             optimizer steps if <= 1, else a number of steps.
@@ -44,12 +33,7 @@ class MeanTeacher(MeanTeacherMixin, ClassifierMixin, BaseMethod):
     train_on = "semi"
 
     def __init__(
-        self,
-        num_classes: int | None = None,
-        consistency: float = 100.0,
-        rampup: float = 0.3,
-        ema_decay: float = 0.999,
-        **kwargs,
+        self, consistency: float = 100.0, rampup: float = 0.3, ema_decay: float = 0.999, **kwargs
     ) -> None:
         super().__init__(**kwargs)
 
@@ -57,15 +41,12 @@ class MeanTeacher(MeanTeacherMixin, ClassifierMixin, BaseMethod):
         self.teacher_backbone = frozen_copy(self.backbone)
         super().configure_models()  # the classifier, when num_classes is known
 
-    def configure_classifier(self) -> None:
-        super().configure_classifier()
+    def configure_head(self) -> None:
+        super().configure_head()
         self.teacher_classifier = frozen_copy(self.classifier)
 
     def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
-        return [
-            (self.backbone, self.teacher_backbone),
-            (self.classifier, self.teacher_classifier),
-        ]
+        return [(self.backbone, self.teacher_backbone), (self.classifier, self.teacher_classifier)]
 
     def teacher(self, x: torch.Tensor) -> torch.Tensor:
         """Teacher logits ``(B, num_classes)`` of images ``(B, C, H, W)``."""
@@ -81,6 +62,7 @@ class MeanTeacher(MeanTeacherMixin, ClassifierMixin, BaseMethod):
         with torch.no_grad():
             teacher_logits = self.teacher(cat([l_teacher, u_teacher]))
 
+        # over the labeled images ([0]'s code: over the whole minibatch)
         loss_l = F.cross_entropy(student_logits[: len(labels)], labels)
         # MSE of the softmax outputs, averaged over images and classes as in [0]'s code.
         loss_c = F.mse_loss(F.softmax(student_logits, dim=1), F.softmax(teacher_logits, dim=1))

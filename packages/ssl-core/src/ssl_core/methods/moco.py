@@ -1,10 +1,8 @@
-"""MoCo v2: momentum contrast with a queue of negatives.
+"""MoCo v2: momentum contrast with a queue of negatives. Details and departures from [1]:
+docs/methods.md, "MoCo".
 
 - [0] MoCo, He et al. 2020, https://arxiv.org/abs/1911.05722
 - [1] MoCo v2, Chen et al. 2020, https://arxiv.org/abs/2003.04297
-
-A query (online network) is contrasted with the key of another view of the same image,
-made by a momentum copy of the network, and with a queue of keys of earlier batches.
 """
 
 from __future__ import annotations
@@ -20,11 +18,6 @@ from ssl_core.methods.ema import MomentumCopiesMixin, frozen_copy
 
 class MoCo(MomentumCopiesMixin, BaseMethod):
     """MoCo v2 on lightly's ``MoCoProjectionHead`` and ``NTXentLoss`` with a memory bank.
-
-    Departures from [1]: the loss is symmetrized (each view is query once and key once,
-    as in MoCo v3 and lightly's Imagenette benchmark); by default the key encoder's
-    momentum follows BYOL's cosine schedule from ``momentum_base`` to 1; no shuffling
-    BatchNorm. The queue is saved in checkpoints, so a resumed run keeps its keys.
 
     Args:
         projection_dim: Output width of the head (128 in [1]).
@@ -51,16 +44,11 @@ class MoCo(MomentumCopiesMixin, BaseMethod):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        self.criterion = NTXentLoss(
-            temperature=temperature,
-            memory_bank_size=(memory_bank_size, projection_dim),
-            gather_distributed=gather_distributed,
-        )
+        bank = (memory_bank_size, projection_dim)  # the queue of keys
+        self.criterion = NTXentLoss(temperature, bank, gather_distributed)
 
     def configure_models(self) -> None:
-        self.projection_head = MoCoProjectionHead(
-            self.backbone.num_features, self.hparams.hidden_dim, self.hparams.projection_dim
-        )
+        self.projection_head = self.projection_mlp(MoCoProjectionHead)
         self.backbone_momentum = frozen_copy(self.backbone)
         self.projection_head_momentum = frozen_copy(self.projection_head)
 
@@ -97,7 +85,6 @@ class MoCo(MomentumCopiesMixin, BaseMethod):
         bank.bank_ptr.copy_(saved["bank_ptr"])
 
     def momentum(self, step: int) -> float:
-        """Key-encoder momentum after optimizer step ``step`` (0 first)."""
         if not self.hparams.momentum_cosine:
             return self.hparams.momentum_base
         return super().momentum(step)

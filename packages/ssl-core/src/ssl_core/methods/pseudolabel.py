@@ -5,11 +5,7 @@
 - [1] Oliver et al. 2018, https://arxiv.org/abs/1804.09170 (the variant with a
   confidence threshold used here)
 
-Labeled images get cross-entropy; every unlabeled image whose predicted class reaches
-probability ``threshold`` is trained towards that class (recomputed at every step, as in
-[0]), weighted by ``unlabeled_weight`` times Lee's schedule: 0 until ``rampup_start``,
-then linear up to the full weight at ``rampup_end`` (shares of the run). [0] uses no
-threshold and final weight 3; the defaults are [1]'s threshold 0.95 and weight 1.
+Details: docs/methods.md, "PseudoLabel".
 """
 
 from __future__ import annotations
@@ -29,7 +25,6 @@ class PseudoLabel(ClassifierMixin, BaseMethod):
     Batches (``data.train_on: semi``): one weak view of labeled and of unlabeled images.
 
     Args:
-        num_classes: Outputs of the classifier (``None``: the data's number of classes).
         threshold: Confidence of a pseudo-label (0: Lee's original, every prediction).
         unlabeled_weight: Final weight of the unlabeled loss (alpha_f).
         rampup_start: Where the weight starts to rise (T1), a share of the run.
@@ -41,7 +36,6 @@ class PseudoLabel(ClassifierMixin, BaseMethod):
 
     def __init__(
         self,
-        num_classes: int | None = None,
         threshold: float = 0.95,
         unlabeled_weight: float = 1.0,
         rampup_start: float = 0.0,

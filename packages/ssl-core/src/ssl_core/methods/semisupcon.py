@@ -3,11 +3,7 @@
 - [0] SimCLR, Chen et al. 2020, https://arxiv.org/abs/2002.05709
 - [1] SupCon, Khosla et al. 2020, https://arxiv.org/abs/2004.11362
 
-Three weighted losses per step (0 switches one off): NT-Xent [0] on the two views of
-every image, labeled and unlabeled (``lambda_ntxent``); SupCon [1] on the labeled images
-in the same projection space (``lambda_supcon``); cross-entropy of a linear classifier
-on the backbone features of the labeled views (``lambda_ce``). The split may hold
-pseudo-labels (``python -m ssl_core.pseudolabels``).
+Details: docs/methods.md, "SemiSupCon".
 """
 
 from __future__ import annotations
@@ -30,7 +26,6 @@ class SemiSupCon(ClassifierMixin, BaseMethod):
     unlabeled ``(mu * B, C, H, W)`` images, labels ``(B,)``.
 
     Args:
-        num_classes: Outputs of the classifier (``None``: the data's number of classes).
         projection_dim: Width of the contrastive space (2-8 for a plottable space).
         hidden_dim: Hidden width of the projection head.
         num_layers: Layers of the projection head.
@@ -48,7 +43,6 @@ class SemiSupCon(ClassifierMixin, BaseMethod):
 
     def __init__(
         self,
-        num_classes: int | None = None,
         projection_dim: int = 128,
         hidden_dim: int = 2048,
         num_layers: int = 2,
@@ -64,9 +58,7 @@ class SemiSupCon(ClassifierMixin, BaseMethod):
             raise ValueError("SemiSupCon needs at least one of lambda_ntxent/supcon/ce > 0")
         super().__init__(**kwargs)
         self.ntxent = NTXentLoss(temperature=temperature, gather_distributed=gather_distributed)
-        self.supcon = SupConLoss(
-            temperature=supcon_temperature, gather_distributed=gather_distributed
-        )
+        self.supcon = SupConLoss(supcon_temperature, gather_distributed)
 
     def configure_models(self) -> None:
         self.projection_head = self.projection_mlp(SimCLRProjectionHead)

@@ -1,9 +1,6 @@
-"""SimCLR: contrastive learning of visual representations.
+"""SimCLR: contrastive learning of visual representations. Details: docs/methods.md, "SimCLR".
 
 - [0] SimCLR, Chen et al. 2020, https://arxiv.org/abs/2002.05709
-
-Two augmented views of each image; NT-Xent pulls their projections together and pushes
-away the other 2B-2 projections of the (global) batch.
 """
 
 from __future__ import annotations

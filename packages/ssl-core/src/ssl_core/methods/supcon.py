@@ -1,11 +1,7 @@
-"""SupCon: supervised contrastive learning on the labeled images.
+"""SupCon: supervised contrastive learning on the labeled images. Details: docs/methods.md,
+"SupCon and its loss".
 
 - [0] SupCon, Khosla et al. 2020, https://arxiv.org/abs/2004.11362
-
-Two augmented views of each labeled image; all views of images of the same class are
-positives of each other, everything else in the (global) batch is a negative
-(:class:`~ssl_core.losses.SupConLoss`). The datamodule serves labeled images only
-(``data.train_on: labeled``).
 """
 
 from __future__ import annotations
@@ -51,7 +47,6 @@ class SupCon(BaseMethod):
         self.projection_head = self.projection_mlp(SimCLRProjectionHead)
 
     def check_labeled(self, labels: torch.Tensor) -> None:
-        """Refuse a batch with unlabeled images (label -1)."""
         if (labels < 0).any():
             raise ValueError(
                 f"{type(self).__name__} trains on labeled images only, but the batch holds "
@@ -59,12 +54,19 @@ class SupCon(BaseMethod):
                 "train_on: labeled)."
             )
 
+    def losses(self, features: torch.Tensor, labels: torch.Tensor, views: int = 1) -> dict:
+        """``loss`` of backbone features ``(V * B, D)`` of V views (view-major, as
+        ``backbone(cat(views))``) of B images with ``labels`` ``(B,)``."""
+        z = self.projection_head(features)
+        return {"loss": self.criterion(torch.stack(z.chunk(views), dim=1), labels)}  # (B, V, D)
+
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         views, labels = batch["views"], batch["label"]
         self.check_labeled(labels)
         # all views in one pass, as [0]'s code: one set of batch-norm statistics
-        z = self.projection_head(self.backbone(cat(views)))
-        z = torch.stack(z.chunk(len(views)), dim=1)  # (B, V, D)
-        loss = self.criterion(z, labels)
-        self.log_train({"loss": loss}, batch_size=len(labels))
-        return loss
+        losses = self.losses(self.backbone(cat(views)), labels, len(views))
+        top1 = losses.pop("top1", None)  # a classifier's (SupConClassifier)
+        self.log_train(losses, batch_size=len(labels))
+        if top1 is not None:
+            self.log("train/top1", top1, on_step=False, on_epoch=True, batch_size=len(labels))
+        return losses["loss"]

@@ -4,16 +4,7 @@
 - [1] SimCLR, Chen et al. 2020, https://arxiv.org/abs/2002.05709 (the MLP projection
   head, and the released ResNet-50 checkpoints this can start from)
 
-Trained on the labeled images only (``data.train_on: labeled``) with ``loss = SupCon +
-ce_weight * CE``: SupCon [0] and a linear classifier both act on the L2-normalized
-projections to a ``projection_dim``-dimensional space (2-8: small enough to be looked at
-as is), so the space that is plotted is also the one that is classified. The backbone
-may be a pretrained local encoder (``Backbone(name: resnet50, weights: PATH, keep_fc:
-true)``), frozen with ``freeze_backbone: true``.
-
-Departures from [0]: [0] trains the encoder with SupCon first and a linear classifier on
-the frozen encoder afterwards; here both losses are optimized together, the classifier
-reads the projection (not the encoder's features), and the space has 4 dimensions, not 128.
+Details, logged values and departures from [0]: docs/methods.md, "SupConClassifier".
 """
 
 from __future__ import annotations
@@ -22,7 +13,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_core.data.views import cat
 from ssl_core.losses import SupConLoss
 from ssl_core.methods.classifier import ClassifierMixin
 from ssl_core.methods.supcon import SupCon
@@ -32,18 +22,9 @@ class SupConClassifier(ClassifierMixin, SupCon):
     """SupCon + cross-entropy of a linear classifier on the normalized projection.
 
     Training batches hold V >= 1 ``views`` ``(B, C, H, W)`` and ``label`` ``(B,)``, all
-    labeled. The classifier reads the *L2-normalized* projection (SupCon leaves the norm
-    free; a cross-entropy on it would grow it to sharpen its logits), which ``embed``
-    returns as ``projection``.
-
-    Logs ``train/loss``, ``train/loss_supcon``, ``train/loss_ce``, ``train/top1`` and on
-    the queries ``val/loss`` (for a checkpoint callback), ``val/loss_supcon``,
-    ``val/loss_ce``. ``val/loss`` contrasts each image's evaluation view with the other
-    images of its evaluation batch, so it depends on ``eval_batch_size``: compare it
-    within one run only.
+    labeled.
 
     Args:
-        num_classes: Outputs of the classifier (``None``: the data's number of classes).
         projection_dim: Width of the normalized space (2-8 to plot it; 128 in [0]).
         hidden_dim: Hidden width of the projector (2048 in [0] for a ResNet-50).
         num_layers: Linear layers of the projector (2 in [0]).
@@ -59,7 +40,6 @@ class SupConClassifier(ClassifierMixin, SupCon):
 
     def __init__(
         self,
-        num_classes: int | None = None,
         projection_dim: int = 4,
         hidden_dim: int = 2048,
         num_layers: int = 2,
@@ -70,14 +50,8 @@ class SupConClassifier(ClassifierMixin, SupCon):
         gather_distributed: bool = True,
         **kwargs,
     ) -> None:
-        super().__init__(
-            projection_dim=projection_dim,
-            hidden_dim=hidden_dim,
-            num_layers=num_layers,
-            temperature=temperature,
-            gather_distributed=gather_distributed,
-            **kwargs,
-        )
+        # projection_dim, hidden_dim, num_layers: read from hparams (this frame's values)
+        super().__init__(temperature=temperature, gather_distributed=gather_distributed, **kwargs)
         # Evaluation batches differ in size across DDP ranks: each rank contrasts its own.
         self.eval_criterion = SupConLoss(temperature=temperature)
         self.cross_entropy = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
@@ -96,13 +70,10 @@ class SupConClassifier(ClassifierMixin, SupCon):
         return {"features": features, "projection": self.project(features)}
 
     def classify(self, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor | None:
-        if getattr(self, "classifier", None) is None:
-            return None
-        return self.classifier(self.project(features))
+        head = getattr(self, "classifier", None)
+        return head(self.project(features)) if head is not None else None
 
-    def losses(
-        self, features: torch.Tensor, labels: torch.Tensor, views: int = 1
-    ) -> dict[str, torch.Tensor]:
+    def losses(self, features: torch.Tensor, labels: torch.Tensor, views: int = 1) -> dict:
         """``loss`` (SupCon + ce_weight * CE), ``loss_supcon``, ``loss_ce`` (0 without a
         classifier) and the classifier's detached ``top1`` of backbone features
         ``(V * B, D)`` of V views (view-major, as ``backbone(cat(views))``) of B images
@@ -118,17 +89,6 @@ class SupConClassifier(ClassifierMixin, SupCon):
             out["top1"] = (logits.argmax(dim=1) == targets).float().mean().detach()
         return out
 
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        views, labels = batch["views"], batch["label"]
-        self.check_labeled(labels)
-        # all views in one pass, as [0]'s code: one set of batch-norm statistics
-        losses = self.losses(self.backbone(cat(list(views))), labels, len(views))
-        top1 = losses.pop("top1", None)
-        self.log_train(losses, batch_size=len(labels))
-        if top1 is not None:
-            self.log("train/top1", top1, on_step=False, on_epoch=True, batch_size=len(labels))
-        return losses["loss"]
-
     def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         """The probes (:class:`BaseMethod`) and, on the queries (dataloader 1), the
         training loss on the evaluation view, from the same backbone features."""
@@ -140,10 +100,6 @@ class SupConClassifier(ClassifierMixin, SupCon):
         losses = self.losses(features, batch["label"])
         losses.pop("top1", None)
         stage = "test" if self.trainer.testing else "val"
-        self.log_dict(
-            {f"{stage}/{name}": value for name, value in losses.items()},
-            on_epoch=True,
-            batch_size=len(batch["label"]),
-            sync_dist=True,
-            add_dataloader_idx=False,
-        )
+        logged = {f"{stage}/{name}": value for name, value in losses.items()}
+        n = len(batch["label"])
+        self.log_dict(logged, on_epoch=True, batch_size=n, sync_dist=True, add_dataloader_idx=False)

@@ -1,10 +1,8 @@
-"""Supervised baseline: cross-entropy on the labeled images only.
+"""Supervised baseline: cross-entropy on the labeled images only. Details: docs/methods.md,
+"Supervised, FineTune".
 
 - [0] Oliver et al. 2018, Realistic Evaluation of Deep Semi-Supervised Learning
   Algorithms, https://arxiv.org/abs/1804.09170
-
-The baseline of every semi-supervised result [0]: the same backbone, augmentations and
-optimizer steps, on the labeled part of the split only (``data.train_on: labeled``).
 """
 
 from __future__ import annotations
@@ -24,16 +22,13 @@ class Supervised(ClassifierMixin, BaseMethod):
     sample with the image's ``label`` ``(B,)``.
 
     Args:
-        num_classes: Outputs of the classifier (``None``: the data's number of classes).
         label_smoothing: Cross-entropy label smoothing (0 = none).
         **kwargs: :class:`BaseMethod` arguments (backbone, optimizer, scheduler, kNN).
     """
 
     train_on = "labeled"
 
-    def __init__(
-        self, num_classes: int | None = None, label_smoothing: float = 0.0, **kwargs
-    ) -> None:
+    def __init__(self, label_smoothing: float = 0.0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
 

@@ -1,10 +1,6 @@
-"""VICReg: variance-invariance-covariance regularization.
+"""VICReg: variance-invariance-covariance regularization. Details: docs/methods.md, "VICReg".
 
 - [0] VICReg, Bardes et al. 2022, https://arxiv.org/abs/2105.04906
-
-Embeddings of two views are pulled together (invariance), each dimension keeps a
-standard deviation above 1 over the batch (variance), dimensions are decorrelated
-(covariance).
 """
 
 from __future__ import annotations
@@ -41,12 +37,7 @@ class VICReg(BaseMethod):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        self.criterion = VICRegLoss(
-            lambda_param=lambda_param,
-            mu_param=mu_param,
-            nu_param=nu_param,
-            gather_distributed=gather_distributed,
-        )
+        self.criterion = VICRegLoss(lambda_param, mu_param, nu_param, gather_distributed)
 
     def configure_models(self) -> None:
         self.projection_head = self.projection_mlp(VICRegProjectionHead)

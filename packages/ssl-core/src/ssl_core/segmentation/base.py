@@ -19,7 +19,7 @@ from ssl_core.segmentation.inference import PadMode, sliding_window_probabilitie
 from ssl_core.segmentation.losses import SegmentationLoss
 from ssl_core.segmentation.metrics import SegmentationScores
 from ssl_core.segmentation.weights import load_encoder_weights
-from ssl_core.task import DataMismatchError, TaskModule, default_optimizer, require
+from ssl_core.task import TaskModule, default_optimizer, require
 
 
 def create_network(
@@ -69,6 +69,7 @@ class SegmentationTask(TaskModule):
 
     #: foreground IoU and Dice over the test set (dataset-level: ``SegmentationScores``)
     test_metrics = {"test/iou": "test_iou", "test/dice": "test_dice"}
+    head_key = "network.segmentation_head.0.weight"
 
     def __init__(
         self,
@@ -90,15 +91,13 @@ class SegmentationTask(TaskModule):
         super().__init__(**kwargs)
         # with the arguments of every subclass's __init__ (Lightning walks up the frames)
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
-        self.num_classes = num_classes
         self.ignore_index = ignore_index
         self.supervised_loss = SegmentationLoss(ignore_index, dice_weight)
         if decoder_lr_scale != 1:
             self.optimizer = partial(scaled_lr, self.optimizer or default_optimizer)
-        if num_classes is not None:
-            self.configure_network()
+        self.set_num_classes(num_classes)
 
-    def configure_network(self) -> None:
+    def configure_head(self) -> None:
         """The network, metrics and ``configure_models``, once ``num_classes`` is known."""
         h = self.hparams
         self.network = create_network(
@@ -152,34 +151,9 @@ class SegmentationTask(TaskModule):
     def check_data(self, datamodule) -> None:
         """The image channels, classes and ignore index against the datamodule's."""
         super().check_data(datamodule)
-        for name, what in (("num_classes", "classes"), ("ignore_index", "as its ignore index")):
-            own, theirs = getattr(self, name), getattr(datamodule, name, None)
-            if theirs is not None and own is not None:
-                require(f"model.{name}", own, theirs, what)
-
-    def setup(self, stage: str) -> None:
-        """Check the data; build the network for its classes if ``num_classes`` is unset."""
-        super().setup(stage)
-        if self.num_classes is None:
-            theirs = getattr(self.datamodule(), "num_classes", None)
-            if not theirs:
-                raise DataMismatchError(
-                    "model.num_classes is not set and the data does not say how many classes "
-                    "it has: set --model.num_classes N"
-                )
-            self._set_num_classes(int(theirs))
-
-    def load_state_dict(self, state_dict, *args, **kwargs):
-        """Builds a network that nothing sized yet (``ddp_spawn``) for the head's classes."""
-        head = state_dict.get("network.segmentation_head.0.weight")
-        if self.num_classes is None and head is not None:
-            self._set_num_classes(int(head.shape[0]))
-        return super().load_state_dict(state_dict, *args, **kwargs)
-
-    def _set_num_classes(self, n: int) -> None:
-        self.num_classes = n
-        self.hparams["num_classes"] = n  # the checkpoint says it: load_from_checkpoint
-        self.configure_network()
+        theirs = getattr(datamodule, "ignore_index", None)
+        if theirs is not None:
+            require("model.ignore_index", self.ignore_index, theirs, "as its ignore index")
 
     def on_validation_epoch_start(self) -> None:
         self.scores.reset()

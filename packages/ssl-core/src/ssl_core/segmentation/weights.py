@@ -14,15 +14,7 @@ from ssl_core.errors import InputError
 
 #: Prefixes under which a file may hold the encoder, most specific first: a segmentation
 #: run's, an ssl-core method's (``Backbone.net``: a torchvision or timm model), others.
-PREFIXES = (
-    "network.encoder.",
-    "backbone.net.",
-    "backbone.",
-    "encoder.",
-    "module.",
-    "model.",
-    "net.",
-)
+PREFIXES = tuple("network.encoder. backbone.net. backbone. encoder. module. model. net.".split())
 #: Layers of a classification network after its last feature stage: not part of an SMP
 #: encoder (timm ``features_only`` models drop them too), left out when the file has them.
 HEAD_PREFIXES = ("fc.", "head.", "classifier.", "conv_head.", "bn2.", "norm.", "fc_norm.")
