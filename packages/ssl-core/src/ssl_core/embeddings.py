@@ -1,20 +1,5 @@
-"""Embeddings on disk: what ``train predict`` writes and ``evaluate`` reads.
-
-Layout of ``OUT/embeddings/`` (one file pair per split: ``train``, ``test`` and, with a
-shift, ``test_shifted``)::
-
-    meta.json        provenance (checkpoint, config, model, label split), held-out
-                     classes, class names, shift, the dataset's evaluators, row counts
-    config.yaml      the full config of the predict run
-    <split>.npz      features (N, D) float32, projection (N, P) float32 (methods with a
-                     head), logits (N, C) float32 (methods with a classifier), labels (N,)
-                     int64 (-1: none), ids (N,) str, indices (N,) int64 (dataset position),
-                     labeled (N,) bool (in the split's labeled part), a dataset's columns
-    <split>.csv      the same rows for pandas (features stay in the .npz: too wide)
-
-Every sample exactly once, in dataset order, under DDP: each rank writes a shard of its
-rows with their dataset positions (``index``), and rank 0 merges them, drops duplicates
-(DistributedSampler pads ranks with them), sorts, and refuses any gap.
+"""Embeddings on disk: what ``train predict`` writes and ``evaluate`` reads. The layout
+and the merge of DDP ranks: docs/evaluation.md, "The embeddings directory".
 """
 
 from __future__ import annotations
@@ -46,7 +31,7 @@ class EmbeddingsError(InputError, ValueError):
 
 @dataclass
 class SplitEmbeddings:
-    """The rows of one split (see the module docstring for the arrays)."""
+    """The rows of one split (the arrays: docs/evaluation.md)."""
 
     name: str
     features: np.ndarray
@@ -107,9 +92,7 @@ def write_split(
         "indices": indices,
         "labeled": labeled_arr,
     }
-    for key in ("projection", "logits"):  # logits: the classifier's (methods with one)
-        if key in rows:
-            arrays[key] = rows[key].astype(np.float32)
+    arrays |= {k: rows[k].astype(np.float32) for k in ("projection", "logits") if k in rows}
     arrays.update({k: v for k, v in rows.items() if k not in arrays})  # a dataset's columns
     np.savez(directory / f"{name}.npz", **arrays)
     table = pd.DataFrame({"index": indices, "id": ids_arr, "label": arrays["labels"]})
@@ -119,9 +102,7 @@ def write_split(
     table["split"] = name
     table["labeled"] = labeled_arr
     if "projection" in arrays:  # one block of columns (one insert per column fragments it)
-        projection = arrays["projection"]
-        columns = [f"proj_{j}" for j in range(projection.shape[1])]
-        table = pd.concat([table, pd.DataFrame(projection, columns=columns)], axis=1)
+        table = pd.concat([table, pd.DataFrame(arrays["projection"]).add_prefix("proj_")], axis=1)
     table.to_csv(directory / f"{name}.csv", index=False)
     return {
         "rows": n,
@@ -149,9 +130,6 @@ class EmbeddingWriter(BasePredictionWriter):
         self.config = config
         self._rows: dict[int, list[dict[str, np.ndarray]]] = {}
 
-    def directory(self, trainer) -> Path:
-        return Path(self.output_dir or Path(trainer.default_root_dir) / "embeddings")
-
     def on_predict_start(self, trainer, pl_module) -> None:
         self._rows = {}
 
@@ -167,7 +145,7 @@ class EmbeddingWriter(BasePredictionWriter):
         self._rows.setdefault(dataloader_idx, []).append(rows)
 
     def on_predict_epoch_end(self, trainer, pl_module) -> None:
-        out = self.directory(trainer)
+        out = Path(self.output_dir or Path(trainer.default_root_dir) / "embeddings")
         shard_dir = out / ".shards"
         if trainer.is_global_zero and shard_dir.exists():
             shutil.rmtree(shard_dir)
@@ -230,14 +208,13 @@ def provenance(trainer, pl_module, out: Path, config: str | None) -> dict[str, A
     dm = trainer.datamodule
     if config:
         (out / "config.yaml").write_text(config)
-    name = f"{type(dm).__module__}.{type(dm).__qualname__}" if dm else None
     return {
         "format_version": FORMAT_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "checkpoint": str(trainer.ckpt_path) if trainer.ckpt_path else None,
         "config": "config.yaml" if config else None,
         "model": f"{type(pl_module).__module__}.{type(pl_module).__qualname__}",
-        "datamodule": name,
+        "datamodule": f"{type(dm).__module__}.{type(dm).__qualname__}" if dm else None,
         "label_split": dm.split if dm else None,
         "data_root": str(Path(dm.root).resolve()) if dm else None,
         "test_on": getattr(dm, "test_on", "test") if dm else None,

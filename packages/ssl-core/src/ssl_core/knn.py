@@ -1,9 +1,6 @@
 """Weighted k-nearest-neighbour classification of embeddings: the one kNN of ssl-core
-(online probe, ``evaluate``, :mod:`ssl_core.pseudolabels`).
-
-The vote of Wu et al. 2018 (InstDisc, arXiv:1805.01978), as lightly's ``knn_predict``
-(a test checks the ranking against it), which returns no vote shares: pseudo-labelling
-needs them as confidences. Batched over the queries; tensors or numpy arrays.
+(online probe, ``evaluate``, :mod:`ssl_core.pseudolabels`); the vote of Wu et al. 2018
+(InstDisc, arXiv:1805.01978). Why not lightly's: docs/evaluation.md.
 """
 
 from __future__ import annotations
@@ -14,9 +11,7 @@ import torch.nn.functional as F
 
 
 def _tensor(x, dtype: torch.dtype) -> torch.Tensor:
-    if isinstance(x, torch.Tensor):
-        return x
-    return torch.from_numpy(np.ascontiguousarray(x)).to(dtype)
+    return x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x)).to(dtype)
 
 
 @torch.no_grad()

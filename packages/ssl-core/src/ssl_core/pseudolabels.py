@@ -1,19 +1,5 @@
 """Pseudo-labels from a learned space: the second round of semi-supervised training.
-
-The labeled images of a label split label the unlabeled pool in the embeddings of a
-round-one model (``train predict``'s ``OUT/embeddings/``); the confident pseudo-labels
-join the labeled set of a new split for round two (``--data.split NEW.json``)::
-
-    uv run python -m ssl_core.pseudolabels runs/imagenette/simclr/embeddings \\
-        --split projects/imagenette/splits/frac0.10-seed0.json \\
-        --out projects/imagenette/splits/pseudo/frac0.10-seed0-simclr-knn.json
-
-``--method knn``: the online probe's weighted kNN vote (Wu et al. 2018,
-https://arxiv.org/abs/1805.01978); ``spreading``: scikit-learn's ``LabelSpreading``
-(Zhou et al. 2004) on the kNN graph of all training images. Confidence is the winning
-class's share; pseudo-labels below ``--threshold`` stay unlabeled. Only the split's
-labels are used (the embeddings' true labels only for a printed diagnostic; the test
-set is never read), and the new split keeps the training set's fingerprint.
+Details: docs/evaluation.md, "Pseudo-labels: a second round".
 """
 
 from __future__ import annotations
@@ -106,7 +92,6 @@ def pseudo_label_split(
 
 
 def main(args: list[str] | None = None) -> LabelSplit:
-    """``python -m ssl_core.pseudolabels EMBEDDINGS --split SPLIT --out NEW`` (see above)."""
     parser = argparse.ArgumentParser(
         prog="python -m ssl_core.pseudolabels",
         description="Label the unlabeled pool of a label split from a model's embeddings "

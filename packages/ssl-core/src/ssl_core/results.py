@@ -1,12 +1,8 @@
 """Many runs of a project side by side, baselines first: the one reporting module. It
 reads numbers the stages wrote (``metrics.json``, training logs) and fits nothing.
+Details: docs/pipelines.md, "The label-fraction comparison".
 
-- ``python -m ssl_core.results results/<project>``: a Markdown row per stage folder.
-- ``... --compare``: ``compare.md`` (method x label fraction, mean ± sample standard
-  deviation over the split seeds) and ``compare.png`` (the metric against the number of
-  labels; Oliver et al. 2018, arXiv:1804.09170, figure 4).
-
-Final-step numbers only (``last.ckpt``): nothing is picked by its test score.
+- [0] Oliver et al. 2018, arXiv:1804.09170, figure 4 (``compare.png``)
 """
 
 from __future__ import annotations
@@ -15,7 +11,7 @@ import argparse
 import json
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -102,13 +98,10 @@ def summary_markdown(folders: Sequence[Path]) -> str:
     """The pipeline's summary: every project's pairs and a link to its ``compare.md``."""
     parts = ["# Results of the pipeline\n\nWritten by `python -m ssl_core.results` (root stage "
              "`summary`) from the metrics the stages wrote; docs/results.md reads them.\n"]  # fmt: skip
-    for folder in folders:
-        parts.append(f"\n## {Path(folder).name}\n\n" + pairs_markdown(collect(folder)))
-        compare = Path(folder) / "compare.md"
-        if compare.is_file():
-            parts.append(
-                f"\nLabel-fraction comparison: [{compare.name}]({Path(folder).name}/{compare.name})\n"
-            )
+    for folder in map(Path, folders):
+        parts.append(f"\n## {folder.name}\n\n" + pairs_markdown(collect(folder)))
+        if (folder / "compare.md").is_file():
+            parts.append(f"\nLabel-fraction comparison: [compare.md]({folder.name}/compare.md)\n")
     return "".join(parts)
 
 
@@ -122,8 +115,7 @@ def pairs_markdown(rows: list[Row]) -> str:
     for r in rows:
         name = f"**{r.name}**" if baseline_order(r.name)[0] < 2 else r.name
         cells = [number(r.minutes.get(p), 1) for p in PARTS]
-        numbers = (r.knn_top1, r.linear_top1, r.val_knn_top1, r.classifier_top1)
-        cells += [number(v) for v in numbers]
+        cells += [number(v) for v in (r.knn_top1, r.linear_top1, r.val_knn_top1, r.classifier_top1)]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     total = sum(r.minutes.get("total", 0.0) for r in rows)
     lines += ["", f"{len(rows)} stages, {total:.1f} min in all (their own times)."]
@@ -153,6 +145,11 @@ class Cell:
     std: float | None  # sample standard deviation; None with one seed
     n: int
     num_labeled: int | None
+
+
+def baseline_run(method: str, split: str, entry: dict, value: float, metric: str) -> Run:
+    """A row that trains nothing, of ``split`` (``entry``: its fraction, seed, num_labeled)."""
+    return Run(method, split, entry["fraction"], entry["seed"], entry["num_labeled"], value, metric)
 
 
 def load_runs(compare_dir: Path, metric: str | None = None) -> list[Run]:
@@ -209,8 +206,7 @@ def frozen_runs(
                 raise BadInputError(f"{path}: split {name} has no {key} (two-class data only)")
             value = e[how][key]
             if value is not None:  # a rejection is None when no background passes
-                row = (e["fraction"], e["seed"], e["num_labeled"], float(value), metric)
-                runs.append(Run(method, name, *row))
+                runs.append(baseline_run(method, name, e, float(value), metric))
     return runs
 
 
@@ -232,18 +228,14 @@ def baseline_runs(
         if metric == "test_top1":  # MiniRocket scores top-1 only
             for name in sorted({r.split for r in runs} & set(scored_splits)):
                 e = scored_splits[name]
-                row = (e["fraction"], e["seed"], e["num_labeled"], float(e["top1"]), metric)
-                rows.append(Run(MINIROCKET, name, *row))
+                rows.append(baseline_run(MINIROCKET, name, e, float(e["top1"]), metric))
         return rows
     metric = runs[0].metric if runs else "test_iou"
     if metric.removeprefix("test_") not in scored:  # evaluate's keys: iou, dice, ...
         raise BadInputError(f"{metrics_json} has no {metric.removeprefix('test_')} for {metric}")
     value = float(scored[metric.removeprefix("test_")])
     seen = {r.fraction: r for r in runs}  # one measurement: one row per fraction, n=1
-    return [
-        Run(RANDOM_INIT, r.split, r.fraction, r.seed, r.num_labeled, value, metric)
-        for r in seen.values()
-    ]
+    return [baseline_run(RANDOM_INIT, r.split, asdict(r), value, metric) for r in seen.values()]
 
 
 def spread(values: Sequence[float], num_labeled: int | None = None) -> Cell:
@@ -295,17 +287,16 @@ def markdown(
     labels = {
         f: next((c.num_labeled for (_, g), c in cells.items() if g == f), None) for f in fractions
     }
-    by_count = {f: all(r.split.startswith("n") for r in runs if r.fraction == f) for f in fractions}
     header = [
         f"{labels[f]} labels"  # a split by count (n100-seed0): its count is the column
-        if by_count[f] and labels[f] is not None
+        if labels[f] is not None and all(r.split.startswith("n") for r in runs if r.fraction == f)
         else f"{f:.0%}" + (f" ({labels[f]} labels)" if labels[f] is not None else "")
         for f in fractions
     ]
+    trained = [r for r in runs if r.seconds is not None]  # the comparison's runs: timed
     minutes: dict[str, float] = {}
-    for run in runs:
-        if run.seconds is not None:
-            minutes[run.method] = minutes.get(run.method, 0.0) + run.seconds / 60
+    for run in trained:
+        minutes[run.method] = minutes.get(run.method, 0.0) + run.seconds / 60
     intro = (
         f"{name[0].upper()}{name[1:]} after the last step (`last.ckpt`), mean ± standard "
         "deviation over the split seeds (sample, ddof=1) and (in brackets) the number of seeds."
@@ -330,7 +321,6 @@ def markdown(
         row = [cell_text(cells.get((method, f))) for f in fractions]
         time = f"{minutes[method]:.1f}" if method in minutes else "–"
         lines.append(f"| {method} | " + " | ".join(row) + f" | {time} |")
-    trained = [r for r in runs if r.seconds is not None]  # the comparison's runs: timed
     total = sum(r.seconds for r in trained)
     lines += [
         "",
@@ -356,8 +346,7 @@ def markdown(
 
 
 def plot(runs: list[Run], path: Path, title: str = "") -> Path:
-    """The headline metric against the number of labels (log x), a line per method with
-    standard deviations as error bars; runs on all labels as horizontal lines."""
+    """``compare.png`` (docs/pipelines.md, "The label-fraction comparison")."""
     import matplotlib.pyplot as plt
 
     from ssl_core.evaluate.plots import save
@@ -368,8 +357,7 @@ def plot(runs: list[Run], path: Path, title: str = "") -> Path:
     cmap = plt.get_cmap("tab10")
     methods = methods_of(cells)
     ticks = set()
-    baselines = [m for m in methods if untrained(m)]  # grey, dotted: no training
-    greys = {m: str(0.3 + 0.25 * (i % 3)) for i, m in enumerate(baselines)}
+    greys = {m: str(0.3 + 0.25 * (i % 3)) for i, m in enumerate(filter(untrained, methods))}
     trained = [m for m in methods if not untrained(m)]  # their colours, baselines or not
     for i, method in enumerate(methods):
         color = greys.get(method) or cmap(trained.index(method) % cmap.N)
@@ -425,7 +413,6 @@ def report(
             f"no compare/*/metrics.json under {results}: run its compare stages first "
             f"(`dvc repro --glob 'projects/{results.name}/dvc.yaml:compare-*'`)"
         )
-    project = results.name
     expected = []  # the runs params.yaml's ``comparison.runs`` (method -> splits) asks for
     if params and Path(params).is_file():
         comparison = (yaml.safe_load(Path(params).read_text()) or {}).get("comparison") or {}
@@ -448,7 +435,7 @@ def report(
         )
     done = {(r.method, r.split) for r in runs}
     missing = [
-        f"{method} {split} (`dvc repro projects/{project}/dvc.yaml:compare-{method}`)"
+        f"{method} {split} (`dvc repro projects/{results.name}/dvc.yaml:compare-{method}`)"
         for method, split in expected
         if (method, split) not in done
     ]
@@ -472,7 +459,7 @@ def report(
     for name, folder in frozen:
         trained = [r for r in runs if not untrained(r.method) and r.method != MINIROCKET]
         runs += frozen_runs(folder, [r.split for r in trained], name, trained[0].metric)
-    title = f"{project}: {metric_name(runs)} against the number of labels"
+    title = f"{results.name}: {metric_name(runs)} against the number of labels"
     png = plot(runs, out / "compare.png", title)
     md = out / "compare.md"
     md.write_text(markdown(runs, missing, title, png.name, notes))

@@ -23,10 +23,8 @@ INTERVAL_KEYS = ("rejection_eff30_lo", "rejection_eff30_hi")
 
 
 def rejection_at(fpr: np.ndarray, tpr: np.ndarray, efficiency: float) -> float | None:
-    """Background rejection ``1 / eps_B`` at ``eps_S = efficiency`` on the ROC curve
-    ``(fpr = eps_B, tpr = eps_S)`` interpolated linearly (as the top-tagging comparison
-    does), the lowest ``fpr`` of a flat stretch counting. ``None`` when no background
-    passes: the rejection is then only known to exceed the number of background rows."""
+    """Background rejection ``1 / eps_B`` at ``eps_S = efficiency`` on the ROC curve ``(fpr,
+    tpr)`` (docs/evaluation.md, "Two classes"); ``None`` when no background passes."""
     tpr, first = np.unique(np.asarray(tpr), return_index=True)  # curve's tpr is sorted
     eps_b = float(np.interp(efficiency, tpr, np.asarray(fpr)[first]))
     return 1.0 / eps_b if eps_b > 0 else None
@@ -67,11 +65,8 @@ def rejection_interval(
     times: int = INTERVAL_RESAMPLES, seed: int = 0,
 ) -> dict[str, float | None]:  # fmt: skip
     """The central :data:`INTERVAL_LEVEL` bootstrap interval of the rejection at
-    ``eps_S = efficiency`` (keys ``rejection_effNN_lo``, ``_hi``): the test rows resampled
-    within each class, so signal and background counts stay those of the test set. A
-    resample where no background passes has an unbounded rejection; a bound that falls
-    there is ``None``. A rejection R of N_B background rows rests on the N_B / R passing
-    the cut: with few of them the interval is wide and skewed upwards, which is its point."""
+    ``eps_S = efficiency`` (keys ``rejection_effNN_lo``, ``_hi``; ``None``: unbounded, no
+    background passes). Details and why: docs/evaluation.md, "Two classes"."""
     from sklearn.metrics import roc_curve
 
     y, scores = np.asarray(labels) == positive, np.asarray(scores)

@@ -11,7 +11,7 @@ from sklearn.cluster import KMeans
 from sklearn.covariance import LedoitWolf
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, roc_auc_score
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler, normalize
 from sklearn.semi_supervised import LabelSpreading
 
@@ -44,6 +44,12 @@ def collapse_scores(x: np.ndarray) -> dict:
     return {"rankme": float(np.exp(-(p * np.log(p)).sum())), "std_l2": float(std_l2)}
 
 
+def probe(c: float = 1.0, max_iter: int = 1000, seed: int | None = None) -> Pipeline:
+    """Logistic regression on standardized rows, unfitted: every probe of ``evaluate``."""
+    logistic = LogisticRegression(C=c, max_iter=max_iter, random_state=seed)
+    return make_pipeline(StandardScaler(), logistic)
+
+
 def linear_probe(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -55,17 +61,14 @@ def linear_probe(
 ) -> dict:
     """Logistic regression on standardized embeddings: test top-1/top-5, and the class
     probabilities ``proba`` ``(N, C)`` of the test rows for the classes ``classes``."""
-    probe = make_pipeline(
-        StandardScaler(), LogisticRegression(C=c, max_iter=max_iter, random_state=seed)
-    )
-    probe.fit(x_train, y_train)
-    proba = probe.predict_proba(x_test)
-    ranked = probe.classes_[np.argsort(-proba, axis=1)]
+    fitted = probe(c, max_iter, seed).fit(x_train, y_train)
+    proba = fitted.predict_proba(x_test)
+    ranked = fitted.classes_[np.argsort(-proba, axis=1)]
     return {
         "top1": _topk(ranked, y_test, 1),
         "top5": _topk(ranked, y_test, 5),
         "proba": proba,
-        "classes": probe.classes_,
+        "classes": fitted.classes_,
     }
 
 
@@ -86,11 +89,7 @@ def _spreading(x: np.ndarray, y: np.ndarray, n_neighbors: int, alpha: float) -> 
 
 
 def label_propagation(
-    x: np.ndarray,
-    labels: np.ndarray,
-    known: np.ndarray,
-    n_neighbors: int = 10,
-    alpha: float = 0.2,
+    x: np.ndarray, labels: np.ndarray, known: np.ndarray, n_neighbors: int = 10, alpha: float = 0.2
 ) -> np.ndarray:
     """Labels for every row spread from the ``known`` rows over a kNN graph
     (scikit-learn's ``LabelSpreading``, Zhou et al. 2004)."""

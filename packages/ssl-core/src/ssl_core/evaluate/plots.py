@@ -121,10 +121,9 @@ def confusion_plot(
     classes = np.union1d(labels, predictions)
     size = max(5.0, 0.55 * len(classes) + 2)
     fig, ax = plt.subplots(figsize=(size + 1, size))
-    names = _names(classes, class_names)
     ConfusionMatrixDisplay.from_predictions(
-        labels, predictions, labels=classes, display_labels=names, normalize="true",
-        values_format=".2f", ax=ax, colorbar=False, xticks_rotation=60,
+        labels, predictions, labels=classes, display_labels=_names(classes, class_names),
+        normalize="true", values_format=".2f", ax=ax, colorbar=False, xticks_rotation=60,
     )  # fmt: skip
     for text in ax.texts:
         text.set_fontsize(7)

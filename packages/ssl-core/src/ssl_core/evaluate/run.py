@@ -26,19 +26,14 @@ def _log(message: str) -> None:
 
 def find_metrics_csv(out: Path) -> Path | None:
     """The newest Lightning ``metrics.csv`` of a fit under ``out`` (not an evaluation's)."""
-    found = [
-        p
-        for p in out.rglob("metrics.csv")
-        if "embeddings" not in p.parts
-        and not re.search(r"-(test|validate|predict)$|^test$", p.parent.name)
-    ]
-    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+    found = [p for p in out.rglob("metrics.csv") if "embeddings" not in p.parts]
+    fits = [p for p in found if not re.search(r"-(test|validate|predict)$|^test$", p.parent.name)]
+    return max(fits, key=lambda p: p.stat().st_mtime, default=None)
 
 
 def signal_class(meta: dict, classes: np.ndarray, log: Callable[[str], None]) -> int | None:
-    """The positive class of the two-class figures: ``meta.json``'s ``signal_class``
-    (the source's) when it is one of the two ``classes``, else 1; ``None`` unless there
-    are exactly two classes."""
+    """The positive class of the two-class figures (the source's ``signal_class`` if it can
+    be); ``None`` unless there are exactly two ``classes``."""
     if len(classes) != 2:
         return None
     wanted = meta.get("signal_class")

@@ -1,11 +1,6 @@
 """What ``evaluate RUN`` measures of a segmentation run's masks (``RUN/masks/``, see
-:mod:`ssl_core.segmentation.writer`: each ``<id>.png`` against ``truth/<id>.png``):
-
-- ``metrics.json``: foreground ``iou`` and ``dice`` (pixel counts summed over the test
-  images), ``image_iou`` / ``image_dice`` (means of per-image scores), ``per_image`` and
-  per-class scores with more than two classes (:mod:`ssl_core.segmentation.metrics`);
-- ``per_image.csv``; ``plots/best_worst.png``: the best and worst test images by IoU with
-  their errors (Okabe-Ito colours, safe for colour-blind readers).
+:mod:`ssl_core.segmentation.writer`: each ``<id>.png`` against ``truth/<id>.png``).
+Details: docs/segmentation.md, "Inference, `train predict`, `evaluate`".
 """
 
 from __future__ import annotations
@@ -33,16 +28,13 @@ class MasksError(InputError, ValueError):
 
 def load_masks(run, masks: Path) -> None:
     """Point ``run`` at a segmentation run's masks (``meta``: their ``index.json``, checked)."""
-    hint = (
-        "Write one with `uv run --package <project> train predict --config CFG --ckpt_path "
-        "CKPT --trainer.default_root_dir RUN` (it writes RUN/masks/)."
-    )
-    path = masks / "index.json"
-    if not path.is_file():
-        raise MasksError(f"No {path}: not a masks directory. {hint}")
+    path = masks / "index.json"  # evaluate found it
     index = json.loads(path.read_text())
     if not index.get("masks"):
-        raise MasksError(f"{path} lists no masks. {hint}")
+        raise MasksError(
+            f"{path} lists no masks. Write one with `uv run --package <project> train predict "
+            "--config CFG --ckpt_path CKPT --trainer.default_root_dir RUN` (it writes RUN/masks/)."
+        )
     if not index.get("truth"):
         raise MasksError(
             f"{path}: the predicted images had no true masks (truth/), nothing to score"
@@ -53,9 +45,7 @@ def load_masks(run, masks: Path) -> None:
 
 
 def error_map(pred: np.ndarray, truth: np.ndarray, ignore_index: int = 255) -> np.ndarray:
-    """RGB ``uint8`` ``(H, W, 3)``: black where right on background, light grey where
-    right on foreground, orange false positives, blue missed foreground, purple
-    foreground of the wrong class; ignored pixels dark grey."""
+    """RGB ``uint8`` ``(H, W, 3)`` in the ``*_COLOUR`` above; right background black."""
     out = np.zeros((*truth.shape, 3), np.uint8)
     valid = truth != ignore_index
     fg_t, fg_p = (truth > 0) & valid, (pred > 0) & valid
@@ -83,11 +73,7 @@ def _mask_picture(classes: np.ndarray, num_classes: int, ignore_index: int) -> n
 
 
 def best_worst_plot(
-    rows: list[dict],
-    masks: Path,
-    index: dict,
-    path: Path,
-    examples: int = 3,
+    rows: list[dict], masks: Path, index: dict, path: Path, examples: int = 3
 ) -> Path:
     """The best and worst ``examples`` images by IoU: image, true mask, prediction, errors."""
     import matplotlib.pyplot as plt
@@ -116,8 +102,7 @@ def best_worst_plot(
             if picture is not None:
                 a.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=255)
             a.set_title(title, fontsize=9)
-            a.set_xticks([])
-            a.set_yticks([])
+            a.set(xticks=[], yticks=[])
         ax[0].set_ylabel(
             f"{kind}: {row['id'][:16]}\nIoU {row['iou']:.3f}, Dice {row['dice']:.3f}", fontsize=8
         )
@@ -167,13 +152,12 @@ def score_masks(masks: Path, index: dict) -> tuple[dict, list[dict]]:
             }
         )
     ious = np.array([r["iou"] for r in rows])
-    dices = np.array([r["dice"] for r in rows])
     metrics = {
         **dataset_scores(total),
         "image_iou": float(ious.mean()),
         "image_iou_median": float(np.median(ious)),
         "image_iou_std": float(ious.std()),
-        "image_dice": float(dices.mean()),
+        "image_dice": float(np.mean([r["dice"] for r in rows])),
         "num_images": len(rows),
     }
     if k > 2:

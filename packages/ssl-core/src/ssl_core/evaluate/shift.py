@@ -1,9 +1,5 @@
 """One trained model on two data sets: how much of what it learned carries over.
-
-``python -m ssl_core.evaluate.shift REFERENCE SHIFTED --out DIR`` compares the
-embeddings of a *reference* data set (the one the model was trained on) with those of a
-*shifted* one (``--data.test_on all`` on another root, or ``REFERENCE:test_shifted``);
-what ``DIR/shift.json``, ``DIR/shift.md`` and the plots hold: docs/evaluation.md.
+Details: docs/evaluation.md, "Domain shift between two data sets".
 
 - [0] Lopez-Paz, Oquab, Revisiting Classifier Two-Sample Tests, ICLR 2017,
   https://arxiv.org/abs/1610.06545
@@ -19,11 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ssl_core.embeddings import EmbeddingsError, SplitEmbeddings, load_embeddings, load_logits
 from ssl_core.errors import exits_on_input_errors
+from ssl_core.evaluate import metrics as M
 from ssl_core.evaluate.report import number
 from ssl_core.two_class import TWO_CLASS_KEYS, bootstrap, two_class_scores
 
@@ -51,43 +49,34 @@ class Scored:
         return self.rows.labels >= 0
 
 
-def read_run(spec: str, scored_only: bool) -> tuple[Path, str, dict, dict]:
-    """``RUN`` or ``RUN:SPLIT`` -> (embeddings folder, split name, splits, meta)."""
+def read_run(spec: str, scored_only: bool) -> tuple[dict, SplitEmbeddings, Any, dict]:
+    """``RUN`` or ``RUN:SPLIT`` -> (splits, the split's rows, their logits or None, meta)."""
     run, _, split = spec.partition(":")
     directory = Path(run) / "embeddings"
     splits, meta = load_embeddings(directory, scored_only=scored_only)
     split = split or "test"
     if split not in splits:
         raise EmbeddingsError(f"{directory} has no {split} split (it has {sorted(splits)})")
-    return directory, split, splits, meta
+    return splits, splits[split], load_logits(directory, split, len(splits[split])), meta
 
 
 def fit_probe(x: np.ndarray, y: np.ndarray, seed: int = 0) -> Callable:
     """Logistic regression on standardized rows, fitted; returns ``proba(rows)`` ``(N,
     max(y) + 1)`` (zero for classes absent from ``y``)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
-    classes = probe.fit(x, y).classes_
+    probe = M.probe(max_iter=2000, seed=seed).fit(x, y)
 
     def proba(rows: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(rows), int(classes.max()) + 1))
-        out[:, classes] = probe.predict_proba(rows)
+        out = np.zeros((len(rows), int(probe.classes_.max()) + 1))
+        out[:, probe.classes_] = probe.predict_proba(rows)
         return out
 
     return proba
 
 
 def score_both(reference: str, shifted: str, space: str) -> tuple[Scored, Scored, dict]:
-    """Both sets' class probabilities (the classifier's, else a probe's fitted on the
-    reference training rows) and the reference run's ``meta.json``."""
-    ref_dir, ref_split, ref_splits, ref_meta = read_run(reference, scored_only=False)
-    new_dir, new_split, new_splits, new_meta = read_run(shifted, scored_only=True)
-    ref_rows, new_rows = ref_splits[ref_split], new_splits[new_split]
-    ref_logits = load_logits(ref_dir, ref_split, len(ref_rows))
-    new_logits = load_logits(new_dir, new_split, len(new_rows))
+    """Both sets' class probabilities (the classifier's, else a probe's) and reference meta."""
+    ref_splits, ref_rows, ref_logits, ref_meta = read_run(reference, scored_only=False)
+    _, new_rows, new_logits, new_meta = read_run(shifted, scored_only=True)
     if ref_logits is not None and new_logits is not None:
         from scipy.special import softmax
 
@@ -121,32 +110,28 @@ def standard_errors(
 ) -> dict[str, float | None]:
     """Bootstrap standard errors of ``metric(rows)``'s values (:func:`bootstrap`);
     ``None`` where a resample had no finite value."""
-    draws = bootstrap(labels, metric, times, seed)
     return {
         k: (float(np.std(v, ddof=1)) if np.isfinite(v).all() and len(v) > 1 else None)
-        for k, v in draws.items()
+        for k, v in bootstrap(labels, metric, times, seed).items()
     }
 
 
 def with_errors(scored: Scored, signal: int | None, times: int) -> dict:
     """:func:`task_metrics` of the labeled rows and their bootstrap errors (``_err``)."""
-    keep = scored.labeled
-    labels, proba = scored.labels[keep], scored.proba[keep]
+    labels, proba = scored.labels[scored.labeled], scored.proba[scored.labeled]
+    out = {"rows": len(labels)}
     if len(np.unique(labels)) < (2 if signal is not None else 1):
-        return {"rows": int(keep.sum())}
-    values = task_metrics(labels, proba, signal)
+        return out
+    out |= task_metrics(labels, proba, signal)
     errors = standard_errors(labels, lambda r: task_metrics(labels[r], proba[r], signal), times)
-    out = {"rows": int(keep.sum()), **values}
-    out |= {f"{k}_err": v for k, v in errors.items() if k != "n_background"}
-    return out
+    return out | {f"{k}_err": v for k, v in errors.items() if k != "n_background"}
 
 
 def carried_working_point(reference: Scored, shifted: Scored, signal: int) -> dict:
     """The reference's cut at ``eps_S`` = 0.3 applied unchanged to the shifted rows."""
     ref_signal = reference.proba[reference.labels == signal, signal]
     cut = float(np.quantile(ref_signal, 1 - WORKING_EFFICIENCY))
-    keep = shifted.labeled
-    score, y = shifted.proba[keep, signal], shifted.labels[keep] == signal
+    score, y = shifted.proba[shifted.labeled, signal], shifted.labels[shifted.labeled] == signal
     eps_s = float(np.mean(score[y] > cut)) if y.any() else None
     eps_b = float(np.mean(score[~y] > cut)) if (~y).any() else None
     ref_b = reference.proba[reference.labels != signal, signal]
@@ -170,15 +155,12 @@ def score_of(scored: Scored, signal: int | None) -> np.ndarray:
 def score_tests(
     reference: Scored, shifted: Scored, class_names: list[str], signal: int | None
 ) -> list[dict]:
-    """Kolmogorov-Smirnov tests of the scores (:func:`score_of`) between the sets, per
-    true class (one over all rows when the shifted rows have no labels)."""
+    """Kolmogorov-Smirnov tests of the scores (:func:`score_of`) between the sets."""
     from scipy.stats import ks_2samp
 
     groups = [(c, reference.labels == i, shifted.labels == i) for i, c in enumerate(class_names)]
     if not shifted.labeled.any():
-        groups = [
-            ("all rows", np.ones(len(reference.labels), bool), np.ones(len(shifted.labels), bool))
-        ]
+        groups = [("all rows", slice(None), slice(None))]
     out = []
     for name, ref_rows, new_rows in groups:
         a, b = score_of(reference, signal)[ref_rows], score_of(shifted, signal)[new_rows]
@@ -190,37 +172,29 @@ def score_tests(
 
 
 def domain_classifier(reference: Scored, shifted: Scored, space: str, seed: int = 0) -> dict:
-    """Cross-validated AUC (5 folds, equal rows of each) of a logistic regression telling
-    the two sets' embeddings apart, with its bootstrap error. A sample's two versions (a
-    corrupted copy of the test set) stay in one fold."""
-    from sklearn.linear_model import LogisticRegression
+    """AUC of a domain classifier (docs/evaluation.md) and its bootstrap error. A sample's
+    two versions (a corrupted copy of the test set) stay in one fold."""
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     rng = np.random.default_rng(seed)
     n = min(len(reference.labels), len(shifted.labels))
-    rows = [rng.permutation(len(s.labels))[:n] for s in (reference, shifted)]
-    x = np.concatenate(
-        [s.rows.space(space)[r] for s, r in zip((reference, shifted), rows, strict=True)]
-    )
+    rows = [(s, rng.permutation(len(s.labels))[:n]) for s in (reference, shifted)]
+    x = np.concatenate([s.rows.space(space)[r] for s, r in rows])
     y = np.r_[np.zeros(n), np.ones(n)]
     paired = reference.root == shifted.root
     ids = [s.rows.ids[r] if paired else np.char.add(f"{s.name}:", s.rows.ids[r].astype(str))
-           for s, r in zip((reference, shifted), rows, strict=True)]  # fmt: skip
+           for s, r in rows]  # fmt: skip
     groups = np.unique(np.concatenate(ids), return_inverse=True)[1]
     folds = StratifiedGroupKFold(5, shuffle=True, random_state=seed)
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    probe = M.probe(max_iter=2000)
     p = cross_val_predict(probe, x, y, groups=groups, cv=folds, method="predict_proba")[:, 1]
-    auc = float(roc_auc_score(y, p))
     err = standard_errors(y, lambda r: {"auc": roc_auc_score(y[r], p[r])}, 200, seed)["auc"]
-    return {"auc": auc, "auc_err": err, "rows_each": n}
+    return {"auc": float(roc_auc_score(y, p)), "auc_err": err, "rows_each": n}
 
 
 def refit(shifted: Scored, space: str, signal: int | None, seed: int = 0) -> dict | None:
-    """A probe fitted on half the shifted labeled rows, scored on the other half
-    (stratified): separability after retraining on the new domain."""
+    """A probe fitted on half the shifted labeled rows, scored on the other (stratified)."""
     from sklearn.model_selection import train_test_split
 
     keep = np.flatnonzero(shifted.labeled)
