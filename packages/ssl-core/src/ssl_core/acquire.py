@@ -1,11 +1,6 @@
 """The DVC data stage of any project: its data where ``source`` in
 ``projects/<project>/params.yaml`` says (``docs/pipelines.md``; the splits stage is
-:mod:`ssl_core.splits`).
-
-``python -m ssl_core.acquire --project P --source download|generate|PATH --out OUT`` writes
-``OUT/manifest.json``: the data root, the fingerprints of the training samples with targets
-(which splits carry) and of the test samples, and the count of unlabeled samples.
-"""
+:mod:`ssl_core.splits`)."""
 
 from __future__ import annotations
 
@@ -23,14 +18,9 @@ from ssl_core.manifest import MANIFEST, SOURCE_KEYWORDS, fingerprint
 
 
 def acquire(
-    dataset: Source,
-    source: str,
-    out: Path,
-    variant: str | None = None,
-    mirror: str | None = None,
+    dataset: Source, source: str, out: Path, variant: str | None = None, mirror: str | None = None
 ) -> dict:
     """Get the data (download or local path), write ``out/manifest.json``; return it.
-
     ``mirror``: a URL folder that serves the archive under its own file name.
 
     Raises:
@@ -54,11 +44,8 @@ def acquire(
     else:
         root = Path(source).expanduser()
         if not dataset.is_root(root):
-            raise DataNotFoundError(
-                dataset.how_to_provide(
-                    root, f"source in projects/{dataset.name}/params.yaml is {source!r}"
-                )
-            )
+            why = f"source in projects/{dataset.name}/params.yaml is {source!r}"
+            raise DataNotFoundError(dataset.how_to_provide(root, why))
     # as the later stages reach it (from the repository root): relative stays relative
     shown = root if root.is_absolute() else Path(os.path.relpath(root))
     samples = dataset.training_samples(root, required=False)

@@ -1,15 +1,5 @@
 """The ``train`` command: LightningCLI for every project package (docs/methods.md,
-docs/evaluation.md).
-
-``train [--project NAME] [fit|validate|test|predict] [--config CFG] [--section.key value]``
-
-Without ``--config`` it runs the project's default config (its CPU recipe where no GPU
-is found), without a subcommand ``fit``; ``--config NAME`` names a config of the project,
-and a config's leading ``# extends: FILE`` lines put ``--config FILE`` before it
-(:func:`ssl_core.project.extended`). Runs log to CSV under ``runs/<project>/<config>``,
-evaluations beside the fit of their checkpoint (:mod:`ssl_core.resume`); ``--ckpt_path
-last`` takes the newest fit's ``last.ckpt``. Tests call :func:`main` with a list.
-"""
+docs/evaluation.md)."""
 
 from __future__ import annotations
 
@@ -29,13 +19,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities import rank_zero_warn
 
 from ssl_core.errors import MissingInputError, exits_on_input_errors
-from ssl_core.project import (
-    Project,
-    ProjectResolutionError,
-    extended,
-    recipe,
-    resolve_project,
-)
+from ssl_core.project import Project, ProjectResolutionError, extended, recipe, resolve_project
 from ssl_core.resume import checkpoint_folders, checkpoint_step, evaluation_folder, last_run
 from ssl_core.task import TaskModule
 from ssl_core.threads import CpuThreads, CpuThreadsSetting
@@ -89,9 +73,8 @@ def with_project_config(
 
 
 class SSLCLI(LightningCLI):
-    """LightningCLI with project defaults: CSV logging, a run directory per config, a
-    validation at every fit's last step, a ``last.ckpt`` at every fit's epoch ends and a
-    writer for every predict."""
+    """LightningCLI with project defaults: CSV logs in a run folder per config, a fit's last
+    step validated, its ``last.ckpt`` at every epoch end and a writer for every predict."""
 
     def __init__(self, project: Project | None, config_name: str, **kwargs) -> None:
         self.project = project
@@ -133,17 +116,16 @@ class SSLCLI(LightningCLI):
         if trainer.default_root_dir is None:
             project = self.project.name if self.project else ""
             trainer.default_root_dir = str(Path("runs") / project / self.config_name)
+        root = trainer.default_root_dir
         if self.subcommand in EVALUATIONS and config.ckpt_path == "last":
-            config.ckpt_path = self._last_checkpoint(trainer.default_root_dir)
+            config.ckpt_path = self._last_checkpoint(root)
         if trainer.logger in (None, True):
             version = None  # a fit: the next version_N
             if self.subcommand in EVALUATIONS:  # beside the fit it evaluates
-                version = evaluation_folder(
-                    trainer.default_root_dir, config.ckpt_path, self.subcommand
-                )
+                version = evaluation_folder(root, config.ckpt_path, self.subcommand)
             trainer.logger = Namespace(
                 class_path="lightning.pytorch.loggers.CSVLogger",
-                init_args=Namespace(save_dir=trainer.default_root_dir, name="", version=version),
+                init_args=Namespace(save_dir=root, name="", version=version),
             )
         if self.subcommand == "predict":
             self._add_embedding_writer(config)
@@ -157,7 +139,6 @@ class SSLCLI(LightningCLI):
                 f"On a CPU try `--config {self.config_name}-cpu` if the project has it "
                 f"(configs in {self.project.config_dir})."
             )
-        # every fit's final step is validated and logged
         _add_callback(config, "ssl_core.final_validation.ValidateAtLastStep")
         if trainer.enable_progress_bar is not False and not _has_callback(config, "ProgressBar"):
             _add_callback(config, "ssl_core.progress.StepProgressBar")  # steps of max_steps
@@ -201,12 +182,9 @@ class SSLCLI(LightningCLI):
         return str(found[0])
 
     def _evaluate(self, stage: str, ckpt_path: str | None = None, verbose: bool = False, **kwargs):
-        """``trainer.<stage>`` of the checkpoint, its metrics printed as one table
-        (:func:`print_metrics`) where ``verbose``, without Lightning's warnings of the
-        fit's callbacks that an evaluation lacks or whose folder differs: checkpoint
-        callbacks without a ``dirpath`` are pointed at the folder each wrote into
-        during the fit (nothing is saved there). A resumed fit still warns of both.
-        """
+        """``trainer.<stage>`` of the checkpoint (metrics as one table where ``verbose``),
+        without Lightning's warnings of the fit's callbacks that an evaluation lacks or whose
+        folder differs (a resumed fit still warns of both)."""
         callbacks = [c for c in self.trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)]
         if ckpt_path and Path(ckpt_path).is_file() and callbacks:
             folders = checkpoint_folders(ckpt_path)
@@ -238,14 +216,11 @@ class SSLCLI(LightningCLI):
             segmentation = issubclass(import_object(model), SegmentationTask)
         except (ImportError, AttributeError, ValueError, TypeError):  # no class
             segmentation = False
-        if segmentation:
-            name, class_path = "MaskWriter", "ssl_core.segmentation.writer.MaskWriter"
-        else:
-            name, class_path = "EmbeddingWriter", "ssl_core.embeddings.EmbeddingWriter"
-        if _has_callback(config, name):
-            return
-        text = self._parser(self.subcommand).dump(config, skip_none=False)
-        _add_callback(config, class_path, Namespace(config=text))
+        name = "MaskWriter" if segmentation else "EmbeddingWriter"
+        module = "ssl_core.segmentation.writer" if segmentation else "ssl_core.embeddings"
+        if not _has_callback(config, name):
+            text = self._parser(self.subcommand).dump(config, skip_none=False)
+            _add_callback(config, f"{module}.{name}", Namespace(config=text))
 
 
 def _callbacks(config) -> list:
@@ -254,22 +229,18 @@ def _callbacks(config) -> list:
 
 
 def _has_callback(config, name: str) -> bool:
-    """Whether the trainer config already lists a callback whose class path has ``name``."""
     return any(name in str(getattr(c, "class_path", c)) for c in _callbacks(config))
 
 
 def _add_callback(config, class_path: str, init_args=None) -> None:
-    """Append the callback ``class_path`` to the trainer config unless it is there."""
-    if _has_callback(config, class_path):
-        return
-    callback = Namespace(class_path=class_path, init_args=init_args or Namespace())
-    config.trainer.callbacks = [*_callbacks(config), callback]
+    if not _has_callback(config, class_path):
+        callback = Namespace(class_path=class_path, init_args=init_args or Namespace())
+        config.trainer.callbacks = [*_callbacks(config), callback]
 
 
 def _ensure_last_checkpoint(config) -> None:
-    """Give a fit a :class:`~ssl_core.resume.LastCheckpoint` unless it lists one, with
-    ``checkpoint_every_n_train_steps`` where set (none if checkpointing is off). The
-    config's ``ModelCheckpoint`` callbacks without a ``dirpath`` leave ``last.ckpt`` to
+    """Give a fit a :class:`~ssl_core.resume.LastCheckpoint` (none if checkpointing is off);
+    the config's ``ModelCheckpoint`` callbacks without a ``dirpath`` leave ``last.ckpt`` to
     it (else Lightning writes a second ``last-v1.ckpt``)."""
     if config.trainer.enable_checkpointing is False:
         return
@@ -286,9 +257,8 @@ def _ensure_last_checkpoint(config) -> None:
 
 
 def print_metrics(results: list[dict], stage: str) -> None:
-    """Print the metrics of ``train validate|test`` (``results``: each dataloader's, as
-    ``trainer.validate|test`` returns them) as one table, a row per logged name (Lightning
-    prints a column per dataloader, repeating the epoch-end metrics in each)."""
+    """Print ``trainer.validate|test``'s ``results`` (a dict per dataloader) as one table, a
+    row per name (Lightning prints a column per dataloader, repeating the epoch-end metrics)."""
     metrics = {key: value for result in results for key, value in result.items()}
     if not metrics:
         return
@@ -338,13 +308,11 @@ class FitOnlyCLI(SSLCLI):
 
 def cli(args: list[str] | None = None, cli_class: type[SSLCLI] = SSLCLI) -> SSLCLI:
     """Run ``train`` with ``args`` (default: ``sys.argv[1:]``); return the finished CLI."""
-    if args is None:
-        args = sys.argv[1:]
+    args = sys.argv[1:] if args is None else args
     # a bad input: one line, exit 1; Lightning's noise that no user can act on: not shown
     with exits_on_input_errors("train"), known_noise_silenced(), warnings.catch_warnings():
         # we hand LightningCLI the command line, amended: its warning of that says nothing
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
-        # ``--config=X`` as ``--config X``: one form to read
         split = ("--config=", "--project=")
         args = [part for a in args for part in (a.split("=", 1) if a.startswith(split) else [a])]
         explicit = next(iter(_option_values(args, "--project")), None)
@@ -365,7 +333,6 @@ def cli(args: list[str] | None = None, cli_class: type[SSLCLI] = SSLCLI) -> SSLC
 
 
 def main(args: list[str] | None = None) -> None:
-    """Console entry point of ``train``."""
     cli(args)
 
 

@@ -1,8 +1,4 @@
-"""One rule for every error foreseen from the inputs (a bad file, row, label, split...):
-it is an :class:`InputError`, and every command ends on one with a single line that names
-the input and what to do, exit code 1 and no traceback (:func:`exits_on_input_errors`).
-Everything else is a bug and keeps its traceback.
-"""
+"""Errors foreseen from the inputs, and how every command ends on one (docs/bad-inputs.md)."""
 
 from __future__ import annotations
 

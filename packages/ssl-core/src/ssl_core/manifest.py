@@ -1,6 +1,5 @@
 """What the data stage records and the splits read: fingerprints, the manifest, the cache
-(used by :mod:`ssl_core.acquire` and :mod:`ssl_core.splits`, so neither imports the other).
-"""
+(used by :mod:`ssl_core.acquire` and :mod:`ssl_core.splits`, so neither imports the other)."""
 
 from __future__ import annotations
 
@@ -21,9 +20,8 @@ def fingerprint(paths: Sequence[str]) -> str:
 
 
 def cache_dir(kind: str = "splits") -> Path:
-    """Where ssl-core keeps what it made from the data (``$SSL_CORE_CACHE/<kind>``, default
-    ``~/.cache/ssl-core``): splits made on first use, scans of every file; never inside
-    a DVC output."""
+    """Where ssl-core keeps what it made from the data (splits made on first use, scans of
+    every file): never inside a DVC output."""
     root = os.environ.get("SSL_CORE_CACHE") or Path.home() / ".cache" / "ssl-core"
     return Path(root) / kind
 

@@ -1,12 +1,4 @@
-"""``new-project``: a new dataset project package in a few seconds (docs/add-a-project.md).
-
-``uv run new-project NAME [--task classification|segmentation] [--modality image|points|series]``
-
-writes ``projects/NAME`` from the template of the task and modality (``templates/``,
-rendered by plain ``{{key}}`` substitution) with a tiny example dataset in the layout the
-user's files must take (the default data root) and its pipeline (``params.yaml``,
-``dvc.yaml``), and registers it in the root ``pyproject.toml`` and ``dvc.yaml``.
-"""
+"""``new-project``: a new dataset project package in a few seconds (docs/add-a-project.md)."""
 
 from __future__ import annotations
 
@@ -85,9 +77,7 @@ def registered(repo: Path, name: str) -> str:
 
 
 def project_params(name: str, task: str = "classification") -> str:
-    """The new project's ``params.yaml``, from which ``ssl_core.stages`` writes its
-    ``dvc.yaml``: the example data, two label splits, the random-init baseline and a pair
-    per method of :data:`PAIRS`."""
+    """The new project's ``params.yaml`` (``ssl_core.stages`` writes its ``dvc.yaml`` from it)."""
     split = "frac0.50-seed0"
     lines = [
         f"# {name}'s entries of the pipeline: projects/{name}/dvc.yaml is written from this file",
@@ -108,10 +98,8 @@ def project_params(name: str, task: str = "classification") -> str:
 def write_example(
     example: Path, classes: list[str], channels: int | None, task: str, modality: str, layout: dict
 ) -> Path:
-    """The tiny example dataset, labeled and unlabeled as real data is: 8 train and 3
-    test PNG images per class and 20 without a class under ``unlabeled/`` (segmentation:
-    16 train images with masks, 16 without, 4 test images; another modality: its writer
-    of :data:`MODALITIES`)."""
+    """The tiny example dataset, labeled and unlabeled as real data is (docs/add-a-project.md;
+    another modality: its writer of :data:`MODALITIES`)."""
     if modality != "image":
         import importlib
 
@@ -178,8 +166,8 @@ def new_project(
     files: list[str] | None = None,
     signal_class: str | None = None,
 ) -> Path:
-    """Create ``repo/projects/name`` (see the module docstring and :func:`main`'s options,
-    of which these are the values); return its folder."""
+    """Create ``repo/projects/name`` (docs/add-a-project.md; :func:`main`'s options, of
+    which these are the values); return its folder."""
     if not NAME.match(name):
         raise NewProjectError(
             f"{name!r}: use lowercase letters, digits and '_', starting with a letter "
@@ -209,8 +197,7 @@ def new_project(
     for c in classes:  # what a folder, a ``.ts`` label or a tuple cannot hold
         if not c or re.search(r"[\s/:,]", c):
             raise NewProjectError(f"class name {c!r}: no spaces, '/', ':' or ','")
-    repeated = sorted({c for c in classes if classes.count(c) > 1})
-    if repeated:
+    if repeated := sorted({c for c in classes if classes.count(c) > 1}):
         raise NewProjectError(f"--classes names {repeated} more than once")
     layout = layout_of(name, modality, classes, dataset, files, signal_class)
     repo = Path(repo)

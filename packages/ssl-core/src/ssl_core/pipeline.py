@@ -1,15 +1,5 @@
 """One training stage of the DVC pipeline: fit, embed and evaluate a method on a dataset
-(the stages, their flags and outputs: ``docs/pipelines.md``).
-
-``python -m ssl_core.pipeline --project P --method M --budget full|cpu|smoke
---configs projects/P/configs --manifest DATA/manifest.json --split SPLIT.json --out OUT
-[--no-fit | --test-only] [--steps N] [-- EXTRA TRAIN ARGS]`` runs, in one process and
-each printed first, ``train fit`` of ``CONFIGS/M.yaml`` (``full``) or ``M-cpu.yaml``
-(``cpu``; ``smoke`` adds ``smoke.yaml``), ``train predict`` and ``evaluate OUT``
-(``--test-only``: ``train test`` in their place). Arguments after ``--`` go to ``fit`` and
-``predict``. A stage killed during ``fit`` resumes when rerun under the same
-:func:`stage_key` (recorded in ``OUT/train/stage.json``).
-"""
+(the stages, their flags and outputs: ``docs/pipelines.md``)."""
 
 from __future__ import annotations
 
@@ -38,13 +28,9 @@ SMOKE_EVALUATE_ARGS = ("--no-umap",)  # UMAP's first run compiles for a minute
 SMOKE_STEPS = 2  # budget smoke's optimizer steps for a --steps run: the overlays' two batches
 START_MODULES = ("ssl_core.cli", "ssl_core.evaluate.metrics", "ssl_core.evaluate.plots")
 # --test-only fits without validation (the test set is scored once, after the fit)
-TEST_ONLY_FIT_ARGS = (
-    "--trainer.limit_val_batches",
-    "0",
-    "--trainer.check_val_every_n_epoch",
-    "1",
-    "--trainer.val_check_interval",
-    "1.0",
+TEST_ONLY_FIT_ARGS = tuple(
+    "--trainer.limit_val_batches 0 --trainer.check_val_every_n_epoch 1 "
+    "--trainer.val_check_interval 1.0".split()
 )
 
 
@@ -85,8 +71,7 @@ def train_args(
 
 
 def _logger(out: Path, version: str, keep_before_step: int | None = None) -> list[str]:
-    """Arguments for a CSV logger into ``out/version`` (resumed: keeping the rows before
-    the step)."""
+    """Arguments for a CSV logger into ``out/version`` (resumed: the rows before the step)."""
     init = {"save_dir": str(out), "name": "", "version": version}
     logger = {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": init}
     if keep_before_step is not None:
@@ -104,8 +89,7 @@ def _start(modules: Sequence[str] = START_MODULES) -> float:
 
 
 def _run(name: str, args: list[str]) -> float:
-    """Run ``train`` or ``evaluate`` in this process with ``args``, as if typed; print
-    it first. Returns the seconds taken."""
+    """Run ``train`` or ``evaluate`` here with ``args``, as if typed (printed); the seconds."""
     print("+", shlex.join([name, *args]), flush=True)
     start = time.perf_counter()
     if name == "train":
@@ -132,9 +116,7 @@ def write_curves(metrics_csv: Path, curves: Path) -> None:
 def stage_key(
     project: str, common: Sequence[str], manifest: Path, configs_dir: Path | None = None
 ) -> str:
-    """What a stage's training depends on, hashed: its arguments, the files they name
-    (configs with what they extend, the split), the manifest and the code the run uses
-    (:func:`used_files`). A killed stage resumes only under the same key."""
+    """What a stage's training depends on, hashed (docs/pipelines.md: stage.json's key)."""
     from ssl_core.project import extended
 
     h = hashlib.sha256()
@@ -153,11 +135,7 @@ def stage_key(
     return h.hexdigest()
 
 
-# ------------------------------------------------------- the code a run uses
-# The imports are followed statically (``ast``) from ``train`` and the classes a run's
-# configs name, at any depth, in functions too; ``from package import Name`` follows only
-# the module that defines ``Name`` (also in a lazy package's ``{"Name": "module"}`` dict),
-# so one method's run does not depend on every method (``modulefinder`` would).
+# ---------- the code a run uses (how: docs/pipelines.md, "Which stages an edit touches")
 CLASS_PATH = re.compile(r"class_path:\s*([A-Za-z_][\w.]*)")
 # an object named by a string and imported when used ("ssl_core.series.minirocket:MiniRocketProbes")
 IMPORT_STRING = re.compile(r"([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+):([A-Za-z_]\w*)")
@@ -171,8 +149,7 @@ def _tree(path: Path, mtime_ns: int) -> ast.Module:
 
 @functools.cache
 def _imports(path: Path, mtime_ns: int, package: str) -> list[tuple[str, str | None]]:
-    """What the file imports: ``(module, None)`` for ``import module``, ``(module, name)``
-    for ``from module import name`` and a string ``"module:name"``."""
+    """What the file imports, ``(module, name or None)``, also as a string ``"module:name"``."""
     found: list[tuple[str, str | None]] = []
     for node in ast.walk(_tree(path, mtime_ns)):
         if isinstance(node, ast.Import):
@@ -194,11 +171,7 @@ def _absolute(node: ast.ImportFrom, package: str) -> str:
 def _module_file(package_dir: Path, dotted: str) -> Path | None:
     """The file of module ``dotted`` (``""``: the package itself) below ``package_dir``."""
     path = package_dir.joinpath(*dotted.split(".")) if dotted else package_dir
-    if (path / "__init__.py").is_file():
-        return path / "__init__.py"
-    if path.with_suffix(".py").is_file():
-        return path.with_suffix(".py")
-    return None
+    return next((f for f in (path / "__init__.py", path.with_suffix(".py")) if f.is_file()), None)
 
 
 def _package_dir(top: str) -> Path | None:
@@ -241,23 +214,20 @@ def used_files(
 
     def visit(module: str, name: str | None = None) -> None:
         """Use all of ``module`` and what it imports (``import a.b.c`` runs a, a.b and
-        a.b.c), or only its ``name``: a submodule, or what the module defines or
-        re-exports (for a package, only the module that provides ``name``)."""
+        a.b.c), or only its ``name`` (of a package: only the module that provides it)."""
         if name is not None and module_file(f"{module}.{name}"):
             module, name = f"{module}.{name}", None
         parts = module.split(".")
-        parents = (module_file(".".join(parts[:i])) for i in range(1, len(parts)))
-        used.update(path for path in parents if path is not None)
-        path = module_file(module)
+        files = [module_file(".".join(parts[:i])) for i in range(1, len(parts) + 1)]
+        used.update(f for f in files if f is not None)
+        path = files[-1]
         if path is None:
             return
         is_init = path.name == "__init__.py"
         source = _reexport(path, module, name) if is_init and name is not None else None
-        if source is not None:
-            used.add(path)  # the package's __init__ runs; follow only ``name``'s source
+        if source is not None:  # the package's __init__ runs; follow only ``name``'s source
             visit(*source)
         elif path not in walked:  # (a package's __init__ may be used, not yet walked)
-            used.add(path)
             walked.add(path)
             package = module if is_init else module.rpartition(".")[0]
             for imported in _imports(path, path.stat().st_mtime_ns, package):
@@ -269,15 +239,18 @@ def used_files(
     return sorted(used)
 
 
-def _fit(out: Path, prefix: list[str], common: list[str], key: str) -> float:
-    """``train fit`` into ``out/train``, resumed from its ``last.ckpt`` when an earlier
-    run under the same :func:`stage_key` was killed before it finished; else from scratch.
-    Then ``last.ckpt`` moves to ``out/checkpoints``, the one checkpoint kept (a stage
-    reports the final step, Oliver et al. 2018)."""
+def _fit(out: Path, prefix: list[str], common: list[str], key: str, reuse: bool = False) -> float:
+    """``train fit`` into ``out/train`` (resumed as docs/pipelines.md says); then
+    ``last.ckpt`` moves to ``out/checkpoints``, the one checkpoint kept (a stage reports the
+    final step, Oliver et al. 2018). ``reuse``: a fit finished under ``key`` is not rerun."""
     from ssl_core.resume import checkpoint_step
 
     marker, last = out / "train" / STAGE_MARKER, out / "train" / "checkpoints" / "last.ckpt"
-    state = _state(marker)
+    state = json.loads(marker.read_text()) if marker.is_file() else {}
+    kept = out / "checkpoints" / "last.ckpt"
+    if reuse and state.get("key") == key and "seconds" in state and kept.is_file():
+        print(f"stage: {out} finished its fit under the same key; testing {kept}", flush=True)
+        return state["seconds"]  # before a comparison stage was killed
     args = [*prefix, "fit", *common]
     if state.get("key") == key and not state.get("finished") and last.is_file():
         print(f"stage: resuming the killed fit from {last}", flush=True)
@@ -292,32 +265,24 @@ def _fit(out: Path, prefix: list[str], common: list[str], key: str) -> float:
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
     (out / "checkpoints").mkdir()
     # ModelCheckpoint(save_last="link"): keep the file, not the link
-    shutil.move(last.resolve(), out / "checkpoints" / "last.ckpt")
+    shutil.move(last.resolve(), kept)
     shutil.rmtree(out / "train" / "checkpoints")
     return seconds
 
 
-def _state(marker: Path) -> dict:
-    return json.loads(marker.read_text()) if marker.is_file() else {}
-
-
 def _clear(out: Path) -> None:
-    """Remove what an earlier fit left in ``out``."""
     for stale in ("train", "checkpoints"):
         shutil.rmtree(out / stale, ignore_errors=True)
 
 
 def weights_only(checkpoint: Path) -> None:
     """Drop the optimizer and scheduler states from a finished stage's ``checkpoint`` (in
-    place): a stage keeps its final model. A killed stage resumes from
-    ``OUT/train/checkpoints/last.ckpt``, which keeps them."""
+    place): a stage keeps its final model (a killed one resumes from ``train/``'s copy)."""
     import torch
 
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)  # our own file
-    if not {"optimizer_states", "lr_schedulers"} & state.keys():
+    if not [state.pop(key) for key in ("optimizer_states", "lr_schedulers") if key in state]:
         return
-    state.pop("optimizer_states", None)
-    state.pop("lr_schedulers", None)
     partial = checkpoint.with_name(checkpoint.name + ".partial")
     torch.save(state, partial)
     partial.replace(checkpoint)
@@ -336,10 +301,9 @@ def run_stage(
     steps: int | None = None,
     test_only: bool = False,
 ) -> dict:
-    """One stage, any task, everything under ``out`` (see the module docstring): fit
-    (unless ``fit`` is false: the random-init baseline), predict and evaluate; or with
-    ``test_only`` fit without validation, then ``train test`` with ``last.ckpt``.
-    Returns the content of ``out/metrics.json``."""
+    """One stage, any task, everything under ``out`` (docs/pipelines.md): fit (unless ``fit``
+    is false: the random-init baseline), predict and evaluate; or with ``test_only`` fit
+    without validation, then ``train test`` with ``last.ckpt``. Returns ``metrics.json``."""
     out, configs = Path(out), Path(configs)
     prefix, last = ["--project", project], out / "checkpoints" / "last.ckpt"
     common = train_args(method, budget, configs, str(data_root(manifest)), split, extra, steps)
@@ -349,12 +313,7 @@ def run_stage(
         seconds = {"start": _start(("ssl_core.cli", "ssl_core.results"))}  # no evaluate
         fit_args = common + list(TEST_ONLY_FIT_ARGS)
         key = stage_key(project, fit_args, manifest, configs)
-        state = _state(out / "train" / STAGE_MARKER)
-        if state.get("key") == key and "seconds" in state and last.is_file():  # a fit finished
-            seconds["fit"] = state["seconds"]  # before a comparison stage was killed
-            print(f"stage: {out} finished its fit under the same key; testing {last}", flush=True)
-        else:
-            seconds["fit"] = _fit(out, prefix, fit_args, key)
+        seconds["fit"] = _fit(out, prefix, fit_args, key, reuse=True)
         tested = _test(out, prefix, common, last, seconds)
         metrics = {**tested, "project": project, "method": method, "budget": budget}
         metrics.update(describe(split))

@@ -1,7 +1,5 @@
 """The training progress bar: Lightning's rich one, counting steps where steps end the run
-(Lightning's reads ``Epoch 299/-2`` under ``max_epochs: -1``). ``train fit`` uses it unless
-the config lists a progress bar or turns it off (:class:`ssl_core.cli.SSLCLI`).
-"""
+(Lightning's reads ``Epoch 299/-2`` under ``max_epochs: -1``); ``train fit``'s default."""
 
 from __future__ import annotations
 
@@ -9,9 +7,7 @@ from lightning.pytorch.callbacks import RichProgressBar
 
 
 class StepProgressBar(RichProgressBar):
-    """``RichProgressBar`` whose training line is ``Epoch E[/M][, step S/max_steps]``:
-    the last epoch ``M`` where ``max_epochs`` sets one, the step where ``max_steps``
-    does (updated after every batch)."""
+    """``RichProgressBar`` whose training line is ``Epoch E[/M][, step S/max_steps]``."""
 
     def _get_train_description(self, current_epoch: int) -> str:
         # Lightning's own method (2.x), called where it names the training line

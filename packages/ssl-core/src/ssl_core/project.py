@@ -1,27 +1,14 @@
-"""Project packages and how the one ``train`` command finds the right one.
-
-A project package declares itself with an entry point (``[project.entry-points.
-"ssl_core.projects"] imagenette = "imagenette:PROJECT"``, ``PROJECT = Project(...)``);
-ssl-core owns the only ``train`` script (uv issue 12891: same-named scripts of workspace
-members overwrite each other). The project of a ``train`` run is, in this order:
-
-1. ``--project NAME`` on the command line (or the ``SSL_PROJECT`` environment variable);
-2. the package of the invoking ``uv run --package NAME`` (read from the parent process);
-3. the project whose directory contains the current directory;
-4. the only installed project.
-
-Only the project found is imported: another that cannot be never stops its run.
-"""
+"""Project packages and how the one ``train`` command finds the right one (the order:
+docs/add-a-project.md, "One `train` for every project")."""
 
 from __future__ import annotations
 
 import functools
 import importlib
 import importlib.util
+import itertools
 import os
 import re
-import shlex
-import subprocess
 import sys
 import traceback
 from collections.abc import Callable
@@ -185,19 +172,12 @@ def uv_package_from_argv(argv: list[str]) -> str | None:
 
 
 def parent_argv() -> list[str]:
-    """Command line of the parent process (Linux ``/proc``; ``ps`` elsewhere)."""
-    pid = os.getppid()
+    """Command line of the parent process."""
+    import psutil
+
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-        return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
-    except OSError:
-        pass
-    try:
-        out = subprocess.run(
-            ["ps", "-o", "args=", "-p", str(pid)], capture_output=True, text=True, timeout=5
-        ).stdout
-        return shlex.split(out.strip())
-    except (OSError, ValueError, subprocess.SubprocessError):
+        return psutil.Process(os.getppid()).cmdline()
+    except psutil.Error:
         return []
 
 
@@ -208,7 +188,7 @@ def resolve_project(
     invoking_argv: list[str] | None = None,
     say: Callable[[str], None] | None = None,
 ) -> Project:
-    """Find the project of this run (see the module docstring for the order) and import
+    """Find the project of this run (the order: docs/add-a-project.md) and import
     only it. ``projects`` are entry points or :class:`Project` by name (default: the
     installed ones); ``say`` is told of a broken project left out (default: stderr).
 
@@ -297,24 +277,20 @@ def extended(config: Path, search: Path | None = None) -> list[str]:
         search = Path(config).parent  # a project's file names its project's parts
     before, after = [], []
     with Path(config).open() as f:
-        for line in f:
-            if not line.startswith("#"):
-                break
-            match = DIRECTIVE.match(line)
-            if match is None:
-                continue
-            name = match[2]
-            if name.startswith(CORE_PREFIX):  # ssl-core's recipe
-                base = task_recipes(search or Path(config).parent) / name.removeprefix(CORE_PREFIX)
-            else:  # the project's own file first
-                places = [*([Path(search)] if search else []), Path(config).parent, RECIPES]
-                base = next((d / name for d in places if (d / name).is_file()), None)
-                if base is None:
-                    raise MissingInputError(
-                        f"{config} extends {name}, which is in none of "
-                        + ", ".join(str(d) for d in places)
-                    )
-            (before if match[1] == "extends" else after).extend(extended(base, search))
+        header = list(itertools.takewhile(lambda line: line.startswith("#"), f))
+    for match in filter(None, map(DIRECTIVE.match, header)):
+        name = match[2]
+        if name.startswith(CORE_PREFIX):  # ssl-core's recipe
+            base = task_recipes(search or Path(config).parent) / name.removeprefix(CORE_PREFIX)
+        else:  # the project's own file first
+            places = [*([Path(search)] if search else []), Path(config).parent, RECIPES]
+            base = next((d / name for d in places if (d / name).is_file()), None)
+            if base is None:
+                raise MissingInputError(
+                    f"{config} extends {name}, which is in none of "
+                    + ", ".join(str(d) for d in places)
+                )
+        (before if match[1] == "extends" else after).extend(extended(base, search))
     return [*before, "--config", str(config), *after]
 
 
@@ -351,12 +327,10 @@ def recipe(configs: Path, name: str) -> Path | None:
 def recipe_methods(configs: Path) -> list[str]:
     """The methods a project can run: its own ``<m>.yaml`` with ``<m>-cpu.yaml``, and
     ssl-core's recipes of its task when it takes them."""
-    found = {
-        p.stem
-        for p in Path(configs).glob("*.yaml")
-        if (p.parent / f"{p.stem}-cpu.yaml").is_file() and p.stem not in PARTS
-    }
+    folders = [Path(configs)]
     if (Path(configs) / PROJECT_MODEL).is_file():
-        core = task_recipes(configs)
-        found |= {p.stem for p in core.glob("*.yaml") if (core / f"{p.stem}-cpu.yaml").is_file()}
-    return sorted(found)
+        folders.append(task_recipes(configs))
+    return sorted(
+        {p.stem for d in folders for p in d.glob("*.yaml") if (d / f"{p.stem}-cpu.yaml").is_file()}
+        - set(PARTS)
+    )

@@ -1,14 +1,5 @@
-"""Resuming a run so that it ends as the run that was never stopped (``docs/cluster.md``).
-
-``train fit ... --ckpt_path last`` continues the latest run of that config in its own run
-folder and log (:func:`last_run`). From an epoch-end checkpoint the resumed run equals the
-uninterrupted one: :class:`LastCheckpoint` writes it in the state of the next epoch's start
-(:func:`as_next_epoch_start`), the sample order and augmentations are drawn from ``(seed,
-epoch)`` (:class:`ssl_core.data.SeededSampler`), the global generators are reseeded from it
-at every epoch's first batch (:func:`seed_epoch`, after the DataLoader iterator has drawn its
-base seed) and :class:`ResumableCSVLogger` keeps the log's earlier rows. From a mid-epoch
-checkpoint the run resumes soundly, not exactly (Lightning restarts the epoch's loader).
-"""
+"""Resuming a run so that it ends as the run that was never stopped (``docs/cluster.md``,
+"Time limit, requeue, resume")."""
 
 from __future__ import annotations
 
@@ -30,8 +21,7 @@ VERSION = re.compile(r"^version_(\d+)$")
 def seed_epoch(epoch: int, seed: int | None = None) -> None:
     """Reseed Python's, NumPy's and torch's global generators from ``(seed, epoch)``
     (``seed`` by default: ``seed_everything``'s, else 0)."""
-    if seed is None:
-        seed = int(os.environ.get("PL_GLOBAL_SEED", 0))
+    seed = int(os.environ.get("PL_GLOBAL_SEED", 0)) if seed is None else seed
     value = seed * 1_000_003 + epoch
     random.seed(value)
     np.random.seed(value % 2**32)  # noqa: NPY002 (the global generator is what code draws from)
@@ -39,8 +29,7 @@ def seed_epoch(epoch: int, seed: int | None = None) -> None:
 
 
 def last_run(root: str | Path) -> tuple[Path, int] | None:
-    """``(last.ckpt, N)`` of the newest ``root/version_N`` that has
-    ``checkpoints/last.ckpt``, or ``None``."""
+    """``(last.ckpt, N)`` of the newest ``root/version_N`` with a ``last.ckpt``, or ``None``."""
     found = [
         (int(match[1]), ckpt)
         for ckpt in Path(root).glob("version_*/checkpoints/last.ckpt")
@@ -54,15 +43,10 @@ def evaluation_folder(root: str | Path, ckpt: str | Path | None, subcommand: str
     """The log folder, under ``root``, of ``train validate|test|predict`` of ``ckpt``:
     ``version_N-test`` for ``root/version_N/checkpoints/*.ckpt``, else (a checkpoint from
     elsewhere, or none) ``test``; never a ``version_N`` (which would read as another fit)."""
-    if ckpt is not None and Path(ckpt).is_file():
-        checkpoints = Path(ckpt).resolve().parent
-        run = checkpoints.parent
-        if (
-            checkpoints.name == "checkpoints"
-            and VERSION.match(run.name)
-            and run.parent == Path(root).resolve()
-        ):
-            return f"{run.name}-{subcommand}"
+    path = Path(ckpt).resolve() if ckpt is not None and Path(ckpt).is_file() else None
+    if path and path.parent.name == "checkpoints" and VERSION.match(path.parents[1].name):
+        if path.parents[2] == Path(root).resolve():
+            return f"{path.parents[1].name}-{subcommand}"
     return subcommand
 
 
@@ -126,22 +110,19 @@ class ResumableCSVLogger(CSVLogger):
 
 
 class LastCheckpoint(ModelCheckpoint):
-    """Writes ``last.ckpt`` at the end of every training epoch, whatever the validation
-    schedule, and also every ``every_n_train_steps`` optimizer steps where given: what
-    ``--ckpt_path last`` resumes from and the final-step checkpoint a run reports.
-    ``train fit`` adds one to every run with checkpointing on (:class:`ssl_core.cli.SSLCLI`).
+    """Writes ``last.ckpt`` at every training epoch's end, whatever the validation schedule,
+    and every ``every_n_train_steps`` optimizer steps where given (docs/cluster.md).
 
     Args:
         every_n_train_steps: Also save every this many optimizer steps (``None``: at
             epoch ends only), for epochs too long to lose. Such a checkpoint replaces the
-            epoch-end one and resumes the run, but not exactly (see the module's notes).
+            epoch-end one and resumes the run, but not exactly (docs/cluster.md).
         dirpath: As ``ModelCheckpoint`` (default: the logger's
             ``version_N/checkpoints``, where ``--ckpt_path last`` looks).
     """
 
     def __init__(self, every_n_train_steps: int | None = None, dirpath: str | None = None) -> None:
-        # ModelCheckpoint takes steps or epochs, not both: it saves at epoch ends, the
-        # steps are counted here
+        # ModelCheckpoint takes steps or epochs, not both: it saves at epoch ends, we count steps
         super().__init__(
             dirpath=dirpath,
             filename="last",  # the one file a no-monitor, top-1 checkpoint keeps
@@ -183,8 +164,7 @@ def as_next_epoch_start(fit_loop: dict) -> None:
     """Change the fit loop's state of a checkpoint written at an epoch's end (in place)
     to the state the next epoch starts from: the epoch counted complete, the per-epoch
     counters zeroed. Lightning (2.6.6) resumes such a checkpoint as an epoch still ending;
-    under ``max_steps`` it would train one more batch in it and stay an epoch behind.
-    """
+    under ``max_steps`` it would train one more batch in it and stay an epoch behind."""
 
     def zero(counters: dict, key: str = "current") -> None:
         for name, value in counters.items():
@@ -195,12 +175,8 @@ def as_next_epoch_start(fit_loop: dict) -> None:
 
     for counts in fit_loop["epoch_progress"].values():
         counts["completed"] = counts["processed"]
-    for name in (
-        "epoch_loop.batch_progress",
-        "epoch_loop.scheduler_progress",
-        "epoch_loop.automatic_optimization.optim_progress",
-        "epoch_loop.manual_optimization.optim_step_progress",
-    ):
-        zero(fit_loop[name])
+    progress = ("batch_progress", "scheduler_progress", "automatic_optimization.optim_progress")
+    for name in (*progress, "manual_optimization.optim_step_progress"):
+        zero(fit_loop[f"epoch_loop.{name}"])
     fit_loop["epoch_loop.batch_progress"]["is_last_batch"] = False
     zero(fit_loop["epoch_loop.val_loop.batch_progress"], "total")  # counted per epoch

@@ -2,25 +2,7 @@
 
 Oliver et al. 2018 (arXiv:1804.09170): fixed splits per label fraction and seed, the same
 for every method, and every choice made on a validation set carved from the training
-data. The samples with a target are divided into ``validation`` (a seeded, stratified
-``val_fraction``), ``labeled`` (``frac<F>`` or ``n<K>`` of the rest; ``all``: every one)
-and ``unlabeled`` (the rest, and every sample without a target).
-
-``python -m ssl_core.splits`` writes ``frac{f:.2f}-seed{s}.json`` / ``n{k}-seed{s}.json``;
-a name the project has not written is made on first use, bound to (dataset, resolved root,
-name, validation settings) and cached under ``$SSL_CORE_CACHE/splits`` (default
-``~/.cache/ssl-core``). **A name means one draw**: when the samples with targets at that
-root change it is refused (use a tag, ``n8-seed0-v2``, or ``redraw_split``); another root
-gets its own draw; unlabeled samples never invalidate a split.
-
-File format (JSON), samples named by their path relative to the data root::
-
-    {"dataset": "imagenette", "fraction": 0.1, "seed": 0, "count": null,
-     "fingerprint": "<sha256 of the sorted list of samples with targets>",
-     "num_images": 9469, "labeled": [["train/n01440764/x.JPEG", 0], ...],
-     "unlabeled": ["train/...", "unlabeled/x.JPEG", ...], "validation": ["train/...", ...],
-     "val_fraction": 0.1, "val_seed": 0, "source": "how it was made"}
-"""
+data. The parts, the names and the file format: docs/pipelines.md, "Splits"."""
 
 from __future__ import annotations
 
@@ -70,9 +52,7 @@ def changes(old: LabelSplit, paths: Sequence[str], free: Sequence[str] = ()) -> 
 @dataclass
 class LabelSplit:
     """Labeled / unlabeled / validation partition of a training set: the fields of the
-    file format (module docstring). ``fraction`` is the labeled share of the
-    non-validation samples with targets, ``fingerprint`` (:func:`fingerprint`) and
-    ``num_images`` describe those samples, ``count`` is ``K`` of ``n<K>`` splits."""
+    file format (docs/pipelines.md, "Splits"; ``fraction``: the labeled share of the pool)."""
 
     dataset: str
     fraction: float
@@ -122,10 +102,9 @@ class LabelSplit:
                 f"{changes(self, paths, unlabeled)}). Remake the splits for this data "
                 "(dvc repro) or point to the data they were made from."
             )
-        known = set(paths)
+        known, free = set(paths), set(unlabeled)
         outside = [p for p, _ in self.labeled if p not in known]
         outside += [p for p in self.validation if p not in known]
-        free = set(unlabeled)
         outside += [p for p in self.unlabeled if p not in known and p not in free]
         if outside:
             raise SplitMismatchError(
@@ -189,12 +168,7 @@ def make_split(
 ) -> LabelSplit:
     """Carve the validation split from ``paths`` (the samples with targets), then draw
     ``fraction`` (1.0: all) or ``count`` of the rest as labeled, stratified by ``labels``;
-    at least one per class by fraction. ``unlabeled`` join the unlabeled pool.
-
-    Raises:
-        BadInputError: a fraction outside (0, 1], more labeled samples than there are, or
-            a count smaller than the number of classes (some class would get no label).
-    """
+    at least one per class by fraction. ``unlabeled`` join the unlabeled pool."""
     if count is None and not 0 < fraction <= 1:
         raise BadInputError(f"fraction must be in (0, 1], not {fraction}")
     order = np.argsort(paths)
@@ -370,10 +344,6 @@ def write_splits(
 
 
 def main(args: list[str] | None = None) -> None:
-    """``python -m ssl_core.splits --project P (--root DATA | --manifest M) --out DIR``
-    ``[--fractions F ...] [--counts K ...] [--seeds S ...]``: the splits stage of any
-    project (``projects/<p>/params.yaml``: ``splits: {fractions: [...], counts: [...],
-    seeds: [...]}``)."""
     from ssl_core.project import project_source, resolve_project
 
     parser = argparse.ArgumentParser(description="Write a project's seeded label splits.")

@@ -1,10 +1,5 @@
 """Each project's pipeline, written from its entries: ``projects/<p>/dvc.yaml`` from
-``projects/<p>/params.yaml`` (``docs/pipelines.md``, "Generated pipelines").
-
-``uv run python -m ssl_core.stages [--check]`` writes (or, ``--check``, compares) every
-project's ``dvc.yaml`` and the root ``dvc.yaml``; ``--experiments P [--check]``
-``projects/P/experiments.json``, every method and budget merged as ``train`` reads it.
-"""
+``projects/<p>/params.yaml`` (``docs/pipelines.md``, "Generated pipelines")."""
 
 from __future__ import annotations
 
@@ -27,10 +22,8 @@ from ssl_core.project import recipe_methods
 
 PIPELINE = "dvc.yaml"
 PARAMS = "params.yaml"
-#: JSON, not YAML: DVC's YAML parser took 0.77 s per read of it (``json``: 2 ms).
 EXPERIMENTS = "experiments.json"
 SUMMARY = "results/summary.md"
-#: ssl_core.warm forks the stage from a process that has imported torch and Lightning
 RUN = "uv run --no-sync python -m ssl_core.warm"
 HEADER = (
     "# Written by `uv run python -m ssl_core.stages` from {params}: edit that file, then\n"
@@ -44,8 +37,7 @@ class StagesError(InputError, ValueError):
 
 
 def repo_root(start: Path | None = None) -> Path:
-    """The workspace root: the nearest folder upward holding ``params.yaml`` and
-    ``projects/``."""
+    """The nearest folder upward holding ``params.yaml`` and ``projects/``."""
     here = Path(start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / PARAMS).is_file() and (folder / "projects").is_dir():
@@ -78,8 +70,7 @@ def load_entries(repo: Path, project: str) -> dict:
 
 
 def config_files(configs: Path, method: str) -> list[Path]:
-    """Every config file a run of ``method`` may read under any budget: its recipes, what
-    they extend and the smoke overlay."""
+    """Every config a run of ``method`` may read: its recipes, what they extend, smoke.yaml."""
     from ssl_core.project import extended, recipe
 
     files: list[Path] = []
@@ -92,8 +83,7 @@ def config_files(configs: Path, method: str) -> list[Path]:
 def code_deps(
     repo: Path, project: str | None, entries: Iterable[str], configs: Iterable[Path] = ()
 ) -> list[str]:
-    """The files of ssl-core and of ``project`` that modules ``entries`` and the classes
-    named in ``configs`` use, relative to ``repo``."""
+    """The files of ssl-core and ``project`` used by modules ``entries`` and ``configs``."""
     from ssl_core.pipeline import used_files
 
     packages = {"ssl_core": repo / CORE}
@@ -108,8 +98,7 @@ CORE = "packages/ssl-core/src/ssl_core"  # where ssl-core's files are in a works
 
 
 def _relative(repo: Path, path: Path) -> str:
-    """``path`` as the stages of ``repo`` name it; a file of the installed ssl-core (its
-    recipes) by its place in the workspace."""
+    """``path`` as the stages name it (a file of the installed ssl-core: as in the workspace)."""
     path = Path(path).resolve()
     if path.is_relative_to(repo):
         return path.relative_to(repo).as_posix()
@@ -125,13 +114,11 @@ def _stage(cmd: str, deps: list[str], params: list, outs: list, **extra) -> dict
 
 
 def _persist(out: str) -> list:
-    """A fit's outputs that DVC leaves in place: a killed stage, rerun, resumes from them
-    (:mod:`ssl_core.pipeline` checks that config, data and code are the same)."""
+    """A fit's outputs that DVC leaves in place, for a killed stage's resume (docs/pipelines.md)."""
     return [{f"{out}/checkpoints": {"persist": True}}, {f"{out}/train": {"persist": True}}]
 
 
 def _run_outs(out: str, segmentation: bool, fitted: bool) -> dict:
-    """A training stage's ``outs``, ``metrics`` and ``plots`` under ``out``."""
     outs = _persist(out) if fitted else []
     outs += [f"{out}/masks", f"{out}/per_image.csv"] if segmentation else [f"{out}/embeddings"]
     outs.append(f"{out}/report.md")
@@ -215,8 +202,7 @@ def project_stages(repo: Path, project: str) -> dict:
         more = more or _run_outs(out, segmentation, fitted="--no-fit" not in flags)
         return _stage(cmd, [*deps, lock], params, **more)
 
-    baseline = entries.get("random_init")
-    if baseline:
+    if baseline := entries.get("random_init"):
         out = f"results/{project}/random-init"
         split = f"{splits}/{baseline['split']}.json"
         stages["random-init"] = run("random-init", baseline["baseline"], split, out, "--no-fit")
@@ -264,7 +250,6 @@ def project_stages(repo: Path, project: str) -> dict:
 def project_pipeline(repo: Path, project: str, stages: dict | None = None) -> str:
     """The text of ``projects/<project>/dvc.yaml`` (of its ``stages``, if computed)."""
     body = {
-        # the budget (root params.yaml) and this project's entries, for the commands
         "vars": [f"../../{PARAMS}:budget", PARAMS],
         "stages": stages if stages is not None else project_stages(repo, project),
     }
@@ -278,8 +263,7 @@ def _path(item: str | dict) -> str:
 
 
 def root_pipeline(repo: Path, stages: dict[str, dict] | None = None) -> str:
-    """The text of the root ``dvc.yaml``: ``summary``, after every project's results
-    (``stages``: each project's, if computed)."""
+    """The root ``dvc.yaml``: ``summary``, after every project's ``stages`` (if computed)."""
     repo = Path(repo).resolve()
     if stages is None:
         stages = {p: project_stages(repo, p) for p in project_names(repo)}

@@ -36,8 +36,7 @@ def http_mirror(tmp_path_factory):
 
 
 def fit_one_step(config: str | Path, root: str | Path, out: str | Path, data: dict | None = None):
-    """Run ``train fit --config CONFIG --data.root ROOT`` for one step (``fast_dev_run``)
-    into ``out``, with ``--data.KEY VALUE`` for each item of ``data``; return the CLI."""
+    """``train fit`` of ``config`` on ``root``, one step, into ``out`` (``data``: ``--data.*``)."""
     from ssl_core.cli import cli
 
     args = ["fit", "--config", str(config), "--data.root", str(root), "--trainer.fast_dev_run", "1"]
@@ -64,10 +63,8 @@ def check_series_views_from_seeds(transform, series: list[torch.Tensor], seeds: 
 
     view = pad_series(series)
     batch_views = transform(view["series"], view["mask"], seeds)
-    reversed_view = pad_series(series[::-1])
-    rx = torch.nn.functional.pad(reversed_view["series"], (0, 9))
-    rmask = torch.nn.functional.pad(reversed_view["mask"], (0, 9))
-    rev_views = transform(rx, rmask, seeds.flip(0))
+    padded = {k: torch.nn.functional.pad(v, (0, 9)) for k, v in pad_series(series[::-1]).items()}
+    rev_views = transform(padded["series"], padded["mask"], seeds.flip(0))
     for i in range(len(series)):
         one_mask = torch.ones(1, series[i].shape[1], dtype=torch.bool)
         alone = transform(series[i][None], one_mask, seeds[i : i + 1])

@@ -1,13 +1,5 @@
-"""How many intra-op threads torch uses in a CPU run (``train --cpu_threads``).
-
-torch's default, one OpenMP thread per core, spins where other programs keep cores busy
-(measured: docs/development.md, "CPU threads"). So by default (``auto``) a CPU run takes
-the cores nobody else uses, once, at setup: ``max(1, floor((cores - busy) / processes))``
-(:func:`usable_cores`, :func:`busy_cores`, the run's processes on the node).
-``OMP_NUM_THREADS`` wins over ``auto``; ``--cpu_threads N`` sets N threads (where
-bit-identical reruns matter: the count changes a CPU run's last bits), ``torch`` leaves
-torch's count. A resume with ``auto`` takes its checkpoint's count.
-"""
+"""How many intra-op threads torch uses in a CPU run (``train --cpu_threads``): the rule
+and its measurements are in docs/development.md, "CPU threads"."""
 
 from __future__ import annotations
 
@@ -27,7 +19,7 @@ CpuThreadsSetting = int | Literal["auto", "torch"]
 
 
 def choose_threads(cores: int, busy: int = 0, processes: int = 1) -> int:
-    """The ``auto`` rule (see the module docstring): intra-op threads per process."""
+    """The ``auto`` rule: intra-op threads per process."""
     return max(1, (cores - busy) // max(1, processes))
 
 
@@ -58,9 +50,8 @@ def runnable_threads(samples: int = 10, interval: float = 0.01) -> float:
 
 
 def busy_cores(processes: int = 1) -> int:
-    """Cores other programs keep busy: runnable threads less this run's ``processes``,
-    rounded; 0 where this process may not use every core of the machine (a cpuset of a
-    shared node: the machine's count is mostly other jobs' cores)."""
+    """Cores other programs keep busy; 0 where this process may not use every core of the
+    machine (a cpuset of a shared node: the machine's count is mostly other jobs' cores)."""
     if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) < (os.cpu_count() or 1):
         return 0
     return max(0, round(runnable_threads() - processes))
@@ -77,9 +68,8 @@ def resolve_threads(setting: CpuThreadsSetting, processes: int = 1) -> tuple[int
     if os.environ.get("OMP_NUM_THREADS"):
         return None, f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} is set"
     cores, busy = usable_cores(), busy_cores(processes)
-    threads = choose_threads(cores, busy, processes)
     per = f" shared by {processes} processes" if processes > 1 else ""
-    return threads, (
+    return choose_threads(cores, busy, processes), (
         f"auto: {cores} cores{per}, {busy} busy with other programs; "
         "--cpu_threads N|torch to choose"
     )

@@ -1,15 +1,5 @@
 """Start pipeline stages warm: fork each from a process that has already imported torch,
-Lightning and the other heavy libraries (``docs/pipelines.md``, "Stages start warm").
-
-``python -m ssl_core.warm MODULE [ARG ...]`` does what ``python -m MODULE ARG ...`` does, with
-the caller's working folder, environment, standard streams (passed as file descriptors),
-signals and exit status, in a child forked from a warm server that imports installed
-libraries only (:data:`PRELOAD`). A caller that finds no server starts one and runs its
-module itself. ``SSL_CORE_WARM=0``: no server; ``SSL_CORE_WARM_IDLE``: the server's idle
-seconds before it exits (default 300); ``SSL_CORE_WARM_PRELOAD``: comma-separated modules
-instead of :data:`PRELOAD`. (:mod:`multiprocessing`'s forkserver cannot run a module as
-``__main__`` with another process's streams, folder and environment.)
-"""
+Lightning and the other heavy libraries (``docs/pipelines.md``, "Stages start warm")."""
 
 from __future__ import annotations
 
@@ -18,12 +8,10 @@ import contextlib
 import fcntl
 import gc
 import hashlib
-import json
 import os
 import runpy
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import sysconfig
@@ -32,46 +20,21 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from multiprocessing.connection import Client, Connection
+from multiprocessing.reduction import recv_handle, send_handle
 from typing import NoReturn
 
 #: The installed libraries a server imports before it serves: the import chain of a stage
 #: (``python -X importtime -m ssl_core.pipeline``) without the workspace's own packages.
-PRELOAD = (
-    "numpy",
-    "scipy.signal",
-    "torch",
-    "torchvision",
-    "torchmetrics",
-    "lightning.pytorch",
-    "jsonargparse",
-    "lightly.loss",
-    "lightly.models.modules",
-    "albumentations",
-    "segmentation_models_pytorch",
-    "sklearn.linear_model",
-    "sklearn.neighbors",
-    "sklearn.metrics",
-    "matplotlib",
-    "umap",
-    "PIL.Image",
-    "yaml",
+PRELOAD = tuple(
+    "numpy scipy.signal torch torchvision torchmetrics lightning.pytorch jsonargparse lightly.loss "
+    "lightly.models.modules albumentations segmentation_models_pytorch sklearn.linear_model "
+    "sklearn.neighbors sklearn.metrics matplotlib umap PIL.Image yaml".split()
 )
 #: Environment variables that libraries read when they are imported: a server serves only
 #: callers whose values of these equal its own.
-IMPORT_ENVIRONMENT = (
-    "OMP_",
-    "MKL_",
-    "OPENBLAS_",
-    "KMP_",
-    "CUDA_",
-    "NVIDIA_",
-    "TORCH",
-    "PYTORCH_",
-    "PYTHON",
-    "LD_",
-    "NUMBA_",
-    "MPL",
-    "SSL_CORE_WARM",
+IMPORT_ENVIRONMENT = tuple(
+    "OMP_ MKL_ OPENBLAS_ KMP_ CUDA_ NVIDIA_ TORCH PYTORCH_ PYTHON LD_ NUMBA_ MPL SSL_CORE_WARM".split()
 )
 IDLE_SECONDS = 300.0
 
@@ -103,39 +66,38 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(2)
     if os.environ.get("SSL_CORE_WARM", "1") != "0":
         here = address()
-        code = run_warm(here, argv)
-        if code is not None:
+        if (code := run_warm(here, argv)) is not None:
             raise SystemExit(code)
         start_server(here)
     finish(as_main(argv))
 
 
 def run_warm(where: str, argv: Sequence[str]) -> int | None:
-    """Run the module in a child of the server at ``where``; its exit status, or None when
-    no server answers there."""
-    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    """Run the module in a child of the server at ``where``: its exit status (None: no server)."""
     try:
-        client.connect(where)
+        client = Client(where, "AF_UNIX")
     except OSError:
-        client.close()
         return None
-    request = json.dumps({"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
-    streams = [fd if _is_open(fd) else os.open(os.devnull, os.O_RDWR) for fd in (0, 1, 2)]
-    socket.send_fds(client, [b"R"], streams)
-    client.sendall(struct.pack("!I", len(request)) + request)
+    for fd in (0, 1, 2):  # the standard streams (a closed one: the null device)
+        try:
+            os.fstat(fd)
+        except OSError:
+            fd = os.open(os.devnull, os.O_RDWR)
+        send_handle(client, fd, 0)
+    client.send({"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ)})
 
     forwarded: list[int] = []
 
     def forward(signum: int, frame: object) -> None:
         forwarded.append(signum)
         with contextlib.suppress(OSError):
-            client.sendall(struct.pack("!i", signum))
+            client.send(signum)
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
         signal.signal(signum, forward)
     try:  # recv is retried after a forwarded signal (PEP 475)
-        return struct.unpack("!i", _receive(client, 4))[0]
-    except ConnectionError:  # the child died of a signal
+        return client.recv()
+    except (EOFError, ConnectionError):  # the child died of a signal
         if forwarded:
             return 128 + forwarded[-1]  # as a shell reports a process it killed
         print("ssl_core.warm: the stage process was killed", file=sys.stderr)
@@ -149,7 +111,6 @@ def start_server(where: str) -> None:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return  # a server holds it: it is importing and will answer soon
-        fcntl.flock(lock, fcntl.LOCK_UN)
     with open(where + ".log", "w") as log:
         subprocess.Popen(
             [sys.executable, "-m", "ssl_core.warm", "--serve", where],
@@ -159,24 +120,6 @@ def start_server(where: str) -> None:
             cwd=tempfile.gettempdir(),
             start_new_session=True,  # outlives the caller; the caller's Ctrl-C is not its
         )
-
-
-def _is_open(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-    except OSError:
-        return False
-    return True
-
-
-def _receive(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("the caller went away")
-        data += chunk
-    return data
 
 
 def serve(where: str) -> None:
@@ -229,7 +172,8 @@ def serve(where: str) -> None:
             if pid == 0:
                 server.close()
                 lock.close()
-                _child(connection)  # never returns
+                connection.settimeout(None)
+                _child(Connection(connection.detach()))  # never returns
             connection.close()
             children.add(pid)
             last = time.monotonic()
@@ -240,17 +184,15 @@ def serve(where: str) -> None:
         lock.close()
 
 
-def _child(connection: socket.socket) -> None:
+def _child(connection: Connection) -> None:
     """Become the caller's ``python -m MODULE``; report its exit status; exit."""
     code = 1
     try:
-        connection.settimeout(None)
         for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGCHLD):
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        _, fds, _, _ = socket.recv_fds(connection, 1, 3)
-        (size,) = struct.unpack("!I", _receive(connection, 4))
-        request = json.loads(_receive(connection, size))
+        fds = [recv_handle(connection) for _ in range(3)]
+        request = connection.recv()
         for target, fd in zip((0, 1, 2), fds, strict=True):
             os.dup2(fd, target)
             os.close(fd)
@@ -264,7 +206,7 @@ def _child(connection: socket.socket) -> None:
         threading.Thread(target=_watch, args=(connection,), daemon=True).start()
         code = as_main(request["argv"])
     finally:  # also when the request could not be read (status 1)
-        finish(code, report=lambda status: connection.sendall(struct.pack("!i", status)))
+        finish(code, report=connection.send)
 
 
 def _reopen_streams() -> None:
@@ -277,15 +219,12 @@ def _reopen_streams() -> None:
     sys.stderr = sys.__stderr__ = open(2, "w", errors="backslashreplace", buffering=1, **common)  # noqa: SIM115
 
 
-def _watch(connection: socket.socket) -> None:
+def _watch(connection: Connection) -> None:
     """Deliver the caller's forwarded signals; end the child if the caller is gone."""
-    while True:
-        try:
-            (signum,) = struct.unpack("!i", _receive(connection, 4))
-        except OSError:  # a ConnectionError too
-            os.kill(os.getpid(), signal.SIGTERM)
-            return
-        os.kill(os.getpid(), signum)
+    with contextlib.suppress(OSError, EOFError):
+        while True:
+            os.kill(os.getpid(), connection.recv())
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def as_main(argv: Sequence[str]) -> int:
@@ -311,10 +250,8 @@ def as_main(argv: Sequence[str]) -> int:
 
 def finish(code: int, report: Callable[[int], object] | None = None) -> NoReturn:
     """End a finished stage's process without Python's module teardown (1.3-1.8 s after
-    importing torch and Lightning). What else the normal exit does still runs, in its
-    order: the wait for non-daemon threads, a garbage collection (a DataLoader iterator's
-    finalizer stops its workers), the ``atexit`` handlers and the flush of stdout and
-    stderr; then ``report`` (a forked stage's status to its caller), then ``os._exit``."""
+    importing torch and Lightning; docs/history.md), the rest of a normal exit in its order
+    (the collection stops a DataLoader's workers); then ``report``, then ``os._exit``."""
     try:
         for thread in threading.enumerate():
             if thread is not threading.current_thread() and not thread.daemon:
