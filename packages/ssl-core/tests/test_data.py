@@ -69,5 +69,6 @@ def test_test_on_val_scores_the_validation_split_and_keeps_the_training_pool(fak
     on_val.setup("predict")
     assert on_val.test_samples == dm.val_samples and on_val.test_samples
     assert not {p for p, _ in on_val.test_samples} & {p for p, _ in dm.test_samples}
-    assert on_val.pool_samples == dm.pool_samples and on_val.predict_split_names == ["train", "test"]
+    assert on_val.pool_samples == dm.pool_samples
+    assert on_val.predict_split_names == ["train", "test"]
     assert len(on_val.test_dataloader()[1].dataset) == len(dm.val_samples)

@@ -1,14 +1,8 @@
 """Augmentation operations on ``uint8`` images of any channel count, for both tasks'
 transforms and the shift corruptions. An image is ``(H, W, C)`` with any ``C``, or an
 ``(H, W)`` plane standing for equal channels; every operation returns ``uint8`` (the input
-itself where it has nothing to do; inputs are never written), in one or two OpenCV passes.
-
-Conventions (torchvision's, as lightly's SimCLR and UniMatch): brightness ``x * f``;
-contrast blends with the mean grey level (any channel count); saturation, hue (8-bit HSV,
-256 levels, as PIL) and greyscale (ITU-R 601 luma) are RGB only and leave other images
-as they are. Gaussian blur: kernel radius ``int(3.5 sigma)``, optionally capped,
-reflected border. ``hflip`` mirrors columns, ``vflip`` rows, then ``turns`` x 90 degrees
-counter-clockwise. Random numbers come from a :class:`random.Random` the caller seeds.
+itself where it has nothing to do; inputs are never written), in one or two OpenCV passes
+(conventions: docs/history.md, "One module of augmentation operations (issue 20)").
 """
 
 from __future__ import annotations
@@ -70,9 +64,7 @@ def adjust_contrast(x: np.ndarray, factor: float) -> np.ndarray:
 
 def adjust_saturation(x: np.ndarray, factor: float) -> np.ndarray:
     """Blend with the grey image, as one 3x3 colour matrix. RGB only (others unchanged)."""
-    if not is_rgb(x):
-        return x
-    return cv2.transform(x, _GREY_ROWS + np.float32(factor) * _COLOUR_ROWS)
+    return cv2.transform(x, _GREY_ROWS + np.float32(factor) * _COLOUR_ROWS) if is_rgb(x) else x
 
 
 @functools.lru_cache(maxsize=8)
@@ -137,30 +129,8 @@ def gaussian_noise(x: np.ndarray, std: float, rng: random.Random) -> np.ndarray:
     return np.clip(np.rint(x + noise), 0, 255).astype(np.uint8)
 
 
-# ---------------------------------------------------------------- geometry
-def _orientations() -> dict[tuple[bool, bool, int], tuple[bool, int | None]]:
-    """``(hflip, vflip, turns)`` -> ``(transpose, cv2.flip code or None)``, found by trying
-    the candidates on a 2 x 3 array."""
-    a = np.arange(6).reshape(2, 3)
-    candidates = {
-        (t, code): cv2.flip(b, code) if code is not None else b
-        for t in (False, True)
-        for b in [a.T.copy() if t else a]
-        for code in (None, 0, 1, -1)
-    }
-    table = {}
-    for hflip in (False, True):
-        for vflip in (False, True):
-            for turns in range(4):
-                b = a[:, ::-1] if hflip else a
-                b = np.rot90(b[::-1] if vflip else b, turns)
-                table[hflip, vflip, turns] = next(
-                    key for key, c in candidates.items() if np.array_equal(b, c)
-                )
-    return table
-
-
-_ORIENT = _orientations()
+#: cv2.flip's code of (flip the rows, flip the columns)
+_FLIP_CODES = {(False, False): None, (True, False): 0, (False, True): 1, (True, True): -1}
 
 
 def orient(x: np.ndarray, hflip: bool, vflip: bool, turns: int) -> np.ndarray:
@@ -169,7 +139,10 @@ def orient(x: np.ndarray, hflip: bool, vflip: bool, turns: int) -> np.ndarray:
     if x.dtype != np.uint8 or (x.ndim == 3 and x.shape[2] > 4):  # cv2.transpose: <= 4
         x = x[:, ::-1] if hflip else x
         return np.rot90(x[::-1] if vflip else x, turns).copy()
-    transpose, code = _ORIENT[hflip, vflip, turns]
+    transpose, rows, cols = False, vflip, hflip  # as flips (rows, cols) of x, transposed or not
+    for _ in range(turns):  # a quarter turn: transpose, then flip the rows
+        transpose, rows, cols = not transpose, not cols, rows
+    code = _FLIP_CODES[rows, cols]
     out = cv2.transpose(x) if transpose else x
     out = cv2.flip(out, code) if code is not None else out
     return _keep_shape(x.copy() if out is x else out, x)
@@ -218,7 +191,6 @@ def resize(x: np.ndarray, width: int, height: int, interpolation: int) -> np.nda
     return out.reshape(height, width, *x.shape[2:])
 
 
-# ---------------------------------------------------------------- to tensors
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """``uint8`` ``(H, W, C)`` (or ``(H, W)``) to a contiguous ``uint8`` ``(C, H, W)``."""
     return to_chw(image, 1 if image.ndim == 2 else image.shape[2])

@@ -1,8 +1,5 @@
-"""Views of images for classification and self-supervision, any channel count.
-
-Views are ``uint8`` tensors ``(C, H, W)``, normalized on the device by
-:mod:`ssl_core.data`; the operations are :mod:`ssl_core.augment`'s. Every transform has
-``set_random_seed(seed)``, called per sample with the sampler's seed.
+"""Views of images for classification and self-supervision, any channel count: ``uint8``
+``(C, H, W)`` tensors, each transform seeded per sample (docs/methods.md, "Batches").
 
 - [0] SimCLR, Chen et al. 2020, https://arxiv.org/abs/2002.05709 (appendix A: the recipe)
 - [1] FixMatch, Sohn et al. 2020, https://arxiv.org/abs/2001.07685
@@ -69,14 +66,10 @@ class SimCLRView:
     ) -> None:
         self.size = size
         self.scale = (min_scale, 1.0)
+        jitter, hue = 0.8 * cj_strength, min(cj_hue * cj_strength, 0.5)  # SimCLR: 0.8 s
+        kernel = int(0.1 * size) // 2 * 2 + 1  # blur kernel ~10% of the side (13 px at 128)
         self.photometric = aug.Photometric(
-            cj_prob,
-            0.8 * cj_strength,  # brightness, contrast and saturation (SimCLR: 0.8 s)
-            min(cj_hue * cj_strength, 0.5),
-            gray_prob,
-            blur_prob,
-            blur_sigma,
-            int(0.1 * size) // 2 * 2 + 1,  # blur kernel ~10% of the side (13 px at 128)
+            cj_prob, jitter, hue, gray_prob, blur_prob, blur_sigma, kernel
         )
         self.flips = (hflip_prob, vflip_prob, rotate90_prob)
         self.rng = random.Random()
@@ -119,18 +112,13 @@ class EvalTransform:
 
     def __init__(self, size: int = 128, resize: int | None = None) -> None:
         resize = resize or int(round(size * 8 / 7))
-        self.pipeline = A.Compose(
-            [
-                A.SmallestMaxSize(max_size=resize, interpolation=cv2.INTER_AREA),
-                A.CenterCrop(size, size),
-            ]
-        )
+        shorter = A.SmallestMaxSize(max_size=resize, interpolation=cv2.INTER_AREA)
+        self.pipeline = A.Compose([shorter, A.CenterCrop(size, size)])
 
     def __call__(self, image: np.ndarray) -> torch.Tensor:
         return aug.to_tensor(self.pipeline(image=image)["image"])
 
 
-# ---------------------------------------------------------------- semi-supervised views
 def randaugment_pipeline(
     size: int = 128, channels: int = 3, num_ops: int = 2, cutout: float = 0.5
 ) -> A.Compose:
@@ -180,12 +168,8 @@ class StrongView:
 
 class WeakStrongTransform(MultiViewTransform):
     """``weak_views`` weak views, then ``strong_views`` strong views of an image (FixMatch
-    [1]: 1 and 1; Mean Teacher: 2 and 0; supervised: 1 and 0).
-
-    The weak view is a mild random resized crop (``scale >= min_scale``) and flips, where
-    the paper translates 32 px images by up to 12.5% (a departure). The strong view adds
-    :func:`randaugment_pipeline`.
-    """
+    [1]: 1 and 1; Mean Teacher: 2 and 0; supervised: 1 and 0; the weak view's departure:
+    docs/methods.md, "FixMatch"); a strong view is :class:`StrongView`."""
 
     def __init__(
         self,
@@ -239,8 +223,7 @@ class ShiftTransform:
     """A shift ``spec`` (``KIND:AMOUNT``, :data:`KINDS`) after the transform ``base``."""
 
     def __init__(self, base: Callable[[np.ndarray], torch.Tensor], spec: str) -> None:
-        self.base = base
-        self.spec = spec
+        self.base, self.spec = base, spec
         self.kind, self.amount = parse_shift(spec)
         self.rng = random.Random()
 

@@ -1,10 +1,6 @@
 """The datamodules: :class:`DataModule` owns what every task shares (splits, pools,
-loaders), :class:`ClassificationDataModule` serves classification of every kind of data.
-
-``train_on``: ``"all"`` (every training sample outside validation), ``"labeled"`` or
-``"semi"`` (``{"labeled": batch, "unlabeled": batch}`` per step, ``max_size_cycle``, the
-unlabeled batch ``unlabeled_ratio`` (mu) times the labeled one). Samples stay as read
-(images ``uint8``) until ``on_after_batch_transfer`` normalizes ``image``/``views``.
+loaders), :class:`ClassificationDataModule` serves classification of every kind of data
+(``train_on`` and the batches: docs/methods.md, "Batches").
 """
 
 from __future__ import annotations
@@ -50,7 +46,7 @@ def limit(samples: list[Sample], listing: list[Sample], per_class: int | None) -
 
 
 class DataModule(LightningDataModule):
-    """What every task's datamodule shares (see the module docstring); also the contract
+    """What every task's datamodule shares (splits, pools, loaders); also the contract
     the methods, :mod:`ssl_core.embeddings` and the mask writer read.
 
     Args:
@@ -59,7 +55,7 @@ class DataModule(LightningDataModule):
         root: The data root (default: the source's ``default_root`` for ``variant``).
         download: Download the source's archive when ``root`` holds no data.
         variant: Which of the source's archives (default: its first).
-        train_on: ``all``, ``labeled`` or ``semi`` (see the module docstring).
+        train_on: ``all``, ``labeled`` or ``semi`` (docs/methods.md, "Batches").
         split: Label split: a name (``frac0.10-seed0``, ``n50-seed0``, ``all``; see
             :mod:`ssl_core.splits`) or a path to a split file.
         redraw_split: Redraw a split made on first use when this root's samples changed.
@@ -162,7 +158,6 @@ class DataModule(LightningDataModule):
         ensure_data(self.source, self.root, self.download, self.archive)
 
     def dataset(self, samples: list[Sample], transform) -> SampleDataset:
-        """A dataset of ``samples`` through ``transform`` (the modality's)."""
         return self.modality.dataset(self, samples, transform)
 
     def setup(self, stage: str | None = None) -> None:
@@ -198,7 +193,18 @@ class DataModule(LightningDataModule):
             if stage == "fit":
                 raise BadInputError("--data.test_on all is for test and predict, not fit")
             self.test_samples = self.listing + self.test_samples
-        self.bad = self._leave_out_bad()
+        self.bad = self.source.bad_samples(self.root)
+        if self.bad:  # one line naming them, or with on_bad_file skip left out (and counted)
+            what = describe_bad(self.bad, self.modality.noun)
+            if self.on_bad_file == "error":
+                raise BadDataError(
+                    f"{what} in {self.root}: fix them, or leave them out with "
+                    "--data.on_bad_file skip (they are counted)"
+                )
+            rank_zero_warn(f"{what}: left out (on_bad_file skip)")
+            for part in ("val", "pool", "labeled", "unlabeled", "test"):
+                name = f"{part}_samples"
+                setattr(self, name, [s for s in getattr(self, name) if s[0] not in self.bad])
         self.build(stage)
         if self.test_on == "val":  # what fit validates on, after build's limits
             self.test_samples = list(self.val_samples)
@@ -210,24 +216,6 @@ class DataModule(LightningDataModule):
             raise BadDataError(
                 f"The validation split of {self.root} is empty (val_fraction={self.val_fraction})"
             )
-
-    def _leave_out_bad(self) -> dict[str, str]:
-        """The samples the source knows to be unusable: one line naming them, or with
-        ``on_bad_file: skip`` left out of every list (and counted)."""
-        bad = self.source.bad_samples(self.root)
-        if not bad:
-            return bad
-        what = describe_bad(bad, self.modality.noun)
-        if self.on_bad_file == "error":
-            raise BadDataError(
-                f"{what} in {self.root}: fix them, or leave them out with "
-                "--data.on_bad_file skip (they are counted)"
-            )
-        rank_zero_warn(f"{what}: left out (on_bad_file skip)")
-        for part in ("val", "pool", "labeled", "unlabeled", "test"):
-            name = f"{part}_samples"
-            setattr(self, name, [s for s in getattr(self, name) if s[0] not in bad])
-        return bad
 
     def build(self, stage: str | None) -> None:
         """Make ``train_set``, ``labeled_set``, ``unlabeled_set`` from the sample lists."""
@@ -311,16 +299,11 @@ class DataModule(LightningDataModule):
     def train_dataloader(self) -> DataLoader | CombinedLoader:
         if self.train_on != "semi":
             return self.loader(self.train_set, self.batch_size, train=True)
-        loaders = {
-            "labeled": self.loader(self.labeled_set, self.batch_size, train=True),
-            "unlabeled": self.loader(
-                self.unlabeled_set, self.batch_size * self.unlabeled_ratio, train=True
-            ),
-        }
-        return CombinedLoader(loaders, mode="max_size_cycle")
+        labeled = self.loader(self.labeled_set, self.batch_size, train=True)
+        unlabeled = self.loader(self.unlabeled_set, self.batch_size * self.unlabeled_ratio, True)
+        return CombinedLoader({"labeled": labeled, "unlabeled": unlabeled}, mode="max_size_cycle")
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        """The views normalized on the device (the modality's normalization)."""
         return map_views(batch, lambda view: self.modality.normalize(view, self.mean, self.std))
 
 
@@ -396,16 +379,11 @@ class ClassificationDataModule(DataModule):
 
     def _excluded(self) -> set[int]:
         ids, names = self.class_ids, self.class_names
-        out = set()
         for c in self.exclude_classes:
-            if c in ids:
-                out.add(ids.index(c))
-            elif c in names:
-                out.add(names.index(c))
-            else:
+            if c not in ids and c not in names:
                 known = list(ids) + [n for n in names if n not in ids]
                 raise BadInputError(f"Unknown class {c!r} to leave out; the classes: {known}")
-        return out
+        return {ids.index(c) if c in ids else names.index(c) for c in self.exclude_classes}
 
     def _classes(self, samples: list[Sample]) -> list[Sample]:
         """``(path, class)``: a sample's target (an ImageFolder's) or its stratum."""

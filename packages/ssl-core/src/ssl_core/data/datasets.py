@@ -2,11 +2,7 @@
 
 An item is a dict: ``{"image": (C, H, W) uint8}`` (one view) or ``{"views": [...]}``, plus
 ``"label"`` (``-1``: unlabeled) and ``"index"``; only ``image``/``views`` are normalized.
-
-albumentations copies one random generator into every dataloader worker, so two workers
-draw the same views. :class:`SeededSampler` therefore draws, in the main process, an order
-*and one seed per sample* from ``(seed, epoch)``, and the dataset reseeds its transform
-with it: a sample's views depend on its seed alone, whatever worker makes them.
+Why a seed per sample: docs/history.md, "Validation split and augmentation seeds".
 """
 
 from __future__ import annotations
@@ -29,7 +25,6 @@ BAD_FILES = "bad_files"  # batch field: paths skipped in this batch (on_bad_file
 
 
 def check_choice(name: str, value: str, choices: tuple[str, ...] = ("error", "skip")) -> None:
-    """Refuse ``value`` of option ``name`` unless it is one of ``choices``."""
     if value not in choices:
         raise BadInputError(f"{name} must be one of {choices}, not {value!r}")
 

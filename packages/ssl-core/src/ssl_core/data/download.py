@@ -21,11 +21,8 @@ def download_archive(
     source: ImageFolder, archive: Archive, root: Path, keep_archive: bool = False
 ) -> Path:
     """Download ``archive`` and extract its ``folder`` into ``root.parent`` (``root``
-    links to it when named otherwise).
-
-    Raises:
-        DataNotFoundError: offline, HTTP error, checksum mismatch or unsafe archive.
-    """
+    links to it when named otherwise); offline, on an HTTP error, a checksum mismatch or
+    an unsafe archive: :class:`DataNotFoundError`."""
     root = Path(root)
     parent = root.parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -73,11 +70,8 @@ def download_archive(
 def ensure_data(
     source: ImageFolder, root: Path, download: bool = False, archive: Archive | None = None
 ) -> Path:
-    """Return ``root`` if it holds the dataset; download ``archive`` first if allowed.
-
-    Raises:
-        DataNotFoundError: the data is not there and may not (or cannot) be downloaded.
-    """
+    """``root`` if it holds the dataset, once ``archive`` is downloaded where allowed; else
+    :class:`DataNotFoundError` (the data is not there and may not or cannot be downloaded)."""
     root = Path(root).expanduser()
     if source.is_root(root):
         return root

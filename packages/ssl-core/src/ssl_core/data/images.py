@@ -1,8 +1,6 @@
 """Reading science images: JPEG/PNG (8 and 16 bit) and TIFF, any number of channels, as
-``uint8`` ``(H, W, C)``. Files of more bits are scaled per image and per channel from their
-own min-max range to 0-255 (a 12-bit camera image in 16 bits would be black divided by
-257). TIFF is read with ``tifffile``; ``(C, H, W)`` stacks are moved channels-last.
-"""
+``uint8`` ``(H, W, C)``; more bits are scaled per image and channel from their own min-max
+range to 0-255 (a 12-bit camera image in 16 bits would be black divided by 257)."""
 
 from __future__ import annotations
 
@@ -79,11 +77,7 @@ def decode(data: np.ndarray, path: str, rgb: bool = True) -> np.ndarray | None:
 
 def read_image(path: str | Path, channels: int = 3) -> np.ndarray:
     """Read an image file as ``uint8`` ``(H, W, channels)``: 3 RGB (grey expanded, alpha
-    dropped), 1 grey, other counts as in the file.
-
-    Raises:
-        BadImageError: the file is not a readable image, or its channels do not fit.
-    """
+    dropped), 1 grey, other counts as in the file (else :class:`BadImageError`)."""
     path = str(path)
     if path.lower().endswith(_TIFF):
         import tifffile

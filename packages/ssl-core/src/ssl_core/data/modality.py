@@ -29,11 +29,7 @@ WEAK_STRONG = {"weak": (1, 0), "weak_strong": (1, 1), "two_weak": (2, 0)}
 
 def mean_std(arrays: Iterable[np.ndarray], axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation (float64) over ``axis`` of all ``arrays`` together; a
-    feature that never varies gets standard deviation 1.
-
-    Raises:
-        ValueError: no values (no samples, or only empty ones).
-    """
+    feature that never varies gets standard deviation 1."""
     total = squares = 0.0
     count = 0
     for array in arrays:

@@ -1,10 +1,6 @@
-"""What a project says about its data, and nothing more: a *source*.
-
-A source lists the samples of a data root, each ``(path relative to the root, target)``
-(target ``None``: unlabeled, never drawn into validation or labeled sets), and knows the
-dataset's facts (class names, channels, mean/std, archives). Every image under
-``root/unlabeled/`` is an unlabeled training sample. A folder of ``train/<class>/*``
-images needs no code: ``source: {class_path: ssl_core.data.ImageFolder, init_args: ...}``.
+"""What a project says about its data, and nothing more: a *source*, which lists the
+samples of a data root, each ``(path relative to the root, target)`` (target ``None``:
+unlabeled; docs/add-a-project.md, "Your data: a few labeled samples, many unlabeled").
 """
 
 from __future__ import annotations
@@ -103,7 +99,6 @@ class Source:
         raise NotImplementedError
 
     def split_dir(self, split: str) -> str:
-        """The folder of ``split`` (``"train"`` or ``"test"``)."""
         if split not in ("train", "test"):
             raise ValueError(f"split must be 'train' or 'test', not {split!r}")
         return self.train_dir if split == "train" else self.test_dir
@@ -216,7 +211,6 @@ class ImageFolder(Source):
         )
 
     def class_list(self, root: Path) -> tuple[str, ...]:
-        """Class folder names in label order."""
         if self.classes:
             return self.classes
         folder = Path(root) / self.train_dir
@@ -230,11 +224,9 @@ class ImageFolder(Source):
         return tuple(found)
 
     def names(self, root: Path) -> tuple[str, ...]:
-        """Readable class names in label order."""
         return self.class_names or self.class_list(root)
 
     def strata(self, root: Path, samples: Sequence[Sample]) -> list[int]:
-        """The class of each sample: splits are stratified by class."""
         return [label for _, label in samples]
 
     def list_samples(self, root: Path, split: str) -> list[Sample]:
@@ -252,7 +244,6 @@ class ImageFolder(Source):
         return samples
 
 
-# ----------------------------------------------------------------- array sources
 class ArrayData:
     """The samples of an :class:`ArraySource` once opened: ids, targets and ``read(i)``. A
     subclass gives :meth:`get` and :meth:`problems` (a target outside the classes is one).
@@ -276,7 +267,6 @@ class ArrayData:
         return len(self.ids)
 
     def index(self, sample_id: str) -> int:
-        """Position of the sample with id ``sample_id``."""
         return self._index[sample_id]
 
     def get(self, i: int) -> np.ndarray:
@@ -353,7 +343,6 @@ class ArraySource(Source):
         ]
 
     def strata(self, root: Path, samples: Sequence[Sample]) -> list[int]:
-        """The class of each sample: splits are stratified by class."""
         return [int(t) for _, t in samples]
 
     def class_list(self, root: Path) -> tuple[str, ...]:

@@ -1,11 +1,6 @@
 """Views of samples, whatever the modality: the recipe container (:class:`Views`) and
 what methods do with views without knowing their kind (:func:`map_views`, :func:`cat`,
-:func:`size`, :func:`masked_mean`).
-
-A view is what a backbone takes: an image batch ``(B, C, H, W)``, or a dict for sets and
-series (``{"points": (B, P, F), "mask": (B, P)}``, ``{"series": (B, C, T), "mask": (B,
-T)}``), ``mask`` True on real entries. A batch holds one view in ``image`` or a list in
-``views``, also inside the ``labeled``/``unlabeled`` parts of a semi-supervised batch.
+:func:`size`, :func:`masked_mean`); what a view is: docs/methods.md, "Batches".
 """
 
 from __future__ import annotations
@@ -62,10 +57,8 @@ def map_views(batch: Any, fn: Callable[[View], View]) -> Any:
             out[key] = fn(value)
         elif key == "views":
             out[key] = type(value)(fn(v) for v in value)
-        elif isinstance(value, dict):
+        else:  # a dict-valued part, or a field left as it is
             out[key] = map_views(value, fn)
-        else:
-            out[key] = value
     return out
 
 
@@ -83,10 +76,7 @@ def masked_mean(h: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
 def pad_to(x: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
     """``x`` padded with zeros (False) at the end of every axis but the first to ``shape``."""
     extra = [s - n for s, n in zip(shape[1:], x.shape[1:], strict=True)]
-    if not any(extra):
-        return x
-    pad = [p for e in reversed(extra) for p in (0, e)]
-    return F.pad(x, pad)
+    return F.pad(x, [p for e in reversed(extra) for p in (0, e)]) if any(extra) else x
 
 
 def cat(views: Sequence[View]) -> View:

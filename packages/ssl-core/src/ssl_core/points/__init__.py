@@ -2,14 +2,7 @@
 per-particle features (:mod:`~ssl_core.points.features`), JetCLR's augmentations
 (:mod:`~ssl_core.points.augment`), the modality (:mod:`~ssl_core.points.modality`) and
 set backbones (:mod:`~ssl_core.points.backbones`), which take one view ``{"points": (B,
-P, F), "mask": (B, P)}``::
-
-    data:
-      class_path: ssl_core.data.ClassificationDataModule
-      init_args:
-        source: {class_path: ssl_core.points.JetFiles}
-        modality: {class_path: ssl_core.points.Points, init_args: {max_particles: 64}}
-        train_transform: {class_path: ssl_core.points.JetCLRTransform}
+P, F), "mask": (B, P)}`` (a config: docs/jets.md, "Inside ssl_core.points").
 """
 
 from ssl_core.points.augment import JetCLRTransform, JetWeakStrongTransform

@@ -1,10 +1,5 @@
-"""JetCLR's augmentations of particle jets, vectorised over a batch.
-
-Each augmentation is a callable ``op(jets, rand) -> jets`` on a :class:`Jets` batch
-(particles packed jet after jet: no work on padding); ``rand`` is the batch's
-:class:`~ssl_core.data.seeds.SampleRandom`, so every jet draws from its own seed and gets
-the same view whatever batch it is in. A view (:class:`JetView`) is a list of them
-followed by the features of :mod:`ssl_core.points.features`.
+"""JetCLR's augmentations of particle jets, vectorised over a batch (ops, views:
+docs/jets.md, "Inside ssl_core.points").
 
 - [0] Dillon, Kasieczka, Olischlaeger, Plehn, Sorrenson, Vogel, Symmetries, safety, and
   self-supervision (JetCLR), SciPost Phys. 12, 188 (2022), https://arxiv.org/abs/2108.04253
@@ -212,18 +207,15 @@ def jetclr_ops(
 ) -> list[Op]:
     """JetCLR's order: rotation, collinear splitting, soft smearing, translation; then
     pT smearing and dropout when asked for (not in JetCLR). A zero turns an op off."""
-    ops: list[Op] = [Rotate(max_angle)] if rotate else []
-    if split_prob > 0:
-        ops.append(CollinearSplit(split_prob, max_particles))
-    if soft_strength > 0:
-        ops.append(SoftSmear(soft_strength, pt_clip))
-    if translate > 0:
-        ops.append(Translate(translate))
-    if pt_smear > 0:
-        ops.append(SmearPt(pt_smear))
-    if dropout > 0:
-        ops.append(Dropout(dropout))
-    return ops
+    ops = [
+        Rotate(max_angle) if rotate else None,
+        CollinearSplit(split_prob, max_particles) if split_prob > 0 else None,
+        SoftSmear(soft_strength, pt_clip) if soft_strength > 0 else None,
+        Translate(translate) if translate > 0 else None,
+        SmearPt(pt_smear) if pt_smear > 0 else None,
+        Dropout(dropout) if dropout > 0 else None,
+    ]
+    return [op for op in ops if op is not None]
 
 
 class JetCLRTransform(JetTransform):

@@ -1,9 +1,5 @@
-"""Backbones for sets of particles: ``{"points": (B, P, F), "mask": (B, P)}`` -> ``(B, D)``.
-
-:class:`ParticleTransformer` (ParT [0], with pair features), :class:`PlainParticleTransformer`
-(JetCLR's network [1]) and :class:`ParticleFlowNetwork` (Deep Sets [2]) are permutation
-invariant and ignore padding: shuffling a jet's particles or padding it further leaves
-its embedding unchanged. They expose ``num_features`` and load local ``weights``.
+"""Backbones for sets of particles: ``{"points": (B, P, F), "mask": (B, P)}`` -> ``(B, D)``,
+permutation invariant and blind to padding (docs/jets.md, "The pieces").
 
 - [0] Qu, Li, Qian, Particle Transformer for Jet Tagging, ICML 2022,
   https://arxiv.org/abs/2202.03772
@@ -21,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
@@ -32,19 +29,13 @@ from ssl_core.points.features import NUM_FEATURES
 
 
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(nn.GELU())
-    return nn.Sequential(*layers)
+    layers = [m for a, b in pairwise(sizes) for m in (nn.Linear(a, b), nn.GELU())]
+    return nn.Sequential(*layers[:-1])  # no GELU after the last layer
 
 
 class PlainParticleTransformer(nn.Module):
     """A plain transformer encoder over a jet's particles and masked mean pooling
-    (JetCLR's network [1]): an MLP embedding, ``num_layers`` pre-norm
-    ``torch.nn.TransformerEncoder`` layers, a final LayerNorm, the mean over real
-    particles. Needs only the per-particle features.
+    (JetCLR's network [1]; docs/jets.md, "The pieces").
 
     Args:
         in_features: Features per particle ``F`` (7: :data:`~ssl_core.points.FEATURES`).
@@ -70,14 +61,9 @@ class PlainParticleTransformer(nn.Module):
         self.in_features = in_features
         self.num_features = embed_dim
         self.embed = _mlp([in_features, embed_dim, embed_dim])
+        ffn = ffn_dim or 4 * embed_dim
         layer = nn.TransformerEncoderLayer(
-            embed_dim,
-            num_heads,
-            ffn_dim or 4 * embed_dim,
-            dropout,
-            activation="gelu",
-            batch_first=True,
-            norm_first=True,
+            embed_dim, num_heads, ffn, dropout, activation="gelu", batch_first=True, norm_first=True
         )
         self.encoder = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(embed_dim)
@@ -92,16 +78,10 @@ class PlainParticleTransformer(nn.Module):
 
 
 def pair_features(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """ParT's pairwise interaction features [0] (Eq. 3) of particles ``a`` and ``b``.
-
-    ``(ln Delta, ln kT, ln z, ln m^2)`` ``(..., 4)`` float32 of four-momenta ``(..., 4)``
-    (px, py, pz, E; broadcastable), with ``Delta = sqrt(Dy^2 + Dphi^2)`` (rapidity ``y``),
-    ``kT = min(pT_a, pT_b) Delta``, ``z = min(pT_a, pT_b) / (pT_a + pT_b)`` and the pair
-    mass ``m^2``; each log's argument clamped at ``eps`` (as in weaver-core). In float32
-    outside autocast, ``m^2`` rewritten without Eq. 3's cancellation (which float32 loses
-    for collinear hard pairs): ``m^2 = m_a^2 + m_b^2 + 2 [(mT_a mT_b - pT_a pT_b) cosh Dy
-    + 2 pT_a pT_b (sinh^2(Dy / 2) + sin^2(Dphi / 2))]``.
-    """
+    """ParT's pairwise interaction features [0] (Eq. 3) ``(ln Delta, ln kT, ln z, ln m^2)``
+    ``(..., 4)`` float32 of four-momenta ``a``, ``b`` ``(..., 4)`` (px, py, pz, E;
+    broadcastable); ``m^2`` without Eq. 3's cancellation (docs/jets.md, "Inside
+    ssl_core.points")."""
     with torch.autocast(a.device.type, enabled=False):
         (pt_a, y_a, phi_a, m2_a), (pt_b, y_b, phi_b, m2_b) = _pt_y_phi_m2(a), _pt_y_phi_m2(b)
         dy = y_a - y_b
@@ -133,16 +113,13 @@ class PairEmbedding(nn.Module):
     particles through a pointwise MLP (weaver-core's 1x1 convolutions), one attention
     bias per head. Only real pairs with ``i <= j`` are embedded (weaver-core's sparse
     path), so BatchNorm sees real pairs only: shuffling or padding a jet changes nothing.
-
     """
 
     def __init__(self, dims: Sequence[int], num_heads: int) -> None:
         super().__init__()
+        widths = pairwise([4, *dims, num_heads])
         layers: list[nn.Module] = [nn.BatchNorm1d(4)]
-        width = 4
-        for dim in [*dims, num_heads]:
-            layers += [nn.Linear(width, dim), nn.BatchNorm1d(dim), nn.GELU()]
-            width = dim
+        layers += [m for a, b in widths for m in (nn.Linear(a, b), nn.BatchNorm1d(b), nn.GELU())]
         self.net = nn.Sequential(*layers[:-1])  # pre-activation bias: no last GELU
         self.num_heads = num_heads
 
@@ -227,18 +204,8 @@ class ParticleTransformer(nn.Module):
     """Particle Transformer (ParT) [0]: particle tokens (an MLP of each particle's
     features) attend to each other with the embedded :func:`pair_features` of every pair
     added to the attention logits (P-MHA), then a class token attends to them (class
-    attention); its final norm is the jet's embedding ``(B, D)``.
-
-    The pair features come from the view's ``vectors`` ``(B, P, 4)`` (px, py, pz, E;
-    GeV), which the jets modality adds on request::
-
-        modality: {class_path: ssl_core.points.Points,
-                   init_args: {max_particles: 64, vectors: true}}
-
-    Departures from weaver-core's ``ParticleTransformer``: no input BatchNorm (the
-    features arrive normalized), no sequence trimming, no classifier, and the pair
-    features in the paper's order (weaver-core's is kT, z, Delta, m^2). Initialization
-    as weaver-core's.
+    attention); its final norm is the jet's embedding ``(B, D)``. The pair features come
+    from the view's ``vectors`` ``(B, P, 4)``; departures: docs/jets.md, "Inside ssl_core.points".
 
     Args:
         in_features: Features per particle ``F`` (7: :data:`~ssl_core.points.FEATURES`).
@@ -268,9 +235,8 @@ class ParticleTransformer(nn.Module):
         super().__init__()
         self.in_features = in_features
         self.num_features = embed_dim = int(embed_dims[-1])
-        layers: list[nn.Module] = []
-        for a, b in zip([in_features, *embed_dims[:-1]], embed_dims, strict=True):
-            layers += [nn.LayerNorm(a), nn.Linear(a, b), nn.GELU()]
+        widths = pairwise([in_features, *embed_dims])
+        layers = [m for a, b in widths for m in (nn.LayerNorm(a), nn.Linear(a, b), nn.GELU())]
         self.embed = nn.Sequential(*layers)
         self.pair_embed = (
             PairEmbedding(pair_embed_dims, num_heads) if pair_embed_dims is not None else None

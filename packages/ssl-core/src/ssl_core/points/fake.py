@@ -1,9 +1,5 @@
-"""Fake jets in the real files' layout, for tests and generated examples (no download).
-
-Not physics: a jet is 1 (``qcd``) or 3 (``top``) Gaussian prongs of particles in the
-eta-phi plane around a random axis, pT falling exponentially, pion masses; enough that
-the two classes differ in mass and shape and that the code sees the real arrays.
-"""
+"""Fake jets in the real files' layout, for tests and generated examples (no download;
+not physics: docs/jets.md, "Inside ssl_core.points")."""
 
 from __future__ import annotations
 

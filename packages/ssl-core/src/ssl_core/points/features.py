@@ -1,17 +1,5 @@
-"""Per-particle input features of a batch of jets.
-
-A batch of jets is held as :class:`Jets`: its particles packed jet after jet (no work on
-padding), each particle's pT, position relative to its jet's axis and mass, padded only
-at the end (:meth:`Jets.pad`). The network sees, per particle, Particle Transformer's
-top-tagging inputs [0] (without particle ids and track parameters, which these jets do
-not have), in the order of :data:`FEATURES`: eta - eta_axis, phi - phi_axis (wrapped to
-[-pi, pi)), log pT, log E (GeV), log(pT / pT_jet), log(E / E_jet) and
-sqrt(deta^2 + dphi^2). The axis is the jet's as read (the sum of its constituents), kept
-through the augmentations as in JetCLR [1]; ``pT_jet`` and ``E_jet`` are those of the
-augmented constituents' sum. Float32 (masses from ``E^2 - p^2`` in float64), zeros in
-padding. :class:`~ssl_core.points.modality.Points` normalizes them on the device; with
-``Points(vectors=True)`` a view also holds the lab-frame four-momenta ``"vectors": (B,
-P, 4)`` (weaver-core's ``pf_vectors``, not normalized) for ParT's pair features.
+"""Per-particle input features of a batch of jets, Particle Transformer's top-tagging
+inputs [0] (details: docs/jets.md, "Inside ssl_core.points").
 
 - [0] Qu, Li, Qian, Particle Transformer for Jet Tagging, ICML 2022,
   https://arxiv.org/abs/2202.03772 (and weaver-core's top-tagging data configs)
@@ -85,15 +73,9 @@ class Jets:
         jet = index[1]
         p64 = p4.astype(np.float64)  # E^2 - p^2 of light particles needs float64
         m2 = p64[:, 3] ** 2 - p64[:, 0] ** 2 - p64[:, 1] ** 2 - p64[:, 2] ** 2
-        return cls(
-            pt,
-            np.arcsinh(pz / pt) - axis[jet, 0],
-            _wrap(np.arctan2(py, px) - axis[jet, 1]),
-            np.sqrt(np.maximum(m2, 0.0)).astype(np.float32),
-            counts,
-            axis,
-            index,
-        )
+        deta, dphi = np.arcsinh(pz / pt) - axis[jet, 0], _wrap(np.arctan2(py, px) - axis[jet, 1])
+        m = np.sqrt(np.maximum(m2, 0.0)).astype(np.float32)
+        return cls(pt, deta, dphi, m, counts, axis, index)
 
     @property
     def index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -121,14 +103,9 @@ class Jets:
 
     def pad(self, x: np.ndarray, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """A particle quantity ``(N, ...)`` padded to ``(B, P, ...)`` with zeros, and
-        the mask ``(B, P)``; ``P`` is the longest jet's length, or ``width``.
-
-        Raises:
-            ValueError: a jet longer than ``width`` (its particles would land in the
-                next jet's row).
-        """
+        the mask ``(B, P)``; ``P`` is the longest jet's length, or ``width``."""
         longest = int(self.counts.max()) if len(self.counts) else 0
-        if width is not None and longest > width:
+        if width is not None and longest > width:  # it would spill into the next jet's row
             raise ValueError(f"a jet of {longest} particles does not fit a width of {width}")
         p = int(width if width is not None else longest)
         b = len(self.counts)
@@ -152,12 +129,9 @@ def particle_features(jets: Jets) -> np.ndarray:
     log_pt_jet = np.log(np.sqrt(sums[:, 0] ** 2 + sums[:, 1] ** 2))[jet]
     log_e_jet = np.log(sums[:, 2])[jet]
     log_pt, log_e = np.log(jets.pt), np.log(e)
-    out = np.empty((len(e), NUM_FEATURES), np.float32)
-    out[:, 0], out[:, 1] = jets.deta, jets.dphi
-    out[:, 2], out[:, 3] = log_pt, log_e
-    out[:, 4], out[:, 5] = log_pt - log_pt_jet, log_e - log_e_jet
-    out[:, 6] = np.sqrt(jets.deta * jets.deta + jets.dphi * jets.dphi)
-    return out
+    delta_r = np.sqrt(jets.deta * jets.deta + jets.dphi * jets.dphi)
+    columns = [jets.deta, jets.dphi, log_pt, log_e, log_pt - log_pt_jet, log_e - log_e_jet, delta_r]
+    return np.stack(columns, axis=1).astype(np.float32, copy=False)
 
 
 def jet_feature_statistics(

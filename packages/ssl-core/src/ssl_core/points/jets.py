@@ -1,11 +1,5 @@
-"""Particle jets on disk: the source that lists and reads them, and their kinematics.
-
-The shared top-tagging files (``top.npz``, ``qcd.npz``; see ``../shared/data/README.md``)
-hold ``constituents`` ``(N, 200, 4)`` float32 (px, py, pz, E in GeV, sorted by
-decreasing pT, zero-padded), ``n_constituents`` ``(N,)``, ``jet`` ``(N, 4)`` (pT, eta,
-phi, mass) and ``label`` ``(N,)`` (1 = top, the signal class). A jet's id is its file and
-row, ``top.npz:17``; a jet without a label (``-1``, or no ``label`` array) is an
-unlabeled training sample. The test set is fixed and seeded (:func:`jet_test_split`).
+"""Particle jets on disk: the source that lists and reads them, and their kinematics
+(the files' layout: docs/jets.md, "The data").
 
 - [0] Kasieczka et al., The Machine Learning Landscape of Top Taggers, SciPost Phys. 7,
   014 (2019), https://arxiv.org/abs/1902.09914 (the reference dataset this one mirrors)
@@ -42,18 +36,12 @@ class JetArrays(ArrayData):
         missing = [f for f in self.files if not (self.root / f).is_file()]
         if missing:
             raise DataNotFoundError(f"No jet files {missing} under {self.root.resolve()}")
-        self._constituents: list[np.ndarray] = []
-        self._counts: list[np.ndarray] = []
-        self._offsets = [0]  # first sample of every file
-        ids, targets = [], []
-        for name in self.files:
-            constituents, counts, labels = read_jet_file(self.root / name)
-            self._constituents.append(constituents)
-            self._counts.append(counts)
-            ids += [f"{name}:{row}" for row in range(len(counts))]
-            targets.append(labels)
-            self._offsets.append(self._offsets[-1] + len(counts))
-        super().__init__(ids, np.concatenate(targets) if targets else [])
+        arrays = [read_jet_file(self.root / name) for name in self.files]
+        self._constituents, self._counts = [a[0] for a in arrays], [a[1] for a in arrays]
+        sizes = [len(counts) for counts in self._counts]
+        self._offsets = [0, *np.cumsum(sizes).tolist()]  # first sample of every file
+        ids = [f"{f}:{row}" for f, n in zip(self.files, sizes, strict=True) for row in range(n)]
+        super().__init__(ids, np.concatenate([a[2] for a in arrays]) if arrays else [])
 
     def get(self, i: int) -> np.ndarray:
         """Constituents ``(n, 4)`` float32 (px, py, pz, E) of jet ``i``."""
@@ -141,7 +129,7 @@ def jet_test_split(data: ArrayData, fraction: float = 0.2, seed: int = 0) -> set
 
 
 class JetFiles(ArraySource):
-    """Jets of ``.npz`` files in the shared top-tagging layout (see the module docstring).
+    """Jets of ``.npz`` files in the shared top-tagging layout (docs/jets.md, "The data").
 
     Args:
         files: File names under the root, in order (their rows are the samples).
@@ -190,6 +178,5 @@ def jet_pt_mass(p4: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndar
     E-scheme of anti-kT's recombination), padding (``mask`` False) left out."""
     p4 = np.asarray(p4, dtype=np.float64)
     j = (p4 if mask is None else p4 * mask[..., None]).sum(axis=-2)
-    return np.hypot(j[:, 0], j[:, 1]), np.sqrt(
-        np.clip(j[:, 3] ** 2 - (j[:, :3] ** 2).sum(1), 0, None)
-    )
+    mass2 = np.clip(j[:, 3] ** 2 - (j[:, :3] ** 2).sum(1), 0, None)
+    return np.hypot(j[:, 0], j[:, 1]), np.sqrt(mass2)

@@ -1,8 +1,5 @@
-"""Sets of particles (jets) as a modality: :class:`JetCollate` packs a batch's jets
-(items ``{"constituents": (n, 4), "label", "index", "seed"}``), augments them all at once,
-each from its own seed (:mod:`ssl_core.points.augment`), computes the features and pads
-(views ``{"points": (B, P, 7), "mask": (B, P)}``, and ``"vectors": (B, P, 4)`` on
-request); normalization per feature with the training jets' statistics.
+"""Sets of particles (jets) as a modality: :class:`JetCollate` makes the views of items
+``{"constituents": (n, 4), "label", "index", "seed"}`` (docs/jets.md, "The pieces").
 """
 
 from __future__ import annotations
@@ -47,9 +44,8 @@ class JetCollate(BatchCollate):
                         op.max_particles = max_particles
 
     def views_of(self, samples: list[np.ndarray], seeds: list[int]) -> Any:
-        cap = self.max_particles
-        width = cap if self.pad_to_max else None
-        jets = [jet[:cap] for jet in samples]
+        width = self.max_particles if self.pad_to_max else None
+        jets = [jet[: self.max_particles] for jet in samples]
         return self.views(jets, np.array(seeds, dtype=np.int64), width, self.vectors)
 
 

@@ -1,11 +1,6 @@
 """The data side of segmentation: a project's *source* (:class:`SegmentationSource`:
 how to list and read images and masks) and :class:`SegmentationDataModule`. An image
-without a mask is unlabeled. Batches (docs/segmentation.md, "Data"):
-
-- labeled: ``{"image": uint8 (B, C, h, w), "mask": int64 (B, h, w), "index"}``;
-- unlabeled: ``{"views": [weak, strong_1, ...] uint8 (B, C, h, w), "ignore": uint8
-  (B, h, w) (255 on padding), "index"}``; ``semi``: ``{"labeled": ..., "unlabeled": ...}``;
-- validation, test, predict: whole images, batch size 1 (no ``mask`` without masks).
+without a mask is unlabeled. Batches: docs/segmentation.md, "Data: sources, batches, transforms".
 """
 
 from __future__ import annotations

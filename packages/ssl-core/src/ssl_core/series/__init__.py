@@ -1,8 +1,5 @@
-"""Time series through ssl-core: the ``.ts`` reader and the UEA/UCR source
-(:mod:`~ssl_core.series.ts`), sensor augmentations (:mod:`~ssl_core.series.augment`), the
-modality (:mod:`~ssl_core.series.modality`) and 1-D backbones
-(:mod:`~ssl_core.series.backbones`), which take one view ``{"series": (B, C, T), "mask":
-(B, T)}``.
+"""Time series through ssl-core (its modules: docs/series.md), whose backbones take one
+view ``{"series": (B, C, T), "mask": (B, T)}``.
 """
 
 from ssl_core.series.augment import SeriesContrastiveTransform, SeriesWeakStrongTransform

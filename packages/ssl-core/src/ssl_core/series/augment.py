@@ -1,14 +1,6 @@
-"""Augmentations of time series (the TS2Vec / TS-TCC set), vectorised over a padded batch.
-
-Every op is a callable ``op(series, mask, rand) -> (series, mask)`` on a batch ``series``
-``(B, C, T)`` with its prefix mask ``(B, T)`` (True on real steps, zeros in the padding)
-and the batch's :class:`~ssl_core.data.seeds.SampleRandom`: every sample draws from its
-own seed, so its view does not depend on its batch, position or padding. Ops keep padding
-as padding; only :class:`RandomCrop` shortens a mask. Jitter and the time mask's fill are
-relative to the sample's own per-channel statistics (the same in raw and standardised
-units). A view (:class:`SeriesView`) is a list of ops; a recipe (:class:`SeriesTransform`)
-makes several views; a dataset with other physics subclasses the recipes with its own ops
-(GWAK's strain in ``projects/gwak``).
+"""Augmentations of time series (the TS2Vec / TS-TCC set), vectorised over a padded batch:
+ops ``op(series (B, C, T), mask (B, T), rand) -> (series, mask)`` (docs/series.md,
+"Augmentations").
 
 - [0] Yue et al., TS2Vec: towards universal representation of time series, AAAI 2022,
   https://arxiv.org/abs/2106.10466 (random crops; timestamp masking, there on the latent)

@@ -1,10 +1,7 @@
 """Backbones for series: a 1-D ResNet and a transformer over patches, mapping one view
 ``{"series": (B, C, T), "mask": (B, T)}`` (or a plain tensor ``(B, C, T)``, every step
-real) to features ``(B, num_features)``.
-
-Padding never changes an embedding (eval mode): padded steps are zeroed after every layer,
-batch norm measures real steps only, attention ignores padded patches, and pooling
-averages real steps only (``tests/test_series_backbones.py``).
+real) to features ``(B, num_features)``; padding never changes an embedding (eval mode;
+docs/series.md, "Backbones").
 
 - [0] Wang, Yan, Oates, Time series classification from scratch with deep neural
   networks: a strong baseline, IJCNN 2017, https://arxiv.org/abs/1611.06455 (the ResNet)

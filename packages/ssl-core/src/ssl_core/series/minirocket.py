@@ -6,17 +6,8 @@ label split's labeled training series only and scored on the test set.
   the proportion of positive values (PPV) as features (~10,000), then
   ``RidgeClassifierCV(alphas=np.logspace(-3, 3, 10))``.
 
-Our own torch transform after [0]'s reference code (github.com/angus924/minirocket): the
-packages that have it would downgrade the lock (docs/series.md, which lists the choices).
-Departures from [0]: each series is convolved over its own length (zeros outside it,
-padding left out of the PPV), so its features do not depend on the batch; padding
-alternates over (dilation, kernel) only where the training series have one length (the
-reference's variable-length code; ``alternate_padding`` chooses); the features are scaled
-by ``StandardScaler(with_mean=False)`` where the paper's ridge had ``normalize=True``.
-
-Two ways in: :class:`MiniRocketProbes`, the evaluator UEA/UCR sources name (``evaluate
-RUN --splits DIR``: ``metrics.json``'s ``minirocket``), and ``python -m
-ssl_core.series.minirocket --project vowels --data ROOT --splits DIR``.
+Our own torch transform (its departures from [0], the ways in: docs/series.md,
+"MiniRocket, the baseline without deep learning").
 """
 
 from __future__ import annotations
@@ -37,7 +28,6 @@ import torch.nn.functional as F
 from ssl_core.evaluate.evaluators import Evaluator, Plots
 from ssl_core.series.modality import pad_series
 
-#: ``RidgeClassifierCV``'s alphas, as in [0].
 ALPHAS = np.logspace(-3, 3, 10)
 KERNEL_LENGTH = 9
 #: The 84 kernels: the positions of the three weights 2 (the other six are -1), ``(84, 3)``.
@@ -136,11 +126,8 @@ class MiniRocket:
         and ``(84, counts[d])``), ``alternate``."""
         rng = np.random.default_rng(self.seed)
         x, lengths = _batch(series)
-        self.alternate = (
-            bool((lengths == lengths[0]).all())
-            if self.alternate_padding is None
-            else self.alternate_padding
-        )
+        equal = bool((lengths == lengths[0]).all())
+        self.alternate = equal if self.alternate_padding is None else self.alternate_padding
         self.num_channels = num_channels = x.shape[1] - 1
         self.dilations, self.counts = fit_dilations(int(lengths.max()))
         quantiles = (np.arange(1, len(KERNELS) * self.counts.sum() + 1) * _PHI) % 1
@@ -188,11 +175,8 @@ class MiniRocket:
             reach = (KERNEL_LENGTH // 2) * int(dilation)
             inside = (positions >= reach) & (positions < lengths[:, None] - reach)
             inside = torch.where(inside.any(1, keepdim=True), inside, padded)  # short series
-            mask = torch.where(
-                (((kernels + d) % 2 == 1) & self.alternate)[None, :, None],
-                inside[:, None],
-                padded[:, None],
-            )
+            odd = (((kernels + d) % 2 == 1) & self.alternate)[None, :, None]
+            mask = torch.where(odd, inside[:, None], padded[:, None])
             hits = ((out[:, :, None] > biases[None, :, :, None]) & mask[:, :, None]).sum(-1)
             features.append((hits / mask.sum(-1, keepdim=True)).flatten(1))
         return torch.cat(features, 1).numpy()
@@ -216,15 +200,15 @@ def minirocket_classify(
     start = time.process_time()
     transform = MiniRocket(seed=seed, alternate_padding=alternate_padding).fit(train)
     features = transform.transform(train)
+    # scaled features, where the paper's ridge had normalize=True
     classifier = make_pipeline(StandardScaler(with_mean=False), RidgeClassifierCV(alphas=ALPHAS))
     classifier.fit(features, np.asarray(train_labels))
     predicted = classifier.predict(transform.transform(test))
-    facts = {
+    return predicted, {
         "cpu_seconds": time.process_time() - start,
         "num_features": int(features.shape[1]),
         "alpha": float(classifier[-1].alpha_),
     }
-    return predicted, facts
 
 
 def split_scores(
@@ -276,7 +260,6 @@ class MiniRocketProbes(Evaluator):
     needs = ("embeddings", "splits")
 
     def __call__(self, run) -> tuple[dict, Plots]:
-        # the project's datamodule class, built on the run's data root
         module, _, name = (run.meta.get("datamodule") or "").rpartition(".")
         try:
             datamodule_class = getattr(importlib.import_module(module), name)

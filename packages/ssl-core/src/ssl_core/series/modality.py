@@ -1,8 +1,5 @@
-"""Time series as a modality: :class:`SeriesCollate` pads a batch to its longest series
-(items ``{"series": (C, T), "label", "index", "seed"}``) and makes the views of the padded
-batch (``{"series": (B, C, T), "mask": (B, T)}``, padding zero), each sample from its own
-seed; default recipes :mod:`ssl_core.series.augment`'s; standardisation per channel with
-the training set's statistics.
+"""Time series as a modality: :class:`SeriesCollate` makes the views of items ``{"series":
+(C, T), "label", "index", "seed"}`` (docs/series.md, "The datamodule and the projects").
 """
 
 from __future__ import annotations

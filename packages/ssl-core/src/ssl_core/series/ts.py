@@ -1,12 +1,5 @@
-"""Series in the UEA/UCR ``.ts`` text format, and the source of a UEA/UCR dataset.
-
-The format: ``#`` comment lines; ``@`` header lines (``@dimensions``, ``@equalLength``,
-``@classLabel true <labels...>``, ...); then, after ``@data``, one series a line:
-channels separated by ``:``, values by ``,``, the label last; ``?`` is a missing value.
-
-Loading checks a file against its headers (:func:`read_ts`); missing values are not
-imputed: under ``@missing true`` a series with ``?`` is a bad sample (``--data.on_bad_file
-skip`` leaves it out). A sample's id is its file and line (``JapaneseVowels_TRAIN.ts:17``).
+"""Series in the UEA/UCR ``.ts`` text format, and the source of a UEA/UCR dataset (the
+format and what loading checks: docs/series.md, "What loading a .ts file checks").
 
 - [0] Bagnall et al., The UEA multivariate time series classification archive, 2018,
   https://arxiv.org/abs/1811.00075
@@ -36,11 +29,8 @@ class TsFormatError(BadDataError, ValueError):
 
 
 #: How the archive spells the headers this reader checks (keys are read in lower case).
-HEADER_NAMES = {
-    name.lower(): name
-    for name in "timeStamps missing univariate dimensions equalLength seriesLength".split()
-    + ["classLabel", "targetLabel"]
-}
+_HEADERS = "timeStamps missing univariate dimensions equalLength seriesLength".split()
+HEADER_NAMES = {name.lower(): name for name in [*_HEADERS, "classLabel", "targetLabel"]}
 
 
 @dataclass
@@ -154,11 +144,8 @@ class _Claims:
         file's first series."""
         ts, where = self.ts, f"{self.ts.path}:{line}"
         if missing and not self.missing:
-            says = (
-                f"says {ts.said('missing')}"
-                if "missing" in ts.header
-                else "does not say @missing true"
-            )
+            said = "missing" in ts.header
+            says = f"says {ts.said('missing')}" if said else "does not say @missing true"
             raise TsFormatError(
                 f"{where}: a '?' (missing value), but the header {says}; fill in the "
                 "value, or declare @missing true (series with '?' are then bad samples, "
@@ -271,11 +258,8 @@ def series_problem(series: np.ndarray, missing: int = 0) -> str:
     nan, inf = int(np.isnan(series).sum()) - missing, int(np.isinf(series).sum())
     problems = [f"{n} {what} values" for n, what in ((nan, "NaN"), (inf, "inf")) if n]
     if missing:
-        problems.insert(
-            0,
-            f"{missing} missing values ('?'): the file declares @missing true and ssl-core "
-            "does not impute them",
-        )
+        why = "the file declares @missing true and ssl-core does not impute them"
+        problems.insert(0, f"{missing} missing values ('?'): {why}")
     return ", ".join(problems)
 
 
@@ -288,10 +272,6 @@ class TsArrays(ArrayData):
         files: The ``.ts`` files, read in order.
         class_names: Class names in label order (default: the first file's
             ``@classLabel`` list; a file without labels gives targets ``-1``).
-
-    Raises:
-        MissingInputError: A file is missing.
-        TsFormatError: See :func:`read_ts`; also targets, unknown labels, dimensions.
     """
 
     error = BadSeriesError
@@ -350,7 +330,6 @@ class TsArrays(ArrayData):
         return self._series[i]
 
     def problems(self) -> dict[int, str]:
-        """Series with missing (``?``), NaN or inf values, or none at all."""
         found = map(series_problem, self._series, self._missing)
         return {i: problem for i, problem in enumerate(found) if problem}
 
