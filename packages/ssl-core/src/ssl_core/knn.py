@@ -1,6 +1,6 @@
 """Weighted k-nearest-neighbour classification of embeddings: the one kNN of ssl-core
 (online probe, ``evaluate``, :mod:`ssl_core.pseudolabels`); the vote of Wu et al. 2018
-(InstDisc, arXiv:1805.01978). Why not lightly's: docs/evaluation.md.
+(InstDisc, arXiv:1805.01978). Why not lightly's: docs/evaluation.md, "The kNN vote".
 """
 
 from __future__ import annotations

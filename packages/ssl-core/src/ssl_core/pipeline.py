@@ -281,10 +281,11 @@ def weights_only(checkpoint: Path) -> None:
     import torch
 
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)  # our own file
-    if not [state.pop(key) for key in ("optimizer_states", "lr_schedulers") if key in state]:
+    kept = {k: v for k, v in state.items() if k not in ("optimizer_states", "lr_schedulers")}
+    if len(kept) == len(state):
         return
     partial = checkpoint.with_name(checkpoint.name + ".partial")
-    torch.save(state, partial)
+    torch.save(kept, partial)
     partial.replace(checkpoint)
 
 

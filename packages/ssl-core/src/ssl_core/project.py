@@ -319,9 +319,7 @@ def recipe(configs: Path, name: str) -> Path | None:
     if own.is_file():
         return own
     core = task_recipes(configs) / file
-    if (Path(configs) / PROJECT_MODEL).is_file() and core.is_file():
-        return core
-    return None
+    return core if (Path(configs) / PROJECT_MODEL).is_file() and core.is_file() else None
 
 
 def recipe_methods(configs: Path) -> list[str]:

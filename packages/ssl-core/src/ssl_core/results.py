@@ -11,7 +11,7 @@ import argparse
 import json
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -234,8 +234,10 @@ def baseline_runs(
     if metric.removeprefix("test_") not in scored:  # evaluate's keys: iou, dice, ...
         raise BadInputError(f"{metrics_json} has no {metric.removeprefix('test_')} for {metric}")
     value = float(scored[metric.removeprefix("test_")])
-    seen = {r.fraction: r for r in runs}  # one measurement: one row per fraction, n=1
-    return [baseline_run(RANDOM_INIT, r.split, asdict(r), value, metric) for r in seen.values()]
+    seen = {r.fraction: r for r in runs}.values()  # one measurement: one row per fraction, n=1
+    return [
+        Run(RANDOM_INIT, r.split, r.fraction, r.seed, r.num_labeled, value, metric) for r in seen
+    ]
 
 
 def spread(values: Sequence[float], num_labeled: int | None = None) -> Cell:

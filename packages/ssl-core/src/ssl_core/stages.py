@@ -22,6 +22,7 @@ from ssl_core.project import recipe_methods
 
 PIPELINE = "dvc.yaml"
 PARAMS = "params.yaml"
+#: JSON, not YAML: DVC's YAML parser took 0.77 s per read of it (``json``: 2 ms).
 EXPERIMENTS = "experiments.json"
 SUMMARY = "results/summary.md"
 RUN = "uv run --no-sync python -m ssl_core.warm"

@@ -30,7 +30,7 @@ class DataMismatchError(InputError, ValueError):
 
 
 #: The config name of a head's size (:attr:`TaskModule.head_key`).
-CLASSES = "model.num_classes"
+NUM_CLASSES_SETTING = "model.num_classes"
 
 
 def require(setting: str, ours: int, theirs: int, what: str, fix: str = "") -> None:
@@ -150,8 +150,8 @@ class TaskModule(LightningModule):
             require(setting, ours, int(theirs), "channels (the data source's `channels`)")
         theirs = getattr(datamodule, "num_classes", None)
         if self.head_key and self.num_classes is not None and theirs:
-            fix = f"leave {CLASSES} out (it is then taken from the data) or set it to {theirs}"
-            require(CLASSES, self.num_classes, theirs, "classes", fix)
+            fix = f"leave {NUM_CLASSES_SETTING} out (it is then taken from the data) or set it to {theirs}"
+            require(NUM_CLASSES_SETTING, self.num_classes, theirs, "classes", fix)
 
     def prepare_data(self) -> None:
         """Check the data before anything is written; once per node."""
@@ -166,8 +166,8 @@ class TaskModule(LightningModule):
         theirs = int(getattr(self.datamodule(), "num_classes", 0) or 0)
         if theirs < 1:
             raise DataMismatchError(
-                f"{CLASSES} is not set and the data does not say how many classes it has: "
-                f"set --{CLASSES} N"
+                f"{NUM_CLASSES_SETTING} is not set and the data does not say how many classes it has: "
+                f"set --{NUM_CLASSES_SETTING} N"
             )
         self.set_num_classes(theirs)
 
@@ -193,7 +193,7 @@ class TaskModule(LightningModule):
             elif saved != self.num_classes:
                 raise DataMismatchError(
                     f"the checkpoint's classifier has {saved} classes but this model has "
-                    f"{self.num_classes} ({CLASSES} or the data's classes)"
+                    f"{self.num_classes} ({NUM_CLASSES_SETTING} or the data's classes)"
                 )
         return super().load_state_dict(state_dict, *args, **kwargs)
 

@@ -300,7 +300,8 @@ class DataModule(LightningDataModule):
         if self.train_on != "semi":
             return self.loader(self.train_set, self.batch_size, train=True)
         labeled = self.loader(self.labeled_set, self.batch_size, train=True)
-        unlabeled = self.loader(self.unlabeled_set, self.batch_size * self.unlabeled_ratio, True)
+        unlabeled_size = self.batch_size * self.unlabeled_ratio
+        unlabeled = self.loader(self.unlabeled_set, unlabeled_size, train=True)
         return CombinedLoader({"labeled": labeled, "unlabeled": unlabeled}, mode="max_size_cycle")
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):

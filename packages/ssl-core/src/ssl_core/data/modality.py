@@ -29,7 +29,11 @@ WEAK_STRONG = {"weak": (1, 0), "weak_strong": (1, 1), "two_weak": (2, 0)}
 
 def mean_std(arrays: Iterable[np.ndarray], axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation (float64) over ``axis`` of all ``arrays`` together; a
-    feature that never varies gets standard deviation 1."""
+    feature that never varies gets standard deviation 1.
+
+    Raises:
+        ValueError: no values (no samples, or only empty ones).
+    """
     total = squares = 0.0
     count = 0
     for array in arrays:
@@ -63,9 +67,7 @@ class Modality:
         self.check_recipe(name)
         if name == "contrastive":
             return self.contrastive()
-        if name == "eval":
-            return self.evaluation()
-        return self.weak_strong(*WEAK_STRONG[name])
+        return self.evaluation() if name == "eval" else self.weak_strong(*WEAK_STRONG[name])
 
     def statistics(self, dm: DataModule) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and standard deviation for :meth:`normalize` (default: the source's)."""

@@ -36,10 +36,9 @@ def signal_class(meta: dict, classes: np.ndarray, log: Callable[[str], None]) ->
     be); ``None`` unless there are exactly two ``classes``."""
     if len(classes) != 2:
         return None
-    wanted = meta.get("signal_class")
-    if wanted is not None and int(wanted) in classes:
-        return int(wanted)
-    if wanted is not None:
+    if (wanted := meta.get("signal_class")) is not None:
+        if int(wanted) in classes:
+            return int(wanted)
         log(f"signal_class {wanted} of meta.json is not among the classes {classes.tolist()}")
     return 1 if 1 in classes else int(classes.max())
 

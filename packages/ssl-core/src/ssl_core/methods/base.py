@@ -224,6 +224,4 @@ class BaseMethod(TaskModule):
 
     def _gather(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` of every rank, concatenated (ranks may hold different numbers of rows)."""
-        if self.trainer.world_size == 1:
-            return x
-        return torch.cat(gather_all_tensors(x))
+        return x if self.trainer.world_size == 1 else torch.cat(gather_all_tensors(x))

@@ -50,7 +50,7 @@ class SupConClassifier(ClassifierMixin, SupCon):
         gather_distributed: bool = True,
         **kwargs,
     ) -> None:
-        # projection_dim, hidden_dim, num_layers: read from hparams (this frame's values)
+        kwargs.update(projection_dim=projection_dim, hidden_dim=hidden_dim, num_layers=num_layers)
         super().__init__(temperature=temperature, gather_distributed=gather_distributed, **kwargs)
         # Evaluation batches differ in size across DDP ranks: each rank contrasts its own.
         self.eval_criterion = SupConLoss(temperature=temperature)
