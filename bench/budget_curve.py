@@ -30,6 +30,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 from ssl_core.evaluate.report import number  # noqa: E402
 
 
+def run(cmd: list[str]) -> None:
+    """Run ``cmd``, printed first; stop on failure."""
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
 def stage(args: argparse.Namespace, method: str, out: Path, extra: list[str]) -> dict:
     """One training stage into ``out`` (kept when done); its ``metrics.json``."""
     if not (out / "metrics.json").is_file():
@@ -41,8 +47,7 @@ def stage(args: argparse.Namespace, method: str, out: Path, extra: list[str]) ->
         cmd = [sys.executable, "-m", "ssl_core.pipeline", "--project", p, "--method", method]
         cmd += ["--budget", args.budget, "--configs", f"projects/{p}/configs"]
         cmd += ["--manifest", str(manifest), "--split", str(splits / f"{args.split}.json")]
-        print("+", " ".join(cmd + ["--out", str(out), *extra]), flush=True)
-        subprocess.run([*cmd, "--out", str(out), *extra], check=True)
+        run([*cmd, "--out", str(out), *extra])
     return json.loads((out / "metrics.json").read_text())
 
 

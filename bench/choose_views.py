@@ -19,20 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
-from budget_curve import stage  # the pipeline's stage at a manifest and split, kept when done
+from budget_curve import run, stage  # the pipeline's stage at a manifest and split, kept when done
 
 from ssl_core.evaluate.report import number
 
 KEYS = ("knn_top1", "linear_top1", "roc_auc", "rejection_eff30")
-
-
-def run(cmd: list[str]) -> None:
-    print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
 
 
 def candidates(argv: list[str]) -> list[tuple[str, list[str]]]:

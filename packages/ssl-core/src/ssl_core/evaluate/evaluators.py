@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ssl_core.evaluate import metrics as M
+from ssl_core.knn import knn_accuracy, knn_scores
 from ssl_core.two_class import INTERVAL_KEYS, TWO_CLASS_KEYS, rejection_interval, two_class_scores
 
 Run = Any  # ssl_core.evaluate.run.Run, the loop's context (which imports this module)
@@ -53,8 +55,6 @@ class Evaluator:
 
 def vote(run: Run, name: str, queries: np.ndarray) -> dict:
     """The kNN vote of the fitted train rows on the in-distribution rows of ``queries``."""
-    from ssl_core.knn import knn_accuracy
-
     s, train, fit, in_dist = run.settings, run.train, run.fit, run.in_dist
     return knn_accuracy(train.space(name)[fit], train.labels[fit], queries[in_dist],
                         run.test.labels[in_dist], run.num_classes, s["k"], s["t"])  # fmt: skip
@@ -68,8 +68,6 @@ def knn(run: Run, name: str) -> dict:
 
 
 def linear_probe(run: Run, name: str) -> dict:
-    from ssl_core.evaluate import metrics as M
-
     s, train, test = run.settings, run.train.space(name), run.test.space(name)
     yt, yte = run.train.labels, run.test.labels
     if len(np.unique(yt[run.fit])) < 2:  # one class trained (an anomaly space): no probe
@@ -90,22 +88,16 @@ def linear_probe(run: Run, name: str) -> dict:
 
 
 def collapse(run: Run, name: str) -> dict:
-    from ssl_core.evaluate.metrics import collapse_scores
-
-    return collapse_scores(run.test.space(name))  # test embeddings, no labels
+    return M.collapse_scores(run.test.space(name))  # test embeddings, no labels
 
 
 def clusters(run: Run, name: str) -> dict:
-    from ssl_core.evaluate.metrics import kmeans_scores
-
     with step(run.log, f"[{name}] k-means"):
-        km = kmeans_scores(run.test.space(name), run.test.labels, seed=run.settings["seed"])
+        km = M.kmeans_scores(run.test.space(name), run.test.labels, seed=run.settings["seed"])
     return {"kmeans_nmi": km["nmi"], "kmeans_ari": km["ari"], "kmeans_k": km["k"]}
 
 
 def label_propagation(run: Run, name: str) -> dict:
-    from ssl_core.evaluate import metrics as M
-
     xt, xte = run.train.space(name), run.test.space(name)
     yt, yte = run.train.labels, run.test.labels
     with step(run.log, f"[{name}] label propagation over {len(xt) + len(xte)} rows"):
@@ -125,8 +117,6 @@ def label_propagation(run: Run, name: str) -> dict:
 
 def anomaly(run: Run, name: str) -> dict:
     """Gaussian anomaly scores; ``anomaly_auroc`` (held-out classes) and the shift's."""
-    from ssl_core.evaluate import metrics as M
-
     xt, in_dist = run.train.space(name), run.in_dist
     with step(run.log, f"[{name}] Gaussian anomaly scores"):
         scorer = M.GaussianScorer().fit(xt[run.fit], run.train.labels[run.fit])
@@ -261,8 +251,6 @@ def training_curves(run: Run) -> tuple[dict, Plots]:
 def split_probes(run: Run) -> tuple[dict, Plots]:
     """``split_probes`` (``--splits DIR``, docs/evaluation.md); a split whose labeled samples
     are not all in the embeddings is listed under ``skipped``."""
-    from ssl_core.evaluate import metrics as M
-    from ssl_core.knn import knn_accuracy, knn_scores
     from ssl_core.splits import LabelSplit
 
     train, test, s = run.train, run.test, run.settings
